@@ -1,0 +1,30 @@
+/*
+ * log.h - one line per event, key=value, with process, environment and request id.
+ *
+ *   2026-11-22T17:46:26.123Z level=info proc=controller pid=412 env=- req=- event=peer.ready role=worker
+ *
+ * Daemons write to stderr, which their supervisor points at <run-dir>/logs/<name>.log.
+ */
+#ifndef CMK_LOG_H
+#define CMK_LOG_H
+
+#include <stdio.h>
+
+enum { CMK_LOG_DEBUG = 0, CMK_LOG_INFO = 1, CMK_LOG_WARN = 2, CMK_LOG_ERROR = 3 };
+
+/* cmk_log_init - name this process in every line; out NULL means stderr */
+void cmk_log_init(const char *proc, FILE *out, int min_level);
+
+/* cmk_log_level_parse - "debug|info|warn|error" to a level; -1 if unknown */
+int cmk_log_level_parse(const char *s);
+
+/* cmk_log - one event line. env and req may be NULL ("-"). fmt adds key=value pairs. */
+void cmk_log(int level, const char *env, const char *req, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#define cmk_info(event, ...) cmk_log(CMK_LOG_INFO, NULL, NULL, event, __VA_ARGS__)
+#define cmk_warn(event, ...) cmk_log(CMK_LOG_WARN, NULL, NULL, event, __VA_ARGS__)
+#define cmk_error(event, ...) cmk_log(CMK_LOG_ERROR, NULL, NULL, event, __VA_ARGS__)
+#define cmk_debug(event, ...) cmk_log(CMK_LOG_DEBUG, NULL, NULL, event, __VA_ARGS__)
+
+#endif

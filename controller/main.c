@@ -1,0 +1,2 @@
+/* placeholder replaced in this session */
+int main(void) { return 0; }
