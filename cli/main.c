@@ -1,2 +1,10 @@
-/* placeholder replaced in this session */
-int main(void) { return 0; }
+/*
+ * cmkctl - the admin's tool: every admin-center action and PowerShell cmdlet of the seeds has
+ * a command. Human tables by default, --json for scripts.
+ */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}

@@ -1,0 +1,240 @@
+/*
+ * cli.c - cmkctl's shared parts: options, the command table, calls, tables, errors.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "clock.h"
+#include "err.h"
+#include "util.h"
+
+static const cli_cmd commands[] = {
+    { "up", cmd_up, "[--config FILE] [--set NAME=VALUE]...",
+      "start a cluster in the background (controller, shared worker, gateway, firewall)" },
+    { "down", cmd_down, "", "stop the cluster; no process is left behind" },
+    { "status", cmd_status, "", "every process: pid, role, state, uptime, heartbeat age, restarts" },
+    { "ping", cmd_ping, "[--target all|controller|NAME]", "ping processes through the controller" },
+    { "scenario", cmd_scenario, "run FILE",
+      "run a scenario: a JSON list of cmkctl steps with expected outcomes" },
+    { NULL, NULL, NULL, NULL },
+};
+
+/* usage - the teaching --help */
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "cmkctl - the admin's tool for a cmksim cluster\n\n"
+            "Usage: cmkctl [global options] COMMAND [arguments]\n\n"
+            "Commands:\n");
+    for (const cli_cmd *c = commands; c->name; c++)
+        fprintf(out, "  %-9s %-38s %s\n", c->name, c->args, c->summary);
+    fprintf(out,
+            "\nGlobal options (anywhere on the line):\n"
+            "  --run-dir DIR    the cluster's run directory (default $CMK_RUN_DIR or ./var)\n"
+            "  --json           machine-readable output\n"
+            "  --timeout DUR    how long to wait for an answer (default 15s)\n"
+            "  --key FILE       act with another CURVE key file instead of keys/admin.key\n"
+            "  --help           this text\n\n"
+            "Example:\n"
+            "  cmkctl up --run-dir /tmp/c1 && cmkctl status --run-dir /tmp/c1 && cmkctl down --run-dir /tmp/c1\n");
+}
+
+/* cli_fail - error to stderr */
+int cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("cmkctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return cmk_code_exit(code ? code : CMK_EINTERNAL);
+}
+
+/* cli_call - one request */
+int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply)
+{
+    cmk_err err = CMK_ERR_INIT;
+    cmk_client *c = cmk_client_new(o->run_dir, o->key_path, &err);
+    int rc;
+
+    if (reply)
+        *reply = NULL;
+    if (!c)
+        return cli_fail(err.code, "%s", err.msg);
+    rc = cmk_client_call(c, type, body, o->timeout_ms, reply, &err);
+    cmk_client_destroy(&c);
+    if (rc < 0)
+        return cli_fail(rc, "%s", err.msg);
+    return 0;
+}
+
+/* cli_print_json - pretty JSON */
+void cli_print_json(const cJSON *json)
+{
+    char *text = cJSON_Print(json);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+}
+
+/* cli_opt - --name VALUE among the command's arguments */
+const char *cli_opt(const cli_opts *o, const char *name)
+{
+    for (int i = 1; i + 1 < o->argc; i++)
+        if (strcmp(o->argv[i], name) == 0)
+            return o->argv[i + 1];
+    return NULL;
+}
+
+/* cli_flag - --name among the command's arguments */
+int cli_flag(const cli_opts *o, const char *name)
+{
+    for (int i = 1; i < o->argc; i++)
+        if (strcmp(o->argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* cli_fmt_age - human duration */
+char *cli_fmt_age(int64_t ms, char *buf, size_t cap)
+{
+    if (ms < 0)
+        snprintf(buf, cap, "-");
+    else if (ms < 1000)
+        snprintf(buf, cap, "%lldms", (long long)ms);
+    else
+        cmk_duration_format(ms - ms % 1000, buf, cap);
+    return buf;
+}
+
+/* cli_main - parse global options anywhere, then run the command */
+int cli_main(int argc, char **argv)
+{
+    cli_opts o = { .timeout_ms = 15000 };
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    const cli_cmd *cmd;
+    cmk_err err = CMK_ERR_INIT;
+    int n = 0, status;
+
+    if (!rest)
+        return cli_fail(CMK_ENOMEM, "out of memory");
+    o.run_dir = getenv("CMK_RUN_DIR");
+    o.sets = cJSON_CreateArray();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (strcmp(a, "--run-dir") == 0 && has_val)
+            o.run_dir = argv[++i];
+        else if (strcmp(a, "--json") == 0)
+            o.json = 1;
+        else if (strcmp(a, "--key") == 0 && has_val)
+            o.key_path = argv[++i];
+        else if (strcmp(a, "--config") == 0 && has_val)
+            o.config_path = argv[++i];
+        else if (strcmp(a, "--set") == 0 && has_val)
+            cJSON_AddItemToArray(o.sets, cJSON_CreateString(argv[++i]));
+        else if (strcmp(a, "--timeout") == 0 && has_val) {
+            if (cmk_duration_parse(argv[++i], &o.timeout_ms, &err) < 0) {
+                free(rest);
+                cJSON_Delete(o.sets);
+                return cli_fail(err.code, "--timeout: %s", err.msg);
+            }
+        } else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) && n == 0) {
+            usage(stdout);
+            free(rest);
+            cJSON_Delete(o.sets);
+            return 0;
+        } else
+            rest[n++] = argv[i];
+    }
+    if (!o.run_dir || !*o.run_dir)
+        o.run_dir = "./var";
+    if (n == 0) {
+        usage(stderr);
+        free(rest);
+        cJSON_Delete(o.sets);
+        return 2;
+    }
+    o.argc = n;
+    o.argv = rest;
+    for (cmd = commands; cmd->name && strcmp(cmd->name, rest[0]) != 0; cmd++)
+        ;
+    if (!cmd->name)
+        status = cli_fail(CMK_EINVAL, "unknown command '%s'; `cmkctl --help` lists the commands", rest[0]);
+    else if (cli_flag(&o, "--help")) {
+        printf("Usage: cmkctl %s %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
+        status = 0;
+    } else
+        status = cmd->fn(&o);
+    free(rest);
+    cJSON_Delete(o.sets);
+    return status;
+}
+
+/* ---- tables ---- */
+
+struct cli_table {
+    int ncols;
+    char **cells;   /* rows x ncols, row 0 is the header */
+    size_t nrows, cap;
+};
+
+cli_table *cli_table_new(int ncols, const char *const *headers)
+{
+    cli_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->ncols = ncols;
+    cli_table_add(t, headers);
+    return t;
+}
+
+void cli_table_add(cli_table *t, const char *const *cells)
+{
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char **nc = realloc(t->cells, cap * (size_t)t->ncols * sizeof *nc);
+        if (!nc)
+            return;
+        t->cells = nc;
+        t->cap = cap;
+    }
+    for (int c = 0; c < t->ncols; c++)
+        t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = strdup(cells[c] ? cells[c] : "");
+    t->nrows++;
+}
+
+void cli_table_print(const cli_table *t)
+{
+    size_t width[32] = { 0 };
+    for (size_t r = 0; r < t->nrows; r++)
+        for (int c = 0; c < t->ncols && c < 32; c++) {
+            size_t l = strlen(t->cells[r * (size_t)t->ncols + (size_t)c]);
+            if (l > width[c])
+                width[c] = l;
+        }
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int c = 0; c < t->ncols && c < 32; c++)
+            printf(c + 1 < t->ncols ? "%-*s  " : "%-*s", c + 1 < t->ncols ? (int)width[c] : 0,
+                   t->cells[r * (size_t)t->ncols + (size_t)c]);
+        putchar('\n');
+    }
+}
+
+void cli_table_destroy(cli_table **t_p)
+{
+    if (!t_p || !*t_p)
+        return;
+    for (size_t i = 0; i < (*t_p)->nrows * (size_t)(*t_p)->ncols; i++)
+        free((*t_p)->cells[i]);
+    free((*t_p)->cells);
+    free(*t_p);
+    *t_p = NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * cli.h - what every cmkctl command shares: global options, calling the controller, printing
+ * tables or JSON, and the command table.
+ */
+#ifndef CMK_CLI_H
+#define CMK_CLI_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "proto.h"
+
+/* Global options and the command's own arguments. */
+typedef struct {
+    const char *run_dir;     /* --run-dir (or $CMK_RUN_DIR, or ./var) */
+    int json;                /* --json: machine-readable output */
+    int64_t timeout_ms;      /* --timeout */
+    const char *key_path;    /* --key FILE: act as another identity */
+    const char *config_path; /* --config FILE (up) */
+    cJSON *sets;             /* --set NAME=VALUE (up), array of strings */
+    int argc;                /* command words and options: argv[0] is the command */
+    char **argv;
+} cli_opts;
+
+/* cli_cmd_fn - run a command; returns the process exit status */
+typedef int (*cli_cmd_fn)(cli_opts *o);
+
+/* One command. */
+typedef struct {
+    const char *name;    /* "up", "status", "scenario" */
+    cli_cmd_fn fn;       /* what runs it */
+    const char *args;    /* its arguments, for --help */
+    const char *summary; /* one line for --help */
+} cli_cmd;
+
+/* cli_call - one request to the controller; on failure prints the error and returns its exit
+ * status (> 0); 0 and *reply on success (reply may be NULL if not wanted) */
+int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply);
+
+/* cli_print_json - pretty JSON on stdout */
+void cli_print_json(const cJSON *json);
+
+/* cli_fail - print "cmkctl: <message>" to stderr and return the exit status of code */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_opt - the value of a command option (--name VALUE) in o->argv, or NULL */
+const char *cli_opt(const cli_opts *o, const char *name);
+
+/* cli_flag - 1 if a flag (--name) is in o->argv */
+int cli_flag(const cli_opts *o, const char *name);
+
+/* A text table: header, rows of strings, printed with aligned columns. */
+typedef struct cli_table cli_table;
+cli_table *cli_table_new(int ncols, const char *const *headers);
+void cli_table_add(cli_table *t, const char *const *cells);
+void cli_table_print(const cli_table *t);
+void cli_table_destroy(cli_table **t_p);
+
+/* cli_fmt_age - ms to "1h2m", "350ms", "-" for negative */
+char *cli_fmt_age(int64_t ms, char *buf, size_t cap);
+
+/* commands (cmd_*.c) */
+int cmd_up(cli_opts *o);
+int cmd_down(cli_opts *o);
+int cmd_status(cli_opts *o);
+int cmd_ping(cli_opts *o);
+int cmd_scenario(cli_opts *o);
+
+/* cli_main - parse global options and run a command */
+int cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * cmd_scenario.c - `cmkctl scenario run FILE`: a scenario is a JSON list of steps, each a
+ * cmkctl command and its expected outcome, run against the cluster of --run-dir:
+ *
+ *   { "name": "default", "description": "...",
+ *     "steps": [ { "name": "start", "cmd": ["up"], "expect": { "exit": 0 } },
+ *                { "name": "ping", "cmd": ["ping"], "show": true,
+ *                  "expect": { "exit": 0, "stdout_contains": ["worker-shared"] } } ],
+ *     "finally": [ ["down"] ] }
+ *
+ * expect: exit (default 0), stdout_contains, stderr_contains (lists of strings). "show" prints
+ * the step's output. "finally" commands run at the end whatever happened (cleanup).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "util.h"
+
+/* A captured command run. */
+typedef struct {
+    int status;   /* exit status */
+    char *out;    /* stdout */
+    char *err;    /* stderr */
+} step_result;
+
+/* append - grow a buffer with data */
+static void append(char **buf, size_t *len, const char *data, size_t n)
+{
+    char *nb = realloc(*buf, *len + n + 1);
+    if (!nb)
+        return;
+    memcpy(nb + *len, data, n);
+    *len += n;
+    nb[*len] = '\0';
+    *buf = nb;
+}
+
+/* run_self - run cmkctl (this executable) with args + --run-dir, capturing output */
+static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
+{
+    char exe[PATH_MAX];
+    const char *argv[64];
+    int outp[2], errp[2], n = 0;
+    size_t olen = 0, elen = 0;
+    const cJSON *it;
+    pid_t pid;
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+    memset(r, 0, sizeof *r);
+    if (len <= 0)
+        return -1;
+    exe[len] = '\0';
+    argv[n++] = exe;
+    cJSON_ArrayForEach(it, cmd) {
+        if (cJSON_IsString(it) && n < 58)
+            argv[n++] = it->valuestring;
+    }
+    argv[n++] = "--run-dir";
+    argv[n++] = o->run_dir;
+    if (o->key_path) {
+        argv[n++] = "--key";
+        argv[n++] = o->key_path;
+    }
+    argv[n] = NULL;
+    if (pipe(outp) < 0 || pipe(errp) < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(outp[1], 1);
+        dup2(errp[1], 2);
+        close(outp[0]);
+        close(errp[0]);
+        close(outp[1]);
+        close(errp[1]);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(outp[1]);
+    close(errp[1]);
+    r->out = calloc(1, 1);
+    r->err = calloc(1, 1);
+    for (int open_fds = 2; open_fds > 0;) {
+        struct pollfd p[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
+        char buf[4096];
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            ssize_t got;
+            if (!(p[i].revents & (POLLIN | POLLHUP)) || p[i].fd < 0)
+                continue;
+            got = read(p[i].fd, buf, sizeof buf);
+            if (got > 0)
+                append(i == 0 ? &r->out : &r->err, i == 0 ? &olen : &elen, buf, (size_t)got);
+            else {
+                close(i == 0 ? outp[0] : errp[0]);
+                if (i == 0)
+                    outp[0] = -1;
+                else
+                    errp[0] = -1;
+                open_fds--;
+            }
+        }
+        if (outp[0] < 0 && errp[0] < 0)
+            break;
+    }
+    waitpid(pid, &r->status, 0);
+    r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : 128 + WTERMSIG(r->status);
+    return 0;
+}
+
+/* print_indented - output of a step, indented */
+static void print_indented(FILE *f, const char *text)
+{
+    const char *p = text;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fprintf(f, "    %.*s\n", (int)n, p);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
+/* check_expect - does the result meet the expectations; why not into why */
+static int check_expect(const cJSON *expect, const step_result *r, char *why, size_t cap)
+{
+    int want = (int)cmk_json_num(expect, "exit", 0);
+    const char *streams[2] = { "stdout_contains", "stderr_contains" };
+    if (r->status != want) {
+        snprintf(why, cap, "exit status %d, expected %d", r->status, want);
+        return 0;
+    }
+    for (int s = 0; s < 2; s++) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(expect, streams[s])) {
+            if (cJSON_IsString(it) && !strstr(s == 0 ? r->out : r->err, it->valuestring)) {
+                snprintf(why, cap, "%s does not contain \"%s\"", s == 0 ? "stdout" : "stderr",
+                         it->valuestring);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* cmd_text - "cmkctl up --x" for display */
+static void cmd_text(const cJSON *cmd, char *buf, size_t cap)
+{
+    const cJSON *it;
+    size_t n = (size_t)snprintf(buf, cap, "cmkctl");
+    cJSON_ArrayForEach(it, cmd) {
+        if (cJSON_IsString(it) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, " %s", it->valuestring);
+    }
+}
+
+/* cmd_scenario - run FILE */
+int cmd_scenario(cli_opts *o)
+{
+    const char *path = o->argc >= 3 && strcmp(o->argv[1], "run") == 0 ? o->argv[2] : NULL;
+    cmk_err err = CMK_ERR_INIT;
+    cJSON *sc;
+    const cJSON *steps, *step, *it;
+    int total, i = 0, failed = 0;
+    int64_t t0 = cmk_mono_ms();
+
+    if (!path)
+        return cli_fail(CMK_EINVAL, "usage: cmkctl scenario run FILE (e.g. configs/scenarios/default.json)");
+    if (cmk_json_load_file(path, &sc, &err) < 0)
+        return cli_fail(err.code, "%s", err.msg);
+    steps = cJSON_GetObjectItem(sc, "steps");
+    if (!cJSON_IsArray(steps) || cJSON_GetArraySize(steps) == 0) {
+        cJSON_Delete(sc);
+        return cli_fail(CMK_EINVAL, "%s: a scenario needs a non-empty \"steps\" array", path);
+    }
+    total = cJSON_GetArraySize(steps);
+    printf("scenario %s: %s\n", cmk_json_str(sc, "name", path), cmk_json_str(sc, "description", ""));
+    fflush(stdout);
+    cJSON_ArrayForEach(step, steps) {
+        const cJSON *cmd = cJSON_GetObjectItem(step, "cmd");
+        step_result r;
+        char text[512], why[512] = "";
+        int64_t s0 = cmk_mono_ms();
+        int ok;
+
+        i++;
+        cmd_text(cmd, text, sizeof text);
+        printf("[%d/%d] %s: %s ... ", i, total, cmk_json_str(step, "name", ""), text);
+        fflush(stdout);
+        if (!cJSON_IsArray(cmd) || run_self(o, cmd, &r) < 0) {
+            printf("FAILED (bad step: \"cmd\" must be an array of strings)\n");
+            failed = 1;
+            break;
+        }
+        ok = check_expect(cJSON_GetObjectItem(step, "expect"), &r, why, sizeof why);
+        printf("%s (%.1fs)\n", ok ? "ok" : "FAILED", (double)(cmk_mono_ms() - s0) / 1000.0);
+        if (!ok || cmk_json_bool(step, "show", 0))
+            print_indented(stdout, r.out);
+        if (!ok) {
+            printf("    why: %s\n", why);
+            print_indented(stdout, r.err);
+        }
+        fflush(stdout);
+        free(r.out);
+        free(r.err);
+        if (!ok) {
+            failed = 1;
+            break;
+        }
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(sc, "finally")) {
+        step_result r;
+        if (cJSON_IsArray(it) && run_self(o, it, &r) == 0) {
+            free(r.out);
+            free(r.err);
+        }
+    }
+    if (failed)
+        printf("scenario %s FAILED at step %d of %d\n", cmk_json_str(sc, "name", path), i, total);
+    else
+        printf("scenario %s: all %d steps ok in %.1fs\n", cmk_json_str(sc, "name", path), total,
+               (double)(cmk_mono_ms() - t0) / 1000.0);
+    cJSON_Delete(sc);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * config_params.h - every configuration parameter, declared once: name, field, type, default,
+ * and what it is for. configs/default.json is checked against this table by a unit test.
+ *
+ * Types: STR (string), INT (integer), DUR (duration string like "500ms", "72h", "7d", stored
+ * as int64 ms), BOOL. Endpoints may contain {run}, replaced by the absolute run directory.
+ *
+ * X(name, field, type, default, doc)
+ */
+#define CMK_CONFIG_PARAMS(X)                                                                       \
+    X("log.level", log_level, STR, "info", "debug, info, warn or error")                           \
+    X("clock.mode", clock_mode, STR, "real", "real, or virtual (cmkctl clock advance moves it)")   \
+    X("controller.front", controller_front, STR, "ipc://{run}/controller-front.sock",              \
+      "front door: clients (cmkctl, cmk-bench, gateway ingress) send requests here")               \
+    X("controller.back", controller_back, STR, "ipc://{run}/controller-back.sock",                 \
+      "back end: workers, gateway and firewall register and heartbeat here")                       \
+    X("gateway.endpoint", gateway_endpoint, STR, "ipc://{run}/gateway.sock",                       \
+      "workers send outbound HTTP actions to the gateway here")                                    \
+    X("heartbeat.interval", heartbeat_interval, DUR, "500ms", "heartbeat period, both ways")       \
+    X("heartbeat.liveness", heartbeat_liveness, INT, "4",                                          \
+      "heartbeats missed before a peer is taken for dead")                                         \
+    X("peer.reconnect_min", reconnect_min, DUR, "100ms", "first reconnect delay of a peer")       \
+    X("peer.reconnect_max", reconnect_max, DUR, "5s", "cap of a peer's reconnect backoff")        \
+    X("supervisor.restart_min", restart_min, DUR, "100ms", "first restart delay of a dead child")  \
+    X("supervisor.restart_max", restart_max, DUR, "5s", "cap of a child's restart backoff")       \
+    X("supervisor.stop_timeout", stop_timeout, DUR, "5s",                                          \
+      "how long children get to exit on SIGTERM before SIGKILL")                                   \
+    X("supervisor.wrapper", child_wrapper, STR, "",                                                \
+      "command prefix for every child, e.g. \"valgrind --error-exitcode=99\"")                    \
+    X("supervisor.bin_dir", bin_dir, STR, "",                                                      \
+      "where cmk-worker, cmk-gateway and cmk-firewall are; empty: beside cmk-controller")         \
+    X("supervisor.firewall", spawn_firewall, BOOL, "true", "run the customer firewall daemon")    \
+    X("request.timeout", request_timeout, DUR, "10s",                                              \
+      "how long a routed request waits for its process (including a restart) before failing")     \
+    X("cluster.start_timeout", start_timeout, DUR, "20s",                                          \
+      "how long cmkctl up waits for every process to be ready")

@@ -1,0 +1,319 @@
+/*
+ * proto.c - codec of the cmksim wire protocol (see proto.h for the grammar).
+ */
+#include "proto.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "util.h"
+
+/* cmk_msg_new - a message with an empty body */
+cmk_msg *cmk_msg_new(const char *type, const char *reqid)
+{
+    cmk_msg *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    cmk_strlcpy(self->type, type ? type : "", sizeof self->type);
+    if (reqid)
+        cmk_strlcpy(self->reqid, reqid, sizeof self->reqid);
+    else
+        cmk_random_id("r", self->reqid, sizeof self->reqid);
+    self->body = cJSON_CreateObject();
+    if (!self->body) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+/* cmk_msg_destroy - free a message */
+void cmk_msg_destroy(cmk_msg **self_p)
+{
+    cmk_msg *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    cJSON_Delete(self->body);
+    for (int i = 0; i < self->nbins; i++)
+        free(self->bins[i].data);
+    free(self);
+    *self_p = NULL;
+}
+
+/* cmk_msg_set_body - replace the body */
+void cmk_msg_set_body(cmk_msg *self, cJSON *body)
+{
+    cJSON_Delete(self->body);
+    self->body = body ? body : cJSON_CreateObject();
+}
+
+/* cmk_msg_add_bin - append a binary frame */
+int cmk_msg_add_bin(cmk_msg *self, const void *data, size_t len, cmk_err *err)
+{
+    uint8_t *copy;
+    if (self->nbins >= CMK_PROTO_MAX_BINS)
+        return cmk_err_set(err, CMK_ELIMIT, "a message carries at most %d binary frames",
+                           CMK_PROTO_MAX_BINS);
+    copy = malloc(len ? len : 1);
+    if (!copy)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (len)
+        memcpy(copy, data, len);
+    self->bins[self->nbins].data = copy;
+    self->bins[self->nbins].len = len;
+    self->nbins++;
+    return 0;
+}
+
+/* cmk_msg_set_routing - set the ROUTER identity */
+void cmk_msg_set_routing(cmk_msg *self, const void *id, size_t len)
+{
+    if (len > CMK_PROTO_MAX_ROUTING)
+        len = CMK_PROTO_MAX_ROUTING;
+    if (len)
+        memcpy(self->routing, id, len);
+    self->routing_len = len;
+}
+
+/* cmk_msg_reply - a reply addressed like req */
+cmk_msg *cmk_msg_reply(const cmk_msg *req, const char *type)
+{
+    cmk_msg *rep = cmk_msg_new(type, req->reqid[0] ? req->reqid : "-");
+    if (rep)
+        cmk_msg_set_routing(rep, req->routing, req->routing_len);
+    return rep;
+}
+
+/* cmk_msg_error - an error reply */
+cmk_msg *cmk_msg_error(const cmk_msg *req, int code, const char *message)
+{
+    cmk_msg *rep = cmk_msg_reply(req, CMK_MSG_ERROR);
+    if (rep) {
+        cJSON_AddStringToObject(rep->body, "code", cmk_code_name(code));
+        cJSON_AddStringToObject(rep->body, "message", message ? message : "");
+    }
+    return rep;
+}
+
+/* cmk_msg_error_of - read an error reply */
+int cmk_msg_error_of(const cmk_msg *self, cmk_err *err)
+{
+    if (strcmp(self->type, CMK_MSG_ERROR) != 0)
+        return CMK_OK;
+    return cmk_err_set(err, cmk_code_from_name(cmk_json_str(self->body, "code", "EINTERNAL")), "%s",
+                       cmk_json_str(self->body, "message", "(no message)"));
+}
+
+/* valid_type - [a-z0-9._-]{1,31} */
+static int valid_type(const char *s, size_t n)
+{
+    if (n == 0 || n > CMK_PROTO_MAX_TYPE)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* valid_reqid - printable ASCII, 1..63 */
+static int valid_reqid(const char *s, size_t n)
+{
+    if (n == 0 || n > CMK_PROTO_MAX_REQID)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* cmk_msg_decode - frames to a message */
+int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
+                   cmk_msg **out_partial, cmk_err *err)
+{
+    cmk_msg *msg = cmk_msg_new("", "-");
+    size_t i = 0;
+    int rc;
+
+    *out = NULL;
+    if (out_partial)
+        *out_partial = NULL;
+    if (!msg)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (routed) {
+        if (n < 1 || frames[0].len == 0 || frames[0].len > CMK_PROTO_MAX_ROUTING) {
+            rc = cmk_err_set(err, CMK_EPROTO, "message without a valid routing id");
+            goto fail;
+        }
+        cmk_msg_set_routing(msg, frames[0].data, frames[0].len);
+        i = 1;
+    }
+    if (n - i < 4) {
+        rc = cmk_err_set(err, CMK_EPROTO, "message has %zu frames; expected at least 4 (tag, type, request id, body)",
+                         n - i);
+        /* Still try to pick up a request id to address the error reply. */
+        if (n - i >= 3 && valid_reqid(frames[i + 2].data, frames[i + 2].len)) {
+            memcpy(msg->reqid, frames[i + 2].data, frames[i + 2].len);
+            msg->reqid[frames[i + 2].len] = '\0';
+        }
+        goto fail;
+    }
+    if (frames[i + 2].len && valid_reqid(frames[i + 2].data, frames[i + 2].len)) {
+        memcpy(msg->reqid, frames[i + 2].data, frames[i + 2].len);
+        msg->reqid[frames[i + 2].len] = '\0';
+    } else {
+        rc = cmk_err_set(err, CMK_EPROTO, "request id must be 1..%d printable characters",
+                         CMK_PROTO_MAX_REQID);
+        goto fail;
+    }
+    if (frames[i].len != strlen(CMK_PROTO_TAG) || memcmp(frames[i].data, CMK_PROTO_TAG, frames[i].len) != 0) {
+        rc = cmk_err_set(err, CMK_EPROTO, "unknown protocol tag (expected %s)", CMK_PROTO_TAG);
+        goto fail;
+    }
+    if (!valid_type(frames[i + 1].data, frames[i + 1].len)) {
+        rc = cmk_err_set(err, CMK_EPROTO, "message type must be 1..%d characters of [a-z0-9._-]",
+                         CMK_PROTO_MAX_TYPE);
+        goto fail;
+    }
+    memcpy(msg->type, frames[i + 1].data, frames[i + 1].len);
+    msg->type[frames[i + 1].len] = '\0';
+    if (frames[i + 3].len > CMK_PROTO_MAX_BODY) {
+        rc = cmk_err_set(err, CMK_EPROTO, "body of %zu bytes is over the %d-byte limit",
+                         frames[i + 3].len, CMK_PROTO_MAX_BODY);
+        goto fail;
+    }
+    if (frames[i + 3].len > 0) {
+        cJSON *body = cJSON_ParseWithLength(frames[i + 3].data, frames[i + 3].len);
+        if (!cJSON_IsObject(body)) {
+            cJSON_Delete(body);
+            rc = cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
+            goto fail;
+        }
+        cmk_msg_set_body(msg, body);
+    }
+    if (n - i - 4 > CMK_PROTO_MAX_BINS) {
+        rc = cmk_err_set(err, CMK_EPROTO, "message has %zu binary frames; at most %d are allowed",
+                         n - i - 4, CMK_PROTO_MAX_BINS);
+        goto fail;
+    }
+    for (size_t b = i + 4; b < n; b++) {
+        if (frames[b].len > CMK_PROTO_MAX_BIN) {
+            rc = cmk_err_set(err, CMK_EPROTO, "binary frame of %zu bytes is over the limit", frames[b].len);
+            goto fail;
+        }
+        if ((rc = cmk_msg_add_bin(msg, frames[b].data, frames[b].len, err)) < 0)
+            goto fail;
+    }
+    *out = msg;
+    return 0;
+fail:
+    if (out_partial)
+        *out_partial = msg;
+    else
+        cmk_msg_destroy(&msg);
+    return rc;
+}
+
+#define RECV_MAX_FRAMES (1 + 4 + CMK_PROTO_MAX_BINS)
+
+/* cmk_msg_recv - receive and decode one multipart message */
+int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
+{
+    zmq_msg_t parts[RECV_MAX_FRAMES];
+    cmk_frame frames[RECV_MAX_FRAMES];
+    size_t n = 0, extra = 0;
+    int type = 0, more = 1, rc;
+    size_t tlen = sizeof type;
+    char user[64] = "";
+
+    *out = NULL;
+    if (out_partial)
+        *out_partial = NULL;
+    zmq_getsockopt(sock, ZMQ_TYPE, &type, &tlen);
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0) {
+            int e = errno;
+            zmq_msg_close(&part);
+            for (size_t k = 0; k < n; k++)
+                zmq_msg_close(&parts[k]);
+            return cmk_err_set(err, e == EAGAIN ? CMK_ETIMEOUT : CMK_EIO, "receive failed: %s",
+                               zmq_strerror(e));
+        }
+        more = zmq_msg_more(&part);
+        if (n == (type == ZMQ_ROUTER ? 1u : 0u) && !user[0]) {
+            const char *u = zmq_msg_gets(&part, "User-Id");
+            if (u)
+                cmk_strlcpy(user, u, sizeof user);
+        }
+        if (n < RECV_MAX_FRAMES)
+            parts[n++] = part;
+        else {
+            zmq_msg_close(&part); /* too many frames: drain, then refuse */
+            extra++;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        frames[k].data = zmq_msg_data(&parts[k]);
+        frames[k].len = zmq_msg_size(&parts[k]);
+    }
+    rc = cmk_msg_decode(frames, n, type == ZMQ_ROUTER, out, out_partial, err);
+    if (rc == 0 && extra) {
+        if (out_partial)
+            *out_partial = *out;
+        else
+            cmk_msg_destroy(out);
+        *out = NULL;
+        rc = cmk_err_set(err, CMK_EPROTO, "message has too many frames (%zu)", n + extra);
+    }
+    if (*out)
+        cmk_strlcpy((*out)->user, user, sizeof (*out)->user);
+    for (size_t k = 0; k < n; k++)
+        zmq_msg_close(&parts[k]);
+    return rc;
+}
+
+/* send_frame - one frame with SNDMORE as needed */
+static int send_frame(void *sock, const void *data, size_t len, int more, cmk_err *err)
+{
+    if (zmq_send(sock, data, len, more ? ZMQ_SNDMORE : 0) < 0)
+        return cmk_err_set(err, errno == EAGAIN ? CMK_EBUSY : CMK_EIO, "send failed: %s",
+                           zmq_strerror(errno));
+    return 0;
+}
+
+/* cmk_msg_encode_body - compact JSON of the body */
+char *cmk_msg_encode_body(const cmk_msg *self)
+{
+    return cJSON_PrintUnformatted(self->body);
+}
+
+/* cmk_msg_send - send a message */
+int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err)
+{
+    char *body = cmk_msg_encode_body(self);
+    int rc = 0;
+
+    if (!body)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory encoding a '%s' message", self->type);
+    if (self->routing_len)
+        rc = send_frame(sock, self->routing, self->routing_len, 1, err);
+    if (rc == 0)
+        rc = send_frame(sock, CMK_PROTO_TAG, strlen(CMK_PROTO_TAG), 1, err);
+    if (rc == 0)
+        rc = send_frame(sock, self->type, strlen(self->type), 1, err);
+    if (rc == 0)
+        rc = send_frame(sock, self->reqid, strlen(self->reqid), 1, err);
+    if (rc == 0)
+        rc = send_frame(sock, body, strlen(body), self->nbins > 0, err);
+    for (int i = 0; rc == 0 && i < self->nbins; i++)
+        rc = send_frame(sock, self->bins[i].data, self->bins[i].len, i + 1 < self->nbins, err);
+    free(body);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * proto.h - the cmksim wire protocol over ZeroMQ: one codec for every message of every service.
+ *
+ * A message is a multipart ZeroMQ message:
+ *
+ *   [routing id]   only on ROUTER sockets: who sent it / whom it goes to
+ *   "CMK/1"        protocol tag and version
+ *   type           message type: [a-z0-9._-], 1..31 chars ("ping", "ready", "env.create")
+ *   request id     1..63 printable ASCII characters chosen by the requester; replies echo it
+ *   body           a JSON object (UTF-8), at most CMK_PROTO_MAX_BODY bytes; "" means {}
+ *   binary*        0..CMK_PROTO_MAX_BINS optional binary frames (blobs, key material)
+ *
+ * Conversations (C: client, B: controller/broker, P: peer = worker, gateway or firewall):
+ *
+ *   front:  C:request  ( B:reply / B:error )         request = any operation type
+ *   back:   P:ready ( P:heartbeat / B:heartbeat / B:request P:reply / B:shutdown )* P:disconnect
+ *   gateway: W:request ( G:reply / G:error )
+ *
+ * Replies have type "reply" (body: the result) or "error" (body: {"code": "EPERM",
+ * "message": "..."}). Any message that does not decode gets an "error" reply with code EPROTO
+ * (when its sender can be addressed) and a log line; it never crashes the receiver.
+ * docs/PROTOCOL.md describes every message type and its body.
+ */
+#ifndef CMK_PROTO_H
+#define CMK_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+
+#define CMK_PROTO_TAG "CMK/1"
+#define CMK_PROTO_MAX_TYPE 31
+#define CMK_PROTO_MAX_REQID 63
+#define CMK_PROTO_MAX_ROUTING 255
+#define CMK_PROTO_MAX_BODY (16 * 1024 * 1024)
+#define CMK_PROTO_MAX_BINS 16
+#define CMK_PROTO_MAX_BIN (64 * 1024 * 1024)
+
+/* Message types of the back channel and of every reply. Operations are named in the
+ * services' dispatch tables (controller/ctl_ops.c, worker/, gateway/). */
+#define CMK_MSG_READY "ready"         /* P->B: {role, name, pid, envs[]} */
+#define CMK_MSG_HEARTBEAT "heartbeat" /* both ways, empty body */
+#define CMK_MSG_DISCONNECT "disconnect" /* P->B: leaving cleanly */
+#define CMK_MSG_SHUTDOWN "shutdown"   /* B->P and C->B: stop cleanly */
+#define CMK_MSG_PING "ping"           /* any request; reply {pong:true, proc, pid} */
+#define CMK_MSG_REPLY "reply"         /* success reply */
+#define CMK_MSG_ERROR "error"         /* failure reply: {code, message} */
+
+/* One frame, as handed to the pure decoder. */
+typedef struct {
+    const void *data; /* frame bytes */
+    size_t len;       /* frame length */
+} cmk_frame;
+
+/* One optional binary frame of a message. */
+typedef struct {
+    uint8_t *data; /* owned copy */
+    size_t len;    /* its length */
+} cmk_bin;
+
+/* A decoded message. */
+typedef struct {
+    uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* ROUTER identity of the peer, if any */
+    size_t routing_len;                     /* 0: none */
+    char type[CMK_PROTO_MAX_TYPE + 1];      /* message type */
+    char reqid[CMK_PROTO_MAX_REQID + 1];    /* request id */
+    char user[64];                          /* ZAP User-Id of the sender (received only) */
+    cJSON *body;                            /* JSON object, owned */
+    cmk_bin bins[CMK_PROTO_MAX_BINS];       /* binary frames */
+    int nbins;                              /* how many */
+} cmk_msg;
+
+/* cmk_msg_new - a message with an empty body; reqid NULL draws a fresh one */
+cmk_msg *cmk_msg_new(const char *type, const char *reqid);
+
+/* cmk_msg_destroy - free; accepts NULL and nulls the caller's pointer */
+void cmk_msg_destroy(cmk_msg **self_p);
+
+/* cmk_msg_set_body - replace the body (takes ownership of body; NULL means {}) */
+void cmk_msg_set_body(cmk_msg *self, cJSON *body);
+
+/* cmk_msg_add_bin - append a binary frame (copied) */
+int cmk_msg_add_bin(cmk_msg *self, const void *data, size_t len, cmk_err *err);
+
+/* cmk_msg_set_routing - address a message on a ROUTER socket */
+void cmk_msg_set_routing(cmk_msg *self, const void *id, size_t len);
+
+/* cmk_msg_reply - a reply ("reply" or "error") to req: same routing id and request id */
+cmk_msg *cmk_msg_reply(const cmk_msg *req, const char *type);
+
+/* cmk_msg_error - an "error" reply to req with code and message */
+cmk_msg *cmk_msg_error(const cmk_msg *req, int code, const char *message);
+
+/* cmk_msg_error_of - the code and message of an "error" reply (code CMK_OK if not an error) */
+int cmk_msg_error_of(const cmk_msg *self, cmk_err *err);
+
+/* cmk_msg_decode - decode frames (pure). routed: the first frame is a routing id.
+ * On failure returns CMK_EPROTO with a message, and if out_partial is not NULL fills it with
+ * a message holding what could be read (routing id, request id) so that an error reply can
+ * be addressed. */
+int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
+                   cmk_msg **out_partial, cmk_err *err);
+
+/* cmk_msg_recv - receive one whole multipart message from a socket and decode it. A ROUTER
+ * socket's routing id is kept. Malformed input: CMK_EPROTO, and *out_partial as above. */
+int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err);
+
+/* cmk_msg_send - send a message (the routing id first, if set); does not consume it */
+int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err);
+
+/* cmk_msg_encode_body - the body as compact JSON text (caller frees) */
+char *cmk_msg_encode_body(const cmk_msg *self);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * zap.c - ZAP handler: CURVE keys from authorized.json.
+ */
+#include "zap.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <zmq.h>
+
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+struct cmk_zap {
+    void *sock;                 /* REP bound at inproc://zeromq.zap.01 */
+    char run_dir[PATH_MAX];     /* where keys/authorized.json is */
+    char roles[128];            /* accepted roles, comma list; "" for all */
+    cJSON *authorized;          /* the loaded list */
+    struct timespec mtime;      /* of the loaded file */
+    long refused;               /* refusals so far */
+};
+
+/* reload - re-read authorized.json if it changed */
+static void reload(cmk_zap *self)
+{
+    char path[PATH_MAX + 32];
+    struct stat st;
+    cJSON *list;
+    cmk_err err = CMK_ERR_INIT;
+
+    snprintf(path, sizeof path, "%s/keys/authorized.json", self->run_dir);
+    if (stat(path, &st) < 0)
+        return;
+    if (self->authorized && st.st_mtim.tv_sec == self->mtime.tv_sec &&
+        st.st_mtim.tv_nsec == self->mtime.tv_nsec)
+        return;
+    if (cmk_authorized_load(self->run_dir, &list, &err) < 0) {
+        cmk_warn("zap.reload_failed", "error=\"%s\"", err.msg);
+        return;
+    }
+    cJSON_Delete(self->authorized);
+    self->authorized = list;
+    self->mtime = st.st_mtim;
+}
+
+/* cmk_zap_new - bind the ZAP handler */
+cmk_zap *cmk_zap_new(void *zmq_ctx, const char *run_dir, const char *roles, cmk_err *err)
+{
+    cmk_zap *self = calloc(1, sizeof *self);
+    if (!self) {
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    cmk_strlcpy(self->run_dir, run_dir, sizeof self->run_dir);
+    cmk_strlcpy(self->roles, roles ? roles : "", sizeof self->roles);
+    self->sock = zmq_socket(zmq_ctx, ZMQ_REP);
+    if (!self->sock || zmq_bind(self->sock, "inproc://zeromq.zap.01") != 0) {
+        cmk_err_set(err, CMK_EIO, "cannot bind the ZAP handler: %s", zmq_strerror(errno));
+        cmk_zap_destroy(&self);
+        return NULL;
+    }
+    reload(self);
+    return self;
+}
+
+/* cmk_zap_destroy - close and free */
+void cmk_zap_destroy(cmk_zap **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if ((*self_p)->sock) {
+        int zero = 0;
+        zmq_setsockopt((*self_p)->sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close((*self_p)->sock);
+    }
+    cJSON_Delete((*self_p)->authorized);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void *cmk_zap_socket(cmk_zap *self) { return self->sock; }
+long cmk_zap_refused(const cmk_zap *self) { return self->refused; }
+
+/* role_ok - is role in the accepted list */
+static int role_ok(const cmk_zap *self, const char *role)
+{
+    size_t n = strlen(role);
+    const char *p = self->roles;
+    if (!*p)
+        return 1;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, role, n) == 0)
+            return 1;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+/* find_key - the entry for a Z85 key */
+static const cJSON *find_key(cmk_zap *self, const char *z85)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, self->authorized) {
+        if (strcmp(cmk_json_str(it, "key", ""), z85) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* cmk_zap_entry - entry by name */
+const cJSON *cmk_zap_entry(cmk_zap *self, const char *name)
+{
+    const cJSON *it;
+    reload(self);
+    cJSON_ArrayForEach(it, self->authorized) {
+        if (strcmp(cmk_json_str(it, "name", ""), name) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* reply - send a ZAP reply */
+static void reply(void *sock, const char *reqid, size_t reqid_len, const char *status,
+                  const char *text, const char *user)
+{
+    zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(sock, reqid, reqid_len, ZMQ_SNDMORE);
+    zmq_send(sock, status, strlen(status), ZMQ_SNDMORE);
+    zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(sock, "", 0, 0);
+}
+
+/* handle_one - one ZAP request: version, id, domain, address, identity, mechanism, creds */
+static int handle_one(cmk_zap *self)
+{
+    char frames[7][256];
+    size_t lens[7] = { 0 };
+    int n = 0, more = 1;
+
+    while (more) {
+        char buf[256];
+        int r = zmq_recv(self->sock, buf, sizeof buf, ZMQ_DONTWAIT);
+        size_t more_len = sizeof more;
+        if (r < 0)
+            return errno == EAGAIN && n == 0 ? 1 : -1;
+        if (n < 7) {
+            lens[n] = (size_t)r < sizeof buf ? (size_t)r : sizeof buf;
+            memcpy(frames[n], buf, lens[n]);
+            n++;
+        }
+        zmq_getsockopt(self->sock, ZMQ_RCVMORE, &more, &more_len);
+    }
+    if (n < 6) {
+        reply(self->sock, n > 1 ? frames[1] : "", n > 1 ? lens[1] : 0, "500", "bad ZAP request", "");
+        return 0;
+    }
+    {
+        char mech[32] = "", addr[64] = "", z85[CMK_Z85_KEY_LEN + 1] = "";
+        const cJSON *entry = NULL;
+
+        snprintf(mech, sizeof mech, "%.*s", (int)lens[5], frames[5]);
+        snprintf(addr, sizeof addr, "%.*s", (int)lens[3], frames[3]);
+        if (strcmp(mech, "CURVE") == 0 && n == 7 && lens[6] == 32) {
+            zmq_z85_encode(z85, (const uint8_t *)frames[6], 32);
+            reload(self);
+            entry = find_key(self, z85);
+        }
+        if (entry && role_ok(self, cmk_json_str(entry, "role", ""))) {
+            const char *name = cmk_json_str(entry, "name", "");
+            cmk_debug("zap.allowed", "name=%s role=%s", name, cmk_json_str(entry, "role", ""));
+            reply(self->sock, frames[1], lens[1], "200", "OK", name);
+        } else {
+            self->refused++;
+            cmk_warn("zap.refused", "mechanism=%s address=%s key=%s reason=\"%s\"", mech,
+                     addr[0] ? addr : "-", z85[0] ? z85 : "-",
+                     strcmp(mech, "CURVE") != 0 ? "CURVE required"
+                     : entry                    ? "role not accepted here"
+                                                : "unknown key");
+            reply(self->sock, frames[1], lens[1], "400", "key not authorized", "");
+        }
+    }
+    return 0;
+}
+
+/* cmk_zap_handle - answer every pending request */
+int cmk_zap_handle(cmk_zap *self)
+{
+    for (int i = 0; i < 64; i++) {
+        int rc = handle_one(self);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
+    }
+    return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * zap.h - the ZeroMQ authentication (ZAP) handler of the controller and the gateway.
+ *
+ * It binds inproc://zeromq.zap.01 in the process's ZeroMQ context and answers libzmq's ZAP
+ * requests for CURVE connections: a client key listed in <run>/keys/authorized.json (with a
+ * role this process accepts) is let in and its messages carry the entry's name as User-Id;
+ * any other key is refused and the refusal is logged (event=zap.refused).
+ * The list is re-read when the file changes, so keys added by the controller at run time
+ * (a new dedicated worker) are known without a restart.
+ */
+#ifndef CMK_ZAP_H
+#define CMK_ZAP_H
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+
+typedef struct cmk_zap cmk_zap;
+
+/* cmk_zap_new - bind the handler; roles is a comma list of accepted roles, NULL for all.
+ * Create it before binding any CURVE server socket. */
+cmk_zap *cmk_zap_new(void *zmq_ctx, const char *run_dir, const char *roles, cmk_err *err);
+void cmk_zap_destroy(cmk_zap **self_p);
+
+/* cmk_zap_socket - the REP socket to add to the event loop */
+void *cmk_zap_socket(cmk_zap *self);
+
+/* cmk_zap_handle - answer every pending ZAP request; 0 or < 0 */
+int cmk_zap_handle(cmk_zap *self);
+
+/* cmk_zap_entry - the authorized.json entry of a User-Id (name), or NULL; valid until the
+ * next cmk_zap_handle */
+const cJSON *cmk_zap_entry(cmk_zap *self, const char *name);
+
+/* cmk_zap_refused - how many connections were refused so far */
+long cmk_zap_refused(const cmk_zap *self);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * broker.c - front and back ROUTERs, peer registry, request forwarding.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "clock.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+/* A registered peer. */
+typedef struct {
+    char name[64];                          /* CURVE identity name, e.g. worker-shared */
+    char role[16];                          /* worker, gateway, firewall */
+    int pid;                                /* its pid, from ready */
+    uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* back ROUTER identity */
+    size_t routing_len;
+    int64_t last_heard;                     /* mono ms */
+    int used;                               /* slot in use */
+} broker_peer;
+
+/* A request forwarded (or waiting to be forwarded) to a peer. */
+typedef struct forward {
+    char id[CMK_PROTO_MAX_REQID + 1]; /* request id used on the back channel */
+    char peer[64];                    /* peer name */
+    char type[CMK_PROTO_MAX_TYPE + 1];
+    cJSON *body;                      /* kept to resend after a peer restart */
+    int64_t deadline;                 /* mono ms */
+    int sent;                         /* sent to the current incarnation of the peer */
+    broker_reply_fn fn;
+    void *arg;
+    struct forward *next;
+} forward;
+
+struct broker {
+    cmk_server *srv;
+    void *front, *back;        /* ROUTER sockets */
+    const broker_op *ops;      /* front operations */
+    void *ops_ctx;
+    broker_peer_fn peer_fn;    /* peer come/go hook */
+    void *peer_arg;
+    broker_peer *peers;        /* registry */
+    size_t npeers;
+    forward *forwards;         /* pending forwards, newest first */
+    uint64_t next_id;
+    int64_t hb_timer;
+};
+
+static broker_peer *peer_by_name(const broker *self, const char *name)
+{
+    for (size_t i = 0; i < self->npeers; i++)
+        if (self->peers[i].used && strcmp(self->peers[i].name, name) == 0)
+            return &self->peers[i];
+    return NULL;
+}
+
+static broker_peer *peer_by_routing(const broker *self, const uint8_t *id, size_t len)
+{
+    for (size_t i = 0; i < self->npeers; i++)
+        if (self->peers[i].used && self->peers[i].routing_len == len &&
+            memcmp(self->peers[i].routing, id, len) == 0)
+            return &self->peers[i];
+    return NULL;
+}
+
+/* send_to_peer - address msg to a peer and send on back */
+static int send_to_peer(broker *self, const broker_peer *p, cmk_msg *msg, cmk_err *err)
+{
+    cmk_msg_set_routing(msg, p->routing, p->routing_len);
+    return cmk_msg_send(msg, self->back, err);
+}
+
+/* send_forward - put one pending forward on the wire */
+static void send_forward(broker *self, forward *f, const broker_peer *p)
+{
+    cmk_msg *msg = cmk_msg_new(f->type, f->id);
+    cmk_err err = CMK_ERR_INIT;
+    if (!msg)
+        return;
+    cmk_msg_set_body(msg, cJSON_Duplicate(f->body, 1));
+    if (send_to_peer(self, p, msg, &err) == 0)
+        f->sent = 1;
+    else
+        cmk_warn("broker.forward_failed", "peer=%s type=%s error=\"%s\"", p->name, f->type, err.msg);
+    cmk_msg_destroy(&msg);
+}
+
+/* finish_forward - unlink f, call back, free */
+static void finish_forward(broker *self, forward *f, const cmk_msg *reply, const cmk_err *err)
+{
+    for (forward **pp = &self->forwards; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    f->fn(f->arg, reply, err);
+    cJSON_Delete(f->body);
+    free(f);
+}
+
+/* peer_gone - forget a peer; its in-flight requests wait for its return */
+static void peer_gone(broker *self, broker_peer *p, const char *why)
+{
+    char name[64];
+    int pid = p->pid;
+    cmk_strlcpy(name, p->name, sizeof name);
+    cmk_warn("peer.gone", "name=%s pid=%d reason=\"%s\"", name, pid, why);
+    p->used = 0;
+    for (forward *f = self->forwards; f; f = f->next)
+        if (strcmp(f->peer, name) == 0)
+            f->sent = 0;
+    if (self->peer_fn)
+        self->peer_fn(self->peer_arg, name, 0, pid);
+}
+
+/* on_ready - register a peer */
+static void on_ready(broker *self, const cmk_msg *msg)
+{
+    const char *name = cmk_json_str(msg->body, "name", "");
+    broker_peer *p;
+
+    if (!*name || strcmp(name, msg->user) != 0) {
+        cmk_warn("peer.refused", "claimed=%s identity=%s reason=\"name in ready is not the key's name\"",
+                 name, msg->user[0] ? msg->user : "-");
+        return;
+    }
+    p = peer_by_name(self, name);
+    if (!p) {
+        for (size_t i = 0; i < self->npeers && !p; i++)
+            if (!self->peers[i].used)
+                p = &self->peers[i];
+        if (!p) {
+            broker_peer *np = realloc(self->peers, (self->npeers + 8) * sizeof *np);
+            if (!np)
+                return;
+            memset(np + self->npeers, 0, 8 * sizeof *np);
+            self->peers = np;
+            p = &self->peers[self->npeers];
+            self->npeers += 8;
+        }
+    }
+    memset(p, 0, sizeof *p);
+    p->used = 1;
+    cmk_strlcpy(p->name, name, sizeof p->name);
+    cmk_strlcpy(p->role, cmk_json_str(msg->body, "role", "?"), sizeof p->role);
+    p->pid = (int)cmk_json_num(msg->body, "pid", 0);
+    memcpy(p->routing, msg->routing, msg->routing_len);
+    p->routing_len = msg->routing_len;
+    p->last_heard = cmk_mono_ms();
+    cmk_info("peer.ready", "name=%s role=%s pid=%d", p->name, p->role, p->pid);
+    if (self->peer_fn)
+        self->peer_fn(self->peer_arg, p->name, 1, p->pid);
+    /* requests that waited for this peer go out now */
+    for (forward *f = self->forwards; f; f = f->next)
+        if (!f->sent && strcmp(f->peer, p->name) == 0)
+            send_forward(self, f, p);
+}
+
+/* on_back - messages from peers */
+static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
+{
+    broker *self = arg;
+    for (int i = 0; i < 1024; i++) {
+        cmk_msg *msg = NULL, *partial = NULL;
+        cmk_err err = CMK_ERR_INIT;
+        broker_peer *p;
+        int events = 0;
+        size_t elen = sizeof events;
+
+        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
+        if (!(events & ZMQ_POLLIN))
+            break;
+        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+            cmk_warn("back.bad_message", "error=\"%s\"", err.msg);
+            cmk_msg_destroy(&partial);
+            continue;
+        }
+        if (strcmp(msg->type, CMK_MSG_READY) == 0) {
+            on_ready(self, msg);
+            cmk_msg_destroy(&msg);
+            continue;
+        }
+        p = peer_by_routing(self, msg->routing, msg->routing_len);
+        if (!p) {
+            /* not registered (we restarted, or it expired): tell it to register again */
+            cmk_msg *d = cmk_msg_reply(msg, CMK_MSG_DISCONNECT);
+            if (d && strcmp(msg->type, CMK_MSG_DISCONNECT) != 0)
+                cmk_msg_send(d, self->back, NULL);
+            cmk_msg_destroy(&d);
+            cmk_msg_destroy(&msg);
+            continue;
+        }
+        p->last_heard = cmk_mono_ms();
+        if (strcmp(msg->type, CMK_MSG_HEARTBEAT) == 0) {
+            /* nothing else to do */
+        } else if (strcmp(msg->type, CMK_MSG_DISCONNECT) == 0) {
+            peer_gone(self, p, "disconnected");
+        } else if (strcmp(msg->type, CMK_MSG_REPLY) == 0 || strcmp(msg->type, CMK_MSG_ERROR) == 0) {
+            forward *f = self->forwards;
+            while (f && strcmp(f->id, msg->reqid) != 0)
+                f = f->next;
+            if (f) {
+                cmk_err rerr = CMK_ERR_INIT;
+                cmk_msg_error_of(msg, &rerr);
+                finish_forward(self, f, msg, &rerr);
+            } else
+                cmk_debug("back.late_reply", "peer=%s req=%s", p->name, msg->reqid);
+        } else {
+            cmk_warn("back.unknown_type", "peer=%s type=%s", p->name, msg->type);
+        }
+        cmk_msg_destroy(&msg);
+    }
+    return 0;
+}
+
+/* on_front - requests from clients */
+static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
+{
+    broker *self = arg;
+    for (int i = 0; i < 1024; i++) {
+        cmk_msg *msg = NULL, *partial = NULL, *rep = NULL;
+        cmk_err err = CMK_ERR_INIT;
+        const broker_op *op = self->ops;
+        int events = 0;
+        size_t elen = sizeof events;
+
+        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
+        if (!(events & ZMQ_POLLIN))
+            break;
+        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+            cmk_log(CMK_LOG_WARN, NULL, partial ? partial->reqid : NULL, "front.bad_message",
+                    "error=\"%s\"", err.msg);
+            if (partial && partial->routing_len)
+                rep = cmk_msg_error(partial, CMK_EPROTO, err.msg);
+            cmk_msg_destroy(&partial);
+            if (rep)
+                broker_reply(self, rep);
+            continue;
+        }
+        while (op && op->type && strcmp(op->type, msg->type) != 0)
+            op++;
+        if (!op || !op->type) {
+            cmk_err_set(&err, CMK_EPROTO, "unknown request '%s'; `cmkctl --help` lists the commands",
+                        msg->type);
+        } else if (op->fn(self->ops_ctx, msg, &err) == 0) {
+            cmk_msg_destroy(&msg);
+            continue;
+        }
+        cmk_log(CMK_LOG_WARN, NULL, msg->reqid, "request.refused", "type=%s user=%s code=%s error=\"%s\"",
+                msg->type, msg->user, cmk_code_name(err.code), err.msg);
+        rep = cmk_msg_error(msg, err.code ? err.code : CMK_EINTERNAL, err.msg);
+        if (rep)
+            broker_reply(self, rep);
+        cmk_msg_destroy(&msg);
+    }
+    return 0;
+}
+
+/* on_tick - heartbeats to peers, expiry, forward deadlines */
+static int on_tick(cmk_loop *loop, int64_t id, void *arg)
+{
+    broker *self = arg;
+    const cmk_config *cfg = cmk_server_config(self->srv);
+    int64_t now = cmk_mono_ms(), expiry = cfg->heartbeat_interval * cfg->heartbeat_liveness;
+
+    for (size_t i = 0; i < self->npeers; i++) {
+        broker_peer *p = &self->peers[i];
+        if (!p->used)
+            continue;
+        if (now - p->last_heard > expiry) {
+            peer_gone(self, p, "heartbeat expired");
+            continue;
+        }
+        {
+            cmk_msg *hb = cmk_msg_new(CMK_MSG_HEARTBEAT, "-");
+            if (hb) {
+                send_to_peer(self, p, hb, NULL);
+                cmk_msg_destroy(&hb);
+            }
+        }
+    }
+    for (forward *f = self->forwards, *next; f; f = next) {
+        next = f->next;
+        if (now >= f->deadline) {
+            cmk_err err = CMK_ERR_INIT;
+            if (f->sent)
+                cmk_err_set(&err, CMK_ETIMEOUT, "%s did not answer '%s' in time", f->peer, f->type);
+            else
+                cmk_err_set(&err, CMK_EUNAVAIL,
+                            "%s is not running and did not come back in time; see `cmkctl status` "
+                            "and %s/logs/%s.log", f->peer, cfg->run_dir, f->peer);
+            finish_forward(self, f, NULL, &err);
+        }
+    }
+    return 0;
+}
+
+/* bind_router - a CURVE ROUTER bound to an endpoint */
+static void *bind_router(broker *self, const char *tmpl, const cmk_keypair *kp, cmk_err *err)
+{
+    const cmk_config *cfg = cmk_server_config(self->srv);
+    char ep[4200];
+    int zero = 0, one = 1, hwm = 100000;
+    void *s = zmq_socket(cmk_server_zmq(self->srv), ZMQ_ROUTER);
+
+    if (!s) {
+        cmk_err_set(err, CMK_EIO, "cannot create a socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    cmk_config_endpoint(cfg, tmpl, ep, sizeof ep);
+    if (cmk_curve_server(s, kp, err) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_bind(s, ep) != 0) {
+        cmk_err_set(err, CMK_EIO, "cannot bind %s: %s (another cluster in this run dir?)", ep,
+                    zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    cmk_info("broker.bound", "endpoint=%s", ep);
+    return s;
+}
+
+/* broker_new - bind the two ROUTERs */
+broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err)
+{
+    broker *self = calloc(1, sizeof *self);
+    const cmk_config *cfg = cmk_server_config(srv);
+    cmk_keypair kp;
+
+    if (!self) {
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->srv = srv;
+    if (cmk_keypair_ensure(cfg->run_dir, server_secret_name, &kp, err) < 0) {
+        free(self);
+        return NULL;
+    }
+    self->front = bind_router(self, cfg->controller_front, &kp, err);
+    self->back = self->front ? bind_router(self, cfg->controller_back, &kp, err) : NULL;
+    cmk_keypair_wipe(&kp);
+    if (!self->back) {
+        broker_destroy(&self);
+        return NULL;
+    }
+    cmk_loop_add_socket(cmk_server_loop(srv), self->front, on_front, self);
+    cmk_loop_add_socket(cmk_server_loop(srv), self->back, on_back, self);
+    self->hb_timer = cmk_loop_add_timer(cmk_server_loop(srv), cfg->heartbeat_interval, 1, on_tick, self);
+    return self;
+}
+
+/* broker_destroy - fail pending forwards, close sockets */
+void broker_destroy(broker **self_p)
+{
+    broker *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    while (self->forwards) {
+        cmk_err err = CMK_ERR_INIT;
+        cmk_err_set(&err, CMK_EUNAVAIL, "the controller is stopping");
+        finish_forward(self, self->forwards, NULL, &err);
+    }
+    if (self->hb_timer)
+        cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->hb_timer);
+    if (self->front) {
+        cmk_loop_remove_socket(cmk_server_loop(self->srv), self->front);
+        zmq_close(self->front);
+    }
+    if (self->back) {
+        cmk_loop_remove_socket(cmk_server_loop(self->srv), self->back);
+        zmq_close(self->back);
+    }
+    free(self->peers);
+    free(self);
+    *self_p = NULL;
+}
+
+void broker_set_ops(broker *self, const broker_op *ops, void *ctx)
+{
+    self->ops = ops;
+    self->ops_ctx = ctx;
+}
+
+void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg)
+{
+    self->peer_fn = fn;
+    self->peer_arg = arg;
+}
+
+/* broker_reply - send a front reply and free it */
+int broker_reply(broker *self, cmk_msg *reply)
+{
+    cmk_err err = CMK_ERR_INIT;
+    int rc = cmk_msg_send(reply, self->front, &err);
+    if (rc < 0)
+        cmk_warn("front.reply_failed", "req=%s error=\"%s\"", reply->reqid, err.msg);
+    cmk_msg_destroy(&reply);
+    return rc;
+}
+
+/* broker_forward - send or queue a request to a peer */
+int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
+                   int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+{
+    forward *f = calloc(1, sizeof *f);
+    broker_peer *p;
+
+    if (!f)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    snprintf(f->id, sizeof f->id, "f%llu-%d", (unsigned long long)++self->next_id, (int)getpid());
+    cmk_strlcpy(f->peer, name, sizeof f->peer);
+    cmk_strlcpy(f->type, type, sizeof f->type);
+    f->body = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
+    f->deadline = cmk_mono_ms() + timeout_ms;
+    f->fn = fn;
+    f->arg = arg;
+    f->next = self->forwards;
+    self->forwards = f;
+    p = peer_by_name(self, name);
+    if (p)
+        send_forward(self, f, p);
+    return 0;
+}
+
+/* broker_send_all - one message type to every peer */
+void broker_send_all(broker *self, const char *type)
+{
+    for (size_t i = 0; i < self->npeers; i++)
+        if (self->peers[i].used) {
+            cmk_msg *m = cmk_msg_new(type, NULL);
+            if (m) {
+                send_to_peer(self, &self->peers[i], m, NULL);
+                cmk_msg_destroy(&m);
+            }
+        }
+}
+
+/* broker_peer_age - ms since last heard */
+int64_t broker_peer_age(const broker *self, const char *name)
+{
+    const broker_peer *p = peer_by_name(self, name);
+    return p ? cmk_mono_ms() - p->last_heard : -1;
+}
+
+/* broker_peers_json - registry as JSON */
+cJSON *broker_peers_json(const broker *self)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int64_t now = cmk_mono_ms();
+    for (size_t i = 0; arr && i < self->npeers; i++) {
+        const broker_peer *p = &self->peers[i];
+        cJSON *o;
+        if (!p->used)
+            continue;
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON_AddStringToObject(o, "role", p->role);
+        cJSON_AddNumberToObject(o, "pid", p->pid);
+        cJSON_AddNumberToObject(o, "age_ms", (double)(now - p->last_heard));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}

@@ -1,0 +1,72 @@
+/*
+ * broker.h - the controller's front door and back end (Majordomo broker in spirit).
+ *
+ * Front: a ROUTER where clients (cmkctl, cmk-bench, the gateway's ingress) send requests; each
+ * request is dispatched through the operations table (ctl_ops.c); an unknown type gets an
+ * EPROTO error reply and a log line.
+ * Back: a ROUTER where peers (workers, gateway, firewall) register with `ready`, heartbeat, and
+ * answer requests the broker forwards to them. A peer's name in `ready` must be its CURVE
+ * identity (ZAP User-Id): no process can register as another. A peer silent for
+ * heartbeat.interval x heartbeat.liveness expires.
+ * Forwarding: broker_forward() sends a request to a named peer and calls back with its reply;
+ * if the peer is not registered (down, restarting) the request waits for it up to its timeout
+ * and then fails with EUNAVAIL; a request in flight when its peer dies is sent again when the
+ * peer comes back (receivers deduplicate by request id where it matters).
+ */
+#ifndef CMK_BROKER_H
+#define CMK_BROKER_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "proto.h"
+#include "server.h"
+
+typedef struct broker broker;
+
+/* broker_op_fn - handle a front request; reply now or later with broker_reply. Return 0, or
+ * < 0 with err filled to have an error reply sent. */
+typedef int (*broker_op_fn)(void *ctx, const cmk_msg *req, cmk_err *err);
+
+/* One row of the front operations table. */
+typedef struct {
+    const char *type;  /* message type, e.g. "ping" */
+    broker_op_fn fn;   /* handler */
+    const char *help;  /* one line for docs and errors */
+} broker_op;
+
+/* broker_reply_fn - the reply to a forwarded request, or NULL with err on timeout */
+typedef void (*broker_reply_fn)(void *arg, const cmk_msg *reply, const cmk_err *err);
+
+/* broker_peer_fn - a peer registered (ready) or went away (expired or disconnected) */
+typedef void (*broker_peer_fn)(void *arg, const char *name, int up, int pid);
+
+/* broker_new - bind front and back (CURVE servers with kp) */
+broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err);
+void broker_destroy(broker **self_p);
+
+/* broker_set_ops - the front operations table (NULL-terminated by type) and its context */
+void broker_set_ops(broker *self, const broker_op *ops, void *ctx);
+
+/* broker_set_peer_hook - be told when peers come and go */
+void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg);
+
+/* broker_reply - send a reply (to a front request) */
+int broker_reply(broker *self, cmk_msg *reply);
+
+/* broker_forward - send a request to peer `name`; fn gets the reply (or timeout) */
+int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
+                   int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err);
+
+/* broker_send_all - send a message type to every registered peer (shutdown) */
+void broker_send_all(broker *self, const char *type);
+
+/* broker_peer_age - ms since peer `name` was last heard, -1 if not registered */
+int64_t broker_peer_age(const broker *self, const char *name);
+
+/* broker_peers_json - the registered peers: [{name, role, pid, age_ms}] */
+cJSON *broker_peers_json(const broker *self);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * ctl.c - controller start-up and shutdown: run dir, single-instance lock, effective config,
+ * CURVE keys and the authorized list, ZAP, broker, children.
+ */
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+/* Identities the controller creates keys for at start: name, role, served environments. */
+static const struct {
+    const char *name;
+    const char *role;
+} base_identities[] = {
+    { "admin", "admin" },     /* cmkctl */
+    { "bench", "bench" },     /* cmk-bench */
+    { "gateway", "gateway" }, /* as a client of the controller */
+    { "firewall", "firewall" },
+    { "worker-shared", "worker" },
+};
+
+/* on_zap - ZAP requests */
+static int on_zap(cmk_loop *loop, void *sock, int fd, void *arg)
+{
+    return cmk_zap_handle(arg) < 0 ? 0 : 0;
+}
+
+/* on_peer - broker saw a peer come or go */
+static void on_peer(void *arg, const char *name, int up, int pid)
+{
+    ctl *self = arg;
+    if (up)
+        supervisor_peer_up(self->sup, name, pid);
+    else if (!self->stopping)
+        supervisor_peer_down(self->sup, name, pid);
+}
+
+/* take_lock - one controller per run dir */
+static int take_lock(ctl *self, cmk_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/controller.lock", self->cfg->run_dir);
+    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (self->lock_fd < 0)
+        return cmk_err_set(err, CMK_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        pid_t pid = 0;
+        char pidpath[PATH_MAX];
+        snprintf(pidpath, sizeof pidpath, "%s/controller.pid", self->cfg->run_dir);
+        cmk_pidfile_read(pidpath, &pid, NULL);
+        return cmk_err_set(err, CMK_EEXIST,
+                           "a controller already runs in %s (pid %d); stop it with: cmkctl down --run-dir %s",
+                           self->cfg->run_dir, (int)pid, self->cfg->run_dir);
+    }
+    return 0;
+}
+
+/* write_config - the effective config, for children and clients */
+static int write_config(ctl *self, cmk_err *err)
+{
+    char path[PATH_MAX];
+    cJSON *json = cmk_config_to_json(self->cfg);
+    char *text = json ? cJSON_Print(json) : NULL;
+    int rc;
+
+    snprintf(path, sizeof path, "%s/config.json", self->cfg->run_dir);
+    rc = text ? cmk_file_write_atomic(path, text, strlen(text), 0600, err)
+              : cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    free(text);
+    cJSON_Delete(json);
+    return rc;
+}
+
+/* make_keys - server keys and every base identity, listed in authorized.json */
+static int make_keys(ctl *self, cmk_err *err)
+{
+    cmk_keypair kp;
+    int rc = cmk_keypair_ensure(self->cfg->run_dir, "controller", &kp, err);
+    cmk_keypair_wipe(&kp);
+    if (rc == 0) {
+        /* the gateway's server key (workers connect to it) */
+        rc = cmk_keypair_ensure(self->cfg->run_dir, "gateway-server", &kp, err);
+        cmk_keypair_wipe(&kp);
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof base_identities / sizeof base_identities[0]; i++) {
+        cJSON *envs = cJSON_CreateArray();
+        if (strcmp(base_identities[i].role, "worker") == 0)
+            cJSON_AddItemToArray(envs, cJSON_CreateString("*"));
+        rc = cmk_keypair_ensure(self->cfg->run_dir, base_identities[i].name, &kp, err);
+        if (rc == 0)
+            rc = cmk_authorized_add(self->cfg->run_dir, base_identities[i].name,
+                                    base_identities[i].role, kp.pub, envs, err);
+        cmk_keypair_wipe(&kp);
+        cJSON_Delete(envs);
+    }
+    return rc;
+}
+
+/* write_pid - <run>/controller.pid */
+static int write_pid(ctl *self, cmk_err *err)
+{
+    char path[PATH_MAX], text[32];
+    snprintf(path, sizeof path, "%s/controller.pid", self->cfg->run_dir);
+    snprintf(text, sizeof text, "%d\n", (int)getpid());
+    return cmk_file_write_atomic(path, text, strlen(text), 0644, err);
+}
+
+/* start_children - shared worker, gateway, firewall */
+static int start_children(ctl *self, cmk_err *err)
+{
+    static const char *const shared_args[] = { "--shared", NULL };
+    int rc = supervisor_add(self->sup, "worker-shared", "worker", "cmk-worker", shared_args, err);
+    if (rc == 0)
+        rc = supervisor_add(self->sup, "gateway", "gateway", "cmk-gateway", NULL, err);
+    if (rc == 0 && self->cfg->spawn_firewall) {
+        static const char *const fw_args[] = { "serve", NULL };
+        /* cmk-firewall takes its subcommand first; the supervisor appends options after it,
+         * which the firewall's main accepts in either order */
+        rc = supervisor_add(self->sup, "firewall", "firewall", "cmk-firewall", fw_args, err);
+    }
+    return rc;
+}
+
+/* ctl_start - everything the controller needs before its loop runs */
+int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
+{
+    ctl *self = calloc(1, sizeof *self);
+    char dir[PATH_MAX];
+    int rc;
+
+    *out = NULL;
+    if (!self)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    self->srv = srv;
+    self->cfg = cmk_server_config(srv);
+    self->lock_fd = -1;
+    snprintf(dir, sizeof dir, "%s/logs", self->cfg->run_dir);
+    rc = cmk_mkdirs(self->cfg->run_dir, 0700, err);
+    if (rc == 0)
+        rc = cmk_mkdirs(dir, 0700, err);
+    if (rc == 0)
+        rc = take_lock(self, err);
+    if (rc == 0)
+        rc = write_config(self, err);
+    if (rc == 0)
+        rc = make_keys(self, err);
+    if (rc == 0 && !(self->zap = cmk_zap_new(cmk_server_zmq(srv), self->cfg->run_dir, NULL, err)))
+        rc = err->code;
+    if (rc == 0) {
+        cmk_loop_add_socket(cmk_server_loop(srv), cmk_zap_socket(self->zap), on_zap, self->zap);
+        if (!(self->broker = broker_new(srv, "controller", err)))
+            rc = err->code;
+    }
+    if (rc == 0 && !(self->sup = supervisor_new(srv, err)))
+        rc = err->code;
+    if (rc == 0) {
+        broker_set_ops(self->broker, ctl_ops, self);
+        broker_set_peer_hook(self->broker, on_peer, self);
+        rc = write_pid(self, err);
+    }
+    if (rc == 0)
+        rc = start_children(self, err);
+    if (rc < 0) {
+        if (self->sup) {
+            /* children already started die with us (PR_SET_PDEATHSIG) */
+            supervisor_stop_all(self->sup, NULL, NULL);
+        }
+        ctl_stop(&self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+/* on_children_stopped - last step of a shutdown */
+static void on_children_stopped(void *arg)
+{
+    ctl *self = arg;
+    cmk_info("shutdown.children_stopped", "%s", "");
+    cmk_server_stop(self->srv);
+}
+
+/* ctl_begin_shutdown - ask peers to leave, then signal them */
+void ctl_begin_shutdown(ctl *self, const char *why)
+{
+    if (self->stopping)
+        return;
+    self->stopping = 1;
+    cmk_info("shutdown.begin", "reason=\"%s\"", why);
+    broker_send_all(self->broker, CMK_MSG_SHUTDOWN);
+    supervisor_stop_all(self->sup, on_children_stopped, self);
+}
+
+/* ctl_stop - release everything */
+void ctl_stop(ctl **self_p)
+{
+    ctl *self;
+    char path[PATH_MAX];
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    broker_destroy(&self->broker);
+    supervisor_destroy(&self->sup);
+    if (self->zap) {
+        cmk_loop_remove_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap));
+        cmk_zap_destroy(&self->zap);
+    }
+    if (self->lock_fd >= 0) {
+        snprintf(path, sizeof path, "%s/controller.pid", self->cfg->run_dir);
+        unlink(path);
+        close(self->lock_fd);
+    }
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,108 @@
+/*
+ * worker.c - a worker process: controller link, gateway link, request dispatch.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "keys.h"
+#include "log.h"
+#include "proto.h"
+
+/* on_gateway - replies from the gateway (HTTP action results) */
+static int on_gateway(cmk_loop *loop, void *sock, int fd, void *arg)
+{
+    for (int i = 0; i < 256; i++) {
+        cmk_msg *msg = NULL, *partial = NULL;
+        cmk_err err = CMK_ERR_INIT;
+        int events = 0;
+        size_t elen = sizeof events;
+
+        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
+        if (!(events & ZMQ_POLLIN))
+            break;
+        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+            cmk_warn("gateway.bad_message", "error=\"%s\"", err.msg);
+            cmk_msg_destroy(&partial);
+            continue;
+        }
+        cmk_debug("gateway.reply", "type=%s req=%s", msg->type, msg->reqid);
+        cmk_msg_destroy(&msg);
+    }
+    return 0;
+}
+
+/* connect_gateway - DEALER to the gateway with our worker key */
+static int connect_gateway(worker *self, cmk_err *err)
+{
+    const cmk_config *cfg = cmk_server_config(self->srv);
+    cmk_keypair kp;
+    char gw_pub[CMK_Z85_KEY_LEN + 1], ep[4200];
+    int zero = 0, rc;
+
+    if ((rc = cmk_public_load(cfg->run_dir, "gateway-server", gw_pub, err)) < 0)
+        return rc;
+    if ((rc = cmk_keypair_ensure(cfg->run_dir, cmk_server_name(self->srv), &kp, err)) < 0)
+        return rc;
+    self->gateway = zmq_socket(cmk_server_zmq(self->srv), ZMQ_DEALER);
+    if (!self->gateway) {
+        cmk_keypair_wipe(&kp);
+        return cmk_err_set(err, CMK_EIO, "cannot create a socket: %s", zmq_strerror(errno));
+    }
+    zmq_setsockopt(self->gateway, ZMQ_LINGER, &zero, sizeof zero);
+    rc = cmk_curve_client(self->gateway, &kp, gw_pub, err);
+    cmk_keypair_wipe(&kp);
+    if (rc < 0)
+        return rc;
+    cmk_config_endpoint(cfg, cfg->gateway_endpoint, ep, sizeof ep);
+    if (zmq_connect(self->gateway, ep) != 0)
+        return cmk_err_set(err, CMK_EIO, "cannot connect to the gateway at %s: %s", ep,
+                           zmq_strerror(errno));
+    cmk_loop_add_socket(cmk_server_loop(self->srv), self->gateway, on_gateway, self);
+    return 0;
+}
+
+/* worker_start - links */
+int worker_start(cmk_server *srv, worker **out, cmk_err *err)
+{
+    worker *self = calloc(1, sizeof *self);
+    int rc;
+
+    *out = NULL;
+    if (!self)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    self->srv = srv;
+    if (!cmk_server_shared(srv) && cJSON_GetArraySize(cmk_server_envs(srv)) == 0) {
+        free(self);
+        return cmk_err_set(err, CMK_EINVAL, "a worker serves --shared or at least one --env ID");
+    }
+    rc = connect_gateway(self, err);
+    if (rc == 0 && !(self->peer = cmk_peer_new(srv, NULL, self, err)))
+        rc = err->code;
+    if (rc < 0) {
+        worker_stop(&self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+/* worker_stop - close links */
+void worker_stop(worker **self_p)
+{
+    worker *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    cmk_peer_destroy(&self->peer);
+    if (self->gateway) {
+        cmk_loop_remove_socket(cmk_server_loop(self->srv), self->gateway);
+        zmq_close(self->gateway);
+    }
+    free(self);
+    *self_p = NULL;
+}
