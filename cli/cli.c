@@ -21,6 +21,8 @@ static const cli_cmd commands[] = {
     { "ping", cmd_ping, "[--target all|controller|NAME]", "ping processes through the controller" },
     { "scenario", cmd_scenario, "run FILE",
       "run a scenario: a JSON list of cmkctl steps with expected outcomes" },
+    { "curve-keygen", cmd_curve_keygen, "FILE",
+      "write a new CURVE key pair (for --key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -88,7 +88,7 @@ static int spawn(supervisor *self, child *c, cmk_err *err)
             dup2(devnull, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
-        execv(c->argv[0], c->argv);
+        execvp(c->argv[0], c->argv);
         dprintf(2, "cannot exec %s: %s\n", c->argv[0], strerror(errno));
         _exit(127);
     }

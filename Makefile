@@ -1,0 +1,60 @@
+# cmksim - thin wrapper over CMake: install what is missing, build, run, test, bench.
+#
+#   make run    install missing Debian packages, build, run configs/scenarios/default.json
+#   make test   install missing Debian packages, build, run every test (ctest)
+#   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#
+# Nothing is downloaded from anywhere but Debian's package archive.
+
+BUILD     ?= build
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+RUN_DIR   ?= ./var
+SCENARIO  ?= configs/scenarios/default.json
+BUILD_TYPE ?= RelWithDebInfo
+
+# Debian packages the build, the tests and the tools need.
+DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl libsqlite3-dev \
+                libcjson-dev check libcurl4-openssl-dev libmicrohttpd-dev libnftables-dev \
+                nftables iproute2 valgrind procps
+
+.PHONY: all deps build run test asan clean distclean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || \
+	      { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; } || exit 1; \
+	  else \
+	    echo "missing Debian packages; run:"; \
+	    echo "  sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/cmkctl scenario run $(SCENARIO) --run-dir $(RUN_DIR)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DCMK_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -E valgrind
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
+
+distclean: clean
+	rm -rf $(RUN_DIR)

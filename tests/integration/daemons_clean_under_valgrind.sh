@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Rule SKEL-4: every daemon starts and stops clean under valgrind: no leaks, no invalid reads.
+. "$(dirname "$0")/lib.sh"
+command -v valgrind >/dev/null || fail "valgrind is not installed (make deps installs it)"
+
+vg="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --log-file=$RUN/vg.%p.log"
+export CMK_CONTROLLER_WRAPPER="$vg"
+mkdir -p "$RUN"
+cmkctl up --set "supervisor.wrapper=$vg" --set heartbeat.interval=1s --set cluster.start_timeout=90s \
+    --set supervisor.stop_timeout=30s >/dev/null
+cmkctl --timeout 30s ping | grep -c pong | grep -q 4 || fail "not every process answered under valgrind"
+cmkctl --timeout 60s down >/dev/null
+wait_until 60 test -z "$(procs_of_run)" || fail "processes left: $(procs_of_run)"
+n=$(ls "$RUN"/vg.*.log | wc -l)
+[ "$n" -ge 4 ] || fail "expected 4 valgrind logs, found $n"
+for f in "$RUN"/vg.*.log; do
+    grep -q "ERROR SUMMARY: 0 errors" "$f" || { cat "$f"; fail "valgrind errors in $f"; }
+    if grep -q "definitely lost: [1-9]" "$f"; then cat "$f"; fail "leak in $f"; fi
+done
+! grep -q "status=99" "$RUN/logs/controller.log" || fail "a child exited with valgrind's error status"
+ok "$n processes clean under valgrind"

@@ -1,0 +1,258 @@
+/*
+ * proto_test.c - the wire codec: round trips, and every malformed frame gets an error, never a
+ * crash. Also a real ROUTER/DEALER pair over inproc to check routing ids and User-Id capture.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "proto.h"
+
+/* frames_of - encode a message into frames the way cmk_msg_send does (for the pure decoder) */
+static size_t frames_of(const cmk_msg *m, cmk_frame *f, char **body_out)
+{
+    size_t n = 0;
+    *body_out = cmk_msg_encode_body(m);
+    if (m->routing_len)
+        f[n++] = (cmk_frame){ m->routing, m->routing_len };
+    f[n++] = (cmk_frame){ CMK_PROTO_TAG, strlen(CMK_PROTO_TAG) };
+    f[n++] = (cmk_frame){ m->type, strlen(m->type) };
+    f[n++] = (cmk_frame){ m->reqid, strlen(m->reqid) };
+    f[n++] = (cmk_frame){ *body_out, strlen(*body_out) };
+    for (int i = 0; i < m->nbins; i++)
+        f[n++] = (cmk_frame){ m->bins[i].data, m->bins[i].len };
+    return n;
+}
+
+START_TEST(test_round_trip)
+{
+    cmk_msg *m = cmk_msg_new("env.create", "req-1"), *out = NULL;
+    cmk_frame f[32];
+    char *body;
+    cmk_err err = CMK_ERR_INIT;
+    uint8_t bin[300];
+
+    for (size_t i = 0; i < sizeof bin; i++)
+        bin[i] = (uint8_t)i;
+    cmk_msg_set_routing(m, "\x00\x01id", 4);
+    cJSON_AddStringToObject(m->body, "name", "Contoso Prod");
+    cJSON_AddNumberToObject(m->body, "n", 42);
+    ck_assert_int_eq(cmk_msg_add_bin(m, bin, sizeof bin, &err), 0);
+    ck_assert_int_eq(cmk_msg_add_bin(m, "", 0, &err), 0);
+    size_t n = frames_of(m, f, &body);
+    ck_assert_int_eq(cmk_msg_decode(f, n, 1, &out, NULL, &err), 0);
+    ck_assert_str_eq(out->type, "env.create");
+    ck_assert_str_eq(out->reqid, "req-1");
+    ck_assert_uint_eq(out->routing_len, 4);
+    ck_assert_mem_eq(out->routing, "\x00\x01id", 4);
+    ck_assert_str_eq(cJSON_GetObjectItem(out->body, "name")->valuestring, "Contoso Prod");
+    ck_assert_int_eq(out->nbins, 2);
+    ck_assert_uint_eq(out->bins[0].len, sizeof bin);
+    ck_assert_mem_eq(out->bins[0].data, bin, sizeof bin);
+    ck_assert_uint_eq(out->bins[1].len, 0);
+    free(body);
+    cmk_msg_destroy(&m);
+    cmk_msg_destroy(&out);
+    ck_assert_ptr_null(out);
+    cmk_msg_destroy(&out); /* NULL-safe */
+}
+END_TEST
+
+/* expect_bad - decode frames, expect EPROTO with a message containing `needle` */
+static void expect_bad(cmk_frame *f, size_t n, int routed, const char *needle)
+{
+    cmk_msg *out = (cmk_msg *)0x1, *partial = NULL;
+    cmk_err err = CMK_ERR_INIT;
+    ck_assert_int_eq(cmk_msg_decode(f, n, routed, &out, &partial, &err), CMK_EPROTO);
+    ck_assert_ptr_null(out);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "error '%s' lacks '%s'", err.msg, needle);
+    ck_assert_ptr_nonnull(partial);
+    cmk_msg_destroy(&partial);
+}
+
+START_TEST(test_malformed)
+{
+    cmk_frame f[32];
+    char big_type[40];
+    memset(big_type, 'a', sizeof big_type);
+
+    /* too few frames */
+    f[0] = (cmk_frame){ "CMK/1", 5 };
+    f[1] = (cmk_frame){ "ping", 4 };
+    expect_bad(f, 2, 0, "expected at least 4");
+    expect_bad(f, 0, 0, "expected at least 4");
+    /* wrong tag */
+    f[0] = (cmk_frame){ "CMK/2", 5 };
+    f[2] = (cmk_frame){ "r1", 2 };
+    f[3] = (cmk_frame){ "{}", 2 };
+    expect_bad(f, 4, 0, "protocol tag");
+    f[0] = (cmk_frame){ "CMK/1", 5 };
+    /* bad types */
+    f[1] = (cmk_frame){ "PING", 4 };
+    expect_bad(f, 4, 0, "message type");
+    f[1] = (cmk_frame){ "", 0 };
+    expect_bad(f, 4, 0, "message type");
+    f[1] = (cmk_frame){ big_type, sizeof big_type };
+    expect_bad(f, 4, 0, "message type");
+    f[1] = (cmk_frame){ "pi\0ng", 5 };
+    expect_bad(f, 4, 0, "message type");
+    f[1] = (cmk_frame){ "ping", 4 };
+    /* bad request ids */
+    f[2] = (cmk_frame){ "", 0 };
+    expect_bad(f, 4, 0, "request id");
+    f[2] = (cmk_frame){ "a b", 3 };
+    expect_bad(f, 4, 0, "request id");
+    f[2] = (cmk_frame){ "r1", 2 };
+    /* bodies that are not JSON objects */
+    f[3] = (cmk_frame){ "[1,2]", 5 };
+    expect_bad(f, 4, 0, "not a JSON object");
+    f[3] = (cmk_frame){ "{\"a\":", 5 };
+    expect_bad(f, 4, 0, "not a JSON object");
+    f[3] = (cmk_frame){ "\xff\xfe", 2 };
+    expect_bad(f, 4, 0, "not a JSON object");
+    f[3] = (cmk_frame){ "{}", 2 };
+    /* routed without a routing frame */
+    f[0] = (cmk_frame){ "", 0 };
+    expect_bad(f, 5, 1, "routing id");
+    /* too many binary frames */
+    {
+        cmk_frame g[4 + CMK_PROTO_MAX_BINS + 1];
+        g[0] = (cmk_frame){ "CMK/1", 5 };
+        g[1] = (cmk_frame){ "ping", 4 };
+        g[2] = (cmk_frame){ "r1", 2 };
+        g[3] = (cmk_frame){ "{}", 2 };
+        for (int i = 0; i <= CMK_PROTO_MAX_BINS; i++)
+            g[4 + i] = (cmk_frame){ "x", 1 };
+        expect_bad(g, 4 + CMK_PROTO_MAX_BINS + 1, 0, "binary frames");
+    }
+}
+END_TEST
+
+START_TEST(test_partial_keeps_reqid_for_reply)
+{
+    cmk_frame f[4] = { { "id", 2 }, { "CMK/1", 5 }, { "BAD", 3 }, { "req-9", 5 } };
+    cmk_frame g[5] = { { "id", 2 }, { "CMK/1", 5 }, { "BAD", 3 }, { "req-9", 5 }, { "{}", 2 } };
+    cmk_msg *out, *partial;
+    cmk_err err = CMK_ERR_INIT;
+    ck_assert_int_eq(cmk_msg_decode(g, 5, 1, &out, &partial, &err), CMK_EPROTO);
+    ck_assert_str_eq(partial->reqid, "req-9");
+    ck_assert_uint_eq(partial->routing_len, 2);
+    {
+        cmk_msg *rep = cmk_msg_error(partial, CMK_EPROTO, err.msg);
+        ck_assert_str_eq(rep->type, "error");
+        ck_assert_str_eq(rep->reqid, "req-9");
+        ck_assert_str_eq(cJSON_GetObjectItem(rep->body, "code")->valuestring, "EPROTO");
+        cmk_msg_destroy(&rep);
+    }
+    cmk_msg_destroy(&partial);
+    ck_assert_int_eq(cmk_msg_decode(f, 4, 1, &out, &partial, &err), CMK_EPROTO);
+    cmk_msg_destroy(&partial);
+}
+END_TEST
+
+START_TEST(test_fuzz_never_crashes)
+{
+    /* random frames: every outcome is 0 or EPROTO */
+    srand(1234);
+    for (int round = 0; round < 20000; round++) {
+        cmk_frame f[8];
+        char bufs[8][64];
+        size_t n = (size_t)(rand() % 8);
+        cmk_msg *out = NULL, *partial = NULL;
+        cmk_err err = CMK_ERR_INIT;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = (size_t)(rand() % 64);
+            for (size_t k = 0; k < len; k++)
+                bufs[i][k] = (char)(rand() % 4 == 0 ? "CMK/1{}pig\"" [rand() % 11] : rand());
+            if (i == 1 && rand() % 2) {
+                memcpy(bufs[i], "CMK/1", 5);
+                len = 5;
+            }
+            f[i] = (cmk_frame){ bufs[i], len };
+        }
+        int rc = cmk_msg_decode(f, n, rand() % 2, &out, &partial, &err);
+        ck_assert(rc == 0 || rc == CMK_EPROTO);
+        cmk_msg_destroy(&out);
+        cmk_msg_destroy(&partial);
+    }
+}
+END_TEST
+
+START_TEST(test_socket_round_trip)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    cmk_msg *m = cmk_msg_new("ping", "abc"), *got = NULL, *rep;
+    cmk_err err = CMK_ERR_INIT;
+
+    ck_assert_int_eq(zmq_bind(router, "inproc://proto-test"), 0);
+    ck_assert_int_eq(zmq_connect(dealer, "inproc://proto-test"), 0);
+    ck_assert_int_eq(cmk_msg_send(m, dealer, &err), 0);
+    ck_assert_int_eq(cmk_msg_recv(router, &got, NULL, &err), 0);
+    ck_assert_str_eq(got->type, "ping");
+    ck_assert_uint_gt(got->routing_len, 0);
+    rep = cmk_msg_reply(got, "reply");
+    cJSON_AddBoolToObject(rep->body, "pong", 1);
+    ck_assert_int_eq(cmk_msg_send(rep, router, &err), 0);
+    cmk_msg_destroy(&got);
+    ck_assert_int_eq(cmk_msg_recv(dealer, &got, NULL, &err), 0);
+    ck_assert_str_eq(got->type, "reply");
+    ck_assert_str_eq(got->reqid, "abc");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(got->body, "pong")));
+    /* a raw malformed multipart is drained and refused, and the next message still decodes */
+    zmq_send(dealer, "junk", 4, ZMQ_SNDMORE);
+    zmq_send(dealer, "more", 4, 0);
+    cmk_msg_send(m, dealer, &err);
+    {
+        cmk_msg *bad = NULL, *partial = NULL;
+        ck_assert_int_eq(cmk_msg_recv(router, &bad, &partial, &err), CMK_EPROTO);
+        ck_assert_ptr_null(bad);
+        cmk_msg_destroy(&partial);
+        ck_assert_int_eq(cmk_msg_recv(router, &bad, NULL, &err), 0);
+        ck_assert_str_eq(bad->type, "ping");
+        cmk_msg_destroy(&bad);
+    }
+    cmk_msg_destroy(&got);
+    cmk_msg_destroy(&rep);
+    cmk_msg_destroy(&m);
+    zmq_close(router);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+}
+END_TEST
+
+START_TEST(test_error_codes)
+{
+    cmk_msg *req = cmk_msg_new("x", "r"), *e = cmk_msg_error(req, CMK_EPERM, "no");
+    cmk_err err = CMK_ERR_INIT;
+    ck_assert_int_eq(cmk_msg_error_of(e, &err), CMK_EPERM);
+    ck_assert_str_eq(err.msg, "no");
+    ck_assert_int_eq(cmk_code_from_name(cmk_code_name(CMK_ELIMIT)), CMK_ELIMIT);
+    ck_assert_int_eq(cmk_msg_error_of(req, &err), 0);
+    cmk_msg_destroy(&req);
+    cmk_msg_destroy(&e);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("proto");
+    TCase *tc = tcase_create("codec");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_partial_keeps_reqid_for_reply);
+    tcase_add_test(tc, test_fuzz_never_crashes);
+    tcase_add_test(tc, test_socket_round_trip);
+    tcase_add_test(tc, test_error_codes);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
