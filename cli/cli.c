@@ -21,6 +21,10 @@ static const cli_cmd commands[] = {
     { "ping", cmd_ping, "[--target all|controller|NAME]", "ping processes through the controller" },
     { "scenario", cmd_scenario, "run FILE",
       "run a scenario: a JSON list of cmkctl steps with expected outcomes" },
+    { "tenant", cmd_tenant, "create ID [--name N] | list | show ID", "tenants" },
+    { "env", cmd_env, "create|list|show|enable-managed|delete ...",
+      "environments (`cmkctl env --help` for details)" },
+    { "clock", cmd_clock, "[show] | advance DURATION", "the controller's clock (advance: virtual mode only)" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },
@@ -86,13 +90,14 @@ void cli_print_json(const cJSON *json)
     }
 }
 
-/* cli_opt - --name VALUE among the command's arguments */
+/* cli_opt - --name VALUE among the command's arguments (the last one wins) */
 const char *cli_opt(const cli_opts *o, const char *name)
 {
+    const char *v = NULL;
     for (int i = 1; i + 1 < o->argc; i++)
         if (strcmp(o->argv[i], name) == 0)
-            return o->argv[i + 1];
-    return NULL;
+            v = o->argv[++i];
+    return v;
 }
 
 /* cli_flag - --name among the command's arguments */
@@ -178,6 +183,106 @@ int cli_main(int argc, char **argv)
     free(rest);
     cJSON_Delete(o.sets);
     return status;
+}
+
+/* cell_text - a JSON value as table text */
+static const char *cell_text(const cJSON *v, char *buf, size_t cap)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? "yes" : "no";
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble == (double)(long long)v->valuedouble)
+            snprintf(buf, cap, "%lld", (long long)v->valuedouble);
+        else
+            snprintf(buf, cap, "%g", v->valuedouble);
+        return buf;
+    }
+    if (!v || cJSON_IsNull(v))
+        return "-";
+    {
+        char *t = cJSON_PrintUnformatted(v);
+        cmk_strlcpy(buf, t ? t : "?", cap);
+        free(t);
+        return buf;
+    }
+}
+
+/* cli_print_items - objects as a table */
+void cli_print_items(const cJSON *items, const char *const *fields, const char *const *headers)
+{
+    int n = 0;
+    cli_table *t;
+    const cJSON *it;
+    while (fields[n])
+        n++;
+    t = cli_table_new(n, headers);
+    cJSON_ArrayForEach(it, items) {
+        const char *cells[32];
+        char bufs[32][128];
+        for (int c = 0; c < n && c < 32; c++)
+            cells[c] = cell_text(cJSON_GetObjectItem(it, fields[c]), bufs[c], sizeof bufs[c]);
+        cli_table_add(t, cells);
+    }
+    if (cJSON_GetArraySize(items) == 0)
+        printf("(none)\n");
+    else
+        cli_table_print(t);
+    cli_table_destroy(&t);
+}
+
+/* cli_print_object - key: value lines (nested arrays of objects as indented tables) */
+void cli_print_object(const cJSON *obj)
+{
+    const cJSON *it;
+    int w = 0;
+    cJSON_ArrayForEach(it, obj) {
+        if ((int)strlen(it->string) > w)
+            w = (int)strlen(it->string);
+    }
+    cJSON_ArrayForEach(it, obj) {
+        char buf[512];
+        if (cJSON_IsArray(it) || cJSON_IsObject(it)) {
+            char *t = cJSON_PrintUnformatted(it);
+            printf("%-*s  %s\n", w + 1, it->string, t ? t : "");
+            free(t);
+        } else
+            printf("%-*s  %s\n", w + 1, it->string, cell_text(it, buf, sizeof buf));
+    }
+}
+
+/* cli_request - call and print */
+int cli_request(cli_opts *o, const char *type, cJSON *body, void (*show)(const cJSON *reply))
+{
+    cmk_msg *rep;
+    int rc = cli_call(o, type, body, &rep);
+    cJSON_Delete(body);
+    if (rc != 0)
+        return rc;
+    if (o->json || !show)
+        cli_print_json(rep->body);
+    else
+        show(rep->body);
+    cmk_msg_destroy(&rep);
+    return 0;
+}
+
+/* cli_positional - i-th non-option argument after `skip` command words */
+const char *cli_positional(const cli_opts *o, int skip, int i)
+{
+    for (int a = skip; a < o->argc; a++) {
+        if (strncmp(o->argv[a], "--", 2) == 0) {
+            /* flags without values */
+            if (strcmp(o->argv[a], "--managed") != 0 && strcmp(o->argv[a], "--yes") != 0 &&
+                strcmp(o->argv[a], "--cannot-migrate") != 0 && strcmp(o->argv[a], "--help") != 0)
+                a++;
+            continue;
+        }
+        if (i-- == 0)
+            return o->argv[a];
+    }
+    return NULL;
 }
 
 /* ---- tables ---- */

@@ -60,7 +60,23 @@ void cli_table_destroy(cli_table **t_p);
 /* cli_fmt_age - ms to "1h2m", "350ms", "-" for negative */
 char *cli_fmt_age(int64_t ms, char *buf, size_t cap);
 
+/* cli_print_items - an array of objects as a table of the given fields (NULL-terminated) */
+void cli_print_items(const cJSON *items, const char *const *fields, const char *const *headers);
+
+/* cli_print_object - one object as "key: value" lines */
+void cli_print_object(const cJSON *obj);
+
+/* cli_request - call `type` with body (owned, freed here) and print the reply: JSON with
+ * --json, else `show(reply body)`; returns the exit status */
+int cli_request(cli_opts *o, const char *type, cJSON *body, void (*show)(const cJSON *reply));
+
+/* cli_positional - the i-th argument after the command words that is not an option */
+const char *cli_positional(const cli_opts *o, int skip, int i);
+
 /* commands (cmd_*.c) */
+int cmd_tenant(cli_opts *o);
+int cmd_env(cli_opts *o);
+int cmd_clock(cli_opts *o);
 int cmd_up(cli_opts *o);
 int cmd_down(cli_opts *o);
 int cmd_status(cli_opts *o);

@@ -17,6 +17,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 /* Identities the controller creates keys for at start: name, role, served environments. */
@@ -45,6 +46,37 @@ static void on_peer(void *arg, const char *name, int up, int pid)
         supervisor_peer_up(self->sup, name, pid);
     else if (!self->stopping)
         supervisor_peer_down(self->sup, name, pid);
+}
+
+/* on_clock_tick - fire clock timers that came due as time flowed */
+static int on_clock_tick(cmk_loop *loop, int64_t id, void *arg)
+{
+    ctl *self = arg;
+    cmk_clock_fire_due(self->clock);
+    return 0;
+}
+
+/* open_domain - controller.db, the clock (resuming a virtual offset), the directory */
+static int open_domain(ctl *self, cmk_err *err)
+{
+    cmk_clock_mode mode;
+    int rc = store_open(self->cfg->run_dir, &self->db, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(self->cfg->clock_mode, "virtual") == 0)
+        mode = CMK_CLOCK_VIRTUAL;
+    else if (strcmp(self->cfg->clock_mode, "real") == 0)
+        mode = CMK_CLOCK_REAL;
+    else
+        return cmk_err_set(err, CMK_EINVAL, "clock.mode must be \"real\" or \"virtual\", not \"%s\"",
+                           self->cfg->clock_mode);
+    self->clock = cmk_clock_new(mode, store_meta_get_int(self->db, "clock.offset_ms", 0));
+    if (!self->clock)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (!(self->dir = directory_new(self->db, self->clock, err)))
+        return err->code;
+    self->clock_tick = cmk_loop_add_timer(cmk_server_loop(self->srv), 1000, 1, on_clock_tick, self);
+    return 0;
 }
 
 /* take_lock - one controller per run dir */
@@ -156,6 +188,8 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = write_config(self, err);
     if (rc == 0)
         rc = make_keys(self, err);
+    if (rc == 0)
+        rc = open_domain(self, err);
     if (rc == 0 && !(self->zap = cmk_zap_new(cmk_server_zmq(srv), self->cfg->run_dir, NULL, err)))
         rc = err->code;
     if (rc == 0) {
@@ -213,6 +247,11 @@ void ctl_stop(ctl **self_p)
     self = *self_p;
     broker_destroy(&self->broker);
     supervisor_destroy(&self->sup);
+    if (self->clock_tick)
+        cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->clock_tick);
+    directory_destroy(&self->dir);
+    cmk_clock_destroy(&self->clock);
+    store_close(&self->db);
     if (self->zap) {
         cmk_loop_remove_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap));
         cmk_zap_destroy(&self->zap);

@@ -151,6 +151,19 @@ static int op_status(void *arg, const cmk_msg *req, cmk_err *err)
     return 0;
 }
 
+/* ctl_reply_json - reply with a body */
+int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err)
+{
+    cmk_msg *rep = cmk_msg_reply(req, CMK_MSG_REPLY);
+    if (!rep) {
+        cJSON_Delete(body);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
+    cmk_msg_set_body(rep, body);
+    broker_reply(self->broker, rep);
+    return 0;
+}
+
 /* op_shutdown - reply, then stop the whole cluster */
 static int op_shutdown(void *arg, const cmk_msg *req, cmk_err *err)
 {
@@ -169,5 +182,15 @@ const broker_op ctl_ops[] = {
     { "ping", op_ping, "pong from every process (or one: {target})" },
     { "status", op_status, "every process with pid, role, state, uptime, heartbeat age, restarts" },
     { "shutdown", op_shutdown, "stop the whole cluster" },
+    { "tenant.create", op_tenant_create, "create a tenant {id, name?}" },
+    { "tenant.list", op_tenant_list, "list tenants" },
+    { "tenant.show", op_tenant_show, "one tenant {id}" },
+    { "env.create", op_env_create, "create an environment {tenant, name, region, type, managed?}" },
+    { "env.list", op_env_list, "list environments {tenant?}" },
+    { "env.show", op_env_show, "one environment {env}" },
+    { "env.enable-managed", op_env_enable_managed, "make an environment a managed environment {env}" },
+    { "env.delete", op_env_delete, "delete an environment {env}" },
+    { "clock.show", op_clock_show, "the controller's clock" },
+    { "clock.advance", op_clock_advance, "move a virtual clock forward {by}" },
     { NULL, NULL, NULL },
 };

@@ -1,0 +1,142 @@
+/*
+ * cmd_directory.c - cmkctl tenant ... and cmkctl env ...: tenants and environments.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static const char *const env_fields[] = { "id", "tenant", "name", "region", "type", "managed",
+                                          "encryption", "infrastructure", "state", NULL };
+static const char *const env_headers[] = { "ID", "TENANT", "NAME", "REGION", "TYPE", "MANAGED",
+                                           "ENCRYPTION", "INFRASTRUCTURE", "STATE" };
+
+static void show_object(const cJSON *r) { cli_print_object(r); }
+
+static void show_tenants(const cJSON *r)
+{
+    static const char *const f[] = { "id", "name", "cmk_env_limit", "created", NULL };
+    static const char *const h[] = { "ID", "NAME", "CMK LIMIT", "CREATED" };
+    cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+}
+
+static void show_tenant(const cJSON *r)
+{
+    const cJSON *envs = cJSON_GetObjectItem(r, "environments");
+    cJSON *copy = cJSON_Duplicate(r, 1);
+    cJSON_DeleteItemFromObject(copy, "environments");
+    cli_print_object(copy);
+    cJSON_Delete(copy);
+    printf("\nenvironments:\n");
+    cli_print_items(envs, env_fields, env_headers);
+}
+
+static void show_envs(const cJSON *r) { cli_print_items(cJSON_GetObjectItem(r, "items"), env_fields, env_headers); }
+
+/* cmd_tenant - tenant create|list|show */
+int cmd_tenant(cli_opts *o)
+{
+    const char *sub = o->argc > 1 ? o->argv[1] : "list";
+    cJSON *body = cJSON_CreateObject();
+
+    if (strcmp(sub, "create") == 0) {
+        const char *id = cli_positional(o, 2, 0);
+        if (!id) {
+            cJSON_Delete(body);
+            return cli_fail(CMK_EINVAL, "usage: cmkctl tenant create ID [--name \"Display name\"]");
+        }
+        cJSON_AddStringToObject(body, "id", id);
+        if (cli_opt(o, "--name"))
+            cJSON_AddStringToObject(body, "name", cli_opt(o, "--name"));
+        return cli_request(o, "tenant.create", body, show_object);
+    }
+    if (strcmp(sub, "list") == 0)
+        return cli_request(o, "tenant.list", body, show_tenants);
+    if (strcmp(sub, "show") == 0) {
+        const char *id = cli_positional(o, 2, 0);
+        if (!id) {
+            cJSON_Delete(body);
+            return cli_fail(CMK_EINVAL, "usage: cmkctl tenant show ID");
+        }
+        cJSON_AddStringToObject(body, "id", id);
+        return cli_request(o, "tenant.show", body, show_tenant);
+    }
+    cJSON_Delete(body);
+    return cli_fail(CMK_EINVAL, "unknown tenant command '%s'; use create, list or show", sub);
+}
+
+/* env_usage - what cmkctl env takes */
+static int env_usage(void)
+{
+    printf("Usage:\n"
+           "  cmkctl env create --tenant T --name NAME --region REGION [--type TYPE] [--managed]\n"
+           "  cmkctl env list [--tenant T]\n"
+           "  cmkctl env show ENV\n"
+           "  cmkctl env enable-managed ENV\n"
+           "  cmkctl env delete ENV\n\n"
+           "ENV is an environment id or a unique name. TYPE: production (default), sandbox,\n"
+           "developer, trial or teams. REGION: a Power Platform region such as unitedstates or\n"
+           "europe. Only managed environments can be added to an enterprise policy.\n\n"
+           "Example:\n"
+           "  cmkctl env create --tenant contoso --name \"Contoso Prod\" --region unitedstates --managed\n");
+    return 0;
+}
+
+/* cmd_env - env create|list|show|enable-managed|delete */
+int cmd_env(cli_opts *o)
+{
+    const char *sub = o->argc > 1 ? o->argv[1] : "list";
+    cJSON *body = cJSON_CreateObject();
+
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+        cJSON_Delete(body);
+        return env_usage();
+    }
+    if (strcmp(sub, "create") == 0) {
+        static const char *const keys[][2] = { { "--tenant", "tenant" }, { "--name", "name" },
+                                               { "--region", "region" }, { "--type", "type" } };
+        for (int i = 0; i < 4; i++)
+            if (cli_opt(o, keys[i][0]))
+                cJSON_AddStringToObject(body, keys[i][1], cli_opt(o, keys[i][0]));
+        if (!cli_opt(o, "--tenant") || !cli_opt(o, "--name") || !cli_opt(o, "--region")) {
+            cJSON_Delete(body);
+            return cli_fail(CMK_EINVAL, "env create needs --tenant, --name and --region; see `cmkctl env --help`");
+        }
+        cJSON_AddBoolToObject(body, "managed", cli_flag(o, "--managed"));
+        return cli_request(o, "env.create", body, show_object);
+    }
+    if (strcmp(sub, "list") == 0) {
+        if (cli_opt(o, "--tenant"))
+            cJSON_AddStringToObject(body, "tenant", cli_opt(o, "--tenant"));
+        return cli_request(o, "env.list", body, show_envs);
+    }
+    if (strcmp(sub, "show") == 0 || strcmp(sub, "enable-managed") == 0 || strcmp(sub, "delete") == 0) {
+        const char *env = cli_positional(o, 2, 0);
+        char type[32];
+        if (!env) {
+            cJSON_Delete(body);
+            return cli_fail(CMK_EINVAL, "usage: cmkctl env %s ENV", sub);
+        }
+        cJSON_AddStringToObject(body, "env", env);
+        snprintf(type, sizeof type, "env.%s", sub);
+        return cli_request(o, type, body, show_object);
+    }
+    cJSON_Delete(body);
+    return cli_fail(CMK_EINVAL, "unknown env command '%s'; see `cmkctl env --help`", sub);
+}
+
+/* cmd_clock - clock show | advance DURATION */
+int cmd_clock(cli_opts *o)
+{
+    const char *sub = o->argc > 1 ? o->argv[1] : "show";
+    cJSON *body = cJSON_CreateObject();
+    if (strcmp(sub, "show") == 0)
+        return cli_request(o, "clock.show", body, show_object);
+    if (strcmp(sub, "advance") == 0 && o->argc > 2) {
+        cJSON_AddStringToObject(body, "by", o->argv[2]);
+        return cli_request(o, "clock.advance", body, show_object);
+    }
+    cJSON_Delete(body);
+    return cli_fail(CMK_EINVAL, "usage: cmkctl clock [show] | cmkctl clock advance DURATION (e.g. 72h, 7d)");
+}

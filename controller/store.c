@@ -1,0 +1,105 @@
+/*
+ * store.c - controller.db: open, pragmas, meta values, transactions.
+ */
+#include "store.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* store_err - fill a CMK_EIO error with SQLite's message */
+int store_err(sqlite3 *db, cmk_err *err, const char *what)
+{
+    return cmk_err_set(err, CMK_EIO, "controller.db: %s failed: %s", what, db ? sqlite3_errmsg(db) : "no database");
+}
+
+/* store_exec - SQL without results */
+int store_exec(sqlite3 *db, const char *sql, cmk_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = cmk_err_set(err, CMK_EIO, "controller.db: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+/* store_open - open controller.db */
+int store_open(const char *run_dir, sqlite3 **out, cmk_err *err)
+{
+    char path[PATH_MAX];
+    sqlite3 *db = NULL;
+    int fd;
+
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/controller.db", run_dir);
+    /* create it 0600 before SQLite does (which would use the umask) */
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        int rc = cmk_err_set(err, CMK_EIO, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (store_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                   "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+                   err) < 0) {
+        sqlite3_close(db);
+        return err ? err->code : CMK_EIO;
+    }
+    chmod(path, 0600);
+    *out = db;
+    return 0;
+}
+
+/* store_close - close */
+void store_close(sqlite3 **db_p)
+{
+    if (db_p && *db_p) {
+        sqlite3_close(*db_p);
+        *db_p = NULL;
+    }
+}
+
+int store_begin(sqlite3 *db, cmk_err *err) { return store_exec(db, "BEGIN IMMEDIATE", err); }
+int store_commit(sqlite3 *db, cmk_err *err) { return store_exec(db, "COMMIT", err); }
+void store_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
+
+/* store_meta_get_int - a meta value */
+int64_t store_meta_get_int(sqlite3 *db, const char *key, int64_t def)
+{
+    sqlite3_stmt *st;
+    int64_t v = def;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+        return def;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* store_meta_set_int - set a meta value */
+int store_meta_set_int(sqlite3 *db, const char *key, int64_t value, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(db, "INSERT INTO meta(key, value) VALUES(?, ?) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_err(db, err, "meta update");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, value);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(db, err, "meta update");
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * store.h - controller.db: the controller's SQLite database (WAL, foreign keys on), its schema
+ * versions, and small helpers every controller module uses (meta values, transactions).
+ *
+ * Modules own their tables: tenants and environments (directory.c), the vault (vault_store.c),
+ * the audit log (audit.c). Each creates its tables if missing.
+ */
+#ifndef CMK_STORE_H
+#define CMK_STORE_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+
+/* store_open - open (creating) <run>/controller.db with mode 0600 */
+int store_open(const char *run_dir, sqlite3 **out, cmk_err *err);
+
+/* store_close - close; accepts NULL and nulls the pointer */
+void store_close(sqlite3 **db_p);
+
+/* store_exec - run SQL without results */
+int store_exec(sqlite3 *db, const char *sql, cmk_err *err);
+
+/* store_begin / store_commit / store_rollback - an IMMEDIATE transaction */
+int store_begin(sqlite3 *db, cmk_err *err);
+int store_commit(sqlite3 *db, cmk_err *err);
+void store_rollback(sqlite3 *db);
+
+/* store_meta_get_int / store_meta_set_int - small persistent values (clock offset, ...) */
+int64_t store_meta_get_int(sqlite3 *db, const char *key, int64_t def);
+int store_meta_set_int(sqlite3 *db, const char *key, int64_t value, cmk_err *err);
+
+/* store_err - a CMK_EIO error naming what failed and SQLite's message */
+int store_err(sqlite3 *db, cmk_err *err, const char *what);
+
+#endif
