@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct cmk_clock {
     clock_timer *heap;   /* min-heap on (at, id) */
     size_t n, cap;
     int64_t next_id;
+    pthread_mutex_t lock; /* guards the heap and the offset; never held while a timer runs */
 };
 
 /* cmk_wall_ms - wall clock ms since the epoch */
@@ -53,6 +55,7 @@ cmk_clock *cmk_clock_new(cmk_clock_mode mode, int64_t offset_ms)
     self->mode = mode;
     self->offset = mode == CMK_CLOCK_VIRTUAL ? offset_ms : 0;
     self->next_id = 1;
+    pthread_mutex_init(&self->lock, NULL);
     return self;
 }
 
@@ -60,22 +63,52 @@ cmk_clock *cmk_clock_new(cmk_clock_mode mode, int64_t offset_ms)
 void cmk_clock_destroy(cmk_clock **self_p)
 {
     if (self_p && *self_p) {
+        pthread_mutex_destroy(&(*self_p)->lock);
         free((*self_p)->heap);
         free(*self_p);
         *self_p = NULL;
     }
 }
 
-cmk_clock_mode cmk_clock_get_mode(const cmk_clock *self) { return self->mode; }
-int64_t cmk_clock_offset(const cmk_clock *self) { return self->offset; }
-size_t cmk_clock_pending(const cmk_clock *self) { return self->n; }
+#define LOCK(c) pthread_mutex_lock(&((cmk_clock *)(c))->lock)
+#define UNLOCK(c) pthread_mutex_unlock(&((cmk_clock *)(c))->lock)
 
-/* cmk_clock_now - ms since the epoch on this clock */
-int64_t cmk_clock_now(const cmk_clock *self)
+cmk_clock_mode cmk_clock_get_mode(const cmk_clock *self) { return self->mode; }
+
+int64_t cmk_clock_offset(const cmk_clock *self)
+{
+    int64_t v;
+    LOCK(self);
+    v = self->offset;
+    UNLOCK(self);
+    return v;
+}
+
+size_t cmk_clock_pending(const cmk_clock *self)
+{
+    size_t n;
+    LOCK(self);
+    n = self->n;
+    UNLOCK(self);
+    return n;
+}
+
+/* now_locked - the clock's time; the lock is held */
+static int64_t now_locked(const cmk_clock *self)
 {
     if (self->pinned)
         return self->firing_at;
     return cmk_wall_ms() + self->offset;
+}
+
+/* cmk_clock_now - ms since the epoch on this clock */
+int64_t cmk_clock_now(const cmk_clock *self)
+{
+    int64_t v;
+    LOCK(self);
+    v = now_locked(self);
+    UNLOCK(self);
+    return v;
 }
 
 static int timer_less(const clock_timer *a, const clock_timer *b)
@@ -126,44 +159,58 @@ static void heap_remove_at(cmk_clock *self, size_t i)
 /* cmk_clock_timer_add - schedule cb at at_ms */
 int64_t cmk_clock_timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg)
 {
+    int64_t id;
     if (!cb)
         return CMK_EINVAL;
+    LOCK(self);
     if (self->n == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 16;
         clock_timer *h = realloc(self->heap, cap * sizeof *h);
-        if (!h)
+        if (!h) {
+            UNLOCK(self);
             return CMK_ENOMEM;
+        }
         self->heap = h;
         self->cap = cap;
     }
-    self->heap[self->n] = (clock_timer){ at_ms, self->next_id++, cb, arg };
+    id = self->next_id++;
+    self->heap[self->n] = (clock_timer){ at_ms, id, cb, arg };
     heap_up(self->heap, self->n++);
-    return self->heap ? self->next_id - 1 : CMK_EINTERNAL;
+    UNLOCK(self);
+    return id;
 }
 
 /* cmk_clock_timer_cancel - cancel a pending timer */
 int cmk_clock_timer_cancel(cmk_clock *self, int64_t id)
 {
+    LOCK(self);
     for (size_t i = 0; i < self->n; i++)
         if (self->heap[i].id == id) {
             heap_remove_at(self, i);
+            UNLOCK(self);
             return 0;
         }
+    UNLOCK(self);
     return CMK_ENOENT;
 }
 
-/* fire_until - fire timers due at or before `until` in order; pin the clock if asked */
+/* fire_until - fire timers due at or before `until` in order; pin the clock if asked.
+ * Called and returns with the lock held; releases it around each callback. */
 static int fire_until(cmk_clock *self, int64_t until, int pin)
 {
     int fired = 0;
     while (self->n > 0 && self->heap[0].at <= until) {
         clock_timer t = self->heap[0];
+        int64_t now;
         heap_remove_at(self, 0);
         if (pin) {
             self->pinned = 1;
             self->firing_at = t.at;
         }
-        t.cb(self, pin ? t.at : cmk_clock_now(self), t.arg);
+        now = pin ? t.at : now_locked(self);
+        UNLOCK(self);
+        t.cb(self, now, t.arg);
+        LOCK(self);
         self->pinned = 0;
         fired++;
     }
@@ -173,7 +220,11 @@ static int fire_until(cmk_clock *self, int64_t until, int pin)
 /* cmk_clock_fire_due - fire every timer due now */
 int cmk_clock_fire_due(cmk_clock *self)
 {
-    return fire_until(self, cmk_clock_now(self), 0);
+    int n;
+    LOCK(self);
+    n = fire_until(self, now_locked(self), 0);
+    UNLOCK(self);
+    return n;
 }
 
 /* cmk_clock_advance - move a virtual clock forward, firing timers in order on the way */
@@ -187,16 +238,18 @@ int cmk_clock_advance(cmk_clock *self, int64_t delta_ms, cmk_err *err)
                            "(set clock.mode to \"virtual\" in the config)");
     if (delta_ms < 0)
         return cmk_err_set(err, CMK_EINVAL, "the clock only moves forward; give a positive duration");
-    target = cmk_clock_now(self) + delta_ms;
+    LOCK(self);
+    target = now_locked(self) + delta_ms;
     /* Fire in order; each timer sees the clock at its own due time. */
     while (self->n > 0 && self->heap[0].at <= target) {
         int64_t at = self->heap[0].at;
-        int64_t now = cmk_clock_now(self);
+        int64_t now = now_locked(self);
         if (at > now)
             self->offset += at - now;
         fire_until(self, self->heap[0].at, 1);
     }
-    self->offset += target - cmk_clock_now(self);
+    self->offset += target - now_locked(self);
+    UNLOCK(self);
     return 0;
 }
 
@@ -204,9 +257,13 @@ int cmk_clock_advance(cmk_clock *self, int64_t delta_ms, cmk_err *err)
 int64_t cmk_clock_next_due_ms(const cmk_clock *self)
 {
     int64_t d;
-    if (self->n == 0)
+    LOCK(self);
+    if (self->n == 0) {
+        UNLOCK(self);
         return -1;
-    d = self->heap[0].at - cmk_clock_now(self);
+    }
+    d = self->heap[0].at - now_locked(self);
+    UNLOCK(self);
     return d < 0 ? 0 : d;
 }
 

@@ -16,7 +16,9 @@
  *   [..+16]  GCM tag
  *
  * The AAD is the blob header (format byte and DEK id) plus the place, each field
- * length-prefixed: environment, table, row, column. A blob copied to another row, column,
+ * length-prefixed: environment, table, row, column. Byte for byte:
+ *   format (1) | DEK id (16) | for env, table, row, column: length (4, big-endian) | bytes
+ * so ("ab","c") and ("a","bc") give different AADs. A blob copied to another row, column,
  * table or environment fails to open, as does one opened under another DEK or with a flipped
  * bit. A DEK seals at most cmk_dek_limit() records (default CMK_DEK_DEFAULT_LIMIT); past that,
  * sealing fails with CMK_ELIMIT and the DEK must rotate.
@@ -100,5 +102,30 @@ int cmk_blob_dek_id(const uint8_t *blob, size_t blob_len, uint8_t id[CMK_DEK_ID_
 
 /* cmk_wipe - wipe a buffer holding a secret (OPENSSL_cleanse) */
 void cmk_wipe(void *p, size_t n);
+
+/* Additions below: not part of the original API, used by tests and tools. */
+
+#define CMK_BLOB_NONCE_LEN 12
+
+/* cmk_dek_nonce_skip - move the DEK's nonce sequence forward by n (never backward, so no
+ * nonce is ever reused); a test hook to reach the 32-bit counter wrap, where a new random
+ * prefix is drawn. CMK_EINVAL if the sequence would pass 2^63. */
+int cmk_dek_nonce_skip(cmk_dek *self, uint64_t n, cmk_err *err);
+
+/* cmk_sealer_forget - drop the key schedules the sealer caches (call after a DEK is wiped on
+ * lock or revoke, so no expanded key lingers in the cipher contexts); accepts NULL */
+void cmk_sealer_forget(cmk_sealer *s);
+
+/* cmk_gcm256_seal_raw - one AES-256-GCM encryption with a 12-byte IV, no blob framing (for
+ * known-answer tests): ct gets len bytes, tag gets 16 */
+int cmk_gcm256_seal_raw(const uint8_t key[CMK_DEK_KEY_LEN], const uint8_t iv[CMK_BLOB_NONCE_LEN],
+                        const uint8_t *aad, size_t aadlen, const uint8_t *plain, size_t len,
+                        uint8_t *ct, uint8_t tag[CMK_BLOB_TAG_LEN], cmk_err *err);
+
+/* cmk_gcm256_open_raw - the inverse: plain gets len bytes (wiped on failure); CMK_ECRYPTO if
+ * the tag does not verify */
+int cmk_gcm256_open_raw(const uint8_t key[CMK_DEK_KEY_LEN], const uint8_t iv[CMK_BLOB_NONCE_LEN],
+                        const uint8_t *aad, size_t aadlen, const uint8_t *ct, size_t len,
+                        const uint8_t tag[CMK_BLOB_TAG_LEN], uint8_t *plain, cmk_err *err);
 
 #endif

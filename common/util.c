@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 /* cmk_mkdirs - mkdir -p */
@@ -280,5 +281,50 @@ int cmk_pidfile_read(const char *path, pid_t *pid, cmk_err *err)
     if (v <= 0)
         return cmk_err_set(err, CMK_EINVAL, "pid file %s holds no pid", path);
     *pid = (pid_t)v;
+    return 0;
+}
+
+/* cmk_b64_encode - standard base64 */
+char *cmk_b64_encode(const uint8_t *in, size_t n)
+{
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    return out;
+}
+
+/* cmk_b64_decode - standard or url-safe base64, padding optional */
+int cmk_b64_decode(const char *in, uint8_t **out, size_t *out_len, cmk_err *err)
+{
+    size_t n = strlen(in), m = 0, pad;
+    char *norm = malloc(n + 4);
+    uint8_t *buf;
+    int got;
+
+    if (!norm)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == '\n' || c == '\r' || c == ' ')
+            continue;
+        norm[m++] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    while (m % 4)
+        norm[m++] = '=';
+    norm[m] = '\0';
+    buf = malloc(m / 4 * 3 + 1);
+    if (!buf) {
+        free(norm);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
+    got = m ? EVP_DecodeBlock(buf, (const unsigned char *)norm, (int)m) : 0;
+    pad = (m >= 1 && norm[m - 1] == '=') + (m >= 2 && norm[m - 2] == '=');
+    free(norm);
+    if (got < 0) {
+        free(buf);
+        return cmk_err_set(err, CMK_EINVAL, "not valid base64");
+    }
+    *out = buf;
+    *out_len = (size_t)got - pad;
     return 0;
 }

@@ -45,6 +45,12 @@ char *cmk_hex_encode(const uint8_t *in, size_t n, char *out, size_t cap);
 /* cmk_hex_decode - hex to bytes; CMK_EINVAL on bad hex or wrong length */
 int cmk_hex_decode(const char *hex, uint8_t *out, size_t n, cmk_err *err);
 
+/* cmk_b64_encode - standard base64 of n bytes (malloc'd, NUL-terminated) */
+char *cmk_b64_encode(const uint8_t *in, size_t n);
+
+/* cmk_b64_decode - standard or url-safe base64 (padding optional) to bytes (malloc'd) */
+int cmk_b64_decode(const char *in, uint8_t **out, size_t *out_len, cmk_err *err);
+
 /* cmk_exe_dir - directory of the running executable into buf */
 int cmk_exe_dir(char *buf, size_t cap, cmk_err *err);
 
