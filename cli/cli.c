@@ -25,6 +25,11 @@ static const cli_cmd commands[] = {
     { "env", cmd_env, "create|list|show|enable-managed|delete ...",
       "environments (`cmkctl env --help` for details)" },
     { "clock", cmd_clock, "[show] | advance DURATION", "the controller's clock (advance: virtual mode only)" },
+    { "vault", cmd_vault, "create|show|list|update|delete|recover|purge|grant|revoke|access ...",
+      "the simulated Azure Key Vault (`cmkctl vault --help`)" },
+    { "key", cmd_key, "create|import|import-byok|byok-export|show|list|versions|rotate|...",
+      "keys in a vault (`cmkctl key --help`)" },
+    { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },
@@ -209,6 +214,17 @@ static const char *cell_text(const cJSON *v, char *buf, size_t cap)
     }
 }
 
+/* cli_path - a member by dotted path ("attributes.exp") */
+const cJSON *cli_path(const cJSON *obj, const char *path)
+{
+    char buf[128], *save = NULL;
+    const cJSON *cur = obj;
+    cmk_strlcpy(buf, path, sizeof buf);
+    for (char *seg = strtok_r(buf, ".", &save); seg && cur; seg = strtok_r(NULL, ".", &save))
+        cur = cJSON_GetObjectItem(cur, seg);
+    return cur;
+}
+
 /* cli_print_items - objects as a table */
 void cli_print_items(const cJSON *items, const char *const *fields, const char *const *headers)
 {
@@ -222,7 +238,7 @@ void cli_print_items(const cJSON *items, const char *const *fields, const char *
         const char *cells[32];
         char bufs[32][128];
         for (int c = 0; c < n && c < 32; c++)
-            cells[c] = cell_text(cJSON_GetObjectItem(it, fields[c]), bufs[c], sizeof bufs[c]);
+            cells[c] = cell_text(cli_path(it, fields[c]), bufs[c], sizeof bufs[c]);
         cli_table_add(t, cells);
     }
     if (cJSON_GetArraySize(items) == 0)
@@ -268,15 +284,25 @@ int cli_request(cli_opts *o, const char *type, cJSON *body, void (*show)(const c
     return 0;
 }
 
+/* cli_is_flag - options that take no value */
+int cli_is_flag(const char *arg)
+{
+    static const char *const flags[] = { "--managed", "--yes", "--cannot-migrate", "--help", "--deleted",
+                                         "--pem", "--purge-protection", "--no-soft-delete",
+                                         "--newest-first", NULL };
+    for (int i = 0; flags[i]; i++)
+        if (strcmp(arg, flags[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* cli_positional - i-th non-option argument after `skip` command words */
 const char *cli_positional(const cli_opts *o, int skip, int i)
 {
     for (int a = skip; a < o->argc; a++) {
         if (strncmp(o->argv[a], "--", 2) == 0) {
-            /* flags without values */
-            if (strcmp(o->argv[a], "--managed") != 0 && strcmp(o->argv[a], "--yes") != 0 &&
-                strcmp(o->argv[a], "--cannot-migrate") != 0 && strcmp(o->argv[a], "--help") != 0)
-                a++;
+            if (!cli_is_flag(o->argv[a]))
+                a++; /* an option's value */
             continue;
         }
         if (i-- == 0)
@@ -344,4 +370,13 @@ void cli_table_destroy(cli_table **t_p)
     free((*t_p)->cells);
     free(*t_p);
     *t_p = NULL;
+}
+
+/* cli_read_file - a whole file */
+int cli_read_file(const char *path, char **out, size_t *len)
+{
+    cmk_err err = CMK_ERR_INIT;
+    if (cmk_file_read(path, out, len, &err) < 0)
+        return cli_fail(err.code, "%s", err.msg);
+    return 0;
 }

@@ -63,6 +63,9 @@ char *cli_fmt_age(int64_t ms, char *buf, size_t cap);
 /* cli_print_items - an array of objects as a table of the given fields (NULL-terminated) */
 void cli_print_items(const cJSON *items, const char *const *fields, const char *const *headers);
 
+/* cli_path - a member of obj by dotted path ("attributes.exp"), or NULL */
+const cJSON *cli_path(const cJSON *obj, const char *path);
+
 /* cli_print_object - one object as "key: value" lines */
 void cli_print_object(const cJSON *obj);
 
@@ -77,6 +80,15 @@ const char *cli_positional(const cli_opts *o, int skip, int i);
 int cmd_tenant(cli_opts *o);
 int cmd_env(cli_opts *o);
 int cmd_clock(cli_opts *o);
+int cmd_vault(cli_opts *o);
+int cmd_key(cli_opts *o);
+int cmd_audit(cli_opts *o);
+
+/* cli_is_flag - 1 for options that take no value (--managed, --deleted, ...) */
+int cli_is_flag(const char *arg);
+
+/* cli_read_file - a whole file (for --file, --password-file); prints the error itself */
+int cli_read_file(const char *path, char **out, size_t *len);
 int cmd_up(cli_opts *o);
 int cmd_down(cli_opts *o);
 int cmd_status(cli_opts *o);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -327,4 +328,13 @@ int cmk_b64_decode(const char *in, uint8_t **out, size_t *out_len, cmk_err *err)
     *out = buf;
     *out_len = (size_t)got - pad;
     return 0;
+}
+
+/* cmk_wipe_str - wipe and free */
+void cmk_wipe_str(char *p, size_t n)
+{
+    if (p) {
+        OPENSSL_cleanse(p, n);
+        free(p);
+    }
 }

@@ -51,6 +51,9 @@ char *cmk_b64_encode(const uint8_t *in, size_t n);
 /* cmk_b64_decode - standard or url-safe base64 (padding optional) to bytes (malloc'd) */
 int cmk_b64_decode(const char *in, uint8_t **out, size_t *out_len, cmk_err *err);
 
+/* cmk_wipe_str - wipe and free a buffer that held a secret (key file, password) */
+void cmk_wipe_str(char *p, size_t n);
+
 /* cmk_exe_dir - directory of the running executable into buf */
 int cmk_exe_dir(char *buf, size_t cap, cmk_err *err);
 

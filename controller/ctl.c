@@ -13,6 +13,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <zmq.h>
 
 #include "keys.h"
@@ -56,6 +58,49 @@ static int on_clock_tick(cmk_loop *loop, int64_t id, void *arg)
     return 0;
 }
 
+/* master_key - <run>/keys/master.key: 32 random bytes (hex), mode 0600, made on first start;
+ * it seals the vault's key material at rest */
+static int master_key(ctl *self, uint8_t key[VAULT_MASTER_KEY_LEN], cmk_err *err)
+{
+    char path[PATH_MAX], *text = NULL, hex[2 * VAULT_MASTER_KEY_LEN + 2];
+    size_t len = 0;
+    int rc;
+
+    snprintf(path, sizeof path, "%s/keys/master.key", self->cfg->run_dir);
+    rc = cmk_file_read(path, &text, &len, err);
+    if (rc == CMK_ENOENT) {
+        if (RAND_bytes(key, VAULT_MASTER_KEY_LEN) != 1)
+            return cmk_err_set(err, CMK_ECRYPTO, "no randomness for the master key");
+        cmk_hex_encode(key, VAULT_MASTER_KEY_LEN, hex, sizeof hex);
+        strcat(hex, "\n");
+        rc = cmk_file_write_atomic(path, hex, strlen(hex), 0600, err);
+        OPENSSL_cleanse(hex, sizeof hex);
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (len > 0 && text[len - 1] == '\n')
+        text[--len] = '\0';
+    rc = cmk_hex_decode(text, key, VAULT_MASTER_KEY_LEN, err);
+    OPENSSL_cleanse(text, len);
+    free(text);
+    return rc < 0 ? cmk_err_prefix(err, "%s: ", path) : 0;
+}
+
+/* open_vault - the vault service over controller.db, its timers resumed */
+static int open_vault(ctl *self, cmk_err *err)
+{
+    uint8_t key[VAULT_MASTER_KEY_LEN];
+    int rc = master_key(self, key, err);
+    if (rc < 0)
+        return rc;
+    self->vault = vault_svc_new(self->db, self->clock, self->audit, key, NULL, err);
+    OPENSSL_cleanse(key, sizeof key);
+    if (!self->vault)
+        return err->code;
+    return vault_svc_resume_timers(self->vault, err);
+}
+
 /* open_domain - controller.db, the clock (resuming a virtual offset), the directory */
 static int open_domain(ctl *self, cmk_err *err)
 {
@@ -74,6 +119,12 @@ static int open_domain(ctl *self, cmk_err *err)
     if (!self->clock)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (!(self->dir = directory_new(self->db, self->clock, err)))
+        return err->code;
+    if (!(self->audit = audit_log_new(self->db, self->clock, err)))
+        return err->code;
+    if ((rc = open_vault(self, err)) < 0)
+        return rc;
+    if (!(self->jobs = jobs_new(cmk_server_loop(self->srv), 2, err)))
         return err->code;
     self->clock_tick = cmk_loop_add_timer(cmk_server_loop(self->srv), 1000, 1, on_clock_tick, self);
     return 0;
@@ -245,10 +296,13 @@ void ctl_stop(ctl **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
     broker_destroy(&self->broker);
     supervisor_destroy(&self->sup);
     if (self->clock_tick)
         cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->clock_tick);
+    vault_svc_destroy(&self->vault);
+    audit_log_destroy(&self->audit);
     directory_destroy(&self->dir);
     cmk_clock_destroy(&self->clock);
     store_close(&self->db);

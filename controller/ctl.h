@@ -7,9 +7,12 @@
 
 #include <sqlite3.h>
 
+#include "audit.h"
 #include "broker.h"
 #include "clock.h"
 #include "directory.h"
+#include "jobs.h"
+#include "vault.h"
 #include "server.h"
 #include "supervisor.h"
 #include "zap.h"
@@ -24,6 +27,9 @@ typedef struct {
     sqlite3 *db;       /* controller.db */
     cmk_clock *clock;  /* the clock every timing rule reads */
     directory *dir;    /* tenants and environments */
+    audit_log *audit;  /* hash-chained audit log */
+    vault_svc *vault;  /* the simulated Azure Key Vault */
+    jobs *jobs;        /* slow work off the loop */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */
@@ -54,6 +60,42 @@ int op_env_show(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_env_enable_managed(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_env_delete(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_clock_show(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_audit_list(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_audit_verify(void *ctx, const cmk_msg *req, cmk_err *err);
+
+/* vault operations (ops_vault.c, ops_key.c): fn runs in the job pool as `principal` */
+typedef int (*ctl_vault_fn)(ctl *self, const char *principal, const cJSON *body, cJSON **out, cmk_err *err);
+int ctl_vault_submit(ctl *self, const cmk_msg *req, ctl_vault_fn fn, cmk_err *err);
+vault_flag ctl_flag_of(const cJSON *body, const char *name);
+const char *ctl_need(const cJSON *body, const char *name, cmk_err *err);
+int ctl_key_policy_json(ctl *c, const char *who, const char *v, const char *n, cJSON **out, cmk_err *err);
+int op_vault_create(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_show(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_list(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_update(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_delete(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_recover(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_purge(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_grant(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_revoke(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_access(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_create(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_import(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_import_byok(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_show(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_list(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_versions(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_rotate(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_update(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_delete(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_recover(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_purge(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_backup(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_restore(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_wrap(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_unwrap(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_policy_set(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_key_policy_show(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_clock_advance(void *ctx, const cmk_msg *req, cmk_err *err);
 
 #endif
