@@ -1,0 +1,57 @@
+/*
+ * fw_nft.h - a firewall config as an nftables ruleset, and applying it through libnftables.
+ *
+ * The rendered ruleset is one `table inet <name>` (default "cmksim_fw") that replaces any
+ * earlier version of itself atomically. Every rule's sources become named interval sets
+ * (r<n>_v4, r<n>_v6, merged prefixes); an input chain evaluates the rules in order:
+ *
+ *   allow   ... counter accept
+ *   drop    ... counter drop
+ *   reject  ... meta l4proto tcp counter reject with tcp reset    (ECONNREFUSED for clients)
+ *               ... counter reject                                  (other protocols)
+ *
+ * then the default (policy accept for allow; drop; or the two reject lines for reject). Rules
+ * with ports match TCP destination ports. Established and related traffic is accepted first,
+ * so replies to permitted connections pass. In report mode nothing is refused: rules that
+ * would deny log "cmksim_fw would_deny ..." / "cmksim_fw would_reject ..." and accept.
+ *
+ * Applying needs CAP_NET_ADMIN in the current network namespace: root, or a user+network
+ * namespace of one's own (unshare(CLONE_NEWUSER | CLONE_NEWNET)). A dry run validates the
+ * ruleset the same way without changing anything.
+ */
+#ifndef CMK_FW_NFT_H
+#define CMK_FW_NFT_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "fw_config.h"
+
+/* Rendering options. */
+typedef struct {
+    const char *table; /* table name: letters, digits, '_' (default "cmksim_fw") */
+    const char *hook;  /* chain hook: "input" (default), "output" or "forward" */
+    int priority;      /* chain priority (default 0) */
+    bool stateful;     /* accept established,related first (default true) */
+    bool replace;      /* delete an existing table of the same name first (default true) */
+} fw_nft_opts;
+
+/* fw_nft_opts_default - the defaults above */
+void fw_nft_opts_default(fw_nft_opts *opts);
+
+/* fw_nft_render - the ruleset text for cfg (opts NULL for defaults); *out is malloc'd.
+ * The config must be resolved (CMK_ESTATE otherwise). */
+int fw_nft_render(const fw_config *cfg, const fw_nft_opts *opts, char **out, cmk_err *err);
+
+/* fw_nft_run - run nft commands (a ruleset or e.g. "list table inet cmksim_fw"); with dry_run
+ * nothing changes. output (may be NULL) receives nft's output, malloc'd. nft's error text goes
+ * into err (CMK_EPERM without CAP_NET_ADMIN, CMK_EINVAL for a refused ruleset). */
+int fw_nft_run(const char *commands, bool dry_run, char **output, cmk_err *err);
+
+/* fw_nft_apply - apply a rendered ruleset, or with dry_run only validate it */
+int fw_nft_apply(const char *ruleset, bool dry_run, cmk_err *err);
+
+/* fw_nft_list_table - the ruleset of `table inet <table>` as nft lists it; *out is malloc'd */
+int fw_nft_list_table(const char *table, char **out, cmk_err *err);
+
+#endif
