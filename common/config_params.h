@@ -33,4 +33,13 @@
     X("request.timeout", request_timeout, DUR, "10s",                                              \
       "how long a routed request waits for its process (including a restart) before failing")     \
     X("cluster.start_timeout", start_timeout, DUR, "20s",                                          \
-      "how long cmkctl up waits for every process to be ready")
+      "how long cmkctl up waits for every process to be ready")                                   \
+    X("vault.throttle", vault_throttle, BOOL, "true",                                              \
+      "enforce Azure Key Vault's per-vault transaction limits (HTTP 429 with retry-after)")        \
+    X("vault.throttle_window", vault_throttle_window, DUR, "10s", "the window the limits count over") \
+    X("vault.limit_rsa2048", vault_limit_rsa2048, INT, "4000",                                     \
+      "cryptographic transactions per window on 2048-bit keys")                                    \
+    X("vault.limit_rsa3072", vault_limit_rsa3072, INT, "1000", "... on 3072-bit keys")              \
+    X("vault.limit_rsa4096", vault_limit_rsa4096, INT, "250", "... on 4096-bit keys")               \
+    X("vault.limit_management", vault_limit_mgmt, INT, "2000",                                     \
+      "management transactions per window (create, import, ...)")

@@ -91,10 +91,18 @@ static int master_key(ctl *self, uint8_t key[VAULT_MASTER_KEY_LEN], cmk_err *err
 static int open_vault(ctl *self, cmk_err *err)
 {
     uint8_t key[VAULT_MASTER_KEY_LEN];
+    vault_config vcfg;
     int rc = master_key(self, key, err);
     if (rc < 0)
         return rc;
-    self->vault = vault_svc_new(self->db, self->clock, self->audit, key, NULL, err);
+    vault_config_defaults(&vcfg);
+    vcfg.throttle_enabled = self->cfg->vault_throttle;
+    vcfg.throttle_window_ms = self->cfg->vault_throttle_window;
+    vcfg.limit_rsa2048 = (int)self->cfg->vault_limit_rsa2048;
+    vcfg.limit_rsa3072 = (int)self->cfg->vault_limit_rsa3072;
+    vcfg.limit_rsa4096 = (int)self->cfg->vault_limit_rsa4096;
+    vcfg.limit_mgmt = (int)self->cfg->vault_limit_mgmt;
+    self->vault = vault_svc_new(self->db, self->clock, self->audit, key, &vcfg, err);
     OPENSSL_cleanse(key, sizeof key);
     if (!self->vault)
         return err->code;
