@@ -1,0 +1,175 @@
+/*
+ * partition.h - one environment's partition: a SQLite file that holds the environment's flows,
+ * runs (with every action's inputs and outputs) and connections, with every sensitive column
+ * sealed (common/envelope.h) before it is written.
+ *
+ * Layout: <dir>/partition.db, directory 0700, file 0600, WAL mode. A worker opens only the
+ * partitions of the environments it serves. `strings` over the file finds no flow content.
+ *
+ * Sealed columns and their places (cmk_place: env, table, row, column):
+ *   flows.definition, runs.trigger, runs.record, connections.secret (and bench.payload when the
+ *   partition seals). Flow names, ids, states, run ids, statuses and times stay in the clear:
+ *   they are what the platform lists without the key.
+ *
+ * Keys: the data DEK (wrapped by the environment's KEK: Microsoft-managed or customer-managed)
+ * seals flows, runs and OAuth connection secrets; the MMK DEK (always wrapped by the
+ * Microsoft-managed key) seals non-OAuth connection secrets, as the seed requires. Older DEKs
+ * are added for reading after a DEK rotation. partition_forget_keys() (lock, revoke) drops
+ * them; every operation that needs a key then fails with CMK_EUNAVAIL.
+ *
+ * Durability: writes go into an open transaction that is committed in groups — when
+ * group_commit_max writes are pending or when partition_tick() finds the oldest pending write
+ * older than group_commit_ms. A write's `durable` callback runs after the commit that made it
+ * durable; a worker acknowledges a run only then, so an acknowledged run survives a SIGKILL
+ * while costing far less than one fsync per run.
+ *
+ * Threads: a partition is used from one thread (the worker's loop).
+ */
+#ifndef CMK_PARTITION_H
+#define CMK_PARTITION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/envelope.h"
+#include "common/err.h"
+
+typedef struct partition partition;
+
+/* How a partition is opened. */
+typedef struct {
+    int seal;             /* 1: seal sensitive columns (always, but for cmk-bench's plaintext reference) */
+    int synchronous;      /* SQLite synchronous: 0 OFF, 1 NORMAL, 2 FULL (default 1, with WAL) */
+    int group_commit_ms;  /* commit pending writes at least this often (default 5) */
+    int group_commit_max; /* or as soon as this many are pending (default 256) */
+} partition_opts;
+
+/* partition_opts_default - seal on, NORMAL, 5 ms, 256 */
+void partition_opts_default(partition_opts *o);
+
+/* partition_durable_fn - a write became durable (rc 0) or failed (rc < 0) */
+typedef void (*partition_durable_fn)(void *arg, int rc);
+
+/* partition_open - open or create <dir>/partition.db for environment env */
+int partition_open(const char *dir, const char *env, const partition_opts *opts, partition **out, cmk_err *err);
+
+/* partition_close - commit what is pending (running durable callbacks), close; NULL-safe */
+void partition_close(partition **self_p);
+
+/* partition_set_keys - the DEKs to seal with (borrowed: they must outlive their use) */
+void partition_set_keys(partition *self, cmk_dek *data_dek, cmk_dek *mmk_dek);
+
+/* partition_add_read_dek - an older DEK to open blobs sealed before a rotation (borrowed) */
+int partition_add_read_dek(partition *self, cmk_dek *dek, cmk_err *err);
+
+/* partition_forget_keys - drop every DEK and wipe cached cipher state (lock, revoke) */
+void partition_forget_keys(partition *self);
+
+/* partition_env - the environment id */
+const char *partition_env(const partition *self);
+
+/* ---- flows ---- */
+
+/* A flow's clear metadata. */
+typedef struct {
+    char id[64];            /* flow id */
+    char name[256];         /* display name */
+    char trigger_kind[24];  /* manual, recurrence, http, powerapps-v1, powerapps-v2, teams */
+    char kind[16];          /* cloud or desktop */
+    int enabled;            /* turned on */
+    int in_solution;        /* in a Dataverse solution */
+    char trigger_token[64]; /* HTTP-trigger URL token ("" if none) */
+    int64_t created_ms;     /* clock times */
+    int64_t updated_ms;
+} partition_flow;
+
+/* partition_flow_put - insert or replace a flow; the definition is sealed */
+int partition_flow_put(partition *self, const partition_flow *meta, const char *definition, size_t len,
+                       partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* partition_flow_get - a flow; *definition (may be NULL if not wanted) is malloc'd */
+int partition_flow_get(partition *self, const char *id, partition_flow *meta, char **definition, cmk_err *err);
+
+/* partition_flow_list - every flow's metadata (malloc'd array, free()) */
+int partition_flow_list(partition *self, partition_flow **out, size_t *n, cmk_err *err);
+
+/* partition_flow_delete - remove a flow (its runs stay for the history) */
+int partition_flow_delete(partition *self, const char *id, partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* ---- runs ---- */
+
+/* A run's clear metadata. */
+typedef struct {
+    char id[64];         /* run id */
+    char flow_id[64];    /* the flow */
+    char client_req[64]; /* caller's request id, for deduplication ("" if none) */
+    char status[16];     /* Running, Succeeded, Failed, Cancelled */
+    int64_t start_ms;    /* clock times; end_ms 0 while running */
+    int64_t end_ms;
+} partition_run;
+
+/* partition_run_begin - record a new run with its trigger outputs (sealed). If a run with the
+ * same non-empty client_req exists for the flow, nothing is written: CMK_EEXIST and *existing
+ * (may be NULL) gets that run. */
+int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
+                        partition_run *existing, partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* partition_run_save - update status/end time and the run's full record (sealed JSON: every
+ * action's status, inputs, outputs, timings; engine_run_to_json) */
+int partition_run_save(partition *self, const char *run_id, const char *status, int64_t end_ms,
+                       const char *record_json, partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* partition_run_get - a run; trigger_json and record_json (either may be NULL) are malloc'd */
+int partition_run_get(partition *self, const char *run_id, partition_run *meta, char **trigger_json,
+                      char **record_json, cmk_err *err);
+
+/* partition_run_list - runs of a flow (NULL: all flows), newest first, started at or after
+ * since_ms, at most limit (0: all) (malloc'd array, free()) */
+int partition_run_list(partition *self, const char *flow_id, int64_t since_ms, size_t limit,
+                       partition_run **out, size_t *n, cmk_err *err);
+
+/* partition_run_unfinished - runs still Running (to resume after a crash) */
+int partition_run_unfinished(partition *self, partition_run **out, size_t *n, cmk_err *err);
+
+/* partition_run_export_csv - the "All runs" CSV of a flow: newest first, at most max_records
+ * (the product's limit is 100), with trigger and action inputs and outputs; *csv malloc'd */
+int partition_run_export_csv(partition *self, const char *flow_id, size_t max_records, char **csv, cmk_err *err);
+
+/* ---- connections ---- */
+
+/* partition_conn_put - a connection's secret: OAuth (Microsoft Entra) ones are sealed under the
+ * data DEK, non-OAuth ones always under the MMK DEK */
+int partition_conn_put(partition *self, const char *id, const char *name, int oauth, const char *secret,
+                       partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* partition_conn_get - a connection; *secret malloc'd (wipe it); *oauth (may be NULL) */
+int partition_conn_get(partition *self, const char *id, int *oauth, char **secret, cmk_err *err);
+
+/* partition_conn_key_id - the hex id of the DEK a connection's secret is sealed under */
+int partition_conn_key_id(partition *self, const char *id, char hex[33], cmk_err *err);
+
+/* ---- durability ---- */
+
+/* partition_tick - commit if the oldest pending write is older than group_commit_ms; returns
+ * ms until the next commit is due (-1: nothing pending) */
+int64_t partition_tick(partition *self, cmk_err *err);
+
+/* partition_commit - commit now (running durable callbacks) */
+int partition_commit(partition *self, cmk_err *err);
+
+/* partition_pending - writes not yet committed */
+size_t partition_pending(const partition *self);
+
+/* partition_integrity_check - PRAGMA integrity_check; 0 if "ok" */
+int partition_integrity_check(partition *self, cmk_err *err);
+
+/* ---- benchmark path (cmk-bench write) ---- */
+
+/* partition_bench_put - one record of len bytes into table bench, sealed if the partition
+ * seals, through the same statement cache and group commit as every other write */
+int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_t len,
+                        partition_durable_fn durable, void *arg, cmk_err *err);
+
+#endif
