@@ -34,6 +34,17 @@
       "how long a routed request waits for its process (including a restart) before failing")     \
     X("cluster.start_timeout", start_timeout, DUR, "20s",                                          \
       "how long cmkctl up waits for every process to be ready")                                   \
+    X("egress.service_tags", service_tags, STR, "",                                                \
+      "Azure-format service-tag file for egress ranges; empty: configs/service-tags.json")        \
+    X("egress.timeout", egress_timeout, DUR, "30s", "timeout of one outbound HTTP action")         \
+    X("gateway.http", gateway_http, STR, "127.0.0.1:0",                                            \
+      "address of the gateway's HTTP server (trigger URLs, /metrics); port 0 picks a free one")   \
+    X("firewall.config", firewall_config, STR, "",                                                 \
+      "the customer firewall config (JSON); empty: configs/firewalls/allow-all.json")             \
+    X("firewall.mode", firewall_mode, STR, "auto",                                                 \
+      "kernel (nftables in a user+network namespace), userspace, or auto (kernel when possible)") \
+    X("firewall.endpoint_port", endpoint_port, INT, "18080",                                       \
+      "port of the simulated customer HTTP endpoints behind the firewall")                       \
     X("vault.throttle", vault_throttle, BOOL, "true",                                              \
       "enforce Azure Key Vault's per-vault transaction limits (HTTP 429 with retry-after)")        \
     X("vault.throttle_window", vault_throttle_window, DUR, "10s", "the window the limits count over") \
