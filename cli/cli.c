@@ -29,6 +29,10 @@ static const cli_cmd commands[] = {
       "the simulated Azure Key Vault (`cmkctl vault --help`)" },
     { "key", cmd_key, "create|import|import-byok|byok-export|show|list|versions|rotate|...",
       "keys in a vault (`cmkctl key --help`)" },
+    { "flow", cmd_flow, "create|list|show|update|enable|disable|delete|save-as|export|import|run ...",
+      "flows of an environment (`cmkctl flow --help`)" },
+    { "run", cmd_run, "list|show|export-csv --env ENV ...", "run history of flows" },
+    { "conn", cmd_conn, "create|show --env ENV ...", "connections (OAuth and non-OAuth)" },
     { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --key: acting as an identity the cluster may not know)" },
@@ -289,7 +293,7 @@ int cli_is_flag(const char *arg)
 {
     static const char *const flags[] = { "--managed", "--yes", "--cannot-migrate", "--help", "--deleted",
                                          "--pem", "--purge-protection", "--no-soft-delete",
-                                         "--newest-first", NULL };
+                                         "--newest-first", "--solution", "--desktop", "--non-oauth", NULL };
     for (int i = 0; flags[i]; i++)
         if (strcmp(arg, flags[i]) == 0)
             return 1;

@@ -83,6 +83,9 @@ int cmd_clock(cli_opts *o);
 int cmd_vault(cli_opts *o);
 int cmd_key(cli_opts *o);
 int cmd_audit(cli_opts *o);
+int cmd_flow(cli_opts *o);
+int cmd_run(cli_opts *o);
+int cmd_conn(cli_opts *o);
 
 /* cli_is_flag - 1 for options that take no value (--managed, --deleted, ...) */
 int cli_is_flag(const char *arg);

@@ -15,6 +15,15 @@
 #include "log.h"
 #include "util.h"
 
+/* A request to the controller awaiting its reply. */
+typedef struct peer_call {
+    char reqid[CMK_PROTO_MAX_REQID + 1]; /* its request id */
+    int64_t deadline;                    /* mono ms */
+    cmk_peer_reply_fn fn;                /* who wants the reply */
+    void *arg;
+    struct peer_call *next;
+} peer_call;
+
 struct cmk_peer {
     cmk_server *srv;          /* the daemon */
     cmk_peer_fn fn;           /* request handler */
@@ -28,7 +37,78 @@ struct cmk_peer {
     int64_t reconnect_timer;  /* pending reconnect timer id, 0 if none */
     long reconnects;          /* reconnections so far */
     cJSON *info;              /* extra ready/ping fields */
+    peer_call *calls;         /* requests awaiting replies */
 };
+
+/* fail_calls - every pending call (or only the expired ones) ends with err */
+static void fail_calls(cmk_peer *self, int only_expired, int code, const char *why)
+{
+    int64_t now = cmk_mono_ms();
+    peer_call **pp = &self->calls;
+    while (*pp) {
+        peer_call *c = *pp;
+        if (only_expired && c->deadline > now) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        {
+            cmk_err err = CMK_ERR_INIT;
+            cmk_err_set(&err, code, "%s", why);
+            c->fn(self, NULL, &err, c->arg);
+        }
+        free(c);
+    }
+}
+
+/* finish_call - a reply for a pending call; 1 if it was one */
+static int finish_call(cmk_peer *self, const cmk_msg *msg)
+{
+    for (peer_call **pp = &self->calls; *pp; pp = &(*pp)->next) {
+        peer_call *c = *pp;
+        if (strcmp(c->reqid, msg->reqid) != 0)
+            continue;
+        *pp = c->next;
+        {
+            cmk_err err = CMK_ERR_INIT;
+            if (cmk_msg_error_of(msg, &err) < 0)
+                c->fn(self, NULL, &err, c->arg);
+            else
+                c->fn(self, msg, &err, c->arg);
+        }
+        free(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* cmk_peer_request - send and remember */
+int cmk_peer_request(cmk_peer *self, const char *type, const cJSON *body, int64_t timeout_ms,
+                     cmk_peer_reply_fn fn, void *arg, cmk_err *err)
+{
+    cmk_msg *msg = cmk_msg_new(type, NULL);
+    peer_call *c = calloc(1, sizeof *c);
+    int rc;
+    if (!msg || !c) {
+        cmk_msg_destroy(&msg);
+        free(c);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
+    if (body)
+        cmk_msg_set_body(msg, cJSON_Duplicate(body, 1));
+    rc = cmk_peer_send(self, msg, err);
+    if (rc == 0) {
+        cmk_strlcpy(c->reqid, msg->reqid, sizeof c->reqid);
+        c->deadline = cmk_mono_ms() + timeout_ms;
+        c->fn = fn;
+        c->arg = arg;
+        c->next = self->calls;
+        self->calls = c;
+    } else
+        free(c);
+    cmk_msg_destroy(&msg);
+    return rc;
+}
 
 static int peer_connect(cmk_peer *self, cmk_err *err);
 
@@ -106,6 +186,7 @@ static void schedule_reconnect(cmk_peer *self, const char *why)
 {
     const cmk_config *cfg = cmk_server_config(self->srv);
     drop_socket(self);
+    fail_calls(self, 0, CMK_EUNAVAIL, "the connection to the controller was lost; try again");
     cmk_warn("peer.reconnect", "reason=\"%s\" delay_ms=%lld", why, (long long)self->backoff);
     if (!self->reconnect_timer)
         self->reconnect_timer =
@@ -133,6 +214,8 @@ static void handle(cmk_peer *self, cmk_msg *msg)
     cmk_err err = CMK_ERR_INIT;
 
     if (strcmp(msg->type, CMK_MSG_HEARTBEAT) == 0)
+        return;
+    if ((strcmp(msg->type, CMK_MSG_REPLY) == 0 || strcmp(msg->type, CMK_MSG_ERROR) == 0) && finish_call(self, msg))
         return;
     if (strcmp(msg->type, CMK_MSG_DISCONNECT) == 0) {
         /* the controller does not know us (it restarted): register again at once */
@@ -196,6 +279,7 @@ static int on_heartbeat(cmk_loop *loop, int64_t id, void *arg)
     cmk_peer *self = arg;
     const cmk_config *cfg = cmk_server_config(self->srv);
 
+    fail_calls(self, 1, CMK_ETIMEOUT, "the controller did not answer in time");
     if (!self->sock)
         return 0;
     if (cmk_mono_ms() - self->last_heard > cfg->heartbeat_interval * cfg->heartbeat_liveness) {
@@ -265,6 +349,7 @@ void cmk_peer_destroy(cmk_peer **self_p)
     self = *self_p;
     if (self->sock)
         send_simple(self, CMK_MSG_DISCONNECT, 0);
+    fail_calls(self, 0, CMK_EUNAVAIL, "the process is stopping");
     if (self->hb_timer)
         cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->hb_timer);
     if (self->reconnect_timer)

@@ -29,6 +29,15 @@ void cmk_peer_destroy(cmk_peer **self_p);
 /* cmk_peer_send - send a message to the controller */
 int cmk_peer_send(cmk_peer *self, const cmk_msg *msg, cmk_err *err);
 
+/* cmk_peer_reply_fn - the controller's reply to a request (NULL with err on timeout or
+ * reconnect) */
+typedef void (*cmk_peer_reply_fn)(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg);
+
+/* cmk_peer_request - send a request to the controller (e.g. dek.get); fn gets the reply or an
+ * error within timeout_ms. An "error" reply reaches fn as err with reply NULL. */
+int cmk_peer_request(cmk_peer *self, const char *type, const cJSON *body, int64_t timeout_ms,
+                     cmk_peer_reply_fn fn, void *arg, cmk_err *err);
+
 /* cmk_peer_set_info - extra fields for ready and ping replies (takes ownership) */
 void cmk_peer_set_info(cmk_peer *self, cJSON *info);
 

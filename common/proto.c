@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <zmq.h>
 
 #include "util.h"
@@ -38,8 +39,10 @@ void cmk_msg_destroy(cmk_msg **self_p)
         return;
     self = *self_p;
     cJSON_Delete(self->body);
-    for (int i = 0; i < self->nbins; i++)
+    for (int i = 0; i < self->nbins; i++) {
+        OPENSSL_cleanse(self->bins[i].data, self->bins[i].len); /* bins may carry key material */
         free(self->bins[i].data);
+    }
     free(self);
     *self_p = NULL;
 }

@@ -45,6 +45,8 @@ struct broker {
     void *front, *back;        /* ROUTER sockets */
     const broker_op *ops;      /* front operations */
     void *ops_ctx;
+    const broker_op *back_ops; /* requests from peers */
+    void *back_ctx;
     broker_peer_fn peer_fn;    /* peer come/go hook */
     void *peer_arg;
     broker_peer *peers;        /* registry */
@@ -214,7 +216,19 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             } else
                 cmk_debug("back.late_reply", "peer=%s req=%s", p->name, msg->reqid);
         } else {
-            cmk_warn("back.unknown_type", "peer=%s type=%s", p->name, msg->type);
+            const broker_op *op = self->back_ops;
+            cmk_err rerr = CMK_ERR_INIT;
+            while (op && op->type && strcmp(op->type, msg->type) != 0)
+                op++;
+            if (!op || !op->type)
+                cmk_err_set(&rerr, CMK_EPROTO, "the controller does not take '%s' from a peer", msg->type);
+            else if (op->fn(self->back_ctx, msg, &rerr) == 0) {
+                cmk_msg_destroy(&msg);
+                continue;
+            }
+            cmk_log(CMK_LOG_WARN, NULL, msg->reqid, "back.refused", "peer=%s type=%s code=%s error=\"%s\"",
+                    p->name, msg->type, cmk_code_name(rerr.code), rerr.msg);
+            broker_reply_back(self, cmk_msg_error(msg, rerr.code ? rerr.code : CMK_EINTERNAL, rerr.msg));
         }
         cmk_msg_destroy(&msg);
     }
@@ -394,6 +408,26 @@ void broker_set_ops(broker *self, const broker_op *ops, void *ctx)
 {
     self->ops = ops;
     self->ops_ctx = ctx;
+}
+
+void broker_set_back_ops(broker *self, const broker_op *ops, void *ctx)
+{
+    self->back_ops = ops;
+    self->back_ctx = ctx;
+}
+
+/* broker_reply_back - a reply to a peer */
+int broker_reply_back(broker *self, cmk_msg *reply)
+{
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+    if (!reply)
+        return CMK_ENOMEM;
+    rc = cmk_msg_send(reply, self->back, &err);
+    if (rc < 0)
+        cmk_warn("back.reply_failed", "req=%s error=\"%s\"", reply->reqid, err.msg);
+    cmk_msg_destroy(&reply);
+    return rc;
 }
 
 void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg)

@@ -50,6 +50,13 @@ void broker_destroy(broker **self_p);
 /* broker_set_ops - the front operations table (NULL-terminated by type) and its context */
 void broker_set_ops(broker *self, const broker_op *ops, void *ctx);
 
+/* broker_set_back_ops - requests that peers send on the back channel (dek.get, ...): the
+ * handler's req->user is the peer's CURVE identity; reply with broker_reply_back */
+void broker_set_back_ops(broker *self, const broker_op *ops, void *ctx);
+
+/* broker_reply_back - send a reply to a peer's request (frees it) */
+int broker_reply_back(broker *self, cmk_msg *reply);
+
 /* broker_set_peer_hook - be told when peers come and go */
 void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg);
 

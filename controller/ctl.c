@@ -132,6 +132,8 @@ static int open_domain(ctl *self, cmk_err *err)
         return err->code;
     if ((rc = open_vault(self, err)) < 0)
         return rc;
+    if (!(self->keyring = keyring_new(self->db, self->clock, self->cfg->run_dir, self->vault, err)))
+        return err->code;
     if (!(self->jobs = jobs_new(cmk_server_loop(self->srv), 2, err)))
         return err->code;
     self->clock_tick = cmk_loop_add_timer(cmk_server_loop(self->srv), 1000, 1, on_clock_tick, self);
@@ -260,6 +262,7 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = err->code;
     if (rc == 0) {
         broker_set_ops(self->broker, ctl_ops, self);
+        broker_set_back_ops(self->broker, ctl_back_ops, self);
         broker_set_peer_hook(self->broker, on_peer, self);
         rc = write_pid(self, err);
     }
@@ -309,6 +312,7 @@ void ctl_stop(ctl **self_p)
     supervisor_destroy(&self->sup);
     if (self->clock_tick)
         cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->clock_tick);
+    keyring_destroy(&self->keyring);
     vault_svc_destroy(&self->vault);
     audit_log_destroy(&self->audit);
     directory_destroy(&self->dir);

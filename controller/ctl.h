@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "directory.h"
 #include "jobs.h"
+#include "keyring.h"
 #include "vault.h"
 #include "server.h"
 #include "supervisor.h"
@@ -30,6 +31,7 @@ typedef struct {
     audit_log *audit;  /* hash-chained audit log */
     vault_svc *vault;  /* the simulated Azure Key Vault */
     jobs *jobs;        /* slow work off the loop */
+    keyring *keyring;  /* environments' data keys */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */
@@ -44,8 +46,15 @@ void ctl_stop(ctl **self_p);
 /* ctl_begin_shutdown - stop children, then the loop */
 void ctl_begin_shutdown(ctl *self, const char *why);
 
-/* ctl_ops - the front operations table (ctl_ops.c) */
+/* ctl_ops - the front operations table (ctl_ops.c); ctl_back_ops - requests from peers */
 extern const broker_op ctl_ops[];
+extern const broker_op ctl_back_ops[];
+int op_dek_list(void *ctx, const cmk_msg *req, cmk_err *err);
+
+/* routing to an environment's worker (ops_route.c) */
+void ctl_worker_of(const cJSON *env, char *name, size_t cap);
+int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err);
+int op_route(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* ctl_reply_json - reply to req with body (takes ownership of body) */
 int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err);

@@ -1,5 +1,5 @@
 /*
- * worker.c - a worker process: controller link, gateway link, request dispatch.
+ * worker.c - a worker process: controller link, gateway link, request dispatch, ticks.
  */
 #include "worker.h"
 
@@ -9,13 +9,52 @@
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "log.h"
 #include "proto.h"
 
+#define TICK_MS 2 /* group commits and deadlines are checked this often */
+
+/* worker_now - the time runs are stamped with */
+int64_t worker_now(const worker *w)
+{
+    (void)w;
+    return cmk_wall_ms();
+}
+
+/* worker_reply - send a reply to the controller */
+void worker_reply(worker *w, cmk_msg *reply)
+{
+    cmk_err err = CMK_ERR_INIT;
+    if (cmk_peer_send(w->peer, reply, &err) < 0)
+        cmk_log(CMK_LOG_WARN, NULL, reply->reqid, "reply.failed", "error=\"%s\"", err.msg);
+    cmk_msg_destroy(&reply);
+}
+
+/* worker_fail - an error reply */
+void worker_fail(worker *w, cmk_msg *reply, int code, const char *message)
+{
+    cmk_msg *e = cmk_msg_error(reply, code, message);
+    cmk_msg_destroy(&reply);
+    if (e)
+        worker_reply(w, e);
+}
+
+/* on_request - a request the controller routed here */
+static int on_request(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *err)
+{
+    worker *w = arg;
+    wop_fn fn = wops_find(req->type);
+    if (!fn)
+        return cmk_err_set(err, CMK_EPROTO, "a worker does not know the request '%s'", req->type);
+    return wenv_dispatch(w, req, fn, err);
+}
+
 /* on_gateway - replies from the gateway (HTTP action results) */
 static int on_gateway(cmk_loop *loop, void *sock, int fd, void *arg)
 {
+    worker *w = arg;
     for (int i = 0; i < 256; i++) {
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
@@ -30,9 +69,18 @@ static int on_gateway(cmk_loop *loop, void *sock, int fd, void *arg)
             cmk_msg_destroy(&partial);
             continue;
         }
-        cmk_debug("gateway.reply", "type=%s req=%s", msg->type, msg->reqid);
+        wruns_on_gateway(w, msg);
         cmk_msg_destroy(&msg);
     }
+    return 0;
+}
+
+/* on_tick - group commits and HTTP deadlines */
+static int on_tick(cmk_loop *loop, int64_t id, void *arg)
+{
+    worker *w = arg;
+    wenv_tick(w);
+    wruns_tick(w);
     return 0;
 }
 
@@ -42,7 +90,7 @@ static int connect_gateway(worker *self, cmk_err *err)
     const cmk_config *cfg = cmk_server_config(self->srv);
     cmk_keypair kp;
     char gw_pub[CMK_Z85_KEY_LEN + 1], ep[4200];
-    int zero = 0, rc;
+    int zero = 0, hwm = 100000, rc;
 
     if ((rc = cmk_public_load(cfg->run_dir, "gateway-server", gw_pub, err)) < 0)
         return rc;
@@ -54,14 +102,14 @@ static int connect_gateway(worker *self, cmk_err *err)
         return cmk_err_set(err, CMK_EIO, "cannot create a socket: %s", zmq_strerror(errno));
     }
     zmq_setsockopt(self->gateway, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->gateway, ZMQ_SNDHWM, &hwm, sizeof hwm);
     rc = cmk_curve_client(self->gateway, &kp, gw_pub, err);
     cmk_keypair_wipe(&kp);
     if (rc < 0)
         return rc;
     cmk_config_endpoint(cfg, cfg->gateway_endpoint, ep, sizeof ep);
     if (zmq_connect(self->gateway, ep) != 0)
-        return cmk_err_set(err, CMK_EIO, "cannot connect to the gateway at %s: %s", ep,
-                           zmq_strerror(errno));
+        return cmk_err_set(err, CMK_EIO, "cannot connect to the gateway at %s: %s", ep, zmq_strerror(errno));
     cmk_loop_add_socket(cmk_server_loop(self->srv), self->gateway, on_gateway, self);
     return 0;
 }
@@ -81,23 +129,33 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
         return cmk_err_set(err, CMK_EINVAL, "a worker serves --shared or at least one --env ID");
     }
     rc = connect_gateway(self, err);
-    if (rc == 0 && !(self->peer = cmk_peer_new(srv, NULL, self, err)))
+    if (rc == 0 && !(self->peer = cmk_peer_new(srv, on_request, self, err)))
         rc = err->code;
+    if (rc == 0 && !(self->keys = wkeys_new(self->peer, cmk_server_config(srv)->request_timeout)))
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (rc < 0) {
         worker_stop(&self);
         return rc;
     }
+    self->tick_timer = cmk_loop_add_timer(cmk_server_loop(srv), TICK_MS, 1, on_tick, self);
     *out = self;
     return 0;
 }
 
-/* worker_stop - close links */
+/* worker_stop - close links, commit partitions, wipe keys */
 void worker_stop(worker **self_p)
 {
     worker *self;
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    if (self->tick_timer)
+        cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->tick_timer);
+    if (self->peer)
+        wruns_destroy_all(self);
+    if (self->keys)
+        wenv_close_all(self);
+    wkeys_destroy(&self->keys);
     cmk_peer_destroy(&self->peer);
     if (self->gateway) {
         cmk_loop_remove_socket(cmk_server_loop(self->srv), self->gateway);

@@ -1,0 +1,511 @@
+/*
+ * wflows.c - a worker's requests on flows, runs and connections: create (validated at save
+ * time), get, list, update, delete, turn on/off, "Save as" (new id, and a new trigger URL for
+ * HTTP-trigger flows), export, import, run, HTTP-trigger invoke, run history, CSV export.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "flowdef.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#define CSV_MAX_RECORDS 100 /* the product's limit of the "All runs" CSV export */
+
+/* trigger_kind_name - partition's trigger_kind text */
+static const char *trigger_kind_name(flowdef_trigger k)
+{
+    switch (k) {
+    case FLOWDEF_TRIGGER_MANUAL: return "manual";
+    case FLOWDEF_TRIGGER_RECURRENCE: return "recurrence";
+    case FLOWDEF_TRIGGER_HTTP: return "http";
+    case FLOWDEF_TRIGGER_POWERAPPS_V1: return "powerapps-v1";
+    case FLOWDEF_TRIGGER_POWERAPPS_V2: return "powerapps-v2";
+    case FLOWDEF_TRIGGER_TEAMS: return "teams";
+    }
+    return "unknown";
+}
+
+/* definition_text - the definition member (object or string) as text; malloc'd */
+static char *definition_text(const cJSON *body)
+{
+    const cJSON *d = cJSON_GetObjectItem(body, "definition");
+    if (cJSON_IsString(d))
+        return strdup(d->valuestring);
+    if (cJSON_IsObject(d))
+        return cJSON_PrintUnformatted(d);
+    return NULL;
+}
+
+/* flow_json - clear metadata as the CLI shows it */
+static cJSON *flow_json(const partition_flow *f, const char *env)
+{
+    cJSON *o = cJSON_CreateObject();
+    char ts[40];
+    cJSON_AddStringToObject(o, "id", f->id);
+    cJSON_AddStringToObject(o, "env", env);
+    cJSON_AddStringToObject(o, "name", f->name);
+    cJSON_AddStringToObject(o, "trigger", f->trigger_kind);
+    cJSON_AddStringToObject(o, "kind", f->kind);
+    cJSON_AddStringToObject(o, "state", f->enabled ? "On" : "Off");
+    cJSON_AddBoolToObject(o, "in_solution", f->in_solution);
+    if (f->trigger_token[0]) {
+        char path[256];
+        snprintf(path, sizeof path, "/workflows/%s/%s/triggers/manual/paths/invoke?api-version=2016-06-01"
+                                    "&sp=%%2Ftriggers%%2Fmanual%%2Frun&sv=1.0&sig=%s", env, f->id, f->trigger_token);
+        cJSON_AddStringToObject(o, "trigger_path", path);
+    }
+    cJSON_AddStringToObject(o, "created", cmk_time_format(f->created_ms, ts, sizeof ts));
+    cJSON_AddStringToObject(o, "updated", cmk_time_format(f->updated_ms, ts, sizeof ts));
+    return o;
+}
+
+/* A reply sent once a write is durable. */
+typedef struct {
+    worker *w;
+    cmk_msg *reply;
+} durable_reply;
+
+static void on_durable(void *arg, int rc)
+{
+    durable_reply *d = arg;
+    if (rc < 0)
+        worker_fail(d->w, d->reply, rc, "the write could not be committed to the partition");
+    else
+        worker_reply(d->w, d->reply);
+    free(d);
+}
+
+/* reply_when_durable - body into reply; send it after the write commits */
+static durable_reply *reply_when_durable(worker *w, cmk_msg *reply, cJSON *body)
+{
+    durable_reply *d = calloc(1, sizeof *d);
+    cmk_msg_set_body(reply, body);
+    if (d) {
+        d->w = w;
+        d->reply = reply;
+    }
+    return d;
+}
+
+/* save_flow - validate and store a flow; meta filled from the definition */
+static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, const char *def, cmk_err *err)
+{
+    flowdef *fd = NULL;
+    durable_reply *d;
+    int rc = flowdef_parse(def, strlen(def), &fd, err);
+    if (rc < 0)
+        return cmk_err_prefix(err, "the flow definition is not valid: ");
+    cmk_strlcpy(meta->trigger_kind, trigger_kind_name(flowdef_trigger_kind(fd)), sizeof meta->trigger_kind);
+    if (flowdef_trigger_kind(fd) == FLOWDEF_TRIGGER_HTTP && !meta->trigger_token[0]) {
+        char tok[64];
+        cmk_random_id("", tok, sizeof tok);
+        cmk_strlcpy(meta->trigger_token, tok, sizeof meta->trigger_token);
+    } else if (flowdef_trigger_kind(fd) != FLOWDEF_TRIGGER_HTTP)
+        meta->trigger_token[0] = '\0';
+    flowdef_destroy(&fd);
+    meta->updated_ms = worker_now(w);
+    d = reply_when_durable(w, reply, flow_json(meta, e->id));
+    if (!d)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    rc = partition_flow_put(e->part, meta, def, strlen(def), on_durable, d, err);
+    if (rc < 0) {
+        free(d);
+        cmk_msg_set_body(reply, cJSON_CreateObject());
+    }
+    return rc;
+}
+
+/* op_flow_create - {name, definition, in_solution?, kind?} */
+static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta = { 0 };
+    char *def = definition_text(b), id[64];
+    int rc;
+
+    if (!def)
+        return cmk_err_set(err, CMK_EINVAL, "a flow needs a definition (a Logic Apps workflow definition as JSON)");
+    if (cmk_json_str(b, "id", NULL)) {
+        /* a chosen id (child flows are referenced by id) */
+        const char *want = cmk_json_str(b, "id", "");
+        size_t n = strlen(want);
+        int ok = n >= 1 && n < 64;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (want[i] >= 'a' && want[i] <= 'z') || (want[i] >= '0' && want[i] <= '9') || want[i] == '-';
+        if (!ok) {
+            free(def);
+            return cmk_err_set(err, CMK_EINVAL, "flow id '%s' is not valid: use 1-63 lowercase letters, digits and dashes", want);
+        }
+        if (partition_flow_get(e->part, want, &meta, NULL, NULL) == 0) {
+            free(def);
+            return cmk_err_set(err, CMK_EEXIST, "environment %s has a flow '%s' already", e->id, want);
+        }
+        memset(&meta, 0, sizeof meta);
+        cmk_strlcpy(id, want, sizeof id);
+    } else {
+        cmk_random_id("flow", id, sizeof id);
+        id[17] = '\0';
+    }
+    cmk_strlcpy(meta.id, id, sizeof meta.id);
+    cmk_strlcpy(meta.name, cmk_json_str(b, "name", id), sizeof meta.name);
+    cmk_strlcpy(meta.kind, cmk_json_str(b, "kind", "cloud"), sizeof meta.kind);
+    meta.enabled = 1;
+    meta.in_solution = cmk_json_bool(b, "in_solution", 0);
+    meta.created_ms = worker_now(w);
+    rc = save_flow(w, e, reply, &meta, def, err);
+    if (rc == 0)
+        cmk_log(CMK_LOG_INFO, e->id, reply->reqid, "flow.created", "flow=%s trigger=%s", meta.id, meta.trigger_kind);
+    free(def);
+    return rc;
+}
+
+/* load - a flow's metadata (and definition if def != NULL) */
+static int load(wenv *e, const cJSON *b, partition_flow *meta, char **def, cmk_err *err)
+{
+    const char *id = cmk_json_str(b, "flow", "");
+    int rc;
+    if (!*id)
+        return cmk_err_set(err, CMK_EINVAL, "name the flow (its id)");
+    rc = partition_flow_get(e->part, id, meta, def, err);
+    if (rc == CMK_ENOENT)
+        return cmk_err_set(err, CMK_ENOENT, "no flow '%s' in environment %s; `cmkctl flow list --env %s` shows them", id,
+                           e->id, e->id);
+    return rc;
+}
+
+static int op_flow_get(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    char *def = NULL;
+    cJSON *o;
+    int rc = load(e, b, &meta, &def, err);
+    if (rc < 0)
+        return rc;
+    o = flow_json(&meta, e->id);
+    cJSON_AddItemToObject(o, "definition", cJSON_Parse(def));
+    cmk_wipe_str(def, strlen(def));
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+static int op_flow_list(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow *list;
+    size_t n;
+    cJSON *o, *items;
+    int rc = partition_flow_list(e->part, &list, &n, err);
+    if (rc < 0)
+        return rc;
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(items, flow_json(&list[i], e->id));
+    free(list);
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_flow_update - {flow, definition?, name?, in_solution?} */
+static int op_flow_update(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    char *old = NULL, *def = definition_text(b);
+    int rc = load(e, b, &meta, &old, err);
+    if (rc == 0) {
+        if (cmk_json_str(b, "name", NULL))
+            cmk_strlcpy(meta.name, cmk_json_str(b, "name", ""), sizeof meta.name);
+        if (cJSON_IsBool(cJSON_GetObjectItem(b, "in_solution")))
+            meta.in_solution = cmk_json_bool(b, "in_solution", 0);
+        rc = save_flow(w, e, reply, &meta, def ? def : old, err);
+    }
+    if (old)
+        cmk_wipe_str(old, strlen(old));
+    free(def);
+    return rc;
+}
+
+/* set_enabled - flow.enable / flow.disable */
+static int set_enabled(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err, int on)
+{
+    partition_flow meta;
+    char *def = NULL;
+    int rc = load(e, b, &meta, &def, err);
+    if (rc == 0) {
+        meta.enabled = on;
+        rc = save_flow(w, e, reply, &meta, def, err);
+        cmk_wipe_str(def, strlen(def));
+    }
+    return rc;
+}
+
+static int op_flow_enable(worker *w, wenv *e, cmk_msg *r, const cJSON *b, cmk_err *err) { return set_enabled(w, e, r, b, err, 1); }
+static int op_flow_disable(worker *w, wenv *e, cmk_msg *r, const cJSON *b, cmk_err *err) { return set_enabled(w, e, r, b, err, 0); }
+
+static int op_flow_delete(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    durable_reply *d;
+    cJSON *o;
+    int rc = load(e, b, &meta, NULL, err);
+    if (rc < 0)
+        return rc;
+    o = flow_json(&meta, e->id);
+    cJSON_AddBoolToObject(o, "deleted", 1);
+    d = reply_when_durable(w, reply, o);
+    rc = partition_flow_delete(e->part, meta.id, on_durable, d, err);
+    if (rc < 0)
+        free(d);
+    return rc;
+}
+
+/* op_flow_save_as - a copy with a new id; an HTTP-trigger copy gets a new trigger URL */
+static int op_flow_save_as(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    char *def = NULL, id[64];
+    int rc = load(e, b, &meta, &def, err);
+    if (rc < 0)
+        return rc;
+    cmk_random_id("flow", id, sizeof id);
+    id[17] = '\0';
+    cmk_strlcpy(meta.id, id, sizeof meta.id);
+    cmk_strlcpy(meta.name, cmk_json_str(b, "name", "Copy"), sizeof meta.name);
+    meta.trigger_token[0] = '\0';
+    meta.created_ms = worker_now(w);
+    rc = save_flow(w, e, reply, &meta, def, err);
+    cmk_wipe_str(def, strlen(def));
+    return rc;
+}
+
+/* op_flow_export - {name, kind, in_solution, definition} */
+static int op_flow_export(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    char *def = NULL;
+    cJSON *pkg;
+    int rc = load(e, b, &meta, &def, err);
+    if (rc < 0)
+        return rc;
+    pkg = cJSON_CreateObject();
+    cJSON_AddStringToObject(pkg, "format", "cmksim-flow/1");
+    cJSON_AddStringToObject(pkg, "name", meta.name);
+    cJSON_AddStringToObject(pkg, "kind", meta.kind);
+    cJSON_AddBoolToObject(pkg, "in_solution", meta.in_solution);
+    cJSON_AddItemToObject(pkg, "definition", cJSON_Parse(def));
+    cmk_wipe_str(def, strlen(def));
+    cmk_msg_set_body(reply, pkg);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_flow_import - {package} as written by export */
+static int op_flow_import(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    const cJSON *pkg = cJSON_GetObjectItem(b, "package");
+    cJSON *body;
+    int rc;
+    if (!cJSON_IsObject(pkg) || strcmp(cmk_json_str(pkg, "format", ""), "cmksim-flow/1") != 0)
+        return cmk_err_set(err, CMK_EINVAL, "not a flow package (expected \"format\": \"cmksim-flow/1\" from flow export)");
+    body = cJSON_Duplicate(pkg, 1);
+    if (cmk_json_str(b, "name", NULL))
+        cJSON_ReplaceItemInObject(body, "name", cJSON_CreateString(cmk_json_str(b, "name", "")));
+    rc = op_flow_create(w, e, reply, body, err);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* trigger_outputs - {"headers", "queries", "body"} for the engine */
+static char *trigger_outputs(const cJSON *b)
+{
+    cJSON *t = cJSON_CreateObject();
+    const cJSON *h = cJSON_GetObjectItem(b, "headers"), *q = cJSON_GetObjectItem(b, "queries"),
+                *body = cJSON_GetObjectItem(b, "body");
+    char *text;
+    cJSON_AddItemToObject(t, "headers", h ? cJSON_Duplicate(h, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(t, "queries", q ? cJSON_Duplicate(q, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(t, "body", body ? cJSON_Duplicate(body, 1) : cJSON_CreateNull());
+    text = cJSON_PrintUnformatted(t);
+    cJSON_Delete(t);
+    return text;
+}
+
+/* op_flow_run - {flow, body?, client_req?}: run it; reply once the run has ended and is durable */
+static int op_flow_run(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    char *def = NULL, *trig;
+    int rc = load(e, b, &meta, &def, err);
+    if (rc < 0)
+        return rc;
+    if (!meta.enabled) {
+        cmk_wipe_str(def, strlen(def));
+        return cmk_err_set(err, CMK_ESTATE, "flow %s is turned off; turn it on with `cmkctl flow enable`", meta.id);
+    }
+    trig = trigger_outputs(b);
+    rc = wrun_start(w, e, &meta, def, trig, cmk_json_str(b, "client_req", ""), reply, NULL, NULL, err);
+    free(trig);
+    cmk_wipe_str(def, strlen(def));
+    return rc;
+}
+
+/* op_flow_invoke - an HTTP trigger from the gateway: the signature must be the flow's */
+static int op_flow_invoke(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    int rc = load(e, b, &meta, NULL, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(meta.trigger_kind, "http") != 0 || !meta.trigger_token[0])
+        return cmk_err_set(err, CMK_ENOENT, "flow %s has no HTTP request trigger", meta.id);
+    if (strcmp(cmk_json_str(b, "sig", ""), meta.trigger_token) != 0)
+        return cmk_err_set(err, CMK_EPERM, "the signature of this trigger URL is not valid; use the flow's current URL");
+    return op_flow_run(w, e, reply, b, err);
+}
+
+/* run_json - a run's clear metadata */
+static cJSON *run_json(const partition_run *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    char ts[40];
+    cJSON_AddStringToObject(o, "run", r->id);
+    cJSON_AddStringToObject(o, "flow", r->flow_id);
+    cJSON_AddStringToObject(o, "status", r->status);
+    cJSON_AddStringToObject(o, "start", cmk_time_format(r->start_ms, ts, sizeof ts));
+    cJSON_AddNumberToObject(o, "duration_ms", r->end_ms ? (double)(r->end_ms - r->start_ms) : 0);
+    return o;
+}
+
+/* op_run_list - the flow details list: run id, start, duration, status */
+static int op_run_list(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_run *list;
+    size_t n;
+    cJSON *o, *items;
+    int rc = partition_run_list(e->part, cmk_json_str(b, "flow", NULL), (int64_t)cmk_json_num(b, "since_ms", 0),
+                                (size_t)cmk_json_num(b, "limit", 0), &list, &n, err);
+    if (rc < 0)
+        return rc;
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(items, run_json(&list[i]));
+    free(list);
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_run_show - one run in full: trigger outputs and every action's inputs and outputs */
+static int op_run_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_run meta;
+    char *trig = NULL, *rec = NULL;
+    cJSON *o;
+    int rc = partition_run_get(e->part, cmk_json_str(b, "run", ""), &meta, &trig, &rec, err);
+    if (rc == CMK_ENOENT)
+        return cmk_err_set(err, CMK_ENOENT, "no run '%s' in environment %s", cmk_json_str(b, "run", ""), e->id);
+    if (rc < 0)
+        return rc;
+    o = run_json(&meta);
+    cJSON_AddItemToObject(o, "trigger", trig ? cJSON_Parse(trig) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "record", rec ? cJSON_Parse(rec) : cJSON_CreateNull());
+    if (trig)
+        cmk_wipe_str(trig, strlen(trig));
+    if (rec)
+        cmk_wipe_str(rec, strlen(rec));
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_run_export_csv - the "All runs" CSV, at most 100 records */
+static int op_run_export_csv(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    char *csv = NULL;
+    cJSON *o;
+    int rc = partition_run_export_csv(e->part, cmk_json_str(b, "flow", NULL), CSV_MAX_RECORDS, &csv, err);
+    if (rc < 0)
+        return rc;
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "csv", csv);
+    cmk_wipe_str(csv, strlen(csv));
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_conn_create - {name, oauth, secret}: OAuth secrets under the environment's key, non-OAuth
+ * ones under the Microsoft-managed key */
+static int op_conn_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    char id[64], hex[33];
+    durable_reply *d;
+    cJSON *o;
+    int oauth = cmk_json_bool(b, "oauth", 1), rc;
+    if (!cmk_json_str(b, "secret", NULL))
+        return cmk_err_set(err, CMK_EINVAL, "a connection needs a secret");
+    cmk_random_id("conn", id, sizeof id);
+    id[17] = '\0';
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "name", cmk_json_str(b, "name", id));
+    cJSON_AddBoolToObject(o, "oauth", oauth);
+    d = reply_when_durable(w, reply, o);
+    rc = partition_conn_put(e->part, id, cmk_json_str(b, "name", id), oauth, cmk_json_str(b, "secret", ""), on_durable, d,
+                            err);
+    if (rc < 0) {
+        free(d);
+        return rc;
+    }
+    if (partition_conn_key_id(e->part, id, hex, NULL) == 0)
+        cJSON_AddStringToObject(o, "sealed_under_dek", hex);
+    return 0;
+}
+
+/* op_conn_show - a connection without its secret, and which key protects it */
+static int op_conn_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    char hex[33];
+    int oauth = 0, rc;
+    char *secret = NULL;
+    cJSON *o;
+    rc = partition_conn_get(e->part, cmk_json_str(b, "conn", ""), &oauth, &secret, err);
+    if (rc < 0)
+        return rc;
+    cmk_wipe_str(secret, strlen(secret));
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", cmk_json_str(b, "conn", ""));
+    cJSON_AddBoolToObject(o, "oauth", oauth);
+    if (partition_conn_key_id(e->part, cmk_json_str(b, "conn", ""), hex, err) == 0)
+        cJSON_AddStringToObject(o, "sealed_under_dek", hex);
+    cJSON_AddStringToObject(o, "protected_by", oauth ? "environment key" : "Microsoft-managed key");
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+static const struct {
+    const char *type;
+    wop_fn fn;
+} wops[] = {
+    { "flow.create", op_flow_create },   { "flow.get", op_flow_get },         { "flow.list", op_flow_list },
+    { "flow.update", op_flow_update },   { "flow.delete", op_flow_delete },   { "flow.enable", op_flow_enable },
+    { "flow.disable", op_flow_disable }, { "flow.save-as", op_flow_save_as }, { "flow.export", op_flow_export },
+    { "flow.import", op_flow_import },   { "flow.run", op_flow_run },         { "flow.invoke", op_flow_invoke },
+    { "run.list", op_run_list },         { "run.show", op_run_show },         { "run.export-csv", op_run_export_csv },
+    { "conn.create", op_conn_create },   { "conn.show", op_conn_show },
+};
+
+/* wops_find - the handler of a request type, or NULL */
+wop_fn wops_find(const char *type)
+{
+    for (size_t i = 0; i < sizeof wops / sizeof wops[0]; i++)
+        if (strcmp(wops[i].type, type) == 0)
+            return wops[i].fn;
+    return NULL;
+}

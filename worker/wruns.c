@@ -1,0 +1,480 @@
+/*
+ * wruns.c - runs of flows in a worker: the engine steps each run as far as it can; HTTP
+ * actions go to the gateway (replies come back asynchronously, matched by request id), child
+ * flows run in the same worker and answer with their Response, List flows as Admin is answered
+ * from the partition. A run is recorded when it starts (with its trigger) and saved with every
+ * action's inputs and outputs when it ends; its caller hears only once that save is durable.
+ * A run submitted again with the same client request id is not run twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "clock.h"
+#include "flowdef.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#define CHILD_DEPTH_MAX 8        /* child flows nested deeper than this fail */
+#define GATEWAY_GRACE_MS 5000    /* beyond egress.timeout before a worker gives up on the gateway */
+
+struct wrun {
+    worker *w;
+    char env[64];                /* environment id */
+    engine_run *run;             /* the engine's state */
+    char id[64];                 /* run id */
+    char flow_id[64];
+    cmk_msg *reply;              /* the caller's reply (NULL for child runs) */
+    wrun *parent;                /* the run whose child flow this is */
+    char parent_action[128];     /* the parent's Workflow action */
+    int depth;                   /* child depth */
+    int outstanding;             /* external work in flight */
+    int finishing;               /* final save in flight */
+    wrun *next;                  /* registry of runs in flight */
+};
+
+/* An HTTP action waiting for the gateway. */
+typedef struct wgw_call {
+    char reqid[CMK_PROTO_MAX_REQID + 1];
+    wrun *run;
+    char action[128];
+    int64_t deadline;            /* mono ms */
+    struct wgw_call *next;
+} wgw_call;
+
+static void advance(wrun *r);
+
+/* unlink_run - take r out of the registry */
+static void unlink_run(wrun *r)
+{
+    for (wrun **pp = &r->w->runs; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            return;
+        }
+}
+
+/* free_run - forget a run; its pending gateway calls are dropped */
+static void free_run(wrun *r)
+{
+    worker *w = r->w;
+    for (wgw_call **pp = &w->gw_calls; *pp;) {
+        if ((*pp)->run == r) {
+            wgw_call *c = *pp;
+            *pp = c->next;
+            free(c);
+        } else
+            pp = &(*pp)->next;
+    }
+    unlink_run(r);
+    engine_run_destroy(&r->run);
+    cmk_msg_destroy(&r->reply);
+    free(r);
+}
+
+/* result_json - what a caller hears about an ended run */
+static cJSON *result_json(wrun *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    int64_t start = 0, end = 0;
+    const char *code = NULL, *message = NULL;
+    int status_code;
+    const cJSON *headers, *body;
+    char ts[40];
+
+    engine_run_times(r->run, &start, &end);
+    cJSON_AddStringToObject(o, "run", r->id);
+    cJSON_AddStringToObject(o, "flow", r->flow_id);
+    cJSON_AddStringToObject(o, "env", r->env);
+    cJSON_AddStringToObject(o, "status", engine_status_name(engine_run_status(r->run)));
+    cJSON_AddStringToObject(o, "start", cmk_time_format(start, ts, sizeof ts));
+    cJSON_AddNumberToObject(o, "duration_ms", (double)(end - start));
+    engine_run_error(r->run, &code, &message);
+    if (code || message) {
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "code", code ? code : "");
+        cJSON_AddStringToObject(e, "message", message ? message : "");
+    }
+    if (engine_run_response(r->run, &status_code, &headers, &body)) {
+        cJSON *resp = cJSON_AddObjectToObject(o, "response");
+        cJSON_AddNumberToObject(resp, "statusCode", status_code);
+        cJSON_AddItemToObject(resp, "headers", headers ? cJSON_Duplicate(headers, 1) : cJSON_CreateObject());
+        cJSON_AddItemToObject(resp, "body", body ? cJSON_Duplicate(body, 1) : cJSON_CreateNull());
+    }
+    /* the failed action's error, which is what Power Automate shows on a failed run */
+    for (size_t i = 0; i < engine_run_record_count(r->run); i++) {
+        engine_record rec;
+        if (engine_run_record(r->run, i, &rec) && (rec.status == ENGINE_FAILED || rec.status == ENGINE_TIMEDOUT) &&
+            rec.error_message && !cJSON_GetObjectItem(o, "failed_action")) {
+            cJSON_AddStringToObject(o, "failed_action", rec.name);
+            cJSON_AddStringToObject(o, "action_error", rec.error_message);
+        }
+    }
+    return o;
+}
+
+/* on_saved - the run's final record is durable: answer the caller or the parent */
+static void on_saved(void *arg, int rc)
+{
+    wrun *r = arg;
+    worker *w = r->w;
+    w->runs_finished++;
+    if (r->parent) {
+        wrun *p = r->parent;
+        int status_code = 200;
+        const cJSON *headers = NULL, *body = NULL;
+        cJSON *out = cJSON_CreateObject();
+        engine_status st = engine_run_status(r->run) == ENGINE_SUCCEEDED ? ENGINE_SUCCEEDED : ENGINE_FAILED;
+        char *text;
+        cmk_err err = CMK_ERR_INIT;
+        if (engine_run_response(r->run, &status_code, &headers, &body)) {
+            cJSON_AddNumberToObject(out, "statusCode", status_code);
+            cJSON_AddItemToObject(out, "headers", headers ? cJSON_Duplicate(headers, 1) : cJSON_CreateObject());
+            cJSON_AddItemToObject(out, "body", body ? cJSON_Duplicate(body, 1) : cJSON_CreateNull());
+            if (status_code >= 400)
+                st = ENGINE_FAILED;
+        } else {
+            cJSON_AddNumberToObject(out, "statusCode", st == ENGINE_SUCCEEDED ? 200 : 500);
+            cJSON_AddItemToObject(out, "body", cJSON_CreateNull());
+        }
+        text = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+        p->outstanding--;
+        if (engine_complete(p->run, r->parent_action, st, text, st == ENGINE_SUCCEEDED ? NULL : "the child flow failed",
+                            worker_now(w), &err) == 0)
+            advance(p);
+        free(text);
+    } else if (r->reply) {
+        if (rc < 0)
+            worker_fail(w, r->reply, rc, "the run could not be saved");
+        else {
+            cmk_msg_set_body(r->reply, result_json(r));
+            worker_reply(w, r->reply);
+        }
+        r->reply = NULL;
+    }
+    free_run(r);
+}
+
+/* finish - save the ended run; the caller hears once it is durable */
+static void finish(wrun *r)
+{
+    wenv *e = wenv_find(r->w, r->env);
+    char *record = NULL;
+    int64_t start = 0, end = 0;
+    cmk_err err = CMK_ERR_INIT;
+
+    r->finishing = 1;
+    engine_run_times(r->run, &start, &end);
+    if (!e || !e->part || engine_run_to_json(r->run, &record, &err) < 0 ||
+        partition_run_save(e->part, r->id, engine_status_name(engine_run_status(r->run)), end, record, on_saved, r,
+                           &err) < 0) {
+        cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.save_failed", "error=\"%s\"", err.msg[0] ? err.msg : "no partition");
+        free(record);
+        on_saved(r, err.code ? err.code : CMK_EIO);
+        return;
+    }
+    cmk_log(CMK_LOG_INFO, r->env, r->id, "run.ended", "flow=%s status=%s duration_ms=%lld", r->flow_id,
+            engine_status_name(engine_run_status(r->run)), (long long)(end - start));
+    free(record);
+}
+
+/* send_http - an HTTP action to the gateway */
+static void send_http(wrun *r, const engine_work *wk)
+{
+    worker *w = r->w;
+    wenv *e = wenv_find(w, r->env);
+    cmk_msg *msg = cmk_msg_new("http.request", NULL);
+    wgw_call *c = calloc(1, sizeof *c);
+    cmk_err err = CMK_ERR_INIT;
+    int64_t timeout = cmk_server_config(w->srv)->egress_timeout;
+
+    if (!msg || !c) {
+        cmk_msg_destroy(&msg);
+        free(c);
+        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, "out of memory", worker_now(w), &err);
+        return;
+    }
+    cJSON_AddStringToObject(msg->body, "env", r->env);
+    cJSON_AddStringToObject(msg->body, "flow", r->flow_id);
+    cJSON_AddStringToObject(msg->body, "run", r->id);
+    cJSON_AddStringToObject(msg->body, "action", wk->action);
+    cJSON_AddStringToObject(msg->body, "infrastructure", e ? e->infrastructure : "shared");
+    cJSON_AddStringToObject(msg->body, "region", e ? e->region : "");
+    cJSON_AddStringToObject(msg->body, "kind", "http");
+    cJSON_AddStringToObject(msg->body, "method", wk->method ? wk->method : "GET");
+    cJSON_AddStringToObject(msg->body, "uri", wk->uri ? wk->uri : "");
+    cJSON_AddItemToObject(msg->body, "headers", wk->headers ? cJSON_Duplicate(wk->headers, 1) : cJSON_CreateObject());
+    if (wk->body) {
+        char *text = cJSON_IsString(wk->body) ? strdup(wk->body->valuestring) : cJSON_PrintUnformatted(wk->body);
+        cJSON_AddStringToObject(msg->body, "body", text ? text : "");
+        free(text);
+    }
+    cJSON_AddNumberToObject(msg->body, "timeout_ms", (double)timeout);
+    if (cmk_msg_send(msg, w->gateway, &err) < 0) {
+        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(w), &err);
+        cmk_msg_destroy(&msg);
+        free(c);
+        return;
+    }
+    cmk_strlcpy(c->reqid, msg->reqid, sizeof c->reqid);
+    c->run = r;
+    cmk_strlcpy(c->action, wk->action, sizeof c->action);
+    c->deadline = cmk_mono_ms() + timeout + GATEWAY_GRACE_MS;
+    c->next = w->gw_calls;
+    w->gw_calls = c;
+    r->outstanding++;
+    cmk_msg_destroy(&msg);
+}
+
+/* list_flows - the environment's flows for List flows as Admin */
+static char *list_flows(wrun *r, int version)
+{
+    wenv *e = wenv_find(r->w, r->env);
+    partition_flow *list = NULL;
+    size_t n = 0;
+    cJSON *out = cJSON_CreateObject(), *body = cJSON_AddObjectToObject(out, "body"),
+          *value = cJSON_AddArrayToObject(body, "value");
+    char *text;
+    cJSON_AddNumberToObject(out, "statusCode", 200);
+    if (e && e->part && partition_flow_list(e->part, &list, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "name", list[i].id);
+            cJSON_AddStringToObject(f, version == 2 ? "displayName" : "DisplayName", list[i].name);
+            cJSON_AddStringToObject(f, "state", list[i].enabled ? "Started" : "Stopped");
+            cJSON_AddItemToArray(value, f);
+        }
+        free(list);
+    }
+    text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    return text;
+}
+
+/* start_child - a child flow of the same environment */
+static void start_child(wrun *r, const engine_work *wk)
+{
+    worker *w = r->w;
+    wenv *e = wenv_find(w, r->env);
+    partition_flow meta;
+    char *def = NULL, *trig = NULL;
+    cJSON *t;
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+
+    if (r->depth >= CHILD_DEPTH_MAX)
+        rc = cmk_err_set(&err, CMK_ELIMIT, "child flows are nested more than %d deep", CHILD_DEPTH_MAX);
+    else if (!e || !e->part)
+        rc = cmk_err_set(&err, CMK_EUNAVAIL, "environment not open");
+    else
+        rc = partition_flow_get(e->part, wk->child_flow ? wk->child_flow : "", &meta, &def, &err);
+    if (rc == 0 && !meta.enabled)
+        rc = cmk_err_set(&err, CMK_ESTATE, "child flow %s is turned off", meta.id);
+    if (rc == 0) {
+        t = cJSON_CreateObject();
+        cJSON_AddItemToObject(t, "headers", cJSON_CreateObject());
+        cJSON_AddItemToObject(t, "queries", cJSON_CreateObject());
+        cJSON_AddItemToObject(t, "body", wk->body ? cJSON_Duplicate(wk->body, 1) : cJSON_CreateNull());
+        trig = cJSON_PrintUnformatted(t);
+        cJSON_Delete(t);
+        r->outstanding++;
+        rc = wrun_start(w, e, &meta, def, trig, "", NULL, r, wk->action, &err);
+        if (rc < 0)
+            r->outstanding--;
+    }
+    if (def)
+        cmk_wipe_str(def, strlen(def));
+    free(trig);
+    if (rc < 0) {
+        cmk_err e2 = CMK_ERR_INIT;
+        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(w), &e2);
+    }
+}
+
+/* advance - step the engine until it waits on outside work or ends */
+static void advance(wrun *r)
+{
+    for (int guard = 0; guard < 1000 && !r->finishing; guard++) {
+        engine_work_list *work = NULL;
+        cmk_err err = CMK_ERR_INIT;
+        int immediate = 0;
+
+        if (engine_step(r->run, worker_now(r->w), &work, &err) < 0) {
+            cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.step_failed", "error=\"%s\"", err.msg);
+            engine_run_cancel(r->run, worker_now(r->w), NULL);
+        }
+        for (size_t i = 0; work && i < work->count; i++) {
+            const engine_work *wk = &work->items[i];
+            if (wk->kind == ENGINE_WORK_HTTP)
+                send_http(r, wk);
+            else if (wk->kind == ENGINE_WORK_CHILD_FLOW)
+                start_child(r, wk);
+            else if (wk->kind == ENGINE_WORK_LIST_FLOWS) {
+                char *out = list_flows(r, wk->list_flows_version);
+                engine_complete(r->run, wk->action, ENGINE_SUCCEEDED, out, NULL, worker_now(r->w), &err);
+                free(out);
+                immediate = 1;
+            }
+        }
+        engine_work_list_destroy(&work);
+        if (engine_run_status(r->run) != ENGINE_RUNNING) {
+            if (r->outstanding == 0) {
+                finish(r);
+                return;
+            }
+            return; /* ended (e.g. Terminate) with answers still to come: they are dropped */
+        }
+        if (!immediate)
+            return;
+    }
+}
+
+/* on_begun - the run's start record: nothing to wait for (runs are acknowledged at the end) */
+static void on_begun(void *arg, int rc)
+{
+    (void)arg;
+    (void)rc;
+}
+
+/* wrun_start - start a run of flow (definition text) with trigger outputs */
+int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *definition, const char *trigger_json,
+               const char *client_req, cmk_msg *reply, wrun *parent, const char *parent_action, cmk_err *err)
+{
+    flowdef *fd = NULL;
+    wrun *r;
+    partition_run meta = { 0 }, existing;
+    char id[64];
+    int rc = flowdef_parse(definition, strlen(definition), &fd, err);
+
+    if (rc < 0)
+        return rc;
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        flowdef_destroy(&fd);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
+    cmk_random_id("run", id, sizeof id);
+    cmk_strlcpy(r->id, id, sizeof r->id);
+    cmk_strlcpy(r->env, env->id, sizeof r->env);
+    cmk_strlcpy(r->flow_id, flow->id, sizeof r->flow_id);
+    r->w = w;
+    r->parent = parent;
+    r->depth = parent ? parent->depth + 1 : 0;
+    if (parent_action)
+        cmk_strlcpy(r->parent_action, parent_action, sizeof r->parent_action);
+    rc = engine_run_new(fd, trigger_json, worker_now(w), &r->run, err);
+    flowdef_destroy(&fd);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    cmk_strlcpy(meta.id, r->id, sizeof meta.id);
+    cmk_strlcpy(meta.flow_id, flow->id, sizeof meta.flow_id);
+    cmk_strlcpy(meta.client_req, client_req ? client_req : "", sizeof meta.client_req);
+    cmk_strlcpy(meta.status, "Running", sizeof meta.status);
+    meta.start_ms = worker_now(w);
+    rc = partition_run_begin(env->part, &meta, trigger_json, &existing, on_begun, NULL, err);
+    if (rc == CMK_EEXIST) {
+        /* the same submission again: answer with the run it already made, never run it twice */
+        cJSON *o = cJSON_CreateObject();
+        char ts[40];
+        cJSON_AddStringToObject(o, "run", existing.id);
+        cJSON_AddStringToObject(o, "flow", existing.flow_id);
+        cJSON_AddStringToObject(o, "env", env->id);
+        cJSON_AddStringToObject(o, "status", existing.status);
+        cJSON_AddStringToObject(o, "start", cmk_time_format(existing.start_ms, ts, sizeof ts));
+        cJSON_AddBoolToObject(o, "duplicate", 1);
+        engine_run_destroy(&r->run);
+        free(r);
+        cmk_msg_set_body(reply, o);
+        worker_reply(w, reply);
+        return 0;
+    }
+    if (rc < 0) {
+        engine_run_destroy(&r->run);
+        free(r);
+        return rc;
+    }
+    r->reply = reply;
+    r->next = w->runs;
+    w->runs = r;
+    w->runs_started++;
+    advance(r);
+    return 0;
+}
+
+/* wruns_on_gateway - a reply to an HTTP action */
+void wruns_on_gateway(worker *w, const cmk_msg *msg)
+{
+    wgw_call *c = NULL;
+    cmk_err err = CMK_ERR_INIT;
+    for (wgw_call **pp = &w->gw_calls; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->reqid, msg->reqid) == 0) {
+            c = *pp;
+            *pp = c->next;
+            break;
+        }
+    if (!c) {
+        cmk_debug("gateway.late_reply", "req=%s", msg->reqid);
+        return;
+    }
+    c->run->outstanding--;
+    if (strcmp(msg->type, CMK_MSG_ERROR) == 0) {
+        cmk_err gerr = CMK_ERR_INIT;
+        cmk_msg_error_of(msg, &gerr);
+        engine_complete(c->run->run, c->action, gerr.code == CMK_ETIMEOUT ? ENGINE_TIMEDOUT : ENGINE_FAILED, NULL,
+                        gerr.msg, worker_now(w), &err);
+    } else {
+        int status = (int)cmk_json_num(msg->body, "status", 0);
+        cJSON *out = cJSON_CreateObject(), *body;
+        const char *text = cmk_json_str(msg->body, "body", NULL);
+        char *outs, emsg[160];
+        cJSON_AddNumberToObject(out, "statusCode", status);
+        cJSON_AddItemToObject(out, "headers", cJSON_Duplicate(cJSON_GetObjectItem(msg->body, "headers"), 1));
+        body = text ? cJSON_Parse(text) : NULL;
+        cJSON_AddItemToObject(out, "body", body ? body : text ? cJSON_CreateString(text) : cJSON_CreateNull());
+        outs = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+        snprintf(emsg, sizeof emsg, "the HTTP action returned status %d", status);
+        engine_complete(c->run->run, c->action, status >= 200 && status < 400 ? ENGINE_SUCCEEDED : ENGINE_FAILED, outs,
+                        status >= 200 && status < 400 ? NULL : emsg, worker_now(w), &err);
+        free(outs);
+    }
+    advance(c->run);
+    free(c);
+}
+
+/* wruns_tick - HTTP actions the gateway never answered time out */
+void wruns_tick(worker *w)
+{
+    int64_t now = cmk_mono_ms();
+    for (wgw_call **pp = &w->gw_calls; *pp;) {
+        wgw_call *c = *pp;
+        if (c->deadline > now) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        c->run->outstanding--;
+        engine_complete(c->run->run, c->action, ENGINE_TIMEDOUT, NULL,
+                        "the gateway did not answer within the HTTP action's timeout", worker_now(w), NULL);
+        advance(c->run);
+        free(c);
+    }
+}
+
+/* wruns_destroy_all - the worker stops: runs in flight end (their callers retry) */
+void wruns_destroy_all(worker *w)
+{
+    while (w->runs) {
+        wrun *r = w->runs;
+        if (r->reply)
+            worker_fail(w, r->reply, CMK_EUNAVAIL, "the worker stopped during the run; submit it again");
+        r->reply = NULL;
+        free_run(r);
+    }
+}
