@@ -33,9 +33,12 @@ static const cli_cmd commands[] = {
       "flows of an environment (`cmkctl flow --help`)" },
     { "run", cmd_run, "list|show|export-csv --env ENV ...", "run history of flows" },
     { "conn", cmd_conn, "create|show --env ENV ...", "connections (OAuth and non-OAuth)" },
+    { "policy", cmd_policy, "create|list|show|validate|delete|add-env|remove-env|move-env|operation ...",
+      "enterprise policies of kind Encryption (`cmkctl policy --help`)" },
+    { "support", cmd_support, "raise-cmk-limit --tenant T --to N", "support tickets" },
     { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
-      "write a new CURVE key pair (for --key: acting as an identity the cluster may not know)" },
+      "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -53,7 +56,7 @@ static void usage(FILE *out)
             "  --run-dir DIR    the cluster's run directory (default $CMK_RUN_DIR or ./var)\n"
             "  --json           machine-readable output\n"
             "  --timeout DUR    how long to wait for an answer (default 15s)\n"
-            "  --key FILE       act with another CURVE key file instead of keys/admin.key\n"
+            "  --curve-key FILE act with another CURVE key file instead of keys/admin.key\n"
             "  --help           this text\n\n"
             "Example:\n"
             "  cmkctl up --run-dir /tmp/c1 && cmkctl status --run-dir /tmp/c1 && cmkctl down --run-dir /tmp/c1\n");
@@ -150,7 +153,7 @@ int cli_main(int argc, char **argv)
             o.run_dir = argv[++i];
         else if (strcmp(a, "--json") == 0)
             o.json = 1;
-        else if (strcmp(a, "--key") == 0 && has_val)
+        else if (strcmp(a, "--curve-key") == 0 && has_val)
             o.key_path = argv[++i];
         else if (strcmp(a, "--config") == 0 && has_val)
             o.config_path = argv[++i];
@@ -293,7 +296,7 @@ int cli_is_flag(const char *arg)
 {
     static const char *const flags[] = { "--managed", "--yes", "--cannot-migrate", "--help", "--deleted",
                                          "--pem", "--purge-protection", "--no-soft-delete",
-                                         "--newest-first", "--solution", "--desktop", "--non-oauth", NULL };
+                                         "--newest-first", "--solution", "--desktop", "--non-oauth", "--no-wait", "--enable", "--disable", NULL };
     for (int i = 0; flags[i]; i++)
         if (strcmp(arg, flags[i]) == 0)
             return 1;

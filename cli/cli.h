@@ -86,6 +86,8 @@ int cmd_audit(cli_opts *o);
 int cmd_flow(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_conn(cli_opts *o);
+int cmd_policy(cli_opts *o);
+int cmd_support(cli_opts *o);
 
 /* cli_is_flag - 1 for options that take no value (--managed, --deleted, ...) */
 int cli_is_flag(const char *arg);

@@ -74,7 +74,9 @@ static int env_usage(void)
            "  cmkctl env list [--tenant T]\n"
            "  cmkctl env show ENV\n"
            "  cmkctl env enable-managed ENV\n"
-           "  cmkctl env delete ENV\n\n"
+           "  cmkctl env delete ENV\n"
+           "  cmkctl env reenable ENV       Re-enable environment after a lock (once the key is reachable)\n"
+           "  cmkctl env cmk-status ENV     its enterprise policy, encryption status and lock\n\n"
            "ENV is an environment id or a unique name. TYPE: production (default), sandbox,\n"
            "developer, trial or teams. REGION: a Power Platform region such as unitedstates or\n"
            "europe. Only managed environments can be added to an enterprise policy.\n\n"
@@ -110,6 +112,15 @@ int cmd_env(cli_opts *o)
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(body, "tenant", cli_opt(o, "--tenant"));
         return cli_request(o, "env.list", body, show_envs);
+    }
+    if (strcmp(sub, "reenable") == 0 || strcmp(sub, "cmk-status") == 0) {
+        const char *env = cli_positional(o, 2, 0);
+        if (!env) {
+            cJSON_Delete(body);
+            return cli_fail(CMK_EINVAL, "usage: cmkctl env %s ENV", sub);
+        }
+        cJSON_AddStringToObject(body, "env", env);
+        return cli_request(o, strcmp(sub, "reenable") == 0 ? "env.reenable" : "env.cmk-status", body, show_object);
     }
     if (strcmp(sub, "show") == 0 || strcmp(sub, "enable-managed") == 0 || strcmp(sub, "delete") == 0) {
         const char *env = cli_positional(o, 2, 0);

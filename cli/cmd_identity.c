@@ -1,7 +1,7 @@
 /*
  * cmd_identity.c - `cmkctl curve-keygen FILE`: make a CURVE key pair file (FILE, mode 0600,
  * and FILE's .pub). Such a key is unknown to a cluster until it is authorized; with
- * `--key FILE` a command acts as that identity (used to rehearse a refused client).
+ * `--curve-key FILE` a command acts as that identity (used to rehearse a refused client).
  */
 #include <stdio.h>
 #include <string.h>

@@ -54,7 +54,7 @@ static int key_usage(void)
            "  cmkctl key list VAULT [--deleted] | versions VAULT NAME\n"
            "  cmkctl key rotate VAULT NAME\n"
            "  cmkctl key enable|disable VAULT NAME [--version V]\n"
-           "  cmkctl key update VAULT NAME [--version V] [--expires DATE|+DUR] [--not-before DATE|+DUR] [--tag k=v]...\n"
+           "  cmkctl key update VAULT NAME [--version V] [--enable|--disable] [--expires DATE|+DUR] [--not-before DATE|+DUR] [--tag k=v]...\n"
            "  cmkctl key delete|recover|purge VAULT NAME\n"
            "  cmkctl key backup VAULT NAME --out FILE | restore VAULT --file FILE\n"
            "  cmkctl key wrap|unwrap VAULT NAME (--value BASE64 | --in FILE) [--alg RSA-OAEP|RSA-OAEP-256] [--version V] [--out FILE]\n"
@@ -259,6 +259,8 @@ int cmd_key(cli_opts *o)
         add_opt(o, b, "--expires", "exp");
         add_opt(o, b, "--not-before", "nbf");
         add_opt(o, b, "--version", "version");
+        if (cli_flag(o, "--enable") || cli_flag(o, "--disable"))
+            cJSON_AddBoolToObject(b, "enabled", cli_flag(o, "--enable"));
         if (cli_opt(o, "--size"))
             cJSON_AddNumberToObject(b, "size", atoi(cli_opt(o, "--size")));
         if ((rc = add_tags(o, b)) != 0) {

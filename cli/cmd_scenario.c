@@ -66,7 +66,7 @@ static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
     argv[n++] = "--run-dir";
     argv[n++] = o->run_dir;
     if (o->key_path) {
-        argv[n++] = "--key";
+        argv[n++] = "--curve-key";
         argv[n++] = o->key_path;
     }
     argv[n] = NULL;

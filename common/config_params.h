@@ -45,6 +45,20 @@
       "kernel (nftables in a user+network namespace), userspace, or auto (kernel when possible)") \
     X("firewall.endpoint_port", endpoint_port, INT, "18080",                                       \
       "port of the simulated customer HTTP endpoints behind the firewall")                       \
+    X("policy.cmk_env_limit", cmk_env_limit, INT, "25",                                           \
+      "CMK environments per tenant unless raised by a support ticket")                            \
+    X("policy.reenable_time", reenable_time, DUR, "2m",                                            \
+      "how long Re-enable environment takes (the documents: within 5 minutes)")                  \
+    X("policy.locked_delete_sandbox", locked_delete_sandbox, DUR, "7d",                            \
+      "a locked sandbox environment not re-enabled is deleted after this")                       \
+    X("policy.locked_delete_production", locked_delete_production, DUR, "30d",                     \
+      "a locked production environment not re-enabled is deleted after this")                    \
+    X("policy.health_interval", health_interval, DUR, "1m",                                        \
+      "how often the health monitor checks every policy's key (also after each vault change)")   \
+    X("policy.key_retention_after_unlink", key_retention_after_unlink, DUR, "30d",                 \
+      "the key and its access must be kept this long after an environment leaves a policy")      \
+    X("policy.old_version_grace", old_version_grace, DUR, "28d",                                   \
+      "disabling or deleting a rotated-away key version earlier than this is warned about")      \
     X("vault.throttle", vault_throttle, BOOL, "true",                                              \
       "enforce Azure Key Vault's per-vault transaction limits (HTTP 429 with retry-after)")        \
     X("vault.throttle_window", vault_throttle_window, DUR, "10s", "the window the limits count over") \

@@ -266,8 +266,12 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         broker_set_peer_hook(self->broker, on_peer, self);
         rc = write_pid(self, err);
     }
+    if (rc == 0 && !(self->policies = policy_svc_new(self, err)))
+        rc = err->code;
     if (rc == 0)
         rc = start_children(self, err);
+    if (rc == 0)
+        rc = policy_start_dedicated_workers(self->policies, err);
     if (rc < 0) {
         if (self->sup) {
             /* children already started die with us (PR_SET_PDEATHSIG) */
@@ -308,6 +312,7 @@ void ctl_stop(ctl **self_p)
         return;
     self = *self_p;
     jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
+    policy_svc_destroy(&self->policies);
     broker_destroy(&self->broker);
     supervisor_destroy(&self->sup);
     if (self->clock_tick)

@@ -13,6 +13,7 @@
 #include "directory.h"
 #include "jobs.h"
 #include "keyring.h"
+#include "policy.h"
 #include "vault.h"
 #include "server.h"
 #include "supervisor.h"
@@ -32,6 +33,7 @@ typedef struct {
     vault_svc *vault;  /* the simulated Azure Key Vault */
     jobs *jobs;        /* slow work off the loop */
     keyring *keyring;  /* environments' data keys */
+    policy_svc *policies; /* enterprise policies, links, health monitor */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */
@@ -55,6 +57,19 @@ int op_dek_list(void *ctx, const cmk_msg *req, cmk_err *err);
 void ctl_worker_of(const cJSON *env, char *name, size_t cap);
 int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err);
 int op_route(void *ctx, const cmk_msg *req, cmk_err *err);
+
+/* enterprise policies (ops_policy.c) */
+int op_policy_create(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_show(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_list(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_validate(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_delete(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_link(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_unlink(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_policy_operation(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_reenable(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_cmk_status(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_support_raise_limit(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* ctl_reply_json - reply to req with body (takes ownership of body) */
 int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err);

@@ -38,6 +38,7 @@ int op_clock_advance(void *ctx, const cmk_msg *req, cmk_err *err)
         return rc;
     if ((rc = store_meta_set_int(self->db, "clock.offset_ms", cmk_clock_offset(self->clock), err)) < 0)
         return rc;
+    policy_health_check(self->policies, "clock advanced"); /* expiries and such came due */
     cmk_log(CMK_LOG_INFO, NULL, req->reqid, "clock.advanced", "by=%s offset_ms=%lld user=%s",
             cmk_json_str(req->body, "by", ""), (long long)cmk_clock_offset(self->clock), req->user);
     return ctl_reply_json(self, req, clock_body(self), err);

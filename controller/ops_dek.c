@@ -58,6 +58,13 @@ int bop_dek_get(void *ctx, const cmk_msg *req, cmk_err *err)
 
     if ((rc = directory_env_get(self->dir, env, &row, err)) < 0)
         return rc;
+    if (strcmp(cmk_json_str(row, "state", "Ready"), "Locked") == 0) {
+        rc = cmk_err_set(err, CMK_EUNAVAIL, "Environment disabled: %s is locked because its key is not reachable",
+                         cmk_json_str(row, "id", env));
+        audit_append(self->audit, req->user, "dek.get", env, rc, err->msg, NULL, NULL);
+        cJSON_Delete(row);
+        return rc;
+    }
     rc = keyring_authorize(entry, cmk_json_str(row, "id", env), cmk_json_str(row, "encryption", "microsoft"), purpose, err);
     if (rc == 0 && strcmp(cmk_json_str(row, "encryption", "microsoft"), "microsoft") == 0)
         rc = keyring_ensure(self->keyring, cmk_json_str(row, "id", env), purpose, NULL, NULL, err);

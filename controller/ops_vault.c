@@ -47,6 +47,9 @@ static void vault_job_done(void *arg)
                 target, j->principal);
         cmk_msg_set_body(j->reply, j->out ? j->out : cJSON_CreateObject());
         broker_reply(j->ctl->broker, j->reply);
+        /* a change to a vault or key may cut a policy off from its key: check at once */
+        if (!strstr(j->op, "show") && !strstr(j->op, "list") && !strstr(j->op, "access") && !strstr(j->op, "versions"))
+            policy_health_check(j->ctl->policies, j->op);
     }
     cJSON_Delete(j->body);
     free(j);

@@ -172,4 +172,21 @@ int partition_integrity_check(partition *self, cmk_err *err);
 int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_t len,
                         partition_durable_fn durable, void *arg, cmk_err *err);
 
+/* ---- additions (not in the original contract) ---- */
+
+/* Write calls and durable callbacks, precisely: a write that returns 0 was accepted and its
+ * durable callback (if given) runs exactly once, with 0 after the COMMIT that made it durable
+ * or with the error of a failed COMMIT (the transaction is then rolled back), even when that
+ * commit happens inline at the end of the call itself. A write that returns < 0 wrote nothing
+ * and its callback never runs, but for one case: a write WITHOUT a callback returns the error
+ * of a failed inline commit. Callbacks run in write order; a commit asked for from inside a
+ * callback is deferred until the running callbacks have returned. Keyed operations (writing a
+ * sealed column, opening one, the CSV export) fail with CMK_EUNAVAIL after
+ * partition_forget_keys until partition_set_keys; metadata (lists, partition_flow_get without
+ * a definition, partition_conn_key_id) stays readable. With opts.seal 0 nothing is sealed and
+ * no key is needed; a partition keeps the seal mode it was created with. */
+
+/* partition_path - the database file (<dir>/partition.db) */
+const char *partition_path(const partition *self);
+
 #endif

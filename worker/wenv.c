@@ -177,3 +177,28 @@ void wenv_close_all(worker *w)
     }
     wkeys_forget(w->keys, NULL);
 }
+
+/* wenv_release - close an environment's partition and wipe its keys (lock, revoke, or the
+ * environment moving to another worker); requests for it fail until it is opened again */
+int wenv_release(worker *w, const char *id, const char *why)
+{
+    for (wenv **pp = &w->envs; *pp; pp = &(*pp)->next) {
+        wenv *e = *pp;
+        cmk_err err = CMK_ERR_INIT;
+        if (strcmp(e->id, id) != 0)
+            continue;
+        if (e->opening)
+            return CMK_EBUSY; /* keys on their way: try again */
+        *pp = e->next;
+        cmk_err_set(&err, CMK_EUNAVAIL, "environment %s: %s", id, why);
+        drain(w, e, &err);
+        if (e->part)
+            partition_forget_keys(e->part);
+        partition_close(&e->part);
+        free(e);
+        break;
+    }
+    wkeys_forget(w->keys, id);
+    cmk_log(CMK_LOG_INFO, id, NULL, "env.released", "reason=\"%s\"", why);
+    return 0;
+}

@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 
 #define TICK_MS 2 /* group commits and deadlines are checked this often */
 
@@ -46,6 +47,17 @@ static int on_request(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *er
 {
     worker *w = arg;
     wop_fn fn = wops_find(req->type);
+    if (strcmp(req->type, "env.release") == 0) {
+        /* the controller moves the environment away or locks it: wipe its keys now */
+        int rc = wenv_release(w, cmk_json_str(req->body, "env", ""), cmk_json_str(req->body, "reason", "released"));
+        cmk_msg *rep;
+        if (rc < 0)
+            return cmk_err_set(err, rc, "environment %s is being opened; try again", cmk_json_str(req->body, "env", ""));
+        rep = cmk_msg_reply(req, CMK_MSG_REPLY);
+        cJSON_AddBoolToObject(rep->body, "released", 1);
+        worker_reply(w, rep);
+        return 0;
+    }
     if (!fn)
         return cmk_err_set(err, CMK_EPROTO, "a worker does not know the request '%s'", req->type);
     return wenv_dispatch(w, req, fn, err);

@@ -84,5 +84,6 @@ int wenv_dispatch(worker *w, const cmk_msg *req, wop_fn fn, cmk_err *err);
 void wenv_tick(worker *w);
 void wenv_close_all(worker *w);
 wenv *wenv_find(worker *w, const char *id);
+int wenv_release(worker *w, const char *id, const char *why);
 
 #endif

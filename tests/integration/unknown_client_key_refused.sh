@@ -7,7 +7,7 @@ cmkctl up >/dev/null
 cmkctl curve-keygen "$RUN/stranger.key" | grep -q "public" || fail "keygen"
 [ "$(stat -c %a "$RUN/stranger.key")" = 600 ] || fail "secret key file is not 0600"
 set +e
-out=$(cmkctl ping --key "$RUN/stranger.key" --timeout 2s 2>&1)
+out=$(cmkctl ping --curve-key "$RUN/stranger.key" --timeout 2s 2>&1)
 rc=$?
 set -e
 [ $rc -ne 0 ] || fail "stranger got an answer: $out"

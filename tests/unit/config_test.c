@@ -58,7 +58,8 @@ START_TEST(test_default_json_matches_table)
         for (int i = 0; i < cmk_config_param_count(); i++) {
             const char *name = cmk_config_param_name(i), *def = cmk_config_param_default(i);
             const char *other = strcmp(def, "true") == 0 ? "false" : strcmp(def, "false") == 0 ? "true"
-                              : (def[0] >= '0' && def[0] <= '9') ? (strchr(def, 's') || strchr(def, 'm') ? "7d" : "99")
+                              : (def[0] >= '0' && def[0] <= '9')
+                                  ? (def[strlen(def) - 1] >= 'a' && def[strlen(def) - 1] <= 'z' ? "3w" : "99")
                                                                  : "changed";
             ck_assert_msg(cmk_config_set(c, name, other, &err) == 0, "%s: %s", name, err.msg);
         }

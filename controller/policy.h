@@ -1,0 +1,63 @@
+/*
+ * policy.h - enterprise policies of kind Encryption: the admin's side of customer-managed keys.
+ *
+ * A policy names a vault, a key (and optionally a version) and a region, and has a
+ * system-assigned identity ("pp-identity-<policy>") that must be granted get, wrapKey and
+ * unwrapKey on the vault. State Enabled | Disabled | NotConfigured; health Undetermined |
+ * Healthy | Warning | Unhealthy.
+ *
+ * Linking an environment (policy_link.c) is an operation that can be polled (Running,
+ * Succeeded, Failed): the environment is disabled while it is added, its data key is re-wrapped
+ * by the customer key, and it moves to its own dedicated worker. Unlinking reverts it to the
+ * Microsoft-managed key. The health monitor (policy_health.c) locks every environment of a
+ * policy whose key stopped being reachable; "Re-enable environment" brings it back; a locked
+ * environment not re-enabled is deleted after 7 days (sandbox) or 30 days (production).
+ * docs/RULES.md lists each rule with its id and test.
+ */
+#ifndef CMK_POLICY_H
+#define CMK_POLICY_H
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "proto.h"
+
+struct ctl_s;
+typedef struct policy_svc policy_svc;
+
+/* policy_svc_new - tables in controller.db, the rotation hook, resumed operations and timers */
+policy_svc *policy_svc_new(void *ctl, cmk_err *err);
+void policy_svc_destroy(policy_svc **self_p);
+
+/* policy_create - {tenant, name, vault, key, version?, region}; checks the vault and key */
+int policy_create(policy_svc *self, const char *principal, const cJSON *body, cJSON **out, cmk_err *err);
+
+/* policy_get / policy_list / policy_delete */
+int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err);
+int policy_list(policy_svc *self, const char *tenant, cJSON **out, cmk_err *err);
+int policy_delete(policy_svc *self, const char *principal, const char *ref, cJSON **out, cmk_err *err);
+
+/* policy_validate - check the vault and key again (state and health) */
+int policy_validate(policy_svc *self, const char *principal, const char *ref, cJSON **out, cmk_err *err);
+
+/* policy_link / policy_unlink / policy_reenable - start an operation; *out gets it */
+int policy_link(policy_svc *self, const char *principal, const char *policy, const char *env, cJSON **out, cmk_err *err);
+int policy_unlink(policy_svc *self, const char *principal, const char *env, cJSON **out, cmk_err *err);
+int policy_reenable(policy_svc *self, const char *principal, const char *env, cJSON **out, cmk_err *err);
+
+/* policy_operation - one operation by id */
+int policy_operation(policy_svc *self, const char *id, cJSON **out, cmk_err *err);
+
+/* policy_health_check - evaluate every policy now; lock environments of unhealthy ones */
+void policy_health_check(policy_svc *self, const char *why);
+
+/* policy_env_status - the CMK view of an environment: policy, encryption status, lock, warnings */
+int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *err);
+
+/* policy_raise_limit - the support ticket that raises a tenant's CMK environment limit */
+int policy_raise_limit(policy_svc *self, const char *principal, const char *tenant, int limit, cJSON **out, cmk_err *err);
+
+/* policy_start_dedicated_workers - spawn the dedicated worker of every dedicated environment */
+int policy_start_dedicated_workers(policy_svc *self, cmk_err *err);
+
+#endif

@@ -1,0 +1,514 @@
+/*
+ * policy_link.c - operations on environments under enterprise policies: link (add to a
+ * policy), unlink (back to the Microsoft-managed key), re-enable after a lock, the lock itself,
+ * the deletion of a locked environment not re-enabled in time, and the health monitor.
+ */
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "log.h"
+#include "policy_int.h"
+#include "store.h"
+#include "util.h"
+
+/* An operation in flight (link or unlink). */
+typedef struct {
+    policy_svc *self;
+    char op[64], env[64], policy[64], principal[64], worker[96];
+} op_ctx;
+
+/* pol_op_new - a Running operation row */
+int pol_op_new(policy_svc *self, const char *kind, const char *env, const char *policy, const char *principal,
+               char id[64], cmk_err *err)
+{
+    char now[32];
+    cmk_random_id("op", id, 64);
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+    if (pol_exec(self, "INSERT INTO policy_ops(id, kind, env, policy, status, started) VALUES(?1, ?2, ?3, ?4, 'Running', 0)",
+                 id, kind, env, policy, err) < 0)
+        return err ? err->code : CMK_EIO;
+    return pol_exec(self, "UPDATE policy_ops SET principal = ?2, started = CAST(?3 AS INTEGER) WHERE id = ?1", id,
+                    principal, now, NULL, err);
+}
+
+/* pol_op_end - Succeeded or Failed */
+void pol_op_end(policy_svc *self, const char *id, const char *status, const char *message)
+{
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+    pol_exec(self, "UPDATE policy_ops SET status = ?2, message = ?3, ended = CAST(?4 AS INTEGER) WHERE id = ?1", id, status,
+             message, now, NULL);
+    cmk_log(strcmp(status, "Succeeded") == 0 ? CMK_LOG_INFO : CMK_LOG_WARN, NULL, id, "policy.operation",
+            "status=%s message=\"%s\"", status, message ? message : "");
+}
+
+/* policy_operation - one operation */
+int policy_operation(policy_svc *self, const char *id, cJSON **out, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = CMK_ENOENT;
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id, kind, env, policy, status, message, started, ended FROM policy_ops "
+                                          "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return store_err(self->ctl->db, err, "operation lookup");
+    sqlite3_bind_text(st, 1, id ? id : "", -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        char ts[40];
+        static const char *const names[] = { "id", "kind", "env", "policy", "status", "message" };
+        *out = cJSON_CreateObject();
+        for (int i = 0; i < 6; i++)
+            if (sqlite3_column_type(st, i) != SQLITE_NULL)
+                cJSON_AddStringToObject(*out, names[i], (const char *)sqlite3_column_text(st, i));
+        cJSON_AddStringToObject(*out, "started", cmk_time_format(sqlite3_column_int64(st, 6), ts, sizeof ts));
+        if (sqlite3_column_int64(st, 7))
+            cJSON_AddStringToObject(*out, "ended", cmk_time_format(sqlite3_column_int64(st, 7), ts, sizeof ts));
+        rc = 0;
+    } else
+        cmk_err_set(err, CMK_ENOENT, "no operation '%s'", id ? id : "");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* pol_dedicated_worker - key, authorization and process of worker-<env> */
+int pol_dedicated_worker(policy_svc *self, const char *env, cmk_err *err)
+{
+    char name[96];
+    cmk_keypair kp;
+    cJSON *envs = cJSON_CreateArray();
+    const char *args[] = { "--env", env, NULL };
+    int rc;
+    snprintf(name, sizeof name, "worker-%s", env);
+    cJSON_AddItemToArray(envs, cJSON_CreateString(env));
+    rc = cmk_keypair_ensure(self->ctl->cfg->run_dir, name, &kp, err);
+    if (rc == 0)
+        rc = cmk_authorized_add(self->ctl->cfg->run_dir, name, "worker", kp.pub, envs, err);
+    cmk_keypair_wipe(&kp);
+    cJSON_Delete(envs);
+    if (rc == 0 && supervisor_pid(self->ctl->sup, name) == 0) {
+        rc = supervisor_add(self->ctl->sup, name, "worker", "cmk-worker", args, err);
+        if (rc == CMK_EEXIST)
+            rc = 0;
+    }
+    return rc;
+}
+
+/* policy_start_dedicated_workers - at start, every dedicated environment's worker */
+int policy_start_dedicated_workers(policy_svc *self, cmk_err *err)
+{
+    cJSON *envs, *it;
+    int rc = directory_env_list(self->ctl->dir, NULL, &envs, err);
+    if (rc < 0)
+        return rc;
+    cJSON_ArrayForEach(it, envs) {
+        if (strcmp(cmk_json_str(it, "infrastructure", ""), "dedicated") == 0 &&
+            (rc = pol_dedicated_worker(self, cmk_json_str(it, "id", ""), err)) < 0)
+            break;
+    }
+    cJSON_Delete(envs);
+    return rc < 0 ? rc : 0;
+}
+
+/* cmk_count - CMK environments of a tenant (linked or being linked) */
+static int cmk_count(policy_svc *self, const char *tenant)
+{
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(self->ctl->db,
+                           "SELECT COUNT(*) FROM policy_links l JOIN environments e ON e.id = l.env WHERE e.tenant = ? AND "
+                           "l.status IN ('Linking', 'Linked')", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return n;
+}
+
+/* link_step - the shared worker let go of the environment: re-wrap its DEK, move it */
+static void link_step(void *arg, const cmk_msg *reply, const cmk_err *ferr)
+{
+    op_ctx *o = arg;
+    policy_svc *self = o->self;
+    cJSON *p = pol_row(self, o->policy);
+    keyring_kek kek;
+    cmk_err err = CMK_ERR_INIT;
+    int n, rc = p ? 0 : cmk_err_set(&err, CMK_ENOENT, "the policy is gone");
+
+    if (rc == 0)
+        rc = keyring_ensure(self->ctl->keyring, o->env, "data", NULL, NULL, &err);
+    if (rc == 0) {
+        pol_kek(p, &kek);
+        rc = keyring_rewrap(self->ctl->keyring, o->env, &kek, &n, &err);
+    }
+    if (rc < 0) {
+        /* a failed add leaves the environment on the Microsoft-managed key; it can be run again */
+        char msg[600];
+        snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s", err.msg);
+        pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
+        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
+        pol_op_end(self, o->op, "Failed", msg);
+        audit_append(self->ctl->audit, o->principal, "policy.link", o->env, rc, msg, NULL, NULL);
+    } else {
+        char now[32];
+        snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+        directory_env_set(self->ctl->dir, o->env, "encryption", "customer", NULL);
+        directory_env_set(self->ctl->dir, o->env, "infrastructure", "dedicated", NULL);
+        directory_env_set(self->ctl->dir, o->env, "policy", o->policy, NULL);
+        pol_exec(self, "UPDATE policy_links SET status = 'Linked', encryption_status = 'Encrypted', "
+                       "linked_at = CAST(?2 AS INTEGER) WHERE env = ?1", o->env, now, NULL, NULL, NULL);
+        rc = pol_dedicated_worker(self, o->env, &err);
+        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
+        pol_op_end(self, o->op, "Succeeded", rc < 0 ? err.msg : "environment encrypted with the customer-managed key");
+        audit_append(self->ctl->audit, o->principal, "policy.link", o->env, 0, o->policy, NULL, NULL);
+    }
+    cJSON_Delete(p);
+    free(o);
+}
+
+/* policy_link - add an environment to a policy */
+int policy_link(policy_svc *self, const char *principal, const char *policy, const char *env_ref, cJSON **out, cmk_err *err)
+{
+    cJSON *p = pol_row(self, policy), *env = NULL, *tenant = NULL;
+    op_ctx *o;
+    int rc = 0, limit;
+
+    if (!p)
+        return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'; `cmkctl policy list` shows them", policy ? policy : "");
+    if ((rc = directory_env_get(self->ctl->dir, env_ref, &env, err)) < 0)
+        goto out;
+    if (strcmp(cmk_json_str(p, "state", ""), "Enabled") != 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "policy %s is %s: %s", cmk_json_str(p, "name", ""), cmk_json_str(p, "state", ""),
+                         cmk_json_str(p, "health_reason", "validate it first with `cmkctl policy validate`"));
+        goto out;
+    }
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(env, "managed"))) {
+        rc = cmk_err_set(err, CMK_ESTATE, "only managed environments can be added to an enterprise policy; make it one with: "
+                                          "cmkctl env enable-managed %s", cmk_json_str(env, "id", ""));
+        goto out;
+    }
+    if (strcmp(cmk_json_str(env, "type", ""), "trial") == 0 || strcmp(cmk_json_str(env, "type", ""), "teams") == 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "%s environments cannot be protected by a customer-managed key",
+                         cmk_json_str(env, "type", ""));
+        goto out;
+    }
+    if (strcmp(cmk_json_str(env, "region", ""), cmk_json_str(p, "region", "")) != 0) {
+        rc = cmk_err_set(err, CMK_EINVAL, "the environment is in region %s and the policy in %s: they must be in the same region",
+                         cmk_json_str(env, "region", ""), cmk_json_str(p, "region", ""));
+        goto out;
+    }
+    if (strcmp(cmk_json_str(env, "tenant", ""), cmk_json_str(p, "tenant", "")) != 0) {
+        rc = cmk_err_set(err, CMK_EPERM, "the environment belongs to another tenant than the policy");
+        goto out;
+    }
+    if (cJSON_IsString(cJSON_GetObjectItem(env, "policy")) || strcmp(cmk_json_str(env, "state", ""), "Ready") != 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "the environment is %s%s%s; remove it from its policy first (a move is two operations, "
+                                          "each with an outage)", cmk_json_str(env, "state", ""),
+                         cJSON_IsString(cJSON_GetObjectItem(env, "policy")) ? " and in policy " : "",
+                         cmk_json_str(env, "policy", ""));
+        goto out;
+    }
+    if ((rc = directory_tenant_get(self->ctl->dir, cmk_json_str(env, "tenant", ""), &tenant, err)) < 0)
+        goto out;
+    limit = (int)cmk_json_num(tenant, "cmk_env_limit", (double)self->ctl->cfg->cmk_env_limit);
+    if (cmk_count(self, cmk_json_str(env, "tenant", "")) >= limit) {
+        rc = cmk_err_set(err, CMK_ELIMIT, "tenant %s has %d environments protected by customer-managed keys, its limit; "
+                                          "to protect more, create a support ticket: cmkctl support raise-cmk-limit --tenant %s --to N",
+                         cmk_json_str(env, "tenant", ""), limit, cmk_json_str(env, "tenant", ""));
+        goto out;
+    }
+    o = calloc(1, sizeof *o);
+    if (!o) {
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        goto out;
+    }
+    o->self = self;
+    cmk_strlcpy(o->env, cmk_json_str(env, "id", ""), sizeof o->env);
+    cmk_strlcpy(o->policy, cmk_json_str(p, "id", ""), sizeof o->policy);
+    cmk_strlcpy(o->principal, principal, sizeof o->principal);
+    if ((rc = pol_op_new(self, "link", o->env, o->policy, principal, o->op, err)) < 0 ||
+        (rc = pol_exec(self, "INSERT OR REPLACE INTO policy_links(env, policy, status) VALUES(?1, ?2, 'Linking')", o->env,
+                       o->policy, NULL, NULL, err)) < 0) {
+        free(o);
+        goto out;
+    }
+    /* the environment is disabled while it is added */
+    directory_env_set(self->ctl->dir, o->env, "state", "Disabled", NULL);
+    policy_operation(self, o->op, out, err);
+    {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "env", o->env);
+        cJSON_AddStringToObject(b, "reason", "moving to dedicated infrastructure under a customer-managed key");
+        rc = broker_forward(self->ctl->broker, "worker-shared", "env.release", b, self->ctl->cfg->request_timeout, link_step, o, err);
+        cJSON_Delete(b);
+    }
+out:
+    cJSON_Delete(p);
+    cJSON_Delete(env);
+    cJSON_Delete(tenant);
+    return rc;
+}
+
+/* unlink_step - the dedicated worker let go: back to the Microsoft-managed key */
+static void unlink_step(void *arg, const cmk_msg *reply, const cmk_err *ferr)
+{
+    op_ctx *o = arg;
+    policy_svc *self = o->self;
+    cmk_err err = CMK_ERR_INIT;
+    int n, rc;
+
+    supervisor_remove(self->ctl->sup, o->worker, NULL);
+    rc = keyring_rewrap(self->ctl->keyring, o->env, NULL, &n, &err);
+    if (rc < 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "the customer key must stay reachable while an environment leaves its policy: %s", err.msg);
+        pol_exec(self, "UPDATE policy_links SET status = 'Linked' WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
+        pol_dedicated_worker(self, o->env, NULL);
+        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
+        pol_op_end(self, o->op, "Failed", msg);
+    } else {
+        char now[32];
+        snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+        directory_env_set(self->ctl->dir, o->env, "encryption", "microsoft", NULL);
+        directory_env_set(self->ctl->dir, o->env, "infrastructure", "shared", NULL);
+        directory_env_set(self->ctl->dir, o->env, "policy", NULL, NULL);
+        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
+        pol_exec(self, "UPDATE policy_links SET status = 'Unlinked', unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
+                 o->env, now, NULL, NULL, NULL);
+        pol_op_end(self, o->op, "Succeeded",
+                   "back on the Microsoft-managed key; keep the key and its access for 30 days");
+    }
+    audit_append(self->ctl->audit, o->principal, "policy.unlink", o->env, rc, rc ? err.msg : NULL, NULL, NULL);
+    free(o);
+}
+
+/* policy_unlink - remove an environment from its policy */
+int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, cJSON **out, cmk_err *err)
+{
+    cJSON *env;
+    op_ctx *o;
+    int rc = directory_env_get(self->ctl->dir, env_ref, &env, err);
+    if (rc < 0)
+        return rc;
+    if (!cJSON_IsString(cJSON_GetObjectItem(env, "policy")) || strcmp(cmk_json_str(env, "state", ""), "Ready") != 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "environment %s is not a Ready environment of a policy (state %s)",
+                         cmk_json_str(env, "id", ""), cmk_json_str(env, "state", ""));
+        cJSON_Delete(env);
+        return rc;
+    }
+    o = calloc(1, sizeof *o);
+    o->self = self;
+    cmk_strlcpy(o->env, cmk_json_str(env, "id", ""), sizeof o->env);
+    cmk_strlcpy(o->policy, cmk_json_str(env, "policy", ""), sizeof o->policy);
+    cmk_strlcpy(o->principal, principal, sizeof o->principal);
+    snprintf(o->worker, sizeof o->worker, "worker-%s", o->env);
+    cJSON_Delete(env);
+    if ((rc = pol_op_new(self, "unlink", o->env, o->policy, principal, o->op, err)) < 0) {
+        free(o);
+        return rc;
+    }
+    pol_exec(self, "UPDATE policy_links SET status = 'Unlinking' WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
+    directory_env_set(self->ctl->dir, o->env, "state", "Disabled", NULL);
+    policy_operation(self, o->op, out, err);
+    {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "env", o->env);
+        cJSON_AddStringToObject(b, "reason", "reverting to the Microsoft-managed key");
+        rc = broker_forward(self->ctl->broker, o->worker, "env.release", b, 5000, unlink_step, o, err);
+        cJSON_Delete(b);
+    }
+    return rc;
+}
+
+/* forward_done - a fire-and-forget forward's reply */
+static void forward_done(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+/* pol_lock_env - lock: "Environment disabled"; the worker wipes its keys; deletion scheduled */
+void pol_lock_env(policy_svc *self, const char *env_id, const char *reason)
+{
+    cJSON *env;
+    char worker[96], now[32];
+    int64_t t = cmk_clock_now(self->ctl->clock);
+    if (directory_env_get(self->ctl->dir, env_id, &env, NULL) < 0)
+        return;
+    if (strcmp(cmk_json_str(env, "state", ""), "Locked") != 0) {
+        cJSON *b = cJSON_CreateObject();
+        snprintf(now, sizeof now, "%lld", (long long)t);
+        directory_env_set(self->ctl->dir, env_id, "state", "Locked", NULL);
+        pol_exec(self, "UPDATE policy_links SET locked_at = CAST(?2 AS INTEGER), lock_reason = ?3 WHERE env = ?1", env_id,
+                 now, reason, NULL, NULL);
+        ctl_worker_of(env, worker, sizeof worker);
+        cJSON_AddStringToObject(b, "env", env_id);
+        cJSON_AddStringToObject(b, "reason", "Environment disabled");
+        broker_forward(self->ctl->broker, worker, "env.release", b, 5000, forward_done, NULL, NULL);
+        cJSON_Delete(b);
+        audit_append(self->ctl->audit, "system", "env.lock", env_id, 0, reason, NULL, NULL);
+        cmk_log(CMK_LOG_WARN, env_id, NULL, "env.locked", "reason=\"%s\"", reason);
+        pol_schedule_deletion(self, env_id, cmk_json_str(env, "type", "production"), t);
+    }
+    cJSON_Delete(env);
+}
+
+/* rm_entry - nftw callback removing a partition tree */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* A deletion timer's argument. */
+typedef struct {
+    policy_svc *self;
+    char env[64];
+    int64_t locked_at;  /* the lock it belongs to */
+} deletion;
+
+/* on_deletion_due - still locked since then: delete the environment */
+static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
+{
+    deletion *d = arg;
+    policy_svc *self = d->self;
+    sqlite3_stmt *st;
+    int64_t locked_at = 0;
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT locked_at FROM policy_links WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, d->env, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            locked_at = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (locked_at && locked_at == d->locked_at) {
+        char worker[96], dir[PATH_MAX];
+        snprintf(worker, sizeof worker, "worker-%s", d->env);
+        supervisor_remove(self->ctl->sup, worker, NULL);
+        keyring_forget_env(self->ctl->keyring, d->env, NULL);
+        directory_env_delete(self->ctl->dir, d->env, NULL, NULL);
+        pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
+        snprintf(dir, sizeof dir, "%s/partitions/%s", self->ctl->cfg->run_dir, d->env);
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        audit_append(self->ctl->audit, "system", "env.delete", d->env, 0, "locked and not re-enabled in time", NULL, NULL);
+        cmk_log(CMK_LOG_WARN, d->env, NULL, "env.deleted", "reason=\"locked and not re-enabled in time\"");
+    }
+    free(d);
+}
+
+/* pol_schedule_deletion - 7 days for sandboxes, 30 for production (and others) */
+void pol_schedule_deletion(policy_svc *self, const char *env, const char *type, int64_t locked_at)
+{
+    deletion *d = calloc(1, sizeof *d);
+    int64_t after = strcmp(type, "sandbox") == 0 ? self->ctl->cfg->locked_delete_sandbox
+                                                 : self->ctl->cfg->locked_delete_production;
+    if (!d)
+        return;
+    d->self = self;
+    cmk_strlcpy(d->env, env, sizeof d->env);
+    d->locked_at = locked_at;
+    cmk_clock_timer_add(self->ctl->clock, locked_at + after, on_deletion_due, d);
+}
+
+/* A re-enable in flight. */
+typedef struct {
+    policy_svc *self;
+    char op[64], env[64];
+} reenable_ctx;
+
+/* on_reenabled - the re-enable completes */
+static void on_reenabled(cmk_clock *clock, int64_t now, void *arg)
+{
+    reenable_ctx *r = arg;
+    r->self->checking++; /* no lock from a stale check while we flip the state */
+    pol_exec(r->self, "UPDATE policy_links SET locked_at = 0, lock_reason = NULL WHERE env = ?1", r->env, NULL, NULL, NULL,
+             NULL);
+    directory_env_set(r->self->ctl->dir, r->env, "state", "Ready", NULL);
+    pol_op_end(r->self, r->op, "Succeeded", "environment re-enabled");
+    audit_append(r->self->ctl->audit, "system", "env.reenabled", r->env, 0, NULL, NULL, NULL);
+    r->self->checking--;
+    free(r);
+}
+
+/* policy_reenable - "Re-enable environment" once access to the key is back */
+int policy_reenable(policy_svc *self, const char *principal, const char *env_ref, cJSON **out, cmk_err *err)
+{
+    cJSON *env, *p = NULL;
+    reenable_ctx *r;
+    cmk_err kerr = CMK_ERR_INIT;
+    int rc = directory_env_get(self->ctl->dir, env_ref, &env, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(cmk_json_str(env, "state", ""), "Locked") != 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "environment %s is not locked", cmk_json_str(env, "id", ""));
+        goto out;
+    }
+    p = pol_row(self, cmk_json_str(env, "policy", ""));
+    if (!p || strcmp(cmk_json_str(p, "state", ""), "Enabled") != 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "the environment's enterprise policy is gone or disabled; it cannot be re-enabled");
+        goto out;
+    }
+    if (pol_check_key(self, p, &kerr) < 0) {
+        rc = cmk_err_set(err, CMK_ESTATE, "access to the key is not back yet: %s", kerr.msg);
+        goto out;
+    }
+    pol_exec(self, "UPDATE policies SET health = 'Healthy', health_reason = NULL WHERE id = ?1", cmk_json_str(p, "id", ""),
+             NULL, NULL, NULL, NULL);
+    r = calloc(1, sizeof *r);
+    r->self = self;
+    cmk_strlcpy(r->env, cmk_json_str(env, "id", ""), sizeof r->env);
+    if ((rc = pol_op_new(self, "reenable", r->env, cmk_json_str(p, "id", ""), principal, r->op, err)) < 0) {
+        free(r);
+        goto out;
+    }
+    audit_append(self->ctl->audit, principal, "env.reenable", r->env, 0, NULL, NULL, NULL);
+    policy_operation(self, r->op, out, err);
+    cmk_clock_timer_add(self->ctl->clock, cmk_clock_now(self->ctl->clock) + self->ctl->cfg->reenable_time, on_reenabled, r);
+out:
+    cJSON_Delete(env);
+    cJSON_Delete(p);
+    return rc;
+}
+
+/* policy_health_check - every policy with linked environments, from its identity's view */
+void policy_health_check(policy_svc *self, const char *why)
+{
+    sqlite3_stmt *st;
+    cJSON *ids = cJSON_CreateArray(), *it;
+    if (self->checking)
+        return;
+    self->checking = 1;
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id FROM policies WHERE state = 'Enabled'", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            cJSON_AddItemToArray(ids, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+    }
+    cJSON_ArrayForEach(it, ids) {
+        cJSON *p = pol_row(self, it->valuestring);
+        cmk_err err = CMK_ERR_INIT;
+        if (!p)
+            continue;
+        if (pol_check_key(self, p, &err) == 0) {
+            if (strcmp(cmk_json_str(p, "health", ""), "Healthy") != 0)
+                pol_exec(self, "UPDATE policies SET health = 'Healthy', health_reason = NULL WHERE id = ?1", it->valuestring,
+                         NULL, NULL, NULL, NULL);
+        } else if (err.code != CMK_EBUSY) {
+            sqlite3_stmt *ls;
+            pol_exec(self, "UPDATE policies SET health = 'Unhealthy', health_reason = ?2 WHERE id = ?1", it->valuestring,
+                     err.msg, NULL, NULL, NULL);
+            if (sqlite3_prepare_v2(self->ctl->db, "SELECT env FROM policy_links WHERE policy = ? AND status = 'Linked' "
+                                                  "AND locked_at = 0", -1, &ls, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(ls, 1, it->valuestring, -1, SQLITE_STATIC);
+                while (sqlite3_step(ls) == SQLITE_ROW)
+                    pol_lock_env(self, (const char *)sqlite3_column_text(ls, 0), err.msg);
+                sqlite3_finalize(ls);
+            }
+        }
+        cJSON_Delete(p);
+    }
+    cJSON_Delete(ids);
+    cmk_debug("policy.health_checked", "why=%s", why);
+    self->checking = 0;
+}

@@ -1,0 +1,886 @@
+/*
+ * partition.c - the partition store's core: opening <dir>/partition.db (directory 0700, file
+ * 0600, WAL, schema), the statement cache, keys and sealing (one cmk_sealer per partition,
+ * one reusable scratch buffer for blobs), and group commit with durable callbacks.
+ * Flows, connections and bench records are in partition_flows.c; runs in partition_runs.c.
+ */
+#include "worker/partition_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define PT_SCHEMA_VERSION "1"
+#define PT_ENV_MAX 255      /* longest environment id accepted */
+#define PT_BUSY_MS 2000     /* wait this long for a lock held by another connection */
+#define PT_HEX (2 * CMK_DEK_ID_LEN + 1)
+#define PT_VALUE_MAX (512 * 1024 * 1024) /* largest value written (SQLite's own limit is 1e9) */
+
+/* SQL of the cached statements, indexed by pt_stmt_id. */
+static const char *const pt_sql[PT_STMT_COUNT] = {
+    [PT_BEGIN] = "BEGIN",
+    [PT_COMMIT] = "COMMIT",
+    [PT_ROLLBACK] = "ROLLBACK",
+    [PT_FLOW_PUT] =
+        "INSERT INTO flows(id, name, trigger_kind, kind, enabled, in_solution, trigger_token,"
+        " created_ms, updated_ms, definition) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " ON CONFLICT(id) DO UPDATE SET name = excluded.name, trigger_kind = excluded.trigger_kind,"
+        " kind = excluded.kind, enabled = excluded.enabled, in_solution = excluded.in_solution,"
+        " trigger_token = excluded.trigger_token, created_ms = excluded.created_ms,"
+        " updated_ms = excluded.updated_ms, definition = excluded.definition",
+    [PT_FLOW_GET] = "SELECT id, name, trigger_kind, kind, enabled, in_solution, trigger_token,"
+                    " created_ms, updated_ms, definition FROM flows WHERE id = ?1",
+    [PT_FLOW_LIST] = "SELECT id, name, trigger_kind, kind, enabled, in_solution, trigger_token,"
+                     " created_ms, updated_ms FROM flows ORDER BY created_ms, id",
+    [PT_FLOW_DELETE] = "DELETE FROM flows WHERE id = ?1",
+    [PT_RUN_BY_REQ] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
+                      " WHERE flow_id = ?1 AND client_req = ?2 AND client_req <> ''",
+    [PT_RUN_BY_ID] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
+                     " WHERE id = ?1",
+    [PT_RUN_INSERT] = "INSERT INTO runs(id, flow_id, client_req, status, start_ms, end_ms,"
+                      " \"trigger\") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [PT_RUN_SAVE] = "UPDATE runs SET status = ?2, end_ms = ?3, record = coalesce(?4, record)"
+                    " WHERE id = ?1",
+    [PT_RUN_GET] = "SELECT id, flow_id, client_req, status, start_ms, end_ms, \"trigger\", record"
+                   " FROM runs WHERE id = ?1",
+    [PT_RUN_LIST_ALL] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
+                        " WHERE start_ms >= ?2 ORDER BY start_ms DESC, rowid DESC LIMIT ?3",
+    [PT_RUN_LIST_FLOW] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
+                         " WHERE flow_id = ?1 AND start_ms >= ?2"
+                         " ORDER BY start_ms DESC, rowid DESC LIMIT ?3",
+    [PT_RUN_UNFINISHED] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
+                          " WHERE status = 'Running' ORDER BY start_ms, rowid",
+    [PT_RUN_EXPORT] = "SELECT id, flow_id, client_req, status, start_ms, end_ms, \"trigger\","
+                      " record FROM runs WHERE flow_id = ?1"
+                      " ORDER BY start_ms DESC, rowid DESC LIMIT ?2",
+    [PT_CONN_PUT] = "INSERT INTO connections(id, name, oauth, secret) VALUES(?1, ?2, ?3, ?4)"
+                    " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+                    " oauth = excluded.oauth, secret = excluded.secret",
+    [PT_CONN_GET] = "SELECT oauth, secret FROM connections WHERE id = ?1",
+    [PT_BENCH_PUT] = "INSERT OR REPLACE INTO bench(id, payload) VALUES(?1, ?2)",
+};
+
+/* Schema, created on first open. Clear columns: what the platform lists without the key. */
+static const char pt_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY NOT NULL, v TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS flows(id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+    " trigger_kind TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL,"
+    " in_solution INTEGER NOT NULL, trigger_token TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL, definition BLOB);"
+    "CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY NOT NULL, flow_id TEXT NOT NULL,"
+    " client_req TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL DEFAULT 0, \"trigger\" BLOB, record BLOB);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS runs_client_req ON runs(flow_id, client_req)"
+    " WHERE client_req <> '';"
+    "CREATE INDEX IF NOT EXISTS runs_flow_start ON runs(flow_id, start_ms);"
+    "CREATE INDEX IF NOT EXISTS runs_start ON runs(start_ms);"
+    "CREATE INDEX IF NOT EXISTS runs_running ON runs(start_ms) WHERE status = 'Running';"
+    "CREATE TABLE IF NOT EXISTS connections(id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+    " oauth INTEGER NOT NULL, secret BLOB);"
+    "CREATE TABLE IF NOT EXISTS bench(id INTEGER PRIMARY KEY, payload BLOB);";
+
+/* partition_opts_default - seal on, NORMAL, 5 ms, 256 */
+void partition_opts_default(partition_opts *o)
+{
+    if (!o)
+        return;
+    o->seal = 1;
+    o->synchronous = 1;
+    o->group_commit_ms = 5;
+    o->group_commit_max = 256;
+}
+
+/* mono_ns - CLOCK_MONOTONIC in nanoseconds */
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* pt_db_err - turn a SQLite result into a cmk error naming what was being done */
+int pt_db_err(partition *p, int rc, const char *what, cmk_err *err)
+{
+    const char *msg = p && p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc);
+    const char *path = p && p->path ? p->path : "the partition";
+
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return cmk_err_set(err, CMK_EBUSY, "%s: %s is locked by another process (%s); retry, or "
+                           "stop the other process using it", what, path, msg);
+    case SQLITE_FULL:
+        return cmk_err_set(err, CMK_EIO, "%s: the disk holding %s is full (%s); free space and "
+                           "retry", what, path, msg);
+    case SQLITE_NOMEM:
+        return cmk_err_set(err, CMK_ENOMEM, "%s: out of memory (%s)", what, msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return cmk_err_set(err, CMK_EIO, "%s: %s is damaged (%s); restore it from a backup",
+                           what, path, msg);
+    case SQLITE_CONSTRAINT:
+        return cmk_err_set(err, CMK_EEXIST, "%s: %s", what, msg);
+    default:
+        return cmk_err_set(err, CMK_EIO, "%s: SQLite error on %s: %s", what, path, msg);
+    }
+}
+
+/* pt_stmt - the cached statement `which`, prepared on first use */
+sqlite3_stmt *pt_stmt(partition *p, pt_stmt_id which, cmk_err *err)
+{
+    int rc;
+
+    if (p->st[which])
+        return p->st[which];
+    rc = sqlite3_prepare_v3(p->db, pt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &p->st[which],
+                            NULL);
+    if (rc != SQLITE_OK) {
+        pt_db_err(p, rc, "preparing a partition statement", err);
+        p->st[which] = NULL;
+    }
+    return p->st[which];
+}
+
+/* pt_exec_cached - step a cached statement without parameters or rows (BEGIN, COMMIT...) */
+static int pt_exec_cached(partition *p, pt_stmt_id which)
+{
+    sqlite3_stmt *st = pt_stmt(p, which, NULL);
+    int rc;
+
+    if (!st)
+        return sqlite3_errcode(p->db) ? sqlite3_errcode(p->db) : SQLITE_ERROR;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* dispatch - end the transaction's bookkeeping and run its callbacks with rc, in order */
+static void dispatch(partition *p, int rc)
+{
+    pt_cb *run = p->cbs;
+    size_t n = p->n_cbs, cap = p->cap_cbs;
+
+    p->in_txn = 0;
+    p->pending = 0;
+    p->cbs = p->spare; /* writes made by the callbacks queue here */
+    p->cap_cbs = p->cap_spare;
+    p->n_cbs = 0;
+    p->spare = NULL;
+    p->cap_spare = 0;
+    p->dispatching = 1;
+    for (size_t i = 0; i < n; i++)
+        run[i].fn(run[i].arg, rc);
+    p->dispatching = 0;
+    if (!p->spare) {
+        p->spare = run;
+        p->cap_spare = cap;
+    } else {
+        free(run);
+    }
+}
+
+/* commit_once - COMMIT the open transaction (ROLLBACK if that fails) and run its callbacks */
+static int commit_once(partition *p, cmk_err *err)
+{
+    int rc = pt_exec_cached(p, PT_COMMIT), code = 0;
+
+    if (rc != SQLITE_OK) {
+        code = pt_db_err(p, rc, "committing pending writes", err);
+        if (!sqlite3_get_autocommit(p->db))
+            (void)pt_exec_cached(p, PT_ROLLBACK);
+    }
+    dispatch(p, code);
+    return code;
+}
+
+/* commit_now - commit, then again while callbacks filled a group; deferred while dispatching */
+static int commit_now(partition *p, cmk_err *err)
+{
+    int code = 0, rc;
+
+    if (p->dispatching)
+        return 0; /* a callback asked: the dispatching commit picks it up in write order */
+    while (p->in_txn) {
+        rc = commit_once(p, err);
+        if (rc < 0)
+            code = rc;
+        if (p->pending < (size_t)p->opts.group_commit_max)
+            break;
+    }
+    return code;
+}
+
+/* pt_write_begin - open a write transaction if none is, with room to queue a callback */
+int pt_write_begin(partition *p, partition_durable_fn durable, cmk_err *err)
+{
+    int rc;
+
+    if (durable && p->n_cbs == p->cap_cbs) {
+        size_t ncap = p->cap_cbs ? p->cap_cbs * 2 : 64;
+        pt_cb *n = realloc(p->cbs, ncap * sizeof *n);
+        if (!n)
+            return cmk_err_set(err, CMK_ENOMEM, "out of memory queueing a durable callback");
+        p->cbs = n;
+        p->cap_cbs = ncap;
+    }
+    if (p->in_txn)
+        return 0;
+    rc = pt_exec_cached(p, PT_BEGIN);
+    if (rc != SQLITE_OK)
+        return pt_db_err(p, rc, "starting a write transaction", err);
+    p->in_txn = 1;
+    p->pending = 0;
+    p->first_ns = mono_ns();
+    return 0;
+}
+
+/* pt_write_done - a write succeeded: queue its callback, commit inline at group_commit_max */
+int pt_write_done(partition *p, partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    int rc;
+
+    if (durable) { /* room was made by pt_write_begin */
+        p->cbs[p->n_cbs].fn = durable;
+        p->cbs[p->n_cbs].arg = arg;
+        p->n_cbs++;
+    }
+    p->pending++;
+    if (p->pending < (size_t)p->opts.group_commit_max)
+        return 0;
+    rc = commit_now(p, err);
+    if (rc < 0 && !durable)
+        return rc; /* nobody else hears of the failure */
+    if (durable)
+        cmk_err_clear(err); /* the callback got it */
+    return 0;
+}
+
+/* pt_write_failed - a write's statement failed: handle the transaction, return the code */
+int pt_write_failed(partition *p, int rc, const char *what, cmk_err *err)
+{
+    int code = pt_db_err(p, rc, what, err);
+
+    if (!p->in_txn)
+        return code;
+    if (sqlite3_get_autocommit(p->db)) {
+        /* SQLite rolled the whole transaction back (disk full, I/O error): every pending
+         * write is lost, and its callback must hear so */
+        dispatch(p, code);
+    } else if (p->pending == 0) {
+        (void)commit_now(p, NULL); /* an empty transaction: close it */
+    }
+    return code;
+}
+
+/* pt_locked_err - the CMK_EUNAVAIL of a locked environment */
+int pt_locked_err(partition *p, cmk_err *err)
+{
+    return cmk_err_set(err, CMK_EUNAVAIL,
+                       "environment %s is locked: its data key is not available (the key was "
+                       "locked or revoked); restore access to the key to unlock it",
+                       p->env);
+}
+
+/* pt_need_dek - the DEK to seal with, or CMK_EUNAVAIL; NULL when the partition does not seal */
+int pt_need_dek(partition *p, int mmk, cmk_dek **out, cmk_err *err)
+{
+    *out = NULL;
+    if (!p->opts.seal)
+        return 0;
+    if (p->locked)
+        return pt_locked_err(p, err);
+    *out = mmk ? p->mmk_dek : p->data_dek;
+    if (!*out)
+        return cmk_err_set(err, CMK_EUNAVAIL,
+                           "environment %s has no %s loaded yet: wait until the worker has "
+                           "unwrapped it (or restore access to the key)",
+                           p->env, mmk ? "Microsoft-managed data key (MMK DEK)" : "data key");
+    return 0;
+}
+
+/* pt_seal - seal plain at (env, table, row, column) into the scratch buffer */
+int pt_seal(partition *p, cmk_dek *dek, const char *table, const char *row, const char *column,
+            const void *plain, size_t len, const void **blob, size_t *blob_len, cmk_err *err)
+{
+    cmk_place place = {p->env, table, row, column};
+    size_t need = len + CMK_BLOB_OVERHEAD;
+    int rc;
+
+    if (len > PT_VALUE_MAX)
+        return cmk_err_set(err, CMK_EINVAL, "a %zu-byte %s.%s is too large for a partition "
+                           "(limit %d bytes)", len, table, column, PT_VALUE_MAX);
+    if (!p->opts.seal) {
+        *blob = len ? plain : (const void *)"";
+        *blob_len = len;
+        return 0;
+    }
+    if (need > p->scratch_cap) {
+        size_t ncap = p->scratch_cap ? p->scratch_cap : 4096;
+        uint8_t *n;
+        while (ncap < need)
+            ncap *= 2;
+        n = realloc(p->scratch, ncap);
+        if (!n)
+            return cmk_err_set(err, CMK_ENOMEM, "out of memory sealing a %zu-byte %s.%s", len,
+                               table, column);
+        p->scratch = n;
+        p->scratch_cap = ncap;
+    }
+    rc = cmk_seal(p->sealer, dek, &place, plain, len, p->scratch, p->scratch_cap, blob_len, err);
+    if (rc < 0)
+        return rc;
+    *blob = p->scratch;
+    return 0;
+}
+
+/* dek_for_blob - the DEK a blob names, among data, MMK and read DEKs */
+static int dek_for_blob(partition *p, const uint8_t *blob, size_t len, const cmk_place *pl,
+                        const cmk_dek **out, cmk_err *err)
+{
+    uint8_t id[CMK_DEK_ID_LEN];
+    char hex[PT_HEX], dhex[PT_HEX], mhex[PT_HEX];
+    int rc;
+
+    if (p->locked)
+        return pt_locked_err(p, err);
+    if ((rc = cmk_blob_dek_id(blob, len, id, err)) < 0)
+        return cmk_err_prefix(err, "%s/%s/%s/%s: ", pl->env, pl->table, pl->row, pl->column);
+    if (p->data_dek && memcmp(cmk_dek_id(p->data_dek), id, sizeof id) == 0)
+        *out = p->data_dek;
+    else if (p->mmk_dek && memcmp(cmk_dek_id(p->mmk_dek), id, sizeof id) == 0)
+        *out = p->mmk_dek;
+    else
+        for (size_t i = 0; i < p->n_read && !*out; i++)
+            if (memcmp(cmk_dek_id(p->read_deks[i]), id, sizeof id) == 0)
+                *out = p->read_deks[i];
+    if (*out)
+        return 0;
+    if (!p->data_dek && !p->mmk_dek && p->n_read == 0)
+        return cmk_err_set(err, CMK_EUNAVAIL,
+                           "environment %s has no data key loaded yet: wait until the worker has "
+                           "unwrapped it (or restore access to the key)",
+                           p->env);
+    for (size_t i = 0; i < CMK_DEK_ID_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    cmk_dek_id_hex(p->data_dek, dhex, sizeof dhex);
+    cmk_dek_id_hex(p->mmk_dek, mhex, sizeof mhex);
+    return cmk_err_set(err, CMK_ECRYPTO,
+                       "cannot open %s/%s/%s/%s: it is sealed under DEK %s, which this partition "
+                       "does not hold (data DEK %s, MMK DEK %s, %zu older DEK%s); add the DEK "
+                       "it was sealed under (partition_add_read_dek) or restore that key",
+                       pl->env, pl->table, pl->row, pl->column, hex, dhex[0] ? dhex : "none",
+                       mhex[0] ? mhex : "none", p->n_read, p->n_read == 1 ? "" : "s");
+}
+
+/* pt_open_col - column col of st opened at (env, table, row, column) into a malloc'd string */
+int pt_open_col(partition *p, sqlite3_stmt *st, int col, const char *table, const char *row,
+                const char *column, char **out, size_t *out_len, cmk_err *err)
+{
+    const uint8_t *blob;
+    size_t len, n = 0;
+    cmk_place pl = {p->env, table, row, column};
+    const cmk_dek *dek = NULL;
+    char *buf;
+    int rc;
+
+    *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return 0;
+    blob = sqlite3_column_blob(st, col);
+    len = (size_t)sqlite3_column_bytes(st, col);
+    if (!p->opts.seal) {
+        buf = malloc(len + 1);
+        if (!buf)
+            return cmk_err_set(err, CMK_ENOMEM, "out of memory reading %s.%s", table, column);
+        if (len)
+            memcpy(buf, blob, len);
+        buf[len] = '\0';
+        *out = buf;
+        if (out_len)
+            *out_len = len;
+        return 0;
+    }
+    if ((rc = dek_for_blob(p, blob, len, &pl, &dek, err)) < 0)
+        return rc;
+    buf = malloc(len - CMK_BLOB_OVERHEAD + 1); /* len >= CMK_BLOB_OVERHEAD: checked above */
+    if (!buf)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory opening %s.%s", table, column);
+    rc = cmk_open(p->sealer, dek, &pl, blob, len, (uint8_t *)buf, len - CMK_BLOB_OVERHEAD, &n,
+                  err);
+    if (rc < 0) {
+        free(buf); /* cmk_open wiped whatever it wrote */
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (out_len)
+        *out_len = n;
+    return 0;
+}
+
+/* pt_copy - copy a column's text into a fixed field */
+void pt_copy(char *dst, size_t cap, const unsigned char *src)
+{
+    cmk_strlcpy(dst, src ? (const char *)src : "", cap);
+}
+
+/* pt_free_secret - wipe and free a plaintext buffer */
+void pt_free_secret(char *s, size_t len)
+{
+    if (!s)
+        return;
+    cmk_wipe(s, len);
+    free(s);
+}
+
+/* pt_buf_grow - make room for n more bytes plus a NUL; the old block is wiped */
+static int pt_buf_grow(pt_buf *b, size_t n)
+{
+    size_t ncap;
+    char *nd;
+
+    if (b->oom)
+        return -1;
+    if (b->len + n + 1 <= b->cap)
+        return 0;
+    ncap = b->cap ? b->cap : 1024;
+    while (ncap < b->len + n + 1)
+        ncap *= 2;
+    nd = malloc(ncap);
+    if (!nd) {
+        b->oom = 1;
+        return -1;
+    }
+    if (b->len)
+        memcpy(nd, b->data, b->len);
+    pt_free_secret(b->data, b->cap);
+    b->data = nd;
+    b->cap = ncap;
+    return 0;
+}
+
+/* pt_buf_add - append n bytes */
+void pt_buf_add(pt_buf *b, const char *s, size_t n)
+{
+    if (pt_buf_grow(b, n) < 0)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* pt_buf_addf - append formatted text */
+void pt_buf_addf(pt_buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    pt_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* pt_buf_free - wipe and free the buffer */
+void pt_buf_free(pt_buf *b)
+{
+    pt_free_secret(b->data, b->cap);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* check_opts - reject options that cannot work */
+static int check_opts(const partition_opts *o, cmk_err *err)
+{
+    if (o->synchronous < 0 || o->synchronous > 3)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition synchronous=%d is not a SQLite level: use 0 (OFF), 1 "
+                           "(NORMAL), 2 (FULL) or 3 (EXTRA)",
+                           o->synchronous);
+    if (o->group_commit_ms < 0)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition group_commit_ms=%d must be 0 or more milliseconds",
+                           o->group_commit_ms);
+    if (o->group_commit_max < 1)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition group_commit_max=%d must be at least 1 write",
+                           o->group_commit_max);
+    return 0;
+}
+
+/* make_private_dir - create dir (and parents) 0700; tighten an existing one to 0700 */
+static int make_private_dir(const char *dir, cmk_err *err)
+{
+    struct stat st;
+    int rc = cmk_mkdirs(dir, 0700, err);
+
+    if (rc < 0)
+        return rc;
+    if (stat(dir, &st) < 0)
+        return cmk_err_set(err, CMK_EIO, "cannot stat partition directory %s: %s", dir,
+                           strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return cmk_err_set(err, CMK_EINVAL, "partition directory %s exists but is not a directory",
+                           dir);
+    if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
+        return cmk_err_set(err, CMK_EIO,
+                           "cannot make partition directory %s private (mode 0700): %s", dir,
+                           strerror(errno));
+    return 0;
+}
+
+/* make_private_file - create path 0600 if missing (before SQLite sees it); tighten to 0600 */
+static int make_private_file(const char *path, int must_exist, cmk_err *err)
+{
+    struct stat st;
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (must_exist ? 0 : O_CREAT), 0600);
+
+    if (fd < 0) {
+        if (must_exist && errno == ENOENT)
+            return 0;
+        return cmk_err_set(err, CMK_EIO, "cannot create partition file %s: %s", path,
+                           strerror(errno));
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return cmk_err_set(err, CMK_EIO, "partition file %s is not a regular file", path);
+    }
+    if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) < 0) {
+        int e = errno;
+        close(fd);
+        return cmk_err_set(err, CMK_EIO, "cannot make partition file %s private (mode 0600): %s",
+                           path, strerror(e));
+    }
+    close(fd);
+    return 0;
+}
+
+/* private_side_files - the -wal and -shm files (if present) get mode 0600 too */
+static int private_side_files(partition *p, cmk_err *err)
+{
+    static const char *const sfx[] = {"-wal", "-shm"};
+    char path[4096];
+    int rc;
+
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s%s", p->path, sfx[i]);
+        if ((rc = make_private_file(path, 1, err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* meta_check - record env and seal mode on creation; refuse a partition of another kind */
+static int meta_check(partition *p, cmk_err *err)
+{
+    static const char *const keys[] = {"env", "seal", "schema"};
+    const char *want[] = {p->env, p->opts.seal ? "1" : "0", PT_SCHEMA_VERSION};
+    sqlite3_stmt *get = NULL, *put = NULL;
+    int rc = 0, src;
+
+    src = sqlite3_prepare_v2(p->db, "SELECT v FROM meta WHERE k = ?1", -1, &get, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_prepare_v2(p->db, "INSERT INTO meta(k, v) VALUES(?1, ?2)", -1, &put, NULL);
+    if (src != SQLITE_OK) {
+        rc = pt_db_err(p, src, "reading the partition's metadata", err);
+        goto done;
+    }
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        sqlite3_bind_text(get, 1, keys[i], -1, SQLITE_STATIC);
+        src = sqlite3_step(get);
+        if (src == SQLITE_ROW) {
+            const char *have = (const char *)sqlite3_column_text(get, 0);
+            if (!have || strcmp(have, want[i]) != 0) {
+                if (i == 0)
+                    rc = cmk_err_set(err, CMK_EINVAL,
+                                     "partition %s belongs to environment %s, not %s: check the "
+                                     "partition directory of this environment",
+                                     p->path, have ? have : "?", p->env);
+                else if (i == 1)
+                    rc = cmk_err_set(err, CMK_EINVAL,
+                                     "partition %s was created %s sealing, and cannot be opened "
+                                     "%s it: use a fresh directory for the plaintext benchmark",
+                                     p->path, have && strcmp(have, "1") == 0 ? "with" : "without",
+                                     p->opts.seal ? "with" : "without");
+                else
+                    rc = cmk_err_set(err, CMK_EINVAL,
+                                     "partition %s has schema version %s; this build reads "
+                                     "version %s",
+                                     p->path, have ? have : "?", PT_SCHEMA_VERSION);
+            }
+        } else if (src == SQLITE_DONE) {
+            sqlite3_bind_text(put, 1, keys[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(put, 2, want[i], -1, SQLITE_STATIC);
+            src = sqlite3_step(put);
+            sqlite3_reset(put);
+            if (src != SQLITE_DONE)
+                rc = pt_db_err(p, src, "writing the partition's metadata", err);
+        } else {
+            rc = pt_db_err(p, src, "reading the partition's metadata", err);
+        }
+        sqlite3_reset(get);
+    }
+done:
+    sqlite3_finalize(get);
+    sqlite3_finalize(put);
+    return rc;
+}
+
+/* setup_db - pragmas, schema and metadata of a freshly opened connection */
+static int setup_db(partition *p, cmk_err *err)
+{
+    char sql[64];
+    char *emsg = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc, wal = 0;
+
+    sqlite3_extended_result_codes(p->db, 1);
+    sqlite3_busy_timeout(p->db, PT_BUSY_MS);
+    rc = sqlite3_prepare_v2(p->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        wal = m && strcmp(m, "wal") == 0;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return pt_db_err(p, rc, "switching the partition to WAL mode", err);
+    if (!wal)
+        return cmk_err_set(err, CMK_EIO,
+                           "partition %s cannot use WAL mode (is the file system missing shared "
+                           "memory support?)",
+                           p->path);
+    snprintf(sql, sizeof sql, "PRAGMA synchronous=%d; PRAGMA temp_store=MEMORY;",
+             p->opts.synchronous);
+    if (sqlite3_exec(p->db, sql, NULL, NULL, &emsg) != SQLITE_OK ||
+        sqlite3_exec(p->db, "BEGIN", NULL, NULL, &emsg) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_exec(p->db, pt_schema, NULL, NULL, &emsg) != SQLITE_OK) {
+        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+        goto fail;
+    }
+    if ((rc = meta_check(p, err)) < 0) {
+        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (sqlite3_exec(p->db, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK)
+        goto fail;
+    return private_side_files(p, err);
+fail:
+    rc = cmk_err_set(err, CMK_EIO, "setting up partition %s: %s", p->path,
+                     emsg ? emsg : sqlite3_errmsg(p->db));
+    sqlite3_free(emsg);
+    return rc;
+}
+
+/* partition_open - open or create <dir>/partition.db for environment env */
+int partition_open(const char *dir, const char *env, const partition_opts *opts, partition **out,
+                   cmk_err *err)
+{
+    partition *p;
+    size_t dl;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!dir || !*dir || !env || !*env || !out)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_open needs a directory, an environment id and an output");
+    if (strlen(env) > PT_ENV_MAX)
+        return cmk_err_set(err, CMK_EINVAL, "environment id of %zu characters is too long (max %d)",
+                           strlen(env), PT_ENV_MAX);
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory opening a partition");
+    if (opts)
+        p->opts = *opts;
+    else
+        partition_opts_default(&p->opts);
+    if ((rc = check_opts(&p->opts, err)) < 0)
+        goto fail;
+    dl = strlen(dir);
+    p->dir = strdup(dir);
+    p->env = strdup(env);
+    p->path = malloc(dl + sizeof "/partition.db");
+    if (!p->dir || !p->env || !p->path) {
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory opening a partition");
+        goto fail;
+    }
+    memcpy(p->path, dir, dl);
+    memcpy(p->path + dl, "/partition.db", sizeof "/partition.db");
+    if ((rc = make_private_dir(dir, err)) < 0 || (rc = make_private_file(p->path, 0, err)) < 0)
+        goto fail;
+    if (!(p->sealer = cmk_sealer_new(err))) {
+        rc = err ? err->code : CMK_ECRYPTO;
+        goto fail;
+    }
+    rc = sqlite3_open_v2(p->path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = pt_db_err(p, rc, "opening the partition", err);
+        goto fail;
+    }
+    if ((rc = setup_db(p, err)) < 0)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    partition_close(&p);
+    return rc;
+}
+
+/* partition_close - commit what is pending (running durable callbacks), close; NULL-safe */
+void partition_close(partition **self_p)
+{
+    partition *p;
+
+    if (!self_p || !*self_p)
+        return;
+    p = *self_p;
+    *self_p = NULL;
+    for (int i = 0; p->db && p->in_txn && !p->dispatching && i < 1000; i++)
+        (void)commit_now(p, NULL); /* again if durable callbacks wrote more */
+    for (size_t i = 0; i < PT_STMT_COUNT; i++)
+        sqlite3_finalize(p->st[i]);
+    if (p->db)
+        sqlite3_close(p->db);
+    cmk_sealer_destroy(&p->sealer);
+    free(p->scratch);
+    free(p->read_deks);
+    free(p->cbs);
+    free(p->spare);
+    free(p->dir);
+    free(p->path);
+    free(p->env);
+    free(p);
+}
+
+/* partition_set_keys - the DEKs to seal with (borrowed) */
+void partition_set_keys(partition *self, cmk_dek *data_dek, cmk_dek *mmk_dek)
+{
+    if (!self)
+        return;
+    self->data_dek = data_dek;
+    self->mmk_dek = mmk_dek;
+    self->locked = 0;
+}
+
+/* partition_add_read_dek - an older DEK to open blobs sealed before a rotation (borrowed) */
+int partition_add_read_dek(partition *self, cmk_dek *dek, cmk_err *err)
+{
+    if (!self || !dek)
+        return cmk_err_set(err, CMK_EINVAL, "partition_add_read_dek needs a partition and a DEK");
+    for (size_t i = 0; i < self->n_read; i++)
+        if (memcmp(cmk_dek_id(self->read_deks[i]), cmk_dek_id(dek), CMK_DEK_ID_LEN) == 0) {
+            self->read_deks[i] = dek; /* the same key: keep the newest handle */
+            return 0;
+        }
+    if (self->n_read == self->cap_read) {
+        size_t ncap = self->cap_read ? self->cap_read * 2 : 4;
+        cmk_dek **n = realloc(self->read_deks, ncap * sizeof *n);
+        if (!n)
+            return cmk_err_set(err, CMK_ENOMEM, "out of memory adding a read DEK");
+        self->read_deks = n;
+        self->cap_read = ncap;
+    }
+    self->read_deks[self->n_read++] = dek;
+    return 0;
+}
+
+/* partition_forget_keys - drop every DEK and wipe cached cipher state (lock, revoke) */
+void partition_forget_keys(partition *self)
+{
+    if (!self)
+        return;
+    self->data_dek = NULL;
+    self->mmk_dek = NULL;
+    if (self->read_deks)
+        memset(self->read_deks, 0, self->cap_read * sizeof *self->read_deks);
+    self->n_read = 0;
+    self->locked = 1;
+    cmk_sealer_forget(self->sealer);
+}
+
+/* partition_env - the environment id */
+const char *partition_env(const partition *self)
+{
+    return self ? self->env : NULL;
+}
+
+/* partition_path - the database file */
+const char *partition_path(const partition *self)
+{
+    return self ? self->path : NULL;
+}
+
+/* partition_tick - commit if the oldest pending write is older than group_commit_ms */
+int64_t partition_tick(partition *self, cmk_err *err)
+{
+    int64_t age_ms, due;
+
+    if (!self || !self->in_txn)
+        return -1;
+    age_ms = (mono_ns() - self->first_ns) / 1000000;
+    if (self->pending == 0 || age_ms >= self->opts.group_commit_ms) {
+        (void)commit_now(self, err);
+        if (!self->in_txn)
+            return -1;
+        age_ms = (mono_ns() - self->first_ns) / 1000000; /* callbacks wrote more */
+    }
+    due = self->opts.group_commit_ms - age_ms;
+    return due > 0 ? due : 0;
+}
+
+/* partition_commit - commit now (running durable callbacks) */
+int partition_commit(partition *self, cmk_err *err)
+{
+    if (!self)
+        return cmk_err_set(err, CMK_EINVAL, "partition_commit needs a partition");
+    return commit_now(self, err);
+}
+
+/* partition_pending - writes not yet committed */
+size_t partition_pending(const partition *self)
+{
+    return self ? self->pending : 0;
+}
+
+/* partition_integrity_check - PRAGMA integrity_check; 0 if "ok" */
+int partition_integrity_check(partition *self, cmk_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (!self)
+        return cmk_err_set(err, CMK_EINVAL, "partition_integrity_check needs a partition");
+    rc = sqlite3_prepare_v2(self->db, "PRAGMA integrity_check", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pt_db_err(self, rc, "checking the partition's integrity", err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(st, 0);
+        if (r && strcmp(r, "ok") == 0)
+            rc = 0;
+        else
+            rc = cmk_err_set(err, CMK_EIO,
+                             "partition %s fails its integrity check: %s; restore it from a "
+                             "backup",
+                             self->path, r ? r : "(no answer)");
+    } else {
+        rc = pt_db_err(self, rc, "checking the partition's integrity", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,328 @@
+/*
+ * partition_flows.c - flows (definition sealed under the data DEK), connections (OAuth secrets
+ * under the data DEK, non-OAuth ones under the MMK DEK) and the benchmark table of a
+ * partition. Every write goes through the cached statements and the group commit of
+ * partition.c.
+ */
+#include "worker/partition_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* flen - length of a fixed-size text field (stops at its size if unterminated) */
+#define flen(field) ((int)strnlen((field), sizeof(field)))
+
+/* pt_write_nothing - a write statement changed no row: close the transaction if it is empty */
+static void pt_write_nothing(partition *p)
+{
+    if (p->in_txn && p->pending == 0 && !p->dispatching)
+        (void)partition_commit(p, NULL);
+}
+
+/* row_to_flow - columns 0..8 of a flows row into meta */
+static void row_to_flow(sqlite3_stmt *st, partition_flow *m)
+{
+    memset(m, 0, sizeof *m);
+    pt_copy(m->id, sizeof m->id, sqlite3_column_text(st, 0));
+    pt_copy(m->name, sizeof m->name, sqlite3_column_text(st, 1));
+    pt_copy(m->trigger_kind, sizeof m->trigger_kind, sqlite3_column_text(st, 2));
+    pt_copy(m->kind, sizeof m->kind, sqlite3_column_text(st, 3));
+    m->enabled = sqlite3_column_int(st, 4);
+    m->in_solution = sqlite3_column_int(st, 5);
+    pt_copy(m->trigger_token, sizeof m->trigger_token, sqlite3_column_text(st, 6));
+    m->created_ms = sqlite3_column_int64(st, 7);
+    m->updated_ms = sqlite3_column_int64(st, 8);
+}
+
+/* partition_flow_put - insert or replace a flow; the definition is sealed */
+int partition_flow_put(partition *self, const partition_flow *meta, const char *definition,
+                       size_t len, partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    cmk_dek *dek;
+    const void *blob = NULL;
+    size_t blen = 0;
+    int rc;
+
+    if (!self || !meta || !meta->id[0] || (len && !definition))
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_flow_put needs a partition, a flow with an id and its "
+                           "definition");
+    if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
+        return rc;
+    if (!(st = pt_stmt(self, PT_FLOW_PUT, err)))
+        return err ? err->code : CMK_EIO;
+    if (definition &&
+        (rc = pt_seal(self, dek, "flows", meta->id, "definition", definition, len, &blob, &blen,
+                      err)) < 0)
+        return rc;
+    if ((rc = pt_write_begin(self, durable, err)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, meta->id, flen(meta->id), SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, meta->name, flen(meta->name), SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, meta->trigger_kind, flen(meta->trigger_kind), SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, meta->kind, flen(meta->kind), SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, meta->enabled ? 1 : 0);
+    sqlite3_bind_int(st, 6, meta->in_solution ? 1 : 0);
+    sqlite3_bind_text(st, 7, meta->trigger_token, flen(meta->trigger_token), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, meta->created_ms);
+    sqlite3_bind_int64(st, 9, meta->updated_ms);
+    if (blob)
+        sqlite3_bind_blob(st, 10, blob, (int)blen, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 10);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pt_write_failed(self, rc, "saving a flow", err);
+    return pt_write_done(self, durable, arg, err);
+}
+
+/* partition_flow_get - a flow; *definition (may be NULL if not wanted) is malloc'd */
+int partition_flow_get(partition *self, const char *id, partition_flow *meta, char **definition,
+                       cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (definition)
+        *definition = NULL;
+    if (!self || !id)
+        return cmk_err_set(err, CMK_EINVAL, "partition_flow_get needs a partition and a flow id");
+    if (!(st = pt_stmt(self, PT_FLOW_GET, err)))
+        return err ? err->code : CMK_EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (meta)
+            row_to_flow(st, meta);
+        rc = definition ? pt_open_col(self, st, 9, "flows", id, "definition", definition, NULL,
+                                      err)
+                        : 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = cmk_err_set(err, CMK_ENOENT, "no flow %s in environment %s", id, self->env);
+    } else {
+        rc = pt_db_err(self, rc, "reading a flow", err);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* partition_flow_list - every flow's metadata (malloc'd array, free()) */
+int partition_flow_list(partition *self, partition_flow **out, size_t *n, cmk_err *err)
+{
+    partition_flow *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!self || !out || !n)
+        return cmk_err_set(err, CMK_EINVAL, "partition_flow_list needs a partition and outputs");
+    if (!(st = pt_stmt(self, PT_FLOW_LIST, err)))
+        return err ? err->code : CMK_EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            partition_flow *na = realloc(arr, ncap * sizeof *na);
+            if (!na) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            arr = na;
+            cap = ncap;
+        }
+        row_to_flow(st, &arr[cnt++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        return pt_db_err(self, rc, "listing flows", err);
+    }
+    *out = arr;
+    *n = cnt;
+    return 0;
+}
+
+/* partition_flow_delete - remove a flow (its runs stay for the history) */
+int partition_flow_delete(partition *self, const char *id, partition_durable_fn durable, void *arg,
+                          cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!self || !id)
+        return cmk_err_set(err, CMK_EINVAL, "partition_flow_delete needs a partition and a flow id");
+    if (!(st = pt_stmt(self, PT_FLOW_DELETE, err)))
+        return err ? err->code : CMK_EIO;
+    if ((rc = pt_write_begin(self, durable, err)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pt_write_failed(self, rc, "deleting a flow", err);
+    if (sqlite3_changes(self->db) == 0) {
+        pt_write_nothing(self);
+        return cmk_err_set(err, CMK_ENOENT, "no flow %s in environment %s", id, self->env);
+    }
+    return pt_write_done(self, durable, arg, err);
+}
+
+/* partition_conn_put - a connection's secret, sealed under the data DEK (OAuth) or MMK DEK */
+int partition_conn_put(partition *self, const char *id, const char *name, int oauth,
+                       const char *secret, partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    cmk_dek *dek;
+    const void *blob;
+    size_t blen;
+    int rc;
+
+    if (!self || !id || !*id || !secret)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_conn_put needs a partition, a connection id and a secret");
+    if ((rc = pt_need_dek(self, !oauth, &dek, err)) < 0)
+        return rc;
+    if (!(st = pt_stmt(self, PT_CONN_PUT, err)))
+        return err ? err->code : CMK_EIO;
+    if ((rc = pt_seal(self, dek, "connections", id, "secret", secret, strlen(secret), &blob,
+                      &blen, err)) < 0)
+        return rc;
+    if ((rc = pt_write_begin(self, durable, err)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, oauth ? 1 : 0);
+    sqlite3_bind_blob(st, 4, blob, (int)blen, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pt_write_failed(self, rc, "saving a connection", err);
+    return pt_write_done(self, durable, arg, err);
+}
+
+/* conn_row - step PT_CONN_GET for id: SQLITE_ROW, or an error set (CMK_ENOENT if none) */
+static int conn_row(partition *self, const char *id, sqlite3_stmt **stp, cmk_err *err)
+{
+    sqlite3_stmt *st = pt_stmt(self, PT_CONN_GET, err);
+    int rc;
+
+    if (!st)
+        return err ? err->code : CMK_EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *stp = st;
+        return 0;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return cmk_err_set(err, CMK_ENOENT, "no connection %s in environment %s", id, self->env);
+    return pt_db_err(self, rc, "reading a connection", err);
+}
+
+/* partition_conn_get - a connection; *secret malloc'd (wipe it); *oauth (may be NULL) */
+int partition_conn_get(partition *self, const char *id, int *oauth, char **secret, cmk_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (secret)
+        *secret = NULL;
+    if (!self || !id || !secret)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_conn_get needs a partition, a connection id and an output");
+    if ((rc = conn_row(self, id, &st, err)) < 0)
+        return rc;
+    if (oauth)
+        *oauth = sqlite3_column_int(st, 0);
+    rc = pt_open_col(self, st, 1, "connections", id, "secret", secret, NULL, err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* partition_conn_key_id - the hex id of the DEK a connection's secret is sealed under */
+int partition_conn_key_id(partition *self, const char *id, char hex[33], cmk_err *err)
+{
+    uint8_t kid[CMK_DEK_ID_LEN];
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (hex)
+        hex[0] = '\0';
+    if (!self || !id || !hex)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_conn_key_id needs a partition, a connection id and a buffer");
+    if (!self->opts.seal)
+        return cmk_err_set(err, CMK_ESTATE,
+                           "partition %s does not seal (plaintext benchmark reference): its "
+                           "connections have no DEK",
+                           self->path);
+    if ((rc = conn_row(self, id, &st, err)) < 0)
+        return rc;
+    rc = cmk_blob_dek_id(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), kid, err);
+    sqlite3_reset(st);
+    if (rc < 0)
+        return cmk_err_prefix(err, "connection %s: ", id);
+    for (size_t i = 0; i < CMK_DEK_ID_LEN; i++) {
+        static const char digits[] = "0123456789abcdef";
+        hex[2 * i] = digits[kid[i] >> 4];
+        hex[2 * i + 1] = digits[kid[i] & 0x0f];
+    }
+    hex[2 * CMK_DEK_ID_LEN] = '\0';
+    return 0;
+}
+
+/* i64_text - row as decimal text into buf (>= 21 bytes); returns buf */
+static const char *i64_text(int64_t v, char *buf)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[o++] = '-';
+    while (n)
+        buf[o++] = tmp[--n];
+    buf[o] = '\0';
+    return buf;
+}
+
+/* partition_bench_put - one benchmark record, sealed if the partition seals */
+int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_t len,
+                        partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    cmk_dek *dek;
+    const void *blob;
+    size_t blen;
+    char rowtxt[24];
+    int rc;
+
+    if (!self || (len && !data))
+        return cmk_err_set(err, CMK_EINVAL, "partition_bench_put needs a partition and data");
+    if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
+        return rc;
+    if (!(st = pt_stmt(self, PT_BENCH_PUT, err)))
+        return err ? err->code : CMK_EIO;
+    if ((rc = pt_seal(self, dek, "bench", i64_text(row, rowtxt), "payload", data, len, &blob,
+                      &blen, err)) < 0)
+        return rc;
+    if ((rc = pt_write_begin(self, durable, err)) < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_bind_blob(st, 2, blob, (int)blen, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pt_write_failed(self, rc, "writing a benchmark record", err);
+    return pt_write_done(self, durable, arg, err);
+}

@@ -1,0 +1,126 @@
+/*
+ * partition_int.h - internals of the partition store shared by partition.c (open, keys,
+ * sealing, statement cache, group commit), partition_flows.c (flows, connections, bench) and
+ * partition_runs.c (runs and the CSV export). Not for use outside worker/partition*.c.
+ */
+#ifndef CMK_PARTITION_INT_H
+#define CMK_PARTITION_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "worker/partition.h"
+
+/* Cached statements, prepared on first use and kept for the partition's life. */
+typedef enum {
+    PT_BEGIN,            /* BEGIN */
+    PT_COMMIT,           /* COMMIT */
+    PT_ROLLBACK,         /* ROLLBACK */
+    PT_FLOW_PUT,         /* upsert a flow */
+    PT_FLOW_GET,         /* one flow's metadata and definition */
+    PT_FLOW_LIST,        /* every flow's metadata */
+    PT_FLOW_DELETE,      /* delete a flow */
+    PT_RUN_BY_REQ,       /* the run of (flow, client_req) */
+    PT_RUN_BY_ID,        /* one run's metadata */
+    PT_RUN_INSERT,       /* a new run */
+    PT_RUN_SAVE,         /* status, end, record of a run */
+    PT_RUN_GET,          /* one run with its sealed columns */
+    PT_RUN_LIST_ALL,     /* runs of every flow, newest first */
+    PT_RUN_LIST_FLOW,    /* runs of one flow, newest first */
+    PT_RUN_UNFINISHED,   /* runs still Running */
+    PT_RUN_EXPORT,       /* runs of one flow with sealed columns, newest first */
+    PT_CONN_PUT,         /* upsert a connection */
+    PT_CONN_GET,         /* a connection's kind and secret */
+    PT_BENCH_PUT,        /* one benchmark record */
+    PT_STMT_COUNT        /* number of cached statements */
+} pt_stmt_id;
+
+/* A durable callback waiting for its commit. */
+typedef struct {
+    partition_durable_fn fn; /* the callback */
+    void *arg;               /* its argument */
+} pt_cb;
+
+/* A growable byte buffer (CSV export); wiped before it is freed or grown. */
+typedef struct {
+    char *data; /* bytes, NUL-terminated while len < cap */
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated */
+    int oom;    /* an append ran out of memory */
+} pt_buf;
+
+struct partition {
+    sqlite3 *db;                    /* the open database */
+    char *dir;                      /* partition directory */
+    char *path;                     /* <dir>/partition.db */
+    char *env;                      /* environment id (first field of every place) */
+    partition_opts opts;            /* how it was opened */
+    sqlite3_stmt *st[PT_STMT_COUNT]; /* statement cache, indexed by pt_stmt_id */
+    cmk_sealer *sealer;             /* the one sealer of this partition (reused) */
+    cmk_dek *data_dek;              /* seals flows, runs, OAuth secrets (borrowed) */
+    cmk_dek *mmk_dek;               /* seals non-OAuth secrets (borrowed) */
+    cmk_dek **read_deks;            /* older DEKs for reading (borrowed) */
+    size_t n_read;                  /* entries in read_deks */
+    size_t cap_read;                /* slots in read_deks */
+    int locked;                     /* 1 after partition_forget_keys until keys are set again */
+    uint8_t *scratch;               /* reusable buffer for the blob being written */
+    size_t scratch_cap;             /* its size */
+    int in_txn;                     /* a write transaction is open */
+    size_t pending;                 /* writes in it, not yet committed */
+    int64_t first_ns;               /* CLOCK_MONOTONIC time of its first write */
+    pt_cb *cbs;                     /* durable callbacks of pending writes, in write order */
+    size_t n_cbs;                   /* entries in cbs */
+    size_t cap_cbs;                 /* slots in cbs */
+    pt_cb *spare;                   /* a second callback array, swapped in at each commit */
+    size_t cap_spare;               /* its slots */
+    int dispatching;                /* callbacks are running: commits wait until they end */
+};
+
+/* pt_stmt - the cached statement `which`, prepared on first use */
+sqlite3_stmt *pt_stmt(partition *p, pt_stmt_id which, cmk_err *err);
+
+/* pt_db_err - turn a SQLite result into a cmk error naming what was being done */
+int pt_db_err(partition *p, int rc, const char *what, cmk_err *err);
+
+/* pt_write_begin - open a write transaction if none is, with room to queue durable (if any);
+ * call before the write's statement so that nothing can fail after it */
+int pt_write_begin(partition *p, partition_durable_fn durable, cmk_err *err);
+
+/* pt_write_done - a write succeeded: queue its callback, commit inline at group_commit_max */
+int pt_write_done(partition *p, partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* pt_write_failed - a write's statement failed with rc: fail the transaction if SQLite
+ * rolled it back, close it if it holds nothing; returns the cmk code for err */
+int pt_write_failed(partition *p, int rc, const char *what, cmk_err *err);
+
+/* pt_need_dek - the DEK to seal with (mmk: the MMK DEK), or CMK_EUNAVAIL; NULL when the
+ * partition does not seal */
+int pt_need_dek(partition *p, int mmk, cmk_dek **out, cmk_err *err);
+
+/* pt_seal - seal plain at (env, table, row, column) into the scratch buffer (or pass it
+ * through when the partition does not seal); *blob stays valid until the next pt_seal */
+int pt_seal(partition *p, cmk_dek *dek, const char *table, const char *row, const char *column,
+            const void *plain, size_t len, const void **blob, size_t *blob_len, cmk_err *err);
+
+/* pt_open_col - column col of st opened at (env, table, row, column) into a malloc'd
+ * NUL-terminated buffer (*out NULL for SQL NULL); *out_len (may be NULL) gets its length */
+int pt_open_col(partition *p, sqlite3_stmt *st, int col, const char *table, const char *row,
+                const char *column, char **out, size_t *out_len, cmk_err *err);
+
+/* pt_locked_err - the CMK_EUNAVAIL of a locked environment */
+int pt_locked_err(partition *p, cmk_err *err);
+
+/* pt_copy - copy a column's text into a fixed field (truncating, always NUL-terminated) */
+void pt_copy(char *dst, size_t cap, const unsigned char *src);
+
+/* pt_free_secret - wipe and free a NUL-terminated plaintext buffer of len bytes; NULL-safe */
+void pt_free_secret(char *s, size_t len);
+
+/* pt_buf_add / pt_buf_addf / pt_buf_free - the growable buffer */
+void pt_buf_add(pt_buf *b, const char *s, size_t n);
+void pt_buf_addf(pt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pt_buf_free(pt_buf *b);
+
+#endif
