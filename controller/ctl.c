@@ -128,6 +128,7 @@ static int open_domain(ctl *self, cmk_err *err)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (!(self->dir = directory_new(self->db, self->clock, err)))
         return err->code;
+    directory_set_cmk_limit(self->dir, (int)self->cfg->cmk_env_limit);
     if (!(self->audit = audit_log_new(self->db, self->clock, err)))
         return err->code;
     if ((rc = open_vault(self, err)) < 0)

@@ -14,7 +14,10 @@
 struct directory {
     sqlite3 *db;        /* controller.db (not owned) */
     cmk_clock *clock;   /* for creation times (not owned) */
+    int cmk_limit;      /* CMK environment limit of new tenants */
 };
+
+void directory_set_cmk_limit(directory *self, int limit) { self->cmk_limit = limit; }
 
 static const char *const regions[] = {
     "unitedstates", "europe", "unitedkingdom", "asia", "australia", "india", "japan", "canada",
@@ -65,6 +68,7 @@ directory *directory_new(sqlite3 *db, cmk_clock *clock, cmk_err *err)
     }
     self->db = db;
     self->clock = clock;
+    self->cmk_limit = 25;
     return self;
 }
 
@@ -110,11 +114,13 @@ int directory_tenant_create(directory *self, const char *id, const char *name, c
         return cmk_err_set(err, CMK_EINVAL,
                            "tenant id '%s' is not valid: use 2-40 lowercase letters, digits and dashes (e.g. contoso)",
                            id ? id : "");
-    if (sqlite3_prepare_v2(self->db, "INSERT INTO tenants(id, name, created) VALUES(?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(self->db, "INSERT INTO tenants(id, name, created, cmk_env_limit) VALUES(?, ?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK)
         return store_err(self->db, err, "tenant insert");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name && *name ? name : id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, cmk_clock_now(self->clock));
+    sqlite3_bind_int(st, 4, self->cmk_limit);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)

@@ -36,6 +36,9 @@ typedef struct {
 directory *directory_new(sqlite3 *db, cmk_clock *clock, cmk_err *err);
 void directory_destroy(directory **self_p);
 
+/* directory_set_cmk_limit - the CMK environment limit new tenants get (policy.cmk_env_limit) */
+void directory_set_cmk_limit(directory *self, int limit);
+
 /* tenants */
 int directory_tenant_create(directory *self, const char *id, const char *name, cJSON **out, cmk_err *err);
 int directory_tenant_get(directory *self, const char *id, cJSON **out, cmk_err *err);

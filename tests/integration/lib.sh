@@ -42,3 +42,25 @@ wait_until() {
 
 # procs_of_run - pids of processes started for this run dir
 procs_of_run() { pgrep -f -- "--run-dir $RUN" || true; }
+
+# setup_cmk TENANT REGION - a tenant, a vault with purge protection, an RSA key, an enabled
+# policy whose identity has get/wrapKey/unwrapKey. Sets POLICY, IDENTITY, VAULT, KEY.
+setup_cmk() {
+    local tenant=$1 region=$2
+    VAULT="$tenant-kv"; KEY=cmk; POLICY="$tenant-cmk"
+    cmkctl tenant create "$tenant" >/dev/null
+    cmkctl vault create "$VAULT" --tenant "$tenant" --region "$region" --purge-protection >/dev/null
+    cmkctl key create "$VAULT" "$KEY" >/dev/null
+    IDENTITY=$(json_get "$(cmkctl policy create "$POLICY" --tenant "$tenant" --vault "$VAULT" --key "$KEY" --region "$region" --json)" 'j["identity"]')
+    cmkctl vault grant "$VAULT" --principal "$IDENTITY" --perms get,wrapKey,unwrapKey >/dev/null
+    cmkctl policy validate "$POLICY" >/dev/null
+}
+
+# new_env NAME TENANT REGION [TYPE] [--managed] - prints the environment id
+new_env() {
+    local name=$1 tenant=$2 region=$3 type=${4:-production}; shift 3; [ $# -gt 0 ] && shift
+    json_get "$(cmkctl env create --tenant "$tenant" --name "$name" --region "$region" --type "$type" "$@" --json)" 'j["id"]'
+}
+
+# env_field ENV FIELD - one field of `env cmk-status`
+env_field() { json_get "$(cmkctl env cmk-status "$1" --json)" "j.get('$2')"; }
