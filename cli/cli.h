@@ -84,6 +84,7 @@ int cmd_vault(cli_opts *o);
 int cmd_key(cli_opts *o);
 int cmd_audit(cli_opts *o);
 int cmd_flow(cli_opts *o);
+int cmd_flows(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_conn(cli_opts *o);
 int cmd_policy(cli_opts *o);

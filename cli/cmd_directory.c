@@ -76,7 +76,8 @@ static int env_usage(void)
            "  cmkctl env enable-managed ENV\n"
            "  cmkctl env delete ENV\n"
            "  cmkctl env reenable ENV       Re-enable environment after a lock (once the key is reachable)\n"
-           "  cmkctl env cmk-status ENV     its enterprise policy, encryption status and lock\n\n"
+           "  cmkctl env cmk-status ENV     its enterprise policy, encryption status and lock\n"
+           "  cmkctl env migration ENV      its flows' move to CMK and the flows kept on the MMK\n\n"
            "ENV is an environment id or a unique name. TYPE: production (default), sandbox,\n"
            "developer, trial or teams. REGION: a Power Platform region such as unitedstates or\n"
            "europe. Only managed environments can be added to an enterprise policy.\n\n"
@@ -113,14 +114,16 @@ int cmd_env(cli_opts *o)
             cJSON_AddStringToObject(body, "tenant", cli_opt(o, "--tenant"));
         return cli_request(o, "env.list", body, show_envs);
     }
-    if (strcmp(sub, "reenable") == 0 || strcmp(sub, "cmk-status") == 0) {
+    if (strcmp(sub, "reenable") == 0 || strcmp(sub, "cmk-status") == 0 || strcmp(sub, "migration") == 0) {
         const char *env = cli_positional(o, 2, 0);
         if (!env) {
             cJSON_Delete(body);
             return cli_fail(CMK_EINVAL, "usage: cmkctl env %s ENV", sub);
         }
         cJSON_AddStringToObject(body, "env", env);
-        return cli_request(o, strcmp(sub, "reenable") == 0 ? "env.reenable" : "env.cmk-status", body, show_object);
+        return cli_request(o, strcmp(sub, "reenable") == 0 ? "env.reenable"
+                              : strcmp(sub, "migration") == 0 ? "env.migration" : "env.cmk-status",
+                           body, show_object);
     }
     if (strcmp(sub, "show") == 0 || strcmp(sub, "enable-managed") == 0 || strcmp(sub, "delete") == 0) {
         const char *env = cli_positional(o, 2, 0);

@@ -13,9 +13,41 @@ static void show_object(const cJSON *r) { cli_print_object(r); }
 
 static void show_flows(const cJSON *r)
 {
-    static const char *const f[] = { "id", "name", "trigger", "kind", "state", "in_solution", "updated", NULL };
-    static const char *const h[] = { "FLOW", "NAME", "TRIGGER", "KIND", "STATE", "IN SOLUTION", "UPDATED" };
+    static const char *const f[] = { "id", "name", "trigger", "kind", "state", "in_solution", "protected_by", NULL };
+    static const char *const h[] = { "FLOW", "NAME", "TRIGGER", "KIND", "STATE", "IN SOLUTION", "PROTECTED BY" };
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+}
+
+/* show_mmk - the table of Get-AdminFlowEncryptedByMicrosoftKey */
+static void show_mmk(const cJSON *r)
+{
+    static const char *const f[] = { "DisplayName", "FlowName", "EnvironmentName", NULL };
+    static const char *const h[] = { "DisplayName", "FlowName", "EnvironmentName" };
+    const cJSON *it;
+    int remedies = 0;
+    cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "items")) {
+        if (!cmk_json_str(it, "category", NULL))
+            continue;
+        if (!remedies++)
+            printf("\nWhy these flows stay on the Microsoft-managed key, and how to protect them with CMK:\n");
+        printf("  %s: %s\n    %s\n", cmk_json_str(it, "FlowName", ""), cmk_json_str(it, "category", ""),
+               cmk_json_str(it, "remedy", ""));
+    }
+}
+
+/* cmd_flows - `cmkctl flows mmk --env ENV [--cannot-migrate]`, the counterpart of
+ * Get-AdminFlowEncryptedByMicrosoftKey -EnvironmentName <id> [-ListCannotMigrateToCustomerManagedKey] */
+int cmd_flows(cli_opts *o)
+{
+    cJSON *b;
+    if (o->argc < 2 || strcmp(o->argv[1], "mmk") != 0 || !cli_opt(o, "--env"))
+        return cli_fail(CMK_EINVAL, "usage: cmkctl flows mmk --env ENV [--cannot-migrate]   (flows protected by the "
+                                    "Microsoft-managed key; with --cannot-migrate, those that cannot move to CMK)");
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "env", cli_opt(o, "--env"));
+    cJSON_AddBoolToObject(b, "cannot_migrate", cli_flag(o, "--cannot-migrate"));
+    return cli_request(o, "flows.mmk", b, show_mmk);
 }
 
 static void show_runs(const cJSON *r)

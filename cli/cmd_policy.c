@@ -166,15 +166,30 @@ int cmd_policy(cli_opts *o)
     return cli_fail(CMK_EINVAL, "unknown policy command '%s'; see `cmkctl policy --help`", sub);
 }
 
+static void show_summary(const cJSON *r)
+{
+    static const char *const f[] = { "run", "flow", "start", "duration_ms", "status", "infrastructure", NULL };
+    static const char *const h[] = { "RUN", "FLOW", "START", "DURATION MS", "STATUS", "RECORDED ON" };
+    cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+}
+
 /* cmd_support - support tickets */
 int cmd_support(cli_opts *o)
 {
     const char *sub = o->argc > 1 ? o->argv[1] : "";
+    if ((strcmp(sub, "run-history") == 0 || strcmp(sub, "protect-flows") == 0) && cli_opt(o, "--env")) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "env", cli_opt(o, "--env"));
+        if (strcmp(sub, "run-history") == 0)
+            return cli_request(o, "support.run-history", b, show_summary);
+        return start_op(o, "support.protect-flows", b);
+    }
     if (strcmp(sub, "raise-cmk-limit") == 0 && cli_opt(o, "--tenant") && cli_opt(o, "--to")) {
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
         cJSON_AddNumberToObject(b, "limit", atoi(cli_opt(o, "--to")));
         return cli_request(o, "support.raise-cmk-limit", b, show_object);
     }
-    return cli_fail(CMK_EINVAL, "usage: cmkctl support raise-cmk-limit --tenant T --to N");
+    return cli_fail(CMK_EINVAL, "usage: cmkctl support raise-cmk-limit --tenant T --to N | run-history --env ENV | "
+                                "protect-flows --env ENV");
 }

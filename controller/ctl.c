@@ -19,6 +19,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "migration.h"
 #include "store.h"
 #include "util.h"
 
@@ -270,9 +271,13 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     if (rc == 0 && !(self->policies = policy_svc_new(self, err)))
         rc = err->code;
     if (rc == 0)
+        rc = migration_init(self, err);
+    if (rc == 0)
         rc = start_children(self, err);
     if (rc == 0)
         rc = policy_start_dedicated_workers(self->policies, err);
+    if (rc == 0)
+        migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
     if (rc < 0) {
         if (self->sup) {
             /* children already started die with us (PR_SET_PDEATHSIG) */

@@ -56,7 +56,20 @@ int op_dek_list(void *ctx, const cmk_msg *req, cmk_err *err);
 /* routing to an environment's worker (ops_route.c) */
 void ctl_worker_of(const cJSON *env, char *name, size_t cap);
 int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err);
+int ctl_route_both(ctl *self, const cmk_msg *req, const cJSON *env, cmk_err *err);
 int op_route(void *ctx, const cmk_msg *req, cmk_err *err);
+
+/* ctl_migration_done - a migration ended (policy_link.c: completes the link or unlink) */
+void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held, const char *message);
+
+/* migration operations (ops_migration.c) */
+int op_flows_mmk(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_migration(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_support_run_history(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_support_protect_flows(void *ctx, const cmk_msg *req, cmk_err *err);
+void ctl_mmk_warnings(ctl *self, const char *env, const char *encryption, cJSON *out);
+int pol_op_new_public(ctl *self, const char *kind, const char *env, const char *policy, const char *principal,
+                      char id[64], cmk_err *err);
 
 /* enterprise policies (ops_policy.c) */
 int op_policy_create(void *ctx, const cmk_msg *req, cmk_err *err);

@@ -149,8 +149,8 @@ int keyring_ensure(keyring *self, const char *env, const char *purpose, const ke
     char hex[33], version[VAULT_VERSION_MAX];
     int rc;
 
-    if (strcmp(purpose, "data") != 0 && strcmp(purpose, "mmk") != 0)
-        return cmk_err_set(err, CMK_EINVAL, "unknown data-key purpose '%s' (data or mmk)", purpose);
+    if (strcmp(purpose, "data") != 0 && strcmp(purpose, "mmk") != 0 && strcmp(purpose, "cmk") != 0)
+        return cmk_err_set(err, CMK_EINVAL, "unknown data-key purpose '%s' (data, cmk or mmk)", purpose);
     if (sqlite3_prepare_v2(self->db, "SELECT id FROM deks WHERE env = ? AND purpose = ? AND state = 'active'", -1, &st,
                            NULL) != SQLITE_OK)
         return store_err(self->db, err, "dek lookup");
@@ -163,8 +163,8 @@ int keyring_ensure(keyring *self, const char *env, const char *purpose, const ke
         return 0;
     }
     sqlite3_finalize(st);
-    if (strcmp(purpose, "mmk") == 0)
-        kek = NULL; /* non-OAuth secrets: always the Microsoft-managed key */
+    if (strcmp(purpose, "mmk") == 0 || strcmp(purpose, "data") == 0)
+        kek = NULL; /* shared partitions and non-OAuth secrets: always the Microsoft-managed key */
     if (!(dek = cmk_dek_generate(err)))
         return err->code;
     rc = wrap_dek(self, kek, cmk_dek_key(dek), &wrapped, &wlen, version, err);
@@ -250,8 +250,9 @@ int keyring_unwrap(keyring *self, const char *env, const char *purpose, uint8_t 
     return rc;
 }
 
-/* keyring_rewrap - every data DEK of env under a new KEK */
-int keyring_rewrap(keyring *self, const char *env, const keyring_kek *kek, int *count, cmk_err *err)
+/* keyring_rewrap - env's active DEK of purpose under a new KEK */
+int keyring_rewrap(keyring *self, const char *env, const char *purpose, const keyring_kek *kek, int *count,
+                   cmk_err *err)
 {
     sqlite3_stmt *st;
     uint8_t id[CMK_DEK_ID_LEN], key[CMK_DEK_KEY_LEN], *wrapped = NULL;
@@ -260,8 +261,7 @@ int keyring_rewrap(keyring *self, const char *env, const keyring_kek *kek, int *
     int rc;
 
     *count = 0;
-    /* only the active DEK is re-wrapped here: retired ones were re-sealed away by then */
-    if ((rc = keyring_unwrap(self, env, "data", id, key, err)) < 0)
+    if ((rc = keyring_unwrap(self, env, purpose, id, key, err)) < 0)
         return rc;
     rc = wrap_dek(self, kek, key, &wrapped, &wlen, version, err);
     OPENSSL_cleanse(key, sizeof key);
@@ -355,14 +355,17 @@ int keyring_authorize(const cJSON *peer_entry, const char *env, const char *encr
         if (cJSON_IsString(it) && strcmp(it->valuestring, "*") == 0)
             wildcard = 1;
     }
-    if (named)
-        return 0;
-    if (wildcard && strcmp(encryption, "microsoft") == 0)
-        return 0;
-    if (wildcard)
+    if (strcmp(purpose, "cmk") == 0) {
+        /* the customer-managed key's partition: only the environment's own dedicated worker */
+        if (named && strcmp(encryption, "customer") == 0)
+            return 0;
         return cmk_err_set(err, CMK_EPERM,
-                           "environment %s is protected by a customer-managed key: only its dedicated worker may "
-                           "unwrap its %s key, not '%s'", env, purpose, name);
+                           "environment %s%s: only its dedicated worker may unwrap its customer-managed data key, "
+                           "not '%s'", env, strcmp(encryption, "customer") == 0 ? "" : " is not under a customer-managed key",
+                           name);
+    }
+    if (named || wildcard)
+        return 0; /* Microsoft-managed keys: the shared worker keeps serving flows that stay there */
     return cmk_err_set(err, CMK_EPERM, "worker '%s' does not serve environment %s and cannot unwrap its %s key", name,
                        env, purpose);
 }

@@ -5,7 +5,10 @@
  * the vault, used through the enterprise policy's identity.
  *
  * Every environment has an active DEK per purpose:
- *   "data" - flows, runs, OAuth connection secrets; wrapped by the environment's KEK;
+ *   "data" - the shared infrastructure's partition (flows, runs, OAuth secrets); always wrapped
+ *            by the MMK: flows that stay on the Microsoft-managed key after CMK live there;
+ *   "cmk"  - the dedicated infrastructure's partition; wrapped by the customer's key through
+ *            the enterprise policy (made when the environment is added to a policy);
  *   "mmk"  - non-OAuth connection secrets; always wrapped by the MMK (seed 000: "CMKs aren't
  *            leveraged to encrypt non-OAuth connections").
  * Workers get their DEKs unwrapped over the CURVE back channel (`dek.get`) once at start and
@@ -50,8 +53,9 @@ int keyring_ensure(keyring *self, const char *env, const char *purpose, const ke
 int keyring_unwrap(keyring *self, const char *env, const char *purpose, uint8_t id[CMK_DEK_ID_LEN],
                    uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err);
 
-/* keyring_rewrap - re-wrap every DEK of env with purpose "data" under kek; *count re-wrapped */
-int keyring_rewrap(keyring *self, const char *env, const keyring_kek *kek, int *count, cmk_err *err);
+/* keyring_rewrap - re-wrap env's active DEK of purpose under kek; *count re-wrapped */
+int keyring_rewrap(keyring *self, const char *env, const char *purpose, const keyring_kek *kek, int *count,
+                   cmk_err *err);
 
 /* keyring_list - the DEKs of env (NULL: all): [{id, env, purpose, kek, state, created}] */
 int keyring_list(keyring *self, const char *env, cJSON **out, cmk_err *err);

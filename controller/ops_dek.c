@@ -66,9 +66,9 @@ int bop_dek_get(void *ctx, const cmk_msg *req, cmk_err *err)
         return rc;
     }
     rc = keyring_authorize(entry, cmk_json_str(row, "id", env), cmk_json_str(row, "encryption", "microsoft"), purpose, err);
-    if (rc == 0 && strcmp(cmk_json_str(row, "encryption", "microsoft"), "microsoft") == 0)
-        rc = keyring_ensure(self->keyring, cmk_json_str(row, "id", env), purpose, NULL, NULL, err);
-    else if (rc == 0 && strcmp(purpose, "mmk") == 0)
+    /* MMK-wrapped keys are made on demand; the customer-managed one only by adding the
+     * environment to a policy */
+    if (rc == 0 && strcmp(purpose, "cmk") != 0)
         rc = keyring_ensure(self->keyring, cmk_json_str(row, "id", env), purpose, NULL, NULL, err);
     if (rc < 0) {
         audit_append(self->audit, req->user, "dek.get", env, rc, err->msg, NULL, NULL);

@@ -11,13 +11,29 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "migration.h"
 #include "util.h"
 
 /* A routed request in flight. */
 typedef struct {
     ctl *ctl;
-    cmk_msg *reply; /* addressed to the client */
+    cmk_msg *reply;     /* addressed to the client */
+    char type[32];      /* the request type */
+    char env[64];       /* environment id */
+    char flow[64];      /* flow id, if any */
+    char name[256];     /* save-as: the copy's name */
+    char target[96];    /* save-as across infrastructures: where the copy goes */
 } route_job;
+
+/* worker_for - the worker holding a flow of env (or where new flows go) */
+static void worker_for(ctl *self, const cJSON *env, const char *flow, char *name, size_t cap)
+{
+    const char *home = migration_home(self, cmk_json_str(env, "id", ""), flow, cmk_json_str(env, "infrastructure", "shared"));
+    if (strcmp(home, "dedicated") == 0)
+        snprintf(name, cap, "worker-%s", cmk_json_str(env, "id", ""));
+    else
+        snprintf(name, cap, "worker-shared");
+}
 
 /* ctl_worker_of - the worker name serving an environment row */
 void ctl_worker_of(const cJSON *env, char *name, size_t cap)
@@ -28,10 +44,48 @@ void ctl_worker_of(const cJSON *env, char *name, size_t cap)
         snprintf(name, cap, "worker-shared");
 }
 
+static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err);
+
+/* save_as_got - the original (kept on the MMK) arrived: create the copy on the CMK side */
+static void save_as_got(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    route_job *j = arg;
+    cJSON *body;
+    cmk_err ferr = CMK_ERR_INIT;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        route_done(j, reply, err);
+        return;
+    }
+    body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "env", j->env);
+    cJSON_AddStringToObject(body, "name", j->name);
+    cJSON_AddItemToObject(body, "definition", cJSON_Duplicate(cJSON_GetObjectItem(reply->body, "definition"), 1));
+    cJSON_AddBoolToObject(body, "in_solution", cJSON_IsTrue(cJSON_GetObjectItem(reply->body, "in_solution")));
+    cJSON_AddStringToObject(body, "kind", cmk_json_str(reply->body, "kind", "cloud"));
+    cJSON_AddStringToObject(body, "infrastructure", "dedicated");
+    cmk_strlcpy(j->type, "flow.create", sizeof j->type);
+    if (broker_forward(j->ctl->broker, j->target, "flow.create", body, j->ctl->cfg->request_timeout, route_done, j, &ferr) < 0)
+        route_done(j, NULL, &ferr);
+    cJSON_Delete(body);
+}
+
 /* route_done - the worker answered (or did not) */
 static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
 {
     route_job *j = arg;
+    if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0 && strcmp(j->type, "flow.delete") == 0 && j->flow[0]) {
+        /* a deleted flow is no longer kept anywhere */
+        sqlite3_stmt *st;
+        const char *sql[] = { "DELETE FROM flow_homes WHERE env = ? AND flow = ?",
+                              "DELETE FROM migration_held WHERE env = ? AND flow = ?" };
+        for (int i = 0; i < 2; i++)
+            if (sqlite3_prepare_v2(j->ctl->db, sql[i], -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, j->env, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, j->flow, -1, SQLITE_STATIC);
+                sqlite3_step(st);
+                sqlite3_finalize(st);
+            }
+    }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
         cmk_msg_set_body(j->reply, cJSON_Duplicate(reply->body, 1));
         for (int i = 0; i < reply->nbins; i++)
@@ -66,7 +120,25 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
         cJSON_Delete(env);
         return rc;
     }
-    ctl_worker_of(env, worker, sizeof worker);
+    if (migration_running(self, cmk_json_str(env, "id", "")) &&
+        (strcmp(req->type, "flow.create") == 0 || strcmp(req->type, "flow.update") == 0 ||
+         strcmp(req->type, "flow.save-as") == 0 || strcmp(req->type, "flow.import") == 0 ||
+         strcmp(req->type, "flow.delete") == 0 || strcmp(req->type, "flow.enable") == 0 ||
+         strcmp(req->type, "flow.disable") == 0)) {
+        rc = cmk_err_set(err, CMK_ESTATE, "Creation and updates of flows are blocked during migration: environment %s is "
+                                          "moving to its customer-managed key; runs are still accepted",
+                         cmk_json_str(env, "id", ""));
+        cJSON_Delete(env);
+        return rc;
+    }
+    if (strcmp(cmk_json_str(env, "infrastructure", "shared"), "dedicated") == 0 &&
+        (strcmp(req->type, "flow.list") == 0 || strcmp(req->type, "run.export-csv") == 0 ||
+         strcmp(req->type, "run.show") == 0)) {
+        rc = ctl_route_both(self, req, env, err);
+        cJSON_Delete(env);
+        return rc;
+    }
+    worker_for(self, env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
     body = cJSON_Duplicate(req->body, 1);
     cJSON_ReplaceItemInObject(body, "env", cJSON_CreateString(cmk_json_str(env, "id", "")));
     cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
@@ -81,7 +153,17 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
     }
     j->ctl = self;
     j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
-    rc = broker_forward(self->broker, worker, req->type, body, self->cfg->request_timeout, route_done, j, err);
+    cmk_strlcpy(j->type, req->type, sizeof j->type);
+    cmk_strlcpy(j->env, cmk_json_str(body, "env", ""), sizeof j->env);
+    cmk_strlcpy(j->flow, cmk_json_str(body, "flow", ""), sizeof j->flow);
+    if (strcmp(req->type, "flow.save-as") == 0 && strcmp(cmk_json_str(body, "infrastructure", ""), "dedicated") == 0 &&
+        strcmp(worker, "worker-shared") == 0) {
+        /* "Save as" after CMK: the copy of a flow kept on the MMK is made on the CMK side */
+        cmk_strlcpy(j->name, cmk_json_str(body, "name", "Copy"), sizeof j->name);
+        snprintf(j->target, sizeof j->target, "worker-%s", j->env);
+        rc = broker_forward(self->broker, worker, "flow.get", body, self->cfg->request_timeout, save_as_got, j, err);
+    } else
+        rc = broker_forward(self->broker, worker, req->type, body, self->cfg->request_timeout, route_done, j, err);
     cJSON_Delete(body);
     if (rc < 0) {
         cmk_msg_destroy(&j->reply);
@@ -94,4 +176,174 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
 int op_route(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     return ctl_route_to_worker(ctx, req, err);
+}
+
+/* A request answered by both workers of a CMK environment (flows on either side). */
+typedef struct {
+    ctl *ctl;
+    cmk_msg *reply;      /* to the client */
+    char type[32];
+    cJSON *parts[2];     /* [0] dedicated, [1] shared */
+    cmk_err errs[2];
+    int outstanding;
+} both_job;
+
+/* csv_merge - both sides' CSV exports as one: one header, records newest first, at most 100
+ * (quoted newlines stay inside their record) */
+static void csv_merge(both_job *j, cJSON *out)
+{
+    cJSON *rows = cJSON_CreateArray(), *it;
+    const char *header = NULL;
+    size_t hlen = 0;
+    char *csv;
+    size_t len = 0, cap = 1024;
+    int n;
+    for (int k = 0; k < 2; k++) {
+        const char *text = j->parts[k] ? cmk_json_str(j->parts[k], "csv", "") : "";
+        const char *p = text, *start;
+        int inq = 0;
+        /* the header is the first line */
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            continue;
+        if (!header) {
+            header = p;
+            hlen = (size_t)(nl - p + 1);
+        }
+        p = nl + 1;
+        start = p;
+        for (; *p; p++) {
+            if (*p == '"')
+                inq = !inq;
+            else if (*p == '\n' && !inq) {
+                cJSON_AddItemToArray(rows, cJSON_CreateString(""));
+                {
+                    cJSON *last = cJSON_GetArrayItem(rows, cJSON_GetArraySize(rows) - 1);
+                    char *rec = strndup(start, (size_t)(p - start + 1));
+                    cJSON_SetValuestring(last, rec);
+                    free(rec);
+                }
+                start = p + 1;
+            }
+        }
+    }
+    /* newest first: the start time is the third field (ISO 8601 sorts as text) */
+    n = cJSON_GetArraySize(rows);
+    {
+        cJSON **v = calloc((size_t)(n ? n : 1), sizeof *v);
+        for (int i = 0; i < n; i++)
+            v[i] = cJSON_GetArrayItem(rows, i);
+        for (int i = 1; i < n; i++)
+            for (int k = i; k > 0; k--) {
+                const char *a = strchr(strchr(v[k - 1]->valuestring, ',') + 1, ',');
+                const char *b = strchr(strchr(v[k]->valuestring, ',') + 1, ',');
+                if (a && b && strcmp(a, b) < 0) {
+                    cJSON *t = v[k];
+                    v[k] = v[k - 1];
+                    v[k - 1] = t;
+                }
+            }
+        csv = malloc(cap);
+        csv[0] = '\0';
+        for (int i = -1; i < n && i < 100; i++) {
+            const char *piece = i < 0 ? header : v[i]->valuestring;
+            size_t pl = i < 0 ? hlen : strlen(piece);
+            if (!piece)
+                continue;
+            while (len + pl + 1 > cap)
+                csv = realloc(csv, cap *= 2);
+            memcpy(csv + len, piece, pl);
+            len += pl;
+            csv[len] = '\0';
+        }
+        free(v);
+    }
+    cJSON_AddStringToObject(out, "csv", csv);
+    free(csv);
+    cJSON_Delete(rows);
+    (void)it;
+}
+
+/* both_done - one side answered; merge once both did */
+static void both_done(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    void **pair = arg;
+    both_job *j = pair[0];
+    int side = (int)(intptr_t)pair[1];
+    free(pair);
+    if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0)
+        j->parts[side] = cJSON_Duplicate(reply->body, 1);
+    else if (err)
+        j->errs[side] = *err;
+    if (--j->outstanding > 0)
+        return;
+    if (strcmp(j->type, "run.show") == 0) {
+        int k = j->parts[0] ? 0 : j->parts[1] ? 1 : -1;
+        if (k < 0) {
+            cmk_msg *e = cmk_msg_error(j->reply, j->errs[0].code ? j->errs[0].code : CMK_ENOENT, j->errs[0].msg);
+            cmk_msg_destroy(&j->reply);
+            broker_reply(j->ctl->broker, e);
+        } else {
+            cmk_msg_set_body(j->reply, j->parts[k]);
+            j->parts[k] = NULL;
+            broker_reply(j->ctl->broker, j->reply);
+        }
+    } else {
+        cJSON *out = cJSON_CreateObject();
+        if (strcmp(j->type, "run.summary") == 0) {
+            cJSON *items = cJSON_AddArrayToObject(out, "items"), *it;
+            for (int k = 0; k < 2; k++) {
+                const cJSON *list = j->parts[k] ? cJSON_GetObjectItem(j->parts[k], "items") : NULL;
+                cJSON_ArrayForEach(it, list) {
+                    cJSON *r = cJSON_Duplicate(it, 1);
+                    cJSON_AddStringToObject(r, "infrastructure", k == 0 ? "dedicated (after CMK)" : "shared (before CMK)");
+                    cJSON_AddItemToArray(items, r);
+                }
+            }
+        } else if (strcmp(j->type, "flow.list") == 0) {
+            cJSON *items = cJSON_AddArrayToObject(out, "items"), *it;
+            for (int k = 0; k < 2; k++) {
+                const cJSON *list = j->parts[k] ? cJSON_GetObjectItem(j->parts[k], "items") : NULL;
+                cJSON_ArrayForEach(it, list) {
+                    cJSON *f = cJSON_Duplicate(it, 1);
+                    cJSON_AddStringToObject(f, "protected_by", k == 0 ? "customer-managed key" : "Microsoft-managed key");
+                    cJSON_AddItemToArray(items, f);
+                }
+            }
+        } else
+            csv_merge(j, out);
+        cmk_msg_set_body(j->reply, out);
+        broker_reply(j->ctl->broker, j->reply);
+    }
+    cJSON_Delete(j->parts[0]);
+    cJSON_Delete(j->parts[1]);
+    free(j);
+}
+
+/* ctl_route_both - ask the dedicated and the shared worker, merge their answers */
+int ctl_route_both(ctl *self, const cmk_msg *req, const cJSON *env, cmk_err *err)
+{
+    both_job *j = calloc(1, sizeof *j);
+    const char *id = cmk_json_str(env, "id", "");
+    char ded[96];
+    if (!j)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    j->ctl = self;
+    j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
+    cmk_strlcpy(j->type, req->type, sizeof j->type);
+    j->outstanding = 2;
+    snprintf(ded, sizeof ded, "worker-%s", id);
+    for (int side = 0; side < 2; side++) {
+        void **pair = malloc(2 * sizeof *pair);
+        cJSON *body = cJSON_Duplicate(req->body, 1);
+        cJSON_ReplaceItemInObject(body, "env", cJSON_CreateString(id));
+        cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
+        cJSON_AddStringToObject(body, "infrastructure", side == 0 ? "dedicated" : "shared");
+        pair[0] = j;
+        pair[1] = (void *)(intptr_t)side;
+        broker_forward(self->broker, side == 0 ? ded : "worker-shared", req->type, body, self->cfg->request_timeout,
+                       both_done, pair, NULL);
+        cJSON_Delete(body);
+    }
+    return 0;
 }

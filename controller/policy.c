@@ -209,6 +209,7 @@ int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err)
             cJSON_AddStringToObject(o, "status", (const char *)sqlite3_column_text(st, 1));
             cJSON_AddStringToObject(o, "encryption_status", (const char *)sqlite3_column_text(st, 2));
             cJSON_AddBoolToObject(o, "locked", sqlite3_column_int64(st, 3) > 0);
+            ctl_mmk_warnings(self->ctl, (const char *)sqlite3_column_text(st, 0), "customer", *out);
             cJSON_AddItemToArray(envs, o);
         }
         sqlite3_finalize(st);
@@ -320,6 +321,7 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
         }
         sqlite3_finalize(st);
     }
+    ctl_mmk_warnings(self->ctl, cmk_json_str(row, "id", ""), cmk_json_str(row, "encryption", ""), row);
     return 0;
 }
 
@@ -344,7 +346,7 @@ static void on_rotation(const vault_rotation_event *ev, void *arg)
         if (!p)
             continue;
         pol_kek(p, &kek);
-        rc = keyring_rewrap(self->ctl->keyring, env, &kek, &n, &err);
+        rc = keyring_rewrap(self->ctl->keyring, env, "cmk", &kek, &n, &err);
         audit_append(self->ctl->audit, "system", "rotation.applied", env, rc, rc ? err.msg : ev->new_version, NULL, NULL);
         cmk_log(rc ? CMK_LOG_WARN : CMK_LOG_INFO, env, NULL, "rotation.applied", "key=%s/%s version=%s rc=%d", ev->vault,
                 ev->key, ev->new_version, rc);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "migration.h"
 #include "log.h"
 #include "policy_int.h"
 #include "store.h"
@@ -45,6 +46,13 @@ void pol_op_end(policy_svc *self, const char *id, const char *status, const char
              message, now, NULL);
     cmk_log(strcmp(status, "Succeeded") == 0 ? CMK_LOG_INFO : CMK_LOG_WARN, NULL, id, "policy.operation",
             "status=%s message=\"%s\"", status, message ? message : "");
+}
+
+/* pol_op_new_public - an operation row for other modules (support tickets) */
+int pol_op_new_public(ctl *c, const char *kind, const char *env, const char *policy, const char *principal, char id[64],
+                      cmk_err *err)
+{
+    return pol_op_new(c->policies, kind, env, policy, principal, id, err);
 }
 
 /* policy_operation - one operation */
@@ -128,45 +136,103 @@ static int cmk_count(policy_svc *self, const char *tenant)
     return n;
 }
 
-/* link_step - the shared worker let go of the environment: re-wrap its DEK, move it */
-static void link_step(void *arg, const cmk_msg *reply, const cmk_err *ferr)
+/* running_op - the Running link/unlink operation of env */
+static int running_op(policy_svc *self, const char *env, char id[64], char kind[16])
 {
-    op_ctx *o = arg;
-    policy_svc *self = o->self;
-    cJSON *p = pol_row(self, o->policy);
-    keyring_kek kek;
-    cmk_err err = CMK_ERR_INIT;
-    int n, rc = p ? 0 : cmk_err_set(&err, CMK_ENOENT, "the policy is gone");
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id, kind FROM policy_ops WHERE env = ? AND status = 'Running' AND "
+                                          "kind IN ('link', 'unlink', 'protect') ORDER BY started DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        cmk_strlcpy(id, (const char *)sqlite3_column_text(st, 0), 64);
+        cmk_strlcpy(kind, (const char *)sqlite3_column_text(st, 1), 16);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
 
-    if (rc == 0)
-        rc = keyring_ensure(self->ctl->keyring, o->env, "data", NULL, NULL, &err);
-    if (rc == 0) {
-        pol_kek(p, &kek);
-        rc = keyring_rewrap(self->ctl->keyring, o->env, &kek, &n, &err);
+/* ctl_migration_done - the flows moved: complete the operation that started it */
+void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held, const char *message)
+{
+    ctl *c = arg;
+    policy_svc *self = c->policies;
+    char op[64], kind[16], msg[600];
+    if (!running_op(self, env, op, kind))
+        return;
+    if (strcmp(kind, "unlink") == 0) {
+        char worker[96];
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "moving the flows back failed: %s; run it again", message ? message : "");
+            directory_env_set(c->dir, env, "state", "Ready", NULL);
+            pol_op_end(self, op, "Failed", msg);
+            return;
+        }
+        snprintf(worker, sizeof worker, "worker-%s", env);
+        supervisor_remove(c->sup, worker, NULL);
+        directory_env_set(c->dir, env, "encryption", "microsoft", NULL);
+        directory_env_set(c->dir, env, "infrastructure", "shared", NULL);
+        directory_env_set(c->dir, env, "policy", NULL, NULL);
+        directory_env_set(c->dir, env, "state", "Ready", NULL);
+        pol_exec(self, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+        {
+            char now[32];
+            snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
+            pol_exec(self, "UPDATE policy_links SET status = 'Unlinked', unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
+                     env, now, NULL, NULL, NULL);
+        }
+        snprintf(msg, sizeof msg, "back on the Microsoft-managed key (%d flows moved back); keep the key and its access "
+                                  "for 30 days", moved);
+        pol_op_end(self, op, "Succeeded", msg);
+        return;
     }
     if (rc < 0) {
-        /* a failed add leaves the environment on the Microsoft-managed key; it can be run again */
-        char msg[600];
-        snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s", err.msg);
-        pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
-        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
-        pol_op_end(self, o->op, "Failed", msg);
-        audit_append(self->ctl->audit, o->principal, "policy.link", o->env, rc, msg, NULL, NULL);
-    } else {
-        char now[32];
-        snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
-        directory_env_set(self->ctl->dir, o->env, "encryption", "customer", NULL);
-        directory_env_set(self->ctl->dir, o->env, "infrastructure", "dedicated", NULL);
-        directory_env_set(self->ctl->dir, o->env, "policy", o->policy, NULL);
-        pol_exec(self, "UPDATE policy_links SET status = 'Linked', encryption_status = 'Encrypted', "
-                       "linked_at = CAST(?2 AS INTEGER) WHERE env = ?1", o->env, now, NULL, NULL, NULL);
-        rc = pol_dedicated_worker(self, o->env, &err);
-        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
-        pol_op_end(self, o->op, "Succeeded", rc < 0 ? err.msg : "environment encrypted with the customer-managed key");
-        audit_append(self->ctl->audit, o->principal, "policy.link", o->env, 0, o->policy, NULL, NULL);
+        /* the flows that did move are safe on the dedicated side; the rest can be moved again */
+        snprintf(msg, sizeof msg, "moving the flows failed: %s; run `cmkctl support protect-flows --env %s` again",
+                 message ? message : "", env);
+        pol_exec(self, "UPDATE policy_links SET encryption_status = 'Failed' WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+        pol_op_end(self, op, "Failed", msg);
+        return;
+    }
+    pol_exec(self, "UPDATE policy_links SET encryption_status = ?2 WHERE env = ?1", env, held ? "Warning" : "Encrypted",
+             NULL, NULL, NULL);
+    snprintf(msg, sizeof msg, "environment encrypted with the customer-managed key: %d flows moved to dedicated "
+                              "infrastructure, %d kept on the Microsoft-managed key", moved, held);
+    pol_op_end(self, op, "Succeeded", msg);
+}
+
+/* link_key - the dedicated partition's key under the customer key, the environment moved */
+static int link_key(policy_svc *self, const char *env, const char *policy, const char *principal, cmk_err *err)
+{
+    cJSON *p = pol_row(self, policy);
+    keyring_kek kek;
+    int n, rc = p ? 0 : cmk_err_set(err, CMK_ENOENT, "the policy is gone");
+    char now[32];
+
+    if (rc == 0) {
+        pol_kek(p, &kek);
+        rc = keyring_ensure(self->ctl->keyring, env, "cmk", &kek, NULL, err);
+        /* a key from an earlier link goes under this policy's key */
+        if (rc == 0)
+            rc = keyring_rewrap(self->ctl->keyring, env, "cmk", &kek, &n, err);
     }
     cJSON_Delete(p);
-    free(o);
+    if (rc < 0)
+        return rc;
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+    directory_env_set(self->ctl->dir, env, "encryption", "customer", NULL);
+    directory_env_set(self->ctl->dir, env, "infrastructure", "dedicated", NULL);
+    directory_env_set(self->ctl->dir, env, "policy", policy, NULL);
+    pol_exec(self, "UPDATE policy_links SET status = 'Linked', encryption_status = 'Warning', "
+                   "linked_at = CAST(?2 AS INTEGER) WHERE env = ?1", env, now, NULL, NULL, NULL);
+    if ((rc = pol_dedicated_worker(self, env, err)) < 0)
+        return rc;
+    directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
+    audit_append(self->ctl->audit, principal, "policy.link", env, 0, policy, NULL, NULL);
+    return 0;
 }
 
 /* policy_link - add an environment to a policy */
@@ -239,50 +305,25 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
     directory_env_set(self->ctl->dir, o->env, "state", "Disabled", NULL);
     policy_operation(self, o->op, out, err);
     {
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddStringToObject(b, "env", o->env);
-        cJSON_AddStringToObject(b, "reason", "moving to dedicated infrastructure under a customer-managed key");
-        rc = broker_forward(self->ctl->broker, "worker-shared", "env.release", b, self->ctl->cfg->request_timeout, link_step, o, err);
-        cJSON_Delete(b);
+        cmk_err kerr = CMK_ERR_INIT;
+        if (link_key(self, o->env, o->policy, principal, &kerr) < 0) {
+            /* a failed add leaves the environment on the Microsoft-managed key; it can be run again */
+            char msg[600];
+            snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s", kerr.msg);
+            pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
+            directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
+            pol_op_end(self, o->op, "Failed", msg);
+            audit_append(self->ctl->audit, principal, "policy.link", o->env, kerr.code, msg, NULL, NULL);
+        } else if (migration_start(self->ctl, o->env, 1, ctl_migration_done, self->ctl, &kerr) < 0)
+            pol_op_end(self, o->op, "Failed", kerr.msg);
     }
+    free(o);
+    rc = 0;
 out:
     cJSON_Delete(p);
     cJSON_Delete(env);
     cJSON_Delete(tenant);
     return rc;
-}
-
-/* unlink_step - the dedicated worker let go: back to the Microsoft-managed key */
-static void unlink_step(void *arg, const cmk_msg *reply, const cmk_err *ferr)
-{
-    op_ctx *o = arg;
-    policy_svc *self = o->self;
-    cmk_err err = CMK_ERR_INIT;
-    int n, rc;
-
-    supervisor_remove(self->ctl->sup, o->worker, NULL);
-    rc = keyring_rewrap(self->ctl->keyring, o->env, NULL, &n, &err);
-    if (rc < 0) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "the customer key must stay reachable while an environment leaves its policy: %s", err.msg);
-        pol_exec(self, "UPDATE policy_links SET status = 'Linked' WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
-        pol_dedicated_worker(self, o->env, NULL);
-        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
-        pol_op_end(self, o->op, "Failed", msg);
-    } else {
-        char now[32];
-        snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
-        directory_env_set(self->ctl->dir, o->env, "encryption", "microsoft", NULL);
-        directory_env_set(self->ctl->dir, o->env, "infrastructure", "shared", NULL);
-        directory_env_set(self->ctl->dir, o->env, "policy", NULL, NULL);
-        directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
-        pol_exec(self, "UPDATE policy_links SET status = 'Unlinked', unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
-                 o->env, now, NULL, NULL, NULL);
-        pol_op_end(self, o->op, "Succeeded",
-                   "back on the Microsoft-managed key; keep the key and its access for 30 days");
-    }
-    audit_append(self->ctl->audit, o->principal, "policy.unlink", o->env, rc, rc ? err.msg : NULL, NULL, NULL);
-    free(o);
 }
 
 /* policy_unlink - remove an environment from its policy */
@@ -313,13 +354,9 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
     pol_exec(self, "UPDATE policy_links SET status = 'Unlinking' WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
     directory_env_set(self->ctl->dir, o->env, "state", "Disabled", NULL);
     policy_operation(self, o->op, out, err);
-    {
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddStringToObject(b, "env", o->env);
-        cJSON_AddStringToObject(b, "reason", "reverting to the Microsoft-managed key");
-        rc = broker_forward(self->ctl->broker, o->worker, "env.release", b, 5000, unlink_step, o, err);
-        cJSON_Delete(b);
-    }
+    audit_append(self->ctl->audit, principal, "policy.unlink", o->env, 0, NULL, NULL, NULL);
+    rc = migration_start(self->ctl, o->env, 0, ctl_migration_done, self->ctl, err);
+    free(o);
     return rc;
 }
 

@@ -80,7 +80,9 @@ static void on_keys(void *arg, const char *env_id, cmk_dek *data, cmk_dek *mmk, 
         return;
     }
     if (!e->part) {
-        snprintf(dir, sizeof dir, "%s/partitions/%s", cmk_server_config(w->srv)->run_dir, e->id);
+        /* the shared infrastructure's partition and the dedicated one are separate files */
+        snprintf(dir, sizeof dir, "%s/partitions/%s/%s", cmk_server_config(w->srv)->run_dir, e->id,
+                 cmk_server_shared(w->srv) ? "shared" : "dedicated");
         partition_opts_default(&opts);
         if (partition_open(dir, e->id, &opts, &e->part, &err) < 0) {
             cmk_log(CMK_LOG_ERROR, e->id, NULL, "partition.open_failed", "error=\"%s\"", err.msg);

@@ -400,6 +400,26 @@ static int op_run_list(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     return 0;
 }
 
+/* op_run_summary - every run of every flow: run id, flow, start, duration, status (no inputs or
+ * outputs: the support ticket's view) */
+static int op_run_summary(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_run *list;
+    size_t n;
+    cJSON *o, *items;
+    int rc = partition_run_list(e->part, NULL, 0, 0, &list, &n, err);
+    if (rc < 0)
+        return rc;
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(items, run_json(&list[i]));
+    free(list);
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
 /* op_run_show - one run in full: trigger outputs and every action's inputs and outputs */
 static int op_run_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
@@ -489,15 +509,68 @@ static int op_conn_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     return 0;
 }
 
+/* op_flow_dump - every flow with its definition (for the controller's migration and
+ * classification; the front door does not route this type) */
+static int op_flow_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow *list;
+    size_t n;
+    cJSON *o, *items;
+    int rc = partition_flow_list(e->part, &list, &n, err);
+    if (rc < 0)
+        return rc;
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < n; i++) {
+        char *def = NULL;
+        cJSON *f = flow_json(&list[i], e->id);
+        if (partition_flow_get(e->part, list[i].id, &list[i], &def, NULL) == 0) {
+            cJSON_AddItemToObject(f, "definition", cJSON_Parse(def));
+            cmk_wipe_str(def, strlen(def));
+        }
+        cJSON_AddBoolToObject(f, "enabled", list[i].enabled);
+        cJSON_AddNumberToObject(f, "created_ms", (double)list[i].created_ms);
+        cJSON_AddStringToObject(f, "trigger_token", list[i].trigger_token);
+        cJSON_AddItemToArray(items, f);
+    }
+    free(list);
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_flow_put - store a flow as given (id, metadata, definition): the target side of a
+ * migration; the definition is sealed under this partition's key */
+static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    const cJSON *f = cJSON_GetObjectItem(b, "flow");
+    partition_flow meta = { 0 };
+    char *def = f ? definition_text(f) : NULL;
+    int rc;
+    if (!def)
+        return cmk_err_set(err, CMK_EINVAL, "flow.put needs a flow with a definition");
+    cmk_strlcpy(meta.id, cmk_json_str(f, "id", ""), sizeof meta.id);
+    cmk_strlcpy(meta.name, cmk_json_str(f, "name", meta.id), sizeof meta.name);
+    cmk_strlcpy(meta.kind, cmk_json_str(f, "kind", "cloud"), sizeof meta.kind);
+    cmk_strlcpy(meta.trigger_token, cmk_json_str(f, "trigger_token", ""), sizeof meta.trigger_token);
+    meta.enabled = cmk_json_bool(f, "enabled", 1);
+    meta.in_solution = cmk_json_bool(f, "in_solution", 0);
+    meta.created_ms = (int64_t)cmk_json_num(f, "created_ms", (double)worker_now(w));
+    rc = save_flow(w, e, reply, &meta, def, err);
+    free(def);
+    return rc;
+}
+
 static const struct {
     const char *type;
     wop_fn fn;
 } wops[] = {
+    { "flow.dump", op_flow_dump },       { "flow.put", op_flow_put },
     { "flow.create", op_flow_create },   { "flow.get", op_flow_get },         { "flow.list", op_flow_list },
     { "flow.update", op_flow_update },   { "flow.delete", op_flow_delete },   { "flow.enable", op_flow_enable },
     { "flow.disable", op_flow_disable }, { "flow.save-as", op_flow_save_as }, { "flow.export", op_flow_export },
     { "flow.import", op_flow_import },   { "flow.run", op_flow_run },         { "flow.invoke", op_flow_invoke },
-    { "run.list", op_run_list },         { "run.show", op_run_show },         { "run.export-csv", op_run_export_csv },
+    { "run.list", op_run_list },         { "run.summary", op_run_summary },         { "run.show", op_run_show },         { "run.export-csv", op_run_export_csv },
     { "conn.create", op_conn_create },   { "conn.show", op_conn_show },
 };
 

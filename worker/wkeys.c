@@ -3,6 +3,7 @@
  */
 #include "wkeys.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ typedef struct env_keys {
 
 struct wkeys {
     cmk_peer *peer;       /* link to the controller */
+    char purpose[8];      /* the data key's purpose: data or cmk */
     int64_t timeout_ms;   /* per request */
     env_keys *envs;
 };
@@ -41,10 +43,11 @@ typedef struct {
     int mmk;              /* 1: the mmk purpose */
 } fetch_ctx;
 
-wkeys *wkeys_new(cmk_peer *peer, int64_t timeout_ms)
+wkeys *wkeys_new(cmk_peer *peer, int64_t timeout_ms, const char *data_purpose)
 {
     wkeys *self = calloc(1, sizeof *self);
     if (self) {
+        snprintf(self->purpose, sizeof self->purpose, "%s", data_purpose);
         self->peer = peer;
         self->timeout_ms = timeout_ms;
     }
@@ -132,7 +135,7 @@ static int fetch(wkeys *self, env_keys *e, int mmk, cmk_err *err)
     f->mmk = mmk;
     cmk_strlcpy(f->env, e->env, sizeof f->env);
     cJSON_AddStringToObject(body, "env", e->env);
-    cJSON_AddStringToObject(body, "purpose", mmk ? "mmk" : "data");
+    cJSON_AddStringToObject(body, "purpose", mmk ? "mmk" : self->purpose);
     rc = cmk_peer_request(self->peer, "dek.get", body, self->timeout_ms, on_reply, f, err);
     cJSON_Delete(body);
     if (rc < 0)

@@ -16,7 +16,9 @@ typedef struct wkeys wkeys;
 /* wkeys_ready_fn - an environment's keys are here (data and mmk non-NULL) or could not be had */
 typedef void (*wkeys_ready_fn)(void *arg, const char *env, cmk_dek *data, cmk_dek *mmk, const cmk_err *err);
 
-wkeys *wkeys_new(cmk_peer *peer, int64_t timeout_ms);
+/* wkeys_new - data_purpose: "data" (shared infrastructure, MMK-wrapped) or "cmk" (dedicated,
+ * wrapped by the environment's customer key) */
+wkeys *wkeys_new(cmk_peer *peer, int64_t timeout_ms, const char *data_purpose);
 void wkeys_destroy(wkeys **self_p);
 
 /* wkeys_get - call fn with env's keys: at once if cached, else after fetching them */

@@ -143,7 +143,8 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
     rc = connect_gateway(self, err);
     if (rc == 0 && !(self->peer = cmk_peer_new(srv, on_request, self, err)))
         rc = err->code;
-    if (rc == 0 && !(self->keys = wkeys_new(self->peer, cmk_server_config(srv)->request_timeout)))
+    if (rc == 0 && !(self->keys = wkeys_new(self->peer, cmk_server_config(srv)->request_timeout,
+                                            cmk_server_shared(srv) ? "data" : "cmk")))
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (rc < 0) {
         worker_stop(&self);

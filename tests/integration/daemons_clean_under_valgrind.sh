@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null || fail "valgrind is not installed (make deps installs it)"
 
-vg="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --log-file=$RUN/vg.%p.log"
+vg="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$SRC/tests/valgrind.supp --log-file=$RUN/vg.%p.log"
 export CMK_CONTROLLER_WRAPPER="$vg"
 mkdir -p "$RUN"
 cmkctl up --set "supervisor.wrapper=$vg" --set heartbeat.interval=1s --set cluster.start_timeout=90s \

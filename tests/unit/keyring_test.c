@@ -103,25 +103,28 @@ START_TEST(test_vault_kek_and_rewrap)
     ck_assert_ptr_nonnull(strstr(err.msg, "wrapKey"));
     ck_assert_int_eq(vault_access_grant(v, "admin", "kv1", "pp-identity",
                                         VAULT_PERM_GET | VAULT_PERM_WRAP_KEY | VAULT_PERM_UNWRAP_KEY, &err), 0);
-    /* an environment on the MMK moves under the customer key: same DEK, re-wrapped */
-    ck_assert_int_eq(keyring_ensure(kr, "env-c", "data", NULL, NULL, &err), 0);
-    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "data", id, before, &err), 0);
-    ck_assert_int_eq(keyring_rewrap(kr, "env-c", &kek, &n, &err), 0);
+    /* the dedicated partition's key is wrapped by the customer key; a rotation re-wraps it: same DEK */
+    ck_assert_int_eq(keyring_ensure(kr, "env-c", "cmk", &kek, NULL, &err), 0);
+    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "cmk", id, before, &err), 0);
+    ck_assert_int_eq(keyring_rewrap(kr, "env-c", "cmk", &kek, &n, &err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "data", id2, after, &err), 0);
+    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "cmk", id2, after, &err), 0);
     ck_assert_mem_eq(before, after, sizeof before);
     ck_assert_mem_eq(id, id2, sizeof id);
     ck_assert_int_eq(keyring_list(kr, "env-c", &list, &err), 0);
     ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "kek")->valuestring, "kv1/cmk/"));
     cJSON_Delete(list);
-    /* the "mmk" purpose stays under the Microsoft-managed key even with a customer KEK given */
+    /* "mmk" and "data" stay under the Microsoft-managed key even with a customer KEK given */
     ck_assert_int_eq(keyring_ensure(kr, "env-c", "mmk", &kek, NULL, &err), 0);
+    ck_assert_int_eq(keyring_ensure(kr, "env-c", "data", &kek, NULL, &err), 0);
     ck_assert_int_eq(keyring_list(kr, "env-c", &list, &err), 0);
     ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "kek")->valuestring, "microsoft-managed");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 2), "kek")->valuestring, "microsoft-managed");
     cJSON_Delete(list);
-    /* revoking unwrapKey makes the DEK unreachable */
+    /* revoking unwrapKey makes the customer-managed DEK unreachable, not the MMK ones */
     ck_assert_int_eq(vault_access_revoke(v, "admin", "kv1", "pp-identity", VAULT_PERM_UNWRAP_KEY, &err), 0);
-    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "data", id2, after, &err), CMK_EPERM);
+    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "cmk", id2, after, &err), CMK_EPERM);
+    ck_assert_int_eq(keyring_unwrap(kr, "env-c", "data", id2, after, &err), 0);
     ck_assert_int_eq(keyring_forget_env(kr, "env-c", &err), 0);
     ck_assert_int_eq(keyring_unwrap(kr, "env-c", "mmk", id2, after, &err), CMK_ENOENT);
     keyring_destroy(&kr);
@@ -137,10 +140,14 @@ START_TEST(test_authorize)
     cJSON *gw = cJSON_Parse("{\"name\":\"gateway\",\"role\":\"gateway\",\"envs\":[]}");
 
     ck_assert_int_eq(keyring_authorize(shared, "env-x", "microsoft", "data", &err), 0);
-    ck_assert_int_eq(keyring_authorize(shared, "env-a", "customer", "data", &err), CMK_EPERM);
-    ck_assert_ptr_nonnull(strstr(err.msg, "customer-managed key"));
-    ck_assert_int_eq(keyring_authorize(ded, "env-a", "customer", "data", &err), 0);
+    /* flows that stay on the Microsoft-managed key after CMK: the shared worker keeps them */
+    ck_assert_int_eq(keyring_authorize(shared, "env-a", "customer", "data", &err), 0);
+    ck_assert_int_eq(keyring_authorize(shared, "env-a", "customer", "cmk", &err), CMK_EPERM);
+    ck_assert_ptr_nonnull(strstr(err.msg, "only its dedicated worker"));
+    ck_assert_int_eq(keyring_authorize(ded, "env-a", "customer", "cmk", &err), 0);
     ck_assert_int_eq(keyring_authorize(ded, "env-a", "customer", "mmk", &err), 0);
+    ck_assert_int_eq(keyring_authorize(ded, "env-a", "microsoft", "cmk", &err), CMK_EPERM);
+    ck_assert_int_eq(keyring_authorize(ded, "env-b", "customer", "cmk", &err), CMK_EPERM);
     ck_assert_int_eq(keyring_authorize(ded, "env-b", "customer", "data", &err), CMK_EPERM);
     ck_assert_ptr_nonnull(strstr(err.msg, "does not serve environment env-b"));
     ck_assert_int_eq(keyring_authorize(ded, "env-b", "microsoft", "data", &err), CMK_EPERM);

@@ -1,0 +1,399 @@
+/*
+ * migration.c - moving flows between the shared and the dedicated infrastructure.
+ */
+#include "migration.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "flowclass.h"
+#include "flowdef.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/* A migration in flight. */
+typedef struct {
+    ctl *c;
+    char env[64];
+    char source[96], target[96]; /* worker names */
+    int to_dedicated;
+    cJSON *flows;                /* flows to move (from flow.dump), each with its definition */
+    int next;                    /* index of the flow in flight */
+    int moved, held;
+    int paused;                  /* the step delay is over for the flow in flight */
+    migration_done_fn done;
+    void *arg;
+} mig;
+
+static void next_flow(mig *m);
+
+/* exec - SQL with text parameters */
+static int exec(ctl *c, const char *sql, const char *a, const char *b, const char *d, const char *e)
+{
+    sqlite3_stmt *st;
+    const char *v[4] = { a, b, d, e };
+    int rc;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return CMK_EIO;
+    for (int i = 0; i < 4 && i < sqlite3_bind_parameter_count(st); i++)
+        if (v[i])
+            sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : CMK_EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int migration_init(void *ctl_p, cmk_err *err)
+{
+    ctl *c = ctl_p;
+    return store_exec(c->db,
+                      "CREATE TABLE IF NOT EXISTS flow_homes (env TEXT NOT NULL, flow TEXT NOT NULL, home TEXT NOT NULL,"
+                      "  PRIMARY KEY (env, flow));"
+                      "CREATE TABLE IF NOT EXISTS migrations (env TEXT PRIMARY KEY, to_dedicated INTEGER NOT NULL,"
+                      "  status TEXT NOT NULL, moved INTEGER NOT NULL DEFAULT 0, held INTEGER NOT NULL DEFAULT 0,"
+                      "  started INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0, migrated_at INTEGER NOT NULL DEFAULT 0);"
+                      "CREATE TABLE IF NOT EXISTS migration_held (env TEXT NOT NULL, flow TEXT NOT NULL, name TEXT,"
+                      "  categories TEXT, remedies TEXT, PRIMARY KEY (env, flow));",
+                      err);
+}
+
+/* finish - end the job and tell whoever started it */
+static void finish(mig *m, int rc, const char *message)
+{
+    char now[32], moved[16], held[16];
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(m->c->clock));
+    snprintf(moved, sizeof moved, "%d", m->moved);
+    snprintf(held, sizeof held, "%d", m->held);
+    exec(m->c, "UPDATE migrations SET status = ?2, finished = CAST(?3 AS INTEGER), moved = moved + CAST(?4 AS INTEGER) "
+               "WHERE env = ?1", m->env, rc ? "Failed" : "Done", now, moved);
+    if (rc == 0 && m->to_dedicated)
+        exec(m->c, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
+             m->env, now, held, NULL);
+    cmk_log(rc ? CMK_LOG_WARN : CMK_LOG_INFO, m->env, NULL, "migration.done", "to=%s moved=%d held=%d rc=%d",
+            m->to_dedicated ? "dedicated" : "shared", m->moved, m->held, rc);
+    audit_append(m->c->audit, "system", "migration", m->env, rc, message, NULL, NULL);
+    if (m->done)
+        m->done(m->arg, m->env, rc, m->moved, m->held, message);
+    cJSON_Delete(m->flows);
+    free(m);
+}
+
+/* forward - send type/body to a worker; cb gets the reply */
+static int forward(mig *m, const char *worker, const char *type, cJSON *body, broker_reply_fn cb)
+{
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+    cJSON_AddStringToObject(body, "env", m->env);
+    rc = broker_forward(m->c->broker, worker, type, body, m->c->cfg->request_timeout, cb, m, &err);
+    cJSON_Delete(body);
+    if (rc < 0)
+        finish(m, rc, err.msg);
+    return rc;
+}
+
+/* current - the flow in flight */
+static cJSON *current(mig *m)
+{
+    return cJSON_GetArrayItem(m->flows, m->next);
+}
+
+static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    const char *id = cmk_json_str(current(m), "id", "");
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the flow");
+        return;
+    }
+    exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env, id,
+         m->to_dedicated ? "dedicated" : "shared", NULL);
+    exec(m->c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
+    m->moved++;
+    m->next++;
+    next_flow(m);
+}
+
+/* on_verified - the target holds the same definition: only now remove it from the source */
+static void on_verified(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    cJSON *f = current(m), *body;
+    char *want, *got;
+    int same;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the target did not answer");
+        return;
+    }
+    want = cJSON_PrintUnformatted(cJSON_GetObjectItem(f, "definition"));
+    got = cJSON_PrintUnformatted(cJSON_GetObjectItem(reply->body, "definition"));
+    same = want && got && strcmp(want, got) == 0;
+    free(want);
+    free(got);
+    if (!same) {
+        finish(m, CMK_EIO, "a migrated flow did not verify on the target; nothing was removed from the source");
+        return;
+    }
+    body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "flow", cmk_json_str(f, "id", ""));
+    forward(m, m->source, "flow.delete", body, on_deleted);
+}
+
+static void on_put(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    cJSON *body;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the target did not store the flow");
+        return;
+    }
+    body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "flow", cmk_json_str(current(m), "id", ""));
+    forward(m, m->target, "flow.get", body, on_verified);
+}
+
+/* on_step_timer - the pause between two flows is over */
+static int on_step_timer(cmk_loop *loop, int64_t id, void *arg)
+{
+    mig *m = arg;
+    m->paused = 1;
+    next_flow(m);
+    return 0;
+}
+
+/* next_flow - copy the next flow to the target */
+static void next_flow(mig *m)
+{
+    if (m->c->cfg->migration_step_delay > 0 && !m->paused && current(m)) {
+        cmk_loop_add_timer(cmk_server_loop(m->c->srv), m->c->cfg->migration_step_delay, 0, on_step_timer, m);
+        return;
+    }
+    m->paused = 0;
+    cJSON *f = current(m), *body;
+    if (!f) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%d flows moved, %d kept on the Microsoft-managed key", m->moved, m->held);
+        finish(m, 0, msg);
+        return;
+    }
+    body = cJSON_CreateObject();
+    cJSON_AddItemToObject(body, "flow", cJSON_Duplicate(f, 1));
+    forward(m, m->target, "flow.put", body, on_put);
+}
+
+/* classify - drop the flows that cannot be migrated from m->flows, recording why */
+static void classify(mig *m)
+{
+    int n = cJSON_GetArraySize(m->flows);
+    flowclass_flow *in = calloc((size_t)(n ? n : 1), sizeof *in);
+    flowdef **defs = calloc((size_t)(n ? n : 1), sizeof *defs);
+    char **texts = calloc((size_t)(n ? n : 1), sizeof *texts);
+    flowclass_result *res = NULL;
+    cJSON *keep = cJSON_CreateArray();
+    cmk_err err = CMK_ERR_INIT;
+
+    for (int i = 0; i < n; i++) {
+        cJSON *f = cJSON_GetArrayItem(m->flows, i);
+        texts[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(f, "definition"));
+        flowdef_parse(texts[i], strlen(texts[i]), &defs[i], NULL);
+        in[i].id = cmk_json_str(f, "id", "");
+        in[i].display_name = cmk_json_str(f, "name", "");
+        in[i].def = defs[i];
+        in[i].in_solution = cJSON_IsTrue(cJSON_GetObjectItem(f, "in_solution"));
+    }
+    if (flowclass_classify(in, (size_t)n, &res, &err) == 0) {
+        for (int i = 0; i < n; i++) {
+            const flowclass_entry *e = flowclass_result_find(res, in[i].id);
+            cJSON *f = cJSON_GetArrayItem(m->flows, i);
+            if (e && !e->migratable) {
+                char cats[512] = "", rems[2048] = "";
+                for (unsigned bit = 1; bit <= FLOWCLASS_LIST_FLOWS_V1; bit <<= 1) {
+                    if (!(e->categories & bit))
+                        continue;
+                    snprintf(cats + strlen(cats), sizeof cats - strlen(cats), "%s%s", cats[0] ? "; " : "",
+                             flowclass_category_name((flowclass_category)bit));
+                    snprintf(rems + strlen(rems), sizeof rems - strlen(rems), "%s%s", rems[0] ? " | " : "",
+                             flowclass_category_remedy((flowclass_category)bit));
+                }
+                exec(m->c, "INSERT OR REPLACE INTO migration_held(env, flow, name, categories) VALUES(?1, ?2, ?3, ?4)",
+                     m->env, in[i].id, in[i].display_name, cats);
+                exec(m->c, "UPDATE migration_held SET remedies = ?3 WHERE env = ?1 AND flow = ?2", m->env, in[i].id, rems,
+                     NULL);
+                exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", m->env,
+                     in[i].id, NULL, NULL);
+                m->held++;
+            } else
+                cJSON_AddItemToArray(keep, cJSON_Duplicate(f, 1));
+        }
+    } else {
+        cmk_log(CMK_LOG_WARN, m->env, NULL, "migration.classify_failed", "error=\"%s\"", err.msg);
+        for (int i = 0; i < n; i++)
+            cJSON_AddItemToArray(keep, cJSON_Duplicate(cJSON_GetArrayItem(m->flows, i), 1));
+    }
+    flowclass_result_destroy(&res);
+    for (int i = 0; i < n; i++) {
+        flowdef_destroy(&defs[i]);
+        free(texts[i]);
+    }
+    free(in);
+    free(defs);
+    free(texts);
+    cJSON_Delete(m->flows);
+    m->flows = keep;
+}
+
+/* on_dump - the source's flows arrived */
+static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not list its flows");
+        return;
+    }
+    m->flows = cJSON_Duplicate(cJSON_GetObjectItem(reply->body, "items"), 1);
+    if (m->to_dedicated)
+        classify(m);
+    cmk_log(CMK_LOG_INFO, m->env, NULL, "migration.plan", "to=%s flows=%d held=%d", m->to_dedicated ? "dedicated" : "shared",
+            cJSON_GetArraySize(m->flows), m->held);
+    next_flow(m);
+}
+
+/* migration_start - begin (or resume) moving env's flows */
+int migration_start(void *ctl_p, const char *env, int to_dedicated, migration_done_fn done, void *arg, cmk_err *err)
+{
+    ctl *c = ctl_p;
+    mig *m = calloc(1, sizeof *m);
+    char now[32], dir[2];
+    if (!m)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    m->c = c;
+    m->to_dedicated = to_dedicated;
+    m->done = done;
+    m->arg = arg;
+    cmk_strlcpy(m->env, env, sizeof m->env);
+    snprintf(m->source, sizeof m->source, to_dedicated ? "worker-shared" : "worker-%s", env);
+    snprintf(m->target, sizeof m->target, to_dedicated ? "worker-%s" : "worker-shared", env);
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
+    snprintf(dir, sizeof dir, "%d", to_dedicated ? 1 : 0);
+    if (exec(c, "INSERT INTO migrations(env, to_dedicated, status, started) VALUES(?1, CAST(?2 AS INTEGER), 'Running', "
+                "CAST(?3 AS INTEGER)) ON CONFLICT(env) DO UPDATE SET to_dedicated = excluded.to_dedicated, "
+                "status = 'Running', started = excluded.started, finished = 0, moved = 0",
+             env, dir, now, NULL) < 0) {
+        free(m);
+        return cmk_err_set(err, CMK_EIO, "cannot record the migration of %s", env);
+    }
+    if (to_dedicated)
+        exec(c, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
+    cmk_log(CMK_LOG_INFO, env, NULL, "migration.start", "from=%s to=%s", m->source, m->target);
+    return forward(m, m->source, "flow.dump", cJSON_CreateObject(), on_dump) < 0 ? CMK_EIO : 0;
+}
+
+/* migration_resume_all - Running migrations start again (every step is idempotent) */
+void migration_resume_all(void *ctl_p)
+{
+    ctl *c = ctl_p;
+    sqlite3_stmt *st;
+    cJSON *todo = cJSON_CreateArray(), *it;
+    if (sqlite3_prepare_v2(c->db, "SELECT env, to_dedicated FROM migrations WHERE status = 'Running'", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "env", (const char *)sqlite3_column_text(st, 0));
+            cJSON_AddNumberToObject(o, "to", sqlite3_column_int(st, 1));
+            cJSON_AddItemToArray(todo, o);
+        }
+        sqlite3_finalize(st);
+    }
+    cJSON_ArrayForEach(it, todo) {
+        cmk_log(CMK_LOG_INFO, cmk_json_str(it, "env", ""), NULL, "migration.resume", "%s", "");
+        migration_start(c, cmk_json_str(it, "env", ""), (int)cmk_json_num(it, "to", 1), ctl_migration_done, c, NULL);
+    }
+    cJSON_Delete(todo);
+}
+
+/* int_query - one integer from SQL with one text parameter */
+static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int migration_running(void *ctl_p, const char *env)
+{
+    return int_query(ctl_p, "SELECT COUNT(*) FROM migrations WHERE env = ? AND status = 'Running'", env, NULL) > 0;
+}
+
+int migration_held_count(void *ctl_p, const char *env)
+{
+    return (int)int_query(ctl_p, "SELECT COUNT(*) FROM flow_homes WHERE env = ? AND home = 'shared'", env, NULL);
+}
+
+int64_t migration_migrated_at(void *ctl_p, const char *env)
+{
+    return int_query(ctl_p, "SELECT migrated_at FROM migrations WHERE env = ?", env, NULL);
+}
+
+/* migration_home - where a flow lives */
+const char *migration_home(void *ctl_p, const char *env, const char *flow, const char *infra)
+{
+    ctl *c = ctl_p;
+    sqlite3_stmt *st;
+    static __thread char home[16];
+    cmk_strlcpy(home, infra, sizeof home);
+    if (flow && sqlite3_prepare_v2(c->db, "SELECT home FROM flow_homes WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            cmk_strlcpy(home, (const char *)sqlite3_column_text(st, 0), sizeof home);
+        sqlite3_finalize(st);
+    }
+    return home;
+}
+
+/* migration_status - the job and the flows it kept on the Microsoft-managed key */
+int migration_status(void *ctl_p, const char *env, cJSON **out, cmk_err *err)
+{
+    ctl *c = ctl_p;
+    sqlite3_stmt *st;
+    cJSON *held;
+    *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(*out, "env", env);
+    if (sqlite3_prepare_v2(c->db, "SELECT status, moved, held, migrated_at FROM migrations WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            char ts[40];
+            cJSON_AddStringToObject(*out, "status", (const char *)sqlite3_column_text(st, 0));
+            cJSON_AddNumberToObject(*out, "moved", sqlite3_column_int(st, 1));
+            if (sqlite3_column_int64(st, 3))
+                cJSON_AddStringToObject(*out, "migrated_at", cmk_time_format(sqlite3_column_int64(st, 3), ts, sizeof ts));
+        } else
+            cJSON_AddStringToObject(*out, "status", "NotStarted");
+        sqlite3_finalize(st);
+    }
+    held = cJSON_AddArrayToObject(*out, "held");
+    if (sqlite3_prepare_v2(c->db, "SELECT flow, name, categories, remedies FROM migration_held WHERE env = ? ORDER BY flow",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *o = cJSON_CreateObject();
+            static const char *const names[] = { "FlowName", "DisplayName", "category", "remedy" };
+            for (int i = 0; i < 4; i++)
+                cJSON_AddStringToObject(o, names[i], sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "");
+            cJSON_AddStringToObject(o, "EnvironmentName", env);
+            cJSON_AddItemToArray(held, o);
+        }
+        sqlite3_finalize(st);
+    }
+    (void)err;
+    return 0;
+}
