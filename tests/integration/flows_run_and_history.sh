@@ -61,7 +61,7 @@ rows=$(python3 -c "import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv
 ok "CSV export caps at 100"
 
 # nothing of the flows' content is in the clear on disk
-part="$RUN/partitions/$env"
+part="$RUN/partitions/$env/shared"
 [ "$(stat -c %a "$part")" = 700 ] || fail "partition dir not 0700"
 [ "$(stat -c %a "$part/partition.db")" = 600 ] || fail "partition file not 0600"
 for needle in "Grace Hopper" "Survivor" "hello" "workflowReferenceName" "triggerBody"; do
