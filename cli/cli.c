@@ -33,6 +33,8 @@ static const cli_cmd commands[] = {
       "flows of an environment (`cmkctl flow --help`)" },
     { "flows", cmd_flows, "mmk --env ENV [--cannot-migrate]",
       "flows on the Microsoft-managed key (Get-AdminFlowEncryptedByMicrosoftKey)" },
+    { "app", cmd_app, "register-flow --env ENV FLOW [--app NAME]", "reference a Power Apps-trigger flow from an app" },
+    { "machine-group", cmd_machine_group, "create|list|reprovision --env ENV ...", "hosted RPA machine groups" },
     { "run", cmd_run, "list|show|export-csv --env ENV ...", "run history of flows" },
     { "conn", cmd_conn, "create|show --env ENV ...", "connections (OAuth and non-OAuth)" },
     { "policy", cmd_policy, "create|list|show|validate|delete|add-env|remove-env|move-env|operation ...",

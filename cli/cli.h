@@ -85,6 +85,8 @@ int cmd_key(cli_opts *o);
 int cmd_audit(cli_opts *o);
 int cmd_flow(cli_opts *o);
 int cmd_flows(cli_opts *o);
+int cmd_app(cli_opts *o);
+int cmd_machine_group(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_conn(cli_opts *o);
 int cmd_policy(cli_opts *o);

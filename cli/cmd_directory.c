@@ -77,7 +77,8 @@ static int env_usage(void)
            "  cmkctl env delete ENV\n"
            "  cmkctl env reenable ENV       Re-enable environment after a lock (once the key is reachable)\n"
            "  cmkctl env cmk-status ENV     its enterprise policy, encryption status and lock\n"
-           "  cmkctl env migration ENV      its flows' move to CMK and the flows kept on the MMK\n\n"
+           "  cmkctl env migration ENV      its flows' move to CMK and the flows kept on the MMK\n"
+           "  cmkctl env settings ENV [--create-flows-in-solutions on|off]\n\n"
            "ENV is an environment id or a unique name. TYPE: production (default), sandbox,\n"
            "developer, trial or teams. REGION: a Power Platform region such as unitedstates or\n"
            "europe. Only managed environments can be added to an enterprise policy.\n\n"
@@ -113,6 +114,17 @@ int cmd_env(cli_opts *o)
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(body, "tenant", cli_opt(o, "--tenant"));
         return cli_request(o, "env.list", body, show_envs);
+    }
+    if (strcmp(sub, "settings") == 0) {
+        const char *env = cli_positional(o, 2, 0), *v = cli_opt(o, "--create-flows-in-solutions");
+        if (!env || (v && strcmp(v, "on") != 0 && strcmp(v, "off") != 0)) {
+            cJSON_Delete(body);
+            return cli_fail(CMK_EINVAL, "usage: cmkctl env settings ENV [--create-flows-in-solutions on|off]");
+        }
+        cJSON_AddStringToObject(body, "env", env);
+        if (v)
+            cJSON_AddBoolToObject(body, "create_flows_in_solutions", strcmp(v, "on") == 0);
+        return cli_request(o, "env.settings", body, show_object);
     }
     if (strcmp(sub, "reenable") == 0 || strcmp(sub, "cmk-status") == 0 || strcmp(sub, "migration") == 0) {
         const char *env = cli_positional(o, 2, 0);

@@ -79,7 +79,7 @@ static int flow_usage(void)
     printf("Usage (ENV is an environment id or name, FLOW a flow id):\n"
            "  cmkctl flow create --env ENV --file DEFINITION.json [--id ID] [--name NAME] [--solution] [--desktop]\n"
            "  cmkctl flow list --env ENV | show --env ENV FLOW\n"
-           "  cmkctl flow update --env ENV FLOW [--file DEFINITION.json] [--name NAME]\n"
+           "  cmkctl flow update --env ENV FLOW [--file DEFINITION.json] [--name NAME] [--solution]\n"
            "  cmkctl flow enable|disable|delete --env ENV FLOW\n"
            "  cmkctl flow save-as --env ENV FLOW --name NAME    (a copy; HTTP-trigger copies get a new URL)\n"
            "  cmkctl flow export --env ENV FLOW --out PACKAGE.json | import --env ENV --file PACKAGE.json\n"
@@ -143,7 +143,8 @@ int cmd_flow(cli_opts *o)
         }
         if (cli_opt(o, "--id"))
             cJSON_AddStringToObject(b, "id", cli_opt(o, "--id"));
-        cJSON_AddBoolToObject(b, "in_solution", cli_flag(o, "--solution"));
+        if (cli_flag(o, "--solution"))
+            cJSON_AddBoolToObject(b, "in_solution", 1);
         cJSON_AddStringToObject(b, "kind", cli_flag(o, "--desktop") ? "desktop" : "cloud");
         return cli_request(o, strcmp(sub, "create") == 0 ? "flow.create" : "flow.import", b, show_object);
     }
@@ -161,6 +162,8 @@ int cmd_flow(cli_opts *o)
         }
         if (cli_opt(o, "--name"))
             cJSON_AddStringToObject(b, "name", cli_opt(o, "--name"));
+        if (cli_flag(o, "--solution"))
+            cJSON_AddBoolToObject(b, "in_solution", 1);
         return cli_request(o, "flow.update", b, show_object);
     }
     if (strcmp(sub, "save-as") == 0) {

@@ -13,6 +13,7 @@
 #include "directory.h"
 #include "jobs.h"
 #include "keyring.h"
+#include "migration.h"
 #include "policy.h"
 #include "vault.h"
 #include "server.h"
@@ -70,6 +71,11 @@ int op_support_protect_flows(void *ctx, const cmk_msg *req, cmk_err *err);
 void ctl_mmk_warnings(ctl *self, const char *env, const char *encryption, cJSON *out);
 int pol_op_new_public(ctl *self, const char *kind, const char *env, const char *policy, const char *principal,
                       char id[64], cmk_err *err);
+
+/* settings, app registration, machine groups (ops_apps.c) */
+int op_env_settings(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_app_register_flow(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_machine_group(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* enterprise policies (ops_policy.c) */
 int op_policy_create(void *ctx, const cmk_msg *req, cmk_err *err);

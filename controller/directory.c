@@ -61,6 +61,8 @@ directory *directory_new(sqlite3 *db, cmk_clock *clock, cmk_err *err)
                    "  UNIQUE(tenant, name));",
                    err) < 0)
         return NULL;
+    /* the environment setting "create new flows in Dataverse solutions" (added later: migrate) */
+    sqlite3_exec(db, "ALTER TABLE environments ADD COLUMN flows_in_solutions INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
     self = calloc(1, sizeof *self);
     if (!self) {
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
@@ -161,7 +163,8 @@ int directory_tenant_list(directory *self, cJSON **out, cmk_err *err)
     return 0;
 }
 
-#define ENV_COLS "id, tenant, name, region, type, managed, encryption, infrastructure, state, policy, created"
+#define ENV_COLS "id, tenant, name, region, type, managed, encryption, infrastructure, state, policy, created, " \
+                 "flows_in_solutions"
 
 /* env_row - an environment row to JSON */
 static cJSON *env_row(sqlite3_stmt *st)
@@ -180,6 +183,7 @@ static cJSON *env_row(sqlite3_stmt *st)
     else
         cJSON_AddStringToObject(o, "policy", (const char *)sqlite3_column_text(st, 9));
     cJSON_AddStringToObject(o, "created", cmk_time_format(sqlite3_column_int64(st, 10), ts, sizeof ts));
+    cJSON_AddBoolToObject(o, "create_flows_in_solutions", sqlite3_column_int(st, 11));
     return o;
 }
 
@@ -281,7 +285,8 @@ int directory_env_list(directory *self, const char *tenant, cJSON **out, cmk_err
 /* directory_env_set - one field */
 int directory_env_set(directory *self, const char *id, const char *field, const char *value, cmk_err *err)
 {
-    static const char *const fields[] = { "encryption", "infrastructure", "state", "policy", "managed", NULL };
+    static const char *const fields[] = { "encryption", "infrastructure", "state", "policy", "managed",
+                                          "flows_in_solutions", NULL };
     char sql[128];
     sqlite3_stmt *st;
     int rc;

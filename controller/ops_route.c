@@ -145,6 +145,9 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
     cJSON_AddStringToObject(body, "infrastructure", cmk_json_str(env, "infrastructure", "shared"));
     cJSON_AddStringToObject(body, "encryption", cmk_json_str(env, "encryption", "microsoft"));
     cJSON_AddStringToObject(body, "requested_by", req->user);
+    if (strcmp(req->type, "flow.create") == 0 && !cJSON_GetObjectItem(body, "in_solution") &&
+        cJSON_IsTrue(cJSON_GetObjectItem(env, "create_flows_in_solutions")))
+        cJSON_AddBoolToObject(body, "in_solution", 1); /* the setting: new flows are solution flows */
     cJSON_Delete(env);
     j = calloc(1, sizeof *j);
     if (!j) {
