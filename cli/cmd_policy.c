@@ -25,6 +25,7 @@ static int policy_usage(void)
     printf("Usage:\n"
            "  cmkctl policy create NAME --tenant T --vault VAULT --key KEY [--version V] --region R\n"
            "  cmkctl policy list [--tenant T] | show POLICY | validate POLICY | delete POLICY\n"
+           "  cmkctl policy grant-identity POLICY             give the policy's identity get, wrapKey, unwrapKey on its vault\n"
            "  cmkctl policy add-env POLICY ENV [--no-wait]     add an environment (it is disabled meanwhile)\n"
            "  cmkctl policy remove-env ENV [--no-wait]         back to the Microsoft-managed key\n"
            "  cmkctl policy move-env ENV --to POLICY           remove + add: two operations, two outages\n"
@@ -126,6 +127,23 @@ int cmd_policy(cli_opts *o)
         cJSON_AddStringToObject(b, "policy", a);
         snprintf(type, sizeof type, "policy.%s", sub);
         return cli_request(o, type, b, show_object);
+    }
+    if (strcmp(sub, "grant-identity") == 0) {
+        /* the key vault access the policy's identity needs: get, wrapKey, unwrapKey */
+        cmk_msg *rep;
+        cJSON *g;
+        int rc;
+        cJSON_AddStringToObject(b, "policy", a);
+        rc = cli_call(o, "policy.show", b, &rep);
+        cJSON_Delete(b);
+        if (rc != 0)
+            return rc;
+        g = cJSON_CreateObject();
+        cJSON_AddStringToObject(g, "vault", cmk_json_str(rep->body, "vault", ""));
+        cJSON_AddStringToObject(g, "principal", cmk_json_str(rep->body, "identity", ""));
+        cJSON_AddStringToObject(g, "perms", "get,wrapKey,unwrapKey");
+        cmk_msg_destroy(&rep);
+        return cli_request(o, "vault.grant", g, show_object);
     }
     if (strcmp(sub, "operation") == 0) {
         cJSON_Delete(b);
