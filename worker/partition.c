@@ -1,14 +1,13 @@
 /*
  * partition.c - the partition store's core: opening <dir>/partition.db (directory 0700, file
- * 0600, WAL, schema), the statement cache, keys and sealing (one cmk_sealer per partition,
- * one reusable scratch buffer for blobs), and group commit with durable callbacks.
- * Flows, connections and bench records are in partition_flows.c; runs in partition_runs.c.
+ * 0600, WAL, schema), the statement cache, and group commit with durable callbacks. Keys and
+ * sealing are in partition_keys.c, flows, connections and bench records in partition_flows.c,
+ * runs and the CSV export in partition_runs.c.
  */
 #include "worker/partition_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +18,8 @@
 #include "common/util.h"
 
 #define PT_SCHEMA_VERSION "1"
-#define PT_ENV_MAX 255      /* longest environment id accepted */
-#define PT_BUSY_MS 2000     /* wait this long for a lock held by another connection */
-#define PT_HEX (2 * CMK_DEK_ID_LEN + 1)
-#define PT_VALUE_MAX (512 * 1024 * 1024) /* largest value written (SQLite's own limit is 1e9) */
+#define PT_ENV_MAX 255  /* longest environment id accepted */
+#define PT_BUSY_MS 2000 /* wait this long for a lock held by another connection */
 
 /* SQL of the cached statements, indexed by pt_stmt_id. */
 static const char *const pt_sql[PT_STMT_COUNT] = {
@@ -115,21 +112,22 @@ int pt_db_err(partition *p, int rc, const char *what, cmk_err *err)
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return cmk_err_set(err, CMK_EBUSY, "%s: %s is locked by another process (%s); retry, or "
-                           "stop the other process using it", what, path, msg);
+        return cmk_err_set(err, CMK_EBUSY,
+                           "%s: %s is locked by another process (%s); retry, or "
+                           "stop the other process using it",
+                           what, path, msg);
     case SQLITE_FULL:
-        return cmk_err_set(err, CMK_EIO, "%s: the disk holding %s is full (%s); free space and "
-                           "retry", what, path, msg);
-    case SQLITE_NOMEM:
-        return cmk_err_set(err, CMK_ENOMEM, "%s: out of memory (%s)", what, msg);
+        return cmk_err_set(err, CMK_EIO,
+                           "%s: the disk holding %s is full (%s); free space and "
+                           "retry",
+                           what, path, msg);
+    case SQLITE_NOMEM: return cmk_err_set(err, CMK_ENOMEM, "%s: out of memory (%s)", what, msg);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-        return cmk_err_set(err, CMK_EIO, "%s: %s is damaged (%s); restore it from a backup",
-                           what, path, msg);
-    case SQLITE_CONSTRAINT:
-        return cmk_err_set(err, CMK_EEXIST, "%s: %s", what, msg);
-    default:
-        return cmk_err_set(err, CMK_EIO, "%s: SQLite error on %s: %s", what, path, msg);
+        return cmk_err_set(err, CMK_EIO, "%s: %s is damaged (%s); restore it from a backup", what,
+                           path, msg);
+    case SQLITE_CONSTRAINT: return cmk_err_set(err, CMK_EEXIST, "%s: %s", what, msg);
+    default: return cmk_err_set(err, CMK_EIO, "%s: SQLite error on %s: %s", what, path, msg);
     }
 }
 
@@ -167,6 +165,7 @@ static void dispatch(partition *p, int rc)
 {
     pt_cb *run = p->cbs;
     size_t n = p->n_cbs, cap = p->cap_cbs;
+    int was = p->dispatching; /* 1 when a callback's own write failed and lost its group */
 
     p->in_txn = 0;
     p->pending = 0;
@@ -178,7 +177,7 @@ static void dispatch(partition *p, int rc)
     p->dispatching = 1;
     for (size_t i = 0; i < n; i++)
         run[i].fn(run[i].arg, rc);
-    p->dispatching = 0;
+    p->dispatching = was;
     if (!p->spare) {
         p->spare = run;
         p->cap_spare = cap;
@@ -190,8 +189,17 @@ static void dispatch(partition *p, int rc)
 /* commit_once - COMMIT the open transaction (ROLLBACK if that fails) and run its callbacks */
 static int commit_once(partition *p, cmk_err *err)
 {
-    int rc = pt_exec_cached(p, PT_COMMIT), code = 0;
+    int rc, code = 0;
 
+    if (p->fail_commit) { /* test seam: a simulated failing COMMIT */
+        code = cmk_err_set(err, p->fail_commit < -1 ? p->fail_commit : CMK_EIO,
+                           "committing pending writes: simulated failure (test seam)");
+        p->fail_commit = 0;
+        (void)pt_exec_cached(p, PT_ROLLBACK);
+        dispatch(p, code);
+        return code;
+    }
+    rc = pt_exec_cached(p, PT_COMMIT);
     if (rc != SQLITE_OK) {
         code = pt_db_err(p, rc, "committing pending writes", err);
         if (!sqlite3_get_autocommit(p->db))
@@ -278,228 +286,6 @@ int pt_write_failed(partition *p, int rc, const char *what, cmk_err *err)
         (void)commit_now(p, NULL); /* an empty transaction: close it */
     }
     return code;
-}
-
-/* pt_locked_err - the CMK_EUNAVAIL of a locked environment */
-int pt_locked_err(partition *p, cmk_err *err)
-{
-    return cmk_err_set(err, CMK_EUNAVAIL,
-                       "environment %s is locked: its data key is not available (the key was "
-                       "locked or revoked); restore access to the key to unlock it",
-                       p->env);
-}
-
-/* pt_need_dek - the DEK to seal with, or CMK_EUNAVAIL; NULL when the partition does not seal */
-int pt_need_dek(partition *p, int mmk, cmk_dek **out, cmk_err *err)
-{
-    *out = NULL;
-    if (!p->opts.seal)
-        return 0;
-    if (p->locked)
-        return pt_locked_err(p, err);
-    *out = mmk ? p->mmk_dek : p->data_dek;
-    if (!*out)
-        return cmk_err_set(err, CMK_EUNAVAIL,
-                           "environment %s has no %s loaded yet: wait until the worker has "
-                           "unwrapped it (or restore access to the key)",
-                           p->env, mmk ? "Microsoft-managed data key (MMK DEK)" : "data key");
-    return 0;
-}
-
-/* pt_seal - seal plain at (env, table, row, column) into the scratch buffer */
-int pt_seal(partition *p, cmk_dek *dek, const char *table, const char *row, const char *column,
-            const void *plain, size_t len, const void **blob, size_t *blob_len, cmk_err *err)
-{
-    cmk_place place = {p->env, table, row, column};
-    size_t need = len + CMK_BLOB_OVERHEAD;
-    int rc;
-
-    if (len > PT_VALUE_MAX)
-        return cmk_err_set(err, CMK_EINVAL, "a %zu-byte %s.%s is too large for a partition "
-                           "(limit %d bytes)", len, table, column, PT_VALUE_MAX);
-    if (!p->opts.seal) {
-        *blob = len ? plain : (const void *)"";
-        *blob_len = len;
-        return 0;
-    }
-    if (need > p->scratch_cap) {
-        size_t ncap = p->scratch_cap ? p->scratch_cap : 4096;
-        uint8_t *n;
-        while (ncap < need)
-            ncap *= 2;
-        n = realloc(p->scratch, ncap);
-        if (!n)
-            return cmk_err_set(err, CMK_ENOMEM, "out of memory sealing a %zu-byte %s.%s", len,
-                               table, column);
-        p->scratch = n;
-        p->scratch_cap = ncap;
-    }
-    rc = cmk_seal(p->sealer, dek, &place, plain, len, p->scratch, p->scratch_cap, blob_len, err);
-    if (rc < 0)
-        return rc;
-    *blob = p->scratch;
-    return 0;
-}
-
-/* dek_for_blob - the DEK a blob names, among data, MMK and read DEKs */
-static int dek_for_blob(partition *p, const uint8_t *blob, size_t len, const cmk_place *pl,
-                        const cmk_dek **out, cmk_err *err)
-{
-    uint8_t id[CMK_DEK_ID_LEN];
-    char hex[PT_HEX], dhex[PT_HEX], mhex[PT_HEX];
-    int rc;
-
-    if (p->locked)
-        return pt_locked_err(p, err);
-    if ((rc = cmk_blob_dek_id(blob, len, id, err)) < 0)
-        return cmk_err_prefix(err, "%s/%s/%s/%s: ", pl->env, pl->table, pl->row, pl->column);
-    if (p->data_dek && memcmp(cmk_dek_id(p->data_dek), id, sizeof id) == 0)
-        *out = p->data_dek;
-    else if (p->mmk_dek && memcmp(cmk_dek_id(p->mmk_dek), id, sizeof id) == 0)
-        *out = p->mmk_dek;
-    else
-        for (size_t i = 0; i < p->n_read && !*out; i++)
-            if (memcmp(cmk_dek_id(p->read_deks[i]), id, sizeof id) == 0)
-                *out = p->read_deks[i];
-    if (*out)
-        return 0;
-    if (!p->data_dek && !p->mmk_dek && p->n_read == 0)
-        return cmk_err_set(err, CMK_EUNAVAIL,
-                           "environment %s has no data key loaded yet: wait until the worker has "
-                           "unwrapped it (or restore access to the key)",
-                           p->env);
-    for (size_t i = 0; i < CMK_DEK_ID_LEN; i++)
-        snprintf(hex + 2 * i, 3, "%02x", id[i]);
-    cmk_dek_id_hex(p->data_dek, dhex, sizeof dhex);
-    cmk_dek_id_hex(p->mmk_dek, mhex, sizeof mhex);
-    return cmk_err_set(err, CMK_ECRYPTO,
-                       "cannot open %s/%s/%s/%s: it is sealed under DEK %s, which this partition "
-                       "does not hold (data DEK %s, MMK DEK %s, %zu older DEK%s); add the DEK "
-                       "it was sealed under (partition_add_read_dek) or restore that key",
-                       pl->env, pl->table, pl->row, pl->column, hex, dhex[0] ? dhex : "none",
-                       mhex[0] ? mhex : "none", p->n_read, p->n_read == 1 ? "" : "s");
-}
-
-/* pt_open_col - column col of st opened at (env, table, row, column) into a malloc'd string */
-int pt_open_col(partition *p, sqlite3_stmt *st, int col, const char *table, const char *row,
-                const char *column, char **out, size_t *out_len, cmk_err *err)
-{
-    const uint8_t *blob;
-    size_t len, n = 0;
-    cmk_place pl = {p->env, table, row, column};
-    const cmk_dek *dek = NULL;
-    char *buf;
-    int rc;
-
-    *out = NULL;
-    if (out_len)
-        *out_len = 0;
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return 0;
-    blob = sqlite3_column_blob(st, col);
-    len = (size_t)sqlite3_column_bytes(st, col);
-    if (!p->opts.seal) {
-        buf = malloc(len + 1);
-        if (!buf)
-            return cmk_err_set(err, CMK_ENOMEM, "out of memory reading %s.%s", table, column);
-        if (len)
-            memcpy(buf, blob, len);
-        buf[len] = '\0';
-        *out = buf;
-        if (out_len)
-            *out_len = len;
-        return 0;
-    }
-    if ((rc = dek_for_blob(p, blob, len, &pl, &dek, err)) < 0)
-        return rc;
-    buf = malloc(len - CMK_BLOB_OVERHEAD + 1); /* len >= CMK_BLOB_OVERHEAD: checked above */
-    if (!buf)
-        return cmk_err_set(err, CMK_ENOMEM, "out of memory opening %s.%s", table, column);
-    rc = cmk_open(p->sealer, dek, &pl, blob, len, (uint8_t *)buf, len - CMK_BLOB_OVERHEAD, &n,
-                  err);
-    if (rc < 0) {
-        free(buf); /* cmk_open wiped whatever it wrote */
-        return rc;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    if (out_len)
-        *out_len = n;
-    return 0;
-}
-
-/* pt_copy - copy a column's text into a fixed field */
-void pt_copy(char *dst, size_t cap, const unsigned char *src)
-{
-    cmk_strlcpy(dst, src ? (const char *)src : "", cap);
-}
-
-/* pt_free_secret - wipe and free a plaintext buffer */
-void pt_free_secret(char *s, size_t len)
-{
-    if (!s)
-        return;
-    cmk_wipe(s, len);
-    free(s);
-}
-
-/* pt_buf_grow - make room for n more bytes plus a NUL; the old block is wiped */
-static int pt_buf_grow(pt_buf *b, size_t n)
-{
-    size_t ncap;
-    char *nd;
-
-    if (b->oom)
-        return -1;
-    if (b->len + n + 1 <= b->cap)
-        return 0;
-    ncap = b->cap ? b->cap : 1024;
-    while (ncap < b->len + n + 1)
-        ncap *= 2;
-    nd = malloc(ncap);
-    if (!nd) {
-        b->oom = 1;
-        return -1;
-    }
-    if (b->len)
-        memcpy(nd, b->data, b->len);
-    pt_free_secret(b->data, b->cap);
-    b->data = nd;
-    b->cap = ncap;
-    return 0;
-}
-
-/* pt_buf_add - append n bytes */
-void pt_buf_add(pt_buf *b, const char *s, size_t n)
-{
-    if (pt_buf_grow(b, n) < 0)
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-/* pt_buf_addf - append formatted text */
-void pt_buf_addf(pt_buf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    pt_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* pt_buf_free - wipe and free the buffer */
-void pt_buf_free(pt_buf *b)
-{
-    pt_free_secret(b->data, b->cap);
-    b->data = NULL;
-    b->len = b->cap = 0;
 }
 
 /* check_opts - reject options that cannot work */
@@ -767,52 +553,6 @@ void partition_close(partition **self_p)
     free(p);
 }
 
-/* partition_set_keys - the DEKs to seal with (borrowed) */
-void partition_set_keys(partition *self, cmk_dek *data_dek, cmk_dek *mmk_dek)
-{
-    if (!self)
-        return;
-    self->data_dek = data_dek;
-    self->mmk_dek = mmk_dek;
-    self->locked = 0;
-}
-
-/* partition_add_read_dek - an older DEK to open blobs sealed before a rotation (borrowed) */
-int partition_add_read_dek(partition *self, cmk_dek *dek, cmk_err *err)
-{
-    if (!self || !dek)
-        return cmk_err_set(err, CMK_EINVAL, "partition_add_read_dek needs a partition and a DEK");
-    for (size_t i = 0; i < self->n_read; i++)
-        if (memcmp(cmk_dek_id(self->read_deks[i]), cmk_dek_id(dek), CMK_DEK_ID_LEN) == 0) {
-            self->read_deks[i] = dek; /* the same key: keep the newest handle */
-            return 0;
-        }
-    if (self->n_read == self->cap_read) {
-        size_t ncap = self->cap_read ? self->cap_read * 2 : 4;
-        cmk_dek **n = realloc(self->read_deks, ncap * sizeof *n);
-        if (!n)
-            return cmk_err_set(err, CMK_ENOMEM, "out of memory adding a read DEK");
-        self->read_deks = n;
-        self->cap_read = ncap;
-    }
-    self->read_deks[self->n_read++] = dek;
-    return 0;
-}
-
-/* partition_forget_keys - drop every DEK and wipe cached cipher state (lock, revoke) */
-void partition_forget_keys(partition *self)
-{
-    if (!self)
-        return;
-    self->data_dek = NULL;
-    self->mmk_dek = NULL;
-    if (self->read_deks)
-        memset(self->read_deks, 0, self->cap_read * sizeof *self->read_deks);
-    self->n_read = 0;
-    self->locked = 1;
-    cmk_sealer_forget(self->sealer);
-}
-
 /* partition_env - the environment id */
 const char *partition_env(const partition *self)
 {
@@ -825,16 +565,26 @@ const char *partition_path(const partition *self)
     return self ? self->path : NULL;
 }
 
+/* partition_fail_next_commit - test seam: the next COMMIT rolls back and fails with code */
+void partition_fail_next_commit(partition *self, int code)
+{
+    if (self)
+        self->fail_commit = code;
+}
+
 /* partition_tick - commit if the oldest pending write is older than group_commit_ms */
 int64_t partition_tick(partition *self, cmk_err *err)
 {
     int64_t age_ms, due;
+    int rc;
 
     if (!self || !self->in_txn)
         return -1;
     age_ms = (mono_ns() - self->first_ns) / 1000000;
     if (self->pending == 0 || age_ms >= self->opts.group_commit_ms) {
-        (void)commit_now(self, err);
+        rc = commit_now(self, err);
+        if (rc < 0)
+            return rc < -1 ? rc : CMK_EIO; /* failed: its callbacks heard it too */
         if (!self->in_txn)
             return -1;
         age_ms = (mono_ns() - self->first_ns) / 1000000; /* callbacks wrote more */

@@ -184,9 +184,21 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
  * sealed column, opening one, the CSV export) fail with CMK_EUNAVAIL after
  * partition_forget_keys until partition_set_keys; metadata (lists, partition_flow_get without
  * a definition, partition_conn_key_id) stays readable. With opts.seal 0 nothing is sealed and
- * no key is needed; a partition keeps the seal mode it was created with. */
+ * no key is needed; a partition keeps the seal mode it was created with. partition_tick
+ * returns a cmk code below -1 (err filled) when a due commit failed. partition_run_export_csv
+ * with max_records 0 uses the product's limit, 100. */
 
 /* partition_path - the database file (<dir>/partition.db) */
 const char *partition_path(const partition *self);
+
+/* partition_fail_next_commit - fault-injection seam for tests: the next COMMIT is rolled back
+ * instead and reported as failing with code (e.g. CMK_EIO for a full disk); 0 cancels */
+void partition_fail_next_commit(partition *self, int code);
+
+/* "All runs" CSV columns (partition_run_export_csv; RFC 4180, CRLF, header row first):
+ *   Run ID, Flow ID, Start time, End time (UTC ISO 8601 with ms; empty while Running),
+ *   Duration (ms) (empty while Running), Status, Error ("code: message"), Trigger (JSON: the
+ *   trigger outputs the run started with), Actions (JSON array of every action's name, status,
+ *   inputs, outputs, startMs, endMs, error, from the saved record). */
 
 #endif

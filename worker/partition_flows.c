@@ -52,9 +52,8 @@ int partition_flow_put(partition *self, const partition_flow *meta, const char *
         return rc;
     if (!(st = pt_stmt(self, PT_FLOW_PUT, err)))
         return err ? err->code : CMK_EIO;
-    if (definition &&
-        (rc = pt_seal(self, dek, "flows", meta->id, "definition", definition, len, &blob, &blen,
-                      err)) < 0)
+    if (definition && (rc = pt_seal(self, dek, "flows", meta->id, "definition", definition, len,
+                                    &blob, &blen, err)) < 0)
         return rc;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
         return rc;
@@ -96,8 +95,7 @@ int partition_flow_get(partition *self, const char *id, partition_flow *meta, ch
     if (rc == SQLITE_ROW) {
         if (meta)
             row_to_flow(st, meta);
-        rc = definition ? pt_open_col(self, st, 9, "flows", id, "definition", definition, NULL,
-                                      err)
+        rc = definition ? pt_open_col(self, st, 9, "flows", id, "definition", definition, NULL, err)
                         : 0;
     } else if (rc == SQLITE_DONE) {
         rc = cmk_err_set(err, CMK_ENOENT, "no flow %s in environment %s", id, self->env);
@@ -155,7 +153,8 @@ int partition_flow_delete(partition *self, const char *id, partition_durable_fn 
     int rc;
 
     if (!self || !id)
-        return cmk_err_set(err, CMK_EINVAL, "partition_flow_delete needs a partition and a flow id");
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_flow_delete needs a partition and a flow id");
     if (!(st = pt_stmt(self, PT_FLOW_DELETE, err)))
         return err ? err->code : CMK_EIO;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
@@ -189,8 +188,8 @@ int partition_conn_put(partition *self, const char *id, const char *name, int oa
         return rc;
     if (!(st = pt_stmt(self, PT_CONN_PUT, err)))
         return err ? err->code : CMK_EIO;
-    if ((rc = pt_seal(self, dek, "connections", id, "secret", secret, strlen(secret), &blob,
-                      &blen, err)) < 0)
+    if ((rc = pt_seal(self, dek, "connections", id, "secret", secret, strlen(secret), &blob, &blen,
+                      err)) < 0)
         return rc;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
         return rc;
@@ -313,8 +312,8 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
         return rc;
     if (!(st = pt_stmt(self, PT_BENCH_PUT, err)))
         return err ? err->code : CMK_EIO;
-    if ((rc = pt_seal(self, dek, "bench", i64_text(row, rowtxt), "payload", data, len, &blob,
-                      &blen, err)) < 0)
+    if ((rc = pt_seal(self, dek, "bench", i64_text(row, rowtxt), "payload", data, len, &blob, &blen,
+                      err)) < 0)
         return rc;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
         return rc;

@@ -1,7 +1,8 @@
 /*
- * partition_int.h - internals of the partition store shared by partition.c (open, keys,
- * sealing, statement cache, group commit), partition_flows.c (flows, connections, bench) and
- * partition_runs.c (runs and the CSV export). Not for use outside worker/partition*.c.
+ * partition_int.h - internals of the partition store shared by partition.c (open, statement
+ * cache, group commit), partition_keys.c (DEKs, sealing, opening), partition_flows.c (flows,
+ * connections, bench) and partition_runs.c (runs and the CSV export). Not for use outside
+ * worker/partition*.c.
  */
 #ifndef CMK_PARTITION_INT_H
 #define CMK_PARTITION_INT_H
@@ -15,26 +16,26 @@
 
 /* Cached statements, prepared on first use and kept for the partition's life. */
 typedef enum {
-    PT_BEGIN,            /* BEGIN */
-    PT_COMMIT,           /* COMMIT */
-    PT_ROLLBACK,         /* ROLLBACK */
-    PT_FLOW_PUT,         /* upsert a flow */
-    PT_FLOW_GET,         /* one flow's metadata and definition */
-    PT_FLOW_LIST,        /* every flow's metadata */
-    PT_FLOW_DELETE,      /* delete a flow */
-    PT_RUN_BY_REQ,       /* the run of (flow, client_req) */
-    PT_RUN_BY_ID,        /* one run's metadata */
-    PT_RUN_INSERT,       /* a new run */
-    PT_RUN_SAVE,         /* status, end, record of a run */
-    PT_RUN_GET,          /* one run with its sealed columns */
-    PT_RUN_LIST_ALL,     /* runs of every flow, newest first */
-    PT_RUN_LIST_FLOW,    /* runs of one flow, newest first */
-    PT_RUN_UNFINISHED,   /* runs still Running */
-    PT_RUN_EXPORT,       /* runs of one flow with sealed columns, newest first */
-    PT_CONN_PUT,         /* upsert a connection */
-    PT_CONN_GET,         /* a connection's kind and secret */
-    PT_BENCH_PUT,        /* one benchmark record */
-    PT_STMT_COUNT        /* number of cached statements */
+    PT_BEGIN,          /* BEGIN */
+    PT_COMMIT,         /* COMMIT */
+    PT_ROLLBACK,       /* ROLLBACK */
+    PT_FLOW_PUT,       /* upsert a flow */
+    PT_FLOW_GET,       /* one flow's metadata and definition */
+    PT_FLOW_LIST,      /* every flow's metadata */
+    PT_FLOW_DELETE,    /* delete a flow */
+    PT_RUN_BY_REQ,     /* the run of (flow, client_req) */
+    PT_RUN_BY_ID,      /* one run's metadata */
+    PT_RUN_INSERT,     /* a new run */
+    PT_RUN_SAVE,       /* status, end, record of a run */
+    PT_RUN_GET,        /* one run with its sealed columns */
+    PT_RUN_LIST_ALL,   /* runs of every flow, newest first */
+    PT_RUN_LIST_FLOW,  /* runs of one flow, newest first */
+    PT_RUN_UNFINISHED, /* runs still Running */
+    PT_RUN_EXPORT,     /* runs of one flow with sealed columns, newest first */
+    PT_CONN_PUT,       /* upsert a connection */
+    PT_CONN_GET,       /* a connection's kind and secret */
+    PT_BENCH_PUT,      /* one benchmark record */
+    PT_STMT_COUNT      /* number of cached statements */
 } pt_stmt_id;
 
 /* A durable callback waiting for its commit. */
@@ -52,30 +53,31 @@ typedef struct {
 } pt_buf;
 
 struct partition {
-    sqlite3 *db;                    /* the open database */
-    char *dir;                      /* partition directory */
-    char *path;                     /* <dir>/partition.db */
-    char *env;                      /* environment id (first field of every place) */
-    partition_opts opts;            /* how it was opened */
+    sqlite3 *db;                     /* the open database */
+    char *dir;                       /* partition directory */
+    char *path;                      /* <dir>/partition.db */
+    char *env;                       /* environment id (first field of every place) */
+    partition_opts opts;             /* how it was opened */
     sqlite3_stmt *st[PT_STMT_COUNT]; /* statement cache, indexed by pt_stmt_id */
-    cmk_sealer *sealer;             /* the one sealer of this partition (reused) */
-    cmk_dek *data_dek;              /* seals flows, runs, OAuth secrets (borrowed) */
-    cmk_dek *mmk_dek;               /* seals non-OAuth secrets (borrowed) */
-    cmk_dek **read_deks;            /* older DEKs for reading (borrowed) */
-    size_t n_read;                  /* entries in read_deks */
-    size_t cap_read;                /* slots in read_deks */
-    int locked;                     /* 1 after partition_forget_keys until keys are set again */
-    uint8_t *scratch;               /* reusable buffer for the blob being written */
-    size_t scratch_cap;             /* its size */
-    int in_txn;                     /* a write transaction is open */
-    size_t pending;                 /* writes in it, not yet committed */
-    int64_t first_ns;               /* CLOCK_MONOTONIC time of its first write */
-    pt_cb *cbs;                     /* durable callbacks of pending writes, in write order */
-    size_t n_cbs;                   /* entries in cbs */
-    size_t cap_cbs;                 /* slots in cbs */
-    pt_cb *spare;                   /* a second callback array, swapped in at each commit */
-    size_t cap_spare;               /* its slots */
-    int dispatching;                /* callbacks are running: commits wait until they end */
+    cmk_sealer *sealer;              /* the one sealer of this partition (reused) */
+    cmk_dek *data_dek;               /* seals flows, runs, OAuth secrets (borrowed) */
+    cmk_dek *mmk_dek;                /* seals non-OAuth secrets (borrowed) */
+    cmk_dek **read_deks;             /* older DEKs for reading (borrowed) */
+    size_t n_read;                   /* entries in read_deks */
+    size_t cap_read;                 /* slots in read_deks */
+    int locked;                      /* 1 after partition_forget_keys until keys are set again */
+    uint8_t *scratch;                /* reusable buffer for the blob being written */
+    size_t scratch_cap;              /* its size */
+    int in_txn;                      /* a write transaction is open */
+    size_t pending;                  /* writes in it, not yet committed */
+    int64_t first_ns;                /* CLOCK_MONOTONIC time of its first write */
+    pt_cb *cbs;                      /* durable callbacks of pending writes, in write order */
+    size_t n_cbs;                    /* entries in cbs */
+    size_t cap_cbs;                  /* slots in cbs */
+    pt_cb *spare;                    /* a second callback array, swapped in at each commit */
+    size_t cap_spare;                /* its slots */
+    int dispatching;                 /* callbacks are running: commits wait until they end */
+    int fail_commit;                 /* test seam: the next COMMIT fails with this code */
 };
 
 /* pt_stmt - the cached statement `which`, prepared on first use */

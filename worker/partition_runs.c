@@ -463,7 +463,8 @@ int partition_run_export_csv(partition *self, const char *flow_id, size_t max_re
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory exporting the runs of flow %s", flow_id);
     if (rc < 0) {
         pt_buf_free(&b);
-        return rc == CMK_EUNAVAIL ? rc : cmk_err_prefix(err, "exporting runs of flow %s: ", flow_id);
+        return rc == CMK_EUNAVAIL ? rc
+                                  : cmk_err_prefix(err, "exporting runs of flow %s: ", flow_id);
     }
     *csv = b.data;
     return 0;
