@@ -32,7 +32,7 @@ rm -f err.txt
 
 [ -n "$(procs_of_run)" ] || fail "no processes found before down"
 cmkctl down | grep -q stopped || fail "down output"
-wait_until 5 test -z "$(procs_of_run)" || fail "processes left after down: $(procs_of_run)"
+wait_until 5 no_procs || fail "processes left after down: $(procs_of_run)"
 [ ! -e "$RUN/controller.pid" ] || fail "pid file left behind"
 cmkctl down | grep -q "no cluster running" || fail "down twice"
 ok "down leaves no process"

@@ -10,7 +10,7 @@ cmkctl up --set "supervisor.wrapper=$vg" --set heartbeat.interval=1s --set clust
     --set supervisor.stop_timeout=30s >/dev/null
 cmkctl --timeout 30s ping | grep -c pong | grep -q 4 || fail "not every process answered under valgrind"
 cmkctl --timeout 60s down >/dev/null
-wait_until 60 test -z "$(procs_of_run)" || fail "processes left: $(procs_of_run)"
+wait_until 60 no_procs || fail "processes left: $(procs_of_run)"
 n=$(ls "$RUN"/vg.*.log | wc -l)
 [ "$n" -ge 4 ] || fail "expected 4 valgrind logs, found $n"
 for f in "$RUN"/vg.*.log; do

@@ -64,3 +64,6 @@ new_env() {
 
 # env_field ENV FIELD - one field of `env cmk-status`
 env_field() { json_get "$(cmkctl env cmk-status "$1" --json)" "j.get('$2')"; }
+
+# no_procs - true once no process of this run dir is left (for wait_until)
+no_procs() { [ -z "$(procs_of_run)" ]; }

@@ -37,7 +37,7 @@ ok "MIG-2 creation blocked, runs accepted during migration"
 
 # kill the controller mid-migration; the restarted one resumes it
 kill -9 "$(cat "$RUN/controller.pid")"
-wait_until 10 test -z "$(pgrep -f -- "--run-dir $RUN" || true)" || true
+wait_until 10 no_procs || true
 cmkctl up --set clock.mode=virtual --set migration.step_delay=150ms >/dev/null
 done_() { [ "$(json_get "$(cmkctl env migration "$env" --json)" 'j["status"]')" = Done ]; }
 wait_until 30 done_ || fail "migration did not finish after the restart: $(cmkctl env migration "$env")"

@@ -31,5 +31,5 @@ ok "gateway restarted twice"
 # a SIGTERM to the controller stops the whole cluster
 ctl=$(cat "$RUN/controller.pid")
 kill -TERM "$ctl"
-wait_until 10 test -z "$(procs_of_run)" || fail "processes left after SIGTERM: $(procs_of_run)"
+wait_until 10 no_procs || fail "processes left after SIGTERM: $(procs_of_run)"
 ok "SIGTERM stops the cluster"

@@ -99,7 +99,7 @@ START_TEST(test_vault_kek_and_rewrap)
     ck_assert_int_eq(vault_create(v, "admin", "contoso", "kv1", &props, NULL, &err), 0);
     ck_assert_int_eq(vault_key_create(v, "admin", "kv1", "cmk", &kp, NULL, &err), 0);
     /* the policy identity has no access yet: wrapping fails and says which permission */
-    ck_assert_int_eq(keyring_ensure(kr, "env-c", "data", &kek, NULL, &err), CMK_EPERM);
+    ck_assert_int_eq(keyring_ensure(kr, "env-c", "cmk", &kek, NULL, &err), CMK_EPERM);
     ck_assert_ptr_nonnull(strstr(err.msg, "wrapKey"));
     ck_assert_int_eq(vault_access_grant(v, "admin", "kv1", "pp-identity",
                                         VAULT_PERM_GET | VAULT_PERM_WRAP_KEY | VAULT_PERM_UNWRAP_KEY, &err), 0);
