@@ -25,6 +25,8 @@ static const cli_cmd commands[] = {
     { "env", cmd_env, "create|list|show|enable-managed|delete ...",
       "environments (`cmkctl env --help` for details)" },
     { "clock", cmd_clock, "[show] | advance DURATION", "the controller's clock (advance: virtual mode only)" },
+    { "tenant-key", cmd_tenant_key, "generate|upload|activate|list|status|kek ...",
+      "legacy tenant encryption keys (BYOK, `cmkctl tenant-key --help`)" },
     { "vault", cmd_vault, "create|show|list|update|delete|recover|purge|grant|revoke|access ...",
       "the simulated Azure Key Vault (`cmkctl vault --help`)" },
     { "key", cmd_key, "create|import|import-byok|byok-export|show|list|versions|rotate|...",

@@ -38,8 +38,11 @@ static void show_envs(const cJSON *r) { cli_print_items(cJSON_GetObjectItem(r, "
 int cmd_tenant(cli_opts *o)
 {
     const char *sub = o->argc > 1 ? o->argv[1] : "list";
-    cJSON *body = cJSON_CreateObject();
+    cJSON *body;
 
+    if (strcmp(sub, "enable-byok") == 0 || strcmp(sub, "lock") == 0 || strcmp(sub, "unlock-key") == 0)
+        return cmd_tenant_byok(o);
+    body = cJSON_CreateObject();
     if (strcmp(sub, "create") == 0) {
         const char *id = cli_positional(o, 2, 0);
         if (!id) {
@@ -96,6 +99,11 @@ int cmd_env(cli_opts *o)
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
         cJSON_Delete(body);
         return env_usage();
+    }
+    if (strcmp(sub, "unlock") == 0 || strcmp(sub, "apply-tenant-key") == 0 ||
+        strcmp(sub, "return-to-microsoft-key") == 0 || strcmp(sub, "byok-state") == 0) {
+        cJSON_Delete(body);
+        return cmd_env_byok(o);
     }
     if (strcmp(sub, "create") == 0) {
         static const char *const keys[][2] = { { "--tenant", "tenant" }, { "--name", "name" },

@@ -104,9 +104,18 @@ static int open_vault(ctl *self, cmk_err *err)
     vcfg.limit_rsa4096 = (int)self->cfg->vault_limit_rsa4096;
     vcfg.limit_mgmt = (int)self->cfg->vault_limit_mgmt;
     self->vault = vault_svc_new(self->db, self->clock, self->audit, key, &vcfg, err);
+    if (self->vault) {
+        /* the legacy tenant keys are sealed under the same master key */
+        tenantkey_config tcfg;
+        tenantkey_config_defaults(&tcfg);
+        tcfg.master_key = key;
+        self->tenantkeys = tenantkey_svc_new(self->db, self->clock, self->audit, self->dir, &tcfg, err);
+    }
     OPENSSL_cleanse(key, sizeof key);
-    if (!self->vault)
+    if (!self->vault || !self->tenantkeys)
         return err->code;
+    if ((rc = tenantkey_svc_resume(self->tenantkeys, err)) < 0)
+        return rc;
     return vault_svc_resume_timers(self->vault, err);
 }
 
@@ -324,6 +333,7 @@ void ctl_stop(ctl **self_p)
     if (self->clock_tick)
         cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->clock_tick);
     keyring_destroy(&self->keyring);
+    tenantkey_svc_destroy(&self->tenantkeys);
     vault_svc_destroy(&self->vault);
     audit_log_destroy(&self->audit);
     directory_destroy(&self->dir);

@@ -15,6 +15,7 @@
 #include "keyring.h"
 #include "migration.h"
 #include "policy.h"
+#include "tenantkey.h"
 #include "vault.h"
 #include "server.h"
 #include "supervisor.h"
@@ -35,6 +36,7 @@ typedef struct {
     jobs *jobs;        /* slow work off the loop */
     keyring *keyring;  /* environments' data keys */
     policy_svc *policies; /* enterprise policies, links, health monitor */
+    tenantkey_svc *tenantkeys; /* legacy BYOK tenant keys */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */
@@ -71,6 +73,19 @@ int op_support_protect_flows(void *ctx, const cmk_msg *req, cmk_err *err);
 void ctl_mmk_warnings(ctl *self, const char *env, const char *encryption, cJSON *out);
 int pol_op_new_public(ctl *self, const char *kind, const char *env, const char *policy, const char *principal,
                       char id[64], cmk_err *err);
+
+/* legacy tenant keys (ops_tenantkey.c) */
+int op_tenant_enable_byok(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenantkey_generate(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenantkey_upload(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenantkey_activate(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenantkey_list(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenantkey_kek(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenantkey_status(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenant_lock(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_tenant_unlock_key(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_byok(void *ctx, const cmk_msg *req, cmk_err *err);
+cJSON *ctl_mmk_only_features(void);
 
 /* settings, app registration, machine groups (ops_apps.c) */
 int op_env_settings(void *ctx, const cmk_msg *req, cmk_err *err);

@@ -82,7 +82,11 @@ int op_env_show(void *ctx, const cmk_msg *req, cmk_err *err)
     ctl *self = ctx;
     cJSON *out;
     int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &out, err);
-    return rc < 0 ? rc : ctl_reply_json(self, req, out, err);
+    if (rc < 0)
+        return rc;
+    /* seed 003: these stay on the Microsoft-managed key whatever the environment's key */
+    cJSON_AddItemToObject(out, "features_on_microsoft_key", ctl_mmk_only_features());
+    return ctl_reply_json(self, req, out, err);
 }
 
 int op_env_enable_managed(void *ctx, const cmk_msg *req, cmk_err *err)

@@ -231,6 +231,13 @@ static int link_key(policy_svc *self, const char *env, const char *policy, const
     if ((rc = pol_dedicated_worker(self, env, err)) < 0)
         return rc;
     directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
+    {
+        /* a BYOK environment moves with no downtime; it is then managed by CustomerViaMicrosoft */
+        tenantkey_env_state ts;
+        if (tenantkey_env_byok_state(self->ctl->tenantkeys, principal, env, &ts, NULL) == 0 &&
+            ts.mode == TENANTKEY_ENV_SELF_MANAGED)
+            tenantkey_migrated_to_cmk(self->ctl->tenantkeys, principal, env, policy, &ts, NULL);
+    }
     audit_append(self->ctl->audit, principal, "policy.link", env, 0, policy, NULL, NULL);
     return 0;
 }
@@ -337,6 +344,11 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
     if (!cJSON_IsString(cJSON_GetObjectItem(env, "policy")) || strcmp(cmk_json_str(env, "state", ""), "Ready") != 0) {
         rc = cmk_err_set(err, CMK_ESTATE, "environment %s is not a Ready environment of a policy (state %s)",
                          cmk_json_str(env, "id", ""), cmk_json_str(env, "state", ""));
+        cJSON_Delete(env);
+        return rc;
+    }
+    /* an environment migrated from BYOK cannot return to the Microsoft-managed key for 7 days */
+    if ((rc = tenantkey_cmk_return_check(self->ctl->tenantkeys, principal, cmk_json_str(env, "id", ""), err)) < 0) {
         cJSON_Delete(env);
         return rc;
     }
