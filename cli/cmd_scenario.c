@@ -10,6 +10,8 @@
  *
  * expect: exit (default 0), stdout_contains, stderr_contains (lists of strings). "show" prints
  * the step's output. "finally" commands run at the end whatever happened (cleanup).
+ * In arguments, {run} stands for the run directory. A step may write a file instead of running
+ * a command: { "name": "...", "write": { "path": "{run}/pw", "content": "..." } } (mode 0600).
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,6 +45,39 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
     *buf = nb;
 }
 
+/* subst_run - {run} in an argument replaced by the run dir (kept in a small static pool) */
+static const char *subst_run(const cli_opts *o, const char *arg)
+{
+    static char pool[32][1024];
+    static int next;
+    const char *hole = strstr(arg, "{run}");
+    char *out;
+    if (!hole)
+        return arg;
+    out = pool[next++ % 32];
+    snprintf(out, sizeof pool[0], "%.*s%s%s", (int)(hole - arg), arg, o->run_dir, hole + 5);
+    return out;
+}
+
+/* write_step - a step that writes a file */
+static int write_step(const cli_opts *o, const cJSON *w, char *why, size_t cap)
+{
+    cmk_err err = CMK_ERR_INIT;
+    const char *path = subst_run(o, cmk_json_str(w, "path", "")), *content = cmk_json_str(w, "content", "");
+    char dir[1024], *slash;
+    cmk_strlcpy(dir, path, sizeof dir);
+    slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        cmk_mkdirs(dir, 0700, NULL);
+    }
+    if (cmk_file_write_atomic(path, content, strlen(content), 0600, &err) < 0) {
+        snprintf(why, cap, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
 /* run_self - run cmkctl (this executable) with args + --run-dir, capturing output */
 static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
 {
@@ -61,7 +96,7 @@ static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
     argv[n++] = exe;
     cJSON_ArrayForEach(it, cmd) {
         if (cJSON_IsString(it) && n < 58)
-            argv[n++] = it->valuestring;
+            argv[n++] = subst_run(o, it->valuestring);
     }
     argv[n++] = "--run-dir";
     argv[n++] = o->run_dir;
@@ -193,6 +228,17 @@ int cmd_scenario(cli_opts *o)
         int ok;
 
         i++;
+        if (cJSON_IsObject(cJSON_GetObjectItem(step, "write"))) {
+            ok = write_step(o, cJSON_GetObjectItem(step, "write"), why, sizeof why);
+            printf("[%d/%d] %s: write %s ... %s\n", i, total, cmk_json_str(step, "name", ""),
+                   cmk_json_str(cJSON_GetObjectItem(step, "write"), "path", ""), ok ? "ok" : "FAILED");
+            if (!ok) {
+                printf("    why: %s\n", why);
+                failed = 1;
+                break;
+            }
+            continue;
+        }
         cmd_text(cmd, text, sizeof text);
         printf("[%d/%d] %s: %s ... ", i, total, cmk_json_str(step, "name", ""), text);
         fflush(stdout);
