@@ -162,6 +162,23 @@ int cmd_up(cli_opts *o)
     cfg = cmk_config_new(run_dir, &err);
     if (cfg && o->config_path && cmk_config_load_file(cfg, o->config_path, &err) < 0)
         cmk_config_destroy(&cfg);
+    {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, o->sets) {
+            char name[128], *eq;
+            if (!cfg)
+                break;
+            cmk_strlcpy(name, it->valuestring, sizeof name);
+            if ((eq = strchr(name, '=')) == NULL) {
+                cmk_err_set(&err, CMK_EINVAL, "--set takes NAME=VALUE, not '%s'", it->valuestring);
+                cmk_config_destroy(&cfg);
+                break;
+            }
+            *eq = '\0';
+            if (cmk_config_set(cfg, name, strchr(it->valuestring, '=') + 1, &err) < 0)
+                cmk_config_destroy(&cfg);
+        }
+    }
     if (!cfg)
         return cli_fail(err.code, "%s", err.msg);
     deadline = start + cfg->start_timeout;
