@@ -43,6 +43,8 @@ static const cli_cmd commands[] = {
       "enterprise policies of kind Encryption (`cmkctl policy --help`)" },
     { "support", cmd_support, "raise-cmk-limit|run-history|protect-flows ...",
       "support tickets: CMK limit, run history after migration, protect flows" },
+    { "firewall", cmd_firewall, "status | apply CONFIG.json | fault KIND ...", "the customer firewall of the cluster" },
+    { "metrics", cmd_metrics, "", "egress counters per service tag and outcome (Prometheus text)" },
     { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },

@@ -86,6 +86,8 @@ int cmd_audit(cli_opts *o);
 int cmd_flow(cli_opts *o);
 int cmd_flows(cli_opts *o);
 int cmd_app(cli_opts *o);
+int cmd_firewall(cli_opts *o);
+int cmd_metrics(cli_opts *o);
 int cmd_tenant_key(cli_opts *o);
 int cmd_tenant_byok(cli_opts *o);
 int cmd_env_byok(cli_opts *o);

@@ -74,6 +74,10 @@ void ctl_mmk_warnings(ctl *self, const char *env, const char *encryption, cJSON 
 int pol_op_new_public(ctl *self, const char *kind, const char *env, const char *policy, const char *principal,
                       char id[64], cmk_err *err);
 
+/* the edge: firewall and gateway (ops_edge.c) */
+int op_firewall(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_metrics(void *ctx, const cmk_msg *req, cmk_err *err);
+
 /* legacy tenant keys (ops_tenantkey.c) */
 int op_tenant_enable_byok(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_tenantkey_generate(void *ctx, const cmk_msg *req, cmk_err *err);
