@@ -44,6 +44,7 @@ build: deps
 
 run: build
 	$(BUILD)/cmkctl scenario run $(SCENARIO) --run-dir $(RUN_DIR)
+	$(BUILD)/cmkctl drill run configs/drills/legacy-only-firewall-breaks-after-cmk.json --report-dir $(RUN_DIR)/drills
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

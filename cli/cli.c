@@ -46,6 +46,8 @@ static const cli_cmd commands[] = {
     { "firewall", cmd_firewall, "status | apply CONFIG.json | fault KIND ...", "the customer firewall of the cluster" },
     { "metrics", cmd_metrics, "", "egress counters per service tag and outcome (Prometheus text)" },
     { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
+    { "drill", cmd_drill, "run FILE [--report-dir DIR]",
+      "a firewall misconfiguration drill on a fresh cluster, with a report (configs/drills/)" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },

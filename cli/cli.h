@@ -6,6 +6,7 @@
 #define CMK_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -76,6 +77,29 @@ int cli_request(cli_opts *o, const char *type, cJSON *body, void (*show)(const c
 /* cli_positional - the i-th argument after the command words that is not an option */
 const char *cli_positional(const cli_opts *o, int skip, int i);
 
+/* A captured run of a cmkctl command (scenarios and drills). */
+typedef struct {
+    int status;   /* exit status */
+    char *out;    /* stdout (malloc'd) */
+    char *err;    /* stderr (malloc'd) */
+} step_result;
+
+/* cli_run_self - run this cmkctl with cmd (a JSON array of words) and --run-dir, capturing output */
+int cli_run_self(const cli_opts *o, const cJSON *cmd, step_result *r);
+
+/* cli_check_expect - does r meet {exit, stdout_contains, stderr_contains}; why not into why */
+int cli_check_expect(const cJSON *expect, const step_result *r, char *why, size_t cap);
+
+/* cli_write_step - {path, content} written (mode 0600), {run} replaced */
+int cli_write_step(const cli_opts *o, const cJSON *w, char *why, size_t cap);
+
+/* cli_subst_run - {run} in an argument replaced by the run dir */
+const char *cli_subst_run(const cli_opts *o, const char *arg);
+
+/* cli_cmd_text - "cmkctl word word" for display; cli_print_indented - output indented */
+void cli_cmd_text(const cJSON *cmd, char *buf, size_t cap);
+void cli_print_indented(FILE *f, const char *text);
+
 /* commands (cmd_*.c) */
 int cmd_tenant(cli_opts *o);
 int cmd_env(cli_opts *o);
@@ -88,6 +112,7 @@ int cmd_flows(cli_opts *o);
 int cmd_app(cli_opts *o);
 int cmd_firewall(cli_opts *o);
 int cmd_metrics(cli_opts *o);
+int cmd_drill(cli_opts *o);
 int cmd_tenant_key(cli_opts *o);
 int cmd_tenant_byok(cli_opts *o);
 int cmd_env_byok(cli_opts *o);

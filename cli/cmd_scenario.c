@@ -8,7 +8,7 @@
  *                  "expect": { "exit": 0, "stdout_contains": ["worker-shared"] } } ],
  *     "finally": [ ["down"] ] }
  *
- * expect: exit (default 0), stdout_contains, stderr_contains (lists of strings). "show" prints
+ * expect: exit (default 0), stdout_contains, stderr_contains, stdout_lacks (lists of strings). "show" prints
  * the step's output. "finally" commands run at the end whatever happened (cleanup).
  * In arguments, {run} stands for the run directory. A step may write a file instead of running
  * a command: { "name": "...", "write": { "path": "{run}/pw", "content": "..." } } (mode 0600).
@@ -26,12 +26,6 @@
 #include "clock.h"
 #include "util.h"
 
-/* A captured command run. */
-typedef struct {
-    int status;   /* exit status */
-    char *out;    /* stdout */
-    char *err;    /* stderr */
-} step_result;
 
 /* append - grow a buffer with data */
 static void append(char **buf, size_t *len, const char *data, size_t n)
@@ -46,7 +40,7 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 }
 
 /* subst_run - {run} in an argument replaced by the run dir (kept in a small static pool) */
-static const char *subst_run(const cli_opts *o, const char *arg)
+const char *cli_subst_run(const cli_opts *o, const char *arg)
 {
     static char pool[32][1024];
     static int next;
@@ -60,10 +54,10 @@ static const char *subst_run(const cli_opts *o, const char *arg)
 }
 
 /* write_step - a step that writes a file */
-static int write_step(const cli_opts *o, const cJSON *w, char *why, size_t cap)
+int cli_write_step(const cli_opts *o, const cJSON *w, char *why, size_t cap)
 {
     cmk_err err = CMK_ERR_INIT;
-    const char *path = subst_run(o, cmk_json_str(w, "path", "")), *content = cmk_json_str(w, "content", "");
+    const char *path = cli_subst_run(o, cmk_json_str(w, "path", "")), *content = cmk_json_str(w, "content", "");
     char dir[1024], *slash;
     cmk_strlcpy(dir, path, sizeof dir);
     slash = strrchr(dir, '/');
@@ -79,7 +73,7 @@ static int write_step(const cli_opts *o, const cJSON *w, char *why, size_t cap)
 }
 
 /* run_self - run cmkctl (this executable) with args + --run-dir, capturing output */
-static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
+int cli_run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
 {
     char exe[PATH_MAX];
     const char *argv[64];
@@ -96,7 +90,7 @@ static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
     argv[n++] = exe;
     cJSON_ArrayForEach(it, cmd) {
         if (cJSON_IsString(it) && n < 58)
-            argv[n++] = subst_run(o, it->valuestring);
+            argv[n++] = cli_subst_run(o, it->valuestring);
     }
     argv[n++] = "--run-dir";
     argv[n++] = o->run_dir;
@@ -154,7 +148,7 @@ static int run_self(const cli_opts *o, const cJSON *cmd, step_result *r)
 }
 
 /* print_indented - output of a step, indented */
-static void print_indented(FILE *f, const char *text)
+void cli_print_indented(FILE *f, const char *text)
 {
     const char *p = text;
     while (p && *p) {
@@ -166,7 +160,7 @@ static void print_indented(FILE *f, const char *text)
 }
 
 /* check_expect - does the result meet the expectations; why not into why */
-static int check_expect(const cJSON *expect, const step_result *r, char *why, size_t cap)
+int cli_check_expect(const cJSON *expect, const step_result *r, char *why, size_t cap)
 {
     int want = (int)cmk_json_num(expect, "exit", 0);
     const char *streams[2] = { "stdout_contains", "stderr_contains" };
@@ -184,11 +178,20 @@ static int check_expect(const cJSON *expect, const step_result *r, char *why, si
             }
         }
     }
+    {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(expect, "stdout_lacks")) {
+            if (cJSON_IsString(it) && strstr(r->out, it->valuestring)) {
+                snprintf(why, cap, "stdout contains \"%s\"", it->valuestring);
+                return 0;
+            }
+        }
+    }
     return 1;
 }
 
 /* cmd_text - "cmkctl up --x" for display */
-static void cmd_text(const cJSON *cmd, char *buf, size_t cap)
+void cli_cmd_text(const cJSON *cmd, char *buf, size_t cap)
 {
     const cJSON *it;
     size_t n = (size_t)snprintf(buf, cap, "cmkctl");
@@ -229,7 +232,7 @@ int cmd_scenario(cli_opts *o)
 
         i++;
         if (cJSON_IsObject(cJSON_GetObjectItem(step, "write"))) {
-            ok = write_step(o, cJSON_GetObjectItem(step, "write"), why, sizeof why);
+            ok = cli_write_step(o, cJSON_GetObjectItem(step, "write"), why, sizeof why);
             printf("[%d/%d] %s: write %s ... %s\n", i, total, cmk_json_str(step, "name", ""),
                    cmk_json_str(cJSON_GetObjectItem(step, "write"), "path", ""), ok ? "ok" : "FAILED");
             if (!ok) {
@@ -239,21 +242,21 @@ int cmd_scenario(cli_opts *o)
             }
             continue;
         }
-        cmd_text(cmd, text, sizeof text);
+        cli_cmd_text(cmd, text, sizeof text);
         printf("[%d/%d] %s: %s ... ", i, total, cmk_json_str(step, "name", ""), text);
         fflush(stdout);
-        if (!cJSON_IsArray(cmd) || run_self(o, cmd, &r) < 0) {
+        if (!cJSON_IsArray(cmd) || cli_run_self(o, cmd, &r) < 0) {
             printf("FAILED (bad step: \"cmd\" must be an array of strings)\n");
             failed = 1;
             break;
         }
-        ok = check_expect(cJSON_GetObjectItem(step, "expect"), &r, why, sizeof why);
+        ok = cli_check_expect(cJSON_GetObjectItem(step, "expect"), &r, why, sizeof why);
         printf("%s (%.1fs)\n", ok ? "ok" : "FAILED", (double)(cmk_mono_ms() - s0) / 1000.0);
         if (!ok || cmk_json_bool(step, "show", 0))
-            print_indented(stdout, r.out);
+            cli_print_indented(stdout, r.out);
         if (!ok) {
             printf("    why: %s\n", why);
-            print_indented(stdout, r.err);
+            cli_print_indented(stdout, r.err);
         }
         fflush(stdout);
         free(r.out);
@@ -265,7 +268,7 @@ int cmd_scenario(cli_opts *o)
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(sc, "finally")) {
         step_result r;
-        if (cJSON_IsArray(it) && run_self(o, it, &r) == 0) {
+        if (cJSON_IsArray(it) && cli_run_self(o, it, &r) == 0) {
             free(r.out);
             free(r.err);
         }
