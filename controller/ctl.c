@@ -285,8 +285,10 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = start_children(self, err);
     if (rc == 0)
         rc = policy_start_dedicated_workers(self->policies, err);
-    if (rc == 0)
+    if (rc == 0) {
         migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
+        policy_resume(self->policies);
+    }
     if (rc < 0) {
         if (self->sup) {
             /* children already started die with us (PR_SET_PDEATHSIG) */

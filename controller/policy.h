@@ -57,6 +57,9 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
 /* policy_raise_limit - the support ticket that raises a tenant's CMK environment limit */
 int policy_raise_limit(policy_svc *self, const char *principal, const char *tenant, int limit, cJSON **out, cmk_err *err);
 
+/* policy_resume - reschedule, after a restart, what timers were doing (deletions, re-enables) */
+void policy_resume(policy_svc *self);
+
 /* policy_start_dedicated_workers - spawn the dedicated worker of every dedicated environment */
 int policy_start_dedicated_workers(policy_svc *self, cmk_err *err);
 

@@ -481,6 +481,34 @@ static void on_reenabled(cmk_clock *clock, int64_t now, void *arg)
     free(r);
 }
 
+/* policy_resume - after a controller restart: the deletion timers of locked environments and the
+ * re-enables in flight, from controller.db */
+void policy_resume(policy_svc *self)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT l.env, e.type, l.locked_at FROM policy_links l JOIN environments e "
+                                          "ON e.id = l.env WHERE l.locked_at > 0", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            pol_schedule_deletion(self, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                                  sqlite3_column_int64(st, 2));
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id, env, started FROM policy_ops WHERE kind = 'reenable' AND "
+                                          "status = 'Running'", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            reenable_ctx *r = calloc(1, sizeof *r);
+            if (!r)
+                break;
+            r->self = self;
+            cmk_strlcpy(r->op, (const char *)sqlite3_column_text(st, 0), sizeof r->op);
+            cmk_strlcpy(r->env, (const char *)sqlite3_column_text(st, 1), sizeof r->env);
+            cmk_clock_timer_add(self->ctl->clock, sqlite3_column_int64(st, 2) + self->ctl->cfg->reenable_time,
+                                on_reenabled, r);
+        }
+        sqlite3_finalize(st);
+    }
+}
+
 /* policy_reenable - "Re-enable environment" once access to the key is back */
 int policy_reenable(policy_svc *self, const char *principal, const char *env_ref, cJSON **out, cmk_err *err)
 {

@@ -47,9 +47,12 @@ cmkctl clock advance 3s >/dev/null
 ! exists "$sbx" || fail "sandbox not deleted after 7 days"
 exists "$prod" || fail "production deleted after 7 days"
 [ ! -d "$RUN/partitions/$sbx" ] || fail "sandbox data left on disk"
+# a controller restart in between: the deletion timer is resumed from controller.db
+cmkctl down >/dev/null
+cmkctl up --set clock.mode=virtual >/dev/null
 advance_to $(( 30*86400*1000 - 2000 ))
 exists "$prod" || fail "production deleted before 30 days"
 cmkctl clock advance 3s >/dev/null
 ! exists "$prod" || fail "production not deleted after 30 days"
 cmkctl audit list --operation env.delete | grep -q "$prod" || fail "deletion not audited"
-ok "LOCK-9 sandbox deleted after 7 days, LOCK-10 production after 30"
+ok "LOCK-9 sandbox deleted after 7 days, LOCK-10 production after 30 (across a controller restart)"
