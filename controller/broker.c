@@ -135,6 +135,14 @@ static void on_ready(broker *self, const cmk_msg *msg)
         return;
     }
     p = peer_by_name(self, name);
+    if (p && (p->pid != (int)cmk_json_num(msg->body, "pid", 0) || p->routing_len != msg->routing_len ||
+              memcmp(p->routing, msg->routing, msg->routing_len) != 0)) {
+        /* a new incarnation (the old one died before it expired): what was in flight to the
+         * old one goes to the new one */
+        for (forward *f = self->forwards; f; f = f->next)
+            if (strcmp(f->peer, name) == 0)
+                f->sent = 0;
+    }
     if (!p) {
         for (size_t i = 0; i < self->npeers && !p; i++)
             if (!self->peers[i].used)

@@ -104,7 +104,8 @@ static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
 {
     mig *m = arg;
     const char *id = cmk_json_str(current(m), "id", "");
-    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+    /* a delete sent again after a worker restart finds the flow gone already: that is done too */
+    if ((!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) && !(err && err->code == CMK_ENOENT)) {
         finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the flow");
         return;
     }
