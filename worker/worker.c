@@ -87,6 +87,16 @@ static int on_gateway(cmk_loop *loop, void *sock, int fd, void *arg)
     return 0;
 }
 
+/* on_prefetched - a dedicated worker's keys at start: cached, or why not */
+static void on_prefetched(void *arg, const char *env, cmk_dek *data, cmk_dek *mmk, const cmk_err *err)
+{
+    (void)arg;
+    if (err)
+        cmk_log(CMK_LOG_WARN, env, NULL, "dek.prefetch_failed", "error=\"%s\"", err->msg);
+    else
+        cmk_log(CMK_LOG_INFO, env, NULL, "dek.prefetched", "%s", "");
+}
+
 /* on_tick - group commits and HTTP deadlines */
 static int on_tick(cmk_loop *loop, int64_t id, void *arg)
 {
@@ -151,6 +161,15 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
         return rc;
     }
     self->tick_timer = cmk_loop_add_timer(cmk_server_loop(srv), TICK_MS, 1, on_tick, self);
+    if (!cmk_server_shared(srv)) {
+        /* a dedicated worker unwraps its environment's keys once, at start */
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cmk_server_envs(srv)) {
+            cmk_err perr = CMK_ERR_INIT;
+            if (cJSON_IsString(it))
+                wkeys_get(self->keys, it->valuestring, on_prefetched, self, &perr);
+        }
+    }
     *out = self;
     return 0;
 }
