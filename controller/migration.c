@@ -30,20 +30,10 @@ typedef struct {
 
 static void next_flow(mig *m);
 
-/* exec - SQL with text parameters */
+/* exec - SQL with text parameters, on controller.db */
 static int exec(ctl *c, const char *sql, const char *a, const char *b, const char *d, const char *e)
 {
-    sqlite3_stmt *st;
-    const char *v[4] = { a, b, d, e };
-    int rc;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return CMK_EIO;
-    for (int i = 0; i < 4 && i < sqlite3_bind_parameter_count(st); i++)
-        if (v[i])
-            sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : CMK_EIO;
-    sqlite3_finalize(st);
-    return rc;
+    return store_exec_text(c->db, sql, a, b, d, e, NULL);
 }
 
 int migration_init(void *ctl_p, cmk_err *err)

@@ -12,22 +12,11 @@
 #include "store.h"
 #include "util.h"
 
-/* pol_exec - SQL with text parameters */
+/* pol_exec - SQL with text parameters, on controller.db */
 int pol_exec(policy_svc *self, const char *sql, const char *a, const char *b, const char *c, const char *d,
              cmk_err *err)
 {
-    sqlite3_stmt *st;
-    const char *v[4] = { a, b, c, d };
-    int rc;
-    if (sqlite3_prepare_v2(self->ctl->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return store_err(self->ctl->db, err, "policy store");
-    for (int i = 0; i < 4 && i < sqlite3_bind_parameter_count(st); i++) {
-        if (v[i])
-            sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
-    }
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(self->ctl->db, err, "policy store");
-    sqlite3_finalize(st);
-    return rc;
+    return store_exec_text(self->ctl->db, sql, a, b, c, d, err);
 }
 
 #define POL_COLS "id, tenant, name, region, vault, key, version, identity, state, health, health_reason, created"

@@ -70,6 +70,23 @@ void store_close(sqlite3 **db_p)
     }
 }
 
+/* store_exec_text - SQL with up to four text parameters */
+int store_exec_text(sqlite3 *db, const char *sql, const char *a, const char *b, const char *c, const char *d,
+                    cmk_err *err)
+{
+    sqlite3_stmt *st;
+    const char *v[4] = { a, b, c, d };
+    int rc;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_err(db, err, "statement");
+    for (int i = 0; i < 4 && i < sqlite3_bind_parameter_count(st); i++)
+        if (v[i])
+            sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(db, err, "statement");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_begin(sqlite3 *db, cmk_err *err) { return store_exec(db, "BEGIN IMMEDIATE", err); }
 int store_commit(sqlite3 *db, cmk_err *err) { return store_exec(db, "COMMIT", err); }
 void store_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }

@@ -23,6 +23,10 @@ void store_close(sqlite3 **db_p);
 /* store_exec - run SQL without results */
 int store_exec(sqlite3 *db, const char *sql, cmk_err *err);
 
+/* store_exec_text - run SQL whose parameters ?1..?4 are texts (NULL binds NULL); 0 or CMK_EIO */
+int store_exec_text(sqlite3 *db, const char *sql, const char *a, const char *b, const char *c, const char *d,
+                    cmk_err *err);
+
 /* store_begin / store_commit / store_rollback - an IMMEDIATE transaction */
 int store_begin(sqlite3 *db, cmk_err *err);
 int store_commit(sqlite3 *db, cmk_err *err);
