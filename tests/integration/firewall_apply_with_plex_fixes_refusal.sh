@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Rule EGR-2: the fix the seed prescribes works live. A firewall that allows only the legacy
-# ranges refuses a CMK environment's HTTP action; the customer adds PowerPlatformPlex.WestUS
-# (with-plex.json) and re-applies the config without a restart (SIGHUP: the firewall re-reads
-# its config file, the same path as the firewall.apply request); the next action gets through.
-# Allowing the wrong region (wrong-region.json: PowerPlatformPlex.EastUS) does not help.
+# Rules EGR-2, EGR-9: the fix the seed prescribes works live. A firewall that allows only the
+# legacy ranges refuses a CMK environment's HTTP action; the customer adds PowerPlatformPlex.WestUS
+# (with-plex.json) with `cmkctl firewall apply` (firewall.apply, forwarded to the firewall
+# process) without a restart, and the next action gets through. Allowing the wrong region
+# (wrong-region.json, re-read on SIGHUP) does not help. `cmkctl firewall status` shows the
+# rules and the kernel's counters; `cmkctl firewall fault` injects resets and timeouts.
 . "$(dirname "$0")/lib.sh"
 
 SEED="Http request failed as there is an error: 'No connection could be made because the target machine actively refused it.'"
@@ -12,15 +13,15 @@ if ! unshare -Urn true 2>/dev/null; then
     [ "${CMK_REQUIRE_NETNS:-0}" = 1 ] && fail "no user+network namespaces on this host"
     echo "skip: this host allows no unprivileged user+network namespaces (kernel mode)"; exit 0
 fi
-# apply_config NAME - put a shipped config in the firewall's file and make it re-read it
+# applied_more_than N - the firewall logged more than N applies
+applied_more_than() { [ "$(grep -c "event=firewall.applied" "$RUN/logs/firewall.log")" -gt "$1" ]; }
+# apply_config NAME - put a shipped config in the firewall's file and make it re-read it (SIGHUP)
 apply_config() {
     local before
     before=$(grep -c "event=firewall.applied" "$RUN/logs/firewall.log" || true)
     cp "$SRC/configs/firewalls/$1.json" "$RUN/customer-fw.json"
     kill -HUP "$(json_get "$(cat "$RUN/firewall/state.json")" 'j["pid"]')"
-    wait_until 10 grep -q "event=firewall.applied config=$1 " "$RUN/logs/firewall.log" \
-        || fail "$1 was not applied"
-    [ "$(grep -c "event=firewall.applied" "$RUN/logs/firewall.log")" -gt "$before" ] || fail "no new apply"
+    wait_until 10 applied_more_than "$before" || fail "$1 was not applied"
     [ "$(json_get "$(cat "$RUN/firewall/state.json")" 'j["config"]')" = "$1" ] || fail "state file not updated"
 }
 
@@ -36,7 +37,9 @@ set -e
 [ "$(json_get "$out" 'j["error"]["message"]')" = "$SEED" ] || fail "legacy-only: $out"
 ok "EGR-2 legacy-only refuses the CMK environment's action"
 
-apply_config with-plex
+cmkctl firewall apply "$SRC/configs/firewalls/with-plex.json" >"$RUN/apply.json" || fail "apply: $(cat "$RUN/apply.json")"
+[ "$(json_get "$(cat "$RUN/apply.json")" 'j["previous"]')" = legacy-only ] || fail "apply: $(cat "$RUN/apply.json")"
+[ "$(json_get "$(cat "$RUN/firewall/state.json")" 'j["config"]')" = with-plex ] || fail "state file not updated"
 out=$(probe --infrastructure dedicated --region unitedstates --url "$url")
 [ "$(json_get "$out" 'j["status"]')" = 200 ] || fail "after with-plex: $out"
 [ "$(json_get "$out" 'j["firewall"]["rule"]')" = 4:power-platform-plex ] || fail "rule: $out"
@@ -60,3 +63,27 @@ wait_until 10 grep -q "event=firewall.reload_failed .*customer-fw.json:3" "$RUN/
     || fail "broken config not refused with its line"
 [ "$(json_get "$(cat "$RUN/firewall/state.json")" 'j["config"]')" = wrong-region ] || fail "config in force changed"
 ok "EGR-2 a broken config is refused with its line; the config in force stays"
+
+# status: the rules in force and the kernel's counters (the refusal above is counted)
+st=$(cmkctl firewall status --json)
+[ "$(json_get "$st" 'j["mode"]')" = kernel ] || fail "status: $st"
+[ "$(json_get "$st" 'len(j["rules"])')" = 4 ] || fail "rules: $st"
+[ "$(json_get "$st" '[c["verdict"] for c in j["counters"] if c["rule"] == 0][0]')" = reject ] || fail "counters: $st"
+ok "EGR-9 cmkctl firewall status shows the rules in force and the kernel's counters"
+
+# faults at the customer endpoint: a reset, then a timeout, then none
+apply_config with-plex
+cmkctl firewall fault reset --duration 1m >/dev/null
+set +e
+out=$(probe --infrastructure dedicated --region unitedstates --url "$url")
+set -e
+[ "$(json_get "$out" 'j["error"]["outcome"]')" = reset ] || fail "fault reset: $out"
+cmkctl firewall fault timeout --duration 1m >/dev/null
+set +e
+out=$(probe --infrastructure dedicated --region unitedstates --timeout-ms 1000 --url "$url")
+set -e
+[ "$(json_get "$out" 'j["error"]["outcome"]')" = timeout ] || fail "fault timeout: $out"
+cmkctl firewall fault none >/dev/null
+out=$(probe --infrastructure dedicated --region unitedstates --url "$url")
+[ "$(json_get "$out" 'j["status"]')" = 200 ] || fail "after the fault: $out"
+ok "EGR-9 cmkctl firewall fault injects a reset and a timeout, and clears"

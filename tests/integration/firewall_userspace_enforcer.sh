@@ -9,11 +9,16 @@
 RESET_MSG="Http request failed as there is an error: 'An existing connection was forcibly closed by the remote host.'"
 TIMEOUT_MSG="Http request failed: the server did not respond within the timeout limit. Please see logic app limits at https://aka.ms/logic-apps-limits-and-config#http-limits"
 probe() { "$BIN/cmk-gateway" probe --run-dir "$RUN" --timeout-ms 5000 "$@"; }
-# apply_config NAME - put a shipped config in the firewall's file and make it re-read it
+# applied_more_than N - the firewall logged more than N applies
+applied_more_than() { [ "$(grep -c "event=firewall.applied" "$RUN/logs/firewall.log")" -gt "$1" ]; }
+# apply_config NAME - put a shipped config in the firewall's file and make it re-read it (SIGHUP)
 apply_config() {
+    local before
+    before=$(grep -c "event=firewall.applied" "$RUN/logs/firewall.log" || true)
     cp "$SRC/configs/firewalls/$1.json" "$RUN/customer-fw.json"
     kill -HUP "$(json_get "$(cat "$RUN/firewall/state.json")" 'j["pid"]')"
-    wait_until 10 grep -q "event=firewall.applied config=$1 " "$RUN/logs/firewall.log" || fail "$1 not applied"
+    wait_until 10 applied_more_than "$before" || fail "$1 was not applied"
+    [ "$(json_get "$(cat "$RUN/firewall/state.json")" 'j["config"]')" = "$1" ] || fail "state file not updated"
 }
 # endpoints on host loopback: a free port, so parallel tests do not collide
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

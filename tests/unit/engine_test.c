@@ -251,8 +251,8 @@ START_TEST(test_http_two_runs_out_of_order)
     ck_assert_int_eq(w1->items[0].kind, ENGINE_WORK_HTTP);
     ck_assert_str_eq(w1->items[0].action, "Get_order");
     ck_assert_str_eq(w1->items[0].method, "GET");
-    ck_assert_str_eq(w1->items[0].uri, "http://127.0.0.1:18080/orders/1");
-    ck_assert_str_eq(w2->items[0].uri, "http://127.0.0.1:18080/orders/2");
+    ck_assert_str_eq(w1->items[0].uri, "http://127.0.0.1:18080/anything/orders/1");
+    ck_assert_str_eq(w2->items[0].uri, "http://127.0.0.1:18080/anything/orders/2");
     ck_assert_str_eq(cJSON_GetObjectItem(w1->items[0].headers, "Accept")->valuestring, "application/json");
     ck_assert_str_eq(cJSON_GetObjectItem(w1->items[0].headers, "x-request-time")->valuestring,
                      "2026-01-02T03:04:05.1330000Z");
@@ -448,7 +448,7 @@ START_TEST(test_save_and_resume_mid_run)
     ck_assert_int_eq(engine_run_status(back), ENGINE_RUNNING);
     ck_assert_int_eq(engine_run_waiting(back, &w, &e), 0);
     ck_assert_uint_eq(w->count, 1);
-    ck_assert_str_eq(w->items[0].uri, "http://127.0.0.1:18080/orders/7");
+    ck_assert_str_eq(w->items[0].uri, "http://127.0.0.1:18080/anything/orders/7");
     engine_work_list_destroy(&w);
 
     /* both copies finish the same way */

@@ -1,0 +1,33 @@
+/*
+ * gw_http.h - the gateway's HTTP server (libmicrohttpd, its own threads) on gateway.http:
+ *
+ *   GET  /metrics                     Prometheus text of gw_metrics
+ *   GET  /health                      {"ok": true}
+ *   ANY  /workflows/<env>/<flow>/triggers/manual/paths/invoke?...&sig=...
+ *                                     trigger URL, forwarded as flow.invoke (gw_ingress.h)
+ *
+ * Anything else is answered 404 with a JSON error body. The bound address ("127.0.0.1:41234")
+ * is written to <run>/gateway.http.
+ */
+#ifndef CMK_GW_HTTP_H
+#define CMK_GW_HTTP_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "gw_ingress.h"
+#include "gw_metrics.h"
+
+typedef struct gw_http gw_http;
+
+/* gw_http_new - listen on addr ("host:port"; port 0 picks one) and serve; metrics and
+ * ingress are borrowed */
+gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err);
+
+/* gw_http_destroy - stop serving (NULL is fine) and null the caller's pointer */
+void gw_http_destroy(gw_http **self_p);
+
+/* gw_http_address - the bound "host:port" */
+const char *gw_http_address(const gw_http *self);
+
+#endif
