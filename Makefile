@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl 
                 libcjson-dev check libcurl4-openssl-dev libmicrohttpd-dev libnftables-dev \
                 nftables iproute2 valgrind procps sqlite3
 
-.PHONY: all deps build run test asan clean distclean
+.PHONY: all deps build run test bench asan clean distclean
 
 all: build
 
@@ -48,6 +48,16 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# make bench - the standard set: encrypt-on-write at four record sizes, then a flow load on a
+# cluster of its own; results in docs/BENCHMARKS.md's format under $(BUILD)/bench/
+bench: build
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/cmk-bench write --sizes 256,1024,4096,65536 --records 20000 --reps 5 \
+	    --json $(BUILD)/bench/write.json --md $(BUILD)/bench/write.md
+	R=$$(mktemp -d /tmp/cmkb.XXXXXX); $(BUILD)/cmk-bench load --up --run-dir $$R \
+	    --workload configs/workloads/compose-shared.json \
+	    --json $(BUILD)/bench/load.json --md $(BUILD)/bench/load.md; rc=$$?; rm -rf $$R; exit $$rc
 
 asan: deps
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DCMK_SANITIZE=ON >/dev/null

@@ -131,7 +131,23 @@ static enum MHD_Result trigger(gw_http *self, struct MHD_Connection *c, const ch
         return respond_error(c, status, err.msg);
     }
     cJSON_Delete(body);
-    status = (int)cmk_json_num(reply, "status", 202);
+    {
+        /* a run answers with its Response action (statusCode, headers, body); a flow without
+         * one is accepted (202), as Logic Apps does */
+        cJSON *resp = cJSON_DetachItemFromObjectCaseSensitive(reply, "response");
+        if (cJSON_IsObject(resp)) {
+            cJSON_Delete(reply);
+            reply = resp;
+            status = (int)cmk_json_num(reply, "statusCode", 200);
+        } else {
+            cJSON_Delete(resp);
+            status = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(reply, "status"))
+                         ? (int)cmk_json_num(reply, "status", 202)
+                         : 202;
+            if (status == 202)
+                cJSON_DeleteItemFromObjectCaseSensitive(reply, "body");
+        }
+    }
     if (status < 100 || status > 599)
         status = 502;
     rb = cJSON_GetObjectItemCaseSensitive(reply, "body");

@@ -364,7 +364,16 @@ static int op_flow_invoke(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
         return cmk_err_set(err, CMK_ENOENT, "flow %s has no HTTP request trigger", meta.id);
     if (strcmp(cmk_json_str(b, "sig", ""), meta.trigger_token) != 0)
         return cmk_err_set(err, CMK_EPERM, "the signature of this trigger URL is not valid; use the flow's current URL");
-    return op_flow_run(w, e, reply, b, err);
+    {
+        /* the HTTP body arrives as text: a JSON body is the trigger body as JSON */
+        cJSON *copy = cJSON_Duplicate(b, 1), *parsed = NULL;
+        const cJSON *raw = cJSON_GetObjectItem(b, "body");
+        if (cJSON_IsString(raw) && (parsed = cJSON_Parse(raw->valuestring)) != NULL)
+            cJSON_ReplaceItemInObject(copy, "body", parsed);
+        rc = op_flow_run(w, e, reply, copy, err);
+        cJSON_Delete(copy);
+        return rc;
+    }
 }
 
 /* run_json - a run's clear metadata */

@@ -169,6 +169,9 @@ static void finish(wrun *r)
 
     r->finishing = 1;
     engine_run_times(r->run, &start, &end);
+    /* log first: the save may commit inline, and on_saved frees r */
+    cmk_log(CMK_LOG_INFO, r->env, r->id, "run.ended", "flow=%s status=%s duration_ms=%lld", r->flow_id,
+            engine_status_name(engine_run_status(r->run)), (long long)(end - start));
     if (!e || !e->part || engine_run_to_json(r->run, &record, &err) < 0 ||
         partition_run_save(e->part, r->id, engine_status_name(engine_run_status(r->run)), end, record, on_saved, r,
                            &err) < 0) {
@@ -177,8 +180,6 @@ static void finish(wrun *r)
         on_saved(r, err.code ? err.code : CMK_EIO);
         return;
     }
-    cmk_log(CMK_LOG_INFO, r->env, r->id, "run.ended", "flow=%s status=%s duration_ms=%lld", r->flow_id,
-            engine_status_name(engine_run_status(r->run)), (long long)(end - start));
     free(record);
 }
 

@@ -1,0 +1,414 @@
+/*
+ * load.c - `cmk-bench load` (see load.h): options, connecting as the bench identity, the
+ * workload's tenant, environments and flows, the phases, the verification and the outputs.
+ */
+#include "load.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "common/clock.h"
+#include "common/util.h"
+#include "load_int.h"
+
+/* Options of `cmk-bench load`. */
+typedef struct {
+    const char *run_dir;     /* --run-dir */
+    const char *workload;    /* --workload FILE */
+    const char *key;         /* --key FILE */
+    const char *duration;    /* --duration: one phase of this length */
+    const char *requests;    /* --requests: one phase of this many runs */
+    const char *rate;        /* --rate: offered runs/s of that phase */
+    const char *clients;     /* --clients: runs in flight, every phase */
+    const char *connections; /* --connections: DEALER sockets */
+    const char *verify;      /* --verify all|none|N */
+    const char *json;        /* --json FILE */
+    const char *md;          /* --md FILE */
+    const char *png;         /* --png FILE */
+    int up;                  /* --up: start a cluster first, stop it at the end */
+    int help;                /* --help */
+} ld_opts;
+
+/* usage - --help */
+static void usage(void)
+{
+    printf(
+        "Usage: cmk-bench load --run-dir DIR [--workload FILE] [options]\n\n"
+        "Drives flow runs through a running cluster as the \"bench\" identity (DIR/keys/bench.key):\n"
+        "creates the workload's tenant, shared environments and flows, runs its phases (a closed\n"
+        "loop of C runs in flight, or paced to a rate), then checks with run.show that every\n"
+        "acknowledged run is there (runs lost must be 0). Reports runs/s, latency per phase and\n"
+        "per second, failures by cause, and CPU and memory of every process of the cluster.\n\n"
+        "Options:\n"
+        "  --run-dir DIR       the cluster (default $CMK_RUN_DIR or ./var)\n"
+        "  --workload FILE     workload (default configs/workloads/compose-shared.json)\n"
+        "  --duration DUR      instead of the workload's phases: one phase this long (10s)\n"
+        "  --requests N        ... or of N runs\n"
+        "  --rate R            ... offering at most R runs/s (default: closed loop)\n"
+        "  --clients C         runs in flight at once, every phase\n"
+        "  --connections N     DEALER sockets the clients share\n"
+        "  --verify WHAT       all, none, or N: run.show of N acknowledged runs (a sample)\n"
+        "  --key FILE          another client key (default DIR/keys/bench.key)\n"
+        "  --up                start a cluster in DIR first (cmkctl up) and stop it after\n"
+        "  --json FILE, --md FILE, --png FILE   results (PNG through gnuplot, if installed)\n\n"
+        "Workload files: configs/workloads/*.json (the format is in bench/workload.h).\n\n"
+        "Example:\n"
+        "  cmkctl up --run-dir /tmp/c1\n"
+        "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/compose-shared.json \\\n"
+        "      --json load.json --md load.md\n"
+        "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/smoke.json --duration 3s\n");
+}
+
+/* now_ns - monotonic nanoseconds */
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* apply_overrides - the command line over the workload */
+static int apply_overrides(const ld_opts *o, bench_workload *w, cmk_err *err)
+{
+    long v;
+    uint64_t n;
+    int rc;
+
+    if (o->duration || o->requests || o->rate) {
+        bench_phase p = {.clients = 0};
+        snprintf(p.name, sizeof p.name, "%s", o->rate ? "paced" : "closed-loop");
+        if (o->duration && (rc = cmk_duration_parse(o->duration, &p.duration_ms, err)) < 0)
+            return rc;
+        if (o->requests && (rc = bench_parse_count(o->requests, &p.requests, err)) < 0)
+            return rc;
+        if (!p.duration_ms == !p.requests)
+            return cmk_err_set(err, CMK_EINVAL, "give --duration or --requests (one of them)");
+        if (o->rate) {
+            if ((rc = bench_parse_count(o->rate, &n, err)) < 0)
+                return cmk_err_prefix(err, "--rate: ");
+            p.rate = (double)n;
+        }
+        w->phases[0] = p;
+        w->nphases = 1;
+    }
+    if (o->clients) {
+        if ((rc = bench_parse_int(o->clients, "--clients", 1, 100000, &v, err)) < 0)
+            return rc;
+        w->clients = (int)v;
+        for (int i = 0; i < w->nphases; i++)
+            w->phases[i].clients = 0;
+    }
+    if (o->connections) {
+        if ((rc = bench_parse_int(o->connections, "--connections", 1, LD_MAX_CONNS, &v, err)) < 0)
+            return rc;
+        w->connections = (int)v;
+    }
+    if (o->verify) {
+        if (strcmp(o->verify, "all") == 0)
+            w->verify = -1;
+        else if (strcmp(o->verify, "none") == 0)
+            w->verify = 0;
+        else if ((rc = bench_parse_count(o->verify, &n, err)) < 0)
+            return cmk_err_prefix(err, "--verify: all, none or ");
+        else
+            w->verify = (int64_t)n;
+    }
+    return 0;
+}
+
+/* cmkctl - run the cmkctl next to this executable with verb and the run dir */
+static int cmkctl(const char *run_dir, const char *verb, cmk_err *err)
+{
+    char dir[PATH_MAX], exe[PATH_MAX + 16];
+    pid_t pid;
+    int st;
+
+    if (cmk_exe_dir(dir, sizeof dir, err) < 0)
+        return err->code;
+    snprintf(exe, sizeof exe, "%s/cmkctl", dir);
+    pid = fork();
+    if (pid == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO); /* keep stdout for the results */
+        execl(exe, "cmkctl", verb, "--run-dir", run_dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return cmk_err_set(err, CMK_EUNAVAIL, "`%s %s --run-dir %s` failed", exe, verb, run_dir);
+    return 0;
+}
+
+/* call - one synchronous request on the first connection (body owned) */
+static int call(ld_run *r, const char *type, cJSON *body, cmk_msg **rep, cmk_err *err)
+{
+    int rc = cmk_client_call(r->conns[0], type, body, r->wl.request_timeout_ms, rep, err);
+    cJSON_Delete(body);
+    if (rc < 0)
+        cmk_err_prefix(err, "%s: ", type);
+    return rc;
+}
+
+/* read_status - the cluster's processes (pids, restarts) into r->procs, or their restarts */
+static int read_status(ld_run *r, int at_end, cmk_err *err)
+{
+    cmk_msg *rep = NULL;
+    const cJSON *p;
+    int rc = call(r, "status", NULL, &rep, err);
+
+    if (rc < 0)
+        return rc;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(rep->body, "processes"))
+    {
+        int i;
+        for (i = 0; i < r->nprocs; i++)
+            if (strcmp(r->procs[i].name, cmk_json_str(p, "name", "")) == 0)
+                break;
+        if (i == r->nprocs) {
+            if (at_end || r->nprocs == LD_MAX_PROCS - 1)
+                continue;
+            r->nprocs++;
+            cmk_strlcpy(r->procs[i].name, cmk_json_str(p, "name", "?"), sizeof r->procs[i].name);
+            cmk_strlcpy(r->procs[i].role, cmk_json_str(p, "role", "?"), sizeof r->procs[i].role);
+            r->procs[i].pid = (int)cmk_json_num(p, "pid", 0);
+            r->procs[i].restarts = (int)cmk_json_num(p, "restarts", 0);
+        }
+        r->procs[i].restarts_end = (int)cmk_json_num(p, "restarts", 0);
+        if (at_end && (int)cmk_json_num(p, "pid", 0) != r->procs[i].pid)
+            r->procs[i].restarts_end = r->procs[i].restarts_end > r->procs[i].restarts
+                                           ? r->procs[i].restarts_end : r->procs[i].restarts + 1;
+    }
+    cmk_msg_destroy(&rep);
+    if (!at_end) { /* and this process */
+        ld_proc *me = &r->procs[r->nprocs++];
+        cmk_strlcpy(me->name, "cmk-bench", sizeof me->name);
+        cmk_strlcpy(me->role, "bench", sizeof me->role);
+        me->pid = (int)getpid();
+    }
+    return 0;
+}
+
+/* setup - tenant, environments, flows, one warm-up run of each flow */
+static int setup(ld_run *r, cmk_err *err)
+{
+    bench_workload *w = &r->wl;
+    cmk_msg *rep = NULL;
+    char suffix[16];
+    cJSON *b;
+    int rc;
+
+    cmk_random_id(NULL, suffix, sizeof suffix);
+    suffix[6] = '\0';
+    snprintf(r->req_prefix, sizeof r->req_prefix, "bench-%s-", suffix);
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "id", w->tenant);
+    cJSON_AddStringToObject(b, "name", w->tenant);
+    if ((rc = call(r, "tenant.create", b, NULL, err)) < 0 && rc != CMK_EEXIST)
+        return rc;
+    cmk_err_clear(err);
+    r->ntargets = w->env_count * w->flows_per_env;
+    if (!(r->targets = calloc((size_t)r->ntargets, sizeof *r->targets)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    for (int e = 0; e < w->env_count; e++) {
+        char name[96], env[64];
+        bench_progress_line(&r->prog, "creating environment %d/%d and its %d flows", e + 1,
+                            w->env_count, w->flows_per_env);
+        snprintf(name, sizeof name, "%s-%s-%d", w->name_prefix, suffix, e + 1);
+        b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "tenant", w->tenant);
+        cJSON_AddStringToObject(b, "name", name);
+        cJSON_AddStringToObject(b, "region", w->region);
+        cJSON_AddStringToObject(b, "type", w->env_type);
+        if ((rc = call(r, "env.create", b, &rep, err)) < 0)
+            return rc;
+        cmk_strlcpy(env, cmk_json_str(rep->body, "id", ""), sizeof env);
+        cmk_msg_destroy(&rep);
+        for (int f = 0; f < w->flows_per_env; f++) {
+            ld_target *t = &r->targets[e * w->flows_per_env + f];
+            char fname[32];
+            snprintf(fname, sizeof fname, "load-%d", f + 1);
+            b = cJSON_CreateObject();
+            cJSON_AddStringToObject(b, "env", env);
+            cJSON_AddStringToObject(b, "name", fname);
+            cJSON_AddItemToObject(b, "definition", cJSON_Duplicate(w->definition, 1));
+            cJSON_AddBoolToObject(b, "in_solution", 0);
+            cJSON_AddStringToObject(b, "kind", "cloud");
+            if ((rc = call(r, "flow.create", b, &rep, err)) < 0)
+                return rc;
+            cmk_strlcpy(t->env, env, sizeof t->env);
+            cmk_strlcpy(t->flow, cmk_json_str(rep->body, "id", ""), sizeof t->flow);
+            cmk_msg_destroy(&rep);
+            b = cJSON_CreateObject(); /* warm-up: opens the partition, unwraps its DEK */
+            cJSON_AddStringToObject(b, "env", t->env);
+            cJSON_AddStringToObject(b, "flow", t->flow);
+            if (w->body)
+                cJSON_AddItemToObject(b, "body", cJSON_Duplicate(w->body, 1));
+            if ((rc = call(r, "flow.run", b, NULL, err)) < 0)
+                return cmk_err_prefix(err, "warm-up run of %s in %s: ", t->flow, t->env);
+        }
+    }
+    return 0;
+}
+
+/* run_phases - every phase, CPU sampled at each boundary */
+static int run_phases(ld_run *r, cmk_err *err)
+{
+    double closed_rate = 0;
+    int rc;
+
+    r->nslots = r->wl.clients;
+    for (int i = 0; i < r->wl.nphases; i++)
+        if (r->wl.phases[i].clients > r->nslots)
+            r->nslots = r->wl.phases[i].clients;
+    if (!(r->slots = calloc((size_t)r->nslots, sizeof *r->slots)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    ld_sample_procs(r, 0);
+    bench_loadavg(r->load_start);
+    for (int i = 0; i < r->wl.nphases; i++) {
+        ld_phase *ph = &r->phases[i];
+        ph->ph = r->wl.phases[i];
+        ph->clients = ph->ph.clients ? ph->ph.clients : r->wl.clients;
+        if (ph->ph.rate_share > 0)
+            ph->ph.rate = closed_rate * ph->ph.rate_share > 1 ? closed_rate * ph->ph.rate_share : 1;
+        r->nphases = i + 1;
+        r->next_sample_ns = now_ns() + 1000000000;
+        if ((rc = ld_run_phase(r, i, err)) < 0)
+            return rc;
+        ld_sample_procs(r, i + 1);
+        bench_progress_done(&r->prog);
+        fprintf(stderr, "phase %s: %.0f runs/s, p99 %.2f ms, %llu failed\n", ph->ph.name,
+                ph->runs_s, (double)bench_percentile(&ph->lat, 99) / 1e6,
+                (unsigned long long)ph->failed);
+        if (ph->ph.rate == 0 && closed_rate == 0)
+            closed_rate = ph->runs_s;
+    }
+    return 0;
+}
+
+/* outputs - stdout, --json, --md, --png */
+static int outputs(const ld_opts *o, const cJSON *res, cmk_err *err)
+{
+    int rc = 0;
+
+    bench_report_md(res, stdout);
+    fflush(stdout);
+    if (o->json && (rc = bench_report_json(res, o->json, err)) == 0)
+        fprintf(stderr, "wrote %s\n", o->json);
+    if (rc == 0 && o->md && (rc = bench_report_md_file(res, o->md, err)) == 0)
+        fprintf(stderr, "wrote %s\n", o->md);
+    if (rc == 0 && o->png) {
+        cmk_err perr = CMK_ERR_INIT;
+        if (bench_report_png(res, o->png, &perr) == 0)
+            fprintf(stderr, "wrote %s\n", o->png);
+        else
+            fprintf(stderr, "cmk-bench: %s\n", perr.msg);
+    }
+    return rc;
+}
+
+/* run_load - connect, set up, run, verify, report */
+static int run_load(ld_run *r, const ld_opts *o, const char *command, cmk_err *err)
+{
+    cJSON *res;
+    int rc;
+
+    for (int c = 0; c < r->wl.connections; c++) {
+        if (!(r->conns[c] = cmk_client_new(r->run_dir, r->key_path, err)))
+            return err->code ? err->code : CMK_EUNAVAIL;
+        r->nconns = c + 1;
+    }
+    if ((rc = read_status(r, 0, err)) < 0 || (rc = setup(r, err)) < 0 ||
+        (rc = run_phases(r, err)) < 0)
+        return rc;
+    bench_progress_line(&r->prog, "verifying acknowledged runs with run.show");
+    if ((rc = ld_verify(r, err)) < 0)
+        return rc;
+    bench_progress_done(&r->prog);
+    (void)read_status(r, 1, err);
+    cmk_err_clear(err);
+    res = ld_results(r, command, o->workload);
+    rc = outputs(o, res, err);
+    cJSON_Delete(res);
+    if (rc == 0 && r->v_lost)
+        rc = cmk_err_set(err, CMK_EINTERNAL,
+                         "%llu acknowledged runs were not found afterwards (e.g. %s): runs lost "
+                         "must be 0",
+                         (unsigned long long)r->v_lost, r->lost_example);
+    return rc;
+}
+
+/* bench_load_cmd - `cmk-bench load` */
+int bench_load_cmd(int argc, char **argv, cmk_err *err)
+{
+    ld_opts o = {0};
+    const bench_optdef defs[] = {
+        {"--run-dir", &o.run_dir, NULL},     {"--workload", &o.workload, NULL},
+        {"--key", &o.key, NULL},             {"--duration", &o.duration, NULL},
+        {"--requests", &o.requests, NULL},   {"--rate", &o.rate, NULL},
+        {"--clients", &o.clients, NULL},     {"--connections", &o.connections, NULL},
+        {"--verify", &o.verify, NULL},       {"--json", &o.json, NULL},
+        {"--md", &o.md, NULL},               {"--png", &o.png, NULL},
+        {"--up", NULL, &o.up},               {"--help", NULL, &o.help},
+        {NULL, NULL, NULL},
+    };
+    ld_run *r;
+    char *cmdline, *command = NULL;
+    int rc, started = 0;
+
+    if ((rc = bench_args_parse(argc, argv, defs, "cmk-bench load", err)) < 0)
+        return rc;
+    if (o.help) {
+        usage();
+        return 0;
+    }
+    if (!o.run_dir)
+        o.run_dir = getenv("CMK_RUN_DIR") && *getenv("CMK_RUN_DIR") ? getenv("CMK_RUN_DIR") : "./var";
+    if (!o.workload)
+        o.workload = "configs/workloads/compose-shared.json";
+    if (!(r = calloc(1, sizeof *r)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    bench_progress_init(&r->prog);
+    r->run_dir = o.run_dir;
+    snprintf(r->key_path, sizeof r->key_path, "%s/keys/bench.key", o.run_dir);
+    if (o.key)
+        cmk_strlcpy(r->key_path, o.key, sizeof r->key_path);
+    if ((rc = bench_workload_load(o.workload, &r->wl, err)) < 0 ||
+        (rc = apply_overrides(&o, &r->wl, err)) < 0)
+        goto done;
+    if (r->wl.events)
+        fprintf(stderr, "cmk-bench: the workload's %d timed events are not supported yet: ignored\n",
+                r->wl.events);
+    if (o.up) {
+        if ((rc = cmkctl(o.run_dir, "up", err)) < 0)
+            goto done;
+        started = 1;
+    }
+    cmdline = bench_command_line(argc, argv);
+    if (cmdline && (command = malloc(strlen(cmdline) + 32)))
+        sprintf(command, "cmk-bench load%s%s", *cmdline ? " " : "", cmdline);
+    free(cmdline);
+    rc = run_load(r, &o, command ? command : "cmk-bench load", err);
+done:
+    bench_progress_done(&r->prog);
+    for (int c = 0; c < r->nconns; c++)
+        cmk_client_destroy(&r->conns[c]);
+    if (started) {
+        cmk_err derr = CMK_ERR_INIT;
+        if (cmkctl(o.run_dir, "down", &derr) < 0)
+            fprintf(stderr, "cmk-bench: %s\n", derr.msg);
+    }
+    for (int i = 0; i < BENCH_WL_MAX_PHASES; i++)
+        bench_samples_free(&r->phases[i].lat);
+    bench_workload_free(&r->wl);
+    free(r->targets);
+    free(r->slots);
+    free(r->acks);
+    free(r->pts);
+    free(command);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,138 @@
+/*
+ * load_int.h - internals of cmk-bench load shared by load.c (options, setup, results),
+ * load_pump.c (the loop that keeps requests in flight on the DEALER sockets: flow runs in
+ * phases, then run.show to verify) and load_json.c (the results document and targets). Not
+ * for use outside bench/load*.c.
+ */
+#ifndef CMK_BENCH_LOAD_INT_H
+#define CMK_BENCH_LOAD_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/client.h"
+#include "common/err.h"
+#include "report.h"
+#include "stats.h"
+#include "sysinfo.h"
+#include "workload.h"
+
+#define LD_MAX_CONNS 64  /* DEALER sockets */
+#define LD_MAX_PROCS 64  /* cluster processes followed */
+#define LD_MAX_FAILS 32  /* distinct failure causes kept */
+#define LD_REQID_MAX 40  /* request ids we choose: "L<slot>.<seq>" */
+
+/* One (environment, flow) that runs go to. */
+typedef struct {
+    char env[64];  /* environment id */
+    char flow[64]; /* flow id */
+} ld_target;
+
+/* One request in flight. */
+typedef struct {
+    int busy;                   /* a request is in flight in this slot */
+    char reqid[LD_REQID_MAX];   /* its request id */
+    int64_t sent_ns;            /* when it was sent (monotonic) */
+    size_t item;                /* runs: the target index; verify: the acknowledged run index */
+} ld_slot;
+
+/* An acknowledged run (a reply carried its run id). */
+typedef struct {
+    char run[48]; /* run id */
+    int target;   /* where it ran */
+} ld_ack;
+
+/* One failure cause and how often it happened. */
+typedef struct {
+    char cause[48];    /* error code name, "status:Failed", "timeout", "send" */
+    uint64_t count;    /* occurrences */
+    char example[200]; /* the first message seen */
+} ld_failure;
+
+/* One phase as it ran. */
+typedef struct {
+    bench_phase ph;       /* as configured; ph.rate resolved from rate_share */
+    int clients;          /* runs in flight at once */
+    int64_t start_ns;     /* when the phase started (monotonic) */
+    int64_t end_ns;       /* when its last reply came in */
+    uint64_t submitted;   /* flow.run requests sent */
+    uint64_t acked;       /* replies with a run id */
+    uint64_t succeeded;   /* of which status Succeeded */
+    uint64_t failed;      /* error replies, timeouts and runs that did not succeed */
+    bench_samples lat;    /* latencies of succeeded runs */
+    double runs_s;        /* acknowledged runs per second over the phase */
+    size_t pt_first;      /* its points in ld_run.pts: [pt_first, pt_end) */
+    size_t pt_end;        /* one past its last point */
+} ld_phase;
+
+/* One process of the cluster. */
+typedef struct {
+    char name[64];                          /* "worker-shared" */
+    char role[24];                          /* "worker" */
+    int pid;                                /* its pid (from the status request) */
+    int restarts;                           /* restarts at the start */
+    int restarts_end;                       /* and at the end */
+    int readable;                           /* /proc/<pid> could be read */
+    int64_t ticks[BENCH_WL_MAX_PHASES + 1]; /* utime+stime at each phase boundary */
+    int64_t rss_kb;                         /* VmRSS at the end */
+    int64_t rss_peak_kb;                    /* largest VmRSS sampled during the phases */
+    int64_t threads;                        /* threads at the end */
+} ld_proc;
+
+/* The whole load run. */
+typedef struct {
+    bench_workload wl;                   /* the workload */
+    const char *run_dir;                 /* the cluster */
+    char key_path[4200];                 /* our identity (keys/bench.key) */
+    cmk_client *conns[LD_MAX_CONNS];     /* DEALER sockets */
+    int nconns;                          /* how many */
+    ld_target *targets;                  /* where runs go */
+    int ntargets;                        /* how many */
+    ld_slot *slots;                      /* requests in flight */
+    int nslots;                          /* slots allocated (the most clients of any phase) */
+    ld_ack *acks;                        /* acknowledged runs */
+    size_t nacks;                        /* acknowledged runs so far */
+    size_t cap_acks;                     /* room in acks */
+    bench_point *pts;                    /* every completed run request (t_ms from its phase's start) */
+    size_t npts;                         /* points so far */
+    size_t cap_pts;                      /* room in pts */
+    ld_failure fails[LD_MAX_FAILS];      /* failures by cause */
+    int nfails;                          /* causes */
+    ld_phase phases[BENCH_WL_MAX_PHASES];/* phases as they ran */
+    int nphases;                         /* phases run */
+    ld_proc procs[LD_MAX_PROCS];         /* cluster processes, then cmk-bench itself */
+    int nprocs;                          /* how many */
+    uint64_t seq;                        /* request sequence */
+    uint64_t late;                       /* replies after their slot timed out */
+    int64_t t0_ns;                       /* start of the first phase */
+    int64_t next_sample_ns;              /* next per-second progress and RSS sample */
+    char req_prefix[40];                 /* client_req prefix: unique per cmk-bench run */
+    bench_progress prog;                 /* progress line */
+    uint64_t v_checked;                  /* acknowledged runs asked for with run.show */
+    uint64_t v_found;                    /* found */
+    uint64_t v_lost;                     /* not found: runs lost */
+    uint64_t v_errors;                   /* could not be checked (no answer, other errors) */
+    char lost_example[200];              /* one lost run id, for the report */
+    double load_start[3];                /* load average when the first phase started */
+} ld_run;
+
+/* ld_run_phase - run phase i (r->phases[i].ph set): keep runs in flight until its duration or
+ * request count is reached, then wait for the last replies */
+int ld_run_phase(ld_run *r, int i, cmk_err *err);
+
+/* ld_verify - run.show of the acknowledged runs (all, or an even sample of wl.verify), then a
+ * second, one-by-one try of those that could not be checked */
+int ld_verify(ld_run *r, cmk_err *err);
+
+/* ld_fail - count one failure of cause (with an example message) */
+void ld_fail(ld_run *r, const char *cause, const char *message);
+
+/* ld_sample_procs - read every process's /proc; at_boundary >= 0 stores CPU ticks there */
+void ld_sample_procs(ld_run *r, int at_boundary);
+
+/* ld_results - the results document */
+cJSON *ld_results(ld_run *r, const char *command, const char *workload_file);
+
+#endif

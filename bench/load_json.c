@@ -1,0 +1,216 @@
+/*
+ * load_json.c - the results document of cmk-bench load: phases, failures by cause, the
+ * verification (runs lost), processes' CPU and memory, the per-second timeline, and the
+ * issue's targets (see load_int.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "load_int.h"
+
+/* lat_json - p50, p99, p99.9 and max of samples in ms */
+static cJSON *lat_json(bench_samples *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "p50", (double)bench_percentile(s, 50) / 1e6);
+    cJSON_AddNumberToObject(o, "p99", (double)bench_percentile(s, 99) / 1e6);
+    cJSON_AddNumberToObject(o, "p999", (double)bench_percentile(s, 99.9) / 1e6);
+    cJSON_AddNumberToObject(o, "max", (double)bench_percentile(s, 100) / 1e6);
+    cJSON_AddNumberToObject(o, "samples", (double)s->n);
+    return o;
+}
+
+/* phases_json - one object per phase, with each process's CPU share during it */
+static cJSON *phases_json(ld_run *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+    double tck = (double)bench_clk_tck();
+
+    for (int i = 0; i < r->nphases; i++) {
+        ld_phase *ph = &r->phases[i];
+        cJSON *o = cJSON_CreateObject(), *cpu, *per;
+        double wall = (double)(ph->end_ns - ph->start_ns) / 1e9;
+        cJSON_AddStringToObject(o, "name", ph->ph.name);
+        cJSON_AddNumberToObject(o, "clients", ph->clients);
+        cJSON_AddNumberToObject(o, "rate", ph->ph.rate);
+        cJSON_AddNumberToObject(o, "seconds", wall);
+        cJSON_AddNumberToObject(o, "submitted", (double)ph->submitted);
+        cJSON_AddNumberToObject(o, "acknowledged", (double)ph->acked);
+        cJSON_AddNumberToObject(o, "succeeded", (double)ph->succeeded);
+        cJSON_AddNumberToObject(o, "failed", (double)ph->failed);
+        cJSON_AddNumberToObject(o, "runs_s", ph->runs_s);
+        cJSON_AddItemToObject(o, "latency_ms", lat_json(&ph->lat));
+        cpu = cJSON_AddObjectToObject(o, "cpu_pct");
+        per = cJSON_AddObjectToObject(o, "cpu_us_per_run");
+        for (int p = 0; p < r->nprocs; p++) {
+            double s = (double)(r->procs[p].ticks[i + 1] - r->procs[p].ticks[i]) / tck;
+            if (!r->procs[p].readable || wall <= 0)
+                continue;
+            cJSON_AddNumberToObject(cpu, r->procs[p].name, s / wall * 100);
+            if (ph->acked)
+                cJSON_AddNumberToObject(per, r->procs[p].name, s * 1e6 / (double)ph->acked);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+/* procs_json - every process over all phases */
+static cJSON *procs_json(ld_run *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+    double tck = (double)bench_clk_tck();
+    double wall = r->nphases ? (double)(r->phases[r->nphases - 1].end_ns - r->phases[0].start_ns) / 1e9 : 0;
+
+    for (int p = 0; p < r->nprocs; p++) {
+        ld_proc *pr = &r->procs[p];
+        cJSON *o = cJSON_CreateObject();
+        double cpu = (double)(pr->ticks[r->nphases] - pr->ticks[0]) / tck;
+        cJSON_AddStringToObject(o, "name", pr->name);
+        cJSON_AddStringToObject(o, "role", pr->role);
+        cJSON_AddNumberToObject(o, "pid", pr->pid);
+        cJSON_AddBoolToObject(o, "readable", pr->readable);
+        if (pr->readable) {
+            cJSON_AddNumberToObject(o, "cpu_s", cpu);
+            cJSON_AddNumberToObject(o, "cpu_pct", wall > 0 ? cpu / wall * 100 : 0);
+            cJSON_AddNumberToObject(o, "rss_kb", (double)pr->rss_kb);
+            cJSON_AddNumberToObject(o, "rss_peak_kb", (double)pr->rss_peak_kb);
+            cJSON_AddNumberToObject(o, "threads", (double)pr->threads);
+        }
+        cJSON_AddNumberToObject(o, "restarts_during_run", pr->restarts_end - pr->restarts);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+/* timeline_json - per-second buckets of each phase (a phase's last bucket also holds the
+ * replies that came in after its end) */
+static cJSON *timeline_json(ld_run *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (int i = 0; i < r->nphases; i++) {
+        ld_phase *ph = &r->phases[i];
+        int64_t span = ph->ph.duration_ms ? ph->ph.duration_ms : (ph->end_ns - ph->start_ns) / 1000000 + 1;
+        double t0 = (double)((ph->start_ns - r->t0_ns) / 1000000) / 1000.0;
+        bench_bucket *b = NULL;
+        size_t nb = 0;
+
+        if (bench_bucketize(r->pts + ph->pt_first, ph->pt_end - ph->pt_first, 1000, span, &b, &nb) < 0)
+            continue;
+        for (size_t k = 0; k < nb; k++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "t_s", t0 + (double)b[k].start_ms / 1000.0);
+            cJSON_AddStringToObject(o, "phase", ph->ph.name);
+            cJSON_AddNumberToObject(o, "runs", (double)(b[k].done - b[k].failed));
+            cJSON_AddNumberToObject(o, "failed", (double)b[k].failed);
+            cJSON_AddNumberToObject(o, "p50_ms", (double)b[k].p50_ns / 1e6);
+            cJSON_AddNumberToObject(o, "p99_ms", (double)b[k].p99_ns / 1e6);
+            cJSON_AddNumberToObject(o, "max_ms", (double)b[k].max_ns / 1e6);
+            cJSON_AddItemToArray(arr, o);
+        }
+        free(b);
+    }
+    return arr;
+}
+
+/* target - one target row */
+static void target(cJSON *arr, const char *id, const char *what, const char *cmp, double goal,
+                   const char *unit, int measured, double value, int met, const char *note)
+{
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "id", id);
+    cJSON_AddStringToObject(t, "what", what);
+    cJSON_AddStringToObject(t, "cmp", cmp);
+    cJSON_AddNumberToObject(t, "target", goal);
+    cJSON_AddStringToObject(t, "unit", unit);
+    if (measured) {
+        cJSON_AddNumberToObject(t, "measured", value);
+        cJSON_AddBoolToObject(t, "met", met);
+    } else {
+        cJSON_AddNullToObject(t, "measured");
+        cJSON_AddNullToObject(t, "met");
+    }
+    if (note)
+        cJSON_AddStringToObject(t, "note", note);
+    cJSON_AddItemToArray(arr, t);
+}
+
+/* targets_json - runs/s, p99 at half the rate, runs lost */
+static cJSON *targets_json(ld_run *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+    ld_phase *closed = NULL, *paced = NULL;
+    char note[200];
+
+    for (int i = 0; i < r->nphases; i++) {
+        ld_phase *ph = &r->phases[i];
+        if (ph->ph.rate == 0 && (!closed || ph->runs_s > closed->runs_s))
+            closed = ph;
+        if (ph->ph.rate > 0 && !paced)
+            paced = ph;
+    }
+    if (closed)
+        snprintf(note, sizeof note, "closed loop, %d runs in flight (phase %s)", closed->clients,
+                 closed->ph.name);
+    target(arr, "runs-10k", "Compose-only flow runs through the controller, sustained", "≥", 10000,
+           "runs/s", closed != NULL, closed ? closed->runs_s : 0,
+           closed && closed->runs_s >= 10000, closed ? note : "no closed-loop phase in this run");
+    if (paced)
+        snprintf(note, sizeof note,
+                 "at %.0f runs/s offered, %.0f achieved (phase %s; the target's half rate is 5,000 runs/s)",
+                 paced->ph.rate, paced->runs_s, paced->ph.name);
+    target(arr, "p99-half-rate", "p99 latency at half the target rate", "<", 20, "ms",
+           paced != NULL && paced->lat.n > 0, paced ? (double)bench_percentile(&paced->lat, 99) / 1e6 : 0,
+           paced && (double)bench_percentile(&paced->lat, 99) / 1e6 < 20,
+           paced ? note : "no paced phase (rate) in this run");
+    snprintf(note, sizeof note, "run.show of %llu of %llu acknowledged runs",
+             (unsigned long long)r->v_checked, (unsigned long long)r->nacks);
+    target(arr, "runs-lost", "runs lost (acknowledged, not found afterwards)", "=", 0, "runs",
+           r->v_checked > 0, (double)r->v_lost, r->v_lost == 0, note);
+    return arr;
+}
+
+/* ld_results - the whole document */
+cJSON *ld_results(ld_run *r, const char *command, const char *workload_file)
+{
+    cJSON *res = cJSON_CreateObject(), *f, *ex, *v;
+    bench_machine m;
+    double best = 0;
+
+    cJSON_AddStringToObject(res, "kind", "load");
+    cJSON_AddStringToObject(res, "command", command);
+    cJSON_AddStringToObject(res, "workload_file", workload_file);
+    cJSON_AddStringToObject(res, "run_dir", r->run_dir);
+    bench_machine_get(&m, r->run_dir);
+    cJSON_AddItemToObject(res, "machine", bench_machine_json(&m));
+    cJSON_AddItemToObject(cJSON_GetObjectItem(res, "machine"), "loadavg_start", cJSON_CreateDoubleArray(r->load_start, 3));
+    cJSON_AddItemToObject(res, "workload", bench_workload_json(&r->wl));
+    cJSON_AddItemToObject(res, "phases", phases_json(r));
+    for (int i = 0; i < r->nphases; i++)
+        if (r->phases[i].ph.rate == 0 && r->phases[i].runs_s > best)
+            best = r->phases[i].runs_s;
+    cJSON_AddNumberToObject(res, "runs_s", best);
+    f = cJSON_AddObjectToObject(res, "failures");
+    ex = cJSON_AddObjectToObject(res, "failure_examples");
+    for (int i = 0; i < r->nfails; i++) {
+        cJSON_AddNumberToObject(f, r->fails[i].cause, (double)r->fails[i].count);
+        cJSON_AddStringToObject(ex, r->fails[i].cause, r->fails[i].example);
+    }
+    cJSON_AddNumberToObject(res, "late_replies", (double)r->late);
+    v = cJSON_AddObjectToObject(res, "verify");
+    cJSON_AddNumberToObject(v, "acknowledged", (double)r->nacks);
+    cJSON_AddNumberToObject(v, "checked", (double)r->v_checked);
+    cJSON_AddNumberToObject(v, "found", (double)r->v_found);
+    cJSON_AddNumberToObject(v, "lost", (double)r->v_lost);
+    cJSON_AddNumberToObject(v, "errors", (double)r->v_errors);
+    if (r->lost_example[0])
+        cJSON_AddStringToObject(v, "lost_example", r->lost_example);
+    cJSON_AddNumberToObject(res, "runs_lost", (double)r->v_lost);
+    cJSON_AddItemToObject(res, "processes", procs_json(r));
+    cJSON_AddItemToObject(res, "timeline", timeline_json(r));
+    cJSON_AddItemToObject(res, "targets", targets_json(r));
+    return res;
+}

@@ -1,0 +1,289 @@
+/*
+ * workload.c - parsing workload files of cmk-bench load (format in workload.h).
+ */
+#include "workload.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/util.h"
+
+/* str_field - copy an optional string member into dst (default def) */
+static int str_field(const cJSON *obj, const char *name, const char *def, char *dst, size_t cap,
+                     const char *where, cmk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItem(obj, name);
+
+    if (v && !cJSON_IsString(v))
+        return cmk_err_set(err, CMK_EINVAL, "workload %s%s must be a string", where, name);
+    if (cmk_strlcpy(dst, v ? v->valuestring : def, cap) >= cap)
+        return cmk_err_set(err, CMK_EINVAL, "workload %s%s is too long (at most %zu characters)",
+                           where, name, cap - 1);
+    return 0;
+}
+
+/* int_field - an optional integer member in [min, max] */
+static int int_field(const cJSON *obj, const char *name, int def, int min, int max, int *out,
+                     const char *where, cmk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItem(obj, name);
+
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
+        v->valuedouble < min || v->valuedouble > max)
+        return cmk_err_set(err, CMK_EINVAL, "workload %s%s must be a whole number from %d to %d",
+                           where, name, min, max);
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+/* dur_field - an optional duration member ("10s") */
+static int dur_field(const cJSON *obj, const char *name, int64_t def, int64_t *out,
+                     const char *where, cmk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItem(obj, name);
+
+    *out = def;
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || cmk_duration_parse(v->valuestring, out, err) < 0 || *out <= 0)
+        return cmk_err_set(err, CMK_EINVAL, "workload %s%s must be a duration such as \"10s\"",
+                           where, name);
+    return 0;
+}
+
+/* parse_phase - one phase object */
+static int parse_phase(const cJSON *p, int i, bench_phase *ph, cmk_err *err)
+{
+    char where[32];
+    const cJSON *req = cJSON_GetObjectItem(p, "requests"), *rate = cJSON_GetObjectItem(p, "rate");
+    int rc;
+
+    snprintf(where, sizeof where, "phases[%d].", i);
+    memset(ph, 0, sizeof *ph);
+    if (!cJSON_IsObject(p))
+        return cmk_err_set(err, CMK_EINVAL, "workload phases[%d] must be an object", i);
+    snprintf(ph->name, sizeof ph->name, "phase-%d", i + 1);
+    if ((rc = str_field(p, "name", ph->name, ph->name, sizeof ph->name, where, err)) < 0 ||
+        (rc = dur_field(p, "duration", 0, &ph->duration_ms, where, err)) < 0 ||
+        (rc = int_field(p, "clients", 0, 0, 100000, &ph->clients, where, err)) < 0)
+        return rc;
+    if (req) {
+        if (!cJSON_IsNumber(req) || req->valuedouble < 1 || req->valuedouble > 1e12)
+            return cmk_err_set(err, CMK_EINVAL, "workload %srequests must be a number >= 1", where);
+        ph->requests = (uint64_t)req->valuedouble;
+    }
+    if (!ph->duration_ms == !ph->requests)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "workload %s needs either \"duration\" (\"10s\") or \"requests\" (a "
+                           "count), not both",
+                           ph->name);
+    if (cJSON_IsNumber(rate) && rate->valuedouble > 0) {
+        ph->rate = rate->valuedouble;
+    } else if (cJSON_IsString(rate)) {
+        char *end;
+        double pct = strtod(rate->valuestring, &end);
+        if (end == rate->valuestring || strcmp(end, "%") != 0 || pct <= 0 || pct > 1000)
+            return cmk_err_set(err, CMK_EINVAL,
+                               "workload %srate \"%s\": use runs/s (5000) or a share of the first "
+                               "closed-loop phase (\"50%%\")",
+                               where, rate->valuestring);
+        ph->rate_share = pct / 100.0;
+    } else if (rate && !cJSON_IsNull(rate)) {
+        return cmk_err_set(err, CMK_EINVAL, "workload %srate must be a number > 0 or \"N%%\"", where);
+    }
+    return 0;
+}
+
+/* parse_phases - the phase list, or one phase from top-level duration/requests/rate */
+static int parse_phases(const cJSON *doc, bench_workload *w, cmk_err *err)
+{
+    const cJSON *ph = cJSON_GetObjectItem(doc, "phases"), *it;
+    int rc, seen_closed = 0;
+
+    if (!ph) {
+        if ((rc = parse_phase(doc, 0, &w->phases[0], err)) < 0)
+            return cmk_err_prefix(err, "(no \"phases\": the top level is one phase) ");
+        if (w->phases[0].rate_share > 0)
+            return cmk_err_set(err, CMK_EINVAL, "workload rate as a share (\"50%%\") needs a "
+                                                "closed-loop phase before it: use \"phases\"");
+        w->nphases = 1;
+        return 0;
+    }
+    if (!cJSON_IsArray(ph) || cJSON_GetArraySize(ph) < 1 ||
+        cJSON_GetArraySize(ph) > BENCH_WL_MAX_PHASES)
+        return cmk_err_set(err, CMK_EINVAL, "workload phases must be a list of 1 to %d phases",
+                           BENCH_WL_MAX_PHASES);
+    cJSON_ArrayForEach(it, ph)
+    {
+        bench_phase *p = &w->phases[w->nphases];
+        if ((rc = parse_phase(it, w->nphases, p, err)) < 0)
+            return rc;
+        if (p->rate_share > 0 && !seen_closed)
+            return cmk_err_set(err, CMK_EINVAL,
+                               "workload phase %s has a rate share but no closed-loop phase runs "
+                               "before it to take it from",
+                               p->name);
+        if (p->rate == 0 && p->rate_share == 0)
+            seen_closed = 1;
+        w->nphases++;
+    }
+    return 0;
+}
+
+/* resolve - path relative to base_dir unless absolute */
+static int resolve(const char *path, const char *base_dir, char *out, size_t cap, cmk_err *err)
+{
+    int n = path[0] == '/' || !base_dir || !*base_dir ? snprintf(out, cap, "%s", path)
+                                                       : snprintf(out, cap, "%s/%s", base_dir, path);
+    if (n < 0 || (size_t)n >= cap)
+        return cmk_err_set(err, CMK_EINVAL, "workload flows.definition path is too long");
+    return 0;
+}
+
+/* bench_workload_parse - a workload from JSON */
+int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload *w, cmk_err *err)
+{
+    const cJSON *envs = cJSON_GetObjectItem(doc, "environments");
+    const cJSON *flows = cJSON_GetObjectItem(doc, "flows"), *v;
+    char infra[16], defpath[4096];
+    int rc;
+
+    memset(w, 0, sizeof *w);
+    if (!cJSON_IsObject(doc))
+        return cmk_err_set(err, CMK_EINVAL, "a workload is a JSON object");
+    if (!cJSON_IsObject(envs) || !cJSON_IsObject(flows))
+        return cmk_err_set(err, CMK_EINVAL,
+                           "a workload needs \"environments\" and \"flows\" objects (see "
+                           "configs/workloads/compose-shared.json)");
+    if ((rc = str_field(doc, "name", "workload", w->name, sizeof w->name, "", err)) < 0 ||
+        (rc = str_field(doc, "description", "", w->description, sizeof w->description, "", err)) < 0 ||
+        (rc = str_field(doc, "tenant", "bench", w->tenant, sizeof w->tenant, "", err)) < 0 ||
+        (rc = str_field(envs, "region", "unitedstates", w->region, sizeof w->region, "environments.", err)) < 0 ||
+        (rc = str_field(envs, "type", "production", w->env_type, sizeof w->env_type, "environments.", err)) < 0 ||
+        (rc = str_field(envs, "name_prefix", "load", w->name_prefix, sizeof w->name_prefix, "environments.", err)) < 0 ||
+        (rc = str_field(envs, "infrastructure", "shared", infra, sizeof infra, "environments.", err)) < 0 ||
+        (rc = int_field(envs, "count", 1, 1, 1000, &w->env_count, "environments.", err)) < 0 ||
+        (rc = int_field(flows, "per_environment", 1, 1, 1000, &w->flows_per_env, "flows.", err)) < 0 ||
+        (rc = str_field(flows, "definition", "", defpath, sizeof defpath, "flows.", err)) < 0 ||
+        (rc = int_field(doc, "clients", 16, 1, 100000, &w->clients, "", err)) < 0 ||
+        (rc = int_field(doc, "connections", 1, 1, 64, &w->connections, "", err)) < 0 ||
+        (rc = dur_field(doc, "request_timeout", 10000, &w->request_timeout_ms, "", err)) < 0)
+        return rc;
+    if (strcmp(infra, "shared") != 0)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "workload environments.infrastructure \"%s\": only \"shared\" is "
+                           "supported (a dedicated environment needs an enterprise policy and a "
+                           "key vault; set them up with cmkctl and point a workload at it later)",
+                           infra);
+    if (!defpath[0])
+        return cmk_err_set(err, CMK_EINVAL, "workload flows.definition must name a flow file, "
+                                            "e.g. \"../flows/manual-compose.json\"");
+    if ((rc = resolve(defpath, base_dir, w->definition_path, sizeof w->definition_path, err)) < 0 ||
+        (rc = parse_phases(doc, w, err)) < 0)
+        goto fail;
+    v = cJSON_GetObjectItem(doc, "verify");
+    if (!v || (cJSON_IsString(v) && strcmp(v->valuestring, "all") == 0))
+        w->verify = -1;
+    else if (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0)
+        w->verify = 0;
+    else if (cJSON_IsNumber(v) && v->valuedouble >= 1)
+        w->verify = (int64_t)v->valuedouble;
+    else {
+        rc = cmk_err_set(err, CMK_EINVAL, "workload verify must be \"all\", \"none\" or a number >= 1");
+        goto fail;
+    }
+    v = cJSON_GetObjectItem(doc, "events");
+    w->events = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    v = cJSON_GetObjectItem(flows, "body");
+    if (v && !(w->body = cJSON_Duplicate(v, 1))) {
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = cmk_json_load_file(w->definition_path, &w->definition, err)) < 0) {
+        cmk_err_prefix(err, "workload flows.definition: ");
+        goto fail;
+    }
+    return 0;
+fail:
+    bench_workload_free(w);
+    return rc;
+}
+
+/* bench_workload_load - parse a file */
+int bench_workload_load(const char *path, bench_workload *out, cmk_err *err)
+{
+    cJSON *doc = NULL;
+    char dir[PATH_MAX], *slash;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = cmk_json_load_file(path, &doc, err)) < 0)
+        return cmk_err_prefix(err, "workload %s: ", path);
+    cmk_strlcpy(dir, path, sizeof dir);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    rc = bench_workload_parse(doc, dir, out, err);
+    cJSON_Delete(doc);
+    if (rc < 0)
+        cmk_err_prefix(err, "workload %s: ", path);
+    return rc;
+}
+
+/* bench_workload_free - release the owned JSON */
+void bench_workload_free(bench_workload *w)
+{
+    cJSON_Delete(w->definition);
+    cJSON_Delete(w->body);
+    w->definition = NULL;
+    w->body = NULL;
+}
+
+/* bench_workload_json - the workload as it runs */
+cJSON *bench_workload_json(const bench_workload *w)
+{
+    cJSON *o = cJSON_CreateObject(), *ph = NULL;
+
+    cJSON_AddStringToObject(o, "name", w->name);
+    cJSON_AddStringToObject(o, "description", w->description);
+    cJSON_AddStringToObject(o, "tenant", w->tenant);
+    cJSON_AddNumberToObject(o, "environments", w->env_count);
+    cJSON_AddStringToObject(o, "infrastructure", "shared");
+    cJSON_AddStringToObject(o, "region", w->region);
+    cJSON_AddNumberToObject(o, "flows_per_environment", w->flows_per_env);
+    cJSON_AddStringToObject(o, "definition", w->definition_path);
+    cJSON_AddNumberToObject(o, "clients", w->clients);
+    cJSON_AddNumberToObject(o, "connections", w->connections);
+    cJSON_AddNumberToObject(o, "request_timeout_ms", (double)w->request_timeout_ms);
+    ph = cJSON_AddArrayToObject(o, "phases");
+    for (int i = 0; i < w->nphases; i++) {
+        const bench_phase *p = &w->phases[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "name", p->name);
+        if (p->duration_ms)
+            cJSON_AddNumberToObject(j, "duration_ms", (double)p->duration_ms);
+        else
+            cJSON_AddNumberToObject(j, "requests", (double)p->requests);
+        if (p->rate > 0)
+            cJSON_AddNumberToObject(j, "rate", p->rate);
+        if (p->rate_share > 0)
+            cJSON_AddNumberToObject(j, "rate_share", p->rate_share);
+        cJSON_AddNumberToObject(j, "clients", p->clients ? p->clients : w->clients);
+        cJSON_AddItemToArray(ph, j);
+    }
+    if (w->verify < 0)
+        cJSON_AddStringToObject(o, "verify", "all");
+    else
+        cJSON_AddNumberToObject(o, "verify", (double)w->verify);
+    cJSON_AddNumberToObject(o, "events_ignored", w->events);
+    return o;
+}

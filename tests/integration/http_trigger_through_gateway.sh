@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Rule ING-2: an HTTP-trigger flow is called from a real HTTP client through its URL on the
+# gateway: the right signature runs the flow and returns its Response; a wrong one is refused
+# (401) without running it; after "Save as" the copy has a new URL and the old URL keeps
+# pointing at the old flow.
+. "$(dirname "$0")/lib.sh"
+command -v curl >/dev/null || fail "curl is not installed (make deps installs it)"
+
+cmkctl up >/dev/null
+cmkctl tenant create contoso >/dev/null
+env=$(new_env Prod contoso unitedstates production --managed)
+f=$(cmkctl flow create --env "$env" --file "$SRC/configs/flows/http-trigger-echo.json" --id echo --json)
+path=$(json_get "$f" 'j["trigger_path"]')
+http=$(cat "$RUN/gateway.http")
+out=$(curl -s -X POST -H 'content-type: application/json' -d '{"message":"from curl"}' "http://$http$path")
+grep -q "from curl" <<<"$out" || fail "trigger call: $out"
+[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 1 ] || fail "the run is not in the history"
+ok "the right signature runs the flow and returns its Response"
+
+bad="${path%sig=*}sig=forged"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://$http$bad")
+[ "$code" = 401 ] || fail "forged signature: HTTP $code"
+[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 1 ] || fail "a forged call ran the flow"
+ok "a wrong signature is refused and runs nothing"
+
+copy=$(cmkctl flow save-as --env "$env" echo --name "Echo copy" --json)
+cpath=$(json_get "$copy" 'j["trigger_path"]')
+[ "$cpath" != "$path" ] || fail "Save as kept the URL"
+curl -s -X POST -d '{"message":"old url"}' "http://$http$path" | grep -q "old url" || fail "the old URL stopped working"
+curl -s -X POST -d '{"message":"new url"}' "http://$http$cpath" | grep -q "new url" || fail "the new URL does not work"
+[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 2 ] || fail "old URL did not run the old flow"
+ok "Save as gives a new URL; the old one keeps pointing at the old flow"

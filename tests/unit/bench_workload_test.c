@@ -1,0 +1,167 @@
+/*
+ * bench_workload_test.c - workload files of cmk-bench load (bench/workload.c): the shipped
+ * workloads parse, phases with durations, counts and rates (numbers or shares), defaults, a
+ * definition path relative to the workload file, and refusals that name the bad field.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/workload.h"
+
+#define FLOWS CMK_SOURCE_DIR "/configs/flows"
+
+/* parse - a workload from JSON text, definitions taken from configs/flows */
+static int parse(const char *text, bench_workload *w, cmk_err *err)
+{
+    cJSON *doc = cJSON_Parse(text);
+    int rc;
+    ck_assert_msg(doc != NULL, "test JSON does not parse: %s", text);
+    rc = bench_workload_parse(doc, FLOWS, w, err);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+START_TEST(test_shipped_workloads_parse)
+{
+    const char *files[] = {CMK_SOURCE_DIR "/configs/workloads/compose-shared.json",
+                           CMK_SOURCE_DIR "/configs/workloads/smoke.json"};
+    for (size_t i = 0; i < 2; i++) {
+        bench_workload w;
+        cmk_err err = CMK_ERR_INIT;
+        ck_assert_msg(bench_workload_load(files[i], &w, &err) == 0, "%s: %s", files[i], err.msg);
+        ck_assert_ptr_nonnull(w.definition);
+        ck_assert_ptr_nonnull(cJSON_GetObjectItem(w.definition, "actions"));
+        ck_assert_int_ge(w.nphases, 1);
+        ck_assert_int_eq(w.verify, -1);
+        ck_assert_double_eq(w.phases[0].rate, 0); /* first phase: closed loop */
+        bench_workload_free(&w);
+    }
+}
+END_TEST
+
+START_TEST(test_full_workload)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    int rc = parse("{\"name\":\"t\",\"tenant\":\"acme\","
+                   "\"environments\":{\"count\":3,\"region\":\"europe\",\"type\":\"sandbox\",\"name_prefix\":\"p\"},"
+                   "\"flows\":{\"per_environment\":2,\"definition\":\"manual-compose.json\",\"body\":{\"text\":\"x\"}},"
+                   "\"clients\":32,\"connections\":4,\"request_timeout\":\"3s\","
+                   "\"phases\":[{\"name\":\"max\",\"duration\":\"10s\"},"
+                   "{\"name\":\"half\",\"duration\":\"5s\",\"rate\":\"50%\",\"clients\":8},"
+                   "{\"name\":\"fixed\",\"requests\":1000,\"rate\":5000}],"
+                   "\"verify\":500,\"events\":[{\"at\":\"5s\"}]}",
+                   &w, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_str_eq(w.tenant, "acme");
+    ck_assert_int_eq(w.env_count, 3);
+    ck_assert_str_eq(w.region, "europe");
+    ck_assert_str_eq(w.env_type, "sandbox");
+    ck_assert_int_eq(w.flows_per_env, 2);
+    ck_assert_str_eq(w.definition_path, FLOWS "/manual-compose.json");
+    ck_assert_str_eq(cJSON_GetObjectItem(w.body, "text")->valuestring, "x");
+    ck_assert_int_eq(w.clients, 32);
+    ck_assert_int_eq(w.connections, 4);
+    ck_assert_int_eq(w.request_timeout_ms, 3000);
+    ck_assert_int_eq(w.nphases, 3);
+    ck_assert_int_eq(w.phases[0].duration_ms, 10000);
+    ck_assert_double_eq(w.phases[1].rate_share, 0.5);
+    ck_assert_int_eq(w.phases[1].clients, 8);
+    ck_assert_uint_eq(w.phases[2].requests, 1000);
+    ck_assert_double_eq(w.phases[2].rate, 5000);
+    ck_assert_int_eq(w.verify, 500);
+    ck_assert_int_eq(w.events, 1);
+    bench_workload_free(&w);
+}
+END_TEST
+
+START_TEST(test_defaults_and_single_phase)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    int rc = parse("{\"environments\":{},\"flows\":{\"definition\":\"" FLOWS "/manual-compose.json\"},"
+                   "\"requests\":200,\"verify\":\"none\"}",
+                   &w, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_str_eq(w.tenant, "bench");
+    ck_assert_int_eq(w.env_count, 1);
+    ck_assert_int_eq(w.flows_per_env, 1);
+    ck_assert_int_eq(w.clients, 16);
+    ck_assert_int_eq(w.connections, 1);
+    ck_assert_int_eq(w.request_timeout_ms, 10000);
+    ck_assert_int_eq(w.nphases, 1);
+    ck_assert_uint_eq(w.phases[0].requests, 200);
+    ck_assert_int_eq(w.verify, 0);
+    ck_assert_ptr_null(w.body);
+    bench_workload_free(&w);
+}
+END_TEST
+
+START_TEST(test_refusals_name_the_field)
+{
+    static const struct {
+        const char *json; /* a workload */
+        const char *want; /* in the message */
+    } bad[] = {
+        {"{\"flows\":{}}", "environments"},
+        {"{\"environments\":{\"infrastructure\":\"dedicated\"},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "dedicated"},
+        {"{\"environments\":{},\"flows\":{},\"duration\":\"1s\"}", "flows.definition"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"nope.json\"},\"duration\":\"1s\"}", "nope.json"},
+        {"{\"environments\":{\"count\":0},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "environments.count"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"}}", "duration"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"requests\":5}", "not both"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"phases\":[{\"duration\":\"1s\",\"rate\":\"50%\"}]}", "closed-loop"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"phases\":[{\"duration\":\"1s\",\"rate\":\"fast\"}]}", "phases[0].rate"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"phases\":[{\"duration\":\"soon\"}]}", "phases[0].duration"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"phases\":[]}", "phases"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"clients\":-1}", "clients"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"verify\":\"some\"}", "verify"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bench_workload w;
+        cmk_err err = CMK_ERR_INIT;
+        ck_assert_msg(parse(bad[i].json, &w, &err) < 0, "accepted: %s", bad[i].json);
+        ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "'%s' lacks '%s': %s", bad[i].json,
+                      bad[i].want, err.msg);
+    }
+}
+END_TEST
+
+START_TEST(test_workload_json_echo)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    cJSON *j;
+    ck_assert_int_eq(parse("{\"environments\":{\"count\":2},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"phases\":[{\"name\":\"a\",\"duration\":\"2s\"},{\"name\":\"b\",\"requests\":10,\"rate\":\"25%\"}]}",
+                           &w, &err),
+                     0);
+    j = bench_workload_json(&w);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "phases")), 2);
+    ck_assert_double_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "phases"), 1), "rate_share")->valuedouble, 0.25);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "verify")->valuestring, "all");
+    cJSON_Delete(j);
+    bench_workload_free(&w);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("bench_workload");
+    TCase *tc = tcase_create("workload");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, test_shipped_workloads_parse);
+    tcase_add_test(tc, test_full_workload);
+    tcase_add_test(tc, test_defaults_and_single_phase);
+    tcase_add_test(tc, test_refusals_name_the_field);
+    tcase_add_test(tc, test_workload_json_echo);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
