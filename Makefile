@@ -15,7 +15,7 @@ BUILD_TYPE ?= RelWithDebInfo
 # Debian packages the build, the tests and the tools need.
 DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl libsqlite3-dev \
                 libcjson-dev check libcurl4-openssl-dev libmicrohttpd-dev libnftables-dev \
-                nftables iproute2 valgrind procps sqlite3
+                nftables iproute2 valgrind procps sqlite3 python3 curl
 
 .PHONY: all deps build run test bench asan clean distclean
 
