@@ -18,6 +18,13 @@ static void show_flows(const cJSON *r)
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
 }
 
+static void show_schedules(const cJSON *r)
+{
+    static const char *const f[] = { "flow", "every", "next", "on", NULL };
+    static const char *const h[] = { "FLOW", "EVERY", "NEXT RUN", "ON" };
+    cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+}
+
 /* show_mmk - the table of Get-AdminFlowEncryptedByMicrosoftKey */
 static void show_mmk(const cJSON *r)
 {
@@ -78,7 +85,7 @@ static int flow_usage(void)
 {
     printf("Usage (ENV is an environment id or name, FLOW a flow id):\n"
            "  cmkctl flow create --env ENV --file DEFINITION.json [--id ID] [--name NAME] [--solution] [--desktop]\n"
-           "  cmkctl flow list --env ENV | show --env ENV FLOW\n"
+           "  cmkctl flow list --env ENV | show --env ENV FLOW | schedules --env ENV\n"
            "  cmkctl flow update --env ENV FLOW [--file DEFINITION.json] [--name NAME] [--solution]\n"
            "  cmkctl flow enable|disable|delete --env ENV FLOW\n"
            "  cmkctl flow save-as --env ENV FLOW --name NAME    (a copy; HTTP-trigger copies get a new URL)\n"
@@ -121,6 +128,8 @@ int cmd_flow(cli_opts *o)
     cJSON_AddStringToObject(b, "env", env);
     if (strcmp(sub, "list") == 0)
         return cli_request(o, "flow.list", b, show_flows);
+    if (strcmp(sub, "schedules") == 0)
+        return cli_request(o, "flow.schedules", b, show_schedules);
     if (strcmp(sub, "create") == 0 || strcmp(sub, "import") == 0) {
         if (!cli_opt(o, "--file")) {
             cJSON_Delete(b);

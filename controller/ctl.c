@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "migration.h"
+#include "recurrence.h"
 #include "store.h"
 #include "util.h"
 
@@ -281,6 +282,8 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = err->code;
     if (rc == 0)
         rc = migration_init(self, err);
+    if (rc == 0)
+        rc = recurrence_init(self, err);
     if (rc == 0)
         rc = start_children(self, err);
     if (rc == 0)

@@ -95,6 +95,7 @@ cJSON *ctl_mmk_only_features(void);
 int op_env_settings(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_app_register_flow(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_machine_group(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_flow_schedules(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* enterprise policies (ops_policy.c) */
 int op_policy_create(void *ctx, const cmk_msg *req, cmk_err *err);

@@ -204,6 +204,7 @@ const broker_op ctl_ops[] = {
     { "flow.import", op_route, "import a package {env, package}" },
     { "flow.run", op_route, "trigger a flow {env, flow, body?, client_req?}" },
     { "flow.invoke", op_route, "HTTP trigger from the gateway {env, flow, sig, ...}" },
+    { "flow.schedules", op_flow_schedules, "recurrence schedules on the controller's clock {env?}" },
     { "run.list", op_route, "runs of a flow, newest first {env, flow}" },
     { "run.show", op_route, "one run in full {env, run}" },
     { "run.export-csv", op_route, "the All runs CSV of a flow (at most 100) {env, flow}" },

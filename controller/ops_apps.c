@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "recurrence.h"
 #include "store.h"
 #include "util.h"
 
@@ -185,5 +186,20 @@ int op_machine_group(void *ctx, const cmk_msg *req, cmk_err *err)
         cJSON_Delete(out);
         return rc;
     }
+    return ctl_reply_json(self, req, out, err);
+}
+
+/* op_flow_schedules - the recurrence schedules of an environment {env?} */
+int op_flow_schedules(void *ctx, const cmk_msg *req, cmk_err *err)
+{
+    ctl *self = ctx;
+    cJSON *out = cJSON_CreateObject(), *env = NULL;
+    const char *ref = cmk_json_str(req->body, "env", NULL);
+    if (ref && directory_env_get(self->dir, ref, &env, err) < 0) {
+        cJSON_Delete(out);
+        return err->code;
+    }
+    cJSON_AddItemToObject(out, "items", recurrence_list(self, env ? cmk_json_str(env, "id", NULL) : NULL));
+    cJSON_Delete(env);
     return ctl_reply_json(self, req, out, err);
 }

@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "migration.h"
+#include "recurrence.h"
 #include "util.h"
 
 /* A routed request in flight. */
@@ -23,7 +24,22 @@ typedef struct {
     char flow[64];      /* flow id, if any */
     char name[256];     /* save-as: the copy's name */
     char target[96];    /* save-as across infrastructures: where the copy goes */
+    int64_t period;     /* recurrence period of a definition being saved (-1: none given) */
 } route_job;
+
+/* schedule_after - keep recurrence schedules in step with the flows (recurrence.c) */
+static void schedule_after(route_job *j, const cJSON *reply)
+{
+    const char *id = cmk_json_str(reply, "id", j->flow);
+    int on = strcmp(cmk_json_str(reply, "state", "On"), "On") == 0;
+    if (strcmp(j->type, "flow.delete") == 0)
+        recurrence_set(j->ctl, j->env, j->flow, 0, 0);
+    else if (strcmp(j->type, "flow.enable") == 0 || strcmp(j->type, "flow.disable") == 0)
+        recurrence_enable(j->ctl, j->env, id, on);
+    else if (j->period >= 0 && (strcmp(j->type, "flow.create") == 0 || strcmp(j->type, "flow.import") == 0 ||
+                                strcmp(j->type, "flow.update") == 0 || strcmp(j->type, "flow.save-as") == 0))
+        recurrence_set(j->ctl, j->env, id, j->period, on);
+}
 
 /* worker_for - the worker holding a flow of env (or where new flows go) */
 static void worker_for(ctl *self, const cJSON *env, const char *flow, char *name, size_t cap)
@@ -87,6 +103,7 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
             }
     }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
+        schedule_after(j, reply->body);
         cmk_msg_set_body(j->reply, cJSON_Duplicate(reply->body, 1));
         for (int i = 0; i < reply->nbins; i++)
             cmk_msg_add_bin(j->reply, reply->bins[i].data, reply->bins[i].len, NULL);
@@ -159,6 +176,22 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
     cmk_strlcpy(j->type, req->type, sizeof j->type);
     cmk_strlcpy(j->env, cmk_json_str(body, "env", ""), sizeof j->env);
     cmk_strlcpy(j->flow, cmk_json_str(body, "flow", ""), sizeof j->flow);
+    j->period = -1;
+    if (cJSON_GetObjectItem(body, "definition"))
+        j->period = recurrence_period(cJSON_GetObjectItem(body, "definition"));
+    else if (cJSON_GetObjectItem(cJSON_GetObjectItem(body, "package"), "definition"))
+        j->period = recurrence_period(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "package"), "definition"));
+    else if (strcmp(req->type, "flow.save-as") == 0) {
+        /* the copy recurs like the original */
+        cJSON *list = recurrence_list(self, j->env), *it;
+        cJSON_ArrayForEach(it, list) {
+            int64_t ms;
+            if (strcmp(cmk_json_str(it, "flow", ""), j->flow) == 0 &&
+                cmk_duration_parse(cmk_json_str(it, "every", ""), &ms, NULL) == 0)
+                j->period = ms;
+        }
+        cJSON_Delete(list);
+    }
     if (strcmp(req->type, "flow.save-as") == 0 && strcmp(cmk_json_str(body, "infrastructure", ""), "dedicated") == 0 &&
         strcmp(worker, "worker-shared") == 0) {
         /* "Save as" after CMK: the copy of a flow kept on the MMK is made on the CMK side */

@@ -1,0 +1,202 @@
+/*
+ * recurrence.c - recurrence triggers fired by the controller's clock.
+ */
+#include "recurrence.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "flowdef.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/* A pending timer of one schedule. */
+typedef struct {
+    ctl *c;
+    char env[64], flow[64];
+    int64_t due;        /* the occurrence this timer fires */
+} occurrence;
+
+static void arm(ctl *c, const char *env, const char *flow, int64_t due);
+
+/* run_done - the triggered run's answer (nobody waits for it) */
+static void run_done(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    char *what = arg;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0)
+        cmk_log(CMK_LOG_WARN, NULL, NULL, "recurrence.run_failed", "flow=%s error=\"%s\"", what, err ? err->msg : "");
+    free(what);
+}
+
+/* on_due - an occurrence came due: start the run, arm the next one */
+static void on_due(cmk_clock *clock, int64_t now, void *arg)
+{
+    occurrence *o = arg;
+    ctl *c = o->c;
+    sqlite3_stmt *st;
+    int64_t period = 0, next = 0;
+    int enabled = 0;
+
+    if (sqlite3_prepare_v2(c->db, "SELECT period_ms, next_ms, enabled FROM recurrences WHERE env = ? AND flow = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, o->env, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, o->flow, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            period = sqlite3_column_int64(st, 0);
+            next = sqlite3_column_int64(st, 1);
+            enabled = sqlite3_column_int(st, 2);
+        }
+        sqlite3_finalize(st);
+    }
+    /* a stale timer (the schedule changed since) does nothing */
+    if (period > 0 && enabled && next == o->due) {
+        cJSON *env = NULL;
+        if (directory_env_get(c->dir, o->env, &env, NULL) == 0 && strcmp(cmk_json_str(env, "state", ""), "Ready") == 0) {
+            cmk_msg req;
+            char worker[96], creq[96], text[32];
+            cJSON *body = cJSON_CreateObject();
+            memset(&req, 0, sizeof req);
+            snprintf(creq, sizeof creq, "rec-%s-%lld", o->flow, (long long)o->due);
+            cJSON_AddStringToObject(body, "env", o->env);
+            cJSON_AddStringToObject(body, "flow", o->flow);
+            cJSON_AddStringToObject(body, "client_req", creq);
+            cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
+            cJSON_AddStringToObject(body, "infrastructure", cmk_json_str(env, "infrastructure", "shared"));
+            if (strcmp(migration_home(c, o->env, o->flow, cmk_json_str(env, "infrastructure", "shared")), "dedicated") == 0)
+                snprintf(worker, sizeof worker, "worker-%s", o->env);
+            else
+                snprintf(worker, sizeof worker, "worker-shared");
+            broker_forward(c->broker, worker, "flow.run", body, c->cfg->request_timeout, run_done, strdup(o->flow), NULL);
+            cJSON_Delete(body);
+            cmk_log(CMK_LOG_INFO, o->env, creq, "recurrence.fired", "flow=%s due=%s", o->flow,
+                    cmk_time_format(o->due, text, sizeof text) ? text : "");
+        }
+        cJSON_Delete(env);
+        next = o->due + period;
+        {
+            char n[32];
+            snprintf(n, sizeof n, "%lld", (long long)next);
+            store_exec_text(c->db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
+                            o->env, o->flow, n, NULL, NULL);
+        }
+        arm(c, o->env, o->flow, next);
+    }
+    free(o);
+}
+
+/* arm - a timer for one occurrence */
+static void arm(ctl *c, const char *env, const char *flow, int64_t due)
+{
+    occurrence *o = calloc(1, sizeof *o);
+    if (!o)
+        return;
+    o->c = c;
+    cmk_strlcpy(o->env, env, sizeof o->env);
+    cmk_strlcpy(o->flow, flow, sizeof o->flow);
+    o->due = due;
+    cmk_clock_timer_add(c->clock, due, on_due, o);
+}
+
+int recurrence_init(void *ctl_p, cmk_err *err)
+{
+    ctl *c = ctl_p;
+    sqlite3_stmt *st;
+    int rc = store_exec(c->db,
+                        "CREATE TABLE IF NOT EXISTS recurrences (env TEXT NOT NULL, flow TEXT NOT NULL,"
+                        "  period_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,"
+                        "  PRIMARY KEY (env, flow));",
+                        err);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_prepare_v2(c->db, "SELECT env, flow, next_ms FROM recurrences WHERE enabled = 1", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            arm(c, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                sqlite3_column_int64(st, 2));
+        sqlite3_finalize(st);
+    }
+    return 0;
+}
+
+int64_t recurrence_period(const cJSON *definition)
+{
+    char *text = definition ? cJSON_PrintUnformatted(definition) : NULL;
+    flowdef *fd = NULL;
+    int64_t period = 0;
+    if (text && flowdef_parse(text, strlen(text), &fd, NULL) == 0 &&
+        flowdef_trigger_kind(fd) == FLOWDEF_TRIGGER_RECURRENCE)
+        flowdef_recurrence(fd, NULL, NULL, &period);
+    flowdef_destroy(&fd);
+    free(text);
+    return period;
+}
+
+void recurrence_set(void *ctl_p, const char *env, const char *flow, int64_t period_ms, int enabled)
+{
+    ctl *c = ctl_p;
+    char p[32], n[32];
+    int64_t next = cmk_clock_now(c->clock) + period_ms;
+    if (period_ms <= 0) {
+        store_exec_text(c->db, "DELETE FROM recurrences WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL, NULL);
+        return;
+    }
+    snprintf(p, sizeof p, "%lld", (long long)period_ms);
+    snprintf(n, sizeof n, "%lld", (long long)next);
+    store_exec_text(c->db,
+                    "INSERT INTO recurrences(env, flow, period_ms, next_ms, enabled) VALUES(?1, ?2, CAST(?3 AS INTEGER), "
+                    "CAST(?4 AS INTEGER), 1) ON CONFLICT(env, flow) DO UPDATE SET period_ms = excluded.period_ms, "
+                    "next_ms = excluded.next_ms, enabled = 1",
+                    env, flow, p, n, NULL);
+    if (!enabled)
+        recurrence_enable(c, env, flow, 0);
+    else
+        arm(c, env, flow, next);
+}
+
+void recurrence_enable(void *ctl_p, const char *env, const char *flow, int enabled)
+{
+    ctl *c = ctl_p;
+    sqlite3_stmt *st;
+    int64_t period = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT period_ms FROM recurrences WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            period = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (period <= 0)
+        return;
+    if (enabled)
+        recurrence_set(c, env, flow, period, 1);
+    else
+        store_exec_text(c->db, "UPDATE recurrences SET enabled = 0, next_ms = 0 WHERE env = ?1 AND flow = ?2", env, flow,
+                        NULL, NULL, NULL);
+}
+
+cJSON *recurrence_list(void *ctl_p, const char *env)
+{
+    ctl *c = ctl_p;
+    sqlite3_stmt *st;
+    cJSON *arr = cJSON_CreateArray();
+    if (sqlite3_prepare_v2(c->db, "SELECT env, flow, period_ms, next_ms, enabled FROM recurrences WHERE ?1 IS NULL OR env = ?1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        if (env)
+            sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *o = cJSON_CreateObject();
+            char ts[40], d[32];
+            cJSON_AddStringToObject(o, "env", (const char *)sqlite3_column_text(st, 0));
+            cJSON_AddStringToObject(o, "flow", (const char *)sqlite3_column_text(st, 1));
+            cJSON_AddStringToObject(o, "every", cmk_duration_format(sqlite3_column_int64(st, 2), d, sizeof d));
+            if (sqlite3_column_int(st, 4))
+                cJSON_AddStringToObject(o, "next", cmk_time_format(sqlite3_column_int64(st, 3), ts, sizeof ts));
+            cJSON_AddBoolToObject(o, "on", sqlite3_column_int(st, 4));
+            cJSON_AddItemToArray(arr, o);
+        }
+        sqlite3_finalize(st);
+    }
+    return arr;
+}
