@@ -28,7 +28,23 @@ ok "BYOK-2 generated PKCS#12 read by openssl; BYOK-3 first key activates through
 out=$(cmkctl env apply-tenant-key "$early" --yes 2>&1 || true)
 grep -q "before the self-managed encryption key feature was turned on" <<<"$out" || fail "early environment: $out"
 cmkctl env apply-tenant-key "$sbx" --yes >/dev/null 2>&1 || fail "apply to a sandbox"
+cmkctl flow create --env "$sbx" --file "$SRC/configs/flows/manual-compose.json" --id work >/dev/null
 ok "BYOK-4 only environments created after enablement"
+
+# workload - runs the flow until the file $RUN/stop exists; failures go to $RUN/failed-runs
+workload() {
+    rm -f "$RUN/stop" "$RUN/failed-runs" "$RUN/good-runs"
+    ( while [ ! -e "$RUN/stop" ]; do
+          s=$(json_get "$(cmkctl flow run --env "$sbx" work --json 2>&1)" 'j["status"]' 2>/dev/null || echo ERROR)
+          if [ "$s" = Succeeded ]; then echo ok >> "$RUN/good-runs"; else echo "$s" >> "$RUN/failed-runs"; fi
+      done ) &
+    WORKLOAD=$!
+}
+stop_workload() {
+    touch "$RUN/stop"; wait $WORKLOAD || true
+    [ ! -s "$RUN/failed-runs" ] || fail "$1: runs failed: $(sort "$RUN/failed-runs" | uniq -c)"
+    [ -s "$RUN/good-runs" ] || fail "$1: the workload ran nothing"
+}
 
 # a key made by openssl, and refusals
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k2.key" -out "$T/k2.crt" -days 30 -subj /CN=k2 2>/dev/null
@@ -44,9 +60,13 @@ cmkctl tenant-key upload "$T/k2.pfx" --tenant contoso --region unitedstates --na
 out=$(cmkctl tenant-key activate --tenant contoso k2 2>&1 || true)
 grep -q "24 hours after the last activation" <<<"$out" || fail "activation gap: $out"
 cmkctl clock advance 24h >/dev/null
+workload
 cmkctl tenant-key activate --tenant contoso k2 >/dev/null 2>&1 || fail "activation after 24 hours"
+sleep 0.5
 cmkctl clock advance 11m >/dev/null
-ok "BYOK-5 refusals (password, size); BYOK-6 no activation within 24 hours"
+sleep 0.5
+stop_workload "activation"
+ok "BYOK-5 refusals (password, size); BYOK-6 no activation within 24 hours; activation with no downtime"
 
 # lock: 72-hour guard, the active key, the confirmation text
 out=$(cmkctl tenant lock contoso --key-file "$T/k2.pfx" --password-file "$T/pw" --confirm x 2>&1 || true)
@@ -83,8 +103,12 @@ cmkctl key create contoso-kv cmk >/dev/null
 cmkctl policy create byok-move --tenant contoso --vault contoso-kv --key cmk --region unitedstates >/dev/null
 cmkctl policy grant-identity byok-move >/dev/null
 cmkctl policy validate byok-move >/dev/null
+workload
+sleep 0.3
 cmkctl policy add-env byok-move "$sbx" >/dev/null || fail "BYOK environment not added to the policy"
+sleep 0.5
+stop_workload "migration to CMK"
 [ "$(json_get "$(cmkctl env byok-state "$sbx" --json 2>/dev/null)" 'j["managed_by"]')" = CustomerViaMicrosoft ] || fail "not CustomerViaMicrosoft"
 out=$(cmkctl policy remove-env "$sbx" 2>&1 || true)
 grep -q "7 days" <<<"$out" || fail "return within 7 days: $out"
-ok "BYOK-12 migration to CMK: CustomerViaMicrosoft, no return for 7 days"
+ok "BYOK-12 migration to CMK with no downtime: CustomerViaMicrosoft, no return for 7 days"
