@@ -65,6 +65,8 @@ cmk_client *cmk_client_new(const char *run_dir, const char *key_path, cmk_err *e
         goto fail;
     }
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
+    /* a DEALER whose CURVE handshake was refused has no pipe and would block in send
+     * forever: every send sets ZMQ_SNDTIMEO (send_within) */
     rc = cmk_curve_client(self->sock, &kp, server_pub, err);
     cmk_keypair_wipe(&kp);
     if (rc < 0)
@@ -94,11 +96,12 @@ void cmk_client_destroy(cmk_client **self_p)
     *self_p = NULL;
 }
 
-/* cmk_client_send - send a request */
-int cmk_client_send(cmk_client *self, const char *type, const cJSON *body, char *reqid, size_t cap,
-                    cmk_err *err)
+/* send_within - send a request, waiting at most timeout_ms for a connection */
+static int send_within(cmk_client *self, const char *type, const cJSON *body, char *reqid,
+                       size_t cap, int64_t timeout_ms, cmk_err *err)
 {
     cmk_msg *msg = cmk_msg_new(type, NULL);
+    int ms = timeout_ms < 0 ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
     int rc;
     if (!msg)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
@@ -106,9 +109,22 @@ int cmk_client_send(cmk_client *self, const char *type, const cJSON *body, char 
         cmk_msg_set_body(msg, cJSON_Duplicate(body, 1));
     if (reqid)
         cmk_strlcpy(reqid, msg->reqid, cap);
+    zmq_setsockopt(self->sock, ZMQ_SNDTIMEO, &ms, sizeof ms);
     rc = cmk_msg_send(msg, self->sock, err);
+    if (rc == CMK_EBUSY)
+        rc = cmk_err_set(err, CMK_ETIMEOUT,
+                         "no answer from the controller at %s within %d ms (no connection was "
+                         "made); is the cluster up (cmkctl status) and is this client's key "
+                         "authorized?", self->cfg->run_dir, ms);
     cmk_msg_destroy(&msg);
     return rc;
+}
+
+/* cmk_client_send - send a request */
+int cmk_client_send(cmk_client *self, const char *type, const cJSON *body, char *reqid, size_t cap,
+                    cmk_err *err)
+{
+    return send_within(self, type, body, reqid, cap, CMK_CLIENT_SEND_TIMEOUT_MS, err);
 }
 
 /* cmk_client_recv - next reply within timeout */
@@ -136,7 +152,7 @@ int cmk_client_call(cmk_client *self, const char *type, const cJSON *body, int64
 {
     char reqid[CMK_PROTO_MAX_REQID + 1];
     int64_t deadline = cmk_mono_ms() + timeout_ms;
-    int rc = cmk_client_send(self, type, body, reqid, sizeof reqid, err);
+    int rc = send_within(self, type, body, reqid, sizeof reqid, timeout_ms, err);
 
     if (reply)
         *reply = NULL;

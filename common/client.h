@@ -9,6 +9,9 @@
 #ifndef CMK_CLIENT_H
 #define CMK_CLIENT_H
 
+/* how long a send may wait for a connection to the controller before it fails */
+#define CMK_CLIENT_SEND_TIMEOUT_MS 10000
+
 #include <stdint.h>
 
 #include <cjson/cJSON.h>

@@ -175,8 +175,11 @@ static int exchange(const probe_opts *o, cmk_msg **reply, cmk_err *err)
         cmk_msg_set_body(req, request_body(o));
         wait = o->wait_ms > 0 ? o->wait_ms
                               : o->timeout_ms > 0 ? o->timeout_ms + 5000 : cfg->egress_timeout + 10000;
+        /* a refused CURVE handshake drops the pipe and a DEALER with no pipe blocks in
+         * send: bound the send by the same wait, and report both alike */
+        zmq_setsockopt(sock, ZMQ_SNDTIMEO, &(int){ (int)wait }, sizeof(int));
         rc = cmk_msg_send(req, sock, err);
-        if (rc == 0 && zmq_poll(&item, 1, wait) != 1)
+        if (rc == CMK_EBUSY || (rc == 0 && zmq_poll(&item, 1, wait) != 1))
             rc = cmk_err_set(err, CMK_ETIMEOUT, "no answer from the gateway at %s within %ld ms; "
                              "is the cluster up, and is %s a worker key?", ep, wait,
                              o->key ? o->key : o->name);
