@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 /* store_err - fill a CMK_EIO error with SQLite's message */
 int store_err(sqlite3 *db, cmk_err *err, const char *what)
@@ -119,4 +121,84 @@ int store_meta_set_int(sqlite3 *db, const char *key, int64_t value, cmk_err *err
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(db, err, "meta update");
     sqlite3_finalize(st);
     return rc;
+}
+
+/* store_savepoint - SAVEPOINT name */
+int store_savepoint(sqlite3 *db, const char *name, cmk_err *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : store_err(db, err, "starting a transaction");
+}
+
+/* store_release - RELEASE name; rolled back when it fails */
+int store_release(sqlite3 *db, const char *name, cmk_err *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "RELEASE %s", name);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = store_err(db, err, "committing");
+        store_rollback_to(db, name);
+        return rc;
+    }
+    return 0;
+}
+
+/* store_rollback_to - undo and release the savepoint */
+void store_rollback_to(sqlite3 *db, const char *name)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "ROLLBACK TO %s", name);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    snprintf(sql, sizeof sql, "RELEASE %s", name);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* store_col_text - copy a text column */
+void store_col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    cmk_strlcpy(out, s ? s : "", cap);
+}
+
+/* store_master_check - seal a known text on first use; check it opens on later uses */
+int store_master_check(sqlite3 *db, cmk_sealer *sealer, cmk_dek *master, const char *table,
+                       const char *check_text, const char *what, cmk_err *err)
+{
+    cmk_place pl = { "-", table, "master_check", "v" };
+    uint8_t blob[256], plain[256];
+    size_t blen = 0, plen = 0, tlen = strlen(check_text);
+    sqlite3_stmt *st = NULL;
+    char sql[128];
+    int rc;
+
+    snprintf(sql, sizeof sql, "SELECT v FROM %s WHERE k = 'master_check'", table);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_err(db, err, "reading the master key check");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 0);
+        rc = n > 0 && (size_t)n <= sizeof blob ? 0 : CMK_ECRYPTO;
+        if (rc == 0) {
+            memcpy(blob, sqlite3_column_blob(st, 0), (size_t)n);
+            rc = cmk_open(sealer, master, &pl, blob, (size_t)n, plain, sizeof plain, &plen, NULL);
+        }
+        sqlite3_finalize(st);
+        if (rc < 0 || plen != tlen || memcmp(plain, check_text, plen) != 0)
+            return cmk_err_set(err, CMK_ECRYPTO,
+                               "the %s master key does not match the one controller.db was "
+                               "sealed with; start the controller with its original master key",
+                               what);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    if ((rc = cmk_seal(sealer, master, &pl, (const uint8_t *)check_text, tlen, blob, sizeof blob,
+                       &blen, err)) < 0)
+        return rc;
+    snprintf(sql, sizeof sql, "INSERT INTO %s (k, v) VALUES ('master_check', ?)", table);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_err(db, err, "storing the master key check");
+    sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_err(db, err, "storing the master key check");
 }

@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "envelope.h"
 #include "err.h"
 
 /* store_open - open (creating) <run>/controller.db with mode 0600 */
@@ -31,6 +32,21 @@ int store_exec_text(sqlite3 *db, const char *sql, const char *a, const char *b, 
 int store_begin(sqlite3 *db, cmk_err *err);
 int store_commit(sqlite3 *db, cmk_err *err);
 void store_rollback(sqlite3 *db);
+
+/* store_savepoint / store_release / store_rollback_to - a named savepoint, so a module's
+ * transaction nests in a caller's one; a release that fails rolls the savepoint back */
+int store_savepoint(sqlite3 *db, const char *name, cmk_err *err);
+int store_release(sqlite3 *db, const char *name, cmk_err *err);
+void store_rollback_to(sqlite3 *db, const char *name);
+
+/* store_col_text - copy a text column ("" for NULL) */
+void store_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
+
+/* store_master_check - a module's master key check in its meta table (k TEXT PRIMARY KEY,
+ * v BLOB): check_text is sealed under master on first use and must open on every later use;
+ * otherwise CMK_ECRYPTO telling the operator to start with the original `what` master key */
+int store_master_check(sqlite3 *db, cmk_sealer *sealer, cmk_dek *master, const char *table,
+                       const char *check_text, const char *what, cmk_err *err);
 
 /* store_meta_get_int / store_meta_set_int - small persistent values (clock offset, ...) */
 int64_t store_meta_get_int(sqlite3 *db, const char *key, int64_t def);

@@ -176,6 +176,9 @@ int tks_commit(tenantkey_svc *svc, cmk_err *err);
 void tks_rollback(tenantkey_svc *svc);
 int tks_fail(tenantkey_svc *svc, cmk_err *err, const char *what);
 
+/* tks_prep - prepare a statement or fail with CMK_EIO */
+int tks_prep(tenantkey_svc *svc, const char *sql, sqlite3_stmt **st, cmk_err *err);
+
 int tks_tenant_get(tenantkey_svc *svc, const char *tenant, tk_tenant *out, cmk_err *err);
 int tks_tenant_put(tenantkey_svc *svc, const tk_tenant *t, cmk_err *err);
 /* tks_tenants_due - tenants whose key removal is due at now (ids, malloc'd array) */

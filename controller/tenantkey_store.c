@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "common/util.h"
+#include "store.h"
 
 static const char *const tk_schema =
     "CREATE TABLE IF NOT EXISTS tk_meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
@@ -57,8 +58,8 @@ int tks_fail(tenantkey_svc *svc, cmk_err *err, const char *what)
                        what, sqlite3_errmsg(svc->db));
 }
 
-/* prep - prepare a statement or fail with CMK_EIO */
-static int prep(tenantkey_svc *svc, const char *sql, sqlite3_stmt **st, cmk_err *err)
+/* tks_prep - prepare a statement or fail with CMK_EIO */
+int tks_prep(tenantkey_svc *svc, const char *sql, sqlite3_stmt **st, cmk_err *err)
 {
     if (sqlite3_prepare_v2(svc->db, sql, -1, st, NULL) != SQLITE_OK)
         return tks_fail(svc, err, "preparing a query");
@@ -73,12 +74,6 @@ static int step_done(tenantkey_svc *svc, sqlite3_stmt *st, cmk_err *err, const c
     return rc == SQLITE_DONE ? 0 : tks_fail(svc, err, what);
 }
 
-/* col_text - copy a text column */
-static void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    cmk_strlcpy(out, s ? s : "", cap);
-}
 
 /* grow - make room for one more element */
 static int grow(void **arr, size_t n, size_t *cap, size_t size)
@@ -124,42 +119,6 @@ static int unseal_key(tenantkey_svc *svc, const cmk_place *pl, const void *blob,
     return rc;
 }
 
-/* master_check - seal a known text on first use; check it opens on later uses */
-static int master_check(tenantkey_svc *svc, cmk_err *err)
-{
-    cmk_place pl = {"-", "tk_meta", "master_check", "v"};
-    uint8_t *blob = NULL, plain[128];
-    size_t blen = 0, plen = 0;
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if ((rc = prep(svc, "SELECT v FROM tk_meta WHERE k = 'master_check'", &st, err)) < 0)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(st, 0);
-        rc = n > 0 ? cmk_open(svc->sealer, svc->master, &pl, sqlite3_column_blob(st, 0), (size_t)n,
-                              plain, sizeof plain, &plen, NULL)
-                   : CMK_ECRYPTO;
-        sqlite3_finalize(st);
-        if (rc < 0 || plen != strlen(MASTER_CHECK) || memcmp(plain, MASTER_CHECK, plen) != 0)
-            return cmk_err_set(err, CMK_ECRYPTO,
-                               "the tenant key master key does not match the one controller.db "
-                               "was sealed with; start the controller with its original master "
-                               "key");
-        return 0;
-    }
-    sqlite3_finalize(st);
-    rc = seal(svc, &pl, (const uint8_t *)MASTER_CHECK, strlen(MASTER_CHECK), &blob, &blen, err);
-    if (rc == 0)
-        rc = prep(svc, "INSERT INTO tk_meta (k, v) VALUES ('master_check', ?)", &st, err);
-    if (rc == 0) {
-        sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_TRANSIENT);
-        rc = step_done(svc, st, err, "storing the master key check");
-    }
-    free(blob);
-    return rc;
-}
-
 /* tks_init - create tables and check the master key */
 int tks_init(tenantkey_svc *svc, cmk_err *err)
 {
@@ -171,34 +130,14 @@ int tks_init(tenantkey_svc *svc, cmk_err *err)
         sqlite3_free(msg);
         return rc;
     }
-    return master_check(svc, err);
+    return store_master_check(svc->db, svc->sealer, svc->master, "tk_meta", MASTER_CHECK,
+                              "tenant key", err);
 }
 
-/* tks_begin - a savepoint, so it nests in a caller's transaction */
-int tks_begin(tenantkey_svc *svc, cmk_err *err)
-{
-    if (sqlite3_exec(svc->db, "SAVEPOINT tk_tx", NULL, NULL, NULL) != SQLITE_OK)
-        return tks_fail(svc, err, "starting a transaction");
-    return 0;
-}
-
-/* tks_commit - release the savepoint (rolled back on failure) */
-int tks_commit(tenantkey_svc *svc, cmk_err *err)
-{
-    if (sqlite3_exec(svc->db, "RELEASE tk_tx", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = tks_fail(svc, err, "committing");
-        tks_rollback(svc);
-        return rc;
-    }
-    return 0;
-}
-
-/* tks_rollback - undo and release the savepoint */
-void tks_rollback(tenantkey_svc *svc)
-{
-    sqlite3_exec(svc->db, "ROLLBACK TO tk_tx", NULL, NULL, NULL);
-    sqlite3_exec(svc->db, "RELEASE tk_tx", NULL, NULL, NULL);
-}
+/* tks_begin / tks_commit / tks_rollback - a savepoint, so it nests in a caller's transaction */
+int tks_begin(tenantkey_svc *svc, cmk_err *err) { return store_savepoint(svc->db, "tk_tx", err); }
+int tks_commit(tenantkey_svc *svc, cmk_err *err) { return store_release(svc->db, "tk_tx", err); }
+void tks_rollback(tenantkey_svc *svc) { store_rollback_to(svc->db, "tk_tx"); }
 
 /* ---- tenants ---- */
 
@@ -209,9 +148,9 @@ void tks_rollback(tenantkey_svc *svc)
 static void tenant_row(sqlite3_stmt *st, tk_tenant *t)
 {
     memset(t, 0, sizeof *t);
-    col_text(st, 0, t->tenant, sizeof t->tenant);
+    store_col_text(st, 0, t->tenant, sizeof t->tenant);
     t->enabled_ms = sqlite3_column_int64(st, 1);
-    col_text(st, 2, t->enabled_by, sizeof t->enabled_by);
+    store_col_text(st, 2, t->enabled_by, sizeof t->enabled_by);
     t->last_migration_ms = sqlite3_column_int64(st, 3);
     t->keys_remove_ms = sqlite3_column_int64(st, 4);
     t->keys_removed_ms = sqlite3_column_int64(st, 5);
@@ -221,7 +160,7 @@ static void tenant_row(sqlite3_stmt *st, tk_tenant *t)
 int tks_tenant_get(tenantkey_svc *svc, const char *tenant, tk_tenant *out, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc, "SELECT " TENANT_COLS " FROM tk_tenants WHERE tenant = ?", &st, err);
+    int rc = tks_prep(svc, "SELECT " TENANT_COLS " FROM tk_tenants WHERE tenant = ?", &st, err);
 
     if (rc < 0)
         return rc;
@@ -237,7 +176,7 @@ int tks_tenant_get(tenantkey_svc *svc, const char *tenant, tk_tenant *out, cmk_e
 int tks_tenant_put(tenantkey_svc *svc, const tk_tenant *t, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc, "INSERT OR REPLACE INTO tk_tenants (" TENANT_COLS ") VALUES (?,?,?,?,?,?)",
+    int rc = tks_prep(svc, "INSERT OR REPLACE INTO tk_tenants (" TENANT_COLS ") VALUES (?,?,?,?,?,?)",
                   &st, err);
     if (rc < 0)
         return rc;
@@ -255,7 +194,7 @@ int tks_tenants_due(tenantkey_svc *svc, int64_t now, tk_tenant **out, size_t *n,
 {
     sqlite3_stmt *st;
     size_t cap = 0;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "SELECT " TENANT_COLS " FROM tk_tenants WHERE keys_remove_ms > 0 AND "
                   "keys_remove_ms <= ? AND keys_removed_ms = 0 ORDER BY keys_remove_ms",
                   &st, err);
@@ -283,17 +222,17 @@ int tks_tenants_due(tenantkey_svc *svc, int64_t now, tk_tenant **out, size_t *n,
 static void scope_row(sqlite3_stmt *st, tk_scope *s)
 {
     memset(s, 0, sizeof *s);
-    col_text(st, 0, s->tenant, sizeof s->tenant);
-    col_text(st, 1, s->region, sizeof s->region);
+    store_col_text(st, 0, s->tenant, sizeof s->tenant);
+    store_col_text(st, 1, s->region, sizeof s->region);
     s->last_activation_ms = sqlite3_column_int64(st, 2);
-    col_text(st, 3, s->last_activation_key, sizeof s->last_activation_key);
+    store_col_text(st, 3, s->last_activation_key, sizeof s->last_activation_key);
     s->last_change_ms = sqlite3_column_int64(st, 4);
-    col_text(st, 5, s->last_change_what, sizeof s->last_change_what);
+    store_col_text(st, 5, s->last_change_what, sizeof s->last_change_what);
     s->lock_ms = sqlite3_column_int64(st, 6);
     s->lock_done_ms = sqlite3_column_int64(st, 7);
     s->lock_complete = sqlite3_column_int(st, 8);
-    col_text(st, 9, s->lock_by, sizeof s->lock_by);
-    col_text(st, 10, s->kek_version, sizeof s->kek_version);
+    store_col_text(st, 9, s->lock_by, sizeof s->lock_by);
+    store_col_text(st, 10, s->kek_version, sizeof s->kek_version);
 }
 
 /* tks_scope_get - the row, or a zeroed one naming tenant and region */
@@ -302,7 +241,7 @@ int tks_scope_get(tenantkey_svc *svc, const char *tenant, const char *region, tk
 {
     sqlite3_stmt *st;
     int rc =
-        prep(svc, "SELECT " SCOPE_COLS " FROM tk_scopes WHERE tenant = ? AND region = ?", &st, err);
+        tks_prep(svc, "SELECT " SCOPE_COLS " FROM tk_scopes WHERE tenant = ? AND region = ?", &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
@@ -323,7 +262,7 @@ int tks_scope_get(tenantkey_svc *svc, const char *tenant, const char *region, tk
 int tks_scope_put(tenantkey_svc *svc, const tk_scope *s, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "INSERT INTO tk_scopes (" SCOPE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                   "ON CONFLICT (tenant, region) DO UPDATE SET "
                   "last_activation_ms = excluded.last_activation_ms, "
@@ -354,7 +293,7 @@ int tks_scopes_list(tenantkey_svc *svc, const char *tenant, tk_scope **out, size
 {
     sqlite3_stmt *st;
     size_t cap = 0;
-    int rc = prep(svc, "SELECT " SCOPE_COLS " FROM tk_scopes WHERE tenant = ? ORDER BY region", &st,
+    int rc = tks_prep(svc, "SELECT " SCOPE_COLS " FROM tk_scopes WHERE tenant = ? ORDER BY region", &st,
                   err);
     *out = NULL;
     *n = 0;
@@ -387,7 +326,7 @@ int tks_kek_store(tenantkey_svc *svc, const char *tenant, const char *region, co
     rc = seal(svc, &pl, der, der_len, &blob, &blen, err);
     tkc_secret_free(&der, der_len);
     if (rc == 0)
-        rc = prep(svc,
+        rc = tks_prep(svc,
                   "UPDATE tk_scopes SET kek_version = ?, kek_material = ? WHERE tenant = ? AND "
                   "region = ?",
                   &st, err);
@@ -409,7 +348,7 @@ int tks_kek_load(tenantkey_svc *svc, const char *tenant, const char *region, EVP
     char column[48], version[40];
     cmk_place pl = {tenant, "tk_scopes", region, column};
     sqlite3_stmt *st;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "SELECT kek_version, kek_material FROM tk_scopes WHERE tenant = ? AND "
                   "region = ? AND kek_material IS NOT NULL",
                   &st, err);
@@ -425,7 +364,7 @@ int tks_kek_load(tenantkey_svc *svc, const char *tenant, const char *region, EVP
                            "first (kek) and make the .byok file for it",
                            tenant, region);
     }
-    col_text(st, 0, version, sizeof version);
+    store_col_text(st, 0, version, sizeof version);
     snprintf(column, sizeof column, "kek:%s", version);
     rc = unseal_key(svc, &pl, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), out,
                     err);
@@ -446,24 +385,24 @@ static void key_row(sqlite3_stmt *st, tk_key *k)
 
     memset(k, 0, sizeof *k);
     k->id = sqlite3_column_int64(st, 0);
-    col_text(st, 1, k->info.tenant, sizeof k->info.tenant);
-    col_text(st, 2, k->info.region, sizeof k->info.region);
-    col_text(st, 3, k->info.name, sizeof k->info.name);
+    store_col_text(st, 1, k->info.tenant, sizeof k->info.tenant);
+    store_col_text(st, 2, k->info.region, sizeof k->info.region);
+    store_col_text(st, 3, k->info.name, sizeof k->info.name);
     k->info.state = (tenantkey_key_state)sqlite3_column_int(st, 4);
-    col_text(st, 5, k->info.source, sizeof k->info.source);
+    store_col_text(st, 5, k->info.source, sizeof k->info.source);
     k->info.bits = sqlite3_column_int(st, 6);
-    col_text(st, 7, k->info.fingerprint, sizeof k->info.fingerprint);
+    store_col_text(st, 7, k->info.fingerprint, sizeof k->info.fingerprint);
     n = sqlite3_column_bytes(st, 8);
     if (n > 0 && (size_t)n <= sizeof k->pub) {
         memcpy(k->pub, sqlite3_column_blob(st, 8), (size_t)n);
         k->pub_len = (size_t)n;
     }
     k->info.created_ms = sqlite3_column_int64(st, 9);
-    col_text(st, 10, k->info.created_by, sizeof k->info.created_by);
+    store_col_text(st, 10, k->info.created_by, sizeof k->info.created_by);
     k->info.activated_ms = sqlite3_column_int64(st, 11);
     k->info.active_at_ms = sqlite3_column_int64(st, 12);
     k->info.locked_ms = sqlite3_column_int64(st, 13);
-    col_text(st, 14, k->purpose, sizeof k->purpose);
+    store_col_text(st, 14, k->purpose, sizeof k->purpose);
 }
 
 /* key_one - run a one-row key query */
@@ -481,7 +420,7 @@ int tks_key_by_name(tenantkey_svc *svc, const char *tenant, const char *name, tk
                     cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc, "SELECT " KEY_COLS " FROM tk_keys WHERE tenant = ? AND name = ?", &st, err);
+    int rc = tks_prep(svc, "SELECT " KEY_COLS " FROM tk_keys WHERE tenant = ? AND name = ?", &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
@@ -497,7 +436,7 @@ int tks_key_by_name(tenantkey_svc *svc, const char *tenant, const char *name, tk
 int tks_key_by_id(tenantkey_svc *svc, int64_t id, tk_key *out, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc, "SELECT " KEY_COLS " FROM tk_keys WHERE id = ?", &st, err);
+    int rc = tks_prep(svc, "SELECT " KEY_COLS " FROM tk_keys WHERE id = ?", &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);
@@ -534,7 +473,7 @@ int tks_keys_list(tenantkey_svc *svc, const char *tenant, const char *region,
                   tenantkey_key_state state, tk_key **out, size_t *n, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "SELECT " KEY_COLS " FROM tk_keys WHERE tenant = ?1 AND (?2 IS NULL OR "
                   "region = ?2) AND (?3 = 0 OR state = ?3) ORDER BY region, name",
                   &st, err);
@@ -553,7 +492,7 @@ int tks_keys_list(tenantkey_svc *svc, const char *tenant, const char *region,
 int tks_keys_installing_due(tenantkey_svc *svc, int64_t now, tk_key **out, size_t *n, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "SELECT " KEY_COLS " FROM tk_keys WHERE state = ? AND active_at_ms <= ? "
                   "ORDER BY active_at_ms, id",
                   &st, err);
@@ -580,7 +519,7 @@ static void material_place(const tk_key *k, char *row, size_t cap, cmk_place *pl
 int tks_key_insert(tenantkey_svc *svc, tk_key *k, EVP_PKEY *pk, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "INSERT INTO tk_keys (tenant, region, name, state, source, bits, fp, pub, "
                   "created_ms, created_by, activated_ms, active_at_ms, locked_ms, purpose) "
                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -611,7 +550,7 @@ int tks_key_insert(tenantkey_svc *svc, tk_key *k, EVP_PKEY *pk, cmk_err *err)
 int tks_key_update(tenantkey_svc *svc, const tk_key *k, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc,
+    int rc = tks_prep(svc,
                   "UPDATE tk_keys SET state = ?, activated_ms = ?, active_at_ms = ?, "
                   "locked_ms = ?, purpose = ? WHERE id = ?",
                   &st, err);
@@ -644,7 +583,7 @@ int tks_key_set_material(tenantkey_svc *svc, const tk_key *k, EVP_PKEY *pk, cmk_
         tkc_secret_free(&der, der_len);
     }
     if (rc == 0)
-        rc = prep(svc, "UPDATE tk_keys SET material = ? WHERE id = ?", &st, err);
+        rc = tks_prep(svc, "UPDATE tk_keys SET material = ? WHERE id = ?", &st, err);
     if (rc == 0) {
         if (blob)
             sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_STATIC);
@@ -659,7 +598,7 @@ int tks_key_set_material(tenantkey_svc *svc, const tk_key *k, EVP_PKEY *pk, cmk_
 int tks_key_delete(tenantkey_svc *svc, int64_t id, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(svc, "DELETE FROM tk_keys WHERE id = ?", &st, err);
+    int rc = tks_prep(svc, "DELETE FROM tk_keys WHERE id = ?", &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);

@@ -4,6 +4,7 @@
  * every future due time, to reschedule clock timers after a start. Lock held throughout.
  */
 #include "tenantkey_int.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,39 +15,24 @@
     "env, tenant, region, mode, key_id, key_name, key_fp, policy, applied_ms, locked_ms, "         \
     "delete_ms, migrated_ms, no_return_ms, retain_ms"
 
-/* text_col - copy a text column */
-static void text_col(sqlite3_stmt *st, int i, char *out, size_t cap)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    cmk_strlcpy(out, s ? s : "", cap);
-}
-
 /* env_row - read a tk_envs row */
 static void env_row(sqlite3_stmt *st, tk_env *e)
 {
     memset(e, 0, sizeof *e);
-    text_col(st, 0, e->env, sizeof e->env);
-    text_col(st, 1, e->tenant, sizeof e->tenant);
-    text_col(st, 2, e->region, sizeof e->region);
+    store_col_text(st, 0, e->env, sizeof e->env);
+    store_col_text(st, 1, e->tenant, sizeof e->tenant);
+    store_col_text(st, 2, e->region, sizeof e->region);
     e->mode = (tenantkey_env_mode)sqlite3_column_int(st, 3);
     e->key_id = sqlite3_column_int64(st, 4);
-    text_col(st, 5, e->key_name, sizeof e->key_name);
-    text_col(st, 6, e->key_fp, sizeof e->key_fp);
-    text_col(st, 7, e->policy, sizeof e->policy);
+    store_col_text(st, 5, e->key_name, sizeof e->key_name);
+    store_col_text(st, 6, e->key_fp, sizeof e->key_fp);
+    store_col_text(st, 7, e->policy, sizeof e->policy);
     e->applied_ms = sqlite3_column_int64(st, 8);
     e->locked_ms = sqlite3_column_int64(st, 9);
     e->delete_ms = sqlite3_column_int64(st, 10);
     e->migrated_ms = sqlite3_column_int64(st, 11);
     e->no_return_ms = sqlite3_column_int64(st, 12);
     e->retain_ms = sqlite3_column_int64(st, 13);
-}
-
-/* prepare - a statement or CMK_EIO */
-static int prepare(tenantkey_svc *svc, const char *sql, sqlite3_stmt **st, cmk_err *err)
-{
-    if (sqlite3_prepare_v2(svc->db, sql, -1, st, NULL) != SQLITE_OK)
-        return tks_fail(svc, err, "preparing a query");
-    return 0;
 }
 
 /* envs_query - run an environment listing */
@@ -81,7 +67,7 @@ static int envs_query(tenantkey_svc *svc, sqlite3_stmt *st, tk_env **out, size_t
 int tks_env_get(tenantkey_svc *svc, const char *env, tk_env *out, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prepare(svc, "SELECT " ENV_COLS " FROM tk_envs WHERE env = ?", &st, err);
+    int rc = tks_prep(svc, "SELECT " ENV_COLS " FROM tk_envs WHERE env = ?", &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
@@ -98,7 +84,7 @@ int tks_env_get(tenantkey_svc *svc, const char *env, tk_env *out, cmk_err *err)
 int tks_env_put(tenantkey_svc *svc, const tk_env *e, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prepare(svc,
+    int rc = tks_prep(svc,
                      "INSERT OR REPLACE INTO tk_envs (" ENV_COLS ") VALUES "
                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                      &st, err);
@@ -127,7 +113,7 @@ int tks_env_put(tenantkey_svc *svc, const tk_env *e, cmk_err *err)
 int tks_env_delete(tenantkey_svc *svc, const char *env, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prepare(svc, "DELETE FROM tk_envs WHERE env = ?", &st, err);
+    int rc = tks_prep(svc, "DELETE FROM tk_envs WHERE env = ?", &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
@@ -141,7 +127,7 @@ int tks_envs_list(tenantkey_svc *svc, const char *tenant, const char *region, in
                   tk_env **out, size_t *n, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prepare(svc,
+    int rc = tks_prep(svc,
                      "SELECT " ENV_COLS " FROM tk_envs WHERE tenant = ?1 AND (?2 IS NULL OR "
                      "region = ?2) AND (?3 < 0 OR mode = ?3) ORDER BY env",
                      &st, err);
@@ -160,7 +146,7 @@ int tks_envs_list(tenantkey_svc *svc, const char *tenant, const char *region, in
 int tks_envs_delete_due(tenantkey_svc *svc, int64_t now, tk_env **out, size_t *n, cmk_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prepare(svc,
+    int rc = tks_prep(svc,
                      "SELECT " ENV_COLS " FROM tk_envs WHERE mode = ? AND delete_ms > 0 AND "
                      "delete_ms <= ? ORDER BY delete_ms, env",
                      &st, err);
@@ -178,7 +164,7 @@ int tks_due_times(tenantkey_svc *svc, int64_t **out, size_t *n, cmk_err *err)
 {
     sqlite3_stmt *st;
     size_t cap = 0;
-    int rc = prepare(svc,
+    int rc = tks_prep(svc,
                      "SELECT active_at_ms FROM tk_keys WHERE state = ?1 "
                      "UNION SELECT lock_done_ms FROM tk_scopes WHERE lock_ms > 0 AND "
                      "lock_complete = 0 "
@@ -213,7 +199,7 @@ int tks_scopes_lock_due(tenantkey_svc *svc, int64_t now, char (**tenants)[TENANT
 {
     sqlite3_stmt *st;
     size_t cap = 0;
-    int rc = prepare(svc,
+    int rc = tks_prep(svc,
                      "SELECT tenant, region FROM tk_scopes WHERE lock_ms > 0 AND "
                      "lock_complete = 0 AND lock_done_ms <= ? ORDER BY lock_done_ms",
                      &st, err);
@@ -235,8 +221,8 @@ int tks_scopes_lock_due(tenantkey_svc *svc, int64_t now, char (**tenants)[TENANT
             *regions = b;
             cap = nc;
         }
-        text_col(st, 0, (*tenants)[*n], TENANTKEY_ID_MAX);
-        text_col(st, 1, (*regions)[*n], TENANTKEY_REGION_MAX);
+        store_col_text(st, 0, (*tenants)[*n], TENANTKEY_ID_MAX);
+        store_col_text(st, 1, (*regions)[*n], TENANTKEY_REGION_MAX);
         (*n)++;
     }
     sqlite3_finalize(st);
@@ -248,7 +234,7 @@ int tks_keks_forget(tenantkey_svc *svc, const char *tenant, cmk_err *err)
 {
     sqlite3_stmt *st;
     int rc =
-        prepare(svc, "UPDATE tk_scopes SET kek_version = '', kek_material = NULL WHERE tenant = ?",
+        tks_prep(svc, "UPDATE tk_scopes SET kek_version = '', kek_material = NULL WHERE tenant = ?",
                 &st, err);
     if (rc < 0)
         return rc;

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "common/util.h"
+#include "store.h"
 
 static const char *const vault_schema =
     "CREATE TABLE IF NOT EXISTS vault_meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
@@ -70,50 +71,7 @@ int vstore_step_done(vault_svc *svc, sqlite3_stmt *st, cmk_err *err, const char 
 }
 
 /* vstore_col_text - copy a text column */
-void vstore_col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    cmk_strlcpy(out, s ? s : "", cap);
-}
-
-/* master_check - seal a known text on first use; check it opens on later uses */
-static int master_check(vault_svc *svc, cmk_err *err)
-{
-    cmk_place pl = {"-", "vault_meta", "master_check", "v"};
-    uint8_t blob[128], plain[128];
-    size_t blen = 0, plen = 0;
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if ((rc = vstore_prep(svc, "SELECT v FROM vault_meta WHERE k = 'master_check'", &st, err)) < 0)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(st, 0);
-        cmk_err e2 = CMK_ERR_INIT;
-        rc = n > 0 && (size_t)n <= sizeof blob ? 0 : CMK_ECRYPTO;
-        if (rc == 0) {
-            memcpy(blob, sqlite3_column_blob(st, 0), (size_t)n);
-            rc = cmk_open(svc->sealer, svc->master, &pl, blob, (size_t)n, plain, sizeof plain,
-                          &plen, &e2);
-        }
-        sqlite3_finalize(st);
-        if (rc < 0 || plen != strlen(MASTER_CHECK) || memcmp(plain, MASTER_CHECK, plen) != 0)
-            return cmk_err_set(err, CMK_ECRYPTO,
-                               "the vault master key does not match the one controller.db was "
-                               "sealed with; start the controller with its original master key");
-        return 0;
-    }
-    sqlite3_finalize(st);
-    rc = cmk_seal(svc->sealer, svc->master, &pl, (const uint8_t *)MASTER_CHECK,
-                  strlen(MASTER_CHECK), blob, sizeof blob, &blen, err);
-    if (rc < 0)
-        return rc;
-    if ((rc = vstore_prep(svc, "INSERT INTO vault_meta (k, v) VALUES ('master_check', ?)", &st,
-                          err)) < 0)
-        return rc;
-    sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_TRANSIENT);
-    return vstore_step_done(svc, st, err, "storing the master key check");
-}
+void vstore_col_text(sqlite3_stmt *st, int i, char *out, size_t cap) { store_col_text(st, i, out, cap); }
 
 /* vstore_init - create tables and check the master key */
 int vstore_init(vault_svc *svc, cmk_err *err)
@@ -126,34 +84,15 @@ int vstore_init(vault_svc *svc, cmk_err *err)
         sqlite3_free(msg);
         return rc;
     }
-    return master_check(svc, err);
+    return store_master_check(svc->db, svc->sealer, svc->master, "vault_meta", MASTER_CHECK,
+                              "vault", err);
 }
 
-/* vstore_begin - start a transaction (a savepoint, so it nests in a caller's one) */
-int vstore_begin(vault_svc *svc, cmk_err *err)
-{
-    if (sqlite3_exec(svc->db, "SAVEPOINT vault_tx", NULL, NULL, NULL) != SQLITE_OK)
-        return vstore_fail(svc, err, "starting a transaction");
-    return 0;
-}
-
-/* vstore_commit - release the savepoint (rolls back on failure) */
-int vstore_commit(vault_svc *svc, cmk_err *err)
-{
-    if (sqlite3_exec(svc->db, "RELEASE vault_tx", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = vstore_fail(svc, err, "committing");
-        vstore_rollback(svc);
-        return rc;
-    }
-    return 0;
-}
-
-/* vstore_rollback - undo the savepoint */
-void vstore_rollback(vault_svc *svc)
-{
-    sqlite3_exec(svc->db, "ROLLBACK TO vault_tx", NULL, NULL, NULL);
-    sqlite3_exec(svc->db, "RELEASE vault_tx", NULL, NULL, NULL);
-}
+/* vstore_begin / vstore_commit / vstore_rollback - a savepoint, so it nests in a caller's
+ * transaction */
+int vstore_begin(vault_svc *svc, cmk_err *err) { return store_savepoint(svc->db, "vault_tx", err); }
+int vstore_commit(vault_svc *svc, cmk_err *err) { return store_release(svc->db, "vault_tx", err); }
+void vstore_rollback(vault_svc *svc) { store_rollback_to(svc->db, "vault_tx"); }
 
 /* ---- vaults ---- */
 
