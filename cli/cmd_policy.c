@@ -29,7 +29,7 @@ static int policy_usage(void)
            "  cmkctl policy add-env POLICY ENV [--no-wait]     add an environment (it is disabled meanwhile)\n"
            "  cmkctl policy remove-env ENV [--no-wait]         back to the Microsoft-managed key\n"
            "  cmkctl policy move-env ENV --to POLICY           remove + add: two operations, two outages\n"
-           "  cmkctl policy operation ID                       poll an operation\n"
+           "  cmkctl policy operation ID [--no-wait]           wait for an operation to end (--no-wait: its status now)\n"
            "  cmkctl env reenable ENV | cmkctl env cmk-status ENV\n"
            "  cmkctl support raise-cmk-limit --tenant T --to N  the support ticket for more than 25 CMK environments\n\n"
            "A policy's identity (pp-identity-...) needs get, wrapKey and unwrapKey on the vault; the\n"
@@ -41,9 +41,11 @@ static int policy_usage(void)
     return 0;
 }
 
-/* wait_op - poll an operation until it ends; prints and returns its exit status */
+/* wait_op - poll an operation until it ends (--no-wait: its status now); prints it and returns
+ * its exit status (1 when it failed) */
 static int wait_op(cli_opts *o, const char *id)
 {
+    int once = cli_flag(o, "--no-wait");
     for (int i = 0; i < 600; i++) {
         cJSON *b = cJSON_CreateObject();
         cmk_msg *rep;
@@ -53,8 +55,8 @@ static int wait_op(cli_opts *o, const char *id)
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
-        if (strcmp(cmk_json_str(rep->body, "status", ""), "Running") != 0) {
-            int ok = strcmp(cmk_json_str(rep->body, "status", ""), "Succeeded") == 0;
+        if (once || strcmp(cmk_json_str(rep->body, "status", ""), "Running") != 0) {
+            int ok = strcmp(cmk_json_str(rep->body, "status", ""), "Failed") != 0;
             if (o->json)
                 cli_print_json(rep->body);
             else

@@ -334,20 +334,25 @@ int64_t migration_migrated_at(void *ctl_p, const char *env)
     return int_query(ctl_p, "SELECT migrated_at FROM migrations WHERE env = ?", env, NULL);
 }
 
-/* migration_home - where a flow lives */
+/* migration_home - where a flow lives: where it was moved or kept; while a migration runs, a
+ * flow not moved yet is still on the source side */
 const char *migration_home(void *ctl_p, const char *env, const char *flow, const char *infra)
 {
     ctl *c = ctl_p;
     sqlite3_stmt *st;
     static __thread char home[16];
     cmk_strlcpy(home, infra, sizeof home);
-    if (flow && sqlite3_prepare_v2(c->db, "SELECT home FROM flow_homes WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            cmk_strlcpy(home, (const char *)sqlite3_column_text(st, 0), sizeof home);
-        sqlite3_finalize(st);
-    }
+    if (!flow || sqlite3_prepare_v2(c->db,
+                                    "SELECT home FROM flow_homes WHERE env = ?1 AND flow = ?2 "
+                                    "UNION ALL SELECT CASE to_dedicated WHEN 1 THEN 'shared' ELSE 'dedicated' END "
+                                    "FROM migrations WHERE env = ?1 AND status = 'Running' LIMIT 1",
+                                    -1, &st, NULL) != SQLITE_OK)
+        return home;
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        cmk_strlcpy(home, (const char *)sqlite3_column_text(st, 0), sizeof home);
+    sqlite3_finalize(st);
     return home;
 }
 
