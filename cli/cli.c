@@ -198,7 +198,13 @@ int cli_main(int argc, char **argv)
         ;
     if (!cmd->name)
         status = cli_fail(CMK_EINVAL, "unknown command '%s'; `cmkctl --help` lists the commands", rest[0]);
-    else if (cli_flag(&o, "--help")) {
+    else if (cli_flag(&o, "--help") && strstr(cmd->summary, "--help`")) {
+        /* a command with its own usage text (its summary points to it): show that one */
+        char *help_argv[] = { rest[0], "--help", NULL };
+        o.argc = 2;
+        o.argv = help_argv;
+        status = cmd->fn(&o);
+    } else if (cli_flag(&o, "--help")) {
         printf("Usage: cmkctl %s %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
         status = 0;
     } else
