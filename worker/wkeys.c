@@ -34,13 +34,15 @@ struct wkeys {
     char purpose[8];      /* the data key's purpose: data or cmk */
     int64_t timeout_ms;   /* per request */
     env_keys *envs;
+    struct fetch_ctx *fetches; /* dek.get requests in flight */
 };
 
-/* A dek.get in flight. */
-typedef struct {
+/* A dek.get in flight; orphaned (self NULL) when the cache is destroyed before its answer. */
+typedef struct fetch_ctx {
     wkeys *self;
     char env[64];
     int mmk;              /* 1: the mmk purpose */
+    struct fetch_ctx *next;
 } fetch_ctx;
 
 wkeys *wkeys_new(cmk_peer *peer, int64_t timeout_ms, const char *data_purpose)
@@ -79,9 +81,17 @@ static void notify(env_keys *e, const cmk_err *err)
 static void on_reply(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
 {
     fetch_ctx *f = arg;
-    env_keys *e = find(f->self, f->env);
+    env_keys *e = NULL;
     cmk_err local = CMK_ERR_INIT;
 
+    if (f->self) {
+        for (fetch_ctx **pp = &f->self->fetches; *pp; pp = &(*pp)->next)
+            if (*pp == f) {
+                *pp = f->next;
+                break;
+            }
+        e = find(f->self, f->env);
+    }
     if (!e) {
         free(f);
         return;
@@ -140,8 +150,11 @@ static int fetch(wkeys *self, env_keys *e, int mmk, cmk_err *err)
     cJSON_Delete(body);
     if (rc < 0)
         free(f);
-    else
+    else {
+        f->next = self->fetches;
+        self->fetches = f;
         e->fetching++;
+    }
     return rc;
 }
 
@@ -218,6 +231,9 @@ void wkeys_destroy(wkeys **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    /* answers still to come (a peer being destroyed fails them) find no cache */
+    for (fetch_ctx *f = self->fetches; f; f = f->next)
+        f->self = NULL;
     while (self->envs) {
         env_keys *e = self->envs;
         self->envs = e->next;
