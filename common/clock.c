@@ -17,6 +17,7 @@ typedef struct {
     int64_t id;     /* timer id, also the tie-breaker: earlier ids fire first */
     cmk_clock_cb cb;
     void *arg;
+    int owned;      /* arg is heap memory freed if the timer never fires */
 } clock_timer;
 
 struct cmk_clock {
@@ -63,6 +64,9 @@ cmk_clock *cmk_clock_new(cmk_clock_mode mode, int64_t offset_ms)
 void cmk_clock_destroy(cmk_clock **self_p)
 {
     if (self_p && *self_p) {
+        for (size_t i = 0; i < (*self_p)->n; i++)
+            if ((*self_p)->heap[i].owned)
+                free((*self_p)->heap[i].arg);
         pthread_mutex_destroy(&(*self_p)->lock);
         free((*self_p)->heap);
         free(*self_p);
@@ -156,8 +160,8 @@ static void heap_remove_at(cmk_clock *self, size_t i)
     }
 }
 
-/* cmk_clock_timer_add - schedule cb at at_ms */
-int64_t cmk_clock_timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg)
+/* timer_add - schedule cb at at_ms */
+static int64_t timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg, int owned)
 {
     int64_t id;
     if (!cb)
@@ -168,16 +172,30 @@ int64_t cmk_clock_timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, voi
         clock_timer *h = realloc(self->heap, cap * sizeof *h);
         if (!h) {
             UNLOCK(self);
+            if (owned)
+                free(arg);
             return CMK_ENOMEM;
         }
         self->heap = h;
         self->cap = cap;
     }
     id = self->next_id++;
-    self->heap[self->n] = (clock_timer){ at_ms, id, cb, arg };
+    self->heap[self->n] = (clock_timer){ at_ms, id, cb, arg, owned };
     heap_up(self->heap, self->n++);
     UNLOCK(self);
     return id;
+}
+
+/* cmk_clock_timer_add - schedule cb at at_ms */
+int64_t cmk_clock_timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg)
+{
+    return timer_add(self, at_ms, cb, arg, 0);
+}
+
+/* cmk_clock_timer_add_owned - schedule cb at at_ms; the timer owns arg until it fires */
+int64_t cmk_clock_timer_add_owned(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg)
+{
+    return timer_add(self, at_ms, cb, arg, 1);
 }
 
 /* cmk_clock_timer_cancel - cancel a pending timer */
@@ -186,8 +204,10 @@ int cmk_clock_timer_cancel(cmk_clock *self, int64_t id)
     LOCK(self);
     for (size_t i = 0; i < self->n; i++)
         if (self->heap[i].id == id) {
+            void *arg = self->heap[i].owned ? self->heap[i].arg : NULL;
             heap_remove_at(self, i);
             UNLOCK(self);
+            free(arg);
             return 0;
         }
     UNLOCK(self);

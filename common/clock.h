@@ -41,6 +41,11 @@ int cmk_clock_advance(cmk_clock *self, int64_t delta_ms, cmk_err *err);
 /* cmk_clock_timer_add - call cb at clock time at_ms; returns a timer id (> 0) or < 0 */
 int64_t cmk_clock_timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg);
 
+/* cmk_clock_timer_add_owned - the same for an arg from malloc that the timer owns: when it fires
+ * the callback takes arg over (and frees it); a timer cancelled, a clock destroyed, or an add that
+ * fails frees it */
+int64_t cmk_clock_timer_add_owned(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg);
+
 /* cmk_clock_timer_cancel - cancel a pending timer; 0 if it was pending, CMK_ENOENT if not */
 int cmk_clock_timer_cancel(cmk_clock *self, int64_t id);
 

@@ -458,7 +458,7 @@ void pol_schedule_deletion(policy_svc *self, const char *env, const char *type, 
     d->self = self;
     cmk_strlcpy(d->env, env, sizeof d->env);
     d->locked_at = locked_at;
-    cmk_clock_timer_add(self->ctl->clock, locked_at + after, on_deletion_due, d);
+    cmk_clock_timer_add_owned(self->ctl->clock, locked_at + after, on_deletion_due, d);
 }
 
 /* A re-enable in flight. */
@@ -502,7 +502,7 @@ void policy_resume(policy_svc *self)
             r->self = self;
             cmk_strlcpy(r->op, (const char *)sqlite3_column_text(st, 0), sizeof r->op);
             cmk_strlcpy(r->env, (const char *)sqlite3_column_text(st, 1), sizeof r->env);
-            cmk_clock_timer_add(self->ctl->clock, sqlite3_column_int64(st, 2) + self->ctl->cfg->reenable_time,
+            cmk_clock_timer_add_owned(self->ctl->clock, sqlite3_column_int64(st, 2) + self->ctl->cfg->reenable_time,
                                 on_reenabled, r);
         }
         sqlite3_finalize(st);
@@ -542,7 +542,7 @@ int policy_reenable(policy_svc *self, const char *principal, const char *env_ref
     }
     audit_append(self->ctl->audit, principal, "env.reenable", r->env, 0, NULL, NULL, NULL);
     policy_operation(self, r->op, out, err);
-    cmk_clock_timer_add(self->ctl->clock, cmk_clock_now(self->ctl->clock) + self->ctl->cfg->reenable_time, on_reenabled, r);
+    cmk_clock_timer_add_owned(self->ctl->clock, cmk_clock_now(self->ctl->clock) + self->ctl->cfg->reenable_time, on_reenabled, r);
 out:
     cJSON_Delete(env);
     cJSON_Delete(p);

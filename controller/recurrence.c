@@ -97,7 +97,7 @@ static void arm(ctl *c, const char *env, const char *flow, int64_t due)
     cmk_strlcpy(o->env, env, sizeof o->env);
     cmk_strlcpy(o->flow, flow, sizeof o->flow);
     o->due = due;
-    cmk_clock_timer_add(c->clock, due, on_due, o);
+    cmk_clock_timer_add_owned(c->clock, due, on_due, o);
 }
 
 int recurrence_init(void *ctl_p, cmk_err *err)
