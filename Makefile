@@ -64,13 +64,13 @@ asan: deps
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	@# the daemons' stderr goes to their logs in run dirs the tests delete: reports go to files
 	@rm -rf $(BUILD)-asan/sanitizer-reports && mkdir -p $(BUILD)-asan/sanitizer-reports
-	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/asan \
+	@rc=0; cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/ubsan \
-	  ctest --output-on-failure -j $(JOBS) -E valgrind
-	@if [ -n "$$(ls -A $(BUILD)-asan/sanitizer-reports)" ]; then \
+	  ctest --output-on-failure -j $(JOBS) -E valgrind || rc=$$?; cd $(CURDIR); \
+	if [ -n "$$(ls -A $(BUILD)-asan/sanitizer-reports)" ]; then \
 	  for f in $(BUILD)-asan/sanitizer-reports/*; do echo "== $$f"; head -n 40 "$$f"; done; \
 	  echo "sanitizer reports above (in $(BUILD)-asan/sanitizer-reports)"; exit 1; \
-	else echo "no sanitizer report from any process"; fi
+	fi; echo "no sanitizer report from any process"; exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

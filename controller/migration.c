@@ -286,21 +286,21 @@ void migration_resume_all(void *ctl_p)
 {
     ctl *c = ctl_p;
     sqlite3_stmt *st;
-    cJSON *todo = cJSON_CreateArray(), *it;
+    cJSON *running = cJSON_CreateArray(), *it;
     if (sqlite3_prepare_v2(c->db, "SELECT env, to_dedicated FROM migrations WHERE status = 'Running'", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "env", (const char *)sqlite3_column_text(st, 0));
             cJSON_AddNumberToObject(o, "to", sqlite3_column_int(st, 1));
-            cJSON_AddItemToArray(todo, o);
+            cJSON_AddItemToArray(running, o);
         }
         sqlite3_finalize(st);
     }
-    cJSON_ArrayForEach(it, todo) {
+    cJSON_ArrayForEach(it, running) {
         cmk_log(CMK_LOG_INFO, cmk_json_str(it, "env", ""), NULL, "migration.resume", "%s", "");
         migration_start(c, cmk_json_str(it, "env", ""), (int)cmk_json_num(it, "to", 1), ctl_migration_done, c, NULL);
     }
-    cJSON_Delete(todo);
+    cJSON_Delete(running);
 }
 
 /* int_query - one integer from SQL with one text parameter */

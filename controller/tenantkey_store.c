@@ -177,7 +177,7 @@ int tks_tenant_put(tenantkey_svc *svc, const tk_tenant *t, cmk_err *err)
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc, "INSERT OR REPLACE INTO tk_tenants (" TENANT_COLS ") VALUES (?,?,?,?,?,?)",
-                  &st, err);
+                      &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, t->tenant, -1, SQLITE_STATIC);
@@ -195,9 +195,9 @@ int tks_tenants_due(tenantkey_svc *svc, int64_t now, tk_tenant **out, size_t *n,
     sqlite3_stmt *st;
     size_t cap = 0;
     int rc = tks_prep(svc,
-                  "SELECT " TENANT_COLS " FROM tk_tenants WHERE keys_remove_ms > 0 AND "
-                  "keys_remove_ms <= ? AND keys_removed_ms = 0 ORDER BY keys_remove_ms",
-                  &st, err);
+                      "SELECT " TENANT_COLS " FROM tk_tenants WHERE keys_remove_ms > 0 AND "
+                      "keys_remove_ms <= ? AND keys_removed_ms = 0 ORDER BY keys_remove_ms",
+                      &st, err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -263,15 +263,15 @@ int tks_scope_put(tenantkey_svc *svc, const tk_scope *s, cmk_err *err)
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                  "INSERT INTO tk_scopes (" SCOPE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-                  "ON CONFLICT (tenant, region) DO UPDATE SET "
-                  "last_activation_ms = excluded.last_activation_ms, "
-                  "last_activation_key = excluded.last_activation_key, "
-                  "last_change_ms = excluded.last_change_ms, "
-                  "last_change_what = excluded.last_change_what, lock_ms = excluded.lock_ms, "
-                  "lock_done_ms = excluded.lock_done_ms, lock_complete = excluded.lock_complete, "
-                  "lock_by = excluded.lock_by, kek_version = excluded.kek_version",
-                  &st, err);
+                      "INSERT INTO tk_scopes (" SCOPE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                      "ON CONFLICT (tenant, region) DO UPDATE SET "
+                      "last_activation_ms = excluded.last_activation_ms, "
+                      "last_activation_key = excluded.last_activation_key, "
+                      "last_change_ms = excluded.last_change_ms, "
+                      "last_change_what = excluded.last_change_what, lock_ms = excluded.lock_ms, "
+                      "lock_done_ms = excluded.lock_done_ms, lock_complete = excluded.lock_complete, "
+                      "lock_by = excluded.lock_by, kek_version = excluded.kek_version",
+                      &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, s->tenant, -1, SQLITE_STATIC);
@@ -294,7 +294,7 @@ int tks_scopes_list(tenantkey_svc *svc, const char *tenant, tk_scope **out, size
     sqlite3_stmt *st;
     size_t cap = 0;
     int rc = tks_prep(svc, "SELECT " SCOPE_COLS " FROM tk_scopes WHERE tenant = ? ORDER BY region", &st,
-                  err);
+                      err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -327,9 +327,9 @@ int tks_kek_store(tenantkey_svc *svc, const char *tenant, const char *region, co
     tkc_secret_free(&der, der_len);
     if (rc == 0)
         rc = tks_prep(svc,
-                  "UPDATE tk_scopes SET kek_version = ?, kek_material = ? WHERE tenant = ? AND "
-                  "region = ?",
-                  &st, err);
+                      "UPDATE tk_scopes SET kek_version = ?, kek_material = ? WHERE tenant = ? AND "
+                      "region = ?",
+                      &st, err);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, blob, (int)blen, SQLITE_STATIC);
@@ -349,9 +349,9 @@ int tks_kek_load(tenantkey_svc *svc, const char *tenant, const char *region, EVP
     cmk_place pl = {tenant, "tk_scopes", region, column};
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                  "SELECT kek_version, kek_material FROM tk_scopes WHERE tenant = ? AND "
-                  "region = ? AND kek_material IS NOT NULL",
-                  &st, err);
+                      "SELECT kek_version, kek_material FROM tk_scopes WHERE tenant = ? AND "
+                      "region = ? AND kek_material IS NOT NULL",
+                      &st, err);
     *out = NULL;
     if (rc < 0)
         return rc;
@@ -474,9 +474,9 @@ int tks_keys_list(tenantkey_svc *svc, const char *tenant, const char *region,
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                  "SELECT " KEY_COLS " FROM tk_keys WHERE tenant = ?1 AND (?2 IS NULL OR "
-                  "region = ?2) AND (?3 = 0 OR state = ?3) ORDER BY region, name",
-                  &st, err);
+                      "SELECT " KEY_COLS " FROM tk_keys WHERE tenant = ?1 AND (?2 IS NULL OR "
+                      "region = ?2) AND (?3 = 0 OR state = ?3) ORDER BY region, name",
+                      &st, err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -493,9 +493,9 @@ int tks_keys_installing_due(tenantkey_svc *svc, int64_t now, tk_key **out, size_
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                  "SELECT " KEY_COLS " FROM tk_keys WHERE state = ? AND active_at_ms <= ? "
-                  "ORDER BY active_at_ms, id",
-                  &st, err);
+                      "SELECT " KEY_COLS " FROM tk_keys WHERE state = ? AND active_at_ms <= ? "
+                      "ORDER BY active_at_ms, id",
+                      &st, err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -520,10 +520,10 @@ int tks_key_insert(tenantkey_svc *svc, tk_key *k, EVP_PKEY *pk, cmk_err *err)
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                  "INSERT INTO tk_keys (tenant, region, name, state, source, bits, fp, pub, "
-                  "created_ms, created_by, activated_ms, active_at_ms, locked_ms, purpose) "
-                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                  &st, err);
+                      "INSERT INTO tk_keys (tenant, region, name, state, source, bits, fp, pub, "
+                      "created_ms, created_by, activated_ms, active_at_ms, locked_ms, purpose) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, k->info.tenant, -1, SQLITE_STATIC);
@@ -551,9 +551,9 @@ int tks_key_update(tenantkey_svc *svc, const tk_key *k, cmk_err *err)
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                  "UPDATE tk_keys SET state = ?, activated_ms = ?, active_at_ms = ?, "
-                  "locked_ms = ?, purpose = ? WHERE id = ?",
-                  &st, err);
+                      "UPDATE tk_keys SET state = ?, activated_ms = ?, active_at_ms = ?, "
+                      "locked_ms = ?, purpose = ? WHERE id = ?",
+                      &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_int(st, 1, (int)k->info.state);

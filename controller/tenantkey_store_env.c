@@ -85,9 +85,9 @@ int tks_env_put(tenantkey_svc *svc, const tk_env *e, cmk_err *err)
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                     "INSERT OR REPLACE INTO tk_envs (" ENV_COLS ") VALUES "
-                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                     &st, err);
+                      "INSERT OR REPLACE INTO tk_envs (" ENV_COLS ") VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, e->env, -1, SQLITE_STATIC);
@@ -128,9 +128,9 @@ int tks_envs_list(tenantkey_svc *svc, const char *tenant, const char *region, in
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                     "SELECT " ENV_COLS " FROM tk_envs WHERE tenant = ?1 AND (?2 IS NULL OR "
-                     "region = ?2) AND (?3 < 0 OR mode = ?3) ORDER BY env",
-                     &st, err);
+                      "SELECT " ENV_COLS " FROM tk_envs WHERE tenant = ?1 AND (?2 IS NULL OR "
+                      "region = ?2) AND (?3 < 0 OR mode = ?3) ORDER BY env",
+                      &st, err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -147,9 +147,9 @@ int tks_envs_delete_due(tenantkey_svc *svc, int64_t now, tk_env **out, size_t *n
 {
     sqlite3_stmt *st;
     int rc = tks_prep(svc,
-                     "SELECT " ENV_COLS " FROM tk_envs WHERE mode = ? AND delete_ms > 0 AND "
-                     "delete_ms <= ? ORDER BY delete_ms, env",
-                     &st, err);
+                      "SELECT " ENV_COLS " FROM tk_envs WHERE mode = ? AND delete_ms > 0 AND "
+                      "delete_ms <= ? ORDER BY delete_ms, env",
+                      &st, err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -165,13 +165,13 @@ int tks_due_times(tenantkey_svc *svc, int64_t **out, size_t *n, cmk_err *err)
     sqlite3_stmt *st;
     size_t cap = 0;
     int rc = tks_prep(svc,
-                     "SELECT active_at_ms FROM tk_keys WHERE state = ?1 "
-                     "UNION SELECT lock_done_ms FROM tk_scopes WHERE lock_ms > 0 AND "
-                     "lock_complete = 0 "
-                     "UNION SELECT delete_ms FROM tk_envs WHERE mode = ?2 AND delete_ms > 0 "
-                     "UNION SELECT keys_remove_ms FROM tk_tenants WHERE keys_remove_ms > 0 AND "
-                     "keys_removed_ms = 0",
-                     &st, err);
+                      "SELECT active_at_ms FROM tk_keys WHERE state = ?1 "
+                      "UNION SELECT lock_done_ms FROM tk_scopes WHERE lock_ms > 0 AND "
+                      "lock_complete = 0 "
+                      "UNION SELECT delete_ms FROM tk_envs WHERE mode = ?2 AND delete_ms > 0 "
+                      "UNION SELECT keys_remove_ms FROM tk_tenants WHERE keys_remove_ms > 0 AND "
+                      "keys_removed_ms = 0",
+                      &st, err);
     *out = NULL;
     *n = 0;
     if (rc < 0)
@@ -200,9 +200,9 @@ int tks_scopes_lock_due(tenantkey_svc *svc, int64_t now, char (**tenants)[TENANT
     sqlite3_stmt *st;
     size_t cap = 0;
     int rc = tks_prep(svc,
-                     "SELECT tenant, region FROM tk_scopes WHERE lock_ms > 0 AND "
-                     "lock_complete = 0 AND lock_done_ms <= ? ORDER BY lock_done_ms",
-                     &st, err);
+                      "SELECT tenant, region FROM tk_scopes WHERE lock_ms > 0 AND "
+                      "lock_complete = 0 AND lock_done_ms <= ? ORDER BY lock_done_ms",
+                      &st, err);
     *tenants = NULL;
     *regions = NULL;
     *n = 0;
@@ -235,7 +235,7 @@ int tks_keks_forget(tenantkey_svc *svc, const char *tenant, cmk_err *err)
     sqlite3_stmt *st;
     int rc =
         tks_prep(svc, "UPDATE tk_scopes SET kek_version = '', kek_material = NULL WHERE tenant = ?",
-                &st, err);
+                 &st, err);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
