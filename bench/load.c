@@ -41,10 +41,12 @@ static void usage(void)
     printf(
         "Usage: cmk-bench load --run-dir DIR [--workload FILE] [options]\n\n"
         "Drives flow runs through a running cluster as the \"bench\" identity (DIR/keys/bench.key):\n"
-        "creates the workload's tenant, shared environments and flows, runs its phases (a closed\n"
-        "loop of C runs in flight, or paced to a rate), then checks with run.show that every\n"
-        "acknowledged run is there (runs lost must be 0). Reports runs/s, latency per phase and\n"
-        "per second, failures by cause, and CPU and memory of every process of the cluster.\n\n"
+        "creates the workload's tenant, environments (shared, or dedicated under an enterprise\n"
+        "policy it sets up) and flows, runs its phases (a closed loop of C runs in flight, or\n"
+        "paced to a rate) while its timed events happen (key rotation, key disabled and enabled,\n"
+        "re-enable, CMK applied, firewall swapped, a worker SIGKILLed), then checks with run.show\n"
+        "that every acknowledged run is there (runs lost must be 0). Reports runs/s, latency per\n"
+        "phase and per second, failures by cause, the events, and CPU and memory of every process.\n\n"
         "Options:\n"
         "  --run-dir DIR       the cluster (default $CMK_RUN_DIR or ./var)\n"
         "  --workload FILE     workload (default configs/workloads/compose-shared.json)\n"
@@ -55,14 +57,16 @@ static void usage(void)
         "  --connections N     DEALER sockets the clients share\n"
         "  --verify WHAT       all, none, or N: run.show of N acknowledged runs (a sample)\n"
         "  --key FILE          another client key (default DIR/keys/bench.key)\n"
-        "  --up                start a cluster in DIR first (cmkctl up) and stop it after\n"
+        "  --up                start a cluster in DIR first (cmkctl up, with the workload's\n"
+        "                      \"cluster\" settings) and stop it after\n"
         "  --json FILE, --md FILE, --png FILE   results (PNG through gnuplot, if installed)\n\n"
         "Workload files: configs/workloads/*.json (the format is in bench/workload.h).\n\n"
         "Example:\n"
         "  cmkctl up --run-dir /tmp/c1\n"
         "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/compose-shared.json \\\n"
         "      --json load.json --md load.md\n"
-        "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/smoke.json --duration 3s\n");
+        "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/smoke.json --duration 3s\n"
+        "  cmk-bench load --up --run-dir /tmp/c2 --workload configs/workloads/cmk-events.json\n");
 }
 
 /* now_ns - monotonic nanoseconds */
@@ -122,20 +126,43 @@ static int apply_overrides(const ld_opts *o, bench_workload *w, cmk_err *err)
     return 0;
 }
 
-/* cmkctl - run the cmkctl next to this executable with verb and the run dir */
-static int cmkctl(const char *run_dir, const char *verb, cmk_err *err)
+/* cmkctl - run the cmkctl next to this executable with verb and the run dir; `sets` (may be
+ * NULL) is an object of settings passed as --set name=value */
+static int cmkctl(const char *run_dir, const char *verb, const cJSON *sets, cmk_err *err)
 {
     char dir[PATH_MAX], exe[PATH_MAX + 16];
+    char *argv[4 + 2 * 64 + 1], vals[64][256];
+    const cJSON *it;
+    int argc = 0, nsets = 0;
     pid_t pid;
     int st;
 
     if (cmk_exe_dir(dir, sizeof dir, err) < 0)
         return err->code;
     snprintf(exe, sizeof exe, "%s/cmkctl", dir);
+    argv[argc++] = "cmkctl";
+    argv[argc++] = (char *)verb;
+    argv[argc++] = "--run-dir";
+    argv[argc++] = (char *)run_dir;
+    cJSON_ArrayForEach(it, sets)
+    {
+        if (nsets == 64)
+            return cmk_err_set(err, CMK_EINVAL, "at most 64 cluster settings in a workload");
+        if (cJSON_IsString(it))
+            snprintf(vals[nsets], sizeof vals[nsets], "%s=%s", it->string, it->valuestring);
+        else if (cJSON_IsBool(it))
+            snprintf(vals[nsets], sizeof vals[nsets], "%s=%s", it->string,
+                     cJSON_IsTrue(it) ? "true" : "false");
+        else
+            snprintf(vals[nsets], sizeof vals[nsets], "%s=%g", it->string, it->valuedouble);
+        argv[argc++] = "--set";
+        argv[argc++] = vals[nsets++];
+    }
+    argv[argc] = NULL;
     pid = fork();
     if (pid == 0) {
         dup2(STDERR_FILENO, STDOUT_FILENO); /* keep stdout for the results */
-        execl(exe, "cmkctl", verb, "--run-dir", run_dir, (char *)NULL);
+        execv(exe, argv);
         _exit(127);
     }
     if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -210,8 +237,16 @@ static int setup(ld_run *r, cmk_err *err)
     if ((rc = call(r, "tenant.create", b, NULL, err)) < 0 && rc != CMK_EEXIST)
         return rc;
     cmk_err_clear(err);
+    if (bench_workload_needs_cmk(w)) {
+        bench_progress_line(&r->prog, "setting up key vault %s, key %s and policy %s",
+                            w->cmk_vault, w->cmk_key, w->cmk_policy);
+        if ((rc = ld_cmk_setup(r, r->conns[0], err)) < 0)
+            return rc;
+    }
     r->ntargets = w->env_count * w->flows_per_env;
-    if (!(r->targets = calloc((size_t)r->ntargets, sizeof *r->targets)))
+    r->targets = calloc((size_t)r->ntargets, sizeof *r->targets);
+    r->envs = calloc((size_t)w->env_count, sizeof *r->envs);
+    if (!r->targets || !r->envs)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     for (int e = 0; e < w->env_count; e++) {
         char name[96], env[64];
@@ -223,10 +258,20 @@ static int setup(ld_run *r, cmk_err *err)
         cJSON_AddStringToObject(b, "name", name);
         cJSON_AddStringToObject(b, "region", w->region);
         cJSON_AddStringToObject(b, "type", w->env_type);
+        cJSON_AddBoolToObject(b, "managed", 1); /* so that CMK can be applied to it */
         if ((rc = call(r, "env.create", b, &rep, err)) < 0)
             return rc;
         cmk_strlcpy(env, cmk_json_str(rep->body, "id", ""), sizeof env);
         cmk_msg_destroy(&rep);
+        cmk_strlcpy(r->envs[e].id, env, sizeof r->envs[e].id);
+        r->nenvs = e + 1;
+        if (e < w->dedicated) {
+            bench_progress_line(&r->prog, "adding environment %d/%d to policy %s", e + 1,
+                                w->env_count, w->cmk_policy);
+            if ((rc = ld_cmk_link(r, r->conns[0], env, err)) < 0)
+                return rc;
+            r->envs[e].dedicated = 1;
+        }
         for (int f = 0; f < w->flows_per_env; f++) {
             ld_target *t = &r->targets[e * w->flows_per_env + f];
             char fname[32];
@@ -268,6 +313,8 @@ static int run_phases(ld_run *r, cmk_err *err)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     ld_sample_procs(r, 0);
     bench_loadavg(r->load_start);
+    if ((rc = ld_events_start(r, err)) < 0)
+        return rc;
     for (int i = 0; i < r->wl.nphases; i++) {
         ld_phase *ph = &r->phases[i];
         ph->ph = r->wl.phases[i];
@@ -276,8 +323,10 @@ static int run_phases(ld_run *r, cmk_err *err)
             ph->ph.rate = closed_rate * ph->ph.rate_share > 1 ? closed_rate * ph->ph.rate_share : 1;
         r->nphases = i + 1;
         r->next_sample_ns = now_ns() + 1000000000;
-        if ((rc = ld_run_phase(r, i, err)) < 0)
+        if ((rc = ld_run_phase(r, i, err)) < 0) {
+            ld_events_stop(r);
             return rc;
+        }
         ld_sample_procs(r, i + 1);
         bench_progress_done(&r->prog);
         fprintf(stderr, "phase %s: %.0f runs/s, p99 %.2f ms, %llu failed\n", ph->ph.name,
@@ -286,6 +335,12 @@ static int run_phases(ld_run *r, cmk_err *err)
         if (ph->ph.rate == 0 && closed_rate == 0)
             closed_rate = ph->runs_s;
     }
+    ld_events_stop(r);
+    for (int i = 0; i < r->wl.nevents; i++)
+        if (!r->events[i].done)
+            fprintf(stderr, "event %s at %.1f s: not reached (the phases ended first)\n",
+                    bench_event_kind_name(r->wl.events[i].kind),
+                    (double)r->wl.events[i].at_ms / 1000.0);
     return 0;
 }
 
@@ -321,7 +376,8 @@ static int run_load(ld_run *r, const ld_opts *o, const char *command, cmk_err *e
             return err->code ? err->code : CMK_EUNAVAIL;
         r->nconns = c + 1;
     }
-    if ((rc = read_status(r, 0, err)) < 0 || (rc = setup(r, err)) < 0 ||
+    /* processes after the setup: dedicated workers start when their environment is added */
+    if ((rc = setup(r, err)) < 0 || (rc = read_status(r, 0, err)) < 0 ||
         (rc = run_phases(r, err)) < 0)
         return rc;
     bench_progress_line(&r->prog, "verifying acknowledged runs with run.show");
@@ -379,11 +435,11 @@ int bench_load_cmd(int argc, char **argv, cmk_err *err)
     if ((rc = bench_workload_load(o.workload, &r->wl, err)) < 0 ||
         (rc = apply_overrides(&o, &r->wl, err)) < 0)
         goto done;
-    if (r->wl.events)
-        fprintf(stderr, "cmk-bench: the workload's %d timed events are not supported yet: ignored\n",
-                r->wl.events);
+    if (r->wl.cluster_set && !o.up)
+        fprintf(stderr, "cmk-bench: the workload's \"cluster\" settings apply only when --up starts "
+                        "the cluster; the running cluster keeps its own\n");
     if (o.up) {
-        if ((rc = cmkctl(o.run_dir, "up", err)) < 0)
+        if ((rc = cmkctl(o.run_dir, "up", r->wl.cluster_set, err)) < 0)
             goto done;
         started = 1;
     }
@@ -398,13 +454,15 @@ done:
         cmk_client_destroy(&r->conns[c]);
     if (started) {
         cmk_err derr = CMK_ERR_INIT;
-        if (cmkctl(o.run_dir, "down", &derr) < 0)
+        if (cmkctl(o.run_dir, "down", NULL, &derr) < 0)
             fprintf(stderr, "cmk-bench: %s\n", derr.msg);
     }
     for (int i = 0; i < BENCH_WL_MAX_PHASES; i++)
         bench_samples_free(&r->phases[i].lat);
     bench_workload_free(&r->wl);
+    ld_events_stop(r);
     free(r->targets);
+    free(r->envs);
     free(r->slots);
     free(r->acks);
     free(r->pts);

@@ -7,6 +7,8 @@
 #ifndef CMK_BENCH_LOAD_INT_H
 #define CMK_BENCH_LOAD_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +31,21 @@ typedef struct {
     char env[64];  /* environment id */
     char flow[64]; /* flow id */
 } ld_target;
+
+/* One environment of the workload. */
+typedef struct {
+    char id[64];   /* environment id */
+    int dedicated; /* 1: added to the bench's policy at setup */
+} ld_env;
+
+/* A timed event as it was carried out. */
+typedef struct {
+    int done;            /* it ran (0: the phases ended before its time) */
+    int ok;              /* it succeeded */
+    int64_t started_ms;  /* when it started, from the start of the first phase */
+    int64_t took_ms;     /* how long it took (apply-cmk: until the operation ended) */
+    char message[240];   /* what happened, or why it failed */
+} ld_event_result;
 
 /* One request in flight. */
 typedef struct {
@@ -88,6 +105,15 @@ typedef struct {
     char key_path[4200];                 /* our identity (keys/bench.key) */
     cmk_client *conns[LD_MAX_CONNS];     /* DEALER sockets */
     int nconns;                          /* how many */
+    ld_env *envs;                        /* the workload's environments */
+    int nenvs;                           /* how many */
+    char identity[128];                  /* the policy's identity (when the workload needs CMK) */
+    ld_event_result events[BENCH_WL_MAX_EVENTS]; /* timed events as they ran */
+    pthread_t ev_thread;                 /* carries out the events */
+    int ev_started;                      /* the thread was started */
+    int64_t ev_t0_ns;                    /* the events' time 0 (monotonic) */
+    atomic_int ev_stop;                  /* set when the phases are over */
+    cmk_client *ev_conn;                 /* the events thread's own connection */
     ld_target *targets;                  /* where runs go */
     int ntargets;                        /* how many */
     ld_slot *slots;                      /* requests in flight */
@@ -131,6 +157,19 @@ void ld_fail(ld_run *r, const char *cause, const char *message);
 
 /* ld_sample_procs - read every process's /proc; at_boundary >= 0 stores CPU ticks there */
 void ld_sample_procs(ld_run *r, int at_boundary);
+
+/* ld_cmk_setup - the vault, key and policy of a workload that needs CMK (existing ones are
+ * reused); r->identity gets the policy's identity */
+int ld_cmk_setup(ld_run *r, cmk_client *c, cmk_err *err);
+
+/* ld_cmk_link - add environment env to the bench's policy and wait for the operation to end */
+int ld_cmk_link(ld_run *r, cmk_client *c, const char *env, cmk_err *err);
+
+/* ld_events_start - start the events thread (its time 0 is r->t0_ns); no-op without events */
+int ld_events_start(ld_run *r, cmk_err *err);
+
+/* ld_events_stop - tell the events thread that the phases are over and join it */
+void ld_events_stop(ld_run *r);
 
 /* ld_results - the results document */
 cJSON *ld_results(ld_run *r, const char *command, const char *workload_file);

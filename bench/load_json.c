@@ -173,6 +173,27 @@ static cJSON *targets_json(ld_run *r)
     return arr;
 }
 
+/* events_json - every timed event as it ran (or was not reached) */
+static cJSON *events_json(ld_run *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (int i = 0; i < r->wl.nevents; i++) {
+        const ld_event_result *e = &r->events[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "do", bench_event_kind_name(r->wl.events[i].kind));
+        cJSON_AddNumberToObject(o, "at_ms", (double)r->wl.events[i].at_ms);
+        cJSON_AddStringToObject(o, "result", !e->done ? "not reached" : e->ok ? "ok" : "failed");
+        if (e->done) {
+            cJSON_AddNumberToObject(o, "started_ms", (double)e->started_ms);
+            cJSON_AddNumberToObject(o, "took_ms", (double)e->took_ms);
+            cJSON_AddStringToObject(o, "message", e->message);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
 /* ld_results - the whole document */
 cJSON *ld_results(ld_run *r, const char *command, const char *workload_file)
 {
@@ -200,6 +221,7 @@ cJSON *ld_results(ld_run *r, const char *command, const char *workload_file)
         cJSON_AddStringToObject(ex, r->fails[i].cause, r->fails[i].example);
     }
     cJSON_AddNumberToObject(res, "late_replies", (double)r->late);
+    cJSON_AddItemToObject(res, "events", events_json(r));
     v = cJSON_AddObjectToObject(res, "verify");
     cJSON_AddNumberToObject(v, "acknowledged", (double)r->nacks);
     cJSON_AddNumberToObject(v, "checked", (double)r->v_checked);

@@ -235,6 +235,15 @@ static void load_md(const cJSON *res, FILE *out)
     cJSON_ArrayForEach(f, cJSON_GetObjectItem(res, "failures"))
     fprintf(out, "%s%s %d", f == cJSON_GetObjectItem(res, "failures")->child ? "" : ", ", f->string,
             (int)f->valuedouble);
+    if (cJSON_GetArraySize(cJSON_GetObjectItem(res, "events")) > 0) {
+        fprintf(out, "\n\n### Events\n\n| at s | event | started s | took ms | result | what happened |\n"
+                     "|---|---|---|---|---|---|\n");
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(res, "events"))
+        fprintf(out, "| %.1f | %s | %.1f | %d | %s | %s |\n", cmk_json_num(f, "at_ms", 0) / 1000,
+                cmk_json_str(f, "do", "?"), cmk_json_num(f, "started_ms", 0) / 1000,
+                (int)cmk_json_num(f, "took_ms", 0), cmk_json_str(f, "result", "?"),
+                cmk_json_str(f, "message", ""));
+    }
     fprintf(out, "\n\n**Runs lost: %d** (run.show of %d of %d acknowledged runs afterwards: %d found, "
                  "%d not found, %d could not be checked)\n\n",
             (int)cmk_json_num(res, "runs_lost", -1), (int)cmk_json_num(v, "checked", 0),

@@ -147,11 +147,137 @@ static int resolve(const char *path, const char *base_dir, char *out, size_t cap
     return 0;
 }
 
+static const char *const event_names[] = {
+    [BENCH_EV_ROTATE_KEY] = "rotate-key", [BENCH_EV_DISABLE_KEY] = "disable-key",
+    [BENCH_EV_ENABLE_KEY] = "enable-key", [BENCH_EV_REENABLE] = "reenable",
+    [BENCH_EV_APPLY_CMK] = "apply-cmk",   [BENCH_EV_FIREWALL] = "firewall",
+    [BENCH_EV_KILL_WORKER] = "kill-worker",
+};
+
+/* bench_event_kind_name - the name of an event kind in workload files */
+const char *bench_event_kind_name(bench_event_kind k)
+{
+    return k >= BENCH_EV_ROTATE_KEY && k <= BENCH_EV_KILL_WORKER ? event_names[k] : "?";
+}
+
+/* parse_event - one event object */
+static int parse_event(const cJSON *e, int i, const char *base_dir, bench_workload *w,
+                       bench_event *ev, cmk_err *err)
+{
+    char where[32], what[32], config[4096];
+    const cJSON *at = cJSON_GetObjectItem(e, "at");
+    int rc;
+
+    snprintf(where, sizeof where, "events[%d].", i);
+    memset(ev, 0, sizeof *ev);
+    if (!cJSON_IsObject(e))
+        return cmk_err_set(err, CMK_EINVAL, "workload events[%d] must be an object", i);
+    if (!cJSON_IsString(at) || cmk_duration_parse(at->valuestring, &ev->at_ms, NULL) < 0 ||
+        ev->at_ms < 0)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "workload %sat must be a time from the start of the first phase, "
+                           "such as \"5s\"",
+                           where);
+    if ((rc = str_field(e, "do", "", what, sizeof what, where, err)) < 0 ||
+        (rc = int_field(e, "env", -1, -1, w->env_count - 1, &ev->env, where, err)) < 0 ||
+        (rc = str_field(e, "config", "", config, sizeof config, where, err)) < 0)
+        return rc;
+    for (int k = BENCH_EV_ROTATE_KEY; k <= BENCH_EV_KILL_WORKER; k++)
+        if (strcmp(what, event_names[k]) == 0)
+            ev->kind = (bench_event_kind)k;
+    if (!ev->kind)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "workload %sdo \"%s\": use rotate-key, disable-key, enable-key, "
+                           "reenable, apply-cmk, firewall or kill-worker",
+                           where, what);
+    if (ev->kind == BENCH_EV_APPLY_CMK && (ev->env < w->dedicated))
+        return cmk_err_set(err, CMK_EINVAL,
+                           "workload %senv must name a shared environment for apply-cmk: an "
+                           "index from %d to %d (the first %d are dedicated already)",
+                           where, w->dedicated, w->env_count - 1, w->dedicated);
+    if (ev->kind == BENCH_EV_FIREWALL) {
+        if (!config[0])
+            return cmk_err_set(err, CMK_EINVAL,
+                               "workload %sconfig must name a firewall config file, e.g. "
+                               "\"../firewalls/with-plex.json\"",
+                               where);
+        if ((rc = resolve(config, base_dir, ev->config_path, sizeof ev->config_path, err)) < 0)
+            return cmk_err_prefix(err, "%s: ", where);
+    }
+    return 0;
+}
+
+/* cmp_event - by time */
+static int cmp_event(const void *a, const void *b)
+{
+    const bench_event *x = a, *y = b;
+    return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms;
+}
+
+/* parse_events - the "events" list, sorted by time (stable for equal times) */
+static int parse_events(const cJSON *doc, const char *base_dir, bench_workload *w, cmk_err *err)
+{
+    const cJSON *list = cJSON_GetObjectItem(doc, "events"), *it;
+    int rc;
+
+    if (!list)
+        return 0;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > BENCH_WL_MAX_EVENTS)
+        return cmk_err_set(err, CMK_EINVAL, "workload events must be a list of at most %d events",
+                           BENCH_WL_MAX_EVENTS);
+    cJSON_ArrayForEach(it, list)
+    {
+        if ((rc = parse_event(it, w->nevents, base_dir, w, &w->events[w->nevents], err)) < 0)
+            return rc;
+        w->nevents++;
+    }
+    /* insertion sort keeps equal times in file order */
+    for (int i = 1; i < w->nevents; i++)
+        for (int j = i; j > 0 && cmp_event(&w->events[j - 1], &w->events[j]) > 0; j--) {
+            bench_event t = w->events[j];
+            w->events[j] = w->events[j - 1];
+            w->events[j - 1] = t;
+        }
+    return 0;
+}
+
+/* parse_cluster - "cluster": {"name": "value"} settings for cmkctl up --set */
+static int parse_cluster(const cJSON *doc, bench_workload *w, cmk_err *err)
+{
+    const cJSON *c = cJSON_GetObjectItem(doc, "cluster"), *it;
+
+    if (!c)
+        return 0;
+    if (!cJSON_IsObject(c))
+        return cmk_err_set(err, CMK_EINVAL, "workload cluster must be an object of settings, "
+                                            "e.g. {\"policy.reenable_time\": \"2s\"}");
+    cJSON_ArrayForEach(it, c)
+    {
+        if (!cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it))
+            return cmk_err_set(err, CMK_EINVAL, "workload cluster.%s must be a string, number or "
+                                                "boolean", it->string);
+    }
+    if (!(w->cluster_set = cJSON_Duplicate(c, 1)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* bench_workload_needs_cmk - dedicated environments or key/CMK events */
+int bench_workload_needs_cmk(const bench_workload *w)
+{
+    if (w->dedicated > 0)
+        return 1;
+    for (int i = 0; i < w->nevents; i++)
+        if (w->events[i].kind != BENCH_EV_FIREWALL && w->events[i].kind != BENCH_EV_KILL_WORKER)
+            return 1;
+    return 0;
+}
+
 /* bench_workload_parse - a workload from JSON */
 int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload *w, cmk_err *err)
 {
     const cJSON *envs = cJSON_GetObjectItem(doc, "environments");
-    const cJSON *flows = cJSON_GetObjectItem(doc, "flows"), *v;
+    const cJSON *flows = cJSON_GetObjectItem(doc, "flows"), *cmk = cJSON_GetObjectItem(doc, "cmk"), *v;
     char infra[16], defpath[4096];
     int rc;
 
@@ -176,12 +302,25 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
         (rc = int_field(doc, "connections", 1, 1, 64, &w->connections, "", err)) < 0 ||
         (rc = dur_field(doc, "request_timeout", 10000, &w->request_timeout_ms, "", err)) < 0)
         return rc;
-    if (strcmp(infra, "shared") != 0)
+    if (strcmp(infra, "shared") != 0 && strcmp(infra, "dedicated") != 0)
         return cmk_err_set(err, CMK_EINVAL,
-                           "workload environments.infrastructure \"%s\": only \"shared\" is "
-                           "supported (a dedicated environment needs an enterprise policy and a "
-                           "key vault; set them up with cmkctl and point a workload at it later)",
+                           "workload environments.infrastructure \"%s\": use \"shared\" or "
+                           "\"dedicated\" (or \"dedicated\": N for the first N of them)",
                            infra);
+    if ((rc = int_field(envs, "dedicated", strcmp(infra, "dedicated") == 0 ? w->env_count : 0, 0,
+                        w->env_count, &w->dedicated, "environments.", err)) < 0)
+        return rc;
+    if (cmk && !cJSON_IsObject(cmk))
+        return cmk_err_set(err, CMK_EINVAL, "workload cmk must be an object {vault, key, policy}");
+    {
+        char dv[64], dp[64];
+        snprintf(dv, sizeof dv, "%.40s-bench-kv", w->tenant);
+        snprintf(dp, sizeof dp, "%.40s-bench-cmk", w->tenant);
+        if ((rc = str_field(cmk, "vault", dv, w->cmk_vault, sizeof w->cmk_vault, "cmk.", err)) < 0 ||
+            (rc = str_field(cmk, "key", "bench-cmk", w->cmk_key, sizeof w->cmk_key, "cmk.", err)) < 0 ||
+            (rc = str_field(cmk, "policy", dp, w->cmk_policy, sizeof w->cmk_policy, "cmk.", err)) < 0)
+            return rc;
+    }
     if (!defpath[0])
         return cmk_err_set(err, CMK_EINVAL, "workload flows.definition must name a flow file, "
                                             "e.g. \"../flows/manual-compose.json\"");
@@ -199,8 +338,8 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
         rc = cmk_err_set(err, CMK_EINVAL, "workload verify must be \"all\", \"none\" or a number >= 1");
         goto fail;
     }
-    v = cJSON_GetObjectItem(doc, "events");
-    w->events = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if ((rc = parse_events(doc, base_dir, w, err)) < 0 || (rc = parse_cluster(doc, w, err)) < 0)
+        goto fail;
     v = cJSON_GetObjectItem(flows, "body");
     if (v && !(w->body = cJSON_Duplicate(v, 1))) {
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
@@ -244,8 +383,10 @@ void bench_workload_free(bench_workload *w)
 {
     cJSON_Delete(w->definition);
     cJSON_Delete(w->body);
+    cJSON_Delete(w->cluster_set);
     w->definition = NULL;
     w->body = NULL;
+    w->cluster_set = NULL;
 }
 
 /* bench_workload_json - the workload as it runs */
@@ -257,7 +398,16 @@ cJSON *bench_workload_json(const bench_workload *w)
     cJSON_AddStringToObject(o, "description", w->description);
     cJSON_AddStringToObject(o, "tenant", w->tenant);
     cJSON_AddNumberToObject(o, "environments", w->env_count);
-    cJSON_AddStringToObject(o, "infrastructure", "shared");
+    cJSON_AddNumberToObject(o, "dedicated", w->dedicated);
+    cJSON_AddStringToObject(o, "infrastructure", w->dedicated == 0 ? "shared"
+                                                 : w->dedicated == w->env_count ? "dedicated"
+                                                                                : "mixed");
+    if (bench_workload_needs_cmk(w)) {
+        cJSON *c = cJSON_AddObjectToObject(o, "cmk");
+        cJSON_AddStringToObject(c, "vault", w->cmk_vault);
+        cJSON_AddStringToObject(c, "key", w->cmk_key);
+        cJSON_AddStringToObject(c, "policy", w->cmk_policy);
+    }
     cJSON_AddStringToObject(o, "region", w->region);
     cJSON_AddNumberToObject(o, "flows_per_environment", w->flows_per_env);
     cJSON_AddStringToObject(o, "definition", w->definition_path);
@@ -284,6 +434,17 @@ cJSON *bench_workload_json(const bench_workload *w)
         cJSON_AddStringToObject(o, "verify", "all");
     else
         cJSON_AddNumberToObject(o, "verify", (double)w->verify);
-    cJSON_AddNumberToObject(o, "events_ignored", w->events);
+    ph = cJSON_AddArrayToObject(o, "events");
+    for (int i = 0; i < w->nevents; i++) {
+        const bench_event *e = &w->events[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "at_ms", (double)e->at_ms);
+        cJSON_AddStringToObject(j, "do", bench_event_kind_name(e->kind));
+        if (e->env >= 0)
+            cJSON_AddNumberToObject(j, "env", e->env);
+        if (e->config_path[0])
+            cJSON_AddStringToObject(j, "config", e->config_path);
+        cJSON_AddItemToArray(ph, j);
+    }
     return o;
 }

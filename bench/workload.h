@@ -16,13 +16,34 @@
  *     "phases": [ { "name": "max", "duration": "10s" },
  *                 { "name": "half", "duration": "10s", "rate": "50%" } ],
  *     "verify": "all",        or a number: run.show of that many acknowledged runs (a sample)
- *     "events": []            (timed key events: not supported yet, reported as ignored)
+ *     "cmk": { "vault": "bench-kv", "key": "bench-cmk", "policy": "bench-cmk" },   optional names
+ *     "cluster": { "policy.reenable_time": "2s" },     --set of `cmkctl up` when --up starts it
+ *     "events": [ { "at": "3s", "do": "rotate-key" }, { "at": "5s", "do": "kill-worker",
+ *                   "env": 0 }, ... ]
  *   }
  *
  * A phase runs for a duration or a number of requests; "rate" offers at most that many runs/s
  * (a number) or a share of what the first closed-loop phase achieved ("50%"); no rate is a
  * closed loop. A relative "definition" path is taken from the workload file's directory.
- * Only shared environments are supported: a dedicated one needs a policy and a vault.
+ *
+ * Environments: "environments.dedicated": N makes the first N of "count" dedicated: the bench
+ * sets up a key vault with purge protection, an RSA key and an Encryption enterprise policy
+ * whose identity it grants get/wrapKey/unwrapKey ("cmk" names them), and adds each of those
+ * environments to the policy before the phases ("infrastructure": "dedicated" makes them all
+ * dedicated). Every environment is created managed, so a shared one can be put under CMK by an
+ * event while runs go on.
+ *
+ * Events, at times from the start of the first phase, carried out by a thread of their own with
+ * its own connection while the runs go on:
+ *   rotate-key    a new version of the policy's key (applied to the dedicated environments)
+ *   disable-key   the policy's key disabled: its environments lock ("Environment disabled")
+ *   enable-key    the key enabled again
+ *   reenable      "Re-enable environment" for every dedicated environment that is locked
+ *   apply-cmk     add shared environment "env" (an index into the environments) to the policy
+ *   firewall      swap the customer firewall's config for "config" (a file, relative to the
+ *                 workload file)
+ *   kill-worker   SIGKILL the worker of environment "env" (default: the shared worker)
+ * Runs refused while an environment is locked are failures by cause, never lost runs.
  */
 #ifndef CMK_BENCH_WORKLOAD_H
 #define CMK_BENCH_WORKLOAD_H
@@ -33,7 +54,30 @@
 
 #include "common/err.h"
 
-#define BENCH_WL_MAX_PHASES 8 /* phases in one workload */
+#define BENCH_WL_MAX_PHASES 8  /* phases in one workload */
+#define BENCH_WL_MAX_EVENTS 32 /* timed events in one workload */
+
+/* What a timed event does. */
+typedef enum {
+    BENCH_EV_ROTATE_KEY = 1, /* key.rotate of the policy's key */
+    BENCH_EV_DISABLE_KEY,    /* key.update enabled=false */
+    BENCH_EV_ENABLE_KEY,     /* key.update enabled=true */
+    BENCH_EV_REENABLE,       /* env.reenable of every locked dedicated environment */
+    BENCH_EV_APPLY_CMK,      /* policy.link of a shared environment, waited for */
+    BENCH_EV_FIREWALL,       /* firewall.apply of a config file */
+    BENCH_EV_KILL_WORKER,    /* SIGKILL an environment's worker */
+} bench_event_kind;
+
+/* bench_event_kind_name - "rotate-key", ... */
+const char *bench_event_kind_name(bench_event_kind k);
+
+/* One timed event. */
+typedef struct {
+    int64_t at_ms;           /* from the start of the first phase */
+    bench_event_kind kind;   /* what to do */
+    int env;                 /* environment index (apply-cmk, kill-worker; -1: default) */
+    char config_path[4096];  /* firewall: the config file, resolved */
+} bench_event;
 
 /* One phase of a workload. */
 typedef struct {
@@ -48,12 +92,17 @@ typedef struct {
 /* A parsed workload. */
 typedef struct {
     char name[64];                    /* workload name */
-    char description[256];            /* one line */
+    char description[512];            /* one paragraph */
     char tenant[64];                  /* tenant id (created if missing) */
     char region[64];                  /* environments' region */
     char env_type[32];                /* production, sandbox, ... */
     char name_prefix[32];             /* environment names start with it */
     int env_count;                    /* environments to create */
+    int dedicated;                    /* of which the first this many are dedicated */
+    char cmk_vault[64];               /* the bench's key vault (dedicated, key events) */
+    char cmk_key[64];                 /* its key */
+    char cmk_policy[64];              /* the enterprise policy */
+    cJSON *cluster_set;               /* "cluster": settings for `cmkctl up --set` (owned) */
     int flows_per_env;                /* flows in each */
     char definition_path[4096];       /* the flow definition's file, resolved */
     cJSON *definition;                /* the definition (owned) */
@@ -64,8 +113,12 @@ typedef struct {
     bench_phase phases[BENCH_WL_MAX_PHASES]; /* what to run */
     int nphases;                      /* how many */
     int64_t verify;                   /* run ids to check afterwards (-1: all, 0: none) */
-    int events;                       /* timed events given (ignored for now) */
+    bench_event events[BENCH_WL_MAX_EVENTS]; /* timed events, in time order */
+    int nevents;                      /* how many */
 } bench_workload;
+
+/* bench_workload_needs_cmk - 1 if the workload needs the vault, key and policy */
+int bench_workload_needs_cmk(const bench_workload *w);
 
 /* bench_workload_parse - a workload from its JSON; base_dir resolves a relative definition
  * path (NULL: the current directory); the definition file is read. CMK_EINVAL with the

@@ -96,6 +96,8 @@ static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
     const char *id = cmk_json_str(current(m), "id", "");
     /* a delete sent again after a worker restart finds the flow gone already: that is done too */
     if ((!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) && !(err && err->code == CMK_ENOENT)) {
+        /* still on the source: route it there again */
+        exec(m->c, "DELETE FROM flow_homes WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
         finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the flow");
         return;
     }
@@ -127,6 +129,10 @@ static void on_verified(void *arg, const cmk_msg *reply, const cmk_err *err)
         finish(m, CMK_EIO, "a migrated flow did not verify on the target; nothing was removed from the source");
         return;
     }
+    /* route the flow to the target before the source deletes it: a run sent meanwhile must not
+     * reach the source after the delete (requests to one worker arrive in order) */
+    exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env,
+         cmk_json_str(f, "id", ""), m->to_dedicated ? "dedicated" : "shared", NULL);
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "flow", cmk_json_str(f, "id", ""));
     forward(m, m->source, "flow.delete", body, on_deleted);

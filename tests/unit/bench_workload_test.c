@@ -51,7 +51,7 @@ START_TEST(test_full_workload)
                    "\"phases\":[{\"name\":\"max\",\"duration\":\"10s\"},"
                    "{\"name\":\"half\",\"duration\":\"5s\",\"rate\":\"50%\",\"clients\":8},"
                    "{\"name\":\"fixed\",\"requests\":1000,\"rate\":5000}],"
-                   "\"verify\":500,\"events\":[{\"at\":\"5s\"}]}",
+                   "\"verify\":500,\"events\":[{\"at\":\"5s\",\"do\":\"kill-worker\"}]}",
                    &w, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
     ck_assert_str_eq(w.tenant, "acme");
@@ -71,7 +71,12 @@ START_TEST(test_full_workload)
     ck_assert_uint_eq(w.phases[2].requests, 1000);
     ck_assert_double_eq(w.phases[2].rate, 5000);
     ck_assert_int_eq(w.verify, 500);
-    ck_assert_int_eq(w.events, 1);
+    ck_assert_int_eq(w.nevents, 1);
+    ck_assert_int_eq(w.events[0].kind, BENCH_EV_KILL_WORKER);
+    ck_assert_int_eq(w.events[0].at_ms, 5000);
+    ck_assert_int_eq(w.events[0].env, -1);
+    ck_assert_int_eq(w.dedicated, 0);
+    ck_assert_int_eq(bench_workload_needs_cmk(&w), 0); /* killing a worker needs no key */
     bench_workload_free(&w);
 }
 END_TEST
@@ -105,7 +110,14 @@ START_TEST(test_refusals_name_the_field)
         const char *want; /* in the message */
     } bad[] = {
         {"{\"flows\":{}}", "environments"},
-        {"{\"environments\":{\"infrastructure\":\"dedicated\"},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "dedicated"},
+        {"{\"environments\":{\"infrastructure\":\"isolated\"},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "\"dedicated\""},
+        {"{\"environments\":{\"count\":2,\"dedicated\":3},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "environments.dedicated"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"do\":\"rotate-key\"}]}", "events[0].at"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"explode\"}]}", "events[0].do \"explode\""},
+        {"{\"environments\":{\"count\":2},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"kill-worker\",\"env\":2}]}", "events[0].env"},
+        {"{\"environments\":{\"count\":2,\"dedicated\":1},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"apply-cmk\",\"env\":0}]}", "shared environment"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"firewall\"}]}", "events[0].config"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"cluster\":{\"a\":[1]}}", "cluster.a"},
         {"{\"environments\":{},\"flows\":{},\"duration\":\"1s\"}", "flows.definition"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"nope.json\"},\"duration\":\"1s\"}", "nope.json"},
         {"{\"environments\":{\"count\":0},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "environments.count"},
@@ -125,6 +137,55 @@ START_TEST(test_refusals_name_the_field)
         ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "'%s' lacks '%s': %s", bad[i].json,
                       bad[i].want, err.msg);
     }
+}
+END_TEST
+
+START_TEST(test_dedicated_and_events)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    cJSON *j;
+    int rc = parse("{\"tenant\":\"acme\",\"environments\":{\"count\":3,\"dedicated\":2},"
+                   "\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"20s\","
+                   "\"cluster\":{\"policy.reenable_time\":\"2s\"},"
+                   "\"events\":[{\"at\":\"9s\",\"do\":\"reenable\"},"
+                   "{\"at\":\"3s\",\"do\":\"rotate-key\"},"
+                   "{\"at\":\"5s\",\"do\":\"disable-key\"},"
+                   "{\"at\":\"5s\",\"do\":\"apply-cmk\",\"env\":2},"
+                   "{\"at\":\"1s\",\"do\":\"firewall\",\"config\":\"fw.json\"}]}",
+                   &w, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(w.dedicated, 2);
+    ck_assert_int_eq(bench_workload_needs_cmk(&w), 1);
+    ck_assert_str_eq(w.cmk_vault, "acme-bench-kv"); /* defaults from the tenant */
+    ck_assert_str_eq(w.cmk_key, "bench-cmk");
+    ck_assert_str_eq(w.cmk_policy, "acme-bench-cmk");
+    ck_assert_str_eq(cJSON_GetObjectItem(w.cluster_set, "policy.reenable_time")->valuestring, "2s");
+    ck_assert_int_eq(w.nevents, 5);
+    /* sorted by time; equal times keep the file's order */
+    ck_assert_int_eq(w.events[0].kind, BENCH_EV_FIREWALL);
+    ck_assert_str_eq(w.events[0].config_path, FLOWS "/fw.json");
+    ck_assert_int_eq(w.events[1].kind, BENCH_EV_ROTATE_KEY);
+    ck_assert_int_eq(w.events[2].kind, BENCH_EV_DISABLE_KEY);
+    ck_assert_int_eq(w.events[3].kind, BENCH_EV_APPLY_CMK);
+    ck_assert_int_eq(w.events[3].env, 2);
+    ck_assert_int_eq(w.events[4].kind, BENCH_EV_REENABLE);
+    ck_assert_int_eq(w.events[4].at_ms, 9000);
+    ck_assert_str_eq(bench_event_kind_name(w.events[4].kind), "reenable");
+    j = bench_workload_json(&w);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "infrastructure")->valuestring, "mixed");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "events")), 5);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "cmk"), "policy")->valuestring,
+                     "acme-bench-cmk");
+    cJSON_Delete(j);
+    bench_workload_free(&w);
+    /* "infrastructure": "dedicated" makes all of them dedicated */
+    ck_assert_int_eq(parse("{\"environments\":{\"count\":4,\"infrastructure\":\"dedicated\"},"
+                           "\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}",
+                           &w, &err),
+                     0);
+    ck_assert_int_eq(w.dedicated, 4);
+    bench_workload_free(&w);
 }
 END_TEST
 
@@ -158,6 +219,7 @@ int main(void)
     tcase_add_test(tc, test_defaults_and_single_phase);
     tcase_add_test(tc, test_refusals_name_the_field);
     tcase_add_test(tc, test_workload_json_echo);
+    tcase_add_test(tc, test_dedicated_and_events);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
