@@ -12,7 +12,8 @@
 #include "common/util.h"
 #include "load_int.h"
 
-#define LD_OP_WAIT_MS 120000 /* an add-to-policy operation must end within this */
+#define LD_OP_WAIT_MS 120000     /* an add-to-policy operation must end within this */
+#define LD_CMK_DEFAULT_LIMIT 25  /* CMK environments per tenant without a support ticket */
 
 /* call_ok - one request; CMK_EEXIST counts as done when exist_ok (body owned) */
 static int call_ok(ld_run *r, cmk_client *c, const char *type, cJSON *body, int exist_ok,
@@ -30,7 +31,25 @@ static int call_ok(ld_run *r, cmk_client *c, const char *type, cJSON *body, int 
     return rc;
 }
 
-/* ld_cmk_setup - vault, key, policy, grant, validate */
+/* raise_limit - more CMK environments than the default limit of 25: the support ticket */
+static int raise_limit(ld_run *r, cmk_client *c, cmk_err *err)
+{
+    int need = r->wl.dedicated;
+    cJSON *b;
+
+    for (int i = 0; i < r->wl.nevents; i++)
+        need += r->wl.events[i].kind == BENCH_EV_APPLY_CMK;
+    if (need <= LD_CMK_DEFAULT_LIMIT)
+        return 0;
+    bench_progress_line(&r->prog, "raising tenant %s's CMK environment limit to %d (support ticket)",
+                        r->wl.tenant, need + LD_CMK_DEFAULT_LIMIT);
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "tenant", r->wl.tenant);
+    cJSON_AddNumberToObject(b, "limit", need + LD_CMK_DEFAULT_LIMIT); /* room for a second run */
+    return call_ok(r, c, "support.raise-cmk-limit", b, 0, NULL, err);
+}
+
+/* ld_cmk_setup - vault, key, policy, grant, validate, and the limit if needed */
 int ld_cmk_setup(ld_run *r, cmk_client *c, cmk_err *err)
 {
     const bench_workload *w = &r->wl;
@@ -83,7 +102,9 @@ int ld_cmk_setup(ld_run *r, cmk_client *c, cmk_err *err)
         return rc;
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "policy", w->cmk_policy);
-    return call_ok(r, c, "policy.validate", b, 0, NULL, err);
+    if ((rc = call_ok(r, c, "policy.validate", b, 0, NULL, err)) < 0)
+        return rc;
+    return raise_limit(r, c, err);
 }
 
 /* ld_cmk_link - policy.link, then policy.operation every 100 ms until it ends */

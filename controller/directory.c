@@ -238,6 +238,16 @@ int directory_env_get(directory *self, const char *ref, cJSON **out, cmk_err *er
 
     if (!ref || !*ref)
         return cmk_err_set(err, CMK_EINVAL, "name an environment by id or name");
+    /* by id first (the primary key: what routed requests carry), then by name */
+    if (!(st = store_stmt(self->db, "SELECT " ENV_COLS " FROM environments WHERE id = ?1")))
+        return store_err(self->db, err, "environment lookup");
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = env_row(st);
+        store_stmt_done(st);
+        return 0;
+    }
+    store_stmt_done(st);
     if (sqlite3_prepare_v2(self->db, "SELECT " ENV_COLS " FROM environments WHERE id = ?1 OR name = ?1 "
                                      "ORDER BY id = ?1 DESC", -1, &st, NULL) != SQLITE_OK)
         return store_err(self->db, err, "environment lookup");

@@ -312,16 +312,16 @@ void migration_resume_all(void *ctl_p)
 /* int_query - one integer from SQL with one text parameter */
 static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = store_stmt(c->db, sql); /* hot: asked for every routed request */
     int64_t v = 0;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (!st)
         return 0;
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
     if (b)
         sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    store_stmt_done(st);
     return v;
 }
 
@@ -348,17 +348,16 @@ const char *migration_home(void *ctl_p, const char *env, const char *flow, const
     sqlite3_stmt *st;
     static __thread char home[16];
     cmk_strlcpy(home, infra, sizeof home);
-    if (!flow || sqlite3_prepare_v2(c->db,
-                                    "SELECT home FROM flow_homes WHERE env = ?1 AND flow = ?2 "
-                                    "UNION ALL SELECT CASE to_dedicated WHEN 1 THEN 'shared' ELSE 'dedicated' END "
-                                    "FROM migrations WHERE env = ?1 AND status = 'Running' LIMIT 1",
-                                    -1, &st, NULL) != SQLITE_OK)
+    if (!flow || !(st = store_stmt(c->db, "SELECT home FROM flow_homes WHERE env = ?1 AND flow = ?2 "
+                                          "UNION ALL SELECT CASE to_dedicated WHEN 1 THEN 'shared' ELSE "
+                                          "'dedicated' END FROM migrations WHERE env = ?1 AND status = "
+                                          "'Running' LIMIT 1")))
         return home;
     sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         cmk_strlcpy(home, (const char *)sqlite3_column_text(st, 0), sizeof home);
-    sqlite3_finalize(st);
+    store_stmt_done(st);
     return home;
 }
 

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,10 +64,87 @@ int store_open(const char *run_dir, sqlite3 **out, cmk_err *err)
     return 0;
 }
 
+/* The statement cache of store_stmt(). */
+#define STORE_STMT_CACHE 32
+static struct {
+    sqlite3 *db;       /* connection (NULL: free slot) */
+    const char *sql;   /* the statement's text (the caller's; a literal) */
+    sqlite3_stmt *st;  /* prepared statement */
+    int busy;          /* handed out */
+} stmt_cache[STORE_STMT_CACHE];
+static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* store_stmt - from the cache, or prepared (and cached when there is room) */
+sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int free_slot = -1;
+
+    pthread_mutex_lock(&stmt_lock);
+    for (int i = 0; i < STORE_STMT_CACHE; i++) {
+        if (stmt_cache[i].db == db && !stmt_cache[i].busy &&
+            (stmt_cache[i].sql == sql || strcmp(stmt_cache[i].sql, sql) == 0)) {
+            stmt_cache[i].busy = 1;
+            st = stmt_cache[i].st;
+            break;
+        }
+        if (!stmt_cache[i].db && free_slot < 0)
+            free_slot = i;
+    }
+    pthread_mutex_unlock(&stmt_lock);
+    if (st)
+        return st;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return NULL;
+    pthread_mutex_lock(&stmt_lock);
+    if (free_slot >= 0 && !stmt_cache[free_slot].db) {
+        stmt_cache[free_slot].db = db;
+        stmt_cache[free_slot].sql = sql;
+        stmt_cache[free_slot].st = st;
+        stmt_cache[free_slot].busy = 1;
+    }
+    pthread_mutex_unlock(&stmt_lock);
+    return st;
+}
+
+/* store_stmt_done - reset and give back (a statement the cache had no room for is finalized) */
+void store_stmt_done(sqlite3_stmt *st)
+{
+    int cached = 0;
+
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_lock(&stmt_lock);
+    for (int i = 0; i < STORE_STMT_CACHE; i++)
+        if (stmt_cache[i].st == st) {
+            stmt_cache[i].busy = 0;
+            cached = 1;
+            break;
+        }
+    pthread_mutex_unlock(&stmt_lock);
+    if (!cached)
+        sqlite3_finalize(st);
+}
+
+/* stmt_forget - finalize the cached statements of db (before it closes) */
+static void stmt_forget(sqlite3 *db)
+{
+    pthread_mutex_lock(&stmt_lock);
+    for (int i = 0; i < STORE_STMT_CACHE; i++)
+        if (stmt_cache[i].db == db) {
+            sqlite3_finalize(stmt_cache[i].st);
+            memset(&stmt_cache[i], 0, sizeof stmt_cache[i]);
+        }
+    pthread_mutex_unlock(&stmt_lock);
+}
+
 /* store_close - close */
 void store_close(sqlite3 **db_p)
 {
     if (db_p && *db_p) {
+        stmt_forget(*db_p);
         sqlite3_close(*db_p);
         *db_p = NULL;
     }

@@ -21,6 +21,15 @@ int store_open(const char *run_dir, sqlite3 **out, cmk_err *err);
 /* store_close - close; accepts NULL and nulls the pointer */
 void store_close(sqlite3 **db_p);
 
+/* store_stmt - a prepared statement for sql from a small cache kept per connection (hot paths:
+ * one parse per statement, not per request). Give it back with store_stmt_done(). Safe across
+ * threads: a cached statement in use is never handed out twice (the second caller gets a fresh
+ * one, finalized by store_stmt_done). NULL on a prepare error (sqlite3_errmsg says why). */
+sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql);
+
+/* store_stmt_done - reset a statement from store_stmt() and return it to the cache */
+void store_stmt_done(sqlite3_stmt *st);
+
 /* store_exec - run SQL without results */
 int store_exec(sqlite3 *db, const char *sql, cmk_err *err);
 
