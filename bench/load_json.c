@@ -138,7 +138,21 @@ static void target(cJSON *arr, const char *id, const char *what, const char *cmp
     cJSON_AddItemToArray(arr, t);
 }
 
-/* targets_json - runs/s, p99 at half the rate, runs lost */
+/* has_http_action - does the flow definition call HTTP (a run then goes through the gateway)? */
+static int has_http_action(const cJSON *def)
+{
+    const cJSON *a;
+
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(def, "actions"))
+    {
+        if (strcmp(cmk_json_str(a, "type", ""), "Http") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* targets_json - runs/s (Compose-only or HTTP), p99 at half the rate, dedicated environments
+ * and idle worker memory (workloads of 200 dedicated environments), runs lost */
 static cJSON *targets_json(ld_run *r)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -155,9 +169,14 @@ static cJSON *targets_json(ld_run *r)
     if (closed)
         snprintf(note, sizeof note, "closed loop, %d runs in flight (phase %s)", closed->clients,
                  closed->ph.name);
-    target(arr, "runs-10k", "Compose-only flow runs through the controller, sustained", "≥", 10000,
-           "runs/s", closed != NULL, closed ? closed->runs_s : 0,
-           closed && closed->runs_s >= 10000, closed ? note : "no closed-loop phase in this run");
+    if (has_http_action(r->wl.definition))
+        target(arr, "runs-5k-http", "HTTP-action flow runs through the gateway, sustained", "≥",
+               5000, "runs/s", closed != NULL, closed ? closed->runs_s : 0,
+               closed && closed->runs_s >= 5000, closed ? note : "no closed-loop phase in this run");
+    else
+        target(arr, "runs-10k", "Compose-only flow runs through the controller, sustained", "≥",
+               10000, "runs/s", closed != NULL, closed ? closed->runs_s : 0,
+               closed && closed->runs_s >= 10000, closed ? note : "no closed-loop phase in this run");
     if (paced)
         snprintf(note, sizeof note,
                  "at %.0f runs/s offered, %.0f achieved (phase %s; the target's half rate is 5,000 runs/s)",
@@ -166,6 +185,25 @@ static cJSON *targets_json(ld_run *r)
            paced != NULL && paced->lat.n > 0, paced ? (double)bench_percentile(&paced->lat, 99) / 1e6 : 0,
            paced && (double)bench_percentile(&paced->lat, 99) / 1e6 < 20,
            paced ? note : "no paced phase (rate) in this run");
+    if (r->wl.dedicated >= 200) {
+        int running = 0;
+        int64_t max_kb = 0;
+        for (int i = 0; i < r->nprocs; i++)
+            if (strncmp(r->procs[i].name, "worker-env-", 11) == 0 && r->procs[i].readable &&
+                r->procs[i].rss_kb > 0) {
+                running++;
+                if (r->procs[i].rss_kb > max_kb)
+                    max_kb = r->procs[i].rss_kb;
+            }
+        snprintf(note, sizeof note, "dedicated workers alive at the end, of %d dedicated "
+                                    "environments", r->wl.dedicated);
+        target(arr, "dedicated-200", "dedicated environments running at once", "≥", 200,
+               "environments", 1, running, running >= 200, note);
+        snprintf(note, sizeof note, "largest VmRSS of the %d dedicated workers after the last "
+                                    "phase", running);
+        target(arr, "idle-worker-rss", "resident memory of an idle dedicated worker", "<", 8,
+               "MiB", running > 0, (double)max_kb / 1024, running > 0 && max_kb < 8 * 1024, note);
+    }
     snprintf(note, sizeof note, "run.show of %llu of %llu acknowledged runs",
              (unsigned long long)r->v_checked, (unsigned long long)r->nacks);
     target(arr, "runs-lost", "runs lost (acknowledged, not found afterwards)", "=", 0, "runs",
