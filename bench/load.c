@@ -389,6 +389,22 @@ static int run_load(ld_run *r, const ld_opts *o, const char *command, cmk_err *e
     res = ld_results(r, command, o->workload);
     rc = outputs(o, res, err);
     cJSON_Delete(res);
+    if (rc == 0 && (r->wl.soak_rss_kib >= 0 || r->wl.soak_fds >= 0)) {
+        int64_t rss, fds;
+        char who_rss[64], who_fds[64];
+        ld_soak(r, &rss, who_rss, &fds, who_fds, sizeof who_rss);
+        if (r->wl.soak_rss_kib >= 0 && rss > r->wl.soak_rss_kib)
+            rc = cmk_err_set(err, CMK_EINTERNAL,
+                             "soak: %s grew by %lld KiB of resident memory, more than the "
+                             "workload's %lld KiB: a leak? (see its log and `make asan`)",
+                             who_rss, (long long)rss, (long long)r->wl.soak_rss_kib);
+        else if (r->wl.soak_fds >= 0 && fds > r->wl.soak_fds)
+            rc = cmk_err_set(err, CMK_EINTERNAL,
+                             "soak: %s has %lld more open file descriptors than after the first "
+                             "phase, more than the workload's %lld: a descriptor leak? (ls -l "
+                             "/proc/PID/fd)",
+                             who_fds, (long long)fds, (long long)r->wl.soak_fds);
+    }
     if (rc == 0 && r->v_lost)
         rc = cmk_err_set(err, CMK_EINTERNAL,
                          "%llu acknowledged runs were not found afterwards (e.g. %s): runs lost "

@@ -96,6 +96,13 @@ typedef struct {
     int64_t rss_kb;                         /* VmRSS at the end */
     int64_t rss_peak_kb;                    /* largest VmRSS sampled during the phases */
     int64_t threads;                        /* threads at the end */
+    int64_t fds;                            /* open descriptors now (-1: unreadable) */
+    int64_t base_rss_kb;                    /* VmRSS at the end of the first phase (soak base) */
+    int64_t base_fds;                       /* descriptors then */
+    int based;                              /* the base was read from this same pid */
+    int64_t last_rss_kb;                    /* VmRSS at the end of the last phase */
+    int64_t last_fds;                       /* descriptors then */
+    int lasted;                             /* the last phase's end was read */
 } ld_proc;
 
 /* The whole load run. */
@@ -170,6 +177,11 @@ int ld_events_start(ld_run *r, cmk_err *err);
 
 /* ld_events_stop - tell the events thread that the phases are over and join it */
 void ld_events_stop(ld_run *r);
+
+/* ld_soak - the largest growth of VmRSS (KiB) and of descriptors from the end of the first
+ * phase to the end of the last, over the processes read at both; who names them ("" if none) */
+void ld_soak(const ld_run *r, int64_t *rss_kib, char *who_rss, int64_t *fds, char *who_fds,
+             size_t cap);
 
 /* ld_results - the results document */
 cJSON *ld_results(ld_run *r, const char *command, const char *workload_file);

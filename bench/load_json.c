@@ -78,6 +78,11 @@ static cJSON *procs_json(ld_run *r)
             cJSON_AddNumberToObject(o, "rss_kb", (double)pr->rss_kb);
             cJSON_AddNumberToObject(o, "rss_peak_kb", (double)pr->rss_peak_kb);
             cJSON_AddNumberToObject(o, "threads", (double)pr->threads);
+            cJSON_AddNumberToObject(o, "fds", (double)pr->fds);
+        }
+        if (pr->based && pr->lasted) {
+            cJSON_AddNumberToObject(o, "rss_growth_kb", (double)(pr->last_rss_kb - pr->base_rss_kb));
+            cJSON_AddNumberToObject(o, "fd_growth", (double)(pr->last_fds - pr->base_fds));
         }
         cJSON_AddNumberToObject(o, "restarts_during_run", pr->restarts_end - pr->restarts);
         cJSON_AddItemToArray(arr, o);
@@ -136,6 +141,27 @@ static void target(cJSON *arr, const char *id, const char *what, const char *cmp
     if (note)
         cJSON_AddStringToObject(t, "note", note);
     cJSON_AddItemToArray(arr, t);
+}
+
+/* ld_soak - largest growths over the processes read at both ends */
+void ld_soak(const ld_run *r, int64_t *rss_kib, char *who_rss, int64_t *fds, char *who_fds,
+             size_t cap)
+{
+    *rss_kib = *fds = 0;
+    who_rss[0] = who_fds[0] = '\0';
+    for (int i = 0; i < r->nprocs; i++) {
+        const ld_proc *p = &r->procs[i];
+        if (!p->based || !p->lasted || strcmp(p->role, "bench") == 0)
+            continue; /* cmk-bench itself grows with what it records */
+        if (!who_rss[0] || p->last_rss_kb - p->base_rss_kb > *rss_kib) {
+            *rss_kib = p->last_rss_kb - p->base_rss_kb;
+            snprintf(who_rss, cap, "%s", p->name);
+        }
+        if (p->base_fds >= 0 && p->last_fds >= 0 && (!who_fds[0] || p->last_fds - p->base_fds > *fds)) {
+            *fds = p->last_fds - p->base_fds;
+            snprintf(who_fds, cap, "%s", p->name);
+        }
+    }
 }
 
 /* has_http_action - does the flow definition call HTTP (a run then goes through the gateway)? */
@@ -203,6 +229,24 @@ static cJSON *targets_json(ld_run *r)
                                     "phase", running);
         target(arr, "idle-worker-rss", "resident memory of an idle dedicated worker", "<", 8,
                "MiB", running > 0, (double)max_kb / 1024, running > 0 && max_kb < 8 * 1024, note);
+    }
+    if (r->wl.soak_rss_kib >= 0 || r->wl.soak_fds >= 0) {
+        int64_t rss, fds;
+        char who_rss[64], who_fds[64];
+        ld_soak(r, &rss, who_rss, &fds, who_fds, sizeof who_rss);
+        if (r->wl.soak_rss_kib >= 0) {
+            snprintf(note, sizeof note, "largest growth from the end of phase %s to the end of %s: %s",
+                     r->phases[0].ph.name, r->phases[r->nphases - 1].ph.name, who_rss[0] ? who_rss : "none");
+            target(arr, "soak-rss", "resident memory growth of any process during the soak", "≤",
+                   (double)r->wl.soak_rss_kib, "KiB", who_rss[0] != 0, (double)rss,
+                   rss <= r->wl.soak_rss_kib, note);
+        }
+        if (r->wl.soak_fds >= 0) {
+            snprintf(note, sizeof note, "largest growth: %s", who_fds[0] ? who_fds : "none");
+            target(arr, "soak-fds", "open file descriptor growth of any process during the soak", "≤",
+                   (double)r->wl.soak_fds, "descriptors", who_fds[0] != 0, (double)fds,
+                   fds <= r->wl.soak_fds, note);
+        }
     }
     snprintf(note, sizeof note, "run.show of %llu of %llu acknowledged runs",
              (unsigned long long)r->v_checked, (unsigned long long)r->nacks);

@@ -71,6 +71,17 @@ void ld_sample_procs(ld_run *r, int at_boundary)
         p->readable = 1;
         p->rss_kb = bp.rss_kb;
         p->threads = bp.threads;
+        p->fds = bp.fds;
+        if (at_boundary == 1) { /* the soak base: warm, after the first phase */
+            p->base_rss_kb = bp.rss_kb;
+            p->base_fds = bp.fds;
+            p->based = 1;
+        }
+        if (at_boundary > 1 && at_boundary == r->wl.nphases) {
+            p->last_rss_kb = bp.rss_kb;
+            p->last_fds = bp.fds;
+            p->lasted = 1;
+        }
         if (bp.rss_kb > p->rss_peak_kb)
             p->rss_peak_kb = bp.rss_kb;
         if (at_boundary >= 0 && at_boundary <= BENCH_WL_MAX_PHASES)

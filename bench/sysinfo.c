@@ -4,6 +4,7 @@
 #include "sysinfo.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,24 @@ static int read_small(const char *path, char *buf, size_t cap)
     return 0;
 }
 
+/* count_fds - entries of /proc/<pid>/fd, -1 if it cannot be read */
+static int64_t count_fds(pid_t pid)
+{
+    char path[64];
+    DIR *d;
+    struct dirent *de;
+    int64_t n = 0;
+
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    if (!(d = opendir(path)))
+        return -1;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
 /* bench_proc_read - stat and status of a live process */
 int bench_proc_read(pid_t pid, bench_proc *out, cmk_err *err)
 {
@@ -192,7 +211,10 @@ int bench_proc_read(pid_t pid, bench_proc *out, cmk_err *err)
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     if ((rc = read_small(path, buf, sizeof buf)) < 0)
         return cmk_err_set(err, rc, "cannot read %s", path);
-    return bench_proc_parse_status(buf, out, err);
+    if ((rc = bench_proc_parse_status(buf, out, err)) < 0)
+        return rc;
+    out->fds = count_fds(pid);
+    return 0;
 }
 
 /* bench_clk_tck - ticks per second */

@@ -47,6 +47,7 @@ typedef struct {
     int64_t rss_kb;     /* VmRSS: resident now */
     int64_t hwm_kb;     /* VmHWM: resident peak over the process's life */
     int64_t threads;    /* Threads */
+    int64_t fds;        /* open file descriptors (entries of /proc/<pid>/fd; -1: unreadable) */
 } bench_proc;
 
 /* bench_proc_parse_stat - the text of /proc/<pid>/stat (the command name may hold spaces and

@@ -227,9 +227,28 @@ static int parse_events(const cJSON *doc, const char *base_dir, bench_workload *
                            BENCH_WL_MAX_EVENTS);
     cJSON_ArrayForEach(it, list)
     {
-        if ((rc = parse_event(it, w->nevents, base_dir, w, &w->events[w->nevents], err)) < 0)
+        bench_event ev;
+        int64_t every = 0, total = 0;
+        int i = w->nevents;
+        if ((rc = parse_event(it, i, base_dir, w, &ev, err)) < 0 ||
+            (rc = dur_field(it, "every", 0, &every, "events[].", err)) < 0)
             return rc;
-        w->nevents++;
+        for (int k = 0; k < w->nphases; k++)
+            total += w->phases[k].duration_ms;
+        if (every > 0 && total == 0)
+            return cmk_err_set(err, CMK_EINVAL,
+                               "workload events[].every needs phases with durations (not request "
+                               "counts) to know when to stop");
+        for (int64_t at = ev.at_ms; at == ev.at_ms || (every > 0 && at < total); at += every) {
+            if (w->nevents == BENCH_WL_MAX_EVENTS)
+                return cmk_err_set(err, CMK_EINVAL,
+                                   "workload events: more than %d events (\"every\" included)",
+                                   BENCH_WL_MAX_EVENTS);
+            w->events[w->nevents] = ev;
+            w->events[w->nevents++].at_ms = at;
+            if (every <= 0)
+                break;
+        }
     }
     /* insertion sort keeps equal times in file order */
     for (int i = 1; i < w->nevents; i++)
@@ -259,6 +278,29 @@ static int parse_cluster(const cJSON *doc, bench_workload *w, cmk_err *err)
     }
     if (!(w->cluster_set = cJSON_Duplicate(c, 1)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* parse_soak - "soak": {max_rss_growth_kib, max_fd_growth} */
+static int parse_soak(const cJSON *doc, bench_workload *w, cmk_err *err)
+{
+    const cJSON *s = cJSON_GetObjectItem(doc, "soak");
+    int rss, fds, rc;
+
+    w->soak_rss_kib = w->soak_fds = -1;
+    if (!s)
+        return 0;
+    if (!cJSON_IsObject(s))
+        return cmk_err_set(err, CMK_EINVAL, "workload soak must be an object {max_rss_growth_kib, "
+                                            "max_fd_growth}");
+    if (w->nphases < 2)
+        return cmk_err_set(err, CMK_EINVAL, "workload soak needs two phases or more: growth is "
+                                            "measured from the end of the first (warm) phase");
+    if ((rc = int_field(s, "max_rss_growth_kib", -1, -1, 1 << 30, &rss, "soak.", err)) < 0 ||
+        (rc = int_field(s, "max_fd_growth", -1, -1, 1 << 20, &fds, "soak.", err)) < 0)
+        return rc;
+    w->soak_rss_kib = rss;
+    w->soak_fds = fds;
     return 0;
 }
 
@@ -338,7 +380,8 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
         rc = cmk_err_set(err, CMK_EINVAL, "workload verify must be \"all\", \"none\" or a number >= 1");
         goto fail;
     }
-    if ((rc = parse_events(doc, base_dir, w, err)) < 0 || (rc = parse_cluster(doc, w, err)) < 0)
+    if ((rc = parse_events(doc, base_dir, w, err)) < 0 || (rc = parse_cluster(doc, w, err)) < 0 ||
+        (rc = parse_soak(doc, w, err)) < 0)
         goto fail;
     v = cJSON_GetObjectItem(flows, "body");
     if (v && !(w->body = cJSON_Duplicate(v, 1))) {

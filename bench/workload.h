@@ -44,6 +44,11 @@
  *                 workload file)
  *   kill-worker   SIGKILL the worker of environment "env" (default: the shared worker)
  * Runs refused while an environment is locked are failures by cause, never lost runs.
+ * "every": "10s" repeats an event until the phases' total duration.
+ *
+ * Soak: "soak": { "max_rss_growth_kib": 4096, "max_fd_growth": 8 } bounds how much each
+ * process's resident memory and open descriptors may grow from the end of the first phase
+ * (warm) to the end of the last; cmk-bench load fails when a bound is passed.
  */
 #ifndef CMK_BENCH_WORKLOAD_H
 #define CMK_BENCH_WORKLOAD_H
@@ -55,7 +60,7 @@
 #include "common/err.h"
 
 #define BENCH_WL_MAX_PHASES 8  /* phases in one workload */
-#define BENCH_WL_MAX_EVENTS 32 /* timed events in one workload */
+#define BENCH_WL_MAX_EVENTS 256 /* timed events in one workload (after "every" expands) */
 
 /* What a timed event does. */
 typedef enum {
@@ -115,6 +120,8 @@ typedef struct {
     int64_t verify;                   /* run ids to check afterwards (-1: all, 0: none) */
     bench_event events[BENCH_WL_MAX_EVENTS]; /* timed events, in time order */
     int nevents;                      /* how many */
+    int64_t soak_rss_kib;             /* "soak": most VmRSS growth allowed per process (-1: none) */
+    int64_t soak_fds;                 /* "soak": most descriptor growth allowed (-1: none) */
 } bench_workload;
 
 /* bench_workload_needs_cmk - 1 if the workload needs the vault, key and policy */

@@ -118,6 +118,10 @@ START_TEST(test_refusals_name_the_field)
         {"{\"environments\":{\"count\":2,\"dedicated\":1},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"apply-cmk\",\"env\":0}]}", "shared environment"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"firewall\"}]}", "events[0].config"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"cluster\":{\"a\":[1]}}", "cluster.a"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"requests\":10,\"events\":[{\"at\":\"1s\",\"every\":\"1s\",\"do\":\"kill-worker\"}]}", "every needs phases with durations"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"10s\",\"events\":[{\"at\":\"0s\",\"every\":\"10ms\",\"do\":\"kill-worker\"}]}", "more than 256 events"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"10s\",\"soak\":{\"max_fd_growth\":1}}", "two phases"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"phases\":[{\"duration\":\"1s\"},{\"duration\":\"1s\"}],\"soak\":{\"max_fd_growth\":\"x\"}}", "soak.max_fd_growth"},
         {"{\"environments\":{},\"flows\":{},\"duration\":\"1s\"}", "flows.definition"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"nope.json\"},\"duration\":\"1s\"}", "nope.json"},
         {"{\"environments\":{\"count\":0},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\"}", "environments.count"},
@@ -189,6 +193,35 @@ START_TEST(test_dedicated_and_events)
 }
 END_TEST
 
+START_TEST(test_every_and_soak)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    int rc = parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                   "\"phases\":[{\"duration\":\"4s\"},{\"duration\":\"20s\"}],"
+                   "\"soak\":{\"max_rss_growth_kib\":8192,\"max_fd_growth\":4},"
+                   "\"events\":[{\"at\":\"5s\",\"every\":\"10s\",\"do\":\"kill-worker\"},"
+                   "{\"at\":\"1s\",\"do\":\"firewall\",\"config\":\"x.json\"}]}",
+                   &w, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(w.soak_rss_kib, 8192);
+    ck_assert_int_eq(w.soak_fds, 4);
+    /* 5 s, 15 s (25 s is past the 24 s of phases), then sorted with the 1 s one first */
+    ck_assert_int_eq(w.nevents, 3);
+    ck_assert_int_eq(w.events[0].at_ms, 1000);
+    ck_assert_int_eq(w.events[1].at_ms, 5000);
+    ck_assert_int_eq(w.events[2].at_ms, 15000);
+    ck_assert_int_eq(w.events[2].kind, BENCH_EV_KILL_WORKER);
+    bench_workload_free(&w);
+    /* no soak: no bounds */
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"duration\":\"1s\"}", &w, &err), 0);
+    ck_assert_int_eq(w.soak_rss_kib, -1);
+    ck_assert_int_eq(w.soak_fds, -1);
+    bench_workload_free(&w);
+}
+END_TEST
+
 START_TEST(test_workload_json_echo)
 {
     bench_workload w;
@@ -220,6 +253,7 @@ int main(void)
     tcase_add_test(tc, test_refusals_name_the_field);
     tcase_add_test(tc, test_workload_json_echo);
     tcase_add_test(tc, test_dedicated_and_events);
+    tcase_add_test(tc, test_every_and_soak);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
