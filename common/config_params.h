@@ -32,6 +32,10 @@
     X("supervisor.firewall", spawn_firewall, BOOL, "true", "run the customer firewall daemon")    \
     X("request.timeout", request_timeout, DUR, "10s",                                              \
       "how long a routed request waits for its process (including a restart) before failing")     \
+    X("request.max_inflight", max_inflight, INT, "4096",                                           \
+      "requests in flight to one worker or peer; more get a busy error at once (EBUSY)")           \
+    X("gateway.max_inflight", gw_max_inflight, INT, "1024",                                        \
+      "outbound HTTP actions the gateway performs at once; more get a busy error (EBUSY)")         \
     X("cluster.start_timeout", start_timeout, DUR, "20s",                                          \
       "how long cmkctl up waits for every process to be ready")                                   \
     X("egress.service_tags", service_tags, STR, "",                                                \

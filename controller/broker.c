@@ -52,6 +52,11 @@ struct broker {
     broker_peer *peers;        /* registry */
     size_t npeers;
     forward *forwards;         /* pending forwards, newest first */
+    struct inflight {
+        char peer[64];         /* peer name */
+        int n;                 /* forwards to it now */
+    } *inflight;               /* per-peer counts (request.max_inflight bounds them) */
+    size_t ninflight;          /* entries used */
     uint64_t next_id;
     int64_t hb_timer;
 };
@@ -95,9 +100,28 @@ static void send_forward(broker *self, forward *f, const broker_peer *p)
     cmk_msg_destroy(&msg);
 }
 
+/* inflight_of - the in-flight counter of a peer (created at 0; NULL when out of memory) */
+static int *inflight_of(broker *self, const char *peer)
+{
+    struct inflight *n;
+
+    for (size_t i = 0; i < self->ninflight; i++)
+        if (strcmp(self->inflight[i].peer, peer) == 0)
+            return &self->inflight[i].n;
+    if (!(n = realloc(self->inflight, (self->ninflight + 1) * sizeof *n)))
+        return NULL;
+    self->inflight = n;
+    cmk_strlcpy(n[self->ninflight].peer, peer, sizeof n[self->ninflight].peer);
+    n[self->ninflight].n = 0;
+    return &n[self->ninflight++].n;
+}
+
 /* finish_forward - unlink f, call back, free */
 static void finish_forward(broker *self, forward *f, const cmk_msg *reply, const cmk_err *err)
 {
+    int *n = inflight_of(self, f->peer);
+    if (n && *n > 0)
+        (*n)--;
     for (forward **pp = &self->forwards; *pp; pp = &(*pp)->next)
         if (*pp == f) {
             *pp = f->next;
@@ -408,6 +432,7 @@ void broker_destroy(broker **self_p)
         zmq_close(self->back);
     }
     free(self->peers);
+    free(self->inflight);
     free(self);
     *self_p = NULL;
 }
@@ -459,11 +484,23 @@ int broker_reply(broker *self, cmk_msg *reply)
 int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
                    int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
 {
-    forward *f = calloc(1, sizeof *f);
+    int64_t limit = cmk_server_config(self->srv)->max_inflight;
+    int *n = inflight_of(self, name);
+    forward *f;
     broker_peer *p;
 
-    if (!f)
+    if (!n)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (limit > 0 && *n >= limit) {
+        cmk_log(CMK_LOG_WARN, NULL, NULL, "forward.busy", "peer=%s inflight=%d type=%s", name, *n, type);
+        return cmk_err_set(err, CMK_EBUSY,
+                           "%s is busy: %d requests are in flight to it (request.max_inflight); "
+                           "retry later or send fewer at once",
+                           name, *n);
+    }
+    if (!(f = calloc(1, sizeof *f)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    (*n)++;
     snprintf(f->id, sizeof f->id, "f%llu-%d", (unsigned long long)++self->next_id, (int)getpid());
     cmk_strlcpy(f->peer, name, sizeof f->peer);
     cmk_strlcpy(f->type, type, sizeof f->type);

@@ -180,6 +180,12 @@ static cmk_msg *http_request(gateway *self, cmk_msg **msg_p)
         cmk_err_set(&err, CMK_EPERM, "only workers may send outbound HTTP actions");
     else if (*env && !gw_route_env_allowed(entry, env))
         cmk_err_set(&err, CMK_EPERM, "worker %s does not serve environment %s", msg->user, env);
+    else if (cmk_server_config(self->srv)->gw_max_inflight > 0 &&
+             gw_egress_active(self->egress) >= cmk_server_config(self->srv)->gw_max_inflight)
+        cmk_err_set(&err, CMK_EBUSY,
+                    "the gateway is busy: %d outbound HTTP actions are in flight "
+                    "(gateway.max_inflight); the action can be retried later",
+                    gw_egress_active(self->egress));
     else
         gw_route_plan(self->tags, msg->body, cmk_server_config(self->srv)->egress_timeout, &j, &err);
     if (!j) {
