@@ -12,13 +12,14 @@ env=$(new_env Dev contoso unitedstates sandbox)
 cmkctl flow create --env "$env" --file "$SRC/configs/flows/http-action.json" --id h >/dev/null
 cmkctl flow create --env "$env" --file "$SRC/configs/flows/manual-compose.json" --id c >/dev/null
 cmkctl firewall fault latency --ms 3000 --duration 60s >/dev/null
+inflight_is() { cmkctl metrics 2>/dev/null | grep -q "^cmk_gateway_egress_inflight $1"; }
 
 # OVL-1: two slow runs fill worker-shared's bound; a third request is refused at once
 cmkctl flow run --env "$env" h --json >"$RUN/r1.json" 2>&1 &
 p1=$!
 cmkctl flow run --env "$env" h --json >"$RUN/r2.json" 2>&1 &
 p2=$!
-wait_until 20 grep -q "cmk_gateway_egress_inflight 2" <(cmkctl metrics 2>/dev/null) \
+wait_until 20 inflight_is 2 \
     || fail "the two slow runs never got in flight together"
 set +e
 out=$(cmkctl flow run --env "$env" c 2>&1); rc=$?
@@ -42,7 +43,7 @@ probe() { "$BIN/cmk-gateway" probe --run-dir "$RUN" "$@"; }
 port=$(json_get "$(cat "$RUN/firewall/state.json")" 'j["endpoint_port"]')
 probe --infrastructure shared --region unitedstates --url "http://127.0.0.1:$port/anything" >"$RUN/p1.json" 2>&1 &
 pp=$!
-wait_until 20 grep -q "cmk_gateway_egress_inflight 1" <(cmkctl metrics 2>/dev/null) || fail "the first action never got in flight"
+wait_until 20 inflight_is 1 || fail "the first action never got in flight"
 set +e
 out=$(probe --infrastructure shared --region unitedstates --url "http://127.0.0.1:$port/anything" 2>&1)
 set -e
