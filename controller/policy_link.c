@@ -178,6 +178,7 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
         directory_env_set(c->dir, env, "policy", NULL, NULL);
         directory_env_set(c->dir, env, "state", "Ready", NULL);
         pol_exec(self, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+        pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", env, NULL, NULL, NULL, NULL);
         {
             char now[32];
             snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
@@ -439,6 +440,7 @@ static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
         keyring_forget_env(self->ctl->keyring, d->env, NULL);
         directory_env_delete(self->ctl->dir, d->env, NULL, NULL);
         pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
+        pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
         snprintf(dir, sizeof dir, "%s/partitions/%s", self->ctl->cfg->run_dir, d->env);
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         audit_append(self->ctl->audit, "system", "env.delete", d->env, 0, "locked and not re-enabled in time", NULL, NULL);
