@@ -1,5 +1,6 @@
 /*
- * cmd_policy.c - cmkctl policy ..., cmkctl env reenable|cmk-status, cmkctl support ...:
+ * cmd_policy.c - cmkctl policy ... (with env-status and apply-rotation), cmkctl env
+ * reenable|cmk-status, cmkctl support ...:
  * enterprise policies of kind Encryption and the environments under them.
  */
 #include <stdio.h>
@@ -30,10 +31,14 @@ static int policy_usage(void)
            "  cmkctl policy remove-env ENV [--no-wait]         back to the Microsoft-managed key\n"
            "  cmkctl policy move-env ENV --to POLICY           remove + add: two operations, two outages\n"
            "  cmkctl policy operation ID [--no-wait]           wait for an operation to end (--no-wait: its status now)\n"
+           "  cmkctl policy env-status ENV                     an environment's policy, lock, key version, pending rotation\n"
+           "  cmkctl policy apply-rotation POLICY              apply pending key rotations now (else 24 h after rotation)\n"
            "  cmkctl env reenable ENV | cmkctl env cmk-status ENV\n"
            "  cmkctl support raise-cmk-limit --tenant T --to N  the support ticket for more than 25 CMK environments\n\n"
            "A policy's identity (pp-identity-...) needs get, wrapKey and unwrapKey on the vault; the\n"
-           "vault needs soft delete and purge protection; the key is RSA or RSA-HSM of 2048 or 3072 bits.\n\n"
+           "vault needs soft delete and purge protection; the key is RSA or RSA-HSM of 2048 or 3072 bits.\n"
+           "A new key version is applied to the policy's environments 24 hours after the rotation\n"
+           "(policy.rotation_apply); keep the previous version enabled 28 days after it.\n\n"
            "Example:\n"
            "  cmkctl policy create contoso-cmk --tenant contoso --vault contoso-kv --key cmk-key --region unitedstates\n"
            "  cmkctl vault grant contoso-kv --principal <identity> --perms get,wrapKey,unwrapKey\n"
@@ -129,6 +134,14 @@ int cmd_policy(cli_opts *o)
         cJSON_AddStringToObject(b, "policy", a);
         snprintf(type, sizeof type, "policy.%s", sub);
         return cli_request(o, type, b, show_object);
+    }
+    if (strcmp(sub, "env-status") == 0) {
+        cJSON_AddStringToObject(b, "env", a);
+        return cli_request(o, "env.cmk-status", b, show_object);
+    }
+    if (strcmp(sub, "apply-rotation") == 0) {
+        cJSON_AddStringToObject(b, "policy", a);
+        return cli_request(o, "policy.apply-rotation", b, show_object);
     }
     if (strcmp(sub, "grant-identity") == 0) {
         /* the key vault access the policy's identity needs: get, wrapKey, unwrapKey */

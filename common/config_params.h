@@ -63,6 +63,8 @@
       "the key and its access must be kept this long after an environment leaves a policy")      \
     X("policy.old_version_grace", old_version_grace, DUR, "28d",                                   \
       "disabling or deleting a rotated-away key version earlier than this is warned about")      \
+    X("policy.rotation_apply", rotation_apply, DUR, "24h",                                         \
+      "a new key version is applied to linked environments (data keys re-wrapped) after this")   \
     X("migration.step_delay", migration_step_delay, DUR, "0s",                                      \
       "pause between two flows of a migration (slows it down to watch or interrupt it)")           \
     X("vault.throttle", vault_throttle, BOOL, "true",                                              \

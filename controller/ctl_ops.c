@@ -218,6 +218,7 @@ const broker_op ctl_ops[] = {
     { "policy.link", op_policy_link, "add an environment to a policy (an operation) {policy, env}" },
     { "policy.unlink", op_policy_unlink, "remove an environment from its policy (an operation) {env}" },
     { "policy.operation", op_policy_operation, "an operation's status {id}" },
+    { "policy.apply-rotation", op_policy_apply_rotation, "apply a policy's pending key rotations now {policy}" },
     { "env.reenable", op_env_reenable, "Re-enable environment after a lock (an operation) {env}" },
     { "env.cmk-status", op_env_cmk_status, "an environment's policy, encryption status and lock {env}" },
     { "support.raise-cmk-limit", op_support_raise_limit, "the support ticket raising a tenant's CMK limit {tenant, limit}" },

@@ -293,6 +293,27 @@ int keyring_rewrap(keyring *self, const char *env, const char *purpose, const ke
     return rc;
 }
 
+/* keyring_kek_version - which vault key version wraps the active DEK */
+int keyring_kek_version(keyring *self, const char *env, const char *purpose, char *version, size_t cap,
+                        cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(self->db, "SELECT kek_kind, kek_version FROM deks WHERE env = ? AND purpose = ? AND "
+                                     "state = 'active'", -1, &st, NULL) != SQLITE_OK)
+        return store_err(self->db, err, "dek lookup");
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 0), *v = (const char *)sqlite3_column_text(st, 1);
+        cmk_strlcpy(version, kind && strcmp(kind, "vault") == 0 && v ? v : "", cap);
+        rc = 0;
+    } else
+        rc = cmk_err_set(err, CMK_ENOENT, "environment %s has no %s key yet", env, purpose);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* keyring_list - DEKs as JSON */
 int keyring_list(keyring *self, const char *env, cJSON **out, cmk_err *err)
 {

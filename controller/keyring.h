@@ -57,6 +57,11 @@ int keyring_unwrap(keyring *self, const char *env, const char *purpose, uint8_t 
 int keyring_rewrap(keyring *self, const char *env, const char *purpose, const keyring_kek *kek, int *count,
                    cmk_err *err);
 
+/* keyring_kek_version - the vault key version that wraps env's active DEK of purpose into
+ * version (VAULT_VERSION_MAX; "" when the Microsoft-managed key wraps it); CMK_ENOENT if none */
+int keyring_kek_version(keyring *self, const char *env, const char *purpose, char *version, size_t cap,
+                        cmk_err *err);
+
 /* keyring_list - the DEKs of env (NULL: all): [{id, env, purpose, kek, state, created}] */
 int keyring_list(keyring *self, const char *env, cJSON **out, cmk_err *err);
 

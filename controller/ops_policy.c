@@ -99,3 +99,11 @@ int op_support_raise_limit(void *ctx, const cmk_msg *req, cmk_err *err)
                                        (int)cmk_json_num(req->body, "limit", 0), &out, err);
     return reply_or(self, req, rc, out, err);
 }
+
+int op_policy_apply_rotation(void *ctx, const cmk_msg *req, cmk_err *err)
+{
+    ctl *self = ctx;
+    cJSON *out = NULL;
+    int rc = policy_apply_rotation(self->policies, req->user, cmk_json_str(req->body, "policy", ""), &out, err);
+    return reply_or(self, req, rc, out, err);
+}

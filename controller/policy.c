@@ -1,7 +1,7 @@
 /*
  * policy.c - enterprise policies: tables, create (with the vault and key checks), list, show,
  * validate, delete, the support ticket that raises the CMK environment limit, and an
- * environment's CMK status.
+ * environment's CMK status. Key rotation is in policy_rotation.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +67,15 @@ void pol_kek(const cJSON *p, keyring_kek *kek)
 /* pol_check_key - the lock triggers, seen from the policy's identity */
 int pol_check_key(policy_svc *self, const cJSON *p, cmk_err *err)
 {
+    return pol_check_version(self, p, cmk_json_str(p, "version", NULL), err);
+}
+
+/* pol_check_version - the same for one version of the policy's key (NULL: the current one) */
+int pol_check_version(policy_svc *self, const cJSON *p, const char *version, cmk_err *err)
+{
     vault_svc *v = self->ctl->vault;
     const char *who = cmk_json_str(p, "identity", ""), *vault = cmk_json_str(p, "vault", "");
-    const char *key = cmk_json_str(p, "key", ""), *version = cmk_json_str(p, "version", NULL);
+    const char *key = cmk_json_str(p, "key", "");
     vault_info vi;
     vault_key_info ki;
     uint8_t probe[32] = { 0 }, *wrapped = NULL, *plain = NULL;
@@ -198,6 +204,12 @@ int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err)
             cJSON_AddStringToObject(o, "status", (const char *)sqlite3_column_text(st, 1));
             cJSON_AddStringToObject(o, "encryption_status", (const char *)sqlite3_column_text(st, 2));
             cJSON_AddBoolToObject(o, "locked", sqlite3_column_int64(st, 3) > 0);
+            {
+                char ver[VAULT_VERSION_MAX];
+                if (keyring_kek_version(self->ctl->keyring, (const char *)sqlite3_column_text(st, 0), "cmk", ver,
+                                        sizeof ver, NULL) == 0 && ver[0])
+                    cJSON_AddStringToObject(o, "key_version", ver);
+            }
             ctl_mmk_warnings(self->ctl, (const char *)sqlite3_column_text(st, 0), "customer", *out);
             cJSON_AddItemToArray(envs, o);
         }
@@ -311,37 +323,8 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
         sqlite3_finalize(st);
     }
     ctl_mmk_warnings(self->ctl, cmk_json_str(row, "id", ""), cmk_json_str(row, "encryption", ""), row);
+    pol_rotation_status(self, cmk_json_str(row, "id", ""), row);
     return 0;
-}
-
-/* on_rotation - a key got a new version: re-wrap the DEKs of environments on it (no downtime) */
-static void on_rotation(const vault_rotation_event *ev, void *arg)
-{
-    policy_svc *self = arg;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(self->ctl->db,
-                           "SELECT l.env, p.id FROM policy_links l JOIN policies p ON p.id = l.policy WHERE l.status = "
-                           "'Linked' AND p.vault = ? AND p.key = ? AND (p.version IS NULL OR p.version = '')",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_text(st, 1, ev->vault, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, ev->key, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *env = (const char *)sqlite3_column_text(st, 0);
-        cJSON *p = pol_row(self, (const char *)sqlite3_column_text(st, 1));
-        keyring_kek kek;
-        cmk_err err = CMK_ERR_INIT;
-        int n = 0, rc;
-        if (!p)
-            continue;
-        pol_kek(p, &kek);
-        rc = keyring_rewrap(self->ctl->keyring, env, "cmk", &kek, &n, &err);
-        audit_append(self->ctl->audit, "system", "rotation.applied", env, rc, rc ? err.msg : ev->new_version, NULL, NULL);
-        cmk_log(rc ? CMK_LOG_WARN : CMK_LOG_INFO, env, NULL, "rotation.applied", "key=%s/%s version=%s rc=%d", ev->vault,
-                ev->key, ev->new_version, rc);
-        cJSON_Delete(p);
-    }
-    sqlite3_finalize(st);
 }
 
 /* on_health_tick - the periodic health check */
@@ -370,11 +353,11 @@ policy_svc *policy_svc_new(void *c, cmk_err *err)
                    "CREATE TABLE IF NOT EXISTS policy_ops (id TEXT PRIMARY KEY, kind TEXT NOT NULL, env TEXT NOT NULL,"
                    "  policy TEXT, principal TEXT, status TEXT NOT NULL, message TEXT, started INTEGER NOT NULL,"
                    "  ended INTEGER NOT NULL DEFAULT 0);",
-                   err) < 0) {
+                   err) < 0 || pol_rotation_init(self, err) < 0) {
         free(self);
         return NULL;
     }
-    vault_svc_set_rotate_hook(owner->vault, on_rotation, self);
+    vault_svc_set_rotate_hook(owner->vault, pol_on_rotation, self);
     self->health_timer =
         cmk_loop_add_timer(cmk_server_loop(owner->srv), owner->cfg->health_interval, 1, on_health_tick, self);
     return self;

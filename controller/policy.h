@@ -9,9 +9,11 @@
  * Linking an environment (policy_link.c) is an operation that can be polled (Running,
  * Succeeded, Failed): the environment is disabled while it is added, its data key is re-wrapped
  * by the customer key, and it moves to its own dedicated worker. Unlinking reverts it to the
- * Microsoft-managed key. The health monitor (policy_health.c) locks every environment of a
+ * Microsoft-managed key. The health monitor (policy_link.c) locks every environment of a
  * policy whose key stopped being reachable; "Re-enable environment" brings it back; a locked
  * environment not re-enabled is deleted after 7 days (sandbox) or 30 days (production).
+ * A new key version is applied to linked environments policy.rotation_apply (24 h) later by
+ * re-wrapping their data keys (policy_rotation.c).
  * docs/RULES.md lists each rule with its id and test.
  */
 #ifndef CMK_POLICY_H
@@ -57,7 +59,15 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
 /* policy_raise_limit - the support ticket that raises a tenant's CMK environment limit */
 int policy_raise_limit(policy_svc *self, const char *principal, const char *tenant, int limit, cJSON **out, cmk_err *err);
 
-/* policy_resume - reschedule, after a restart, what timers were doing (deletions, re-enables) */
+/* policy_apply_rotation - apply the policy's pending key rotations now (re-wrap the data keys);
+ * *out gets {policy, applied: [env], failed: [{env, error}]} */
+int policy_apply_rotation(policy_svc *self, const char *principal, const char *policy, cJSON **out, cmk_err *err);
+
+/* op_policy_apply_rotation - front op policy.apply-rotation {policy} (controller/ops_policy.c) */
+int op_policy_apply_rotation(void *ctx, const cmk_msg *req, cmk_err *err);
+
+/* policy_resume - reschedule, after a restart, what timers were doing (deletions, re-enables,
+ * pending key rotations) */
 void policy_resume(policy_svc *self);
 
 /* policy_start_dedicated_workers - spawn the dedicated worker of every dedicated environment */

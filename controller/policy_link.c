@@ -178,6 +178,7 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
         directory_env_set(c->dir, env, "policy", NULL, NULL);
         directory_env_set(c->dir, env, "state", "Ready", NULL);
         pol_exec(self, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+        pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", env, NULL, NULL, NULL, NULL);
         {
             char now[32];
             snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
@@ -439,6 +440,7 @@ static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
         keyring_forget_env(self->ctl->keyring, d->env, NULL);
         directory_env_delete(self->ctl->dir, d->env, NULL, NULL);
         pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
+        pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
         snprintf(dir, sizeof dir, "%s/partitions/%s", self->ctl->cfg->run_dir, d->env);
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         audit_append(self->ctl->audit, "system", "env.delete", d->env, 0, "locked and not re-enabled in time", NULL, NULL);
@@ -481,11 +483,12 @@ static void on_reenabled(cmk_clock *clock, int64_t now, void *arg)
     free(r);
 }
 
-/* policy_resume - after a controller restart: the deletion timers of locked environments and the
- * re-enables in flight, from controller.db */
+/* policy_resume - after a controller restart: the deletion timers of locked environments, the
+ * re-enables in flight and the pending key rotations, from controller.db */
 void policy_resume(policy_svc *self)
 {
     sqlite3_stmt *st;
+    pol_rotation_resume(self);
     if (sqlite3_prepare_v2(self->ctl->db, "SELECT l.env, e.type, l.locked_at FROM policy_links l JOIN environments e "
                                           "ON e.id = l.env WHERE l.locked_at > 0", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
@@ -527,7 +530,7 @@ int policy_reenable(policy_svc *self, const char *principal, const char *env_ref
         rc = cmk_err_set(err, CMK_ESTATE, "the environment's enterprise policy is gone or disabled; it cannot be re-enabled");
         goto out;
     }
-    if (pol_check_key(self, p, &kerr) < 0) {
+    if (pol_check_key(self, p, &kerr) < 0 || pol_rotation_env_ok(self, p, cmk_json_str(env, "id", ""), &kerr) < 0) {
         rc = cmk_err_set(err, CMK_ESTATE, "access to the key is not back yet: %s", kerr.msg);
         goto out;
     }
@@ -568,9 +571,14 @@ void policy_health_check(policy_svc *self, const char *why)
         if (!p)
             continue;
         if (pol_check_key(self, p, &err) == 0) {
-            if (strcmp(cmk_json_str(p, "health", ""), "Healthy") != 0)
-                pol_exec(self, "UPDATE policies SET health = 'Healthy', health_reason = NULL WHERE id = ?1", it->valuestring,
-                         NULL, NULL, NULL, NULL);
+            /* the key is usable; the rotation rules may still lock an environment or warn */
+            char reason[1200];
+            int st_rot = pol_rotation_check(self, p, reason, sizeof reason);
+            const char *health = st_rot == 1 ? "Unhealthy" : st_rot == 2 ? "Warning" : "Healthy";
+            if (strcmp(cmk_json_str(p, "health", ""), health) != 0 ||
+                strcmp(cmk_json_str(p, "health_reason", ""), reason) != 0)
+                pol_exec(self, "UPDATE policies SET health = ?2, health_reason = NULLIF(?3, '') WHERE id = ?1",
+                         it->valuestring, health, reason, NULL, NULL);
         } else if (err.code != CMK_EBUSY) {
             sqlite3_stmt *ls;
             pol_exec(self, "UPDATE policies SET health = 'Unhealthy', health_reason = ?2 WHERE id = ?1", it->valuestring,

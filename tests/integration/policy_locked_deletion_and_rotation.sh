@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rules LOCK-9, LOCK-10, ROT-1: a locked environment not re-enabled is deleted after 7 days
 # (sandbox) or 30 days (production) — not a second before; a new key version is applied to
-# linked environments by re-wrapping their data keys, with no downtime: a workload keeps
-# running across the rotation with no failed run.
+# linked environments by re-wrapping their data keys (24 hours later, see ROT-2), with no
+# downtime: a workload keeps running across the rotation with no failed run.
 . "$(dirname "$0")/lib.sh"
 
 cmkctl up --set clock.mode=virtual >/dev/null
@@ -24,11 +24,14 @@ load=$!
 before=$(json_get "$(cmkctl key show "$VAULT" "$KEY" --json)" 'j["version"]')
 sleep 0.3
 cmkctl key rotate "$VAULT" "$KEY" >/dev/null
+# applied policy.rotation_apply (24 h) after the rotation (ROT-2), still under the workload
+cmkctl clock advance 24h >/dev/null
 wait $load
 [ ! -s "$RUN/failed-runs" ] || fail "runs failed across the rotation: $(cat "$RUN/failed-runs")"
 after=$(json_get "$(cmkctl key show "$VAULT" "$KEY" --json)" 'j["version"]')
 [ "$before" != "$after" ] || fail "no new version"
 cmkctl audit list --operation rotation.applied | grep -q "$prod" || fail "rotation not applied to $prod"
+[ "$(env_field "$prod" key_version)" = "$after" ] || fail "$prod's data key not re-wrapped to $after"
 ok "ROT-1 rotation re-wraps data keys with no failed run"
 
 # lock both by revoking access, then count the days

@@ -111,6 +111,32 @@ START_TEST(test_vault_kek_and_rewrap)
     ck_assert_int_eq(keyring_unwrap(kr, "env-c", "cmk", id2, after, &err), 0);
     ck_assert_mem_eq(before, after, sizeof before);
     ck_assert_mem_eq(id, id2, sizeof id);
+    {
+        /* which version wraps it: the current one, then (re-wrapped) the rotated-to one or a
+         * named one; the Microsoft-managed key reads as "" */
+        vault_key_info v1, v2;
+        char ver[VAULT_VERSION_MAX];
+        keyring_kek old = kek;
+        ck_assert_int_eq(vault_key_get(v, "admin", "kv1", "cmk", NULL, &v1, &err), 0);
+        ck_assert_int_eq(keyring_kek_version(kr, "env-c", "cmk", ver, sizeof ver, &err), 0);
+        ck_assert_str_eq(ver, v1.version);
+        ck_assert_int_eq(vault_key_rotate(v, "admin", "kv1", "cmk", &v2, &err), 0);
+        ck_assert_str_ne(v1.version, v2.version);
+        ck_assert_int_eq(keyring_kek_version(kr, "env-c", "cmk", ver, sizeof ver, &err), 0);
+        ck_assert_str_eq(ver, v1.version); /* a rotation alone does not re-wrap */
+        ck_assert_int_eq(keyring_rewrap(kr, "env-c", "cmk", &kek, &n, &err), 0);
+        ck_assert_int_eq(keyring_kek_version(kr, "env-c", "cmk", ver, sizeof ver, &err), 0);
+        ck_assert_str_eq(ver, v2.version);
+        old.version = v1.version;
+        ck_assert_int_eq(keyring_rewrap(kr, "env-c", "cmk", &old, &n, &err), 0);
+        ck_assert_int_eq(keyring_kek_version(kr, "env-c", "cmk", ver, sizeof ver, &err), 0);
+        ck_assert_str_eq(ver, v1.version);
+        ck_assert_int_eq(keyring_unwrap(kr, "env-c", "cmk", id2, after, &err), 0);
+        ck_assert_mem_eq(before, after, sizeof before);
+        ck_assert_int_eq(keyring_kek_version(kr, "env-none", "cmk", ver, sizeof ver, &err), CMK_ENOENT);
+        vault_key_info_clear(&v1);
+        vault_key_info_clear(&v2);
+    }
     ck_assert_int_eq(keyring_list(kr, "env-c", &list, &err), 0);
     ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "kek")->valuestring, "kv1/cmk/"));
     cJSON_Delete(list);
@@ -121,6 +147,11 @@ START_TEST(test_vault_kek_and_rewrap)
     ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "kek")->valuestring, "microsoft-managed");
     ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 2), "kek")->valuestring, "microsoft-managed");
     cJSON_Delete(list);
+    {
+        char ver[VAULT_VERSION_MAX] = "x";
+        ck_assert_int_eq(keyring_kek_version(kr, "env-c", "data", ver, sizeof ver, &err), 0);
+        ck_assert_str_eq(ver, "");
+    }
     /* revoking unwrapKey makes the customer-managed DEK unreachable, not the MMK ones */
     ck_assert_int_eq(vault_access_revoke(v, "admin", "kv1", "pp-identity", VAULT_PERM_UNWRAP_KEY, &err), 0);
     ck_assert_int_eq(keyring_unwrap(kr, "env-c", "cmk", id2, after, &err), CMK_EPERM);
