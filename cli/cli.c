@@ -50,6 +50,8 @@ static const cli_cmd commands[] = {
       "a firewall misconfiguration drill on a fresh cluster, with a report (configs/drills/)" },
     { "identity", cmd_identity, "add NAME --role R [--tenant T]... | list | remove NAME | matrix",
       "client identities and what each role may call (`cmkctl identity --help`)" },
+    { "call", cmd_call, "TYPE [BODY-JSON]",
+      "send one raw request and print the reply (with --as/--curve-key: check what an identity may call)" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },

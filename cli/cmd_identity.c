@@ -5,6 +5,7 @@
  *   `identity remove NAME`, and `identity matrix`: the authorization matrix (controller/authz.c),
  *   printed from the same table the controller enforces (docs/SECURITY.md holds a copy).
  *   With `--as NAME` any command acts as that identity.
+ *   `cmkctl call TYPE [BODY-JSON]`: one raw request, to check what an identity may call.
  *   `cmkctl curve-keygen FILE`: make a CURVE key pair file (FILE, mode 0600, and FILE's .pub).
  *   Such a key is unknown to a cluster until it is authorized; with `--curve-key FILE` a
  *   command acts as that identity (used to rehearse a refused client).
@@ -96,6 +97,22 @@ static int print_matrix(const cli_opts *o)
     }
     cJSON_Delete(out);
     return 0;
+}
+
+/* cmd_call - `cmkctl call TYPE [BODY-JSON]`: one raw request, the reply as JSON */
+int cmd_call(cli_opts *o)
+{
+    cJSON *b;
+    if (o->argc < 2)
+        return cli_fail(CMK_EINVAL, "usage: cmkctl call TYPE [BODY-JSON], e.g. cmkctl --as reader call dek.list "
+                                    "'{\"env\": \"ENV\"}'");
+    b = o->argc > 2 ? cJSON_Parse(o->argv[2]) : cJSON_CreateObject();
+    if (!cJSON_IsObject(b)) {
+        cJSON_Delete(b);
+        return cli_fail(CMK_EINVAL, "the body must be a JSON object, e.g. '{\"env\": \"ENV\"}'");
+    }
+    o->json = 1;
+    return cli_request(o, o->argv[1], b, NULL);
 }
 
 /* cmd_identity - identity add | list | remove | matrix */
