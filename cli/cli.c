@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "clock.h"
@@ -203,6 +204,12 @@ int cli_main(int argc, char **argv)
                                                    : "--as takes an identity name (see `cmkctl identity list`)");
         }
         snprintf(as_path, sizeof as_path, "%s/keys/%s.key", o.run_dir, as);
+        if (access(as_path, R_OK) != 0) {
+            free(rest);
+            cJSON_Delete(o.sets);
+            return cli_fail(CMK_ENOENT, "no identity '%s' in %s (%s cannot be read); `cmkctl identity list` "
+                                        "shows them, `cmkctl identity add` makes one", as, o.run_dir, as_path);
+        }
         o.key_path = as_path;
     }
     if (n == 0) {
