@@ -20,7 +20,7 @@
 
 /* names that belong to the cluster's own key files */
 static const char *const reserved[] = { "admin", "reader", "bench", "gateway", "gateway-server", "firewall",
-                                        "controller", "master", "authorized", NULL };
+                                        "controller", "master", "microsoft-managed", "authorized", NULL };
 
 /* valid_name - 1..48 of [a-z0-9._-], starting with a letter or digit, not reserved */
 static int valid_name(const char *name, cmk_err *err)
