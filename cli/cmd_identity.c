@@ -24,7 +24,8 @@ static const char identity_usage[] =
     "       cmkctl identity remove NAME\n"
     "       cmkctl identity matrix\n\n"
     "add     a client identity: the controller writes <run dir>/keys/NAME.key (mode 0600) and\n"
-    "        authorizes it with the role; a tenant-admin acts only on its tenants (--tenant, repeatable)\n"
+    "        authorizes it with the role; a tenant-admin acts only on its tenants (--tenant, "
+    "repeatable)\n"
     "list    the authorized identities: name, role, tenants, environments\n"
     "remove  take an identity made with `add` out again (its key is refused from then on)\n"
     "matrix  which role may call which class of operation, and the operations of each class\n\n"
@@ -33,8 +34,8 @@ static const char identity_usage[] =
 /* show_identities - the list as a table */
 static void show_identities(const cJSON *r)
 {
-    static const char *const f[] = { "name", "role", "tenants", "envs", NULL };
-    static const char *const h[] = { "NAME", "ROLE", "TENANTS", "ENVS" };
+    static const char *const f[] = {"name", "role", "tenants", "envs", NULL};
+    static const char *const h[] = {"NAME", "ROLE", "TENANTS", "ENVS"};
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
 }
 
@@ -42,8 +43,8 @@ static void show_identities(const cJSON *r)
 static void show_added(const cJSON *r)
 {
     printf("identity %s (role %s) added; its key: %s\nact as it with: cmkctl --as %s ...\n",
-           cmk_json_str(r, "name", ""), cmk_json_str(r, "role", ""), cmk_json_str(r, "key_file", ""),
-           cmk_json_str(r, "name", ""));
+           cmk_json_str(r, "name", ""), cmk_json_str(r, "role", ""),
+           cmk_json_str(r, "key_file", ""), cmk_json_str(r, "name", ""));
 }
 
 /* show_removed - one line */
@@ -88,7 +89,8 @@ static int print_matrix(const cli_opts *o)
             const cJSON *it;
             const char *sep = "";
             printf("\n%s:", authz_class_name((authz_class)c));
-            cJSON_ArrayForEach(it, cJSON_GetObjectItem(jc, authz_class_name((authz_class)c))) {
+            cJSON_ArrayForEach(it, cJSON_GetObjectItem(jc, authz_class_name((authz_class)c)))
+            {
                 printf("%s %s", sep, it->valuestring);
                 sep = ",";
             }
@@ -104,8 +106,10 @@ int cmd_call(cli_opts *o)
 {
     cJSON *b;
     if (o->argc < 2)
-        return cli_fail(CMK_EINVAL, "usage: cmkctl call TYPE [BODY-JSON], e.g. cmkctl --as reader call dek.list "
-                                    "'{\"env\": \"ENV\"}'");
+        return cli_fail(
+            CMK_EINVAL,
+            "usage: cmkctl call TYPE [BODY-JSON], e.g. cmkctl --as reader call dek.list "
+            "'{\"env\": \"ENV\"}'");
     b = o->argc > 2 ? cJSON_Parse(o->argv[2]) : cJSON_CreateObject();
     if (!cJSON_IsObject(b)) {
         cJSON_Delete(b);
@@ -141,7 +145,8 @@ int cmd_identity(cli_opts *o)
             return cli_request(o, "identity.remove", b, show_removed);
         if (!cli_opt(o, "--role")) {
             cJSON_Delete(b);
-            return cli_fail(CMK_EINVAL, "give --role reader|tenant-admin|admin; see `cmkctl identity --help`");
+            return cli_fail(CMK_EINVAL,
+                            "give --role reader|tenant-admin|admin; see `cmkctl identity --help`");
         }
         cJSON_AddStringToObject(b, "role", cli_opt(o, "--role"));
         {

@@ -14,17 +14,45 @@
 #include "util.h"
 
 /* body fields naming a tenant's object */
-#define TEN { "tenant", AUTHZ_REF_TENANT }
-#define ENV { "env", AUTHZ_REF_ENV }
-#define VLT { "vault", AUTHZ_REF_VAULT }
-#define POL { "policy", AUTHZ_REF_POLICY }
-#define NOF { NULL, AUTHZ_REF_NONE }
+#define TEN                                                                                        \
+    {                                                                                              \
+        "tenant", AUTHZ_REF_TENANT                                                                 \
+    }
+#define ENV                                                                                        \
+    {                                                                                              \
+        "env", AUTHZ_REF_ENV                                                                       \
+    }
+#define VLT                                                                                        \
+    {                                                                                              \
+        "vault", AUTHZ_REF_VAULT                                                                   \
+    }
+#define POL                                                                                        \
+    {                                                                                              \
+        "policy", AUTHZ_REF_POLICY                                                                 \
+    }
+#define NOF                                                                                        \
+    {                                                                                              \
+        NULL, AUTHZ_REF_NONE                                                                       \
+    }
 
 /* rows: front and back */
-#define FR(type, cls, scope, ...) { type, AUTHZ_FRONT, AUTHZ_##cls, AUTHZ_SCOPE_##scope, { __VA_ARGS__ } }
-#define BK(type, cls, scope, ...) { type, AUTHZ_BACK, AUTHZ_##cls, AUTHZ_SCOPE_##scope, { __VA_ARGS__ } }
+#define FR(type, cls, scope, ...)                                                                  \
+    {                                                                                              \
+        type, AUTHZ_FRONT, AUTHZ_##cls, AUTHZ_SCOPE_##scope,                                       \
+        {                                                                                          \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    }
+#define BK(type, cls, scope, ...)                                                                  \
+    {                                                                                              \
+        type, AUTHZ_BACK, AUTHZ_##cls, AUTHZ_SCOPE_##scope,                                        \
+        {                                                                                          \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    }
 
 /* The matrix: every operation the controller takes, its class and its tenant fields. */
+/* clang-format off */
 static const authz_op table[] = {
     /* the cluster */
     FR("ping", READ, NONE, NOF),
@@ -141,34 +169,38 @@ static const authz_op table[] = {
     BK("dek.get", DATAKEY, NONE, NOF),
     { NULL, AUTHZ_FRONT, AUTHZ_READ, AUTHZ_SCOPE_NONE, { NOF } },
 };
+/* clang-format on */
 
 static const char *const class_names[AUTHZ_NCLASS] = {
-    [AUTHZ_READ] = "read",     [AUTHZ_WRITE] = "write",   [AUTHZ_KEYS] = "keys",
-    [AUTHZ_FAULT] = "fault",   [AUTHZ_ADMIN] = "admin",   [AUTHZ_SYSTEM] = "system",
-    [AUTHZ_PEER] = "peer",     [AUTHZ_DATAKEY] = "datakey",
+    [AUTHZ_READ] = "read",   [AUTHZ_WRITE] = "write",     [AUTHZ_KEYS] = "keys",
+    [AUTHZ_FAULT] = "fault", [AUTHZ_ADMIN] = "admin",     [AUTHZ_SYSTEM] = "system",
+    [AUTHZ_PEER] = "peer",   [AUTHZ_DATAKEY] = "datakey",
 };
 
 #define C(x) (1u << AUTHZ_##x)
 
 /* The roles: which classes each may call. */
 static const struct {
-    const char *role;   /* authorized.json "role" */
-    unsigned classes;   /* bit set of authz_class */
-    int assignable;     /* `identity add` may give it */
+    const char *role; /* authorized.json "role" */
+    unsigned classes; /* bit set of authz_class */
+    int assignable;   /* `identity add` may give it */
 } roles[] = {
-    { "admin", C(READ) | C(WRITE) | C(KEYS) | C(FAULT) | C(ADMIN) | C(SYSTEM), 1 },
-    { "reader", C(READ), 1 },
-    { "tenant-admin", C(READ) | C(WRITE) | C(KEYS), 1 },
-    { "bench", C(READ) | C(WRITE) | C(KEYS) | C(FAULT), 0 },
-    { "gateway", C(SYSTEM) | C(PEER), 0 },
-    { "worker", C(PEER) | C(DATAKEY), 0 },
-    { "firewall", C(PEER), 0 },
+    {"admin", C(READ) | C(WRITE) | C(KEYS) | C(FAULT) | C(ADMIN) | C(SYSTEM), 1},
+    {"reader", C(READ), 1},
+    {"tenant-admin", C(READ) | C(WRITE) | C(KEYS), 1},
+    {"bench", C(READ) | C(WRITE) | C(KEYS) | C(FAULT), 0},
+    {"gateway", C(SYSTEM) | C(PEER), 0},
+    {"worker", C(PEER) | C(DATAKEY), 0},
+    {"firewall", C(PEER), 0},
 };
 
 #define NROLES (sizeof roles / sizeof roles[0])
 
 /* authz_table - the rows */
-const authz_op *authz_table(void) { return table; }
+const authz_op *authz_table(void)
+{
+    return table;
+}
 
 /* authz_find - an operation's row at a door */
 const authz_op *authz_find(authz_door door, const char *type)
@@ -237,7 +269,8 @@ static const char *who(const cJSON *entry, const char *name, char *buf, size_t c
     snprintf(buf, cap, "identity '%s' (role %s", name, cmk_json_str(entry, "role", "none"));
     if (strcmp(cmk_json_str(entry, "role", ""), "tenant-admin") == 0) {
         const char *sep = ", tenants ";
-        cJSON_ArrayForEach(it, tenants) {
+        cJSON_ArrayForEach(it, tenants)
+        {
             if (!cJSON_IsString(it))
                 continue;
             len = strlen(buf);
@@ -270,7 +303,8 @@ static const char *allowed_roles(authz_class cls, char *buf, size_t cap)
 static int has_tenant(const cJSON *entry, const char *t)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(entry, "tenants")) {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(entry, "tenants"))
+    {
         if (cJSON_IsString(it) && strcmp(it->valuestring, t) == 0)
             return 1;
     }
@@ -288,9 +322,11 @@ static int scope_tenant(const cJSON *entry, const char *name, const authz_op *op
     if (op->scope == AUTHZ_SCOPE_NONE)
         return 0;
     if (op->scope == AUTHZ_SCOPE_GLOBAL)
-        return cmk_err_set(err, CMK_EPERM,
-                           "%s may not call '%s': it reaches data of every tenant, not only its own; "
-                           "use an admin identity", me, op->type);
+        return cmk_err_set(
+            err, CMK_EPERM,
+            "%s may not call '%s': it reaches data of every tenant, not only its own; "
+            "use an admin identity",
+            me, op->type);
     for (int i = 0; i < AUTHZ_MAX_FIELDS && op->fields[i].field; i++) {
         const char *f = op->fields[i].field, *v = cmk_json_str(body, f, NULL);
         size_t len = strlen(fields);
@@ -305,23 +341,29 @@ static int scope_tenant(const cJSON *entry, const char *name, const authz_op *op
         if (op->fields[i].ref == AUTHZ_REF_TENANT)
             cmk_strlcpy(tenant, v, sizeof tenant);
         else if (!resolve || resolve(arg, op->fields[i].ref, v, tenant, sizeof tenant, &rerr) < 0)
-            return cmk_err_set(err, CMK_EPERM, "%s may not call '%s' on %s '%s': its tenant cannot be checked (%s)",
+            return cmk_err_set(err, CMK_EPERM,
+                               "%s may not call '%s' on %s '%s': its tenant cannot be checked (%s)",
                                me, op->type, f, v, rerr.msg[0] ? rerr.msg : "no lookup for it");
         if (!has_tenant(entry, tenant))
-            return cmk_err_set(err, CMK_EPERM,
-                               "%s may not call '%s' on %s '%s': it belongs to tenant %s; use an identity of "
-                               "tenant %s or an admin identity", me, op->type, f, v, tenant, tenant);
+            return cmk_err_set(
+                err, CMK_EPERM,
+                "%s may not call '%s' on %s '%s': it belongs to tenant %s; use an identity of "
+                "tenant %s or an admin identity",
+                me, op->type, f, v, tenant, tenant);
     }
     if (!named)
-        return cmk_err_set(err, CMK_EPERM,
-                           "%s may not call '%s' without naming what it acts on: give %s, so that its tenant "
-                           "can be checked", me, op->type, fields);
+        return cmk_err_set(
+            err, CMK_EPERM,
+            "%s may not call '%s' without naming what it acts on: give %s, so that its tenant "
+            "can be checked",
+            me, op->type, fields);
     return 0;
 }
 
 /* authz_check - the matrix decision for one request */
-int authz_check(const cJSON *entry, const char *name, authz_door door, const char *type, const cJSON *body,
-                authz_resolve_fn resolve, void *arg, char *target, size_t cap, cmk_err *err)
+int authz_check(const cJSON *entry, const char *name, authz_door door, const char *type,
+                const cJSON *body, authz_resolve_fn resolve, void *arg, char *target, size_t cap,
+                cmk_err *err)
 {
     const authz_op *op = authz_find(door, type);
     const char *role = cmk_json_str(entry, "role", "");
@@ -333,9 +375,11 @@ int authz_check(const cJSON *entry, const char *name, authz_door door, const cha
     else
         target = NULL;
     if (!entry)
-        return cmk_err_set(err, CMK_EPERM,
-                           "identity '%s' may not call '%s': it is no longer in keys/authorized.json; "
-                           "ask an admin for an identity (`cmkctl identity add`)", name && *name ? name : "-", type);
+        return cmk_err_set(
+            err, CMK_EPERM,
+            "identity '%s' may not call '%s': it is no longer in keys/authorized.json; "
+            "ask an admin for an identity (`cmkctl identity add`)",
+            name && *name ? name : "-", type);
     for (int i = 0; op && target && i < AUTHZ_MAX_FIELDS && op->fields[i].field && !target[0]; i++)
         snprintf(target, cap, "%s", cmk_json_str(body, op->fields[i].field, ""));
     who(entry, name, me, sizeof me);
@@ -344,14 +388,18 @@ int authz_check(const cJSON *entry, const char *name, authz_door door, const cha
             return 0; /* unknown to the matrix: admin only (the ops table answers unknown types) */
         return cmk_err_set(err, CMK_EPERM,
                            "%s may not call '%s'%s: it is in no class of the authorization matrix "
-                           "(docs/SECURITY.md), so only an admin may; use an admin identity", me, type, where);
+                           "(docs/SECURITY.md), so only an admin may; use an admin identity",
+                           me, type, where);
     }
     if (!authz_role_allows(role, op->cls)) {
         if (authz_role_allows("admin", op->cls))
-            return cmk_err_set(err, CMK_EPERM, "%s may not call '%s'%s: it is a %s operation; use an admin identity",
-                               me, type, where, authz_class_name(op->cls));
-        return cmk_err_set(err, CMK_EPERM, "%s may not call '%s'%s: it is a %s operation, for roles %s only", me,
-                           type, where, authz_class_name(op->cls), allowed_roles(op->cls, rs, sizeof rs));
+            return cmk_err_set(
+                err, CMK_EPERM,
+                "%s may not call '%s'%s: it is a %s operation; use an admin identity", me, type,
+                where, authz_class_name(op->cls));
+        return cmk_err_set(
+            err, CMK_EPERM, "%s may not call '%s'%s: it is a %s operation, for roles %s only", me,
+            type, where, authz_class_name(op->cls), allowed_roles(op->cls, rs, sizeof rs));
     }
     if (strcmp(role, "tenant-admin") == 0)
         return scope_tenant(entry, name, op, body, resolve, arg, target, cap, err);
@@ -359,14 +407,15 @@ int authz_check(const cJSON *entry, const char *name, authz_door door, const cha
 }
 
 /* one_tenant - run sql (one text parameter) and take column 0 of its only row */
-static int one_tenant(sqlite3 *db, const char *sql, const char *what, const char *value, char *tenant, size_t cap,
-                      cmk_err *err)
+static int one_tenant(sqlite3 *db, const char *sql, const char *what, const char *value,
+                      char *tenant, size_t cap, cmk_err *err)
 {
     sqlite3_stmt *st;
     int n = 0, rc;
 
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return cmk_err_set(err, CMK_EIO, "cannot look up %s '%s': %s", what, value, sqlite3_errmsg(db));
+        return cmk_err_set(err, CMK_EIO, "cannot look up %s '%s': %s", what, value,
+                           sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
@@ -383,34 +432,41 @@ static int one_tenant(sqlite3 *db, const char *sql, const char *what, const char
     if (n == 0)
         return cmk_err_set(err, CMK_ENOENT, "no %s '%s'", what, value);
     if (n > 1)
-        return cmk_err_set(err, CMK_EINVAL, "%d objects are named '%s'; use the %s id", n, value, what);
+        return cmk_err_set(err, CMK_EINVAL, "%d objects are named '%s'; use the %s id", n, value,
+                           what);
     return 0;
 }
 
 /* authz_resolve_db - tenants of objects in controller.db */
-int authz_resolve_db(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap, cmk_err *err)
+int authz_resolve_db(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap,
+                     cmk_err *err)
 {
     sqlite3 *db = arg;
     switch (ref) {
-    case AUTHZ_REF_TENANT:
-        cmk_strlcpy(tenant, value, cap);
-        return 0;
+    case AUTHZ_REF_TENANT: cmk_strlcpy(tenant, value, cap); return 0;
     case AUTHZ_REF_ENV:
-        return one_tenant(db, "SELECT tenant, id = ?1 FROM environments WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC",
+        return one_tenant(db,
+                          "SELECT tenant, id = ?1 FROM environments WHERE id = ?1 OR name = ?1 "
+                          "ORDER BY id = ?1 DESC",
                           "environment", value, tenant, cap, err);
     case AUTHZ_REF_VAULT:
-        return one_tenant(db, "SELECT tenant, 1 FROM vault_vaults WHERE name = ?1", "vault", value, tenant, cap, err);
+        return one_tenant(db, "SELECT tenant, 1 FROM vault_vaults WHERE name = ?1", "vault", value,
+                          tenant, cap, err);
     case AUTHZ_REF_POLICY:
-        return one_tenant(db, "SELECT tenant, id = ?1 FROM policies WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC",
-                          "enterprise policy", value, tenant, cap, err);
+        return one_tenant(
+            db,
+            "SELECT tenant, id = ?1 FROM policies WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC",
+            "enterprise policy", value, tenant, cap, err);
     case AUTHZ_REF_POLICY_OP:
-        return one_tenant(db, "SELECT e.tenant, 1 FROM policy_ops o JOIN environments e ON e.id = o.env WHERE o.id = ?1",
+        return one_tenant(db,
+                          "SELECT e.tenant, 1 FROM policy_ops o JOIN environments e ON e.id = "
+                          "o.env WHERE o.id = ?1",
                           "policy operation", value, tenant, cap, err);
     case AUTHZ_REF_BACKUP:
-        return cmk_err_set(err, CMK_ENOENT, "the tenant of an environment backup is not known to the authorization "
-                                            "check yet; an admin restores backups");
-    case AUTHZ_REF_NONE:
-        break;
+        return cmk_err_set(err, CMK_ENOENT,
+                           "the tenant of an environment backup is not known to the authorization "
+                           "check yet; an admin restores backups");
+    case AUTHZ_REF_NONE: break;
     }
     return cmk_err_set(err, CMK_EINVAL, "nothing to look up");
 }

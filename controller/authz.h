@@ -76,17 +76,17 @@ typedef struct {
 
 /* One row of the matrix. */
 typedef struct {
-    const char *type;                       /* message type, e.g. "key.unwrap" */
-    authz_door door;                        /* front or back */
-    authz_class cls;                        /* its class */
-    authz_scope scope;                      /* how a tenant-admin is scoped */
-    authz_field fields[AUTHZ_MAX_FIELDS];   /* for AUTHZ_SCOPE_TENANT: every present one is checked */
+    const char *type;                     /* message type, e.g. "key.unwrap" */
+    authz_door door;                      /* front or back */
+    authz_class cls;                      /* its class */
+    authz_scope scope;                    /* how a tenant-admin is scoped */
+    authz_field fields[AUTHZ_MAX_FIELDS]; /* for AUTHZ_SCOPE_TENANT: every present one is checked */
 } authz_op;
 
 /* authz_resolve_fn - the tenant an object belongs to, into tenant (cap bytes); < 0 with err
  * if the object is unknown */
-typedef int (*authz_resolve_fn)(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap,
-                                cmk_err *err);
+typedef int (*authz_resolve_fn)(void *arg, authz_ref ref, const char *value, char *tenant,
+                                size_t cap, cmk_err *err);
 
 /* authz_table - the whole matrix, terminated by a row with type NULL */
 const authz_op *authz_table(void);
@@ -112,11 +112,13 @@ int authz_role_assignable(const char *role);
  * role, the operation and what to do otherwise. name is the identity (ZAP User-Id); resolve
  * (may be NULL: nothing resolves) finds tenants for a tenant-admin; target (cap bytes, may be
  * NULL) gets what the refusal was about, for the audit entry. */
-int authz_check(const cJSON *entry, const char *name, authz_door door, const char *type, const cJSON *body,
-                authz_resolve_fn resolve, void *arg, char *target, size_t cap, cmk_err *err);
+int authz_check(const cJSON *entry, const char *name, authz_door door, const char *type,
+                const cJSON *body, authz_resolve_fn resolve, void *arg, char *target, size_t cap,
+                cmk_err *err);
 
 /* authz_resolve_db - an authz_resolve_fn over controller.db (arg: the sqlite3 handle): the
  * environments, vault_vaults, policies and policy_ops tables */
-int authz_resolve_db(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap, cmk_err *err);
+int authz_resolve_db(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap,
+                     cmk_err *err);
 
 #endif

@@ -19,25 +19,33 @@
 #include "util.h"
 
 /* names that belong to the cluster's own key files */
-static const char *const reserved[] = { "admin", "reader", "bench", "gateway", "gateway-server", "firewall",
-                                        "controller", "master", "microsoft-managed", "authorized", NULL };
+static const char *const reserved[] = {
+    "admin",    "reader",     "bench",  "gateway",           "gateway-server",
+    "firewall", "controller", "master", "microsoft-managed", "authorized",
+    NULL};
 
 /* valid_name - 1..48 of [a-z0-9._-], starting with a letter or digit, not reserved */
 static int valid_name(const char *name, cmk_err *err)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 48 || !isalnum((unsigned char)name[0]))
-        return cmk_err_set(err, CMK_EINVAL, "identity name '%s': 1 to 48 characters of a-z 0-9 . _ -, "
-                                            "starting with a letter or digit", name);
+        return cmk_err_set(err, CMK_EINVAL,
+                           "identity name '%s': 1 to 48 characters of a-z 0-9 . _ -, "
+                           "starting with a letter or digit",
+                           name);
     for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || strchr("._-", name[i])))
-            return cmk_err_set(err, CMK_EINVAL, "identity name '%s': only a-z 0-9 . _ - are allowed", name);
+        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) ||
+              strchr("._-", name[i])))
+            return cmk_err_set(err, CMK_EINVAL,
+                               "identity name '%s': only a-z 0-9 . _ - are allowed", name);
     for (int i = 0; reserved[i]; i++)
         if (strcmp(reserved[i], name) == 0)
-            return cmk_err_set(err, CMK_EINVAL, "identity name '%s' belongs to the cluster itself; choose another",
+            return cmk_err_set(err, CMK_EINVAL,
+                               "identity name '%s' belongs to the cluster itself; choose another",
                                name);
     if (strncmp(name, "worker-", 7) == 0)
-        return cmk_err_set(err, CMK_EINVAL, "identity names worker-* belong to workers; choose another");
+        return cmk_err_set(err, CMK_EINVAL,
+                           "identity names worker-* belong to workers; choose another");
     return 0;
 }
 
@@ -48,11 +56,14 @@ static int check_tenants(ctl *self, const char *role, const cJSON *tenants, cmk_
     int n = cJSON_GetArraySize(tenants);
 
     if (strcmp(role, "tenant-admin") == 0 && n == 0)
-        return cmk_err_set(err, CMK_EINVAL, "a tenant-admin needs at least one tenant: add --tenant T");
+        return cmk_err_set(err, CMK_EINVAL,
+                           "a tenant-admin needs at least one tenant: add --tenant T");
     if (strcmp(role, "tenant-admin") != 0 && n > 0)
-        return cmk_err_set(err, CMK_EINVAL, "--tenant applies to a tenant-admin only; role %s acts on every tenant",
+        return cmk_err_set(err, CMK_EINVAL,
+                           "--tenant applies to a tenant-admin only; role %s acts on every tenant",
                            role);
-    cJSON_ArrayForEach(it, tenants) {
+    cJSON_ArrayForEach(it, tenants)
+    {
         cJSON *row = NULL;
         int rc;
         if (!cJSON_IsString(it))
@@ -68,7 +79,8 @@ static int check_tenants(ctl *self, const char *role, const cJSON *tenants, cmk_
 int op_identity_add(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = ctx;
-    const char *name = cmk_json_str(req->body, "name", ""), *role = cmk_json_str(req->body, "role", "");
+    const char *name = cmk_json_str(req->body, "name", ""),
+               *role = cmk_json_str(req->body, "role", "");
     const cJSON *tenants = cJSON_GetObjectItem(req->body, "tenants");
     cJSON *none = cJSON_CreateArray(), *out;
     char path[PATH_MAX];
@@ -89,15 +101,18 @@ int op_identity_add(void *ctx, const cmk_msg *req, cmk_err *err)
         goto fail;
     snprintf(path, sizeof path, "%s/keys/%s.key", self->cfg->run_dir, name);
     if (access(path, F_OK) == 0) {
-        rc = cmk_err_set(err, CMK_EEXIST, "identity '%s' exists already (%s); remove it first with "
-                                          "`cmkctl identity remove %s`", name, path, name);
+        rc = cmk_err_set(err, CMK_EEXIST,
+                         "identity '%s' exists already (%s); remove it first with "
+                         "`cmkctl identity remove %s`",
+                         name, path, name);
         goto fail;
     }
     if ((rc = cmk_keypair_generate_file(path, &kp, err)) < 0)
         goto fail;
     cmk_keypair_wipe(&kp);
     rc = cmk_authorized_set(self->cfg->run_dir, name, role, kp.pub, NULL, tenants, err);
-    audit_append(self->audit, req->user, "identity.add", name, rc, rc < 0 ? err->msg : role, NULL, NULL);
+    audit_append(self->audit, req->user, "identity.add", name, rc, rc < 0 ? err->msg : role, NULL,
+                 NULL);
     if (rc < 0)
         goto fail;
     out = cJSON_CreateObject();
@@ -124,16 +139,20 @@ int op_identity_list(void *ctx, const cmk_msg *req, cmk_err *err)
         return rc;
     out = cJSON_CreateObject();
     items = cJSON_AddArrayToObject(out, "items");
-    cJSON_ArrayForEach(it, all) {
-        cJSON *o = cJSON_CreateObject(), *t = cJSON_GetObjectItem(it, "tenants"), *e = cJSON_GetObjectItem(it, "envs");
+    cJSON_ArrayForEach(it, all)
+    {
+        cJSON *o = cJSON_CreateObject(), *t = cJSON_GetObjectItem(it, "tenants"),
+              *e = cJSON_GetObjectItem(it, "envs");
         char tenants[256] = "", envs[256] = "";
         const cJSON *x;
-        cJSON_ArrayForEach(x, t) {
+        cJSON_ArrayForEach(x, t)
+        {
             size_t n = strlen(tenants);
             if (cJSON_IsString(x))
                 snprintf(tenants + n, sizeof tenants - n, "%s%s", n ? "," : "", x->valuestring);
         }
-        cJSON_ArrayForEach(x, e) {
+        cJSON_ArrayForEach(x, e)
+        {
             size_t n = strlen(envs);
             if (cJSON_IsString(x))
                 snprintf(envs + n, sizeof envs - n, "%s%s", n ? "," : "", x->valuestring);
@@ -162,13 +181,16 @@ int op_identity_remove(void *ctx, const cmk_msg *req, cmk_err *err)
         return rc;
     entry = cmk_zap_entry(self->zap, name);
     if (!entry)
-        return cmk_err_set(err, CMK_ENOENT, "no identity '%s'; `cmkctl identity list` shows them", name);
+        return cmk_err_set(err, CMK_ENOENT, "no identity '%s'; `cmkctl identity list` shows them",
+                           name);
     if (!authz_role_assignable(cmk_json_str(entry, "role", "")))
-        return cmk_err_set(err, CMK_EINVAL, "identity '%s' (role %s) belongs to the cluster; only identities made "
-                                            "with `cmkctl identity add` can be removed",
+        return cmk_err_set(err, CMK_EINVAL,
+                           "identity '%s' (role %s) belongs to the cluster; only identities made "
+                           "with `cmkctl identity add` can be removed",
                            name, cmk_json_str(entry, "role", ""));
     rc = cmk_authorized_remove(self->cfg->run_dir, name, err);
-    audit_append(self->audit, req->user, "identity.remove", name, rc, rc < 0 ? err->msg : NULL, NULL, NULL);
+    audit_append(self->audit, req->user, "identity.remove", name, rc, rc < 0 ? err->msg : NULL,
+                 NULL, NULL);
     if (rc < 0)
         return rc;
     snprintf(path, sizeof path, "%s/keys/%s.key", self->cfg->run_dir, name);
