@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "clock.h"
@@ -48,6 +49,10 @@ static const cli_cmd commands[] = {
     { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
     { "drill", cmd_drill, "run FILE [--report-dir DIR]",
       "a firewall misconfiguration drill on a fresh cluster, with a report (configs/drills/)" },
+    { "identity", cmd_identity, "add NAME --role R [--tenant T]... | list | remove NAME | matrix",
+      "client identities and what each role may call (`cmkctl identity --help`)" },
+    { "call", cmd_call, "TYPE [BODY-JSON]",
+      "send one raw request and print the reply (with --as/--curve-key: check what an identity may call)" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },
@@ -68,6 +73,7 @@ static void usage(FILE *out)
             "  --json           machine-readable output\n"
             "  --timeout DUR    how long to wait for an answer (default 15s)\n"
             "  --curve-key FILE act with another CURVE key file instead of keys/admin.key\n"
+            "  --as NAME        act as identity NAME: --curve-key <run dir>/keys/NAME.key\n"
             "  --help           this text\n\n"
             "Example:\n"
             "  cmkctl up --run-dir /tmp/c1 && cmkctl status --run-dir /tmp/c1 && cmkctl down --run-dir /tmp/c1\n");
@@ -148,6 +154,8 @@ char *cli_fmt_age(int64_t ms, char *buf, size_t cap)
 int cli_main(int argc, char **argv)
 {
     cli_opts o = { .timeout_ms = 15000 };
+    static char as_path[4200];
+    const char *as = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     const cli_cmd *cmd;
     cmk_err err = CMK_ERR_INIT;
@@ -166,6 +174,8 @@ int cli_main(int argc, char **argv)
             o.json = 1;
         else if (strcmp(a, "--curve-key") == 0 && has_val)
             o.key_path = argv[++i];
+        else if (strcmp(a, "--as") == 0 && has_val)
+            as = argv[++i];
         else if (strcmp(a, "--config") == 0 && has_val)
             o.config_path = argv[++i];
         else if (strcmp(a, "--set") == 0 && has_val)
@@ -186,6 +196,22 @@ int cli_main(int argc, char **argv)
     }
     if (!o.run_dir || !*o.run_dir)
         o.run_dir = "./var";
+    if (as) {
+        if (o.key_path || !*as || strchr(as, '/')) {
+            free(rest);
+            cJSON_Delete(o.sets);
+            return cli_fail(CMK_EINVAL, o.key_path ? "give --as NAME or --curve-key FILE, not both"
+                                                   : "--as takes an identity name (see `cmkctl identity list`)");
+        }
+        snprintf(as_path, sizeof as_path, "%s/keys/%s.key", o.run_dir, as);
+        if (access(as_path, R_OK) != 0) {
+            free(rest);
+            cJSON_Delete(o.sets);
+            return cli_fail(CMK_ENOENT, "no identity '%s' in %s (%s cannot be read); `cmkctl identity list` "
+                                        "shows them, `cmkctl identity add` makes one", as, o.run_dir, as_path);
+        }
+        o.key_path = as_path;
+    }
     if (n == 0) {
         usage(stderr);
         free(rest);

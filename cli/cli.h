@@ -17,7 +17,7 @@ typedef struct {
     const char *run_dir;     /* --run-dir (or $CMK_RUN_DIR, or ./var) */
     int json;                /* --json: machine-readable output */
     int64_t timeout_ms;      /* --timeout */
-    const char *key_path;    /* --key FILE: act as another identity */
+    const char *key_path;    /* --curve-key FILE or --as NAME: act as another identity */
     const char *config_path; /* --config FILE (up) */
     cJSON *sets;             /* --set NAME=VALUE (up), array of strings */
     int argc;                /* command words and options: argv[0] is the command */
@@ -133,6 +133,8 @@ int cmd_status(cli_opts *o);
 int cmd_ping(cli_opts *o);
 int cmd_scenario(cli_opts *o);
 int cmd_curve_keygen(cli_opts *o);
+int cmd_identity(cli_opts *o);
+int cmd_call(cli_opts *o);
 
 /* cli_main - parse global options and run a command */
 int cli_main(int argc, char **argv);

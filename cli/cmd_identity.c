@@ -1,13 +1,165 @@
 /*
- * cmd_identity.c - `cmkctl curve-keygen FILE`: make a CURVE key pair file (FILE, mode 0600,
- * and FILE's .pub). Such a key is unknown to a cluster until it is authorized; with
- * `--curve-key FILE` a command acts as that identity (used to rehearse a refused client).
+ * cmd_identity.c - identities of cmkctl's users and keys:
+ *   `cmkctl identity add NAME --role reader|tenant-admin|admin [--tenant T]...` (the controller
+ *   writes <run>/keys/NAME.key and lists it in authorized.json), `identity list`,
+ *   `identity remove NAME`, and `identity matrix`: the authorization matrix (controller/authz.c),
+ *   printed from the same table the controller enforces (docs/SECURITY.md holds a copy).
+ *   With `--as NAME` any command acts as that identity.
+ *   `cmkctl call TYPE [BODY-JSON]`: one raw request, to check what an identity may call.
+ *   `cmkctl curve-keygen FILE`: make a CURVE key pair file (FILE, mode 0600, and FILE's .pub).
+ *   Such a key is unknown to a cluster until it is authorized; with `--curve-key FILE` a
+ *   command acts as that identity (used to rehearse a refused client).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "authz.h"
 #include "cli.h"
 #include "keys.h"
+#include "util.h"
+
+static const char identity_usage[] =
+    "Usage: cmkctl identity add NAME --role reader|tenant-admin|admin [--tenant T]...\n"
+    "       cmkctl identity list\n"
+    "       cmkctl identity remove NAME\n"
+    "       cmkctl identity matrix\n\n"
+    "add     a client identity: the controller writes <run dir>/keys/NAME.key (mode 0600) and\n"
+    "        authorizes it with the role; a tenant-admin acts only on its tenants (--tenant, "
+    "repeatable)\n"
+    "list    the authorized identities: name, role, tenants, environments\n"
+    "remove  take an identity made with `add` out again (its key is refused from then on)\n"
+    "matrix  which role may call which class of operation, and the operations of each class\n\n"
+    "Act as an identity with `cmkctl --as NAME ...`, e.g. `cmkctl --as reader env list`.\n";
+
+/* show_identities - the list as a table */
+static void show_identities(const cJSON *r)
+{
+    static const char *const f[] = {"name", "role", "tenants", "envs", NULL};
+    static const char *const h[] = {"NAME", "ROLE", "TENANTS", "ENVS"};
+    cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+}
+
+/* show_added - where the key is */
+static void show_added(const cJSON *r)
+{
+    printf("identity %s (role %s) added; its key: %s\nact as it with: cmkctl --as %s ...\n",
+           cmk_json_str(r, "name", ""), cmk_json_str(r, "role", ""),
+           cmk_json_str(r, "key_file", ""), cmk_json_str(r, "name", ""));
+}
+
+/* show_removed - one line */
+static void show_removed(const cJSON *r)
+{
+    printf("identity %s removed\n", cmk_json_str(r, "name", ""));
+}
+
+/* print_matrix - roles x classes, then the operations of each class (from authz.c's table) */
+static int print_matrix(const cli_opts *o)
+{
+    const char *const *roles = authz_roles();
+    cJSON *out = cJSON_CreateObject(), *jr = cJSON_AddObjectToObject(out, "roles"),
+          *jc = cJSON_AddObjectToObject(out, "classes");
+
+    for (int r = 0; roles[r]; r++) {
+        cJSON *a = cJSON_AddArrayToObject(jr, roles[r]);
+        for (int c = 0; c < AUTHZ_NCLASS; c++)
+            if (authz_role_allows(roles[r], (authz_class)c))
+                cJSON_AddItemToArray(a, cJSON_CreateString(authz_class_name((authz_class)c)));
+    }
+    for (int c = 0; c < AUTHZ_NCLASS; c++) {
+        cJSON *a = cJSON_AddArrayToObject(jc, authz_class_name((authz_class)c));
+        for (const authz_op *op = authz_table(); op->type; op++)
+            if (op->cls == (authz_class)c)
+                cJSON_AddItemToArray(a, cJSON_CreateString(op->type));
+    }
+    if (o->json) {
+        cli_print_json(out);
+    } else {
+        printf("%-13s", "ROLE");
+        for (int c = 0; c < AUTHZ_NCLASS; c++)
+            printf(" %-7s", authz_class_name((authz_class)c));
+        printf("\n");
+        for (int r = 0; roles[r]; r++) {
+            printf("%-13s", roles[r]);
+            for (int c = 0; c < AUTHZ_NCLASS; c++)
+                printf(" %-7s", authz_role_allows(roles[r], (authz_class)c) ? "yes" : "-");
+            printf("\n");
+        }
+        for (int c = 0; c < AUTHZ_NCLASS; c++) {
+            const cJSON *it;
+            const char *sep = "";
+            printf("\n%s:", authz_class_name((authz_class)c));
+            cJSON_ArrayForEach(it, cJSON_GetObjectItem(jc, authz_class_name((authz_class)c)))
+            {
+                printf("%s %s", sep, it->valuestring);
+                sep = ",";
+            }
+            printf("\n");
+        }
+    }
+    cJSON_Delete(out);
+    return 0;
+}
+
+/* cmd_call - `cmkctl call TYPE [BODY-JSON]`: one raw request, the reply as JSON */
+int cmd_call(cli_opts *o)
+{
+    cJSON *b;
+    if (o->argc < 2)
+        return cli_fail(
+            CMK_EINVAL,
+            "usage: cmkctl call TYPE [BODY-JSON], e.g. cmkctl --as reader call dek.list "
+            "'{\"env\": \"ENV\"}'");
+    b = o->argc > 2 ? cJSON_Parse(o->argv[2]) : cJSON_CreateObject();
+    if (!cJSON_IsObject(b)) {
+        cJSON_Delete(b);
+        return cli_fail(CMK_EINVAL, "the body must be a JSON object, e.g. '{\"env\": \"ENV\"}'");
+    }
+    o->json = 1;
+    return cli_request(o, o->argv[1], b, NULL);
+}
+
+/* cmd_identity - identity add | list | remove | matrix */
+int cmd_identity(cli_opts *o)
+{
+    const char *sub = o->argc > 1 ? o->argv[1] : "";
+    cJSON *b;
+
+    if (cli_flag(o, "--help")) {
+        fputs(identity_usage, stdout);
+        return 0;
+    }
+    if (strcmp(sub, "matrix") == 0)
+        return print_matrix(o);
+    b = cJSON_CreateObject();
+    if (strcmp(sub, "list") == 0)
+        return cli_request(o, "identity.list", b, show_identities);
+    if (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0) {
+        const char *name = cli_positional(o, 2, 0);
+        if (!name) {
+            cJSON_Delete(b);
+            return cli_fail(CMK_EINVAL, "give the identity's name; see `cmkctl identity --help`");
+        }
+        cJSON_AddStringToObject(b, "name", name);
+        if (strcmp(sub, "remove") == 0)
+            return cli_request(o, "identity.remove", b, show_removed);
+        if (!cli_opt(o, "--role")) {
+            cJSON_Delete(b);
+            return cli_fail(CMK_EINVAL,
+                            "give --role reader|tenant-admin|admin; see `cmkctl identity --help`");
+        }
+        cJSON_AddStringToObject(b, "role", cli_opt(o, "--role"));
+        {
+            cJSON *t = cJSON_AddArrayToObject(b, "tenants");
+            for (int i = 2; i + 1 < o->argc; i++)
+                if (strcmp(o->argv[i], "--tenant") == 0)
+                    cJSON_AddItemToArray(t, cJSON_CreateString(o->argv[++i]));
+        }
+        return cli_request(o, "identity.add", b, show_added);
+    }
+    cJSON_Delete(b);
+    return cli_fail(CMK_EINVAL, "unknown identity command '%s'; see `cmkctl identity --help`", sub);
+}
 
 /* cmd_curve_keygen - write a fresh key pair */
 int cmd_curve_keygen(cli_opts *o)

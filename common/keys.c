@@ -142,42 +142,80 @@ int cmk_authorized_load(const char *run_dir, cJSON **out, cmk_err *err)
     return rc;
 }
 
-/* cmk_authorized_add - add or replace an entry (under an exclusive lock on the file's dir) */
-int cmk_authorized_add(const char *run_dir, const char *name, const char *role, const char *pub,
-                       const cJSON *envs, cmk_err *err)
+/* authorized_edit - under an exclusive lock: drop the entry `name` and, if entry is not NULL,
+ * append it (taken); *found (may be NULL) tells whether `name` was there */
+static int authorized_edit(const char *run_dir, const char *name, cJSON *entry, int *found, cmk_err *err)
 {
     char path[PATH_MAX], lockpath[PATH_MAX];
-    cJSON *all = NULL, *entry, *it;
+    cJSON *all = NULL, *it;
     char *text;
     int rc, lockfd;
 
+    if (found)
+        *found = 0;
     snprintf(path, sizeof path, "%s/keys/authorized.json", run_dir);
     snprintf(lockpath, sizeof lockpath, "%s/keys/.authorized.lock", run_dir);
     lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockfd < 0)
+    if (lockfd < 0) {
+        cJSON_Delete(entry);
         return cmk_err_set(err, CMK_EIO, "cannot open %s: %s", lockpath, strerror(errno));
+    }
     flock(lockfd, LOCK_EX);
     if ((rc = cmk_authorized_load(run_dir, &all, err)) < 0)
         goto out;
     for (int i = cJSON_GetArraySize(all) - 1; i >= 0; i--) {
         it = cJSON_GetArrayItem(all, i);
-        if (strcmp(cmk_json_str(it, "name", ""), name) == 0)
+        if (strcmp(cmk_json_str(it, "name", ""), name) == 0) {
             cJSON_DeleteItemFromArray(all, i);
+            if (found)
+                *found = 1;
+        }
     }
-    entry = cJSON_CreateObject();
-    cJSON_AddStringToObject(entry, "key", pub);
-    cJSON_AddStringToObject(entry, "name", name);
-    cJSON_AddStringToObject(entry, "role", role);
-    cJSON_AddItemToObject(entry, "envs", envs ? cJSON_Duplicate(envs, 1) : cJSON_CreateArray());
-    cJSON_AddItemToArray(all, entry);
+    if (entry) {
+        cJSON_AddItemToArray(all, entry);
+        entry = NULL;
+    }
     text = cJSON_Print(all);
     rc = text ? cmk_file_write_atomic(path, text, strlen(text), 0600, err)
               : cmk_err_set(err, CMK_ENOMEM, "out of memory");
     free(text);
 out:
+    cJSON_Delete(entry);
     cJSON_Delete(all);
     flock(lockfd, LOCK_UN);
     close(lockfd);
+    return rc;
+}
+
+/* cmk_authorized_set - add or replace an entry with its environments and tenants */
+int cmk_authorized_set(const char *run_dir, const char *name, const char *role, const char *pub,
+                       const cJSON *envs, const cJSON *tenants, cmk_err *err)
+{
+    cJSON *entry = cJSON_CreateObject();
+    if (!entry)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    cJSON_AddStringToObject(entry, "key", pub);
+    cJSON_AddStringToObject(entry, "name", name);
+    cJSON_AddStringToObject(entry, "role", role);
+    cJSON_AddItemToObject(entry, "envs", envs ? cJSON_Duplicate(envs, 1) : cJSON_CreateArray());
+    if (tenants)
+        cJSON_AddItemToObject(entry, "tenants", cJSON_Duplicate(tenants, 1));
+    return authorized_edit(run_dir, name, entry, NULL, err);
+}
+
+/* cmk_authorized_add - add or replace an entry (under an exclusive lock on the file's dir) */
+int cmk_authorized_add(const char *run_dir, const char *name, const char *role, const char *pub,
+                       const cJSON *envs, cmk_err *err)
+{
+    return cmk_authorized_set(run_dir, name, role, pub, envs, NULL, err);
+}
+
+/* cmk_authorized_remove - drop an entry; CMK_ENOENT if there was none */
+int cmk_authorized_remove(const char *run_dir, const char *name, cmk_err *err)
+{
+    int found = 0, rc = authorized_edit(run_dir, name, NULL, &found, err);
+    if (rc == 0 && !found)
+        return cmk_err_set(err, CMK_ENOENT, "no identity '%s' in %s/keys/authorized.json", name, run_dir);
     return rc;
 }
 

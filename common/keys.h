@@ -5,7 +5,8 @@
  * its public key in <run>/keys/<name>.pub. The controller creates them on first start and
  * records each client key it trusts in <run>/keys/authorized.json:
  *
- *   [ {"key": "<z85 public>", "name": "worker-shared", "role": "worker", "envs": ["*"]}, ... ]
+ *   [ {"key": "<z85 public>", "name": "worker-shared", "role": "worker", "envs": ["*"]},
+ *     {"key": "...", "name": "alice", "role": "tenant-admin", "envs": [], "tenants": ["contoso"]}, ... ]
  *
  * The ZAP handlers of the controller and the gateway accept only keys listed there, and tag
  * every accepted connection with the entry's name (the ZeroMQ User-Id of its messages).
@@ -46,6 +47,14 @@ int cmk_public_load(const char *run_dir, const char *name, char pub[CMK_Z85_KEY_
 /* cmk_authorized_add - add or replace the entry `name` in authorized.json */
 int cmk_authorized_add(const char *run_dir, const char *name, const char *role, const char *pub,
                        const cJSON *envs, cmk_err *err);
+
+/* cmk_authorized_set - add or replace the entry `name` with its environments (workers) and
+ * tenants (tenant-admins; NULL: none recorded) */
+int cmk_authorized_set(const char *run_dir, const char *name, const char *role, const char *pub,
+                       const cJSON *envs, const cJSON *tenants, cmk_err *err);
+
+/* cmk_authorized_remove - drop the entry `name`; CMK_ENOENT if there is none */
+int cmk_authorized_remove(const char *run_dir, const char *name, cmk_err *err);
 
 /* cmk_authorized_load - the whole authorized.json (an empty array if none) */
 int cmk_authorized_load(const char *run_dir, cJSON **out, cmk_err *err);

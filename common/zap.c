@@ -22,6 +22,8 @@ struct cmk_zap {
     char roles[128];            /* accepted roles, comma list; "" for all */
     cJSON *authorized;          /* the loaded list */
     struct timespec mtime;      /* of the loaded file */
+    ino_t ino;                  /* of the loaded file: a rewrite (rename) makes a new one */
+    off_t size;                 /* of the loaded file */
     long refused;               /* refusals so far */
 };
 
@@ -37,7 +39,7 @@ static void reload(cmk_zap *self)
     if (stat(path, &st) < 0)
         return;
     if (self->authorized && st.st_mtim.tv_sec == self->mtime.tv_sec &&
-        st.st_mtim.tv_nsec == self->mtime.tv_nsec)
+        st.st_mtim.tv_nsec == self->mtime.tv_nsec && st.st_ino == self->ino && st.st_size == self->size)
         return;
     if (cmk_authorized_load(self->run_dir, &list, &err) < 0) {
         cmk_warn("zap.reload_failed", "error=\"%s\"", err.msg);
@@ -46,6 +48,8 @@ static void reload(cmk_zap *self)
     cJSON_Delete(self->authorized);
     self->authorized = list;
     self->mtime = st.st_mtim;
+    self->ino = st.st_ino;
+    self->size = st.st_size;
 }
 
 /* cmk_zap_new - bind the ZAP handler */

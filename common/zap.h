@@ -5,8 +5,10 @@
  * requests for CURVE connections: a client key listed in <run>/keys/authorized.json (with a
  * role this process accepts) is let in and its messages carry the entry's name as User-Id;
  * any other key is refused and the refusal is logged (event=zap.refused).
- * The list is re-read when the file changes, so keys added by the controller at run time
- * (a new dedicated worker) are known without a restart.
+ * The list is re-read when the file changes (mtime, inode or size), so keys added by the
+ * controller at run time (a new dedicated worker, `cmkctl identity add`) are known without a
+ * restart. The controller's authorization check (controller/authz.h) takes an identity's role
+ * and tenants from the same cached list (cmk_zap_entry): one lookup, no re-read per request.
  */
 #ifndef CMK_ZAP_H
 #define CMK_ZAP_H

@@ -47,6 +47,8 @@ struct broker {
     void *ops_ctx;
     const broker_op *back_ops; /* requests from peers */
     void *back_ctx;
+    broker_authz_fn authz;     /* who may call what; NULL lets everything through */
+    void *authz_arg;
     broker_peer_fn peer_fn;    /* peer come/go hook */
     void *peer_arg;
     broker_peer *peers;        /* registry */
@@ -218,7 +220,10 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             continue;
         }
         if (strcmp(msg->type, CMK_MSG_READY) == 0) {
-            on_ready(self, msg);
+            if (self->authz && self->authz(self->authz_arg, msg, 1, &err) < 0)
+                cmk_warn("peer.refused", "identity=%s reason=\"%s\"", msg->user[0] ? msg->user : "-", err.msg);
+            else
+                on_ready(self, msg);
             cmk_msg_destroy(&msg);
             continue;
         }
@@ -252,7 +257,9 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             cmk_err rerr = CMK_ERR_INIT;
             while (op && op->type && strcmp(op->type, msg->type) != 0)
                 op++;
-            if (!op || !op->type)
+            if (self->authz && self->authz(self->authz_arg, msg, 1, &rerr) < 0) {
+                /* refused and audited by the hook */
+            } else if (!op || !op->type)
                 cmk_err_set(&rerr, CMK_EPROTO, "the controller does not take '%s' from a peer", msg->type);
             else if (op->fn(self->back_ctx, msg, &rerr) == 0) {
                 cmk_msg_destroy(&msg);
@@ -293,7 +300,9 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
         }
         while (op && op->type && strcmp(op->type, msg->type) != 0)
             op++;
-        if (!op || !op->type) {
+        if (self->authz && self->authz(self->authz_arg, msg, 0, &err) < 0) {
+            /* refused and audited by the hook */
+        } else if (!op || !op->type) {
             cmk_err_set(&err, CMK_EPROTO, "unknown request '%s'; `cmkctl --help` lists the commands",
                         msg->type);
         } else if (op->fn(self->ops_ctx, msg, &err) == 0) {
@@ -447,6 +456,13 @@ void broker_set_back_ops(broker *self, const broker_op *ops, void *ctx)
 {
     self->back_ops = ops;
     self->back_ctx = ctx;
+}
+
+/* broker_set_authz - the authorization hook */
+void broker_set_authz(broker *self, broker_authz_fn fn, void *arg)
+{
+    self->authz = fn;
+    self->authz_arg = arg;
 }
 
 /* broker_reply_back - a reply to a peer */

@@ -8,6 +8,9 @@
  * answer requests the broker forwards to them. A peer's name in `ready` must be its CURVE
  * identity (ZAP User-Id): no process can register as another. A peer silent for
  * heartbeat.interval x heartbeat.liveness expires.
+ * Authorization: a hook (broker_set_authz) decides, by the sender's CURVE identity, whether a
+ * front request, a peer's `ready` or a peer's request may go on; a refusal is answered with the
+ * hook's EPERM error (a refused `ready` gets no answer: the peer stays unregistered).
  * Forwarding: broker_forward() sends a request to a named peer and calls back with its reply;
  * if the peer is not registered (down, restarting) the request waits for it up to its timeout
  * and then fails with EUNAVAIL; a request in flight when its peer dies is sent again when the
@@ -43,6 +46,11 @@ typedef void (*broker_reply_fn)(void *arg, const cmk_msg *reply, const cmk_err *
 /* broker_peer_fn - a peer registered (ready) or went away (expired or disconnected) */
 typedef void (*broker_peer_fn)(void *arg, const char *name, int up, int pid);
 
+/* broker_authz_fn - may req (sent by the identity req->user) be handled? back is 1 for the back
+ * channel (`ready` and peers' requests), 0 for the front door. Return 0 to go on, or < 0 with
+ * err filled to refuse it; the hook audits its refusals. */
+typedef int (*broker_authz_fn)(void *arg, const cmk_msg *req, int back, cmk_err *err);
+
 /* broker_new - bind front and back (CURVE servers with kp) */
 broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err);
 void broker_destroy(broker **self_p);
@@ -53,6 +61,10 @@ void broker_set_ops(broker *self, const broker_op *ops, void *ctx);
 /* broker_set_back_ops - requests that peers send on the back channel (dek.get, ...): the
  * handler's req->user is the peer's CURVE identity; reply with broker_reply_back */
 void broker_set_back_ops(broker *self, const broker_op *ops, void *ctx);
+
+/* broker_set_authz - the authorization check run before every front request is dispatched,
+ * before a peer registers and before a peer's request is handled (controller/authz.h) */
+void broker_set_authz(broker *self, broker_authz_fn fn, void *arg);
 
 /* broker_reply_back - send a reply to a peer's request (frees it) */
 int broker_reply_back(broker *self, cmk_msg *reply);

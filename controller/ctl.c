@@ -1,6 +1,6 @@
 /*
  * ctl.c - controller start-up and shutdown: run dir, single-instance lock, effective config,
- * CURVE keys and the authorized list, ZAP, broker, children.
+ * CURVE keys and the authorized list, ZAP, broker (with the authorization matrix), children.
  */
 #include "ctl.h"
 
@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <zmq.h>
 
+#include "authz.h"
 #include "keys.h"
 #include "log.h"
 #include "migration.h"
@@ -30,6 +31,7 @@ static const struct {
     const char *role;
 } base_identities[] = {
     { "admin", "admin" },     /* cmkctl */
+    { "reader", "reader" },   /* cmkctl --as reader: read-only */
     { "bench", "bench" },     /* cmk-bench */
     { "gateway", "gateway" }, /* as a client of the controller */
     { "firewall", "firewall" },
@@ -40,6 +42,24 @@ static const struct {
 static int on_zap(cmk_loop *loop, void *sock, int fd, void *arg)
 {
     return cmk_zap_handle(arg) < 0 ? 0 : 0;
+}
+
+/* on_authz - the authorization matrix (authz.c) before the broker dispatches; every refusal
+ * is audited with the identity as principal and EPERM as result */
+static int on_authz(void *arg, const cmk_msg *req, int back, cmk_err *err)
+{
+    ctl *self = arg;
+    char target[128];
+    const cJSON *entry = cmk_zap_entry(self->zap, req->user);
+    int rc = authz_check(entry, req->user, back ? AUTHZ_BACK : AUTHZ_FRONT, req->type, req->body, authz_resolve_db,
+                         self->db, target, sizeof target, err);
+    if (rc < 0) {
+        cmk_log(CMK_LOG_WARN, NULL, req->reqid, "authz.refused", "identity=%s type=%s door=%s error=\"%s\"",
+                req->user[0] ? req->user : "-", req->type, back ? "back" : "front", err->msg);
+        audit_append(self->audit, req->user[0] ? req->user : "-", req->type, target[0] ? target : "-", rc, err->msg,
+                     NULL, NULL);
+    }
+    return rc;
 }
 
 /* on_peer - broker saw a peer come or go */
@@ -273,6 +293,7 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     if (rc == 0 && !(self->sup = supervisor_new(srv, err)))
         rc = err->code;
     if (rc == 0) {
+        broker_set_authz(self->broker, on_authz, self);
         broker_set_ops(self->broker, ctl_ops, self);
         broker_set_back_ops(self->broker, ctl_back_ops, self);
         broker_set_peer_hook(self->broker, on_peer, self);

@@ -110,6 +110,11 @@ int op_env_reenable(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_env_cmk_status(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_support_raise_limit(void *ctx, const cmk_msg *req, cmk_err *err);
 
+/* client identities (ops_identity.c) */
+int op_identity_add(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_identity_list(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_identity_remove(void *ctx, const cmk_msg *req, cmk_err *err);
+
 /* ctl_reply_json - reply to req with body (takes ownership of body) */
 int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err);
 
