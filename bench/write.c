@@ -190,19 +190,19 @@ static int setup(bw_run *r, cmk_err *err)
     RAND_bytes(r->payload, (int)maxsz);
     r->dcfg[0] = (bw_dcfg){"fsync-per-write",
                            "1 writer, synchronous=FULL, group_commit_max=1: one fsync per write",
-                           1, 2, 5, 1};
+                           1, 2, 5, 1, 0};
     r->dcfg[1] = (bw_dcfg){"group-full",
                            "C writers, synchronous=FULL (fsync per commit), the worker's group "
-                           "commit (5 ms / 256)",
-                           w, 2, 5, 256};
-    r->dcfg[2] = (bw_dcfg){"group-full-max-c",
-                           "C writers, synchronous=FULL, group_commit_max=C: commit as soon as "
-                           "every writer waits",
-                           w, 2, 5, w};
+                           "commit: when no write is waiting (worker.commit_when_idle), else 5 ms / 256",
+                           w, 2, 5, 256, 1};
+    r->dcfg[2] = (bw_dcfg){"group-timer",
+                           "C writers, synchronous=FULL, the group-commit timer alone (5 ms / 256; "
+                           "worker.commit_when_idle=false)",
+                           w, 2, 5, 256, 0};
     r->dcfg[3] = (bw_dcfg){"group-normal",
                            "C writers, the worker's defaults: synchronous=NORMAL in WAL (durable "
-                           "against a process crash, not a power loss), 5 ms / 256",
-                           w, 1, 5, 256};
+                           "against a process crash, not a power loss), commit when idle",
+                           w, 1, 5, 256, 1};
     return 0;
 }
 
@@ -307,7 +307,8 @@ static int run_durable_rep(bw_run *r, int rep, cmk_err *err)
         const bw_dcfg *d = &r->dcfg[order[k] / 3];
         char what[80];
         bw_trial t = {.mode = (bw_mode)(order[k] % 3), .size = r->o.durable_size,
-                      .time_ms = r->o.durable_ms, .writers = d->writers};
+                      .time_ms = r->o.durable_ms, .writers = d->writers,
+                      .idle_commit = d->idle_commit};
         partition_opts_default(&t.popts);
         t.popts.synchronous = d->synchronous;
         t.popts.group_commit_ms = d->gc_ms;

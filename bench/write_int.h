@@ -41,6 +41,7 @@ typedef struct {
     int synchronous;  /* SQLite level: 1 NORMAL, 2 FULL */
     int gc_ms;        /* group_commit_ms */
     int gc_max;       /* group_commit_max */
+    int idle_commit;  /* commit as soon as no write is waiting (worker.commit_when_idle) */
 } bw_dcfg;
 
 #define BW_NDCFG 4 /* durable configurations */
@@ -52,6 +53,8 @@ typedef struct {
     uint64_t records;       /* batched: records to write */
     int64_t time_ms;        /* durable: write for this long, then drain */
     int writers;            /* durable: concurrent writers (each with one write in flight) */
+    int idle_commit;        /* durable: commit when every ready writer has written (the worker's
+                               commit_when_idle), not only on the group-commit timer */
     partition_opts popts;   /* partition settings */
     cmk_dek *dek;           /* sealed modes: the DEK (unwrapped by the mode's KEK) */
     bench_sqlc *sqlc;       /* SQLCipher library (BW_SQLCIPHER) */

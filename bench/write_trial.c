@@ -227,6 +227,8 @@ int bw_run_durable(const bw_trial *t, bw_outcome *o, cmk_err *err)
                                           err)) < 0)
                 goto done;
         }
+        if (t->idle_commit && partition_pending(p) > 0 && (rc = partition_commit(p, err)) < 0)
+            goto done; /* what the worker does when no request is queued */
         due = partition_tick(p, err); /* what the worker's 2 ms timer does */
         if (due < -1) {
             rc = (int)due;

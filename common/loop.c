@@ -38,7 +38,16 @@ struct cmk_loop {
     int64_t next_timer_id;
     int64_t max_wait;
     int stopped;
+    cmk_loop_idle_fn idle;  /* after the handlers of a poll that found work */
+    void *idle_arg;         /* its argument */
 };
+
+/* cmk_loop_set_idle - the hook run when a poll's work is done */
+void cmk_loop_set_idle(cmk_loop *self, cmk_loop_idle_fn fn, void *arg)
+{
+    self->idle = fn;
+    self->idle_arg = arg;
+}
 
 /* cmk_loop_new - an empty loop */
 cmk_loop *cmk_loop_new(void)
@@ -210,6 +219,8 @@ int cmk_loop_run(cmk_loop *self)
             if (r.fn(self, r.sock, r.fd, r.arg) < 0)
                 self->stopped = 1;
         }
+        if (rc > 0 && self->idle && !self->stopped)
+            self->idle(self, self->idle_arg);
         if (!self->stopped && run_timers(self) < 0)
             self->stopped = 1;
     }

@@ -35,6 +35,13 @@ int64_t cmk_loop_add_timer(cmk_loop *self, int64_t delay_ms, int repeat, cmk_loo
 /* cmk_loop_cancel_timer - cancel a timer (no-op if it already fired or does not exist) */
 void cmk_loop_cancel_timer(cmk_loop *self, int64_t id);
 
+/* cmk_loop_idle_fn - called once after the handlers of every poll that found work, before
+ * the loop waits again: "nothing more is queued right now" */
+typedef void (*cmk_loop_idle_fn)(cmk_loop *loop, void *arg);
+
+/* cmk_loop_set_idle - set (or clear, fn NULL) the idle hook */
+void cmk_loop_set_idle(cmk_loop *self, cmk_loop_idle_fn fn, void *arg);
+
 /* cmk_loop_set_max_wait - cap on how long one poll waits (for external clocks); -1 none */
 void cmk_loop_set_max_wait(cmk_loop *self, int64_t ms);
 

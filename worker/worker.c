@@ -106,6 +106,20 @@ static int on_tick(cmk_loop *loop, int64_t id, void *arg)
     return 0;
 }
 
+/* on_idle - nothing more is queued: make the writes of this round durable now (one commit
+ * for however many requests came in together: a group commit without waiting for the timer) */
+static void on_idle(cmk_loop *loop, void *arg)
+{
+    worker *w = arg;
+    (void)loop;
+    for (wenv *e = w->envs; e; e = e->next)
+        if (e->part && partition_pending(e->part) > 0) {
+            cmk_err err = CMK_ERR_INIT;
+            if (partition_commit(e->part, &err) < 0)
+                cmk_log(CMK_LOG_ERROR, e->id, NULL, "partition.commit_failed", "error=\"%s\"", err.msg);
+        }
+}
+
 /* connect_gateway - DEALER to the gateway with our worker key */
 static int connect_gateway(worker *self, cmk_err *err)
 {
@@ -161,6 +175,8 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
         return rc;
     }
     self->tick_timer = cmk_loop_add_timer(cmk_server_loop(srv), TICK_MS, 1, on_tick, self);
+    if (cmk_server_config(srv)->commit_when_idle)
+        cmk_loop_set_idle(cmk_server_loop(srv), on_idle, self);
     if (!cmk_server_shared(srv)) {
         /* a dedicated worker unwraps its environment's keys once, at start */
         const cJSON *it;
@@ -183,6 +199,7 @@ void worker_stop(worker **self_p)
     self = *self_p;
     if (self->tick_timer)
         cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->tick_timer);
+    cmk_loop_set_idle(cmk_server_loop(self->srv), NULL, NULL);
     if (self->peer)
         wruns_destroy_all(self);
     if (self->keys)

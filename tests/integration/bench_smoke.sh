@@ -38,7 +38,7 @@ for r in j["batched"]:
     for k in ("p50", "p99", "p999"): assert r["latency_us"][k] > 0
     if r["mode"] != "plain": assert r["ratio_to_plain"]["n"] == 2
 configs = {r["config"] for r in j["durable"]}
-assert configs == {"fsync-per-write", "group-full", "group-full-max-c", "group-normal"}, configs
+assert configs == {"fsync-per-write", "group-full", "group-timer", "group-normal"}, configs
 for r in j["durable"]:
     assert r["failed"] == 0 and r["rows_s"]["median"] > 0
 assert len(j["seal"]) == 2 and all(s["ns_per_seal"] > 0 for s in j["seal"])
