@@ -106,6 +106,57 @@ START_TEST(test_fds_and_sockets)
 }
 END_TEST
 
+static int idle_calls, idle_reads_seen;
+
+/* on_pipe - read one byte per call (so that a poll finds work each time a byte is written) */
+static int on_pipe(cmk_loop *loop, void *sock, int fd, void *arg)
+{
+    char c;
+    if (read(fd, &c, 1) == 1)
+        fd_reads++;
+    return 0;
+}
+
+/* on_idle_hook - remembers how many reads had happened when it ran */
+static void on_idle_hook(cmk_loop *loop, void *arg)
+{
+    idle_calls++;
+    idle_reads_seen = fd_reads;
+}
+
+START_TEST(test_idle_after_work_only)
+{
+    cmk_loop *loop = cmk_loop_new();
+    int p[2];
+
+    fd_reads = 0;
+    ck_assert_int_eq(pipe(p), 0);
+    cmk_loop_add_fd(loop, p[0], on_pipe, NULL);
+    cmk_loop_set_idle(loop, on_idle_hook, NULL);
+    /* no work: the timers' polls time out; the idle hook must not run */
+    cmk_loop_add_timer(loop, 30, 0, stopper, NULL);
+    cmk_loop_run(loop);
+    ck_assert_int_eq(idle_calls, 0);
+    /* work: the hook runs after the handler of the same poll */
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    cmk_loop_add_timer(loop, 30, 0, stopper, NULL);
+    cmk_loop_run(loop);
+    ck_assert_int_eq(fd_reads, 1);
+    ck_assert_int_eq(idle_calls, 1);
+    ck_assert_int_eq(idle_reads_seen, 1);
+    /* cleared: not called again */
+    cmk_loop_set_idle(loop, NULL, NULL);
+    ck_assert_int_eq(write(p[1], "y", 1), 1);
+    cmk_loop_add_timer(loop, 30, 0, stopper, NULL);
+    cmk_loop_run(loop);
+    ck_assert_int_eq(fd_reads, 2);
+    ck_assert_int_eq(idle_calls, 1);
+    close(p[0]);
+    close(p[1]);
+    cmk_loop_destroy(&loop);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop");
@@ -114,6 +165,7 @@ int main(void)
     int failed;
     tcase_add_test(tc, test_timers);
     tcase_add_test(tc, test_fds_and_sockets);
+    tcase_add_test(tc, test_idle_after_work_only);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
