@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "args.h"
 #include "common/clock.h"
 #include "common/util.h"
@@ -286,6 +288,15 @@ static int setup(ld_run *r, cmk_err *err)
                 return rc;
             cmk_strlcpy(t->env, env, sizeof t->env);
             cmk_strlcpy(t->flow, cmk_json_str(rep->body, "id", ""), sizeof t->flow);
+            cmk_strlcpy(t->path, cmk_json_str(rep->body, "trigger_path", ""), sizeof t->path);
+            if (w->http_trigger && !t->path[0]) {
+                cmk_msg_destroy(&rep);
+                return cmk_err_set(err, CMK_EINVAL,
+                                   "flows.trigger is \"http\" but %s has no trigger URL: give a "
+                                   "definition with an HTTP Request trigger, e.g. "
+                                   "configs/flows/http-trigger-echo.json",
+                                   w->definition_path);
+            }
             cmk_msg_destroy(&rep);
             b = cJSON_CreateObject(); /* warm-up: opens the partition, unwraps its DEK */
             cJSON_AddStringToObject(b, "env", t->env);
@@ -323,7 +334,7 @@ static int run_phases(ld_run *r, cmk_err *err)
             ph->ph.rate = closed_rate * ph->ph.rate_share > 1 ? closed_rate * ph->ph.rate_share : 1;
         r->nphases = i + 1;
         r->next_sample_ns = now_ns() + 1000000000;
-        if ((rc = ld_run_phase(r, i, err)) < 0) {
+        if ((rc = r->wl.http_trigger ? ld_run_phase_http(r, i, err) : ld_run_phase(r, i, err)) < 0) {
             ld_events_stop(r);
             return rc;
         }
@@ -459,6 +470,10 @@ int bench_load_cmd(int argc, char **argv, cmk_err *err)
             goto done;
         started = 1;
     }
+    if (r->wl.http_trigger && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc = cmk_err_set(err, CMK_EIO, "libcurl could not be initialized");
+        goto done;
+    }
     cmdline = bench_command_line(argc, argv);
     if (cmdline && (command = malloc(strlen(cmdline) + 32)))
         sprintf(command, "cmk-bench load%s%s", *cmdline ? " " : "", cmdline);
@@ -468,6 +483,7 @@ done:
     bench_progress_done(&r->prog);
     for (int c = 0; c < r->nconns; c++)
         cmk_client_destroy(&r->conns[c]);
+    ld_events_stop(r); /* before the cluster goes away (run_phases stopped it already) */
     if (started) {
         cmk_err derr = CMK_ERR_INIT;
         if (cmkctl(o.run_dir, "down", NULL, &derr) < 0)
@@ -475,8 +491,9 @@ done:
     }
     for (int i = 0; i < BENCH_WL_MAX_PHASES; i++)
         bench_samples_free(&r->phases[i].lat);
+    if (r->wl.http_trigger)
+        curl_global_cleanup();
     bench_workload_free(&r->wl);
-    ld_events_stop(r);
     free(r->targets);
     free(r->envs);
     free(r->slots);

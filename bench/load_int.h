@@ -28,8 +28,9 @@
 
 /* One (environment, flow) that runs go to. */
 typedef struct {
-    char env[64];  /* environment id */
-    char flow[64]; /* flow id */
+    char env[64];   /* environment id */
+    char flow[64];  /* flow id */
+    char path[512]; /* its trigger URL's path on the gateway (HTTP-trigger flows) */
 } ld_target;
 
 /* One environment of the workload. */
@@ -154,6 +155,14 @@ typedef struct {
 /* ld_run_phase - run phase i (r->phases[i].ph set): keep runs in flight until its duration or
  * request count is reached, then wait for the last replies */
 int ld_run_phase(ld_run *r, int i, cmk_err *err);
+
+/* ld_record_run - account one run request of phase ph (see load_pump.c) */
+void ld_record_run(ld_run *r, ld_phase *ph, int64_t lat, int64_t now, size_t item, const char *run,
+                   const char *status, const char *cause, const char *message);
+
+/* ld_run_phase_http - phase i of an HTTP-trigger workload: C threads POST to the flows' URLs
+ * on the gateway (load_http.c) */
+int ld_run_phase_http(ld_run *r, int i, cmk_err *err);
 
 /* ld_verify - run.show of the acknowledged runs (all, or an even sample of wl.verify), then a
  * second, one-by-one try of those that could not be checked */

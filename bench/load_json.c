@@ -195,7 +195,11 @@ static cJSON *targets_json(ld_run *r)
     if (closed)
         snprintf(note, sizeof note, "closed loop, %d runs in flight (phase %s)", closed->clients,
                  closed->ph.name);
-    if (has_http_action(r->wl.definition))
+    if (r->wl.http_trigger)
+        target(arr, "runs-5k-http", "HTTP-trigger flow runs through the gateway's URLs, sustained",
+               "≥", 5000, "runs/s", closed != NULL, closed ? closed->runs_s : 0,
+               closed && closed->runs_s >= 5000, closed ? note : "no closed-loop phase in this run");
+    else if (has_http_action(r->wl.definition))
         target(arr, "runs-5k-http", "HTTP-action flow runs through the gateway, sustained", "≥",
                5000, "runs/s", closed != NULL, closed ? closed->runs_s : 0,
                closed && closed->runs_s >= 5000, closed ? note : "no closed-loop phase in this run");

@@ -169,38 +169,52 @@ static int send_one(ld_run *r, ld_job *j, int s, cmk_err *err)
     return 0;
 }
 
-/* complete_run - a flow.run reply (NULL: timed out) */
-static void complete_run(ld_run *r, ld_job *j, ld_slot *sl, const cmk_msg *m, int64_t now)
+/* ld_record_run - account one run request of a phase: run (NULL: not acknowledged, with
+ * cause and message) and its status */
+void ld_record_run(ld_run *r, ld_phase *ph, int64_t lat, int64_t now, size_t item, const char *run,
+                   const char *status, const char *cause, const char *message)
 {
-    ld_phase *ph = j->phase;
-    int64_t lat = now - sl->sent_ns;
-    const char *run, *status;
     int ok = 0;
 
-    if (!m) {
-        ld_fail(r, "timeout", "no reply within request_timeout");
-    } else if (strcmp(m->type, CMK_MSG_REPLY) != 0) {
-        ld_fail(r, cmk_json_str(m->body, "code", "error"), cmk_json_str(m->body, "message", ""));
-    } else if (!(run = cmk_json_str(m->body, "run", NULL))) {
-        ld_fail(r, "no-run-id", "a flow.run reply without a run id");
+    if (!run) {
+        ld_fail(r, cause, message);
     } else {
         ph->acked++;
-        add_ack(r, run, sl->item);
-        status = cmk_json_str(m->body, "status", "?");
+        add_ack(r, run, item);
         ok = strcmp(status, "Succeeded") == 0;
         if (ok) {
             ph->succeeded++;
             bench_samples_add(&ph->lat, lat);
         } else {
-            char cause[48];
-            snprintf(cause, sizeof cause, "status:%s", status);
-            ld_fail(r, cause, cmk_json_str(m->body, "action_error", status));
+            char c[48];
+            snprintf(c, sizeof c, "status:%s", status);
+            ld_fail(r, c, message && *message ? message : status);
         }
     }
     if (!ok)
         ph->failed++;
     add_point(r, (now - ph->start_ns) / 1000000, lat, ok);
     ph->end_ns = now;
+}
+
+/* complete_run - a flow.run reply (NULL: timed out) */
+static void complete_run(ld_run *r, ld_job *j, ld_slot *sl, const cmk_msg *m, int64_t now)
+{
+    int64_t lat = now - sl->sent_ns;
+    const char *run;
+
+    if (!m)
+        ld_record_run(r, j->phase, lat, now, sl->item, NULL, NULL, "timeout",
+                      "no reply within request_timeout");
+    else if (strcmp(m->type, CMK_MSG_REPLY) != 0)
+        ld_record_run(r, j->phase, lat, now, sl->item, NULL, NULL,
+                      cmk_json_str(m->body, "code", "error"), cmk_json_str(m->body, "message", ""));
+    else if (!(run = cmk_json_str(m->body, "run", NULL)))
+        ld_record_run(r, j->phase, lat, now, sl->item, NULL, NULL, "no-run-id",
+                      "a flow.run reply without a run id");
+    else
+        ld_record_run(r, j->phase, lat, now, sl->item, run, cmk_json_str(m->body, "status", "?"),
+                      NULL, cmk_json_str(m->body, "action_error", NULL));
 }
 
 /* complete_verify - a run.show reply (NULL: timed out) */

@@ -363,6 +363,17 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
             (rc = str_field(cmk, "policy", dp, w->cmk_policy, sizeof w->cmk_policy, "cmk.", err)) < 0)
             return rc;
     }
+    {
+        char trig[16];
+        if ((rc = str_field(flows, "trigger", "run", trig, sizeof trig, "flows.", err)) < 0)
+            return rc;
+        if (strcmp(trig, "run") != 0 && strcmp(trig, "http") != 0)
+            return cmk_err_set(err, CMK_EINVAL,
+                               "workload flows.trigger \"%s\": use \"run\" (flow.run through the "
+                               "controller) or \"http\" (POST to the flow's URL on the gateway)",
+                               trig);
+        w->http_trigger = strcmp(trig, "http") == 0;
+    }
     if (!defpath[0])
         return cmk_err_set(err, CMK_EINVAL, "workload flows.definition must name a flow file, "
                                             "e.g. \"../flows/manual-compose.json\"");
@@ -454,6 +465,7 @@ cJSON *bench_workload_json(const bench_workload *w)
     cJSON_AddStringToObject(o, "region", w->region);
     cJSON_AddNumberToObject(o, "flows_per_environment", w->flows_per_env);
     cJSON_AddStringToObject(o, "definition", w->definition_path);
+    cJSON_AddStringToObject(o, "trigger", w->http_trigger ? "http" : "run");
     cJSON_AddNumberToObject(o, "clients", w->clients);
     cJSON_AddNumberToObject(o, "connections", w->connections);
     cJSON_AddNumberToObject(o, "request_timeout_ms", (double)w->request_timeout_ms);

@@ -9,7 +9,8 @@
  *     "environments": { "count": 2, "infrastructure": "shared", "region": "unitedstates",
  *                       "type": "production", "name_prefix": "load" },
  *     "flows": { "per_environment": 2, "definition": "../flows/manual-compose.json",
- *                "body": { "text": "load" } },                the trigger body of every run
+ *                "body": { "text": "load" },                 the trigger body of every run
+ *                "trigger": "run" },          or "http": POST to each flow's URL on the gateway
  *     "clients": 64,          runs in flight at once (a closed loop)
  *     "connections": 1,       DEALER sockets the clients share
  *     "request_timeout": "10s",
@@ -112,6 +113,8 @@ typedef struct {
     char definition_path[4096];       /* the flow definition's file, resolved */
     cJSON *definition;                /* the definition (owned) */
     cJSON *body;                      /* the trigger body of every run (owned, may be NULL) */
+    int http_trigger;                 /* flows.trigger "http": runs are POSTs to the flows' URLs
+                                         on the gateway; "run" (default): flow.run requests */
     int clients;                      /* runs in flight at once */
     int connections;                  /* DEALER sockets */
     int64_t request_timeout_ms;       /* a run not answered in this long is a failure */

@@ -90,7 +90,7 @@ static enum MHD_Result trigger(gw_http *self, struct MHD_Connection *c, const ch
     const char *sig = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sig");
     cJSON *body, *reply = NULL, *hdrs, *qs;
     cmk_err err = CMK_ERR_INIT;
-    char creq[48], *text = NULL;
+    char creq[48], run_id[64] = "", *text = NULL;
     const cJSON *rb;
     int status, has_type = 0;
     int64_t t0 = cmk_mono_ms();
@@ -135,6 +135,7 @@ static enum MHD_Result trigger(gw_http *self, struct MHD_Connection *c, const ch
         /* a run answers with its Response action (statusCode, headers, body); a flow without
          * one is accepted (202), as Logic Apps does */
         cJSON *resp = cJSON_DetachItemFromObjectCaseSensitive(reply, "response");
+        cmk_strlcpy(run_id, cmk_json_str(reply, "run", ""), sizeof run_id);
         if (cJSON_IsObject(resp)) {
             cJSON_Delete(reply);
             reply = resp;
@@ -167,6 +168,8 @@ static enum MHD_Result trigger(gw_http *self, struct MHD_Connection *c, const ch
         MHD_add_response_header(r, "Content-Type", cJSON_IsString(rb) ? "text/plain; charset=utf-8"
                                                                       : "application/json; charset=utf-8");
     MHD_add_response_header(r, "x-ms-client-tracking-id", creq);
+    if (run_id[0]) /* as Logic Apps answers: the run this request started */
+        MHD_add_response_header(r, "x-ms-workflow-run-id", run_id);
     ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     cmk_log(CMK_LOG_INFO, env, creq, "ingress.invoke", "flow=%s method=%s status=%d latency_ms=%lld",

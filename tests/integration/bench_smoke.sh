@@ -82,3 +82,19 @@ assert {t["id"] for t in j["targets"]} == {"runs-10k", "p99-half-rate", "runs-lo
 PY
 grep -q "Runs lost: 0" "$RUN/load.md" || fail "load Markdown"
 ok "cmk-bench load: runs driven through the cluster, none lost"
+
+# load, HTTP triggers: client threads POST to the flows' URLs on the gateway; the run id comes
+# back in x-ms-workflow-run-id and every acknowledged run is found again
+bench load --run-dir "$RUN" --workload "$SRC/configs/workloads/http-trigger.json" --duration 2s \
+    --clients 4 --json "$RUN/http.json" >"$RUN/http.out" 2>"$RUN/http.err" \
+    || { cat "$RUN/http.err"; fail "cmk-bench load with HTTP triggers failed"; }
+python3 - "$RUN/http.json" <<'PY' || fail "HTTP-trigger load: lost runs or failures"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["workload"]["trigger"] == "http"
+assert j["runs_lost"] == 0 and j["verify"]["acknowledged"] > 0, j["verify"]
+assert j["verify"]["found"] == j["verify"]["acknowledged"], j["verify"]
+assert not j["failures"], j["failure_examples"]
+assert "runs-5k-http" in {t["id"] for t in j["targets"]}
+PY
+ok "cmk-bench load: HTTP-trigger runs through the gateway's URLs, none lost"

@@ -14,13 +14,17 @@ path=$(json_get "$f" 'j["trigger_path"]')
 http=$(cat "$RUN/gateway.http")
 out=$(curl -s -X POST -H 'content-type: application/json' -d '{"message":"from curl"}' "http://$http$path")
 grep -q "from curl" <<<"$out" || fail "trigger call: $out"
-[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 1 ] || fail "the run is not in the history"
-ok "the right signature runs the flow and returns its Response"
+hdrs=$(curl -s -D - -o /dev/null -X POST -d '{"message":"headers"}' "http://$http$path")
+run_id=$(grep -i '^x-ms-workflow-run-id:' <<<"$hdrs" | tr -d '\r' | awk '{print $2}')
+[ -n "$run_id" ] || fail "no x-ms-workflow-run-id header: $hdrs"
+cmkctl run show --env "$env" "$run_id" --json | grep -q '"headers"' || fail "the run id header names no run of this flow"
+[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 2 ] || fail "the runs are not in the history"
+ok "the right signature runs the flow and returns its Response, with its run id (x-ms-workflow-run-id)"
 
 bad="${path%sig=*}sig=forged"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://$http$bad")
 [ "$code" = 401 ] || fail "forged signature: HTTP $code"
-[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 1 ] || fail "a forged call ran the flow"
+[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 2 ] || fail "a forged call ran the flow"
 ok "a wrong signature is refused and runs nothing"
 
 copy=$(cmkctl flow save-as --env "$env" echo --name "Echo copy" --json)
@@ -28,5 +32,5 @@ cpath=$(json_get "$copy" 'j["trigger_path"]')
 [ "$cpath" != "$path" ] || fail "Save as kept the URL"
 curl -s -X POST -d '{"message":"old url"}' "http://$http$path" | grep -q "old url" || fail "the old URL stopped working"
 curl -s -X POST -d '{"message":"new url"}' "http://$http$cpath" | grep -q "new url" || fail "the new URL does not work"
-[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 2 ] || fail "old URL did not run the old flow"
+[ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 3 ] || fail "old URL did not run the old flow"
 ok "Save as gives a new URL; the old one keeps pointing at the old flow"

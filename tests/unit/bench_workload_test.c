@@ -25,8 +25,13 @@ static int parse(const char *text, bench_workload *w, cmk_err *err)
 START_TEST(test_shipped_workloads_parse)
 {
     const char *files[] = {CMK_SOURCE_DIR "/configs/workloads/compose-shared.json",
-                           CMK_SOURCE_DIR "/configs/workloads/smoke.json"};
-    for (size_t i = 0; i < 2; i++) {
+                           CMK_SOURCE_DIR "/configs/workloads/smoke.json",
+                           CMK_SOURCE_DIR "/configs/workloads/http-shared.json",
+                           CMK_SOURCE_DIR "/configs/workloads/http-trigger.json",
+                           CMK_SOURCE_DIR "/configs/workloads/cmk-events.json",
+                           CMK_SOURCE_DIR "/configs/workloads/soak-short.json",
+                           CMK_SOURCE_DIR "/configs/workloads/dedicated-200.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         bench_workload w;
         cmk_err err = CMK_ERR_INIT;
         ck_assert_msg(bench_workload_load(files[i], &w, &err) == 0, "%s: %s", files[i], err.msg);
@@ -76,6 +81,7 @@ START_TEST(test_full_workload)
     ck_assert_int_eq(w.events[0].at_ms, 5000);
     ck_assert_int_eq(w.events[0].env, -1);
     ck_assert_int_eq(w.dedicated, 0);
+    ck_assert_int_eq(w.http_trigger, 0); /* flow.run by default */
     ck_assert_int_eq(bench_workload_needs_cmk(&w), 0); /* killing a worker needs no key */
     bench_workload_free(&w);
 }
@@ -118,6 +124,7 @@ START_TEST(test_refusals_name_the_field)
         {"{\"environments\":{\"count\":2,\"dedicated\":1},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"apply-cmk\",\"env\":0}]}", "shared environment"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"firewall\"}]}", "events[0].config"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"cluster\":{\"a\":[1]}}", "cluster.a"},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\",\"trigger\":\"smtp\"},\"duration\":\"1s\"}", "flows.trigger \"smtp\""},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"requests\":10,\"events\":[{\"at\":\"1s\",\"every\":\"1s\",\"do\":\"kill-worker\"}]}", "every needs phases with durations"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"10s\",\"events\":[{\"at\":\"0s\",\"every\":\"10ms\",\"do\":\"kill-worker\"}]}", "more than 256 events"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"10s\",\"soak\":{\"max_fd_growth\":1}}", "two phases"},
