@@ -139,6 +139,17 @@ void cmk_loop_cancel_timer(cmk_loop *self, int64_t id)
         }
 }
 
+/* cmk_loop_timer_interval - a new interval, counted from now */
+void cmk_loop_timer_interval(cmk_loop *self, int64_t id, int64_t interval_ms)
+{
+    for (size_t i = 0; i < self->ntimers; i++)
+        if (self->timers[i].id == id) {
+            self->timers[i].interval = interval_ms;
+            self->timers[i].due = cmk_mono_ms() + interval_ms;
+            return;
+        }
+}
+
 void cmk_loop_set_max_wait(cmk_loop *self, int64_t ms) { self->max_wait = ms; }
 void cmk_loop_stop(cmk_loop *self) { self->stopped = 1; }
 

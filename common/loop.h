@@ -35,6 +35,10 @@ int64_t cmk_loop_add_timer(cmk_loop *self, int64_t delay_ms, int repeat, cmk_loo
 /* cmk_loop_cancel_timer - cancel a timer (no-op if it already fired or does not exist) */
 void cmk_loop_cancel_timer(cmk_loop *self, int64_t id);
 
+/* cmk_loop_timer_interval - change a repeating timer's interval; it is next due interval_ms
+ * from now (also from inside its own handler) */
+void cmk_loop_timer_interval(cmk_loop *self, int64_t id, int64_t interval_ms);
+
 /* cmk_loop_idle_fn - called once after the handlers of every poll that found work, before
  * the loop waits again: "nothing more is queued right now" */
 typedef void (*cmk_loop_idle_fn)(cmk_loop *loop, void *arg);

@@ -15,7 +15,8 @@
 #include "proto.h"
 #include "util.h"
 
-#define TICK_MS 2 /* group commits and deadlines are checked this often */
+#define TICK_MS 2        /* group commits and deadlines are checked this often while pending */
+#define TICK_IDLE_MS 250 /* and this often when nothing is (an idle worker barely wakes up) */
 
 /* worker_now - the time runs are stamped with */
 int64_t worker_now(const worker *w)
@@ -97,12 +98,34 @@ static void on_prefetched(void *arg, const char *env, cmk_dek *data, cmk_dek *mm
         cmk_log(CMK_LOG_INFO, env, NULL, "dek.prefetched", "%s", "");
 }
 
-/* on_tick - group commits and HTTP deadlines */
+/* pending_work - writes not committed yet or HTTP actions waiting for the gateway */
+static int pending_work(worker *w)
+{
+    if (w->gw_calls)
+        return 1;
+    for (wenv *e = w->envs; e; e = e->next)
+        if (e->part && partition_pending(e->part) > 0)
+            return 1;
+    return 0;
+}
+
+/* set_tick - the tick's interval, changed only when it differs */
+static void set_tick(worker *w, int64_t ms)
+{
+    if (w->tick_timer && w->tick_ms != ms) {
+        w->tick_ms = ms;
+        cmk_loop_timer_interval(cmk_server_loop(w->srv), w->tick_timer, ms);
+    }
+}
+
+/* on_tick - group commits and HTTP deadlines; slows down when nothing is pending */
 static int on_tick(cmk_loop *loop, int64_t id, void *arg)
 {
     worker *w = arg;
     wenv_tick(w);
     wruns_tick(w);
+    if (!pending_work(w))
+        set_tick(w, TICK_IDLE_MS);
     return 0;
 }
 
@@ -112,12 +135,14 @@ static void on_idle(cmk_loop *loop, void *arg)
 {
     worker *w = arg;
     (void)loop;
-    for (wenv *e = w->envs; e; e = e->next)
+    for (wenv *e = w->envs; e && cmk_server_config(w->srv)->commit_when_idle; e = e->next)
         if (e->part && partition_pending(e->part) > 0) {
             cmk_err err = CMK_ERR_INIT;
             if (partition_commit(e->part, &err) < 0)
                 cmk_log(CMK_LOG_ERROR, e->id, NULL, "partition.commit_failed", "error=\"%s\"", err.msg);
         }
+    if (pending_work(w)) /* the timer's checks are due again soon */
+        set_tick(w, TICK_MS);
 }
 
 /* connect_gateway - DEALER to the gateway with our worker key */
@@ -175,8 +200,8 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
         return rc;
     }
     self->tick_timer = cmk_loop_add_timer(cmk_server_loop(srv), TICK_MS, 1, on_tick, self);
-    if (cmk_server_config(srv)->commit_when_idle)
-        cmk_loop_set_idle(cmk_server_loop(srv), on_idle, self);
+    self->tick_ms = TICK_MS;
+    cmk_loop_set_idle(cmk_server_loop(srv), on_idle, self);
     if (!cmk_server_shared(srv)) {
         /* a dedicated worker unwraps its environment's keys once, at start */
         const cJSON *it;

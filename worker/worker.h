@@ -50,6 +50,7 @@ struct worker {
     wrun *runs;               /* runs in flight */
     struct wgw_call *gw_calls; /* HTTP actions awaiting the gateway */
     int64_t tick_timer;       /* group commit and gateway deadlines */
+    int64_t tick_ms;          /* its interval now: short while work is pending, long when idle */
     long runs_started;        /* counters for status */
     long runs_finished;
 };
