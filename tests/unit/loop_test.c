@@ -157,6 +157,33 @@ START_TEST(test_idle_after_work_only)
 }
 END_TEST
 
+static int slow_fires;
+
+/* slow_tick - a repeating timer that slows itself down on its first firing */
+static int slow_tick(cmk_loop *loop, int64_t id, void *arg)
+{
+    if (++slow_fires == 1)
+        cmk_loop_timer_interval(loop, id, 100000); /* next in 100 s: not within this test */
+    return 0;
+}
+
+START_TEST(test_timer_interval_changed_from_its_handler)
+{
+    cmk_loop *loop = cmk_loop_new();
+    int64_t id = cmk_loop_add_timer(loop, 1, 1, slow_tick, NULL);
+
+    ck_assert_int_gt(id, 0);
+    cmk_loop_add_timer(loop, 60, 0, stopper, NULL);
+    cmk_loop_run(loop);
+    ck_assert_int_eq(slow_fires, 1); /* at 1 ms it would have fired dozens of times */
+    cmk_loop_timer_interval(loop, id, 1); /* and back */
+    cmk_loop_add_timer(loop, 60, 0, stopper, NULL);
+    cmk_loop_run(loop);
+    ck_assert_int_gt(slow_fires, 3);
+    cmk_loop_destroy(&loop);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop");
@@ -166,6 +193,7 @@ int main(void)
     tcase_add_test(tc, test_timers);
     tcase_add_test(tc, test_fds_and_sockets);
     tcase_add_test(tc, test_idle_after_work_only);
+    tcase_add_test(tc, test_timer_interval_changed_from_its_handler);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
