@@ -22,7 +22,7 @@
 #include "workload.h"
 
 #define LD_MAX_CONNS 64  /* DEALER sockets */
-#define LD_MAX_PROCS 64  /* cluster processes followed */
+#define LD_MAX_PROCS 512 /* cluster processes followed (200 dedicated workers and more) */
 #define LD_MAX_FAILS 32  /* distinct failure causes kept */
 #define LD_REQID_MAX 40  /* request ids we choose: "L<slot>.<seq>" */
 
@@ -98,6 +98,8 @@ typedef struct {
     int64_t rss_peak_kb;                    /* largest VmRSS sampled during the phases */
     int64_t threads;                        /* threads at the end */
     int64_t fds;                            /* open descriptors now (-1: unreadable) */
+    int64_t pss_kb;                         /* Pss now (-1: unreadable) */
+    int64_t private_kb;                     /* private pages now (-1: unreadable) */
     int64_t base_rss_kb;                    /* VmRSS at the end of the first phase (soak base) */
     int64_t base_fds;                       /* descriptors then */
     int based;                              /* the base was read from this same pid */

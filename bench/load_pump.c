@@ -72,6 +72,8 @@ void ld_sample_procs(ld_run *r, int at_boundary)
         p->rss_kb = bp.rss_kb;
         p->threads = bp.threads;
         p->fds = bp.fds;
+        p->pss_kb = bp.pss_kb;
+        p->private_kb = bp.private_kb;
         if (at_boundary == 1) { /* the soak base: warm, after the first phase */
             p->base_rss_kb = bp.rss_kb;
             p->base_fds = bp.fds;

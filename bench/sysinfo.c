@@ -163,6 +163,14 @@ int bench_proc_parse_status(const char *text, bench_proc *out, cmk_err *err)
     return 0;
 }
 
+/* bench_proc_parse_rollup - Pss, Private_Clean + Private_Dirty */
+void bench_proc_parse_rollup(const char *text, bench_proc *out)
+{
+    int64_t pc = status_num(text, "Private_Clean"), pd = status_num(text, "Private_Dirty");
+    out->pss_kb = status_num(text, "Pss");
+    out->private_kb = pc >= 0 && pd >= 0 ? pc + pd : -1;
+}
+
 /* read_small - a /proc file into buf */
 static int read_small(const char *path, char *buf, size_t cap)
 {
@@ -214,6 +222,11 @@ int bench_proc_read(pid_t pid, bench_proc *out, cmk_err *err)
     if ((rc = bench_proc_parse_status(buf, out, err)) < 0)
         return rc;
     out->fds = count_fds(pid);
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    if (read_small(path, buf, sizeof buf) == 0)
+        bench_proc_parse_rollup(buf, out);
+    else
+        out->pss_kb = out->private_kb = -1;
     return 0;
 }
 

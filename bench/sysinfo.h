@@ -48,6 +48,8 @@ typedef struct {
     int64_t hwm_kb;     /* VmHWM: resident peak over the process's life */
     int64_t threads;    /* Threads */
     int64_t fds;        /* open file descriptors (entries of /proc/<pid>/fd; -1: unreadable) */
+    int64_t pss_kb;     /* Pss of smaps_rollup: shared pages divided among their users (-1: n/a) */
+    int64_t private_kb; /* Private_Clean + Private_Dirty: pages only this process has (-1: n/a) */
 } bench_proc;
 
 /* bench_proc_parse_stat - the text of /proc/<pid>/stat (the command name may hold spaces and
@@ -56,6 +58,9 @@ int bench_proc_parse_stat(const char *text, bench_proc *out, cmk_err *err);
 
 /* bench_proc_parse_status - VmRSS, VmHWM and Threads from the text of /proc/<pid>/status */
 int bench_proc_parse_status(const char *text, bench_proc *out, cmk_err *err);
+
+/* bench_proc_parse_rollup - Pss and Private_* of /proc/<pid>/smaps_rollup text into out */
+void bench_proc_parse_rollup(const char *text, bench_proc *out);
 
 /* bench_proc_read - both files of a live process; CMK_ENOENT if it is gone */
 int bench_proc_read(pid_t pid, bench_proc *out, cmk_err *err);

@@ -128,6 +128,17 @@ START_TEST(test_proc_stat_and_status)
     ck_assert_int_eq(bench_proc_parse_stat("4242 no parens S 1 2", &p, &err), CMK_EINVAL);
     ck_assert_int_eq(bench_proc_parse_stat("1 (x) S 1 2", &p, &err), CMK_EINVAL);
     ck_assert_int_eq(bench_proc_parse_status("Name:\tx\n", &p, &err), CMK_EINVAL);
+    /* smaps_rollup: PSS and private pages (what a process costs beyond shared libraries) */
+    bench_proc_parse_rollup("559168d03000-7ffce7ac9000 ---p 00000000 00:00 0  [rollup]\n"
+                            "Rss:               10460 kB\nPss:                3151 kB\n"
+                            "Pss_Dirty:          1320 kB\nShared_Clean:       8920 kB\n"
+                            "Private_Clean:       220 kB\nPrivate_Dirty:      1320 kB\n",
+                            &p);
+    ck_assert_int_eq(p.pss_kb, 3151);
+    ck_assert_int_eq(p.private_kb, 1540);
+    bench_proc_parse_rollup("nothing here\n", &p);
+    ck_assert_int_eq(p.pss_kb, -1);
+    ck_assert_int_eq(p.private_kb, -1);
 }
 END_TEST
 
