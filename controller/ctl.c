@@ -293,6 +293,7 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     if (rc == 0) {
         migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
         policy_resume(self->policies);
+        envops_resume(self->envops); /* restore, copy, reset interrupted by a crash start again */
     }
     if (rc < 0) {
         if (self->sup) {

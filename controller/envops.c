@@ -33,6 +33,7 @@ typedef void (*step_fn)(job *j);
 struct job {
     envops_svc *svc;                 /* the service */
     char op[16];                     /* audit operation: env.backup, env.restore, ... */
+    char id[64];                     /* its row in env_ops */
     char principal[256];             /* who asked */
     char source[64];                 /* environment read from (backup, copy), or backed up */
     char target[64];                 /* environment overwritten (restore, copy, reset) */
@@ -79,7 +80,10 @@ envops_svc *envops_svc_new(void *ctl_p, cmk_err *err)
                    "  label TEXT, created INTEGER NOT NULL, state TEXT NOT NULL, dek_id TEXT NOT NULL,"
                    "  wrap_kind TEXT NOT NULL, wrap_vault TEXT, wrap_key TEXT, wrap_version TEXT, wrap_principal TEXT,"
                    "  wrapped BLOB NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, flows INTEGER NOT NULL);"
-                   "CREATE INDEX IF NOT EXISTS env_backups_env ON env_backups(env, created);",
+                   "CREATE INDEX IF NOT EXISTS env_backups_env ON env_backups(env, created);"
+                   "CREATE TABLE IF NOT EXISTS env_ops (id TEXT PRIMARY KEY, kind TEXT NOT NULL, principal TEXT NOT NULL,"
+                   "  backup TEXT, source TEXT, target TEXT, status TEXT NOT NULL, started INTEGER NOT NULL,"
+                   "  ended INTEGER NOT NULL DEFAULT 0, message TEXT);",
                    err) < 0) {
         free(self);
         return NULL;
@@ -169,6 +173,12 @@ static void finish(job *j, int rc, const cJSON *result, const char *detail)
     if (rc < 0)
         cmk_err_set(&e, rc, "%s", detail ? detail : "failed");
     audit_append(c->audit, j->principal, j->op, audit_target(j), rc, detail, NULL, NULL);
+    if (j->id[0]) {
+        char now[32];
+        snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
+        store_exec_text(c->db, "UPDATE env_ops SET status = ?2, ended = CAST(?3 AS INTEGER), message = ?4 WHERE id = ?1",
+                        j->id, rc < 0 ? "Failed" : "Succeeded", now, detail, NULL);
+    }
     cmk_log(rc < 0 ? CMK_LOG_WARN : CMK_LOG_INFO, audit_target(j), NULL, "envops.done", "op=%s rc=%d detail=\"%s\"", j->op,
             rc, detail ? detail : "");
     if (j->done)
@@ -198,6 +208,34 @@ static job *job_new(envops_svc *self, const char *op, const char *principal, env
     j->arg = arg;
     j->flows = cJSON_CreateArray();
     return j;
+}
+
+/* job_start - record the operation (env_ops) so that a restarted controller resumes it */
+static void job_start(job *j)
+{
+    ctl *c = j->svc->c;
+    sqlite3_stmt *st;
+    cmk_random_id("eop", j->id, sizeof j->id);
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO env_ops(id, kind, principal, backup, source, target, status, started) "
+                           "VALUES(?, ?, ?, ?, ?, ?, 'Running', ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        cmk_log(CMK_LOG_WARN, audit_target(j), NULL, "envops.not_recorded", "op=%s", j->op);
+        j->id[0] = '\0';
+        return;
+    }
+    sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, j->op, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, j->principal, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, j->backup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, j->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, j->target, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, cmk_clock_now(c->clock));
+    if (sqlite3_step(st) != SQLITE_DONE)
+        j->id[0] = '\0';
+    sqlite3_finalize(st);
+    cmk_log(CMK_LOG_INFO, audit_target(j), NULL, "envops.start", "op=%s id=%s source=%s backup=%s", j->op, j->id,
+            j->source, j->backup);
 }
 
 /* ---- fan-outs: dump and clear ------------------------------------------------------------- */
@@ -660,6 +698,7 @@ int envops_backup(envops_svc *self, const char *principal, const char *env, cons
     j->state = s;
     j->src_dedicated = is_dedicated(row);
     cJSON_Delete(row);
+    job_start(j);
     gather(j, j->source, j->src_dedicated, backup_write);
     return 0;
 }
@@ -835,6 +874,7 @@ int envops_restore(envops_svc *self, const char *principal, const char *backup, 
     j->src_dedicated = at.mode == TENANTKEY_ENV_CUSTOMER; /* split then: the flows carry their home */
     j->new_ids = strcmp(j->source, j->target) != 0;
     cJSON_Delete(row);
+    job_start(j);
     clear_target(j);
     return 0;
 }
@@ -872,6 +912,7 @@ int envops_copy(envops_svc *self, const char *principal, const char *source, con
     j->new_ids = 1;
     cJSON_Delete(srow);
     cJSON_Delete(trow);
+    job_start(j);
     gather(j, j->source, j->src_dedicated, clear_target);
     return 0;
 }
@@ -968,6 +1009,7 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
     j->tgt_linked = cJSON_IsString(cJSON_GetObjectItem(row, "policy"));
     j->connections = 1;
     cJSON_Delete(row);
+    job_start(j);
     clear(j, j->target, j->tgt_dedicated, reset_finish);
     return 0;
 }
@@ -1020,4 +1062,48 @@ int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
     sqlite3_finalize(st);
     cJSON_Delete(row);
     return 0;
+}
+
+/* ---- after a restart ---------------------------------------------------------------------- */
+
+/* envops_resume - operations a controller crash interrupted: restore, copy and reset start again
+ * (each clears the target first, so running one again is safe); a backup is marked Failed */
+void envops_resume(envops_svc *self)
+{
+    ctl *c = self->c;
+    sqlite3_stmt *st;
+    cJSON *running = cJSON_CreateArray(), *it;
+    char now[32];
+
+    if (sqlite3_prepare_v2(c->db, "SELECT id, kind, principal, backup, source, target FROM env_ops WHERE status = 'Running'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        static const char *const names[] = { "id", "kind", "principal", "backup", "source", "target" };
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *o = cJSON_CreateObject();
+            for (int i = 0; i < 6; i++)
+                cJSON_AddStringToObject(o, names[i], sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "");
+            cJSON_AddItemToArray(running, o);
+        }
+        sqlite3_finalize(st);
+    }
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
+    cJSON_ArrayForEach(it, running) {
+        const char *kind = cmk_json_str(it, "kind", ""), *who = cmk_json_str(it, "principal", "");
+        cmk_err err = CMK_ERR_INIT;
+        int rc;
+        if (strcmp(kind, "env.restore") == 0)
+            rc = envops_restore(self, who, cmk_json_str(it, "backup", ""), cmk_json_str(it, "target", ""), NULL, NULL, &err);
+        else if (strcmp(kind, "env.copy") == 0)
+            rc = envops_copy(self, who, cmk_json_str(it, "source", ""), cmk_json_str(it, "target", ""), NULL, NULL, &err);
+        else if (strcmp(kind, "env.reset") == 0)
+            rc = envops_reset(self, who, cmk_json_str(it, "target", ""), NULL, NULL, &err);
+        else
+            rc = cmk_err_set(&err, CMK_EIO, "the controller stopped during the backup; take it again");
+        cmk_log(rc < 0 ? CMK_LOG_WARN : CMK_LOG_INFO, cmk_json_str(it, "target", ""), NULL, "envops.resume",
+                "op=%s id=%s rc=%d error=\"%s\"", kind, cmk_json_str(it, "id", ""), rc, rc < 0 ? err.msg : "");
+        store_exec_text(c->db, "UPDATE env_ops SET status = ?2, ended = CAST(?3 AS INTEGER), message = ?4 WHERE id = ?1",
+                        cmk_json_str(it, "id", ""), rc < 0 ? "Failed" : "Resumed", now,
+                        rc < 0 ? err.msg : "interrupted by a controller restart; started again", NULL);
+    }
+    cJSON_Delete(running);
 }

@@ -30,7 +30,9 @@
  * customer-managed with that policy's key; a policy-locked one is locked.
  *
  * Every operation, allowed or refused, is audited (env.backup, env.restore, env.copy,
- * env.reset). Operations that talk to workers finish asynchronously: `done` is called once,
+ * env.reset). An operation under way is recorded in table env_ops; a controller restarted
+ * mid-operation starts restore, copy and reset again (envops_resume: each clears the target
+ * first, so a second run ends in the same state). Operations that talk to workers finish asynchronously: `done` is called once,
  * on the loop thread, with the result or the error.
  */
 #ifndef CMK_ENVOPS_H
@@ -117,6 +119,10 @@ int envops_copy(envops_svc *self, const char *principal, const char *source, con
 /* envops_reset - reset a sandbox environment */
 int envops_reset(envops_svc *self, const char *principal, const char *env, envops_done_fn done,
                  void *arg, cmk_err *err);
+
+/* envops_resume - after a start: restore, copy and reset operations a controller crash
+ * interrupted start again (env_ops rows still Running); an interrupted backup is Failed */
+void envops_resume(envops_svc *self);
 
 /* envops_list - {env, items: [{id, env, label, created, encryption_at_backup, ...}]} */
 int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err);
