@@ -131,10 +131,29 @@ int envops_env_state(envops_svc *self, const char *principal, const char *env, t
     return env_view(self, principal, env, out, NULL, err);
 }
 
-/* busy - an environment being added to or removed from a policy, or whose flows move */
+/* running_on - 1 if a backup, restore, copy or reset of env is under way */
+static int running_on(envops_svc *self, const char *env)
+{
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(self->c->db, "SELECT COUNT(*) FROM env_ops WHERE status = 'Running' AND (source = ?1 OR "
+                                        "target = ?1)", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n > 0;
+}
+
+/* busy - an environment being added to or removed from a policy, whose flows move, or under
+ * another of these operations */
 static int busy(envops_svc *self, const cJSON *row, cmk_err *err)
 {
     const char *id = cmk_json_str(row, "id", "");
+    if (running_on(self, id))
+        return cmk_err_set(err, CMK_EBUSY, "environment %s has a backup, restore, copy or reset under way; try again when "
+                                           "it ends", id);
     if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_running(self->c, id))
         return cmk_err_set(err, CMK_ESTATE,
                            "environment %s is being changed (a policy operation or a flow migration is running); try "
@@ -1091,6 +1110,9 @@ void envops_resume(envops_svc *self)
         const char *kind = cmk_json_str(it, "kind", ""), *who = cmk_json_str(it, "principal", "");
         cmk_err err = CMK_ERR_INIT;
         int rc;
+        /* no longer under way: the operation started again below has its own row */
+        store_exec_text(c->db, "UPDATE env_ops SET status = 'Resumed', ended = CAST(?2 AS INTEGER) WHERE id = ?1",
+                        cmk_json_str(it, "id", ""), now, NULL, NULL, NULL);
         if (strcmp(kind, "env.restore") == 0)
             rc = envops_restore(self, who, cmk_json_str(it, "backup", ""), cmk_json_str(it, "target", ""), NULL, NULL, &err);
         else if (strcmp(kind, "env.copy") == 0)
@@ -1101,9 +1123,9 @@ void envops_resume(envops_svc *self)
             rc = cmk_err_set(&err, CMK_EIO, "the controller stopped during the backup; take it again");
         cmk_log(rc < 0 ? CMK_LOG_WARN : CMK_LOG_INFO, cmk_json_str(it, "target", ""), NULL, "envops.resume",
                 "op=%s id=%s rc=%d error=\"%s\"", kind, cmk_json_str(it, "id", ""), rc, rc < 0 ? err.msg : "");
-        store_exec_text(c->db, "UPDATE env_ops SET status = ?2, ended = CAST(?3 AS INTEGER), message = ?4 WHERE id = ?1",
-                        cmk_json_str(it, "id", ""), rc < 0 ? "Failed" : "Resumed", now,
-                        rc < 0 ? err.msg : "interrupted by a controller restart; started again", NULL);
+        store_exec_text(c->db, "UPDATE env_ops SET status = ?2, message = ?3 WHERE id = ?1", cmk_json_str(it, "id", ""),
+                        rc < 0 ? "Failed" : "Resumed",
+                        rc < 0 ? err.msg : "interrupted by a controller restart; started again", NULL, NULL);
     }
     cJSON_Delete(running);
 }

@@ -2,7 +2,8 @@
 # Rule ENVOP-7: a restore interrupted by a controller SIGKILL (here while the target's worker
 # is stopped, so the restore is certainly under way) is recorded in controller.db and starts
 # again when the controller is back: the target ends with exactly the backed-up flows, nothing
-# duplicated, and the operation is audited.
+# duplicated, and the operation is audited. While it is under way, another operation on the
+# same environment is refused.
 . "$(dirname "$0")/lib.sh"
 
 cmkctl up --set clock.mode=virtual >/dev/null
@@ -26,6 +27,8 @@ wpid=$(pgrep -f -- "--run-dir $RUN .*--name worker-$b( |$)")
 kill -STOP "$wpid"
 cmkctl --timeout 1s env restore "$bak" --to "$b" >/dev/null 2>&1 && fail "the restore answered while the target's worker was stopped"
 [ "$(ops)" = Running ] || fail "the restore is not recorded as running: $(ops)"
+out=$(cmkctl env copy "$a" "$b" 2>&1) && fail "a copy over an environment being restored was allowed: $out"
+grep -qF "under way" <<<"$out" || fail "a second operation on the same environment: $out"
 cpid=$(cat "$RUN/controller.pid")
 kill -9 "$cpid"
 kill -CONT "$wpid"
