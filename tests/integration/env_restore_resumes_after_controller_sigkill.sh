@@ -3,10 +3,11 @@
 # is stopped, so the restore is certainly under way) is recorded in controller.db and starts
 # again when the controller is back: the target ends with exactly the backed-up flows, nothing
 # duplicated, and the operation is audited. While it is under way, another operation on the
-# same environment is refused.
+# same environment is refused. (heartbeat.liveness is raised so that the stopped worker is not
+# taken for dead and restarted, which would let the first restore finish.)
 . "$(dirname "$0")/lib.sh"
 
-cmkctl up --set clock.mode=virtual >/dev/null
+cmkctl up --set clock.mode=virtual --set heartbeat.liveness=60 >/dev/null
 setup_cmk contoso unitedstates
 a=$(new_env SandA contoso unitedstates sandbox --managed)
 b=$(new_env SandB contoso unitedstates sandbox --managed)
@@ -35,7 +36,7 @@ kill -CONT "$wpid"
 wait_until 20 gone "$cpid" || fail "controller still alive"
 wait_until 20 gone "$wpid" || fail "the old worker outlived its controller"
 
-cmkctl up --set clock.mode=virtual >/dev/null
+cmkctl up --set clock.mode=virtual --set heartbeat.liveness=60 >/dev/null
 wait_until 20 restored || fail "the restore did not finish after the restart: B has $(names_of "$b")"
 [ "$(ops)" = "Resumed Succeeded" ] || fail "operation records after the restart: $(ops)"
 [ "$(names_of "$a")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "the source changed: $(names_of "$a")"
