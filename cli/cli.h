@@ -116,6 +116,7 @@ int cmd_drill(cli_opts *o);
 int cmd_tenant_key(cli_opts *o);
 int cmd_tenant_byok(cli_opts *o);
 int cmd_env_byok(cli_opts *o);
+int cmd_envops(cli_opts *o);
 int cmd_machine_group(cli_opts *o);
 int cmd_run(cli_opts *o);
 int cmd_conn(cli_opts *o);

@@ -81,7 +81,12 @@ static int env_usage(void)
            "  cmkctl env reenable ENV       Re-enable environment after a lock (once the key is reachable)\n"
            "  cmkctl env cmk-status ENV     its enterprise policy, encryption status and lock\n"
            "  cmkctl env migration ENV      its flows' move to CMK and the flows kept on the MMK\n"
-           "  cmkctl env settings ENV [--create-flows-in-solutions on|off]\n\n"
+           "  cmkctl env settings ENV [--create-flows-in-solutions on|off]\n"
+           "  cmkctl env backup ENV [--label L]   back up, sealed under the environment's current key\n"
+           "  cmkctl env backups ENV              its backups and their encryption state at backup\n"
+           "  cmkctl env restore BACKUP [--to ENV] same environment, or another with the same CMK\n"
+           "  cmkctl env copy SOURCE TARGET       only to another environment with the same CMK\n"
+           "  cmkctl env reset ENV                sandbox only: data and backups deleted, back to the MMK\n\n"
            "ENV is an environment id or a unique name. TYPE: production (default), sandbox,\n"
            "developer, trial or teams. REGION: a Power Platform region such as unitedstates or\n"
            "europe. Only managed environments can be added to an enterprise policy.\n\n"
@@ -90,7 +95,7 @@ static int env_usage(void)
     return 0;
 }
 
-/* cmd_env - env create|list|show|enable-managed|delete */
+/* cmd_env - env create|list|show|enable-managed|delete|...; backup, restore, copy, reset in cmd_envops.c */
 int cmd_env(cli_opts *o)
 {
     const char *sub = o->argc > 1 ? o->argv[1] : "list";
@@ -104,6 +109,11 @@ int cmd_env(cli_opts *o)
         strcmp(sub, "return-to-microsoft-key") == 0 || strcmp(sub, "byok-state") == 0) {
         cJSON_Delete(body);
         return cmd_env_byok(o);
+    }
+    if (strcmp(sub, "backup") == 0 || strcmp(sub, "backups") == 0 || strcmp(sub, "restore") == 0 ||
+        strcmp(sub, "copy") == 0 || strcmp(sub, "reset") == 0) {
+        cJSON_Delete(body);
+        return cmd_envops(o);
     }
     if (strcmp(sub, "create") == 0) {
         static const char *const keys[][2] = { { "--tenant", "tenant" }, { "--name", "name" },

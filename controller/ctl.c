@@ -301,6 +301,8 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     }
     if (rc == 0 && !(self->policies = policy_svc_new(self, err)))
         rc = err->code;
+    if (rc == 0 && !(self->envops = envops_svc_new(self, err)))
+        rc = err->code;
     if (rc == 0)
         rc = migration_init(self, err);
     if (rc == 0)
@@ -312,6 +314,7 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     if (rc == 0) {
         migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
         policy_resume(self->policies);
+        envops_resume(self->envops); /* restore, copy, reset interrupted by a crash start again */
     }
     if (rc < 0) {
         if (self->sup) {
@@ -353,6 +356,7 @@ void ctl_stop(ctl **self_p)
         return;
     self = *self_p;
     jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
+    envops_svc_destroy(&self->envops);
     policy_svc_destroy(&self->policies);
     broker_destroy(&self->broker);
     supervisor_destroy(&self->sup);

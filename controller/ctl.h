@@ -11,6 +11,7 @@
 #include "broker.h"
 #include "clock.h"
 #include "directory.h"
+#include "envops.h"
 #include "jobs.h"
 #include "keyring.h"
 #include "migration.h"
@@ -37,6 +38,7 @@ typedef struct {
     keyring *keyring;  /* environments' data keys */
     policy_svc *policies; /* enterprise policies, links, health monitor */
     tenantkey_svc *tenantkeys; /* legacy BYOK tenant keys */
+    envops_svc *envops; /* environment backup, restore, copy, reset */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */
@@ -90,6 +92,13 @@ int op_tenant_lock(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_tenant_unlock_key(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_env_byok(void *ctx, const cmk_msg *req, cmk_err *err);
 cJSON *ctl_mmk_only_features(void);
+
+/* environment backup, restore, copy, reset (ops_envops.c) */
+int op_env_backup(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_backups(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_restore(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_copy(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_env_reset(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* settings, app registration, machine groups (ops_apps.c) */
 int op_env_settings(void *ctx, const cmk_msg *req, cmk_err *err);

@@ -188,6 +188,12 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
  * returns a cmk code below -1 (err filled) when a due commit failed. partition_run_export_csv
  * with max_records 0 uses the product's limit, 100. */
 
+/* partition_clear - delete every flow and every run (and every connection if connections is
+ * non-zero) of the partition as one write (committed together, durable callback as above);
+ * *flows and *runs (either may be NULL) get the numbers deleted. Needs no key. */
+int partition_clear(partition *self, int connections, size_t *flows, size_t *runs,
+                    partition_durable_fn durable, void *arg, cmk_err *err);
+
 /* partition_path - the database file (<dir>/partition.db) */
 const char *partition_path(const partition *self);
 

@@ -325,3 +325,42 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
         return pt_write_failed(self, rc, "writing a benchmark record", err);
     return pt_write_done(self, durable, arg, err);
 }
+
+/* partition_clear - delete every flow and run (and connection if asked) in one write; the
+ * caller's transaction is the group-commit one, so either all go or none */
+int partition_clear(partition *self, int connections, size_t *flows, size_t *runs,
+                    partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    static const char *const sql[] = { "DELETE FROM flows", "DELETE FROM runs", "DELETE FROM connections" };
+    size_t counts[3] = { 0, 0, 0 };
+    int rc;
+
+    if (!self)
+        return cmk_err_set(err, CMK_EINVAL, "partition_clear needs a partition");
+    if ((rc = pt_write_begin(self, durable, err)) < 0)
+        return rc;
+    /* a savepoint inside the group-commit transaction: a failure takes back every delete */
+    if ((rc = sqlite3_exec(self->db, "SAVEPOINT pt_clear", NULL, NULL, NULL)) != SQLITE_OK)
+        return pt_write_failed(self, rc, "clearing the partition", err);
+    for (int i = 0; i < (connections ? 3 : 2); i++) {
+        sqlite3_stmt *st;
+        rc = sqlite3_prepare_v2(self->db, sql[i], -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        if (rc != SQLITE_DONE) {
+            if (!sqlite3_get_autocommit(self->db))
+                sqlite3_exec(self->db, "ROLLBACK TO pt_clear; RELEASE pt_clear", NULL, NULL, NULL);
+            return pt_write_failed(self, rc == SQLITE_OK ? SQLITE_ERROR : rc, "clearing the partition", err);
+        }
+        counts[i] = (size_t)sqlite3_changes(self->db);
+    }
+    if ((rc = sqlite3_exec(self->db, "RELEASE pt_clear", NULL, NULL, NULL)) != SQLITE_OK)
+        return pt_write_failed(self, rc, "clearing the partition", err);
+    if (flows)
+        *flows = counts[0];
+    if (runs)
+        *runs = counts[1];
+    return pt_write_done(self, durable, arg, err);
+}

@@ -1,0 +1,98 @@
+/*
+ * envops_int.h - what envops.c (the service, states, operations in flight, the conversations
+ * with workers, resuming), envops_keys.c (wrapping a backup's data key) and envops_ops.c
+ * (backup, restore, copy, reset, listing) share. Not a public API.
+ */
+#ifndef CMK_ENVOPS_INT_H
+#define CMK_ENVOPS_INT_H
+
+#include "ctl.h"
+#include "envops.h"
+
+struct envops_svc {
+    ctl *c; /* the controller: db, directory, vault, policies, tenant keys, broker, audit */
+};
+
+typedef struct eo_job eo_job;
+typedef void (*eo_step_fn)(eo_job *j);
+
+/* An operation in flight (one per request). */
+struct eo_job {
+    envops_svc *svc;                 /* the service */
+    char op[16];                     /* audit operation: env.backup, env.restore, ... */
+    char id[64];                     /* its row in env_ops */
+    char principal[256];             /* who asked */
+    char source[64];                 /* environment read from (backup, copy), or backed up */
+    char target[64];                 /* environment overwritten (restore, copy, reset) */
+    char backup[64];                 /* backup id (backup, restore) */
+    char label[128];                 /* backup label */
+    tenantkey_env_state state;       /* backup: the state recorded; others: the target's */
+    int src_dedicated;               /* the source is on dedicated infrastructure */
+    int tgt_dedicated;               /* the target is */
+    int tgt_linked;                  /* reset: the target is in a policy */
+    int new_ids;                     /* flows put into another environment get new ids */
+    int connections;                 /* reset: clear connections too */
+    cJSON *flows;                    /* the flows carried: [{id, name, ..., home, definition}] */
+    int outstanding;                 /* forwards of the current fan-out not answered yet */
+    int failed;                      /* a forward of the fan-out failed */
+    cmk_err ferr;                    /* its error */
+    eo_step_fn then;                 /* what runs when the fan-out is complete */
+    int put_index;                   /* next flow to put */
+    int flows_deleted, runs_deleted; /* what env.clear reported */
+    envops_done_fn done;             /* the caller's completion */
+    void *arg;                       /* its argument */
+};
+
+/* One forward of a fan-out. */
+typedef struct {
+    eo_job *j;     /* the operation */
+    char home[12]; /* "shared" or "dedicated": the partition asked */
+    char env[64];  /* the environment asked about */
+} eo_leg;
+
+/* A wrapped backup key and what wrapped it. */
+typedef struct {
+    char kind[8];                       /* "mmk" or "vault" */
+    char vault[VAULT_NAME_MAX];         /* vault */
+    char key[VAULT_KEY_NAME_MAX];       /* key name */
+    char version[VAULT_VERSION_MAX];    /* the version that wrapped it */
+    char principal[256];                /* the policy's identity */
+    uint8_t *wrapped;                   /* the wrap (malloc'd) */
+    size_t wrapped_len;                 /* its length */
+} eo_wrap;
+
+/* eo_env_view - the environment's row (with the policy view) and its encryption state (row_out
+ * may be NULL) */
+int eo_env_view(envops_svc *self, const char *principal, const char *ref, tenantkey_env_state *state, cJSON **row_out,
+                cmk_err *err);
+
+/* eo_busy - CMK_ESTATE/CMK_EBUSY if the environment is being changed or under another operation */
+int eo_busy(envops_svc *self, const cJSON *row, cmk_err *err);
+
+/* eo_is_dedicated - 1 if the environment row is on dedicated infrastructure */
+int eo_is_dedicated(const cJSON *row);
+
+/* eo_refuse - audit a refusal made before anything started; returns rc */
+int eo_refuse(envops_svc *self, const char *principal, const char *op, const char *target, int rc, cmk_err *err);
+
+/* eo_job_new / eo_job_start / eo_finish / eo_fail - an operation's life: made, recorded in
+ * env_ops, ended (audited, the caller told, freed) with a result or an error */
+eo_job *eo_job_new(envops_svc *self, const char *op, const char *principal, envops_done_fn done, void *arg);
+void eo_job_start(eo_job *j);
+void eo_finish(eo_job *j, int rc, const cJSON *result, const char *detail);
+void eo_fail(eo_job *j, int rc, const char *what, const char *why);
+
+/* eo_gather / eo_clear - every flow of env from the worker(s) holding them into j->flows, or
+ * every flow and run deleted there; then `then` (or eo_fail) */
+void eo_gather(eo_job *j, const char *env, int dedicated, eo_step_fn then);
+void eo_clear(eo_job *j, const char *env, int dedicated, eo_step_fn then);
+
+/* eo_put_next - put j->flows from j->put_index on into j->target, then j->then */
+void eo_put_next(eo_job *j);
+
+/* eo_wrap_key / eo_unwrap_key - a backup's data key under the environment's current key (the
+ * policy's customer key through its identity, else the Microsoft-managed key), and back */
+int eo_wrap_key(ctl *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err);
+int eo_unwrap_key(ctl *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err);
+
+#endif
