@@ -470,9 +470,8 @@ int authz_resolve_db(void *arg, authz_ref ref, const char *value, char *tenant, 
                           "o.env WHERE o.id = ?1",
                           "policy operation", value, tenant, cap, err);
     case AUTHZ_REF_BACKUP:
-        return cmk_err_set(err, CMK_ENOENT,
-                           "the tenant of an environment backup is not known to the authorization "
-                           "check yet; an admin restores backups");
+        return one_tenant(db, "SELECT tenant, 1 FROM env_backups WHERE id = ?1",
+                          "environment backup", value, tenant, cap, err);
     case AUTHZ_REF_NONE: break;
     }
     return cmk_err_set(err, CMK_EINVAL, "nothing to look up");
