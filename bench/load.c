@@ -71,14 +71,6 @@ static void usage(void)
         "  cmk-bench load --up --run-dir /tmp/c2 --workload configs/workloads/cmk-events.json\n");
 }
 
-/* now_ns - monotonic nanoseconds */
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* apply_overrides - the command line over the workload */
 static int apply_overrides(const ld_opts *o, bench_workload *w, cmk_err *err)
 {
@@ -333,7 +325,7 @@ static int run_phases(ld_run *r, cmk_err *err)
         if (ph->ph.rate_share > 0)
             ph->ph.rate = closed_rate * ph->ph.rate_share > 1 ? closed_rate * ph->ph.rate_share : 1;
         r->nphases = i + 1;
-        r->next_sample_ns = now_ns() + 1000000000;
+        r->next_sample_ns = cmk_mono_ns() + 1000000000;
         if ((rc = r->wl.http_trigger ? ld_run_phase_http(r, i, err) : ld_run_phase(r, i, err)) < 0) {
             ld_events_stop(r);
             return rc;

@@ -14,16 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/util.h"
 #include "load_int.h"
-
-/* mono_ns - monotonic nanoseconds */
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ev_call - one request on the events connection (body owned) */
 static int ev_call(ld_run *r, const char *type, cJSON *body, cmk_msg **rep, cmk_err *err)
@@ -179,8 +172,8 @@ static void *events_main(void *arg)
         cmk_err err = CMK_ERR_INIT;
         int64_t due = r->ev_t0_ns + e->at_ms * 1000000, start;
 
-        while (!atomic_load(&r->ev_stop) && mono_ns() < due) {
-            int64_t left = due - mono_ns();
+        while (!atomic_load(&r->ev_stop) && cmk_mono_ns() < due) {
+            int64_t left = due - cmk_mono_ns();
             if (left > 50000000)
                 left = 50000000;
             if (left > 0)
@@ -188,10 +181,10 @@ static void *events_main(void *arg)
         }
         if (atomic_load(&r->ev_stop))
             break;
-        start = mono_ns();
+        start = cmk_mono_ns();
         res->started_ms = (start - r->ev_t0_ns) / 1000000;
         res->ok = run_event(r, e, res, &err) == 0;
-        res->took_ms = (mono_ns() - start) / 1000000;
+        res->took_ms = (cmk_mono_ns() - start) / 1000000;
         res->done = 1;
         if (!res->ok)
             snprintf(res->message, sizeof res->message, "%s", err.msg);
@@ -210,7 +203,7 @@ int ld_events_start(ld_run *r, cmk_err *err)
     if (!r->ev_conn && !(r->ev_conn = cmk_client_new(r->run_dir, r->key_path, err)))
         return err->code ? err->code : CMK_EUNAVAIL;
     atomic_store(&r->ev_stop, 0);
-    r->ev_t0_ns = mono_ns();
+    r->ev_t0_ns = cmk_mono_ns();
     if (pthread_create(&r->ev_thread, NULL, events_main, r) != 0)
         return cmk_err_set(err, CMK_ENOMEM, "cannot start the events thread");
     r->ev_started = 1;

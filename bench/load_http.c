@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "common/clock.h"
 #include "common/util.h"
 #include "load_int.h"
 
@@ -39,14 +40,6 @@ typedef struct {
     char body[256]; /* the start of the body (for failure examples) */
     size_t blen;    /* bytes kept */
 } lh_answer;
-
-/* mono_ns - monotonic nanoseconds */
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* on_header - keep the run id header */
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
@@ -87,7 +80,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
  * rate, *due_ns gets when to send it */
 static int64_t take(lh_phase *h, int64_t *due_ns)
 {
-    int64_t item = -1, now = mono_ns();
+    int64_t item = -1, now = cmk_mono_ns();
 
     pthread_mutex_lock(&h->lock);
     if ((!h->deadline_ns || now < h->deadline_ns) && h->next < h->total) {
@@ -137,7 +130,7 @@ static void *client(void *arg)
 
         memset(&a, 0, sizeof a);
         if (due > 0) {
-            int64_t wait = due - mono_ns();
+            int64_t wait = due - cmk_mono_ns();
             if (wait > 0)
                 nanosleep(&(struct timespec){(time_t)(wait / 1000000000), (long)(wait % 1000000000)}, NULL);
         }
@@ -145,9 +138,9 @@ static void *client(void *arg)
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, &a);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-        t0 = mono_ns();
+        t0 = cmk_mono_ns();
         cc = curl_easy_perform(c);
-        now = mono_ns();
+        now = cmk_mono_ns();
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         pthread_mutex_lock(&h->lock);
         if (cc != CURLE_OK) {
@@ -202,7 +195,7 @@ int ld_run_phase_http(ld_run *r, int i, cmk_err *err)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&h.lock, NULL);
-    ph->start_ns = mono_ns();
+    ph->start_ns = cmk_mono_ns();
     ph->end_ns = ph->start_ns;
     if (i == 0)
         r->t0_ns = ph->start_ns;
@@ -217,7 +210,7 @@ int ld_run_phase_http(ld_run *r, int i, cmk_err *err)
             break;
     while (1) { /* progress once a second until the clients are done */
         int inflight, over;
-        int64_t now = mono_ns();
+        int64_t now = cmk_mono_ns();
         nanosleep(&(struct timespec){0, 200000000L}, NULL);
         pthread_mutex_lock(&h.lock);
         inflight = h.inflight;

@@ -12,6 +12,7 @@
 
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/util.h"
 #include "load_int.h"
 
@@ -29,14 +30,6 @@ typedef struct {
     size_t *retry;        /* verify: indices that could not be checked */
     size_t nretry;        /* how many */
 } ld_job;
-
-/* now_ns - monotonic nanoseconds */
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ld_fail - count one failure */
 void ld_fail(ld_run *r, const char *cause, const char *message)
@@ -153,7 +146,7 @@ static int send_one(ld_run *r, ld_job *j, int s, cmk_err *err)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
     cmk_msg_set_body(msg, body);
-    sl->sent_ns = now_ns();
+    sl->sent_ns = cmk_mono_ns();
     rc = cmk_msg_send(msg, cmk_client_socket(r->conns[s % r->nconns]), err);
     cmk_msg_destroy(&msg);
     j->sent++;
@@ -266,7 +259,7 @@ static void drain(ld_run *r, ld_job *j)
             if (zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz) != 0 || !(ev & ZMQ_POLLIN))
                 break;
             if (cmk_msg_recv(sock, &m, &partial, NULL) == 0)
-                on_reply(r, j, m, now_ns());
+                on_reply(r, j, m, cmk_mono_ns());
             else
                 ld_fail(r, "bad-reply", "a reply that does not decode");
             cmk_msg_destroy(&m);
@@ -317,7 +310,7 @@ static void progress(ld_run *r, ld_job *j, int64_t now)
 static int pump(ld_run *r, ld_job *j, cmk_err *err)
 {
     zmq_pollitem_t items[LD_MAX_CONNS];
-    int64_t interval = j->rate > 0 ? (int64_t)(1e9 / j->rate) : 0, next_send = now_ns();
+    int64_t interval = j->rate > 0 ? (int64_t)(1e9 / j->rate) : 0, next_send = cmk_mono_ns();
     int64_t next_expire = 0;
     int free_top = 0, *freelist = malloc((size_t)r->nslots * sizeof *freelist), rc = 0;
 
@@ -326,7 +319,7 @@ static int pump(ld_run *r, ld_job *j, cmk_err *err)
     for (int c = 0; c < r->nconns; c++)
         items[c] = (zmq_pollitem_t){cmk_client_socket(r->conns[c]), 0, ZMQ_POLLIN, 0};
     for (;;) {
-        int64_t now = now_ns(), wait_ms = 50;
+        int64_t now = cmk_mono_ns(), wait_ms = 50;
         int stop = (j->deadline_ns && now >= j->deadline_ns) || j->sent >= j->total;
 
         if (stop && j->inflight == 0)
@@ -349,7 +342,7 @@ static int pump(ld_run *r, ld_job *j, cmk_err *err)
             wait_ms = (next_send - now + 999999) / 1000000;
         if (zmq_poll(items, r->nconns, (long)(wait_ms < 0 ? 0 : wait_ms)) > 0)
             drain(r, j);
-        now = now_ns();
+        now = cmk_mono_ns();
         if (now >= next_expire) {
             expire(r, j, now);
             next_expire = now + 100000000;
@@ -372,7 +365,7 @@ int ld_run_phase(ld_run *r, int i, cmk_err *err)
     j.clients = ph->clients;
     j.rate = ph->ph.rate;
     j.total = ph->ph.requests ? ph->ph.requests : UINT64_MAX;
-    ph->start_ns = now_ns();
+    ph->start_ns = cmk_mono_ns();
     ph->end_ns = ph->start_ns;
     j.deadline_ns = ph->ph.duration_ms ? ph->start_ns + ph->ph.duration_ms * 1000000 : 0;
     if (i == 0)

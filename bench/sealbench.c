@@ -23,14 +23,6 @@ struct bench_kek {
     char alg[64];                 /* for reports */
 };
 
-/* now_ns - monotonic nanoseconds */
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* bench_kek_new - a fresh KEK */
 bench_kek *bench_kek_new(bench_kek_kind kind, int rsa_bits, cmk_err *err)
 {
@@ -187,12 +179,12 @@ int bench_unwrap_cost(bench_kek *kek, int min_ms, double *us_per_op, cmk_err *er
         return cmk_err_set(err, CMK_ECRYPTO, "no random bytes from OpenSSL");
     if ((rc = bench_kek_wrap(kek, raw, &wrapped, &wl, err)) < 0)
         return rc;
-    t0 = now_ns();
+    t0 = cmk_mono_ns();
     do {
         if ((rc = bench_kek_unwrap(kek, wrapped, wl, key, err)) < 0)
             break;
         ops++;
-        t1 = now_ns();
+        t1 = cmk_mono_ns();
     } while (t1 - t0 < (int64_t)min_ms * 1000000 || ops < 3);
     if (rc == 0)
         *us_per_op = (double)(t1 - t0) / 1000.0 / (double)ops;
@@ -207,14 +199,14 @@ static int seal_window(cmk_sealer *s, cmk_dek *dek, const uint8_t *plain, uint8_
                        size_t size, int min_ms, double *ns, cmk_err *err)
 {
     cmk_place place = {"env-bench", "bench", "1234567", "payload"};
-    int64_t t0 = now_ns(), t1, ops = 0;
+    int64_t t0 = cmk_mono_ns(), t1, ops = 0;
     size_t ol;
     int rc = 0;
 
     do {
         for (int i = 0; i < 64 && rc == 0; i++, ops++) /* read the clock every 64 seals */
             rc = cmk_seal(s, dek, &place, plain, size, out, size + CMK_BLOB_OVERHEAD, &ol, err);
-        t1 = now_ns();
+        t1 = cmk_mono_ns();
     } while (rc == 0 && t1 - t0 < (int64_t)min_ms * 1000000);
     *ns = (double)(t1 - t0) / (double)ops;
     return rc;

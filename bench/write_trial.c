@@ -13,17 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/util.h"
 
 #define ENV_ID "env-bench" /* the environment id bound into every sealed record's place */
-
-/* now_ns - monotonic nanoseconds */
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* rm_entry - nftw callback removing one entry */
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -121,26 +114,26 @@ int bw_run_batched_round(const bw_trial *ts, int n, uint64_t chunk, int rot, bw_
         bench_interleave_order(n, rot + (int)c, order);
         for (int k = 0; k < n && rc == 0; k++) {
             int i = order[k];
-            int64_t t0 = now_ns(), a, b = t0;
+            int64_t t0 = cmk_mono_ns(), a, b = t0;
             for (uint64_t row = start; row < end; row++) {
                 a = b;
                 if ((rc = sink_put(&ts[i], &sinks[i], (int64_t)row, err)) < 0)
                     break;
-                b = now_ns();
+                b = cmk_mono_ns();
                 if (bench_samples_add(outs[i].lat, b - a) < 0) {
                     rc = cmk_err_set(err, CMK_ENOMEM, "out of memory recording latencies");
                     break;
                 }
             }
-            spent[i] += now_ns() - t0;
+            spent[i] += cmk_mono_ns() - t0;
             if (rc < 0)
                 cmk_err_prefix(err, "%s: ", bw_mode_name(ts[i].mode));
         }
     }
     for (int k = 0; k < n && rc == 0; k++) { /* the last group of each: part of its cost */
-        int64_t t0 = now_ns();
+        int64_t t0 = cmk_mono_ns();
         rc = sink_commit(&sinks[order[k]], err);
-        spent[order[k]] += now_ns() - t0;
+        spent[order[k]] += cmk_mono_ns() - t0;
     }
     for (int i = 0; i < n; i++) {
         if (rc == 0) {
@@ -181,7 +174,7 @@ static void on_durable(void *arg, int rc)
 
     if (rc == 0) {
         d->st->acked++;
-        if (bench_samples_add(d->st->lat, now_ns() - w->issued_ns) < 0)
+        if (bench_samples_add(d->st->lat, cmk_mono_ns() - w->issued_ns) < 0)
             d->st->oom = 1;
     } else {
         d->st->failed++;
@@ -215,14 +208,14 @@ int bw_run_durable(const bw_trial *t, bw_outcome *o, cmk_err *err)
     }
     if ((rc = open_part(t, &p, err)) < 0)
         goto done;
-    t0 = now_ns();
+    t0 = cmk_mono_ns();
     stop = t0 + t->time_ms * 1000000;
-    while (now_ns() < stop) {
+    while (cmk_mono_ns() < stop) {
         for (int i = 0; i < t->writers; i++) {
             if (!st.w[i].ready)
                 continue;
             st.w[i].ready = 0;
-            st.w[i].issued_ns = now_ns();
+            st.w[i].issued_ns = cmk_mono_ns();
             if ((rc = partition_bench_put(p, row++, t->payload, t->size, on_durable, &args[i],
                                           err)) < 0)
                 goto done;
@@ -242,7 +235,7 @@ int bw_run_durable(const bw_trial *t, bw_outcome *o, cmk_err *err)
     }
     if ((rc = partition_commit(p, err)) < 0) /* drain: the writes in flight become durable */
         goto done;
-    o->seconds = (double)(now_ns() - t0) / 1e9;
+    o->seconds = (double)(cmk_mono_ns() - t0) / 1e9;
     o->rows = st.acked;
     o->failed = st.failed;
     if (st.oom)

@@ -47,6 +47,14 @@ int64_t cmk_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* cmk_mono_ns - monotonic ns */
+int64_t cmk_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* cmk_clock_new - a clock */
 cmk_clock *cmk_clock_new(cmk_clock_mode mode, int64_t offset_ms)
 {

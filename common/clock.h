@@ -71,4 +71,7 @@ char *cmk_time_format(int64_t ms, char *buf, size_t cap);
 int64_t cmk_wall_ms(void);
 int64_t cmk_mono_ms(void);
 
+/* cmk_mono_ns - monotonic time in ns (for measuring: benchmarks, latencies) */
+int64_t cmk_mono_ns(void);
+
 #endif
