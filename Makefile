@@ -3,6 +3,7 @@
 #   make run    install missing Debian packages, build, run configs/scenarios/default.json
 #   make test   install missing Debian packages, build, run every test (ctest)
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz   every libFuzzer target of tests/fuzz for FUZZ_SECONDS each (clang)
 #
 # Nothing is downloaded from anywhere but Debian's package archive.
 
@@ -11,13 +12,17 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 RUN_DIR   ?= ./var
 SCENARIO  ?= configs/scenarios/default.json
 BUILD_TYPE ?= RelWithDebInfo
+FUZZ_SECONDS ?= 20
+FUZZ_CC   ?= $(shell command -v clang 2>/dev/null || command -v clang-14 2>/dev/null)
+FUZZ_SURFACES := wire json_request flowdef flowexpr flowclass fwconfig servicetags config \
+                 gw_ingress pfx byok
 
 # Debian packages the build, the tests and the tools need.
 DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl libsqlite3-dev \
                 libcjson-dev check libcurl4-openssl-dev libmicrohttpd-dev libnftables-dev \
                 nftables iproute2 valgrind procps sqlite3 python3 curl
 
-.PHONY: all deps build run test bench asan clean distclean
+.PHONY: all deps build run test bench asan fuzz clean distclean
 
 all: build
 
@@ -72,8 +77,34 @@ asan: deps
 	  echo "sanitizer reports above (in $(BUILD)-asan/sanitizer-reports)"; exit 1; \
 	fi; echo "no sanitizer report from any process"; exit $$rc
 
+# make fuzz - each target for FUZZ_SECONDS over its seed corpus (read-only: libFuzzer writes
+# what it adds to tests/fuzz/corpus-new/<surface>/, which git ignores). A crash leaves its input
+# in $(BUILD)-fuzz/artifacts/ and fails the target. Without clang and libFuzzer it says so and
+# skips (exit 0).
+fuzz:
+	@if [ -z "$(FUZZ_CC)" ] || ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then \
+	  echo "fuzz: SKIPPED - clang with libFuzzer is not installed (Debian: apt-get install clang libclang-rt-14-dev)"; \
+	  exit 0; \
+	fi; \
+	CC=$(FUZZ_CC) cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMK_FUZZ=ON -DCMK_WERROR=OFF >/dev/null && \
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all || exit 1; \
+	mkdir -p $(BUILD)-fuzz/artifacts $(BUILD)-fuzz/logs; rc=0; \
+	for s in $(FUZZ_SURFACES); do \
+	  mkdir -p tests/fuzz/corpus-new/$$s; \
+	  echo "fuzz: $$s for $(FUZZ_SECONDS)s"; \
+	  if ! $(BUILD)-fuzz/tests/fuzz/fuzz_$$s -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	       -max_len=65536 -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/artifacts/$$s- \
+	       tests/fuzz/corpus-new/$$s tests/fuzz/corpus/$$s > $(BUILD)-fuzz/logs/$$s.log 2>&1; then \
+	    echo "fuzz: $$s FAILED:"; grep -E -A25 'ERROR|contract broken|Test unit written' $(BUILD)-fuzz/logs/$$s.log | head -60; rc=1; \
+	  else \
+	    grep -E '^stat::number_of_executed_units|^stat::new_units_added' $(BUILD)-fuzz/logs/$$s.log | tr '\n' ' '; echo; \
+	  fi; \
+	done; \
+	[ $$rc = 0 ] && echo "fuzz: no crash, leak or broken contract in any target"; exit $$rc
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
 
 distclean: clean
 	rm -rf $(RUN_DIR)
