@@ -1,7 +1,9 @@
 # cmksim - thin wrapper over CMake: install what is missing, build, run, test, bench.
 #
 #   make run    install missing Debian packages, build, run configs/scenarios/default.json
-#   make test   install missing Debian packages, build, run every test (ctest)
+#   make test   what CI runs (.ci/run): install missing Debian packages, build, run every test
+#               (ctest), then `make asan` and `make fuzz` with FUZZ_TEST_SECONDS per target
+#   make check  only the first part: build and run every test once (the quick loop)
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz   every libFuzzer target of tests/fuzz for FUZZ_SECONDS each (clang)
 #
@@ -13,6 +15,7 @@ RUN_DIR   ?= ./var
 SCENARIO  ?= configs/scenarios/default.json
 BUILD_TYPE ?= RelWithDebInfo
 FUZZ_SECONDS ?= 20
+FUZZ_TEST_SECONDS ?= 10
 FUZZ_CC   ?= $(shell command -v clang 2>/dev/null || command -v clang-14 2>/dev/null)
 FUZZ_SURFACES := wire json_request flowdef flowexpr flowclass fwconfig servicetags config \
                  gw_ingress pfx byok
@@ -21,16 +24,26 @@ FUZZ_SURFACES := wire json_request flowdef flowexpr flowclass fwconfig serviceta
 DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl libsqlite3-dev \
                 libcjson-dev check libcurl4-openssl-dev libmicrohttpd-dev libnftables-dev \
                 nftables iproute2 valgrind procps sqlite3 python3 curl
+# Only for fuzzing (make fuzz, part of make test): installed when root; otherwise fuzzing is
+# skipped with a line saying how to install them.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-.PHONY: all deps build run test bench asan fuzz clean distclean
+.PHONY: all deps build run test check bench asan fuzz clean distclean
 
 all: build
 
 deps:
-	@missing=""; \
+	@missing=""; optional=""; \
 	for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	for p in $(FUZZ_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || optional="$$optional $$p"; \
+	done; \
+	if [ "$$(id -u)" = 0 ]; then missing="$$missing$$optional"; optional=""; fi; \
+	if [ -n "$$optional" ]; then \
+	  echo "note: fuzzing will be skipped; to fuzz, run: sudo apt-get install -y$$optional"; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -51,7 +64,13 @@ run: build
 	$(BUILD)/cmkctl scenario run $(SCENARIO) --run-dir $(RUN_DIR)
 	$(BUILD)/cmkctl drill run configs/drills/legacy-only-firewall-breaks-after-cmk.json --report-dir $(RUN_DIR)/drills
 
-test: build
+# make test - the suite, the suite under ASan+UBSan, the fuzzers (bounded): what CI runs
+test: check
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
+
+# make check - build and run every test once
+check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # make bench - the standard set: encrypt-on-write at four record sizes, then a flow load on a
@@ -69,6 +88,7 @@ asan: deps
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	@# the daemons' stderr goes to their logs in run dirs the tests delete: reports go to files
 	@rm -rf $(BUILD)-asan/sanitizer-reports && mkdir -p $(BUILD)-asan/sanitizer-reports
+	@echo "asan: skipping it.daemons_clean_under_valgrind - valgrind cannot run ASan-instrumented binaries (it runs in the normal suite)"
 	@rc=0; cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/ubsan \
 	  ctest --output-on-failure -j $(JOBS) -E valgrind || rc=$$?; cd $(CURDIR); \
@@ -77,31 +97,19 @@ asan: deps
 	  echo "sanitizer reports above (in $(BUILD)-asan/sanitizer-reports)"; exit 1; \
 	fi; echo "no sanitizer report from any process"; exit $$rc
 
-# make fuzz - each target for FUZZ_SECONDS over its seed corpus (read-only: libFuzzer writes
-# what it adds to tests/fuzz/corpus-new/<surface>/, which git ignores). A crash leaves its input
-# in $(BUILD)-fuzz/artifacts/ and fails the target. Without clang and libFuzzer it says so and
-# skips (exit 0).
+# make fuzz - each target for FUZZ_SECONDS over its seed corpus, JOBS at a time (see
+# tests/fuzz/run-fuzzers.sh). A crash leaves its input in $(BUILD)-fuzz/artifacts/ and fails.
+# Without clang and libFuzzer it says so and skips (exit 0).
 fuzz:
 	@if [ -z "$(FUZZ_CC)" ] || ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
 	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then \
-	  echo "fuzz: SKIPPED - clang with libFuzzer is not installed (Debian: apt-get install clang libclang-rt-14-dev)"; \
+	  echo "fuzz: SKIPPED - clang with libFuzzer is not installed (Debian: apt-get install $(FUZZ_PACKAGES))"; \
 	  exit 0; \
 	fi; \
 	CC=$(FUZZ_CC) cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMK_FUZZ=ON -DCMK_WERROR=OFF >/dev/null && \
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all || exit 1; \
-	mkdir -p $(BUILD)-fuzz/artifacts $(BUILD)-fuzz/logs; rc=0; \
-	for s in $(FUZZ_SURFACES); do \
-	  mkdir -p tests/fuzz/corpus-new/$$s; \
-	  echo "fuzz: $$s for $(FUZZ_SECONDS)s"; \
-	  if ! $(BUILD)-fuzz/tests/fuzz/fuzz_$$s -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	       -max_len=65536 -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/artifacts/$$s- \
-	       tests/fuzz/corpus-new/$$s tests/fuzz/corpus/$$s > $(BUILD)-fuzz/logs/$$s.log 2>&1; then \
-	    echo "fuzz: $$s FAILED:"; grep -E -A25 'ERROR|contract broken|Test unit written' $(BUILD)-fuzz/logs/$$s.log | head -60; rc=1; \
-	  else \
-	    grep -E '^stat::number_of_executed_units|^stat::new_units_added' $(BUILD)-fuzz/logs/$$s.log | tr '\n' ' '; echo; \
-	  fi; \
-	done; \
-	[ $$rc = 0 ] && echo "fuzz: no crash, leak or broken contract in any target"; exit $$rc
+	{ cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all >$(BUILD)-fuzz/build.log 2>&1 || \
+	  { tail -n 40 $(BUILD)-fuzz/build.log; echo "fuzz: the build failed"; exit 1; }; } && \
+	tests/fuzz/run-fuzzers.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(JOBS) $(FUZZ_SURFACES)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -5,7 +5,7 @@
  * 2-byte big-endian length and that many bytes (a short last frame takes what is left), at
  * most 24 frames. Contract: decode succeeds, or fails with CMK_EPROTO and a message; a decoded
  * message encodes to frames that decode to the same message (type, request id, routing id,
- * body, binary frames).
+ * body text, binary frames).
  */
 #include "fuzz.h"
 
@@ -47,7 +47,8 @@ static void check_roundtrip(const cmk_msg *m, int routed)
     FUZZ_REQUIRE(back->routing_len == m->routing_len &&
                      memcmp(back->routing, m->routing, m->routing_len) == 0,
                  "routing id changed");
-    FUZZ_REQUIRE(cJSON_Compare(back->body, m->body, 1), "body changed");
+    /* the body is compared as text: cJSON_Compare cannot tell duplicate member names apart
+     * (a raw NUL in a name truncates it, so {"a\0x":1,"a\0y":2} has "a" twice) */
     body2 = cmk_msg_encode_body(back);
     FUZZ_REQUIRE(body2 && strcmp(body, body2) == 0, "body text changed: %s vs %s", body,
                  body2 ? body2 : "(null)");
