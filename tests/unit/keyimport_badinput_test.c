@@ -3,7 +3,9 @@
  * (PEM, DER, PKCS#12) and .byok import refuse garbage, truncated files, wrong passwords, keys
  * of a refused size and .byok files that are damaged or made for no KEK of the vault - each
  * with CMK_EINVAL/CMK_ECRYPTO/CMK_ENOENT and a message - and afterwards a new key name does not
- * exist and an existing key has exactly the versions it had. (The tenant .pfx upload's
+ * exist and an existing key has exactly the versions it had. A .pfx whose MAC asks for 2^31
+ * key-derivation iterations (found by fuzzing: it kept a thread busy for minutes) is refused
+ * before any derivation, by both readers. (The tenant .pfx upload's
  * refusals and their "no key stored" check are in tenantkey_test.c, test_upload_refusals.)
  */
 #include <check.h>
@@ -14,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "controller/audit.h"
+#include "controller/tenantkey_int.h"
 #include "controller/vault.h"
 
 #define OWNER "alice"
@@ -175,6 +178,29 @@ START_TEST(bad_byok_files_leave_no_key_and_no_version)
 }
 END_TEST
 
+START_TEST(a_pfx_asking_for_billions_of_iterations_is_refused_unread)
+{
+    size_t n;
+    char *pfx = slurp(KEYS "found-mac-iterations-2e31.pfx", &n);
+    cmk_err err = CMK_ERR_INIT;
+    EVP_PKEY *pk = NULL;
+
+    /* the vault's key.import */
+    refused("a .pfx asking for 2^31 iterations", "new-key", pfx, n, "fuzz-password", 0);
+    ck_assert_int_eq(vault_key_import(fx.svc, OWNER, VAULT, "new-key", (uint8_t *)pfx, n,
+                                      "fuzz-password", NULL, NULL, &err),
+                     CMK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "the PKCS#12 file asks for 2147483647 key-derivation iterations; "
+                                  "at most 1000000 are accepted"), "%s", err.msg);
+    /* the tenant keys' .pfx upload */
+    ck_assert_int_eq(tkc_pfx_parse((uint8_t *)pfx, n, "fuzz-password", &pk, &err), CMK_EINVAL);
+    ck_assert_ptr_null(pk);
+    ck_assert_msg(strstr(err.msg, "the .pfx file asks for 2147483647 key-derivation iterations; "
+                                  "at most 1000000 are accepted"), "%s", err.msg);
+    free(pfx);
+}
+END_TEST
+
 /* keyimport_badinput_suite - every test of this file */
 static Suite *keyimport_badinput_suite(void)
 {
@@ -184,6 +210,7 @@ static Suite *keyimport_badinput_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, bad_key_files_leave_no_key_and_no_version);
     tcase_add_test(tc, bad_byok_files_leave_no_key_and_no_version);
+    tcase_add_test(tc, a_pfx_asking_for_billions_of_iterations_is_refused_unread);
     suite_add_tcase(s, tc);
     return s;
 }
