@@ -4,6 +4,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,20 @@ int cmk_msg_error_of(const cmk_msg *self, cmk_err *err)
                        cmk_json_str(self->body, "message", "(no message)"));
 }
 
+/* finite_numbers - whether every number in a JSON tree is finite (cJSON reads 1e999 as
+ * infinity, which prints back as null and is undefined behaviour when cast to an integer) */
+static int finite_numbers(const cJSON *j)
+{
+    const cJSON *it;
+    if (cJSON_IsNumber(j))
+        return isfinite(j->valuedouble);
+    cJSON_ArrayForEach(it, j) {
+        if (!finite_numbers(it))
+            return 0;
+    }
+    return 1;
+}
+
 /* valid_type - [a-z0-9._-]{1,31} */
 static int valid_type(const char *s, size_t n)
 {
@@ -195,6 +210,14 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);
             rc = cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
+            goto fail;
+        }
+        if (!finite_numbers(body)) {
+            cJSON_Delete(body);
+            rc = cmk_err_set(err, CMK_EPROTO,
+                             "body of a '%s' message holds a number too large for a double "
+                             "(like 1e999); send numbers within +-1.7e308",
+                             msg->type);
             goto fail;
         }
         cmk_msg_set_body(msg, body);

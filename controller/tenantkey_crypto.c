@@ -34,6 +34,7 @@
 #define TK_BYOK_ALG "dir"
 #define TK_BYOK_ENC "CKM_RSA_AES_KEY_WRAP"
 #define TK_FILE_MAX (1u << 20)
+#define TK_PFX_MAX_ITER 1000000 /* PKCS#12 MAC iterations accepted (OpenSSL and Windows: ~2000) */
 
 /* tkc_secret_free - wipe and free a secret buffer */
 void tkc_secret_free(uint8_t **p, size_t len)
@@ -152,6 +153,18 @@ int tkc_pfx_make(EVP_PKEY *pk, const char *name, const char *password, int64_t n
     return 0;
 }
 
+/* pkcs12_mac_iter - the key-derivation iterations of a PKCS#12 MAC (1 when absent, -1 when
+ * unreadable); a file may ask for 2^31 and keep a thread busy for minutes */
+static long long pkcs12_mac_iter(const PKCS12 *p12)
+{
+    const ASN1_INTEGER *iter = NULL;
+    int64_t v = 1;
+    PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+    if (iter && ASN1_INTEGER_get_int64(&v, iter) != 1)
+        return -1;
+    return (long long)v;
+}
+
 /* tkc_pfx_parse - open a .pfx with its password */
 int tkc_pfx_parse(const uint8_t *data, size_t len, const char *password, EVP_PKEY **out,
                   cmk_err *err)
@@ -175,6 +188,14 @@ int tkc_pfx_parse(const uint8_t *data, size_t len, const char *password, EVP_PKE
         return cmk_err_set(err, CMK_EINVAL,
                            "the file is not a PKCS#12 (.pfx) file; upload a .pfx or a .byok "
                            "encryption key file");
+    }
+    if (PKCS12_mac_present(p12) &&
+        (pkcs12_mac_iter(p12) < 1 || pkcs12_mac_iter(p12) > TK_PFX_MAX_ITER)) {
+        rc = cmk_err_set(err, CMK_EINVAL,
+                         "the .pfx file asks for %lld key-derivation iterations; at most %d are "
+                         "accepted: export it again with the usual settings",
+                         pkcs12_mac_iter(p12), TK_PFX_MAX_ITER);
+        goto out;
     }
     if (PKCS12_mac_present(p12)) {
         mac_ok = PKCS12_verify_mac(p12, password, -1) == 1;

@@ -74,8 +74,24 @@ static int pem_password(char *buf, int size, int rwflag, void *u)
     return (int)n;
 }
 
-/* parse_pkcs12 - the private key inside a PKCS#12 (.pfx) blob */
-static EVP_PKEY *parse_pkcs12(const uint8_t *data, size_t len, const char *password)
+/* pkcs12_mac_iter - the key-derivation iterations of a PKCS#12 MAC (1 when absent, -1 when
+ * unreadable); a file may ask for 2^31 and keep a thread busy for minutes */
+static long long pkcs12_mac_iter(const PKCS12 *p12)
+{
+    const ASN1_INTEGER *iter = NULL;
+    int64_t v = 1;
+    PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+    if (iter && ASN1_INTEGER_get_int64(&v, iter) != 1)
+        return -1;
+    return (long long)v;
+}
+
+#define VRSA_PFX_MAX_ITER 1000000 /* PKCS#12 MAC iterations accepted (OpenSSL, Windows: ~2000) */
+
+/* parse_pkcs12 - the private key inside a PKCS#12 (.pfx) blob; *iter gets the MAC's
+ * iterations when they are over VRSA_PFX_MAX_ITER (the file is then refused unread), else 0 */
+static EVP_PKEY *parse_pkcs12(const uint8_t *data, size_t len, const char *password,
+                              long long *iter)
 {
     const unsigned char *p = data;
     PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
@@ -85,6 +101,13 @@ static EVP_PKEY *parse_pkcs12(const uint8_t *data, size_t len, const char *passw
 
     if (!p12)
         return NULL;
+    *iter = 0;
+    if (PKCS12_mac_present(p12) &&
+        (pkcs12_mac_iter(p12) < 1 || pkcs12_mac_iter(p12) > VRSA_PFX_MAX_ITER)) {
+        *iter = pkcs12_mac_iter(p12);
+        PKCS12_free(p12); /* refused before any key derivation */
+        return NULL;
+    }
     if (!PKCS12_parse(p12, password ? password : "", &pk, &cert, &ca))
         pk = NULL;
     X509_free(cert);
@@ -134,7 +157,13 @@ int vrsa_parse_private(const uint8_t *data, size_t len, const char *password, EV
         pk = d2i_AutoPrivateKey(NULL, &p, (long)len);
         if (!pk) {
             ERR_clear_error();
-            pk = parse_pkcs12(data, len, password);
+            long long iter = 0;
+            pk = parse_pkcs12(data, len, password, &iter);
+            if (!pk && iter)
+                return cmk_err_set(err, CMK_EINVAL,
+                                   "the PKCS#12 file asks for %lld key-derivation iterations; at "
+                                   "most %d are accepted: export it again with the usual settings",
+                                   iter, VRSA_PFX_MAX_ITER);
             if (!pk) {
                 ssl_reason(why, sizeof why);
                 return cmk_err_set(err, CMK_EINVAL,

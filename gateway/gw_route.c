@@ -23,6 +23,8 @@ static int str_field(const cJSON *body, const char *name, char *out, size_t n, i
     }
     if (!cJSON_IsString(v))
         return cmk_err_set(err, CMK_EINVAL, "http.request: \"%s\" must be a string", name);
+    if (required && !v->valuestring[0])
+        return cmk_err_set(err, CMK_EINVAL, "http.request: \"%s\" must not be empty", name);
     if (strlen(v->valuestring) >= n)
         return cmk_err_set(err, CMK_EINVAL, "http.request: \"%s\" is longer than %zu characters",
                            name, n - 1);
