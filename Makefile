@@ -92,10 +92,9 @@ asan: deps
 	@# the daemons' stderr goes to their logs in run dirs the tests delete: reports go to files
 	@rm -rf $(BUILD)-asan/sanitizer-reports && mkdir -p $(BUILD)-asan/sanitizer-reports
 	@echo "asan: skipping it.daemons_clean_under_valgrind - valgrind cannot run ASan-instrumented binaries (it runs in the normal suite)"
-	@echo "asan: skipping it.migration_to_cmk - it expects a migration to have started 0.4 s (wall clock) after add-env, too soon for instrumented daemons (it runs in the normal suite)"
 	@rc=0; cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/ubsan \
-	  ctest --output-on-failure -j $(JOBS) -E 'valgrind|it\.migration_to_cmk$$' --repeat until-pass:2 || rc=$$?; cd $(CURDIR); \
+	  ctest --output-on-failure -j $(JOBS) -E 'valgrind' --repeat until-pass:2 || rc=$$?; cd $(CURDIR); \
 	if [ -n "$$(ls -A $(BUILD)-asan/sanitizer-reports)" ]; then \
 	  for f in $(BUILD)-asan/sanitizer-reports/*; do echo "== $$f"; head -n 40 "$$f"; done; \
 	  echo "sanitizer reports above (in $(BUILD)-asan/sanitizer-reports)"; exit 1; \

@@ -9,7 +9,8 @@
 # a controller SIGKILL resumes with nothing lost or duplicated; run history rules.
 . "$(dirname "$0")/lib.sh"
 
-cmkctl up --set clock.mode=virtual --set migration.step_delay=150ms >/dev/null
+# 400 ms per flow: the migration runs for seconds, long enough to be caught in the middle
+cmkctl up --set clock.mode=virtual --set migration.step_delay=400ms >/dev/null
 setup_cmk contoso unitedstates
 env=$(new_env Prod contoso unitedstates production --managed)
 for f in "$SRC"/configs/flows/*.json; do cmkctl flow create --env "$env" --file "$f" --id "$(basename "$f" .json)" >/dev/null; done
@@ -29,7 +30,8 @@ ok "MIG-1 pre-flight lists every category (parents three levels deep)"
 
 # start the migration, and meanwhile: creation refused, runs accepted
 op=$(json_get "$(cmkctl policy add-env "$POLICY" "$env" --no-wait --json)" 'j["id"]')
-sleep 0.4
+mig_running() { [ "$(json_get "$(cmkctl env migration "$env" --json)" 'j["status"]')" = Running ]; }
+wait_until 30 mig_running || fail "the migration never started: $(cmkctl env migration "$env")"
 out=$(cmkctl flow create --env "$env" --file "$SRC/configs/flows/manual-compose.json" 2>&1 || true)
 grep -q "Creation and updates of flows are blocked during migration" <<<"$out" || fail "create during migration: $out"
 [ "$(json_get "$(cmkctl flow run --env "$env" condition-terminate --body '{"number":1}' --json)" 'j["status"]')" != "" ] || fail "run during migration"
