@@ -91,7 +91,11 @@ static int op_ping(void *arg, const cmk_msg *req, cmk_err *err)
         pair[0] = pf;
         pair[1] = strdup(name);
         pf->outstanding++;
-        broker_forward(self->broker, name, CMK_MSG_PING, NULL, timeout, ping_done, pair, NULL);
+        {
+            cmk_err ferr = CMK_ERR_INIT;
+            if (broker_forward(self->broker, name, CMK_MSG_PING, NULL, timeout, ping_done, pair, &ferr) < 0)
+                ping_done(pair, NULL, &ferr); /* not sent (busy): answered as such */
+        }
     }
     cJSON_Delete(children);
     if (cJSON_GetArraySize(pf->results) == 0 && pf->outstanding == 1) {

@@ -377,8 +377,12 @@ int ctl_route_both(ctl *self, const cmk_msg *req, const cJSON *env, cmk_err *err
         cJSON_AddStringToObject(body, "infrastructure", side == 0 ? "dedicated" : "shared");
         pair[0] = j;
         pair[1] = (void *)(intptr_t)side;
-        broker_forward(self->broker, side == 0 ? ded : "worker-shared", req->type, body, self->cfg->request_timeout,
-                       both_done, pair, NULL);
+        {
+            cmk_err ferr = CMK_ERR_INIT;
+            if (broker_forward(self->broker, side == 0 ? ded : "worker-shared", req->type, body,
+                               self->cfg->request_timeout, both_done, pair, &ferr) < 0)
+                both_done(pair, NULL, &ferr); /* not sent (busy): this side answers with the error */
+        }
         cJSON_Delete(body);
     }
     return 0;

@@ -69,10 +69,23 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
                 snprintf(worker, sizeof worker, "worker-%s", o->env);
             else
                 snprintf(worker, sizeof worker, "worker-shared");
-            broker_forward(c->broker, worker, "flow.run", body, c->cfg->request_timeout, run_done, strdup(o->flow), NULL);
+            {
+                char *what = strdup(o->flow);
+                cmk_err ferr = CMK_ERR_INIT;
+                if (!what)
+                    cmk_err_set(&ferr, CMK_ENOMEM, "out of memory");
+                if (!what || broker_forward(c->broker, worker, "flow.run", body, c->cfg->request_timeout, run_done,
+                                            what, &ferr) < 0) {
+                    /* not sent (the worker is saturated, say): this occurrence is skipped, as a
+                     * recurrence that cannot start is in Logic Apps; the next one is armed below */
+                    free(what);
+                    cmk_log(CMK_LOG_WARN, o->env, creq, "recurrence.skipped", "flow=%s due=%s error=\"%s\"", o->flow,
+                            cmk_time_format(o->due, text, sizeof text) ? text : "", ferr.msg);
+                } else
+                    cmk_log(CMK_LOG_INFO, o->env, creq, "recurrence.fired", "flow=%s due=%s", o->flow,
+                            cmk_time_format(o->due, text, sizeof text) ? text : "");
+            }
             cJSON_Delete(body);
-            cmk_log(CMK_LOG_INFO, o->env, creq, "recurrence.fired", "flow=%s due=%s", o->flow,
-                    cmk_time_format(o->due, text, sizeof text) ? text : "");
         }
         cJSON_Delete(env);
         next = o->due + period;
