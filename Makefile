@@ -11,11 +11,13 @@
 
 BUILD     ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# tests at once: one more than the cores (integration tests mostly wait on their processes)
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 RUN_DIR   ?= ./var
 SCENARIO  ?= configs/scenarios/default.json
 BUILD_TYPE ?= RelWithDebInfo
 FUZZ_SECONDS ?= 20
-FUZZ_TEST_SECONDS ?= 10
+FUZZ_TEST_SECONDS ?= 5
 FUZZ_CC   ?= $(shell command -v clang 2>/dev/null || command -v clang-14 2>/dev/null)
 FUZZ_SURFACES := wire json_request flowdef flowexpr flowclass fwconfig servicetags config \
                  gw_ingress pfx byok
@@ -71,7 +73,7 @@ test: check
 
 # make check - build and run every test once
 check: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
 
 # make bench - the standard set (bench/make-bench.sh): encrypt-on-write at four record sizes, then
 # flow loads on clusters of their own (Compose-only, HTTP actions, HTTP triggers, CMK events,
@@ -91,7 +93,7 @@ asan: deps
 	@echo "asan: skipping it.daemons_clean_under_valgrind - valgrind cannot run ASan-instrumented binaries (it runs in the normal suite)"
 	@rc=0; cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/ubsan \
-	  ctest --output-on-failure -j $(JOBS) -E 'valgrind' --repeat until-pass:2 || rc=$$?; cd $(CURDIR); \
+	  ctest --output-on-failure -j $(TEST_JOBS) -E 'valgrind' --repeat until-pass:2 || rc=$$?; cd $(CURDIR); \
 	if [ -n "$$(ls -A $(BUILD)-asan/sanitizer-reports)" ]; then \
 	  for f in $(BUILD)-asan/sanitizer-reports/*; do echo "== $$f"; head -n 40 "$$f"; done; \
 	  echo "sanitizer reports above (in $(BUILD)-asan/sanitizer-reports)"; exit 1; \
