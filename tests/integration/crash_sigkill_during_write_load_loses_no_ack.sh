@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Rule CRASH-1: under a write-heavy load (three clients sending `flow run` with unique client
-# requests, retrying a request until it is acknowledged), a SIGKILL of any process at a random
+# requests, retrying a request until it is acknowledged, and one creating flows), a SIGKILL of any process at a random
 # moment - the controller (then `cmkctl up` again on the same run dir), the shared worker, a
 # dedicated worker, the gateway while HTTP-action flows run - loses no acknowledged run and
 # applies none twice: afterwards every acknowledged run is listed by the cluster, its client
 # request is held by exactly one run across the environment's partitions (the acknowledged one),
-# no run is left Running, and every partition file passes `PRAGMA integrity_check`.
+# no run is left Running, every acknowledged flow is stored once, and every partition file passes
+# `PRAGMA integrity_check`.
 # The rounds are random; CRASH_SEED=N replays one (the seed is printed first); CRASH_ROUNDS=N
 # kills every process N times (default once).
 . "$(dirname "$0")/lib.sh"
@@ -54,7 +55,28 @@ client() {
         done
     done
 }
+# flow_client - creates flows f-1, f-2, ... (alternating environments), each sent again until
+# acknowledged ("has a flow ... already" means an earlier attempt was applied); one line
+# "env flow" per acknowledged flow in $RUN/flows.acked, one per flow given up in $RUN/gaveup.f
+flow_client() {
+    local n=0 env id out try
+    while [ ! -e "$RUN/stop" ]; do
+        n=$((n + 1)); id="f-$n"
+        if (( n % 2 )); then env=$shared; else env=$ded; fi
+        for ((try = 0; ; try++)); do
+            if (( try == 15 )); then echo "$env $id $out" >>"$RUN/gaveup.f"; break; fi
+            if out=$(cmkctl --timeout 5s flow create --env "$env" --file "$SRC/configs/flows/manual-compose.json" \
+                     --id "$id" 2>&1) || [[ $out == *"has a flow '$id' already"* ]]; then
+                echo "$env $id" >>"$RUN/flows.acked"
+                break
+            fi
+            sleep 0.3
+        done
+    done
+}
 clients=()
+: >"$RUN/flows.acked"; : >"$RUN/gaveup.f"
+flow_client & clients+=($!)
 for c in 1 2 3; do : >"$RUN/acked.$c"; : >"$RUN/gaveup.$c"; client $c & clients+=($!); done
 
 # no_daemons - the cluster's processes are gone (the clients' cmkctl may still wait)
@@ -125,6 +147,23 @@ while read -r e f creq rid; do
 done <<<"$sample"
 ok "every one of $total acknowledged runs is listed, ended and readable"
 
+# every acknowledged flow is listed by the cluster
+nf=$(wc -l <"$RUN/flows.acked")
+[ "$nf" -gt 0 ] || fail "no flow was created"
+for e in "$shared" "$ded"; do cmkctl flow list --env "$e" --json >"$RUN/flows.$e.json" || fail "flow list $e"; done
+python3 - "$RUN" <<'PY' || fail "an acknowledged flow is missing from flow list"
+import json, sys
+run = sys.argv[1]
+missing = []
+for line in open(run + "/flows.acked"):
+    env, fid = line.split()
+    ids = [f["id"] for f in json.load(open("%s/flows.%s.json" % (run, env)))["items"]]
+    if ids.count(fid) != 1:
+        missing.append((env, fid, ids.count(fid)))
+assert not missing, missing[:10]
+PY
+ok "every one of $nf acknowledged flow creations is listed once"
+
 # no client request is held by two runs, across the shared and dedicated partitions
 cmkctl down >/dev/null
 python3 - "$RUN" <<'PY' || fail "a run is lost or applied twice in the partitions"
@@ -152,6 +191,15 @@ for p in glob.glob(run + "/acked.*"):
         if rows.get((env, flow, creq)) != [rid]:
             bad.append((env, flow, creq, rid, rows.get((env, flow, creq))))
 assert not bad, "acknowledged runs not stored exactly once: %s" % bad[:5]
+flows = {}
+for db in glob.glob(run + "/partitions/*/*/partition.db"):
+    env = db.split("/")[-3]
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    for (fid,) in con.execute("SELECT id FROM flows"):
+        flows[(env, fid)] = flows.get((env, fid), 0) + 1
+    con.close()
+bad = [l.split() for l in open(run + "/flows.acked") if flows.get(tuple(l.split())) != 1]
+assert not bad, "acknowledged flows not stored exactly once: %s" % bad[:5]
 PY
 n=0
 for db in "$RUN"/partitions/*/*/partition.db; do
