@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Rule CRASH-2: a migration to the dedicated infrastructure (`policy add-env`) interrupted by a
 # SIGKILL - of the controller (then `cmkctl up` again on the same run dir), of the source
-# (shared) worker, of the target (dedicated) worker - after a seeded random number of flows has
-# reached the target resumes and ends once: the operation ends Succeeded, every flow is in
-# exactly one of the two partitions (the migratable ones on the dedicated side, the held ones on
-# the shared side), `env migration` counts every moved flow, each definition reads back as it was
-# saved, the run history from before the migration is listed once, moved flows run, and every
-# partition file passes `PRAGMA integrity_check`. CRASH_SEED=N replays the kill points.
+# (shared) worker, of the target (dedicated) worker - right after the operation is acknowledged
+# or after a seeded random number of flows has reached the target - resumes and ends once: the
+# operation ends Succeeded, every flow is in exactly one of the two partitions (the migratable
+# ones on the dedicated side, the held ones on the shared side), `env migration` counts every
+# moved flow, each definition reads back as it was saved, the run history from before the
+# migration is listed once, moved flows run, and every partition file passes
+# `PRAGMA integrity_check`. CRASH_SEED=N replays the kill points.
 . "$(dirname "$0")/lib.sh"
 
 CRASH_SEED=${CRASH_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) ))}
@@ -43,15 +44,19 @@ for victim in controller source target; do
     [ "$movable" -ge 3 ] || fail "only $movable flows can move"
 
     op=$(json_get "$(cmkctl policy add-env "$POLICY" "$env" --no-wait --json)" 'j["id"]')
-    k=$(( 1 + RANDOM % (movable - 2) ))
-    wait_until 30 on_target "$env" "$k" || fail "$victim: the migration never reached $k flows on the target"
+    # k = 0: right after add-env is acknowledged (the link, before or as the first flow moves)
+    k=$(( RANDOM % (movable - 2) ))
+    if [ "$k" = 0 ]; then sleep "0.$(( RANDOM % 3 ))"; else
+        wait_until 30 on_target "$env" "$k" || fail "$victim: the migration never reached $k flows on the target"
+    fi
     case $victim in
         controller) name=controller ;;
         source) name=worker-shared ;;
         target) name="worker-$env" ;;
     esac
+    has_pid() { local p; p=$(pid_of "$name"); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != - ]; }
+    wait_until 20 has_pid || fail "no $name to kill"
     pid=$(pid_of "$name")
-    [ -n "$pid" ] && [ "$pid" != 0 ] || fail "no $name to kill"
     kill -9 "$pid"
     echo "$victim: SIGKILL $name (pid $pid) with $k+ of $movable flows on the target"
     if [ "$victim" = controller ]; then
