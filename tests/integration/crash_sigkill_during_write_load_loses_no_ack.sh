@@ -2,7 +2,8 @@
 # Rule CRASH-1: under a write-heavy load (three clients sending `flow run` with unique client
 # requests, retrying a request until it is acknowledged, and one creating flows), a SIGKILL of any process at a random
 # moment - the controller (then `cmkctl up` again on the same run dir), the shared worker, a
-# dedicated worker, the gateway while HTTP-action flows run - loses no acknowledged run and
+# dedicated worker, the gateway while HTTP-action flows run, the firewall whose endpoint those
+# actions call - loses no acknowledged run and
 # applies none twice: afterwards every acknowledged run is listed by the cluster, its client
 # request is held by exactly one run across the environment's partitions (the acknowledged one),
 # no run is left Running, every acknowledged flow is stored once, and every partition file passes
@@ -87,7 +88,7 @@ grow_to() { [ "$(acked)" -ge "$1" ]; }
 # every process is killed once, in a seeded order, at a seeded moment of the load
 # (CRASH_ROUNDS=N: N passes over the processes)
 victims=()
-for ((r = 0; r < ${CRASH_ROUNDS:-1}; r++)); do victims+=(controller worker-shared "worker-$ded" gateway); done
+for ((r = 0; r < ${CRASH_ROUNDS:-1}; r++)); do victims+=(controller worker-shared "worker-$ded" gateway firewall); done
 for ((i = ${#victims[@]} - 1; i > 0; i--)); do
     j=$((RANDOM % (i + 1))); t=${victims[i]}; victims[i]=${victims[j]}; victims[j]=$t
 done
