@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Rule CRASH-1: under a write-heavy load (three clients sending `flow run` with unique client
-# requests, retrying a request until it is acknowledged, and one creating flows), a SIGKILL of any process at a random
-# moment - the controller (then `cmkctl up` again on the same run dir), the shared worker, a
-# dedicated worker, the gateway while HTTP-action flows run, the firewall whose endpoint those
-# actions call - loses no acknowledged run and
-# applies none twice: afterwards every acknowledged run is listed by the cluster, its client
-# request is held by exactly one run across the environment's partitions (the acknowledged one),
-# no run is left Running, every acknowledged flow is stored once, and every partition file passes
+# requests, each retried until acknowledged, and one client creating flows), a SIGKILL at a
+# random moment of any process - the controller (then `cmkctl up` again on the same run dir),
+# the shared worker, a dedicated worker, the gateway while HTTP-action flows run, the firewall
+# whose endpoint those actions call - loses no acknowledged run or flow and applies none twice:
+# afterwards every acknowledged run is listed by the cluster, its client request is held by
+# exactly one run across the environment's partitions (the acknowledged one), no run is left
+# Running, every acknowledged flow is stored once, and every partition file passes
 # `PRAGMA integrity_check`.
 # The rounds are random; CRASH_SEED=N replays one (the seed is printed first); CRASH_ROUNDS=N
 # kills every process N times (default once).
