@@ -111,6 +111,8 @@ PY
 done
 
 cmkctl down >/dev/null
+r=$(sqlite3 "$RUN/controller.db" 'PRAGMA integrity_check' 2>&1)
+[ "$r" = ok ] || fail "integrity_check of controller.db: $r"
 n=0
 for db in "$RUN"/partitions/*/*/partition.db; do
     r=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)

@@ -202,6 +202,8 @@ for db in glob.glob(run + "/partitions/*/*/partition.db"):
 bad = [l.split() for l in open(run + "/flows.acked") if flows.get(tuple(l.split())) != 1]
 assert not bad, "acknowledged flows not stored exactly once: %s" % bad[:5]
 PY
+r=$(sqlite3 "$RUN/controller.db" 'PRAGMA integrity_check' 2>&1)
+[ "$r" = ok ] || fail "integrity_check of controller.db: $r"
 n=0
 for db in "$RUN"/partitions/*/*/partition.db; do
     r=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)
