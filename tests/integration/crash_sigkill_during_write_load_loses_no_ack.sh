@@ -37,7 +37,7 @@ state_of() { cmkctl status | awk -v n="$1" '$1 == n { print $4 }'; }
 # $RUN/acked.N, one per client request never acknowledged in $RUN/gaveup.N
 client() {
     local n=0 env flow creq out="" rid try
-    while [ ! -e "$RUN/stop" ]; do
+    while [ ! -e "$RUN/stop" ] && [ -d "$RUN" ]; do
         n=$((n + 1)); creq="c$1-$n"
         if (( n % 2 )); then env=$shared; else env=$ded; fi
         if (( n % 3 == 0 )); then flow=http; else flow=compose; fi
@@ -61,7 +61,7 @@ client() {
 # "env flow" per acknowledged flow in $RUN/flows.acked, one per flow given up in $RUN/gaveup.f
 flow_client() {
     local n=0 env id out try
-    while [ ! -e "$RUN/stop" ]; do
+    while [ ! -e "$RUN/stop" ] && [ -d "$RUN" ]; do
         n=$((n + 1)); id="f-$n"
         if (( n % 2 )); then env=$shared; else env=$ded; fi
         for ((try = 0; ; try++)); do
@@ -76,6 +76,8 @@ flow_client() {
     done
 }
 clients=()
+# the client loops go with the test, whatever its outcome (then lib.sh's cleanup)
+trap 'rc=$?; set +e; touch "$RUN/stop" 2>/dev/null; kill "${clients[@]}" 2>/dev/null; wait; (exit $rc); cleanup' EXIT
 : >"$RUN/flows.acked"; : >"$RUN/gaveup.f"
 flow_client & clients+=($!)
 for c in 1 2 3; do : >"$RUN/acked.$c"; : >"$RUN/gaveup.$c"; client $c & clients+=($!); done
