@@ -117,7 +117,6 @@ static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
     exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env, id,
          m->to_dedicated ? "dedicated" : "shared", NULL);
     exec(m->c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
-    m->moved++;
     m->next++;
     next_flow(m);
 }
