@@ -29,6 +29,7 @@ typedef struct {
 } mig;
 
 static void next_flow(mig *m);
+static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b);
 
 /* exec - SQL with text parameters, on controller.db */
 static int exec(ctl *c, const char *sql, const char *a, const char *b, const char *d, const char *e)
@@ -46,18 +47,29 @@ int migration_init(void *ctl_p, cmk_err *err)
                       "  status TEXT NOT NULL, moved INTEGER NOT NULL DEFAULT 0, held INTEGER NOT NULL DEFAULT 0,"
                       "  started INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0, migrated_at INTEGER NOT NULL DEFAULT 0);"
                       "CREATE TABLE IF NOT EXISTS migration_held (env TEXT NOT NULL, flow TEXT NOT NULL, name TEXT,"
-                      "  categories TEXT, remedies TEXT, PRIMARY KEY (env, flow));",
+                      "  categories TEXT, remedies TEXT, PRIMARY KEY (env, flow));"
+                      /* flows verified on the target by the job in flight: counted once even when
+                       * a crash makes the job move a flow again */
+                      "CREATE TABLE IF NOT EXISTS migration_moved (env TEXT NOT NULL, flow TEXT NOT NULL,"
+                      "  PRIMARY KEY (env, flow));",
                       err);
+}
+
+/* count_moved - every flow the job verified on the target, before and after a controller restart */
+static void count_moved(mig *m)
+{
+    m->moved = (int)int_query(m->c, "SELECT COUNT(*) FROM migration_moved WHERE env = ?", m->env, NULL);
 }
 
 /* finish - end the job and tell whoever started it */
 static void finish(mig *m, int rc, const char *message)
 {
     char now[32], moved[16], held[16];
+    count_moved(m);
     snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(m->c->clock));
     snprintf(moved, sizeof moved, "%d", m->moved);
     snprintf(held, sizeof held, "%d", m->held);
-    exec(m->c, "UPDATE migrations SET status = ?2, finished = CAST(?3 AS INTEGER), moved = moved + CAST(?4 AS INTEGER) "
+    exec(m->c, "UPDATE migrations SET status = ?2, finished = CAST(?3 AS INTEGER), moved = CAST(?4 AS INTEGER) "
                "WHERE env = ?1", m->env, rc ? "Failed" : "Done", now, moved);
     if (rc == 0 && m->to_dedicated)
         exec(m->c, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
@@ -98,13 +110,13 @@ static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
     if ((!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) && !(err && err->code == CMK_ENOENT)) {
         /* still on the source: route it there again */
         exec(m->c, "DELETE FROM flow_homes WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
+        exec(m->c, "DELETE FROM migration_moved WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
         finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the flow");
         return;
     }
     exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env, id,
          m->to_dedicated ? "dedicated" : "shared", NULL);
     exec(m->c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
-    m->moved++;
     m->next++;
     next_flow(m);
 }
@@ -133,6 +145,8 @@ static void on_verified(void *arg, const cmk_msg *reply, const cmk_err *err)
      * reach the source after the delete (requests to one worker arrive in order) */
     exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env,
          cmk_json_str(f, "id", ""), m->to_dedicated ? "dedicated" : "shared", NULL);
+    exec(m->c, "INSERT OR IGNORE INTO migration_moved(env, flow) VALUES(?1, ?2)", m->env, cmk_json_str(f, "id", ""),
+         NULL, NULL);
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "flow", cmk_json_str(f, "id", ""));
     forward(m, m->source, "flow.delete", body, on_deleted);
@@ -171,6 +185,7 @@ static void next_flow(mig *m)
     cJSON *f = current(m), *body;
     if (!f) {
         char msg[160];
+        count_moved(m);
         snprintf(msg, sizeof msg, "%d flows moved, %d kept on the Microsoft-managed key", m->moved, m->held);
         finish(m, 0, msg);
         return;
@@ -257,8 +272,10 @@ static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
     next_flow(m);
 }
 
-/* migration_start - begin (or resume) moving env's flows */
-int migration_start(void *ctl_p, const char *env, int to_dedicated, migration_done_fn done, void *arg, cmk_err *err)
+/* start_job - begin moving env's flows, or resume the job a crash interrupted (keeping the
+ * flows it already counted as moved) */
+static int start_job(void *ctl_p, const char *env, int to_dedicated, int resume, migration_done_fn done, void *arg,
+                     cmk_err *err)
 {
     ctl *c = ctl_p;
     mig *m = calloc(1, sizeof *m);
@@ -281,10 +298,18 @@ int migration_start(void *ctl_p, const char *env, int to_dedicated, migration_do
         free(m);
         return cmk_err_set(err, CMK_EIO, "cannot record the migration of %s", env);
     }
+    if (!resume)
+        exec(c, "DELETE FROM migration_moved WHERE env = ?1", env, NULL, NULL, NULL);
     if (to_dedicated)
         exec(c, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
     cmk_log(CMK_LOG_INFO, env, NULL, "migration.start", "from=%s to=%s", m->source, m->target);
     return forward(m, m->source, "flow.dump", cJSON_CreateObject(), on_dump) < 0 ? CMK_EIO : 0;
+}
+
+/* migration_start - begin moving env's flows */
+int migration_start(void *ctl_p, const char *env, int to_dedicated, migration_done_fn done, void *arg, cmk_err *err)
+{
+    return start_job(ctl_p, env, to_dedicated, 0, done, arg, err);
 }
 
 /* migration_resume_all - Running migrations start again (every step is idempotent) */
@@ -304,7 +329,7 @@ void migration_resume_all(void *ctl_p)
     }
     cJSON_ArrayForEach(it, running) {
         cmk_log(CMK_LOG_INFO, cmk_json_str(it, "env", ""), NULL, "migration.resume", "%s", "");
-        migration_start(c, cmk_json_str(it, "env", ""), (int)cmk_json_num(it, "to", 1), ctl_migration_done, c, NULL);
+        start_job(c, cmk_json_str(it, "env", ""), (int)cmk_json_num(it, "to", 1), 1, ctl_migration_done, c, NULL);
     }
     cJSON_Delete(running);
 }
