@@ -213,6 +213,36 @@ static int read_status(ld_run *r, int at_end, cmk_err *err)
     return 0;
 }
 
+/* name_child - every workflowReferenceName in a definition becomes id */
+static void name_child(cJSON *node, const char *id)
+{
+    cJSON *it;
+
+    cJSON_ArrayForEach(it, node)
+    {
+        if (it->string && strcmp(it->string, "workflowReferenceName") == 0 && cJSON_IsString(it))
+            cJSON_SetValuestring(it, id);
+        else if (cJSON_IsObject(it) || cJSON_IsArray(it))
+            name_child(it, id);
+    }
+}
+
+/* create_child - the workload's child flow in env, with the id "<env>-child" */
+static int create_child(ld_run *r, const char *env, cmk_err *err)
+{
+    cJSON *b = cJSON_CreateObject();
+    char id[96];
+
+    snprintf(id, sizeof id, "%s-child", env);
+    cJSON_AddStringToObject(b, "env", env);
+    cJSON_AddStringToObject(b, "name", "load-child");
+    cJSON_AddStringToObject(b, "id", id);
+    cJSON_AddItemToObject(b, "definition", cJSON_Duplicate(r->wl.child, 1));
+    cJSON_AddBoolToObject(b, "in_solution", 1);
+    cJSON_AddStringToObject(b, "kind", "cloud");
+    return call(r, "flow.create", b, NULL, err);
+}
+
 /* setup - tenant, environments, flows, one warm-up run of each flow */
 static int setup(ld_run *r, cmk_err *err)
 {
@@ -266,6 +296,8 @@ static int setup(ld_run *r, cmk_err *err)
                 return rc;
             r->envs[e].dedicated = 1;
         }
+        if (w->child && (rc = create_child(r, env, err)) < 0)
+            return rc;
         for (int f = 0; f < w->flows_per_env; f++) {
             ld_target *t = &r->targets[e * w->flows_per_env + f];
             char fname[32];
@@ -274,7 +306,12 @@ static int setup(ld_run *r, cmk_err *err)
             cJSON_AddStringToObject(b, "env", env);
             cJSON_AddStringToObject(b, "name", fname);
             cJSON_AddItemToObject(b, "definition", cJSON_Duplicate(w->definition, 1));
-            cJSON_AddBoolToObject(b, "in_solution", 0);
+            if (w->child) { /* its "Run a Child Flow" actions call this environment's child */
+                char child_id[96];
+                snprintf(child_id, sizeof child_id, "%s-child", env);
+                name_child(cJSON_GetObjectItem(b, "definition"), child_id);
+            }
+            cJSON_AddBoolToObject(b, "in_solution", w->child != NULL); /* child flows need solutions */
             cJSON_AddStringToObject(b, "kind", "cloud");
             if ((rc = call(r, "flow.create", b, &rep, err)) < 0)
                 return rc;

@@ -403,6 +403,16 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
         cmk_err_prefix(err, "workload flows.definition: ");
         goto fail;
     }
+    {
+        char child[4096];
+        if ((rc = str_field(flows, "child", "", child, sizeof child, "flows.", err)) < 0)
+            goto fail;
+        if (child[0] && ((rc = resolve(child, base_dir, w->child_path, sizeof w->child_path, err)) < 0 ||
+                         (rc = cmk_json_load_file(w->child_path, &w->child, err)) < 0)) {
+            cmk_err_prefix(err, "workload flows.child: ");
+            goto fail;
+        }
+    }
     return 0;
 fail:
     bench_workload_free(w);
@@ -438,6 +448,8 @@ void bench_workload_free(bench_workload *w)
     cJSON_Delete(w->definition);
     cJSON_Delete(w->body);
     cJSON_Delete(w->cluster_set);
+    cJSON_Delete(w->child);
+    w->child = NULL;
     w->definition = NULL;
     w->body = NULL;
     w->cluster_set = NULL;
@@ -466,6 +478,8 @@ cJSON *bench_workload_json(const bench_workload *w)
     cJSON_AddNumberToObject(o, "flows_per_environment", w->flows_per_env);
     cJSON_AddStringToObject(o, "definition", w->definition_path);
     cJSON_AddStringToObject(o, "trigger", w->http_trigger ? "http" : "run");
+    if (w->child)
+        cJSON_AddStringToObject(o, "child", w->child_path);
     cJSON_AddNumberToObject(o, "clients", w->clients);
     cJSON_AddNumberToObject(o, "connections", w->connections);
     cJSON_AddNumberToObject(o, "request_timeout_ms", (double)w->request_timeout_ms);

@@ -10,7 +10,9 @@
  *                       "type": "production", "name_prefix": "load" },
  *     "flows": { "per_environment": 2, "definition": "../flows/manual-compose.json",
  *                "body": { "text": "load" },                 the trigger body of every run
- *                "trigger": "run" },          or "http": POST to each flow's URL on the gateway
+ *                "trigger": "run",            or "http": POST to each flow's URL on the gateway
+ *                "child": "../flows/child-child.json" },   a child flow per environment, which
+ *                                             every workflowReferenceName of the flows names
  *     "clients": 64,          runs in flight at once (a closed loop)
  *     "connections": 1,       DEALER sockets the clients share
  *     "request_timeout": "10s",
@@ -112,6 +114,9 @@ typedef struct {
     int flows_per_env;                /* flows in each */
     char definition_path[4096];       /* the flow definition's file, resolved */
     cJSON *definition;                /* the definition (owned) */
+    char child_path[4096];            /* flows.child: a child flow's definition file ("" none) */
+    cJSON *child;                     /* its definition (owned): one per environment, and every
+                                         "Run a Child Flow" action of the flows calls it */
     cJSON *body;                      /* the trigger body of every run (owned, may be NULL) */
     int http_trigger;                 /* flows.trigger "http": runs are POSTs to the flows' URLs
                                          on the gateway; "run" (default): flow.run requests */

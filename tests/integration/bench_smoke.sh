@@ -98,3 +98,16 @@ assert not j["failures"], j["failure_examples"]
 assert "runs-5k-http" in {t["id"] for t in j["targets"]}
 PY
 ok "cmk-bench load: HTTP-trigger runs through the gateway's URLs, none lost"
+
+# load, child flows: each run of a parent runs its environment's child flow
+bench load --run-dir "$RUN" --workload "$SRC/configs/workloads/child-flows.json" --duration 1s \
+    --clients 4 --json "$RUN/child.json" >"$RUN/child.out" 2>"$RUN/child.err" \
+    || { cat "$RUN/child.err"; fail "cmk-bench load with child flows failed"; }
+python3 - "$RUN/child.json" <<'PY' || fail "child-flow load: lost runs or failures"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["workload"]["child"].endswith("child-child.json")
+assert j["runs_lost"] == 0 and j["verify"]["acknowledged"] > 0, j["verify"]
+assert not j["failures"], j["failure_examples"]
+PY
+ok "cmk-bench load: parent flows run their child flow, none lost"

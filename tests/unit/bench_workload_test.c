@@ -30,7 +30,8 @@ START_TEST(test_shipped_workloads_parse)
                            CMK_SOURCE_DIR "/configs/workloads/http-trigger.json",
                            CMK_SOURCE_DIR "/configs/workloads/cmk-events.json",
                            CMK_SOURCE_DIR "/configs/workloads/soak-short.json",
-                           CMK_SOURCE_DIR "/configs/workloads/dedicated-200.json"};
+                           CMK_SOURCE_DIR "/configs/workloads/dedicated-200.json",
+                           CMK_SOURCE_DIR "/configs/workloads/child-flows.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         bench_workload w;
         cmk_err err = CMK_ERR_INIT;
@@ -82,6 +83,7 @@ START_TEST(test_full_workload)
     ck_assert_int_eq(w.events[0].env, -1);
     ck_assert_int_eq(w.dedicated, 0);
     ck_assert_int_eq(w.http_trigger, 0); /* flow.run by default */
+    ck_assert_ptr_null(w.child);         /* no child flow unless flows.child names one */
     ck_assert_int_eq(bench_workload_needs_cmk(&w), 0); /* killing a worker needs no key */
     bench_workload_free(&w);
 }
@@ -125,6 +127,7 @@ START_TEST(test_refusals_name_the_field)
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"events\":[{\"at\":\"1s\",\"do\":\"firewall\"}]}", "events[0].config"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"1s\",\"cluster\":{\"a\":[1]}}", "cluster.a"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\",\"trigger\":\"smtp\"},\"duration\":\"1s\"}", "flows.trigger \"smtp\""},
+        {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\",\"child\":\"no-such-child.json\"},\"duration\":\"1s\"}", "flows.child"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"requests\":10,\"events\":[{\"at\":\"1s\",\"every\":\"1s\",\"do\":\"kill-worker\"}]}", "every needs phases with durations"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"10s\",\"events\":[{\"at\":\"0s\",\"every\":\"10ms\",\"do\":\"kill-worker\"}]}", "more than 256 events"},
         {"{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},\"duration\":\"10s\",\"soak\":{\"max_fd_growth\":1}}", "two phases"},
