@@ -2,7 +2,7 @@
 # make-bench.sh BIN_DIR - `make bench`: the standard set of cmk-bench runs, on this machine, one
 # after the other: encrypt-on-write at four record sizes, then flow loads on clusters of their
 # own (Compose-only runs, HTTP actions through the gateway, HTTP triggers through the gateway's
-# URLs, CMK events under load, 200 dedicated environments). Each result goes to docs/bench/
+# URLs, child flows, CMK events under load, 200 dedicated environments). Each result goes to docs/bench/
 # (JSON, Markdown, and a PNG plot when gnuplot is installed), and the "Full results" section of
 # docs/BENCHMARKS.md - everything after its marker line - is rewritten from them, with the
 # command that produced each. The narrative above the marker (targets, what bounds them) is
@@ -37,6 +37,7 @@ run write write --sizes 256,1024,4096,65536 --records 20000 --reps 5
 load load-compose compose-shared
 load load-http-actions http-shared
 load load-http-triggers http-trigger
+load load-child-flows child-flows
 load load-cmk-events cmk-events
 load load-dedicated-200 dedicated-200
 
