@@ -76,7 +76,7 @@ check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
 
 # make bench - the standard set (bench/make-bench.sh): encrypt-on-write at four record sizes, then
-# flow loads on clusters of their own (Compose-only, HTTP actions, HTTP triggers, CMK events,
+# flow loads on clusters of their own (Compose-only, HTTP actions, HTTP triggers, child flows, CMK events,
 # 200 dedicated environments); results and plots in docs/bench/, and the "Full results" section
 # of docs/BENCHMARKS.md rewritten from them
 bench: build
