@@ -25,7 +25,7 @@ FUZZ_SURFACES := wire json_request flowdef flowexpr flowclass fwconfig serviceta
 # Debian packages the build, the tests and the tools need.
 DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl libsqlite3-dev \
                 libcjson-dev check libcurl4-openssl-dev libmicrohttpd-dev libnftables-dev \
-                nftables iproute2 valgrind procps sqlite3 python3 curl
+                nftables iproute2 valgrind procps sqlite3 python3 curl libseccomp-dev
 # Only for fuzzing (make fuzz, part of make test): installed when root; otherwise fuzzing is
 # skipped with a line saying how to install them.
 FUZZ_PACKAGES := clang libclang-rt-14-dev

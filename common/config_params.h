@@ -32,6 +32,8 @@
     X("supervisor.firewall", spawn_firewall, BOOL, "true", "run the customer firewall daemon")    \
     X("request.timeout", request_timeout, DUR, "10s",                                              \
       "how long a routed request waits for its process (including a restart) before failing")     \
+    X("worker.confine", worker_confine, BOOL, "true",                                             \
+      "a dedicated worker confines itself after start: Landlock to its partition, seccomp")      \
     X("worker.commit_when_idle", commit_when_idle, BOOL, "true",                                  \
       "commit a partition's pending writes as soon as no request is queued (not only every 5 ms)") \
     X("request.max_inflight", max_inflight, INT, "4096",                                           \
