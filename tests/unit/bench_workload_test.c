@@ -31,7 +31,8 @@ START_TEST(test_shipped_workloads_parse)
                            CMK_SOURCE_DIR "/configs/workloads/cmk-events.json",
                            CMK_SOURCE_DIR "/configs/workloads/soak-short.json",
                            CMK_SOURCE_DIR "/configs/workloads/dedicated-200.json",
-                           CMK_SOURCE_DIR "/configs/workloads/child-flows.json"};
+                           CMK_SOURCE_DIR "/configs/workloads/child-flows.json",
+                           CMK_SOURCE_DIR "/configs/workloads/soak-long.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         bench_workload w;
         cmk_err err = CMK_ERR_INIT;
