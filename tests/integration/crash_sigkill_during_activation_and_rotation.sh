@@ -108,13 +108,6 @@ for round in 1 2; do
 done
 
 cmkctl down >/dev/null
-r=$(sqlite3 "$RUN/controller.db" 'PRAGMA integrity_check' 2>&1)
-[ "$r" = ok ] || fail "integrity_check of controller.db: $r"
-n=0
-for db in "$RUN"/partitions/*/*/partition.db; do
-    r=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)
-    [ "$r" = ok ] || fail "integrity_check of $db: $r"
-    n=$((n + 1))
-done
+n=$(integrity_checked)
 [ "$n" -ge 2 ] || fail "only $n partition files"
 ok "$n partition files pass integrity_check (CRASH_SEED=$CRASH_SEED)"

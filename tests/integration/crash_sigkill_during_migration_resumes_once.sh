@@ -111,13 +111,6 @@ PY
 done
 
 cmkctl down >/dev/null
-r=$(sqlite3 "$RUN/controller.db" 'PRAGMA integrity_check' 2>&1)
-[ "$r" = ok ] || fail "integrity_check of controller.db: $r"
-n=0
-for db in "$RUN"/partitions/*/*/partition.db; do
-    r=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)
-    [ "$r" = ok ] || fail "integrity_check of $db: $r"
-    n=$((n + 1))
-done
+n=$(integrity_checked)
 [ "$n" = 6 ] || fail "$n partition files, not 6"
 ok "6 partition files pass integrity_check (CRASH_SEED=$CRASH_SEED)"

@@ -204,13 +204,6 @@ for db in glob.glob(run + "/partitions/*/*/partition.db"):
 bad = [l.split() for l in open(run + "/flows.acked") if flows.get(tuple(l.split())) != 1]
 assert not bad, "acknowledged flows not stored exactly once: %s" % bad[:5]
 PY
-r=$(sqlite3 "$RUN/controller.db" 'PRAGMA integrity_check' 2>&1)
-[ "$r" = ok ] || fail "integrity_check of controller.db: $r"
-n=0
-for db in "$RUN"/partitions/*/*/partition.db; do
-    r=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)
-    [ "$r" = ok ] || fail "integrity_check of $db: $r"
-    n=$((n + 1))
-done
+n=$(integrity_checked)
 [ "$n" -ge 2 ] || fail "only $n partition files"
 ok "no client request applied twice; $n partition files pass integrity_check (CRASH_SEED=$CRASH_SEED)"

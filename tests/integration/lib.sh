@@ -67,3 +67,17 @@ env_field() { json_get "$(cmkctl env cmk-status "$1" --json)" "j.get('$2')"; }
 
 # no_procs - true once no process of this run dir is left (for wait_until)
 no_procs() { [ -z "$(procs_of_run)" ]; }
+
+# integrity_checked - controller.db and every partition file pass PRAGMA integrity_check (fails the
+# test otherwise); prints how many partition files were checked
+integrity_checked() {
+    local r db n=0
+    r=$(sqlite3 "$RUN/controller.db" 'PRAGMA integrity_check' 2>&1)
+    [ "$r" = ok ] || fail "integrity_check of controller.db: $r"
+    for db in "$RUN"/partitions/*/*/partition.db; do
+        r=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)
+        [ "$r" = ok ] || fail "integrity_check of $db: $r"
+        n=$((n + 1))
+    done
+    echo "$n"
+}
