@@ -53,6 +53,8 @@ static const cli_cmd commands[] = {
       "client identities and what each role may call (`cmkctl identity --help`)" },
     { "call", cmd_call, "TYPE [BODY-JSON]",
       "send one raw request and print the reply (with --as/--curve-key: check what an identity may call)" },
+    { "protocol", cmd_protocol, "[--markdown]",
+      "every request type: who may send it, where it goes, its limits (the operation table)" },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },
     { NULL, NULL, NULL, NULL },

@@ -205,6 +205,7 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
                          frames[i + 3].len, CMK_PROTO_MAX_BODY);
         goto fail;
     }
+    msg->body_len = frames[i + 3].len;
     if (frames[i + 3].len > 0) {
         cJSON *body = cJSON_ParseWithLength(frames[i + 3].data, frames[i + 3].len);
         if (!cJSON_IsObject(body)) {

@@ -39,8 +39,8 @@
 #define CMK_PROTO_MAX_BINS 16
 #define CMK_PROTO_MAX_BIN (64 * 1024 * 1024)
 
-/* Message types of the back channel and of every reply. Operations are named in the
- * services' dispatch tables (controller/ctl_ops.c, worker/, gateway/). */
+/* Message types of the back channel and of every reply. Operations are declared once, in the
+ * operation table (ops.h). */
 #define CMK_MSG_READY "ready"         /* P->B: {role, name, pid, envs[]} */
 #define CMK_MSG_HEARTBEAT "heartbeat" /* both ways, empty body */
 #define CMK_MSG_DISCONNECT "disconnect" /* P->B: leaving cleanly */
@@ -69,6 +69,7 @@ typedef struct {
     char reqid[CMK_PROTO_MAX_REQID + 1];    /* request id */
     char user[64];                          /* ZAP User-Id of the sender (received only) */
     cJSON *body;                            /* JSON object, owned */
+    size_t body_len;                        /* bytes of the body frame (received only) */
     cmk_bin bins[CMK_PROTO_MAX_BINS];       /* binary frames */
     int nbins;                              /* how many */
 } cmk_msg;

@@ -1,7 +1,7 @@
 /*
- * ctl_ops.c - the controller's front operations: cluster-level requests (ping, status,
- * shutdown). Domain operations (tenants, vaults, policies, ...) live in their own modules and
- * are listed in this table.
+ * cluster_handlers.c - the controller's own requests about the cluster: ping, status, shutdown.
+ * Domain requests (tenants, vaults, policies, ...) are handled in their services' folders; the
+ * operation table (common/ops.h) lists them all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +62,7 @@ static void ping_done(void *arg, const cmk_msg *reply, const cmk_err *err)
 }
 
 /* op_ping - {target: "all"|"controller"|NAME}: pong from each process, through the controller */
-static int op_ping(void *arg, const cmk_msg *req, cmk_err *err)
+int op_ping(void *arg, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = arg;
     const char *target = cmk_json_str(req->body, "target", "all");
@@ -114,7 +114,7 @@ static int op_ping(void *arg, const cmk_msg *req, cmk_err *err)
 }
 
 /* op_status - every process: pid, role, state, uptime, heartbeat age, restarts */
-static int op_status(void *arg, const cmk_msg *req, cmk_err *err)
+int op_status(void *arg, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = arg;
     cmk_msg *rep = cmk_msg_reply(req, CMK_MSG_REPLY);
@@ -169,7 +169,7 @@ int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err)
 }
 
 /* op_shutdown - reply, then stop the whole cluster */
-static int op_shutdown(void *arg, const cmk_msg *req, cmk_err *err)
+int op_shutdown(void *arg, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = arg;
     cmk_msg *rep = cmk_msg_reply(req, CMK_MSG_REPLY);
@@ -181,109 +181,3 @@ static int op_shutdown(void *arg, const cmk_msg *req, cmk_err *err)
     ctl_begin_shutdown(self, "shutdown requested");
     return 0;
 }
-
-const broker_op ctl_ops[] = {
-    { "ping", op_ping, "pong from every process (or one: {target})" },
-    { "status", op_status, "every process with pid, role, state, uptime, heartbeat age, restarts" },
-    { "shutdown", op_shutdown, "stop the whole cluster" },
-    { "tenant.create", op_tenant_create, "create a tenant {id, name?}" },
-    { "tenant.list", op_tenant_list, "list tenants" },
-    { "tenant.show", op_tenant_show, "one tenant {id}" },
-    { "env.create", op_env_create, "create an environment {tenant, name, region, type, managed?}" },
-    { "env.list", op_env_list, "list environments {tenant?}" },
-    { "env.show", op_env_show, "one environment {env}" },
-    { "env.enable-managed", op_env_enable_managed, "make an environment a managed environment {env}" },
-    { "env.delete", op_env_delete, "delete an environment {env}" },
-    { "clock.show", op_clock_show, "the controller's clock" },
-    { "clock.advance", op_clock_advance, "move a virtual clock forward {by}" },
-    { "flow.create", op_route, "create a flow {env, name, definition, in_solution?, kind?}" },
-    { "flow.get", op_route, "a flow with its definition {env, flow}" },
-    { "flow.list", op_route, "flows of an environment {env}" },
-    { "flow.update", op_route, "replace a flow's definition or name {env, flow, ...}" },
-    { "flow.delete", op_route, "delete a flow {env, flow}" },
-    { "flow.enable", op_route, "turn a flow on {env, flow}" },
-    { "flow.disable", op_route, "turn a flow off {env, flow}" },
-    { "flow.save-as", op_route, "copy a flow with a new id (and trigger URL) {env, flow, name}" },
-    { "flow.export", op_route, "a flow as a package {env, flow}" },
-    { "flow.import", op_route, "import a package {env, package}" },
-    { "flow.run", op_route, "trigger a flow {env, flow, body?, client_req?}" },
-    { "flow.invoke", op_route, "HTTP trigger from the gateway {env, flow, sig, ...}" },
-    { "flow.schedules", op_flow_schedules, "recurrence schedules on the controller's clock {env?}" },
-    { "run.list", op_route, "runs of a flow, newest first {env, flow}" },
-    { "run.show", op_route, "one run in full {env, run}" },
-    { "run.export-csv", op_route, "the All runs CSV of a flow (at most 100) {env, flow}" },
-    { "conn.create", op_route, "a connection {env, name, oauth, secret}" },
-    { "conn.show", op_route, "a connection without its secret {env, conn}" },
-    { "policy.create", op_policy_create, "an Encryption enterprise policy {tenant, name, vault, key, version?, region}" },
-    { "policy.show", op_policy_show, "a policy and its environments {policy}" },
-    { "policy.list", op_policy_list, "policies {tenant?}" },
-    { "policy.validate", op_policy_validate, "check a policy's vault and key again {policy}" },
-    { "policy.delete", op_policy_delete, "delete a policy (its environments lock) {policy}" },
-    { "policy.link", op_policy_link, "add an environment to a policy (an operation) {policy, env}" },
-    { "policy.unlink", op_policy_unlink, "remove an environment from its policy (an operation) {env}" },
-    { "policy.operation", op_policy_operation, "an operation's status {id}" },
-    { "policy.apply-rotation", op_policy_apply_rotation, "apply a policy's pending key rotations now {policy}" },
-    { "env.reenable", op_env_reenable, "Re-enable environment after a lock (an operation) {env}" },
-    { "env.cmk-status", op_env_cmk_status, "an environment's policy, encryption status and lock {env}" },
-    { "support.raise-cmk-limit", op_support_raise_limit, "the support ticket raising a tenant's CMK limit {tenant, limit}" },
-    { "firewall.status", op_firewall, "the customer firewall: mode, config, rules, counters" },
-    { "firewall.apply", op_firewall, "swap the customer firewall's config {config: JSON text or path}" },
-    { "firewall.fault", op_firewall, "inject a fault at the customer edge {kind, ms, duration}" },
-    { "metrics", op_metrics, "egress counters per tag and outcome (Prometheus text)" },
-    { "tenant.enable-byok", op_tenant_enable_byok, "turn on the legacy self-managed key (BYOK) feature {tenant}" },
-    { "tenantkey.generate", op_tenantkey_generate, "a new RSA-2048 key as a .pfx {tenant, region, name, password}" },
-    { "tenantkey.upload", op_tenantkey_upload, "upload a .pfx or .byok {tenant, region, name, data, password?, format}" },
-    { "tenantkey.activate", op_tenantkey_activate, "activate an Available key {tenant, name}" },
-    { "tenantkey.list", op_tenantkey_list, "the tenant's keys {tenant}" },
-    { "tenantkey.kek", op_tenantkey_kek, "the key-exchange key for .byok files {tenant, region}" },
-    { "tenantkey.status", op_tenantkey_status, "the BYOK state of a tenant {tenant, region?}" },
-    { "tenant.lock", op_tenant_lock, "lock the tenant's environments {tenant, data, password, format, confirmation}" },
-    { "tenant.unlock-key", op_tenant_unlock_key, "upload the key that locked the tenant {tenant, data, password, format}" },
-    { "env.byok", op_env_byok, "BYOK environment operation {env, op: state|apply|return|unlock|reset, ...}" },
-    { "env.backup", op_env_backup, "back an environment up, sealed under its current key {env, label?}" },
-    { "env.backups", op_env_backups, "an environment's backups with their encryption state at backup {env}" },
-    { "env.restore", op_env_restore, "restore a backup over an environment (default: its own) {backup, env?}" },
-    { "env.copy", op_env_copy, "copy an environment's flows over another's (same key only) {source, target}" },
-    { "env.reset", op_env_reset, "reset a sandbox: data and backups deleted, back to the Microsoft-managed key {env}" },
-    { "env.settings", op_env_settings, "environment settings {env, create_flows_in_solutions?}" },
-    { "app.register-flow", op_app_register_flow, "an app references a Power Apps-trigger flow {env, flow, app}" },
-    { "machine-group", op_machine_group, "hosted RPA machine groups {action: create|list|reprovision, env, name?, group?}" },
-    { "flows.mmk", op_flows_mmk, "Get-AdminFlowEncryptedByMicrosoftKey {env, cannot_migrate?}" },
-    { "env.migration", op_env_migration, "an environment's flow migration and the flows it kept on the MMK {env}" },
-    { "support.run-history", op_support_run_history, "summary of old and new runs, 30 days after migration {env}" },
-    { "support.protect-flows", op_support_protect_flows, "move the flows that can now be migrated {env}" },
-    { "dek.list", op_dek_list, "data keys of an environment (ids, KEKs) {env?}" },
-    { "audit.list", op_audit_list, "audit entries {principal?, operation?, target?, result?, limit?}" },
-    { "audit.verify", op_audit_verify, "check the audit log's hash chain" },
-    { "identity.add", op_identity_add, "a client identity: key file and role {name, role, tenants?}" },
-    { "identity.list", op_identity_list, "the authorized identities with role and tenants" },
-    { "identity.remove", op_identity_remove, "take an added identity out {name}" },
-    { "vault.create", op_vault_create, "create a vault {tenant, vault, region, retention_days?, purge_protection?}" },
-    { "vault.show", op_vault_show, "a vault's properties {vault}" },
-    { "vault.list", op_vault_list, "vaults {tenant?, deleted?}" },
-    { "vault.update", op_vault_update, "change a vault {vault, soft_delete?, purge_protection?, public_network_access?}" },
-    { "vault.delete", op_vault_delete, "delete a vault (soft) {vault}" },
-    { "vault.recover", op_vault_recover, "recover a deleted vault {vault}" },
-    { "vault.purge", op_vault_purge, "purge a deleted vault {vault}" },
-    { "vault.grant", op_vault_grant, "grant permissions {vault, principal, perms}" },
-    { "vault.revoke", op_vault_revoke, "revoke permissions {vault, principal, perms}" },
-    { "vault.access", op_vault_access, "the access list {vault}" },
-    { "key.create", op_key_create, "create a key or version {vault, name, kty?, size?, ops?, nbf?, exp?, tags?}" },
-    { "key.import", op_key_import, "import a private key {vault, name, data (base64 PEM/DER/PKCS#12), password?}" },
-    { "key.import-byok", op_key_import_byok, "import a .byok file {vault, name, byok}" },
-    { "key.show", op_key_show, "a key's public part {vault, name, version?, pem?}" },
-    { "key.list", op_key_list, "keys {vault, deleted?}" },
-    { "key.versions", op_key_versions, "versions of a key {vault, name}" },
-    { "key.rotate", op_key_rotate, "a new version {vault, name}" },
-    { "key.update", op_key_update, "enable/disable, nbf, exp, tags {vault, name, version?}" },
-    { "key.delete", op_key_delete, "delete (soft) {vault, name}" },
-    { "key.recover", op_key_recover, "recover a deleted key {vault, name}" },
-    { "key.purge", op_key_purge, "purge a deleted key {vault, name}" },
-    { "key.backup", op_key_backup, "backup blob {vault, name}" },
-    { "key.restore", op_key_restore, "restore a backup {vault, backup}" },
-    { "key.wrap", op_key_wrap, "wrapKey {vault, name, version?, alg?, value}" },
-    { "key.unwrap", op_key_unwrap, "unwrapKey {vault, name, version?, alg?, value}" },
-    { "key.policy-set", op_key_policy_set, "rotation policy {vault, name, rotate_after|rotate_before_expiry, expires_after?}" },
-    { "key.policy-show", op_key_policy_show, "rotation policy {vault, name}" },
-    { NULL, NULL, NULL },
-};

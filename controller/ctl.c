@@ -294,8 +294,7 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = err->code;
     if (rc == 0) {
         broker_set_authz(self->broker, on_authz, self);
-        broker_set_ops(self->broker, ctl_ops, self);
-        broker_set_back_ops(self->broker, ctl_back_ops, self);
+        broker_set_dispatch(self->broker, ctl_handlers, self);
         broker_set_peer_hook(self->broker, on_peer, self);
         rc = write_pid(self, err);
     }

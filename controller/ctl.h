@@ -20,6 +20,7 @@
 #include "vault.h"
 #include "server.h"
 #include "supervisor.h"
+#include "ops.h"
 #include "zap.h"
 
 /* The controller. */
@@ -53,10 +54,8 @@ void ctl_stop(ctl **self_p);
 /* ctl_begin_shutdown - stop children, then the loop */
 void ctl_begin_shutdown(ctl *self, const char *why);
 
-/* ctl_ops - the front operations table (ctl_ops.c); ctl_back_ops - requests from peers */
-extern const broker_op ctl_ops[];
-extern const broker_op ctl_back_ops[];
-int op_dek_list(void *ctx, const cmk_msg *req, cmk_err *err);
+/* ctl_handlers - every operation's handler, by CMK_OP_<ID> (dispatch.c) */
+extern const broker_op_fn ctl_handlers[CMK_NOPS];
 
 /* routing to an environment's worker (ops_route.c) */
 void ctl_worker_of(const cJSON *env, char *name, size_t cap);
