@@ -4,6 +4,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,4 +344,14 @@ int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err)
         rc = send_frame(sock, self->bins[i].data, self->bins[i].len, i + 1 < self->nbins, err);
     free(body);
     return rc;
+}
+
+/* cmk_worker_name - "worker-<env>" or "worker-shared" */
+char *cmk_worker_name(const char *env, char *name, size_t cap)
+{
+    if (env)
+        snprintf(name, cap, "worker-%s", env);
+    else
+        snprintf(name, cap, "%s", CMK_WORKER_SHARED);
+    return name;
 }

@@ -49,6 +49,14 @@
 #define CMK_MSG_REPLY "reply"         /* success reply */
 #define CMK_MSG_ERROR "error"         /* failure reply: {code, message} */
 
+/* Workers' names (their CURVE identities): the shared worker, and one per CMK environment. */
+#define CMK_WORKER_SHARED "worker-shared"
+#define CMK_WORKER_NAME_MAX 96
+
+/* cmk_worker_name - the name of the worker serving env on its dedicated infrastructure
+ * ("worker-<env>"), or of the shared worker when env is NULL; returns name */
+char *cmk_worker_name(const char *env, char *name, size_t cap);
+
 /* One frame, as handed to the pure decoder. */
 typedef struct {
     const void *data; /* frame bytes */
