@@ -1,7 +1,6 @@
 /*
  * vault_crypto.c - the vault's cryptographic operations on a key version: wrapKey, unwrapKey,
- * encrypt, decrypt (RSA-OAEP with SHA-1 or SHA-256), the public key as PEM, and key id
- * parsing. The RSA operation itself runs outside the service lock.
+ * encrypt, decrypt (RSA-OAEP with SHA-1 or SHA-256), the public key as PEM. The RSA operation itself runs outside the service lock.
  */
 #include "vault_int.h"
 
@@ -154,65 +153,4 @@ int vault_key_public_pem(vault_svc *self, const char *principal, const char *vau
     EVP_PKEY_free(pk);
     krow_clear(&k);
     return vop_end(&op, rc, err);
-}
-
-/* copy_part - copy [p, p+n) into out (cap) or fail */
-static int copy_part(const char *p, size_t n, char *out, size_t cap)
-{
-    if (n >= cap)
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
-}
-
-/* vault_kid_parse - split a key id into vault, name, version */
-int vault_kid_parse(const char *kid, char vault[VAULT_NAME_MAX], char name[VAULT_KEY_NAME_MAX],
-                    char version[VAULT_VERSION_MAX], cmk_err *err)
-{
-    const char *p = kid, *slash, *end;
-
-    vault[0] = name[0] = version[0] = '\0';
-    if (!kid || !*kid)
-        return cmk_err_set(err, CMK_EINVAL, "empty key id");
-    if (strncmp(p, "https://", 8) == 0) {
-        const char *dot, *path;
-        p += 8;
-        path = strchr(p, '/');
-        dot = strchr(p, '.');
-        if (!path || !dot || dot > path ||
-            copy_part(p, (size_t)(dot - p), vault, VAULT_NAME_MAX) < 0 ||
-            strncmp(path, "/keys/", 6) != 0)
-            goto bad;
-        p = path + 6;
-    } else {
-        slash = strchr(p, '/');
-        if (!slash || copy_part(p, (size_t)(slash - p), vault, VAULT_NAME_MAX) < 0)
-            goto bad;
-        p = slash + 1;
-        if (strncmp(p, "keys/", 5) == 0)
-            p += 5;
-    }
-    slash = strchr(p, '/');
-    end = slash ? slash : p + strlen(p);
-    if (end == p || copy_part(p, (size_t)(end - p), name, VAULT_KEY_NAME_MAX) < 0)
-        goto bad;
-    if (slash) {
-        const char *v = slash + 1;
-        size_t n = strcspn(v, "/?");
-        if (v[n] == '/' && v[n + 1] != '\0')
-            goto bad;
-        if (copy_part(v, n, version, VAULT_VERSION_MAX) < 0)
-            goto bad;
-    }
-    if (!vault[0])
-        goto bad;
-    return 0;
-bad:
-    vault[0] = name[0] = version[0] = '\0';
-    return cmk_err_set(err, CMK_EINVAL,
-                       "'%s' is not a key id; expected "
-                       "https://<vault>.vault.azure.net/keys/<name>[/<version>] or "
-                       "<vault>/<name>[/<version>]",
-                       kid ? kid : "");
 }

@@ -250,6 +250,10 @@ int vrsa_oaep(EVP_PKEY *pk, int encrypt, const EVP_MD *md, const uint8_t *in, si
 /* vrsa_random_version - 32 random hex characters */
 int vrsa_random_version(char out[VAULT_VERSION_MAX], cmk_err *err);
 
+/* vbyok_kwp - AES-256 key wrap with padding (RFC 5649): wrap (1) or unwrap (0) in with a 32-byte
+ * key into *out (malloc'd); 0, CMK_ENOMEM or CMK_ECRYPTO (byok_file.c) */
+int vbyok_kwp(int wrap, const uint8_t key[32], const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+
 /* vb64url_encode - base64url without padding; *out malloc'd */
 int vb64url_encode(const uint8_t *in, size_t n, char **out);
 /* vb64_decode - base64 or base64url, padding optional, whitespace ignored; *out malloc'd */
