@@ -72,7 +72,7 @@ static int do_reenable(ld_run *r, char *msg, size_t cap, cmk_err *err)
 /* do_kill - SIGKILL the worker serving environment index i (-1: the shared worker) */
 static int do_kill(ld_run *r, int i, char *msg, size_t cap, cmk_err *err)
 {
-    char name[96] = "worker-shared";
+    char name[96] = CMK_WORKER_SHARED;
     cmk_msg *rep = NULL;
     const cJSON *p;
     int pid = 0, rc;
@@ -81,7 +81,7 @@ static int do_kill(ld_run *r, int i, char *msg, size_t cap, cmk_err *err)
         if ((rc = env_row(r, i, &rep, err)) < 0)
             return rc;
         if (strcmp(cmk_json_str(rep->body, "infrastructure", "shared"), "dedicated") == 0)
-            snprintf(name, sizeof name, "worker-%s", r->envs[i].id);
+            cmk_worker_name(r->envs[i].id, name, sizeof name);
         cmk_msg_destroy(&rep);
     }
     if ((rc = ev_call(r, "status", NULL, &rep, err)) < 0)

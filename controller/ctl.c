@@ -35,7 +35,7 @@ static const struct {
     { "bench", "bench" },     /* cmk-bench */
     { "gateway", "gateway" }, /* as a client of the controller */
     { "firewall", "firewall" },
-    { "worker-shared", "worker" },
+    { CMK_WORKER_SHARED, "worker" },
 };
 
 /* on_zap - ZAP requests */
@@ -261,7 +261,7 @@ static int write_pid(ctl *self, cmk_err *err)
 static int start_children(ctl *self, cmk_err *err)
 {
     static const char *const shared_args[] = { "--shared", NULL };
-    int rc = supervisor_add(self->sup, "worker-shared", "worker", "cmk-worker", shared_args, err);
+    int rc = supervisor_add(self->sup, CMK_WORKER_SHARED, "worker", "cmk-worker", shared_args, err);
     if (rc == 0)
         rc = supervisor_add(self->sup, "gateway", "gateway", "cmk-gateway", NULL, err);
     if (rc == 0 && self->cfg->spawn_firewall) {

@@ -199,7 +199,7 @@ static int exchange(const probe_opts *o, cmk_msg **reply, cmk_err *err)
 /* gw_probe_main - parse, exchange, print */
 int gw_probe_main(int argc, char **argv)
 {
-    probe_opts o = { .name = "worker-shared", .infra = "shared", .region = "unitedstates",
+    probe_opts o = { .name = CMK_WORKER_SHARED, .infra = "shared", .region = "unitedstates",
                      .kind = "http", .method = "GET", .env = "env-probe", .flow = "probe",
                      .run = "run-probe", .action = "HTTP", .timeout_ms = -1, .wait_ms = -1 };
     cmk_err err = CMK_ERR_INIT;

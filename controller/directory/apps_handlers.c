@@ -95,9 +95,9 @@ int op_app_register_flow(void *ctx, const cmk_msg *req, cmk_err *err)
     snprintf(worker, sizeof worker, "%s", strcmp(migration_home(self, cmk_json_str(env, "id", ""),
                                                                  cmk_json_str(req->body, "flow", ""),
                                                                  cmk_json_str(env, "infrastructure", "shared")),
-                                                 "dedicated") == 0 ? "" : "worker-shared");
+                                                 "dedicated") == 0 ? "" : CMK_WORKER_SHARED);
     if (!worker[0])
-        snprintf(worker, sizeof worker, "worker-%s", cmk_json_str(env, "id", ""));
+        cmk_worker_name(cmk_json_str(env, "id", ""), worker, sizeof worker);
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "env", cmk_json_str(env, "id", ""));
     cJSON_AddStringToObject(body, "flow", cmk_json_str(req->body, "flow", ""));

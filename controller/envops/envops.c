@@ -260,9 +260,9 @@ static void send_leg(eo_job *j, const char *env, const char *home, const char *t
     cmk_strlcpy(l->home, home, sizeof l->home);
     cmk_strlcpy(l->env, env, sizeof l->env);
     if (strcmp(home, "dedicated") == 0)
-        snprintf(worker, sizeof worker, "worker-%s", env);
+        cmk_worker_name(env, worker, sizeof worker);
     else
-        snprintf(worker, sizeof worker, "worker-shared");
+        cmk_worker_name(NULL, worker, sizeof worker);
     cJSON_AddStringToObject(body, "env", env);
     cJSON_AddStringToObject(body, "infrastructure", home);
     if (broker_forward(c->broker, worker, type, body, c->cfg->request_timeout, cb, l, &err) < 0)
@@ -417,9 +417,9 @@ void eo_put_next(eo_job *j)
         char worker[96];
         cmk_err err = CMK_ERR_INIT;
         if (strcmp(home, "dedicated") == 0)
-            snprintf(worker, sizeof worker, "worker-%s", j->target);
+            cmk_worker_name(j->target, worker, sizeof worker);
         else
-            snprintf(worker, sizeof worker, "worker-shared");
+            cmk_worker_name(NULL, worker, sizeof worker);
         cJSON_AddStringToObject(body, "env", j->target);
         cJSON_AddStringToObject(body, "infrastructure", home);
         if (broker_forward(c->broker, worker, "flow.put", body, c->cfg->request_timeout, on_put, l, &err) < 0)

@@ -283,8 +283,8 @@ static int start_job(void *ctl_p, const char *env, int to_dedicated, int resume,
     m->done = done;
     m->arg = arg;
     cmk_strlcpy(m->env, env, sizeof m->env);
-    snprintf(m->source, sizeof m->source, to_dedicated ? "worker-shared" : "worker-%s", env);
-    snprintf(m->target, sizeof m->target, to_dedicated ? "worker-%s" : "worker-shared", env);
+    cmk_worker_name(to_dedicated ? NULL : env, m->source, sizeof m->source);
+    cmk_worker_name(to_dedicated ? env : NULL, m->target, sizeof m->target);
     snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
     snprintf(dir, sizeof dir, "%d", to_dedicated ? 1 : 0);
     if (exec(c, "INSERT INTO migrations(env, to_dedicated, status, started) VALUES(?1, CAST(?2 AS INTEGER), 'Running', "

@@ -112,7 +112,7 @@ int op_flows_mmk(void *ctx, const cmk_msg *req, cmk_err *err)
     cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
     cJSON_AddStringToObject(body, "infrastructure", "shared");
     cJSON_Delete(env);
-    rc = broker_forward(self->broker, "worker-shared", "flow.dump", body, self->cfg->request_timeout, mmk_done, j, err);
+    rc = broker_forward(self->broker, CMK_WORKER_SHARED, CMK_T_FLOW_DUMP, body, self->cfg->request_timeout, mmk_done, j, err);
     cJSON_Delete(body);
     return rc;
 }

@@ -90,7 +90,7 @@ int pol_dedicated_worker(policy_svc *self, const char *env, cmk_err *err)
     cJSON *envs = cJSON_CreateArray();
     const char *args[] = { "--env", env, NULL };
     int rc;
-    snprintf(name, sizeof name, "worker-%s", env);
+    cmk_worker_name(env, name, sizeof name);
     cJSON_AddItemToArray(envs, cJSON_CreateString(env));
     rc = cmk_keypair_ensure(self->ctl->cfg->run_dir, name, &kp, err);
     if (rc == 0)
@@ -172,7 +172,7 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
             pol_op_end(self, op, "Failed", msg);
             return;
         }
-        snprintf(worker, sizeof worker, "worker-%s", env);
+        cmk_worker_name(env, worker, sizeof worker);
         supervisor_remove(c->sup, worker, NULL);
         directory_env_set(c->dir, env, "encryption", "microsoft", NULL);
         directory_env_set(c->dir, env, "infrastructure", "shared", NULL);
@@ -359,7 +359,7 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
     cmk_strlcpy(o->env, cmk_json_str(env, "id", ""), sizeof o->env);
     cmk_strlcpy(o->policy, cmk_json_str(env, "policy", ""), sizeof o->policy);
     cmk_strlcpy(o->principal, principal, sizeof o->principal);
-    snprintf(o->worker, sizeof o->worker, "worker-%s", o->env);
+    cmk_worker_name(o->env, o->worker, sizeof o->worker);
     cJSON_Delete(env);
     if ((rc = pol_op_new(self, "unlink", o->env, o->policy, principal, o->op, err)) < 0) {
         free(o);
@@ -437,7 +437,7 @@ static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
     }
     if (locked_at && locked_at == d->locked_at) {
         char worker[96], dir[PATH_MAX];
-        snprintf(worker, sizeof worker, "worker-%s", d->env);
+        cmk_worker_name(d->env, worker, sizeof worker);
         supervisor_remove(self->ctl->sup, worker, NULL);
         keyring_forget_env(self->ctl->keyring, d->env, NULL);
         directory_env_delete(self->ctl->dir, d->env, NULL, NULL);

@@ -66,9 +66,9 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
             cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
             cJSON_AddStringToObject(body, "infrastructure", cmk_json_str(env, "infrastructure", "shared"));
             if (strcmp(migration_home(c, o->env, o->flow, cmk_json_str(env, "infrastructure", "shared")), "dedicated") == 0)
-                snprintf(worker, sizeof worker, "worker-%s", o->env);
+                cmk_worker_name(o->env, worker, sizeof worker);
             else
-                snprintf(worker, sizeof worker, "worker-shared");
+                cmk_worker_name(NULL, worker, sizeof worker);
             {
                 char *what = strdup(o->flow);
                 cmk_err ferr = CMK_ERR_INIT;
