@@ -206,6 +206,7 @@ const broker_op ctl_ops[] = {
     { "flow.save-as", op_route, "copy a flow with a new id (and trigger URL) {env, flow, name}" },
     { "flow.export", op_route, "a flow as a package {env, flow}" },
     { "flow.import", op_route, "import a package {env, package}" },
+    { "flow.trigger-url", op_route, "an HTTP-trigger flow's URL with its signature (writers only) {env, flow}" },
     { "flow.run", op_route, "trigger a flow {env, flow, body?, client_req?}" },
     { "flow.invoke", op_route, "HTTP trigger from the gateway {env, flow, sig, ...}" },
     { "flow.schedules", op_flow_schedules, "recurrence schedules on the controller's clock {env?}" },

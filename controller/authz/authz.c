@@ -93,6 +93,7 @@ static const authz_op table[] = {
     FR("flow.save-as", WRITE, TENANT, ENV),
     FR("flow.export", READ, TENANT, ENV),
     FR("flow.import", WRITE, TENANT, ENV),
+    FR("flow.trigger-url", WRITE, TENANT, ENV),
     FR("flow.run", WRITE, TENANT, ENV),
     FR("flow.invoke", SYSTEM, TENANT, ENV),
     FR("flow.schedules", READ, TENANT, ENV),
