@@ -62,6 +62,7 @@ fill "$shared" s
 http_fill "$shared" s
 # flows made before the customer key moves with add-env; more are made after it
 fill "$cmk" pre
+http_fill "$cmk" pre
 cmkctl policy add-env "$POLICY" "$cmk" >/dev/null
 [ "$(env_field "$cmk" encryption)" = customer ] || fail "$cmk is not under the customer key: $(cmkctl env cmk-status "$cmk")"
 fill "$cmk" post
