@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     uint8_t dek_id[CMK_DEK_ID_LEN]; /* the DEK it was derived from */
     uint8_t key[32];                /* the derived key (wiped with the keys) */
+    EVP_MAC_CTX *ctx;               /* HMAC-SHA256 keyed with it, re-initialised per hash */
 } pt_idx_key;
 
 /* Prefix of a keyed hash stored in place of an indexed value. */

@@ -68,6 +68,8 @@ void partition_forget_keys(partition *self)
 /* pt_wipe_index_keys - forget every derived index key */
 void pt_wipe_index_keys(partition *p)
 {
+    for (size_t i = 0; i < p->n_idx; i++)
+        EVP_MAC_CTX_free(p->idx_keys[i].ctx); /* frees and cleanses the keyed state */
     if (p->idx_keys)
         cmk_wipe(p->idx_keys, p->n_idx * sizeof *p->idx_keys);
     free(p->idx_keys);
@@ -103,14 +105,19 @@ static int derive_index_key(partition *p, const cmk_dek *dek, uint8_t out[32], c
     return 0;
 }
 
-/* index_key - the cached index key of dek, derived on first use */
-static const uint8_t *index_key(partition *p, const cmk_dek *dek, cmk_err *err)
+/* index_key - the cached index key of dek (with its keyed HMAC context), derived on first use */
+static pt_idx_key *index_key(partition *p, const cmk_dek *dek, cmk_err *err)
 {
-    pt_idx_key *n;
+    OSSL_PARAM params[2];
+    pt_idx_key *n, *k;
 
     for (size_t i = 0; i < p->n_idx; i++)
         if (memcmp(p->idx_keys[i].dek_id, cmk_dek_id(dek), CMK_DEK_ID_LEN) == 0)
-            return p->idx_keys[i].key;
+            return &p->idx_keys[i];
+    if (!p->hmac && !(p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL))) {
+        cmk_err_set(err, CMK_ECRYPTO, "OpenSSL has no HMAC");
+        return NULL;
+    }
     n = malloc((p->n_idx + 1) * sizeof *n);
     if (!n) {
         cmk_err_set(err, CMK_ENOMEM, "out of memory deriving an index key");
@@ -118,8 +125,18 @@ static const uint8_t *index_key(partition *p, const cmk_dek *dek, cmk_err *err)
     }
     if (p->n_idx)
         memcpy(n, p->idx_keys, p->n_idx * sizeof *n);
-    memcpy(n[p->n_idx].dek_id, cmk_dek_id(dek), CMK_DEK_ID_LEN);
-    if (derive_index_key(p, dek, n[p->n_idx].key, err) < 0) {
+    k = &n[p->n_idx];
+    memcpy(k->dek_id, cmk_dek_id(dek), CMK_DEK_ID_LEN);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    k->ctx = NULL;
+    if (derive_index_key(p, dek, k->key, err) < 0 || !(k->ctx = EVP_MAC_CTX_new(p->hmac)) ||
+        EVP_MAC_init(k->ctx, k->key, sizeof k->key, params) != 1) {
+        if (k->ctx)
+            cmk_err_set(err, CMK_ECRYPTO, "keying the index hash of environment %s failed", p->env);
+        else if (err && !err->code)
+            cmk_err_set(err, CMK_ENOMEM, "out of memory keying an index hash");
+        EVP_MAC_CTX_free(k->ctx);
         cmk_wipe(n, (p->n_idx + 1) * sizeof *n);
         free(n);
         return NULL;
@@ -128,7 +145,7 @@ static const uint8_t *index_key(partition *p, const cmk_dek *dek, cmk_err *err)
         cmk_wipe(p->idx_keys, p->n_idx * sizeof *p->idx_keys);
     free(p->idx_keys);
     p->idx_keys = n;
-    return p->idx_keys[p->n_idx++].key;
+    return &p->idx_keys[p->n_idx++];
 }
 
 /* pt_index_hash - the keyed hash stored in place of an indexed customer string */
@@ -137,11 +154,9 @@ int pt_index_hash(partition *p, const cmk_dek *dek, const char *table, const cha
 {
     static const char b64u[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    OSSL_PARAM params[2];
-    EVP_MAC_CTX *ctx = NULL;
     uint8_t mac[32];
     size_t mlen = 0, o;
-    const uint8_t *key;
+    pt_idx_key *key;
     uint32_t acc = 0;
     int bits = 0, ok;
 
@@ -155,18 +170,13 @@ int pt_index_hash(partition *p, const cmk_dek *dek, const char *table, const cha
         return cmk_err_set(err, CMK_EUNAVAIL, "environment %s has no data key loaded", p->env);
     if (!(key = index_key(p, dek, err)))
         return err ? err->code : CMK_ECRYPTO;
-    if (!p->hmac && !(p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
-        return cmk_err_set(err, CMK_ECRYPTO, "OpenSSL has no HMAC");
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    ctx = EVP_MAC_CTX_new(p->hmac);
-    /* table and column separate the hashes of different places; NUL ends each */
-    ok = ctx && EVP_MAC_init(ctx, key, 32, params) == 1 &&
-         EVP_MAC_update(ctx, (const uint8_t *)table, strlen(table) + 1) == 1 &&
-         EVP_MAC_update(ctx, (const uint8_t *)column, strlen(column) + 1) == 1 &&
-         EVP_MAC_update(ctx, (const uint8_t *)value, strlen(value)) == 1 &&
-         EVP_MAC_final(ctx, mac, &mlen, sizeof mac) == 1 && mlen == sizeof mac;
-    EVP_MAC_CTX_free(ctx);
+    /* the context keeps its key: re-initialised without one (no key schedule per hash); table
+     * and column separate the hashes of different places, a NUL ends each */
+    ok = EVP_MAC_init(key->ctx, NULL, 0, NULL) == 1 &&
+         EVP_MAC_update(key->ctx, (const uint8_t *)table, strlen(table) + 1) == 1 &&
+         EVP_MAC_update(key->ctx, (const uint8_t *)column, strlen(column) + 1) == 1 &&
+         EVP_MAC_update(key->ctx, (const uint8_t *)value, strlen(value)) == 1 &&
+         EVP_MAC_final(key->ctx, mac, &mlen, sizeof mac) == 1 && mlen == sizeof mac;
     if (!ok)
         return cmk_err_set(err, CMK_ECRYPTO, "hashing %s.%s of environment %s failed", table,
                            column, p->env);
