@@ -406,7 +406,23 @@ static void csv_tail(pt_buf *b, const char *trig, size_t tlen, const char *rec, 
     }
     csv_field(b, eb.data, eb.len, 0);
     pt_buf_free(&eb);
-    csv_field(b, trig, tlen, 0);
+    {
+        /* a run recorded by an older build may hold the trigger URL's signature in its
+         * queries: a reader of the CSV does not get it */
+        cJSON *t = trig && strstr(trig, "\"sig\"") ? cJSON_Parse(trig) : NULL;
+        char *clean = NULL;
+        if (t) {
+            cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "queries"), "sig");
+            clean = cJSON_PrintUnformatted(t);
+            cJSON_Delete(t);
+        }
+        if (clean) {
+            csv_field(b, clean, strlen(clean), 0);
+            pt_free_secret(clean, strlen(clean));
+        } else {
+            csv_field(b, trig, tlen, 0);
+        }
+    }
     if (cJSON_IsArray(acts)) {
         cJSON *a;
         cJSON_ArrayForEach(a, acts)
