@@ -198,10 +198,11 @@ int partition_upgrade(partition *self, size_t *sealed, cmk_err *err)
         return cmk_err_set(err, CMK_EINVAL, "partition_upgrade needs a partition");
     if (!self->legacy)
         return 0;
-    if (self->opts.seal && (!self->data_dek || !self->mmk_dek || self->locked))
+    /* the MMK DEK is needed only if a non-OAuth connection is there (a dedicated worker holds
+     * none): pt_need_dek says so for that row */
+    if (self->opts.seal && (!self->data_dek || self->locked))
         return cmk_err_set(err, CMK_EUNAVAIL,
-                           "partition %s (schema 1) cannot be sealed before its data and MMK keys "
-                           "are loaded",
+                           "partition %s (schema 1) cannot be sealed before its data key is loaded",
                            self->path);
     if ((rc = pt_commit_pending(self, err)) < 0)
         return rc;
