@@ -317,9 +317,20 @@ static int setup(ld_run *r, cmk_err *err)
                 return rc;
             cmk_strlcpy(t->env, env, sizeof t->env);
             cmk_strlcpy(t->flow, cmk_json_str(rep->body, "id", ""), sizeof t->flow);
-            cmk_strlcpy(t->path, cmk_json_str(rep->body, "trigger_path", ""), sizeof t->path);
-            if (w->http_trigger && !t->path[0]) {
+            cmk_msg_destroy(&rep);
+            if (w->http_trigger) {
+                /* the URL carries a secret signature: asked for as a maker (flow.trigger-url) */
+                b = cJSON_CreateObject();
+                cJSON_AddStringToObject(b, "env", env);
+                cJSON_AddStringToObject(b, "flow", t->flow);
+                if ((rc = call(r, "flow.trigger-url", b, &rep, err)) < 0 && rc != CMK_ENOENT)
+                    return rc;
+                if (rc == 0)
+                    cmk_strlcpy(t->path, cmk_json_str(rep->body, "trigger_path", ""), sizeof t->path);
                 cmk_msg_destroy(&rep);
+                cmk_err_clear(err);
+            }
+            if (w->http_trigger && !t->path[0]) {
                 return cmk_err_set(err, CMK_EINVAL,
                                    "flows.trigger is \"http\" but %s has no trigger URL: give a "
                                    "definition with an HTTP Request trigger, e.g. "

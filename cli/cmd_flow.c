@@ -89,6 +89,7 @@ static int flow_usage(void)
            "  cmkctl flow update --env ENV FLOW [--file DEFINITION.json] [--name NAME] [--solution]\n"
            "  cmkctl flow enable|disable|delete --env ENV FLOW\n"
            "  cmkctl flow save-as --env ENV FLOW --name NAME    (a copy; HTTP-trigger copies get a new URL)\n"
+           "  cmkctl flow trigger-url --env ENV FLOW           (an HTTP-trigger flow's URL; makers and admins only)\n"
            "  cmkctl flow export --env ENV FLOW --out PACKAGE.json | import --env ENV --file PACKAGE.json\n"
            "  cmkctl flow run --env ENV FLOW [--body JSON] [--client-req ID]\n"
            "  cmkctl run list --env ENV --flow FLOW | show --env ENV RUN | export-csv --env ENV --flow FLOW [--out F]\n"
@@ -98,6 +99,12 @@ static int flow_usage(void)
            "Example:\n"
            "  cmkctl flow create --env \"Contoso Prod\" --file configs/flows/manual-compose.json\n");
     return 0;
+}
+
+/* show_trigger_url - the URL's path and query (append it to the gateway's http://HOST:PORT) */
+static void show_trigger_url(const cJSON *r)
+{
+    printf("%s\n", cmk_json_str(r, "trigger_path", ""));
 }
 
 /* load_json_file - a file's JSON into b[key] */
@@ -164,6 +171,8 @@ int cmd_flow(cli_opts *o)
     cJSON_AddStringToObject(b, "flow", flow);
     if (strcmp(sub, "show") == 0)
         return cli_request(o, "flow.get", b, show_object);
+    if (strcmp(sub, "trigger-url") == 0)
+        return cli_request(o, "flow.trigger-url", b, show_trigger_url);
     if (strcmp(sub, "update") == 0) {
         if (cli_opt(o, "--file") && (rc = load_json_file(cli_opt(o, "--file"), b, "definition")) != 0) {
             cJSON_Delete(b);

@@ -146,6 +146,7 @@ typedef struct {
     X(FLOW_IMPORT, "flow.import", op_route, FRONT, WRITE, TENANT, WORKER, OPF_MIGBLOCK|OPF_READY, MIB, OWN_ROUTED, "import a package {env, package}", F_ENV("env")) \
     X(FLOW_RUN, "flow.run", op_route, FRONT, WRITE, TENANT, WORKER, OPF_READY, MIB, OWN_ROUTED, "trigger a flow {env, flow, body?, client_req?}", F_ENV("env")) \
     X(FLOW_INVOKE, "flow.invoke", op_route, FRONT, SYSTEM, TENANT, WORKER, OPF_READY, MIB, OWN_ROUTED, "HTTP trigger from the gateway {env, flow, sig, ...}", F_ENV("env")) \
+    X(FLOW_TRIGGER_URL, "flow.trigger-url", op_route, FRONT, WRITE, TENANT, WORKER, OPF_READY, KIB64, OWN_ROUTED, "an HTTP-trigger flow's URL with its signature (writers only) {env, flow}", F_ENV("env")) \
     X(FLOW_SCHEDULES, "flow.schedules", op_flow_schedules, FRONT, READ, TENANT, CTL, 0, KIB64, OWN_NONE, "recurrence schedules on the controller's clock {env?}", F_ENV("env")) \
     X(RUN_LIST, "run.list", op_route, FRONT, READ, TENANT, WORKER, OPF_ANYSTATE, KIB64, OWN_ROUTED, "runs of a flow, newest first {env, flow}", F_ENV("env")) \
     X(RUN_SHOW, "run.show", op_route, FRONT, READ, TENANT, WORKER_BOTH, OPF_ANYSTATE, KIB64, OWN_ROUTED, "one run in full {env, run}", F_ENV("env")) \

@@ -17,7 +17,8 @@
 
 #include "common/util.h"
 
-#define PT_SCHEMA_VERSION "1"
+#define PT_SCHEMA_VERSION "2"        /* 2: names and trigger signatures sealed */
+#define PT_SCHEMA_LEGACY "1"         /* names and signatures in the clear: sealed on upgrade */
 #define PT_ENV_MAX 255  /* longest environment id accepted */
 #define PT_BUSY_MS 2000 /* wait this long for a lock held by another connection */
 
@@ -61,11 +62,15 @@ static const char *const pt_sql[PT_STMT_COUNT] = {
     [PT_CONN_PUT] = "INSERT INTO connections(id, name, oauth, secret) VALUES(?1, ?2, ?3, ?4)"
                     " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
                     " oauth = excluded.oauth, secret = excluded.secret",
-    [PT_CONN_GET] = "SELECT oauth, secret FROM connections WHERE id = ?1",
+    [PT_CONN_GET] = "SELECT oauth, secret, name FROM connections WHERE id = ?1",
+    [PT_FLOW_SIG] = "SELECT trigger_kind, trigger_token FROM flows WHERE id = ?1",
     [PT_BENCH_PUT] = "INSERT OR REPLACE INTO bench(id, payload) VALUES(?1, ?2)",
 };
 
-/* Schema, created on first open. Clear columns: what the platform lists without the key. */
+/* Schema, created on first open. Clear columns: ids, kinds, states, times (what the platform
+ * routes and counts by). flows.name, flows.trigger_token and connections.name hold sealed blobs
+ * (schema 2; a schema 1 partition holds them as clear text until partition_upgrade seals them);
+ * their declared TEXT type is kept so that a schema 1 file needs no table rebuild. */
 static const char pt_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY NOT NULL, v TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS flows(id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
@@ -224,6 +229,12 @@ static int commit_now(partition *p, cmk_err *err)
             break;
     }
     return code;
+}
+
+/* pt_commit_pending - commit the open group-commit transaction, if any */
+int pt_commit_pending(partition *p, cmk_err *err)
+{
+    return p->in_txn ? commit_now(p, err) : 0;
 }
 
 /* pt_write_begin - open a write transaction if none is, with room to queue a callback */
@@ -389,7 +400,9 @@ static int meta_check(partition *p, cmk_err *err)
         src = sqlite3_step(get);
         if (src == SQLITE_ROW) {
             const char *have = (const char *)sqlite3_column_text(get, 0);
-            if (!have || strcmp(have, want[i]) != 0) {
+            if (i == 2 && have && strcmp(have, PT_SCHEMA_LEGACY) == 0) {
+                p->legacy = 1; /* sealed by partition_upgrade once the keys are known */
+            } else if (!have || strcmp(have, want[i]) != 0) {
                 if (i == 0)
                     rc = cmk_err_set(err, CMK_EINVAL,
                                      "partition %s belongs to environment %s, not %s: check the "
@@ -543,6 +556,8 @@ void partition_close(partition **self_p)
     if (p->db)
         sqlite3_close(p->db);
     cmk_sealer_destroy(&p->sealer);
+    pt_wipe_index_keys(p);
+    EVP_MAC_free(p->hmac);
     free(p->scratch);
     free(p->read_deks);
     free(p->cbs);

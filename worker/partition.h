@@ -7,9 +7,17 @@
  * partitions of the environments it serves. `strings` over the file finds no flow content.
  *
  * Sealed columns and their places (cmk_place: env, table, row, column):
- *   flows.definition, runs.trigger, runs.record, connections.secret (and bench.payload when the
- *   partition seals). Flow names, ids, states, run ids, statuses and times stay in the clear:
- *   they are what the platform lists without the key.
+ *   flows.name, flows.trigger_token, flows.definition, runs.trigger, runs.record,
+ *   connections.name, connections.secret (and bench.payload when the partition seals): every
+ *   string a customer wrote. Ids, trigger kinds, flow kinds, states, run statuses and times stay
+ *   in the clear: they are what the platform routes and counts by. runs.client_req (a caller's
+ *   request id, an index) holds a keyed hash (HMAC-SHA256 under a key derived from the data
+ *   DEK), not the id itself. A connection's name is sealed under the key of its secret.
+ *
+ * Schema versions: 2 (this build) writes sealed values only. A schema 1 partition (names and
+ * trigger signatures in the clear) still opens and reads; partition_upgrade() seals its clear
+ * columns in place in one transaction, then VACUUMs and truncates the WAL so that no clear copy
+ * is left in the file's free pages or the log.
  *
  * Keys: the data DEK (wrapped by the environment's KEK: Microsoft-managed or customer-managed)
  * seals flows, runs and OAuth connection secrets; the MMK DEK (always wrapped by the
@@ -72,28 +80,60 @@ const char *partition_env(const partition *self);
 
 /* ---- flows ---- */
 
-/* A flow's clear metadata. */
+/* A flow's metadata (name and trigger_token are sealed at rest, in memory after opening). */
 typedef struct {
     char id[64];            /* flow id */
-    char name[256];         /* display name */
+    char name[256];         /* display name (sealed at rest) */
     char trigger_kind[24];  /* manual, recurrence, http, powerapps-v1, powerapps-v2, teams */
     char kind[16];          /* cloud or desktop */
     int enabled;            /* turned on */
     int in_solution;        /* in a Dataverse solution */
-    char trigger_token[64]; /* HTTP-trigger URL token ("" if none) */
+    char trigger_token[64]; /* HTTP-trigger URL signature ("" if none; sealed at rest) */
     int64_t created_ms;     /* clock times */
     int64_t updated_ms;
 } partition_flow;
 
-/* partition_flow_put - insert or replace a flow; the definition is sealed */
+/* What partition_flow_get_ex / partition_flow_list_ex open besides the clear metadata. */
+#define PARTITION_FLOW_NAME 1u  /* the display name */
+#define PARTITION_FLOW_TOKEN 2u /* the HTTP-trigger signature */
+#define PARTITION_FLOW_ALL 3u
+
+/* A trigger signature: 32 random bytes, base64url without padding (43 characters). */
+#define PARTITION_TRIGGER_TOKEN_BYTES 32
+#define PARTITION_TRIGGER_TOKEN_LEN 43
+
+/* Longest connection name, with its NUL. */
+#define PARTITION_CONN_NAME_MAX 256
+
+/* partition_flow_put - insert or replace a flow; name, trigger signature and definition are
+ * sealed under the data DEK */
 int partition_flow_put(partition *self, const partition_flow *meta, const char *definition, size_t len,
                        partition_durable_fn durable, void *arg, cmk_err *err);
 
-/* partition_flow_get - a flow; *definition (may be NULL if not wanted) is malloc'd */
+/* partition_flow_get - a flow with name and signature opened; *definition (may be NULL if not
+ * wanted) is malloc'd */
 int partition_flow_get(partition *self, const char *id, partition_flow *meta, char **definition, cmk_err *err);
 
-/* partition_flow_list - every flow's metadata (malloc'd array, free()) */
+/* partition_flow_get_ex - the same, opening only the sealed fields in `want` (PARTITION_FLOW_*);
+ * the others are left "" (a run needs neither: no decryption beyond the definition) */
+int partition_flow_get_ex(partition *self, const char *id, partition_flow *meta, char **definition,
+                          unsigned want, cmk_err *err);
+
+/* partition_flow_list - every flow's metadata with its name opened, no signature (malloc'd
+ * array, free()) */
 int partition_flow_list(partition *self, partition_flow **out, size_t *n, cmk_err *err);
+
+/* partition_flow_list_ex - the same, opening the sealed fields in `want` */
+int partition_flow_list_ex(partition *self, unsigned want, partition_flow **out, size_t *n, cmk_err *err);
+
+/* partition_flow_check_sig - 0 if sig is the flow's HTTP-trigger signature (compared in
+ * constant time with CRYPTO_memcmp after opening it); CMK_EPERM if not, CMK_ENOENT if the flow
+ * does not exist or has no HTTP trigger */
+int partition_flow_check_sig(partition *self, const char *id, const char *sig, cmk_err *err);
+
+/* partition_trigger_token_new - a fresh signature (PARTITION_TRIGGER_TOKEN_LEN characters of
+ * base64url from RAND_bytes) into buf (cap > PARTITION_TRIGGER_TOKEN_LEN) */
+int partition_trigger_token_new(char *buf, size_t cap, cmk_err *err);
 
 /* partition_flow_delete - remove a flow (its runs stay for the history) */
 int partition_flow_delete(partition *self, const char *id, partition_durable_fn durable, void *arg, cmk_err *err);
@@ -147,8 +187,22 @@ int partition_conn_put(partition *self, const char *id, const char *name, int oa
 /* partition_conn_get - a connection; *secret malloc'd (wipe it); *oauth (may be NULL) */
 int partition_conn_get(partition *self, const char *id, int *oauth, char **secret, cmk_err *err);
 
+/* partition_conn_name - a connection's display name (sealed at rest) into buf */
+int partition_conn_name(partition *self, const char *id, char *buf, size_t cap, cmk_err *err);
+
 /* partition_conn_key_id - the hex id of the DEK a connection's secret is sealed under */
 int partition_conn_key_id(partition *self, const char *id, char hex[33], cmk_err *err);
+
+/* ---- schema upgrade ---- */
+
+/* partition_upgrade - seal what a schema 1 partition holds in the clear (flow names, trigger
+ * signatures, connection names; client request ids become keyed hashes) in one transaction,
+ * then VACUUM and truncate the WAL; needs the keys (call after partition_set_keys). Nothing to
+ * do (0, *sealed 0) for a schema 2 partition. *sealed (may be NULL) gets the values sealed. */
+int partition_upgrade(partition *self, size_t *sealed, cmk_err *err);
+
+/* partition_schema_legacy - 1 while a schema 1 partition waits for partition_upgrade */
+int partition_schema_legacy(const partition *self);
 
 /* ---- durability ---- */
 

@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common/util.h"
+
 /* flen - length of a fixed-size text field (stops at its size if unterminated) */
 #define flen(field) ((int)strnlen((field), sizeof(field)))
 
@@ -19,22 +24,47 @@ static void pt_write_nothing(partition *p)
         (void)partition_commit(p, NULL);
 }
 
-/* row_to_flow - columns 0..8 of a flows row into meta */
-static void row_to_flow(sqlite3_stmt *st, partition_flow *m)
+/* row_to_flow - columns 0..8 of a flows row into meta, opening the sealed name and signature
+ * when `want` asks for them (PARTITION_FLOW_NAME, PARTITION_FLOW_TOKEN) */
+static int row_to_flow(partition *p, sqlite3_stmt *st, partition_flow *m, unsigned want,
+                       cmk_err *err)
 {
+    int rc = 0;
+
     memset(m, 0, sizeof *m);
     pt_copy(m->id, sizeof m->id, sqlite3_column_text(st, 0));
-    pt_copy(m->name, sizeof m->name, sqlite3_column_text(st, 1));
     pt_copy(m->trigger_kind, sizeof m->trigger_kind, sqlite3_column_text(st, 2));
     pt_copy(m->kind, sizeof m->kind, sqlite3_column_text(st, 3));
     m->enabled = sqlite3_column_int(st, 4);
     m->in_solution = sqlite3_column_int(st, 5);
-    pt_copy(m->trigger_token, sizeof m->trigger_token, sqlite3_column_text(st, 6));
     m->created_ms = sqlite3_column_int64(st, 7);
     m->updated_ms = sqlite3_column_int64(st, 8);
+    if (want & PARTITION_FLOW_NAME)
+        rc = pt_open_text(p, st, 1, "flows", m->id, "name", m->name, sizeof m->name, err);
+    if (rc == 0 && (want & PARTITION_FLOW_TOKEN))
+        rc = pt_open_text(p, st, 6, "flows", m->id, "trigger_token", m->trigger_token,
+                          sizeof m->trigger_token, err);
+    return rc;
 }
 
-/* partition_flow_put - insert or replace a flow; the definition is sealed */
+/* seal_bind - seal a short text at (flows|connections, row, column) and bind a copy to param */
+static int seal_bind(partition *p, sqlite3_stmt *st, int param, cmk_dek *dek, const char *table,
+                     const char *row, const char *column, const char *text, size_t len,
+                     cmk_err *err)
+{
+    const void *blob;
+    size_t blen;
+    int rc = pt_seal(p, dek, table, row, column, text, len, &blob, &blen, err);
+
+    if (rc < 0)
+        return rc;
+    /* SQLITE_TRANSIENT: the scratch buffer is reused by the next seal */
+    if (sqlite3_bind_blob(st, param, blen ? blob : "", (int)blen, SQLITE_TRANSIENT) != SQLITE_OK)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory binding %s.%s", table, column);
+    return 0;
+}
+
+/* partition_flow_put - insert or replace a flow; name, signature and definition are sealed */
 int partition_flow_put(partition *self, const partition_flow *meta, const char *definition,
                        size_t len, partition_durable_fn durable, void *arg, cmk_err *err)
 {
@@ -52,18 +82,26 @@ int partition_flow_put(partition *self, const partition_flow *meta, const char *
         return rc;
     if (!(st = pt_stmt(self, PT_FLOW_PUT, err)))
         return err ? err->code : CMK_EIO;
+    if ((rc = seal_bind(self, st, 2, dek, "flows", meta->id, "name", meta->name, strnlen(meta->name, sizeof meta->name),
+                        err)) < 0)
+        return rc;
+    if (meta->trigger_token[0]) {
+        if ((rc = seal_bind(self, st, 7, dek, "flows", meta->id, "trigger_token", meta->trigger_token,
+                            strnlen(meta->trigger_token, sizeof meta->trigger_token), err)) < 0)
+            return rc;
+    } else {
+        sqlite3_bind_text(st, 7, "", 0, SQLITE_STATIC); /* no HTTP trigger */
+    }
     if (definition && (rc = pt_seal(self, dek, "flows", meta->id, "definition", definition, len,
                                     &blob, &blen, err)) < 0)
         return rc;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
         return rc;
     sqlite3_bind_text(st, 1, meta->id, flen(meta->id), SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, meta->name, flen(meta->name), SQLITE_STATIC);
     sqlite3_bind_text(st, 3, meta->trigger_kind, flen(meta->trigger_kind), SQLITE_STATIC);
     sqlite3_bind_text(st, 4, meta->kind, flen(meta->kind), SQLITE_STATIC);
     sqlite3_bind_int(st, 5, meta->enabled ? 1 : 0);
     sqlite3_bind_int(st, 6, meta->in_solution ? 1 : 0);
-    sqlite3_bind_text(st, 7, meta->trigger_token, flen(meta->trigger_token), SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, meta->created_ms);
     sqlite3_bind_int64(st, 9, meta->updated_ms);
     if (blob)
@@ -72,15 +110,17 @@ int partition_flow_put(partition *self, const partition_flow *meta, const char *
         sqlite3_bind_null(st, 10);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* drop the sealed copies */
     if (rc != SQLITE_DONE)
         return pt_write_failed(self, rc, "saving a flow", err);
     return pt_write_done(self, durable, arg, err);
 }
 
-/* partition_flow_get - a flow; *definition (may be NULL if not wanted) is malloc'd */
-int partition_flow_get(partition *self, const char *id, partition_flow *meta, char **definition,
-                       cmk_err *err)
+/* partition_flow_get_ex - a flow, opening only the sealed fields `want` asks for */
+int partition_flow_get_ex(partition *self, const char *id, partition_flow *meta,
+                          char **definition, unsigned want, cmk_err *err)
 {
+    partition_flow tmp;
     sqlite3_stmt *st;
     int rc;
 
@@ -93,10 +133,11 @@ int partition_flow_get(partition *self, const char *id, partition_flow *meta, ch
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        if (meta)
-            row_to_flow(st, meta);
-        rc = definition ? pt_open_col(self, st, 9, "flows", id, "definition", definition, NULL, err)
-                        : 0;
+        rc = row_to_flow(self, st, meta ? meta : &tmp, meta ? want : 0, err);
+        if (rc == 0 && definition)
+            rc = pt_open_col(self, st, 9, "flows", id, "definition", definition, NULL, err);
+        if (rc < 0 && meta)
+            cmk_wipe(meta, sizeof *meta);
     } else if (rc == SQLITE_DONE) {
         rc = cmk_err_set(err, CMK_ENOENT, "no flow %s in environment %s", id, self->env);
     } else {
@@ -106,13 +147,21 @@ int partition_flow_get(partition *self, const char *id, partition_flow *meta, ch
     return rc;
 }
 
-/* partition_flow_list - every flow's metadata (malloc'd array, free()) */
-int partition_flow_list(partition *self, partition_flow **out, size_t *n, cmk_err *err)
+/* partition_flow_get - a flow with its name and signature opened */
+int partition_flow_get(partition *self, const char *id, partition_flow *meta, char **definition,
+                       cmk_err *err)
+{
+    return partition_flow_get_ex(self, id, meta, definition, PARTITION_FLOW_ALL, err);
+}
+
+/* partition_flow_list_ex - every flow's metadata, opening the sealed fields `want` asks for */
+int partition_flow_list_ex(partition *self, unsigned want, partition_flow **out, size_t *n,
+                           cmk_err *err)
 {
     partition_flow *arr = NULL;
     size_t cnt = 0, cap = 0;
     sqlite3_stmt *st;
-    int rc;
+    int rc, orc = 0;
 
     if (out)
         *out = NULL;
@@ -133,15 +182,93 @@ int partition_flow_list(partition *self, partition_flow **out, size_t *n, cmk_er
             arr = na;
             cap = ncap;
         }
-        row_to_flow(st, &arr[cnt++]);
+        if ((orc = row_to_flow(self, st, &arr[cnt++], want, err)) < 0)
+            break;
     }
     sqlite3_reset(st);
+    if (orc < 0) {
+        cmk_wipe(arr, cnt * sizeof *arr);
+        free(arr);
+        return orc;
+    }
     if (rc != SQLITE_DONE) {
         free(arr);
         return pt_db_err(self, rc, "listing flows", err);
     }
     *out = arr;
     *n = cnt;
+    return 0;
+}
+
+/* partition_flow_list - every flow's metadata with its name opened (no signature) */
+int partition_flow_list(partition *self, partition_flow **out, size_t *n, cmk_err *err)
+{
+    return partition_flow_list_ex(self, PARTITION_FLOW_NAME, out, n, err);
+}
+
+/* partition_flow_check_sig - does sig open the flow's HTTP trigger? constant-time compare */
+int partition_flow_check_sig(partition *self, const char *id, const char *sig, cmk_err *err)
+{
+    char tok[sizeof ((partition_flow *)0)->trigger_token];
+    sqlite3_stmt *st;
+    size_t n;
+    int rc;
+
+    if (!self || !id || !sig)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_flow_check_sig needs a partition, a flow id and a signature");
+    if (!(st = pt_stmt(self, PT_FLOW_SIG, err)))
+        return err ? err->code : CMK_EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return cmk_err_set(err, CMK_ENOENT, "no flow %s in environment %s", id, self->env);
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return pt_db_err(self, rc, "reading a flow's trigger", err);
+    }
+    if (strcmp((const char *)sqlite3_column_text(st, 0), "http") != 0) {
+        sqlite3_reset(st);
+        return cmk_err_set(err, CMK_ENOENT, "flow %s has no HTTP request trigger", id);
+    }
+    rc = pt_open_text(self, st, 1, "flows", id, "trigger_token", tok, sizeof tok, err);
+    sqlite3_reset(st);
+    if (rc < 0)
+        return rc;
+    n = strlen(tok);
+    /* the signature's length is public (it is fixed); its bytes are compared in constant time */
+    if (n == 0)
+        rc = cmk_err_set(err, CMK_ENOENT, "flow %s has no HTTP request trigger", id);
+    else if (strlen(sig) != n || CRYPTO_memcmp(sig, tok, n) != 0)
+        rc = cmk_err_set(err, CMK_EPERM,
+                         "the signature of this trigger URL is not valid; use the flow's current "
+                         "URL");
+    cmk_wipe(tok, sizeof tok);
+    return rc;
+}
+
+/* partition_trigger_token_new - a fresh trigger signature: 256 bits from RAND_bytes, base64url */
+int partition_trigger_token_new(char *buf, size_t cap, cmk_err *err)
+{
+    uint8_t raw[PARTITION_TRIGGER_TOKEN_BYTES];
+    char *b64;
+    size_t o = 0;
+
+    if (!buf || cap < PARTITION_TRIGGER_TOKEN_LEN + 1)
+        return cmk_err_set(err, CMK_EINVAL, "a trigger signature needs a buffer of %d bytes",
+                           PARTITION_TRIGGER_TOKEN_LEN + 1);
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return cmk_err_set(err, CMK_ECRYPTO, "the random generator failed drawing a trigger signature");
+    b64 = cmk_b64_encode(raw, sizeof raw);
+    cmk_wipe(raw, sizeof raw);
+    if (!b64)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory drawing a trigger signature");
+    for (const char *c = b64; *c && *c != '=' && o < PARTITION_TRIGGER_TOKEN_LEN; c++)
+        buf[o++] = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+    buf[o] = '\0';
+    cmk_wipe_str(b64, strlen(b64));
     return 0;
 }
 
@@ -188,17 +315,24 @@ int partition_conn_put(partition *self, const char *id, const char *name, int oa
         return rc;
     if (!(st = pt_stmt(self, PT_CONN_PUT, err)))
         return err ? err->code : CMK_EIO;
+    if (name && strlen(name) >= PARTITION_CONN_NAME_MAX)
+        return cmk_err_set(err, CMK_EINVAL, "a connection name has at most %d characters",
+                           PARTITION_CONN_NAME_MAX - 1);
+    /* the name is sealed under the same key as the secret */
+    if ((rc = seal_bind(self, st, 2, dek, "connections", id, "name", name ? name : "",
+                        name ? strlen(name) : 0, err)) < 0)
+        return rc;
     if ((rc = pt_seal(self, dek, "connections", id, "secret", secret, strlen(secret), &blob, &blen,
                       err)) < 0)
         return rc;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
         return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, oauth ? 1 : 0);
     sqlite3_bind_blob(st, 4, blob, (int)blen, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return pt_write_failed(self, rc, "saving a connection", err);
     return pt_write_done(self, durable, arg, err);
@@ -240,6 +374,24 @@ int partition_conn_get(partition *self, const char *id, int *oauth, char **secre
     if (oauth)
         *oauth = sqlite3_column_int(st, 0);
     rc = pt_open_col(self, st, 1, "connections", id, "secret", secret, NULL, err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* partition_conn_name - a connection's display name (sealed) into buf */
+int partition_conn_name(partition *self, const char *id, char *buf, size_t cap, cmk_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (buf && cap)
+        buf[0] = '\0';
+    if (!self || !id || !buf || !cap)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_conn_name needs a partition, a connection id and a buffer");
+    if ((rc = conn_row(self, id, &st, err)) < 0)
+        return rc;
+    rc = pt_open_text(self, st, 2, "connections", id, "name", buf, cap, err);
     sqlite3_reset(st);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "worker/partition.h"
@@ -33,7 +34,8 @@ typedef enum {
     PT_RUN_UNFINISHED, /* runs still Running */
     PT_RUN_EXPORT,     /* runs of one flow with sealed columns, newest first */
     PT_CONN_PUT,       /* upsert a connection */
-    PT_CONN_GET,       /* a connection's kind and secret */
+    PT_CONN_GET,       /* a connection's kind, secret and name */
+    PT_FLOW_SIG,       /* a flow's trigger kind and sealed trigger signature */
     PT_BENCH_PUT,      /* one benchmark record */
     PT_STMT_COUNT      /* number of cached statements */
 } pt_stmt_id;
@@ -43,6 +45,16 @@ typedef struct {
     partition_durable_fn fn; /* the callback */
     void *arg;               /* its argument */
 } pt_cb;
+
+/* An index key: HKDF-SHA256 of a DEK, for keyed hashes of indexed customer strings. */
+typedef struct {
+    uint8_t dek_id[CMK_DEK_ID_LEN]; /* the DEK it was derived from */
+    uint8_t key[32];                /* the derived key (wiped with the keys) */
+    EVP_MAC_CTX *ctx;               /* HMAC-SHA256 keyed with it, re-initialised per hash */
+} pt_idx_key;
+
+/* Prefix of a keyed hash stored in place of an indexed value. */
+#define PT_HASH_PREFIX "hmac1:"
 
 /* A growable byte buffer (CSV export); wiped before it is freed or grown. */
 typedef struct {
@@ -78,6 +90,10 @@ struct partition {
     size_t cap_spare;                /* its slots */
     int dispatching;                 /* callbacks are running: commits wait until they end */
     int fail_commit;                 /* test seam: the next COMMIT fails with this code */
+    int legacy;                      /* schema 1: names/signatures may be clear text (upgrade) */
+    pt_idx_key *idx_keys;            /* index (HMAC) keys derived from DEKs, by DEK id */
+    size_t n_idx;                    /* entries in idx_keys */
+    EVP_MAC *hmac;                   /* HMAC, fetched once */
 };
 
 /* pt_stmt - the cached statement `which`, prepared on first use */
@@ -110,6 +126,25 @@ int pt_seal(partition *p, cmk_dek *dek, const char *table, const char *row, cons
  * NUL-terminated buffer (*out NULL for SQL NULL); *out_len (may be NULL) gets its length */
 int pt_open_col(partition *p, sqlite3_stmt *st, int col, const char *table, const char *row,
                 const char *column, char **out, size_t *out_len, cmk_err *err);
+
+/* pt_open_text - a sealed text column (flows.name, flows.trigger_token, connections.name) into
+ * dst (cap bytes, NUL-terminated; longer values are refused): a blob is opened at (env, table,
+ * row, column), clear text of a schema 1 partition not yet upgraded is copied, NULL gives "" */
+int pt_open_text(partition *p, sqlite3_stmt *st, int col, const char *table, const char *row,
+                 const char *column, char *dst, size_t cap, cmk_err *err);
+
+/* pt_commit_pending - commit the open group-commit transaction, if any (before a statement that
+ * needs its own transaction) */
+int pt_commit_pending(partition *p, cmk_err *err);
+
+/* pt_index_hash - the keyed hash stored in place of an indexed customer string: PT_HASH_PREFIX
+ * + base64url(HMAC-SHA256(HKDF(dek, env), table|column|value)) into out (cap >= 64); with a
+ * partition that does not seal, the value itself */
+int pt_index_hash(partition *p, const cmk_dek *dek, const char *table, const char *column,
+                  const char *value, char *out, size_t cap, cmk_err *err);
+
+/* pt_wipe_index_keys - forget every derived index key */
+void pt_wipe_index_keys(partition *p);
 
 /* pt_locked_err - the CMK_EUNAVAIL of a locked environment */
 int pt_locked_err(partition *p, cmk_err *err);

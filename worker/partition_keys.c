@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+
 #include "common/util.h"
 
 #define PT_HEX (2 * CMK_DEK_ID_LEN + 1)
@@ -58,7 +61,139 @@ void partition_forget_keys(partition *self)
         memset(self->read_deks, 0, self->cap_read * sizeof *self->read_deks);
     self->n_read = 0;
     self->locked = 1;
+    pt_wipe_index_keys(self);
     cmk_sealer_forget(self->sealer);
+}
+
+/* pt_wipe_index_keys - forget every derived index key */
+void pt_wipe_index_keys(partition *p)
+{
+    for (size_t i = 0; i < p->n_idx; i++)
+        EVP_MAC_CTX_free(p->idx_keys[i].ctx); /* frees and cleanses the keyed state */
+    if (p->idx_keys)
+        cmk_wipe(p->idx_keys, p->n_idx * sizeof *p->idx_keys);
+    free(p->idx_keys);
+    p->idx_keys = NULL;
+    p->n_idx = 0;
+}
+
+/* derive_index_key - HKDF-SHA256(DEK key, info "cmksim partition index v1" | env) */
+static int derive_index_key(partition *p, const cmk_dek *dek, uint8_t out[32], cmk_err *err)
+{
+    static const char label[] = "cmksim partition index v1|";
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    size_t el = strlen(p->env);
+    unsigned char info[sizeof label + 256];
+    OSSL_PARAM params[4];
+    int ok;
+
+    memcpy(info, label, sizeof label - 1);
+    memcpy(info + sizeof label - 1, p->env, el); /* env <= 255 bytes (partition_open) */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)cmk_dek_key(dek),
+                                                  CMK_DEK_KEY_LEN);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
+                                                  sizeof label - 1 + el);
+    params[3] = OSSL_PARAM_construct_end();
+    ok = kctx && EVP_KDF_derive(kctx, out, 32, params) == 1;
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    if (!ok)
+        return cmk_err_set(err, CMK_ECRYPTO, "deriving the index key of environment %s failed",
+                           p->env);
+    return 0;
+}
+
+/* index_key - the cached index key of dek (with its keyed HMAC context), derived on first use */
+static pt_idx_key *index_key(partition *p, const cmk_dek *dek, cmk_err *err)
+{
+    OSSL_PARAM params[2];
+    pt_idx_key *n, *k;
+
+    for (size_t i = 0; i < p->n_idx; i++)
+        if (memcmp(p->idx_keys[i].dek_id, cmk_dek_id(dek), CMK_DEK_ID_LEN) == 0)
+            return &p->idx_keys[i];
+    if (!p->hmac && !(p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL))) {
+        cmk_err_set(err, CMK_ECRYPTO, "OpenSSL has no HMAC");
+        return NULL;
+    }
+    n = malloc((p->n_idx + 1) * sizeof *n);
+    if (!n) {
+        cmk_err_set(err, CMK_ENOMEM, "out of memory deriving an index key");
+        return NULL;
+    }
+    if (p->n_idx)
+        memcpy(n, p->idx_keys, p->n_idx * sizeof *n);
+    k = &n[p->n_idx];
+    memcpy(k->dek_id, cmk_dek_id(dek), CMK_DEK_ID_LEN);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    k->ctx = NULL;
+    if (derive_index_key(p, dek, k->key, err) < 0 || !(k->ctx = EVP_MAC_CTX_new(p->hmac)) ||
+        EVP_MAC_init(k->ctx, k->key, sizeof k->key, params) != 1) {
+        if (k->ctx)
+            cmk_err_set(err, CMK_ECRYPTO, "keying the index hash of environment %s failed", p->env);
+        else if (err && !err->code)
+            cmk_err_set(err, CMK_ENOMEM, "out of memory keying an index hash");
+        EVP_MAC_CTX_free(k->ctx);
+        cmk_wipe(n, (p->n_idx + 1) * sizeof *n);
+        free(n);
+        return NULL;
+    }
+    if (p->idx_keys)
+        cmk_wipe(p->idx_keys, p->n_idx * sizeof *p->idx_keys);
+    free(p->idx_keys);
+    p->idx_keys = n;
+    return &p->idx_keys[p->n_idx++];
+}
+
+/* pt_index_hash - the keyed hash stored in place of an indexed customer string */
+int pt_index_hash(partition *p, const cmk_dek *dek, const char *table, const char *column,
+                  const char *value, char *out, size_t cap, cmk_err *err)
+{
+    static const char b64u[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t mac[32];
+    size_t mlen = 0, o;
+    pt_idx_key *key;
+    uint32_t acc = 0;
+    int bits = 0, ok;
+
+    if (cap < 64)
+        return cmk_err_set(err, CMK_EINVAL, "pt_index_hash needs 64 bytes of output");
+    if (!p->opts.seal) {
+        cmk_strlcpy(out, value, cap);
+        return 0;
+    }
+    if (!dek)
+        return cmk_err_set(err, CMK_EUNAVAIL, "environment %s has no data key loaded", p->env);
+    if (!(key = index_key(p, dek, err)))
+        return err ? err->code : CMK_ECRYPTO;
+    /* the context keeps its key: re-initialised without one (no key schedule per hash); table
+     * and column separate the hashes of different places, a NUL ends each */
+    ok = EVP_MAC_init(key->ctx, NULL, 0, NULL) == 1 &&
+         EVP_MAC_update(key->ctx, (const uint8_t *)table, strlen(table) + 1) == 1 &&
+         EVP_MAC_update(key->ctx, (const uint8_t *)column, strlen(column) + 1) == 1 &&
+         EVP_MAC_update(key->ctx, (const uint8_t *)value, strlen(value)) == 1 &&
+         EVP_MAC_final(key->ctx, mac, &mlen, sizeof mac) == 1 && mlen == sizeof mac;
+    if (!ok)
+        return cmk_err_set(err, CMK_ECRYPTO, "hashing %s.%s of environment %s failed", table,
+                           column, p->env);
+    o = cmk_strlcpy(out, PT_HASH_PREFIX, cap);
+    for (size_t i = 0; i < sizeof mac; i++) {
+        acc = (acc << 8) | mac[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = b64u[(acc >> bits) & 63];
+        }
+    }
+    if (bits > 0)
+        out[o++] = b64u[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+    cmk_wipe(mac, sizeof mac);
+    return 0;
 }
 
 /* pt_locked_err - the CMK_EUNAVAIL of a locked environment */
@@ -207,6 +342,36 @@ int pt_open_col(partition *p, sqlite3_stmt *st, int col, const char *table, cons
     *out = buf;
     if (out_len)
         *out_len = n;
+    return 0;
+}
+
+/* pt_open_text - a sealed text column into a fixed field (legacy clear text copied) */
+int pt_open_text(partition *p, sqlite3_stmt *st, int col, const char *table, const char *row,
+                 const char *column, char *dst, size_t cap, cmk_err *err)
+{
+    char *plain = NULL;
+    size_t n = 0;
+    int rc;
+
+    dst[0] = '\0';
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_NULL: return 0;
+    case SQLITE_TEXT: /* schema 1, not yet upgraded: the clear value */
+        pt_copy(dst, cap, sqlite3_column_text(st, col));
+        return 0;
+    default: break;
+    }
+    if ((rc = pt_open_col(p, st, col, table, row, column, &plain, &n, err)) < 0)
+        return rc;
+    if (n >= cap) {
+        pt_free_secret(plain, n);
+        return cmk_err_set(err, CMK_EINVAL, "%s/%s/%s/%s holds %zu bytes, more than the %zu it may",
+                           p->env, table, row, column, n, cap - 1);
+    }
+    if (plain) {
+        memcpy(dst, plain, n + 1);
+        pt_free_secret(plain, n);
+    }
     return 0;
 }
 

@@ -43,42 +43,54 @@ static void row_to_run(sqlite3_stmt *st, partition_run *m)
     m->end_ms = sqlite3_column_int64(st, 5);
 }
 
-/* find_existing - the run holding (flow, client_req), else the one with id; 1 if found */
-static int find_existing(partition *p, const partition_run *meta, partition_run *existing,
-                         cmk_err *err)
+/* run_by - step PT_RUN_BY_REQ (flow, stored request key) or PT_RUN_BY_ID (id); 1 if found */
+static int run_by(partition *p, pt_stmt_id which, const char *a, const char *b,
+                  partition_run *existing, cmk_err *err)
 {
-    sqlite3_stmt *st;
-    int rc, found = 0;
+    sqlite3_stmt *st = pt_stmt(p, which, err);
+    int rc;
 
-    for (int pass = 0; pass < 2 && !found; pass++) {
-        if (pass == 0 && !meta->client_req[0])
+    if (!st)
+        return err ? err->code : CMK_EIO;
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && existing)
+        row_to_run(st, existing);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pt_db_err(p, rc, "looking for an existing run", err);
+    return rc == SQLITE_ROW;
+}
+
+/* find_by_req - the run of (flow, client_req): its keyed hash under the data DEK, then under
+ * each older DEK (a retry after a rotation), then the clear id of a schema 1 partition; 1 if
+ * found */
+static int find_by_req(partition *p, const partition_run *meta, const char *stored,
+                       partition_run *existing, cmk_err *err)
+{
+    char h[64];
+    int rc = run_by(p, PT_RUN_BY_REQ, meta->flow_id, stored, existing, err);
+
+    for (size_t i = 0; rc == 0 && p->opts.seal && i < p->n_read; i++) {
+        if (p->read_deks[i] == p->data_dek)
             continue;
-        if (!(st = pt_stmt(p, pass == 0 ? PT_RUN_BY_REQ : PT_RUN_BY_ID, err)))
-            return err ? err->code : CMK_EIO;
-        if (pass == 0) {
-            sqlite3_bind_text(st, 1, meta->flow_id, flen(meta->flow_id), SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, meta->client_req, flen(meta->client_req), SQLITE_STATIC);
-        } else {
-            sqlite3_bind_text(st, 1, meta->id, flen(meta->id), SQLITE_STATIC);
-        }
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            found = 1;
-            if (existing)
-                row_to_run(st, existing);
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return pt_db_err(p, rc, "looking for an existing run", err);
+        if ((rc = pt_index_hash(p, p->read_deks[i], "runs", "client_req", meta->client_req, h,
+                                sizeof h, err)) < 0)
+            return rc;
+        rc = run_by(p, PT_RUN_BY_REQ, meta->flow_id, h, existing, err);
     }
-    return found;
+    if (rc == 0 && p->legacy && p->opts.seal)
+        rc = run_by(p, PT_RUN_BY_REQ, meta->flow_id, meta->client_req, existing, err);
+    return rc;
 }
 
 /* exists_err - the CMK_EEXIST of a run begun twice */
-static int exists_err(partition *p, const partition_run *meta, const partition_run *ex,
+static int exists_err(partition *p, const partition_run *meta, int by_req, const partition_run *ex,
                       cmk_err *err)
 {
-    if (meta->client_req[0] && strcmp(ex->client_req, meta->client_req) == 0)
+    if (by_req)
         return cmk_err_set(err, CMK_EEXIST,
                            "flow %s already has run %s for client request %s (not started "
                            "again)",
@@ -87,7 +99,8 @@ static int exists_err(partition *p, const partition_run *meta, const partition_r
                        p->env);
 }
 
-/* partition_run_begin - record a new run with its trigger outputs (sealed), deduplicated */
+/* partition_run_begin - record a new run with its trigger outputs (sealed), deduplicated by
+ * the keyed hash of client_req */
 int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
                         partition_run *existing, partition_durable_fn durable, void *arg,
                         cmk_err *err)
@@ -97,6 +110,7 @@ int partition_run_begin(partition *self, const partition_run *meta, const char *
     cmk_dek *dek;
     const void *blob = NULL;
     size_t blen = 0;
+    char stored[64] = "";
     int rc;
 
     if (!self || !meta || !meta->id[0] || !meta->flow_id[0])
@@ -106,12 +120,15 @@ int partition_run_begin(partition *self, const partition_run *meta, const char *
     if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
         return rc;
     if (meta->client_req[0]) {
-        if ((rc = find_existing(self, meta, &ex, err)) < 0)
+        if ((rc = pt_index_hash(self, dek, "runs", "client_req", meta->client_req, stored,
+                                sizeof stored, err)) < 0)
+            return rc;
+        if ((rc = find_by_req(self, meta, stored, &ex, err)) < 0)
             return rc;
         if (rc == 1) {
             if (existing)
                 *existing = ex;
-            return exists_err(self, meta, &ex, err);
+            return exists_err(self, meta, 1, &ex, err);
         }
     }
     if (!(st = pt_stmt(self, PT_RUN_INSERT, err)))
@@ -123,7 +140,7 @@ int partition_run_begin(partition *self, const partition_run *meta, const char *
         return rc;
     sqlite3_bind_text(st, 1, meta->id, flen(meta->id), SQLITE_STATIC);
     sqlite3_bind_text(st, 2, meta->flow_id, flen(meta->flow_id), SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, meta->client_req, flen(meta->client_req), SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
     if (meta->status[0])
         sqlite3_bind_text(st, 4, meta->status, flen(meta->status), SQLITE_STATIC);
     else
@@ -137,15 +154,19 @@ int partition_run_begin(partition *self, const partition_run *meta, const char *
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-        /* the id is taken (the client_req case was found above) */
+        /* the id is taken, or (flow, client_req) was written meanwhile */
         cmk_err tmp = CMK_ERR_INIT;
-        int f = find_existing(self, meta, &ex, &tmp);
+        int by_req = 0, f = 0;
+        if (stored[0] && (f = run_by(self, PT_RUN_BY_REQ, meta->flow_id, stored, &ex, &tmp)) == 1)
+            by_req = 1;
+        if (f != 1)
+            f = run_by(self, PT_RUN_BY_ID, meta->id, NULL, &ex, &tmp);
         if (self->in_txn && self->pending == 0 && !self->dispatching)
             (void)partition_commit(self, NULL);
         if (f == 1) {
             if (existing)
                 *existing = ex;
-            return exists_err(self, meta, &ex, err);
+            return exists_err(self, meta, by_req, &ex, err);
         }
     }
     if (rc != SQLITE_DONE)
@@ -385,7 +406,23 @@ static void csv_tail(pt_buf *b, const char *trig, size_t tlen, const char *rec, 
     }
     csv_field(b, eb.data, eb.len, 0);
     pt_buf_free(&eb);
-    csv_field(b, trig, tlen, 0);
+    {
+        /* a run recorded by an older build may hold the trigger URL's signature in its
+         * queries: a reader of the CSV does not get it */
+        cJSON *t = trig && strstr(trig, "\"sig\"") ? cJSON_Parse(trig) : NULL;
+        char *clean = NULL;
+        if (t) {
+            cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "queries"), "sig");
+            clean = cJSON_PrintUnformatted(t);
+            cJSON_Delete(t);
+        }
+        if (clean) {
+            csv_field(b, clean, strlen(clean), 0);
+            pt_free_secret(clean, strlen(clean));
+        } else {
+            csv_field(b, trig, tlen, 0);
+        }
+    }
     if (cJSON_IsArray(acts)) {
         cJSON *a;
         cJSON_ArrayForEach(a, acts)

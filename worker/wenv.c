@@ -92,6 +92,14 @@ static void on_keys(void *arg, const char *env_id, cmk_dek *data, cmk_dek *mmk, 
         cmk_log(CMK_LOG_INFO, e->id, NULL, "partition.opened", "dir=%s", dir);
     }
     partition_set_keys(e->part, data, mmk);
+    if (partition_schema_legacy(e->part)) {
+        /* written by an older build: seal its clear names and signatures before serving */
+        size_t n = 0;
+        if (partition_upgrade(e->part, &n, &err) < 0)
+            cmk_log(CMK_LOG_ERROR, e->id, NULL, "partition.upgrade_failed", "error=\"%s\"", err.msg);
+        else
+            cmk_log(CMK_LOG_INFO, e->id, NULL, "partition.upgraded", "schema=2 sealed=%zu", n);
+    }
     drain(w, e, NULL);
 }
 

@@ -4,12 +4,21 @@
  * HTTP-trigger flows), export, import, run, HTTP-trigger invoke, run history, CSV export; for
  * the controller: flow.dump, flow.put and env.clear (every flow and run of an environment, for
  * restore, copy and reset).
+ *
+ * Trigger URLs: an HTTP-trigger flow's signature is 256 random bits, sealed in the partition,
+ * checked in constant time (partition_flow_check_sig). It appears only in answers to requests
+ * that the authorization matrix limits to writers (flow.create, flow.update, flow.save-as,
+ * flow.import and flow.trigger-url) and in flow.dump (controller only: migration, backup,
+ * restore, which re-seal it in the target partition); flow.get, flow.list, flow.export,
+ * run.show and every other answer a reader can get leave it out, and the `sig` query parameter
+ * is not kept in a run's trigger outputs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "err.h"
 #include "flowdef.h"
 #include "log.h"
 #include "ops.h"
@@ -43,8 +52,16 @@ static char *definition_text(const cJSON *body)
     return NULL;
 }
 
-/* flow_json - clear metadata as the CLI shows it */
-static cJSON *flow_json(const partition_flow *f, const char *env)
+/* trigger_path_of - the trigger URL's path and query of an HTTP-trigger flow into buf */
+static const char *trigger_path_of(const partition_flow *f, const char *env, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "/workflows/%s/%s/triggers/manual/paths/invoke?api-version=2016-06-01"
+                       "&sp=%%2Ftriggers%%2Fmanual%%2Frun&sv=1.0&sig=%s", env, f->id, f->trigger_token);
+    return buf;
+}
+
+/* flow_json - metadata as the CLI shows it; the trigger URL only if with_url (writers) */
+static cJSON *flow_json(const partition_flow *f, const char *env, int with_url)
 {
     cJSON *o = cJSON_CreateObject();
     char ts[40];
@@ -55,11 +72,10 @@ static cJSON *flow_json(const partition_flow *f, const char *env)
     cJSON_AddStringToObject(o, "kind", f->kind);
     cJSON_AddStringToObject(o, "state", f->enabled ? "On" : "Off");
     cJSON_AddBoolToObject(o, "in_solution", f->in_solution);
-    if (f->trigger_token[0]) {
-        char path[256];
-        snprintf(path, sizeof path, "/workflows/%s/%s/triggers/manual/paths/invoke?api-version=2016-06-01"
-                                    "&sp=%%2Ftriggers%%2Fmanual%%2Frun&sv=1.0&sig=%s", env, f->id, f->trigger_token);
-        cJSON_AddStringToObject(o, "trigger_path", path);
+    if (with_url && f->trigger_token[0]) {
+        char path[384];
+        cJSON_AddStringToObject(o, "trigger_path", trigger_path_of(f, env, path, sizeof path));
+        cmk_wipe(path, sizeof path);
     }
     cJSON_AddStringToObject(o, "created", cmk_time_format(f->created_ms, ts, sizeof ts));
     cJSON_AddStringToObject(o, "updated", cmk_time_format(f->updated_ms, ts, sizeof ts));
@@ -94,8 +110,10 @@ static durable_reply *reply_when_durable(worker *w, cmk_msg *reply, cJSON *body)
     return d;
 }
 
-/* save_flow - validate and store a flow; meta filled from the definition */
-static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, const char *def, cmk_err *err)
+/* save_flow - validate and store a flow; meta filled from the definition; the reply carries
+ * the trigger URL if with_url (answers to writers only) */
+static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, const char *def, int with_url,
+                     cmk_err *err)
 {
     flowdef *fd = NULL;
     durable_reply *d;
@@ -104,17 +122,19 @@ static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, c
         return cmk_err_prefix(err, "the flow definition is not valid: ");
     cmk_strlcpy(meta->trigger_kind, trigger_kind_name(flowdef_trigger_kind(fd)), sizeof meta->trigger_kind);
     if (flowdef_trigger_kind(fd) == FLOWDEF_TRIGGER_HTTP && !meta->trigger_token[0]) {
-        char tok[64];
-        cmk_random_id("", tok, sizeof tok);
-        cmk_strlcpy(meta->trigger_token, tok, sizeof meta->trigger_token);
+        if ((rc = partition_trigger_token_new(meta->trigger_token, sizeof meta->trigger_token, err)) < 0) {
+            flowdef_destroy(&fd);
+            return rc;
+        }
     } else if (flowdef_trigger_kind(fd) != FLOWDEF_TRIGGER_HTTP)
         meta->trigger_token[0] = '\0';
     flowdef_destroy(&fd);
     meta->updated_ms = worker_now(w);
-    d = reply_when_durable(w, reply, flow_json(meta, e->id));
+    d = reply_when_durable(w, reply, flow_json(meta, e->id, with_url));
     if (!d)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     rc = partition_flow_put(e->part, meta, def, strlen(def), on_durable, d, err);
+    cmk_wipe(meta->trigger_token, sizeof meta->trigger_token);
     if (rc < 0) {
         free(d);
         cmk_msg_set_body(reply, cJSON_CreateObject());
@@ -142,7 +162,7 @@ static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
             free(def);
             return cmk_err_set(err, CMK_EINVAL, "flow id '%s' is not valid: use 1-63 lowercase letters, digits and dashes", want);
         }
-        if (partition_flow_get(e->part, want, &meta, NULL, NULL) == 0) {
+        if (partition_flow_get_ex(e->part, want, &meta, NULL, 0, NULL) == 0) {
             free(def);
             return cmk_err_set(err, CMK_EEXIST, "environment %s has a flow '%s' already", e->id, want);
         }
@@ -154,25 +174,30 @@ static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     }
     cmk_strlcpy(meta.id, id, sizeof meta.id);
     cmk_strlcpy(meta.name, cmk_json_str(b, "name", id), sizeof meta.name);
+    if (strcmp(cmk_json_str(b, "kind", "cloud"), "cloud") != 0 && strcmp(cmk_json_str(b, "kind", "cloud"), "desktop") != 0) {
+        free(def);
+        return cmk_err_set(err, CMK_EINVAL, "a flow's kind is cloud or desktop, not '%s'", cmk_json_str(b, "kind", ""));
+    }
     cmk_strlcpy(meta.kind, cmk_json_str(b, "kind", "cloud"), sizeof meta.kind);
     meta.enabled = 1;
     meta.in_solution = cmk_json_bool(b, "in_solution", 0);
     meta.created_ms = worker_now(w);
-    rc = save_flow(w, e, reply, &meta, def, err);
+    rc = save_flow(w, e, reply, &meta, def, 1, err);
     if (rc == 0)
         cmk_log(CMK_LOG_INFO, e->id, reply->reqid, "flow.created", "flow=%s trigger=%s", meta.id, meta.trigger_kind);
     free(def);
     return rc;
 }
 
-/* load - a flow's metadata (and definition if def != NULL) */
-static int load(wenv *e, const cJSON *b, partition_flow *meta, char **def, cmk_err *err)
+/* load - a flow's metadata (and definition if def != NULL), opening the sealed fields in want
+ * (PARTITION_FLOW_NAME, PARTITION_FLOW_TOKEN; a flow saved again needs both) */
+static int load(wenv *e, const cJSON *b, partition_flow *meta, char **def, unsigned want, cmk_err *err)
 {
     const char *id = cmk_json_str(b, "flow", "");
     int rc;
     if (!*id)
         return cmk_err_set(err, CMK_EINVAL, "name the flow (its id)");
-    rc = partition_flow_get(e->part, id, meta, def, err);
+    rc = partition_flow_get_ex(e->part, id, meta, def, want, err);
     if (rc == CMK_ENOENT)
         return cmk_err_set(err, CMK_ENOENT, "no flow '%s' in environment %s; `cmkctl flow list --env %s` shows them", id,
                            e->id, e->id);
@@ -184,10 +209,10 @@ static int op_flow_get(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     partition_flow meta;
     char *def = NULL;
     cJSON *o;
-    int rc = load(e, b, &meta, &def, err);
+    int rc = load(e, b, &meta, &def, PARTITION_FLOW_NAME, err);
     if (rc < 0)
         return rc;
-    o = flow_json(&meta, e->id);
+    o = flow_json(&meta, e->id, 0);
     cJSON_AddItemToObject(o, "definition", cJSON_Parse(def));
     cmk_wipe_str(def, strlen(def));
     cmk_msg_set_body(reply, o);
@@ -206,7 +231,7 @@ static int op_flow_list(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     o = cJSON_CreateObject();
     items = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(items, flow_json(&list[i], e->id));
+        cJSON_AddItemToArray(items, flow_json(&list[i], e->id, 0));
     free(list);
     cmk_msg_set_body(reply, o);
     worker_reply(w, reply);
@@ -218,13 +243,13 @@ static int op_flow_update(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
 {
     partition_flow meta;
     char *old = NULL, *def = definition_text(b);
-    int rc = load(e, b, &meta, &old, err);
+    int rc = load(e, b, &meta, &old, PARTITION_FLOW_ALL, err);
     if (rc == 0) {
         if (cmk_json_str(b, "name", NULL))
             cmk_strlcpy(meta.name, cmk_json_str(b, "name", ""), sizeof meta.name);
         if (cJSON_IsBool(cJSON_GetObjectItem(b, "in_solution")))
             meta.in_solution = cmk_json_bool(b, "in_solution", 0);
-        rc = save_flow(w, e, reply, &meta, def ? def : old, err);
+        rc = save_flow(w, e, reply, &meta, def ? def : old, 1, err);
     }
     if (old)
         cmk_wipe_str(old, strlen(old));
@@ -237,10 +262,10 @@ static int set_enabled(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
 {
     partition_flow meta;
     char *def = NULL;
-    int rc = load(e, b, &meta, &def, err);
+    int rc = load(e, b, &meta, &def, PARTITION_FLOW_ALL, err);
     if (rc == 0) {
         meta.enabled = on;
-        rc = save_flow(w, e, reply, &meta, def, err);
+        rc = save_flow(w, e, reply, &meta, def, 0, err);
         cmk_wipe_str(def, strlen(def));
     }
     return rc;
@@ -254,10 +279,10 @@ static int op_flow_delete(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     partition_flow meta;
     durable_reply *d;
     cJSON *o;
-    int rc = load(e, b, &meta, NULL, err);
+    int rc = load(e, b, &meta, NULL, PARTITION_FLOW_NAME, err);
     if (rc < 0)
         return rc;
-    o = flow_json(&meta, e->id);
+    o = flow_json(&meta, e->id, 0);
     cJSON_AddBoolToObject(o, "deleted", 1);
     d = reply_when_durable(w, reply, o);
     rc = partition_flow_delete(e->part, meta.id, on_durable, d, err);
@@ -271,7 +296,7 @@ static int op_flow_save_as(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, c
 {
     partition_flow meta;
     char *def = NULL, id[64];
-    int rc = load(e, b, &meta, &def, err);
+    int rc = load(e, b, &meta, &def, 0, err);
     if (rc < 0)
         return rc;
     cmk_random_id("flow", id, sizeof id);
@@ -280,7 +305,7 @@ static int op_flow_save_as(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, c
     cmk_strlcpy(meta.name, cmk_json_str(b, "name", "Copy"), sizeof meta.name);
     meta.trigger_token[0] = '\0';
     meta.created_ms = worker_now(w);
-    rc = save_flow(w, e, reply, &meta, def, err);
+    rc = save_flow(w, e, reply, &meta, def, 1, err);
     cmk_wipe_str(def, strlen(def));
     return rc;
 }
@@ -291,7 +316,7 @@ static int op_flow_export(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     partition_flow meta;
     char *def = NULL;
     cJSON *pkg;
-    int rc = load(e, b, &meta, &def, err);
+    int rc = load(e, b, &meta, &def, PARTITION_FLOW_NAME, err);
     if (rc < 0)
         return rc;
     pkg = cJSON_CreateObject();
@@ -342,7 +367,7 @@ static int op_flow_run(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
 {
     partition_flow meta;
     char *def = NULL, *trig;
-    int rc = load(e, b, &meta, &def, err);
+    int rc = load(e, b, &meta, &def, 0, err); /* a run needs neither the name nor the signature */
     if (rc < 0)
         return rc;
     if (!meta.enabled) {
@@ -359,24 +384,59 @@ static int op_flow_run(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
 /* op_flow_invoke - an HTTP trigger from the gateway: the signature must be the flow's */
 static int op_flow_invoke(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
-    partition_flow meta;
-    int rc = load(e, b, &meta, NULL, err);
+    const char *id = cmk_json_str(b, "flow", "");
+    int rc;
+    if (!*id)
+        return cmk_err_set(err, CMK_EINVAL, "name the flow (its id)");
+    rc = partition_flow_check_sig(e->part, id, cmk_json_str(b, "sig", ""), err);
     if (rc < 0)
         return rc;
-    if (strcmp(meta.trigger_kind, "http") != 0 || !meta.trigger_token[0])
-        return cmk_err_set(err, CMK_ENOENT, "flow %s has no HTTP request trigger", meta.id);
-    if (strcmp(cmk_json_str(b, "sig", ""), meta.trigger_token) != 0)
-        return cmk_err_set(err, CMK_EPERM, "the signature of this trigger URL is not valid; use the flow's current URL");
     {
-        /* the HTTP body arrives as text: a JSON body is the trigger body as JSON */
+        /* the HTTP body arrives as text: a JSON body is the trigger body as JSON; the
+         * signature is not kept in the run's trigger outputs (a reader sees those) */
         cJSON *copy = cJSON_Duplicate(b, 1), *parsed = NULL;
         const cJSON *raw = cJSON_GetObjectItem(b, "body");
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "sig");
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(copy, "queries"), "sig");
         if (cJSON_IsString(raw) && (parsed = cJSON_Parse(raw->valuestring)) != NULL)
             cJSON_ReplaceItemInObject(copy, "body", parsed);
         rc = op_flow_run(w, e, reply, copy, err);
         cJSON_Delete(copy);
         return rc;
     }
+}
+
+/* op_flow_trigger_url - {flow}: the HTTP trigger's URL (WRITE in the authorization matrix:
+ * only who may run the flow asks for it) */
+static int op_flow_trigger_url(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    partition_flow meta;
+    char path[384];
+    cJSON *o;
+    int rc = load(e, b, &meta, NULL, PARTITION_FLOW_TOKEN, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(meta.trigger_kind, "http") != 0 || !meta.trigger_token[0]) {
+        cmk_wipe(meta.trigger_token, sizeof meta.trigger_token);
+        return cmk_err_set(err, CMK_ENOENT, "flow %s has no HTTP request trigger (its trigger is %s)", meta.id,
+                           meta.trigger_kind);
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", meta.id);
+    cJSON_AddStringToObject(o, "env", e->id);
+    cJSON_AddStringToObject(o, "trigger_path", trigger_path_of(&meta, e->id, path, sizeof path));
+    cmk_wipe(path, sizeof path);
+    cmk_wipe(&meta, sizeof meta);
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* strip_sig - a trigger-outputs object without the `sig` query parameter (runs recorded by
+ * older builds kept it) */
+static void strip_sig(cJSON *trigger)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(trigger, "queries"), "sig");
 }
 
 /* run_json - a run's clear metadata */
@@ -445,6 +505,7 @@ static int op_run_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
         return rc;
     o = run_json(&meta);
     cJSON_AddItemToObject(o, "trigger", trig ? cJSON_Parse(trig) : cJSON_CreateNull());
+    strip_sig(cJSON_GetObjectItem(o, "trigger"));
     cJSON_AddItemToObject(o, "record", rec ? cJSON_Parse(rec) : cJSON_CreateNull());
     if (trig)
         cmk_wipe_str(trig, strlen(trig));
@@ -512,6 +573,14 @@ static int op_conn_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     cmk_wipe_str(secret, strlen(secret));
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", cmk_json_str(b, "conn", ""));
+    {
+        char name[PARTITION_CONN_NAME_MAX];
+        if (partition_conn_name(e->part, cmk_json_str(b, "conn", ""), name, sizeof name, err) < 0) {
+            cJSON_Delete(o);
+            return err ? err->code : CMK_EIO;
+        }
+        cJSON_AddStringToObject(o, "name", name);
+    }
     cJSON_AddBoolToObject(o, "oauth", oauth);
     if (partition_conn_key_id(e->part, cmk_json_str(b, "conn", ""), hex, err) == 0)
         cJSON_AddStringToObject(o, "sealed_under_dek", hex);
@@ -528,14 +597,14 @@ static int op_flow_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     partition_flow *list;
     size_t n;
     cJSON *o, *items;
-    int rc = partition_flow_list(e->part, &list, &n, err);
+    int rc = partition_flow_list_ex(e->part, PARTITION_FLOW_ALL, &list, &n, err);
     if (rc < 0)
         return rc;
     o = cJSON_CreateObject();
     items = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < n; i++) {
         char *def = NULL;
-        cJSON *f = flow_json(&list[i], e->id);
+        cJSON *f = flow_json(&list[i], e->id, 0);
         if (partition_flow_get(e->part, list[i].id, &list[i], &def, NULL) == 0) {
             cJSON_AddItemToObject(f, "definition", cJSON_Parse(def));
             cmk_wipe_str(def, strlen(def));
@@ -545,6 +614,7 @@ static int op_flow_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
         cJSON_AddStringToObject(f, "trigger_token", list[i].trigger_token);
         cJSON_AddItemToArray(items, f);
     }
+    cmk_wipe(list, n * sizeof *list);
     free(list);
     cmk_msg_set_body(reply, o);
     worker_reply(w, reply);
@@ -568,7 +638,7 @@ static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     meta.enabled = cmk_json_bool(f, "enabled", 1);
     meta.in_solution = cmk_json_bool(f, "in_solution", 0);
     meta.created_ms = (int64_t)cmk_json_num(f, "created_ms", (double)worker_now(w));
-    rc = save_flow(w, e, reply, &meta, def, err);
+    rc = save_flow(w, e, reply, &meta, def, 0, err);
     free(def);
     return rc;
 }
@@ -617,7 +687,7 @@ static const wop_fn wops[CMK_NOPS] = {
     [CMK_OP_FLOW_INVOKE] = op_flow_invoke, [CMK_OP_RUN_LIST] = op_run_list,
     [CMK_OP_RUN_SUMMARY] = op_run_summary, [CMK_OP_RUN_SHOW] = op_run_show,
     [CMK_OP_RUN_EXPORT_CSV] = op_run_export_csv, [CMK_OP_CONN_CREATE] = op_conn_create,
-    [CMK_OP_CONN_SHOW] = op_conn_show,
+    [CMK_OP_CONN_SHOW] = op_conn_show,    [CMK_OP_FLOW_TRIGGER_URL] = op_flow_trigger_url,
 };
 
 /* wops_find - the handler of a request type, or NULL */

@@ -272,7 +272,7 @@ static void start_child(wrun *r, const engine_work *wk)
     else if (!e || !e->part)
         rc = cmk_err_set(&err, CMK_EUNAVAIL, "environment not open");
     else
-        rc = partition_flow_get(e->part, wk->child_flow ? wk->child_flow : "", &meta, &def, &err);
+        rc = partition_flow_get_ex(e->part, wk->child_flow ? wk->child_flow : "", &meta, &def, 0, &err);
     if (rc == 0 && !meta.enabled)
         rc = cmk_err_set(&err, CMK_ESTATE, "child flow %s is turned off", meta.id);
     if (rc == 0) {

@@ -226,8 +226,10 @@ static void classify(mig *m)
                     snprintf(rems + strlen(rems), sizeof rems - strlen(rems), "%s%s", rems[0] ? " | " : "",
                              flowclass_category_remedy((flowclass_category)bit));
                 }
+                /* no display name: a customer's string stays sealed in the partition (the
+                 * names come from the worker: `flows mmk`) */
                 exec(m->c, "INSERT OR REPLACE INTO migration_held(env, flow, name, categories) VALUES(?1, ?2, ?3, ?4)",
-                     m->env, in[i].id, in[i].display_name, cats);
+                     m->env, in[i].id, "", cats);
                 exec(m->c, "UPDATE migration_held SET remedies = ?3 WHERE env = ?1 AND flow = ?2", m->env, in[i].id, rems,
                      NULL);
                 flow_homes_set(m->c->homes, m->env, in[i].id, "shared");

@@ -376,13 +376,15 @@ START_TEST(test_no_plaintext_on_disk)
         ck_assert_int_eq(put_run(p, i, &err), 0);
     ck_assert_int_eq(partition_run_save(p, "run-3", "Succeeded", 5000, rec, NULL, NULL, &err), 0);
     ck_assert_int_eq(
-        partition_conn_put(p, "c-oauth", "O", 1, "OAUTH-SECRET-9a8b7c", NULL, NULL, &err), 0);
+        partition_conn_put(p, "c-oauth", "CONN-NAME-OAUTH-3c4d", 1, "OAUTH-SECRET-9a8b7c", NULL, NULL, &err), 0);
     ck_assert_int_eq(
-        partition_conn_put(p, "c-basic", "B", 0, "BASIC-PASSWORD-1c2d3e", NULL, NULL, &err), 0);
+        partition_conn_put(p, "c-basic", "CONN-NAME-BASIC-5e6f", 0, "BASIC-PASSWORD-1c2d3e", NULL, NULL, &err), 0);
     ck_assert_int_eq(partition_commit(p, &err), 0);
 
-    /* the WAL holds the commit; the grep does see clear metadata (so it can fail) */
-    ck_assert_int_eq(ON_DISK(path, "VISIBLE-FLOW-NAME-0d1e"), 1);
+    /* the WAL holds the commit; the grep does see clear metadata (the flow id, so it can
+     * fail); the name is sealed (schema 2) */
+    ck_assert_int_eq(ON_DISK(path, "flow-grep"), 1);
+    ck_assert_int_eq(ON_DISK(path, "VISIBLE-FLOW-NAME-0d1e"), 0);
     ck_assert_int_eq(ON_DISK(path, "FLOW-CONTENT-7f3a9c"), 0);
     ck_assert_int_eq(ON_DISK(path, "trigger-input-"), 0);
     ck_assert_int_eq(ON_DISK(path, "ACTION-OUTPUT-51be2d"), 0);
@@ -391,12 +393,15 @@ START_TEST(test_no_plaintext_on_disk)
 
     /* and after a checkpoint into the main file */
     partition_close(&p);
-    ck_assert_int_eq(ON_DISK(path, "VISIBLE-FLOW-NAME-0d1e"), 1);
+    ck_assert_int_eq(ON_DISK(path, "flow-grep"), 1);
+    ck_assert_int_eq(ON_DISK(path, "VISIBLE-FLOW-NAME-0d1e"), 0);
     ck_assert_int_eq(ON_DISK(path, "FLOW-CONTENT-7f3a9c"), 0);
     ck_assert_int_eq(ON_DISK(path, "trigger-input-"), 0);
     ck_assert_int_eq(ON_DISK(path, "ACTION-OUTPUT-51be2d"), 0);
     ck_assert_int_eq(ON_DISK(path, "OAUTH-SECRET-9a8b7c"), 0);
     ck_assert_int_eq(ON_DISK(path, "BASIC-PASSWORD-1c2d3e"), 0);
+    ck_assert_int_eq(ON_DISK(path, "CONN-NAME-OAUTH-3c4d"), 0);
+    ck_assert_int_eq(ON_DISK(path, "CONN-NAME-BASIC-5e6f"), 0);
 }
 END_TEST
 

@@ -589,19 +589,23 @@ START_TEST(test_wrong_dek)
 
     ck_assert_int_eq(partition_open(tmpdir, ENV, NULL, &part, &err), 0);
     partition_set_keys(part, other, other);
-    ck_assert_int_eq(partition_flow_get(part, "flow-1", &meta, &def, &err), CMK_ECRYPTO);
+    ck_assert_int_eq(partition_flow_get_ex(part, "flow-1", &meta, &def, 0, &err), CMK_ECRYPTO);
     ck_assert_ptr_null(def);
     ck_assert_msg(strstr(err.msg, dek_hex(dek, want)) != NULL, "DEK id not named: %s", err.msg);
     ck_assert_ptr_nonnull(strstr(err.msg, "flows/flow-1/definition"));
+    /* the name is sealed too (schema 2) */
+    ck_assert_int_eq(partition_flow_get(part, "flow-1", &meta, NULL, &err), CMK_ECRYPTO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "flows/flow-1/name"));
     ck_assert_int_eq(partition_run_get(part, "run-1", NULL, &trig, NULL, &err), CMK_ECRYPTO);
     ck_assert_ptr_null(trig);
     ck_assert_int_eq(partition_conn_get(part, "c1", NULL, &secret, &err), CMK_ECRYPTO);
     ck_assert_ptr_null(secret);
     ck_assert_int_eq(partition_run_export_csv(part, "flow-1", 100, &csv, &err), CMK_ECRYPTO);
     ck_assert_ptr_null(csv);
-    /* the clear metadata still lists */
-    ck_assert_int_eq(partition_flow_get(part, "flow-1", &meta, NULL, &err), 0);
-    ck_assert_str_eq(meta.name, "One");
+    /* the clear metadata (ids, kinds, states, times) still lists; the name does not */
+    ck_assert_int_eq(partition_flow_get_ex(part, "flow-1", &meta, NULL, 0, &err), 0);
+    ck_assert_str_eq(meta.id, "flow-1");
+    ck_assert_str_eq(meta.name, "");
 
     /* no key at all yet */
     partition_close(&part);
@@ -656,11 +660,15 @@ START_TEST(test_forget_keys)
 #undef LOCKED
     ck_assert_ptr_null(out);
 
-    /* what the platform lists without the key still works */
-    ck_assert_int_eq(partition_flow_get(part, "flow-1", &meta, NULL, &err), 0);
-    ck_assert_int_eq(partition_flow_list(part, &flows, &n, &err), 0);
+    /* what the platform lists without the key still works: ids, kinds, states (names are
+     * sealed: they need the key) */
+    ck_assert_int_eq(partition_flow_get_ex(part, "flow-1", &meta, NULL, 0, &err), 0);
+    ck_assert_int_eq(partition_flow_list_ex(part, 0, &flows, &n, &err), 0);
     ck_assert_uint_eq(n, 1);
     free(flows);
+    ck_assert_int_eq(partition_flow_list(part, &flows, &n, &err), CMK_EUNAVAIL);
+    ck_assert_ptr_null(flows);
+    ck_assert_int_eq(partition_flow_get(part, "flow-1", &meta, NULL, &err), CMK_EUNAVAIL);
     ck_assert_int_eq(partition_run_list(part, NULL, 0, 0, &runs, &n, &err), 0);
     ck_assert_uint_eq(n, 1);
     free(runs);
