@@ -181,6 +181,12 @@ static int open_domain(ctl *self, cmk_err *err)
     directory_set_cmk_limit(self->dir, (int)self->cfg->cmk_env_limit);
     if (!(self->audit = audit_log_new(self->db, self->clock, err)))
         return err->code;
+    {
+        char keys[PATH_MAX];
+        cmk_keys_dir(self->cfg->run_dir, keys, sizeof keys);
+        if ((rc = audit_log_anchor(self->audit, keys, err)) < 0) /* the head outside controller.db */
+            return rc;
+    }
     if ((rc = open_vault(self, err)) < 0)
         return rc;
     if (!(self->keyring = keyring_new(self->db, self->clock, self->cfg->run_dir, self->vault, err)))
