@@ -325,15 +325,16 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
     e.detail = detail ? detail : "";
     pthread_mutex_lock(&self->mu);
     e.time_ms = cmk_clock_now(self->clock);
-    /* outermost: our RELEASE commits, so the head is anchored with it (inside a caller's
-     * transaction the next outermost append anchors the head that includes this entry) */
+    /* the head is anchored with every append, also one that lands inside an open transaction
+     * (the connection is shared): if that transaction is rolled back, an entry that was
+     * acknowledged vanishes, and audit_verify reports it - as it should */
     outer = sqlite3_get_autocommit(self->db);
     if (sqlite3_exec(self->db, "SAVEPOINT audit_append", NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(self->db, err, "starting an append");
         goto out;
     }
     rc = append_locked(self, &e, err);
-    if (rc == 0 && outer && self->anchored)
+    if (rc == 0 && self->anchored)
         rc = write_anchor(self, e.seq, e.hash, err); /* not anchored: not recorded (fail closed) */
     if (rc < 0) {
         sqlite3_exec(self->db, "ROLLBACK TO audit_append", NULL, NULL, NULL);

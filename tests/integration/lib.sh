@@ -82,16 +82,16 @@ integrity_checked() {
     echo "$n"
 }
 
-# add_raw_identity NAME ROLE - a CURVE key keys/NAME.key and an authorized.json entry with ROLE
-# (what a stolen or extra peer key looks like), for tests that drive tests/tools/cmk_raw
+# add_raw_identity NAME ROLE [ENVS_JSON] - a CURVE key keys/NAME.key and an authorized.json entry
+# with ROLE (what a stolen or extra peer key looks like), for tests that drive tests/tools/cmk_raw
 add_raw_identity() {
     "$BIN/cmkctl" curve-keygen "$RUN/keys/$1.key" >/dev/null
-    python3 - "$RUN/keys" "$1" "$2" <<'PY'
+    python3 - "$RUN/keys" "$1" "$2" "${3:-[]}" <<'PY'
 import json, sys, os
-d, name, role = sys.argv[1:4]
+d, name, role, envs = sys.argv[1:5]
 pub = open(os.path.join(d, name + ".pub")).read().strip()
 a = json.load(open(os.path.join(d, "authorized.json")))
-a.append({"key": pub, "name": name, "role": role, "envs": [], "tenants": []})
+a.append({"key": pub, "name": name, "role": role, "envs": json.loads(envs), "tenants": []})
 tmp = os.path.join(d, "authorized.json.tmp")
 json.dump(a, open(tmp, "w"), indent=1)
 os.rename(tmp, os.path.join(d, "authorized.json"))

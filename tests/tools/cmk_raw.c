@@ -62,7 +62,7 @@ static int send_msg(const char *type, const char *body, const char *reqid)
     rc = cmk_msg_send(m, sock, &err);
     if (rc < 0)
         fprintf(stderr, "cmk_raw: send %s: %s\n", type, err.msg);
-    else {
+    else if (strcmp(type, CMK_MSG_HEARTBEAT) != 0) {
         printf("sent %s %s\n", m->type, m->reqid);
         fflush(stdout);
     }
