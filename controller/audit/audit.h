@@ -75,7 +75,7 @@ audit_log *audit_log_new(sqlite3 *db, cmk_clock *clock, cmk_err *err);
 
 /* audit_log_anchor - anchor the log's head outside controller.db: keys_dir/audit-head.key (32
  * random bytes, made on first use, 0600) and keys_dir/audit.head, rewritten atomically (temp
- * file, fsync, rename) by every outermost append with "cmksim-audit-head-v1 SEQ HASH HMAC",
+ * file, fsync, rename) by every append (also one inside an open transaction) with "cmksim-audit-head-v1 SEQ HASH HMAC",
  * HMAC-SHA256 under that key over (seq, hash). An append whose head cannot be anchored is not
  * recorded and fails (the caller refuses its operation). audit_verify() then also reports a
  * log that ends before the anchored entry or differs from it (the newest entries deleted and
