@@ -87,6 +87,25 @@ static void on_peer(void *arg, const char *name, int up, int pid)
         supervisor_peer_down(self->sup, name, pid);
 }
 
+/* on_child - whom the supervisor runs under a peer's name (the broker tells a restart from a
+ * second process with a copied key by it) */
+static int on_child(void *arg, const char *name)
+{
+    ctl *self = arg;
+    return supervisor_child_pid(self->sup, name);
+}
+
+/* on_role - the role of an identity's key (authorized.json) */
+static int on_role(void *arg, const char *identity, char *role, size_t cap)
+{
+    ctl *self = arg;
+    const cJSON *entry = cmk_zap_entry(self->zap, identity);
+    if (!entry)
+        return -1;
+    cmk_strlcpy(role, cmk_json_str(entry, "role", ""), cap);
+    return 0;
+}
+
 /* on_clock_tick - fire clock timers that came due as time flowed */
 static int on_clock_tick(cmk_loop *loop, int64_t id, void *arg)
 {
@@ -177,6 +196,12 @@ static int open_domain(ctl *self, cmk_err *err)
     directory_set_cmk_limit(self->dir, (int)self->cfg->cmk_env_limit);
     if (!(self->audit = audit_log_new(self->db, self->clock, err)))
         return err->code;
+    {
+        char keys[PATH_MAX];
+        cmk_keys_dir(self->cfg->run_dir, keys, sizeof keys);
+        if ((rc = audit_log_anchor(self->audit, keys, err)) < 0) /* the head outside controller.db */
+            return rc;
+    }
     if ((rc = open_vault(self, err)) < 0)
         return rc;
     if (!(self->keyring = keyring_new(self->db, self->clock, self->cfg->run_dir, self->vault, err)))
@@ -311,6 +336,8 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         broker_set_authz(self->broker, on_authz, self);
         broker_set_dispatch(self->broker, ctl_handlers, self);
         broker_set_peer_hook(self->broker, on_peer, self);
+        broker_set_child_hook(self->broker, on_child, self);
+        broker_set_role_hook(self->broker, on_role, self);
         rc = write_pid(self, err);
     }
     if (rc == 0 && !(self->policies = policy_svc_new(self, err)))

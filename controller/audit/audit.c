@@ -3,20 +3,34 @@
  */
 #include "audit.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/util.h"
 
 #define AUDIT_DOMAIN "cmksim-audit-v1"
+#define ANCHOR_DOMAIN "cmksim-audit-head-v1"
+#define ANCHOR_KEY_LEN 32
 
 struct audit_log {
     pthread_mutex_t mu; /* serialises every use of the log */
     sqlite3 *db;        /* controller.db, owned by the caller */
     cmk_clock *clock;   /* time source for entries, owned by the caller */
+    /* the head anchored outside controller.db (audit_log_anchor) */
+    int anchored;                         /* 1 once audit_log_anchor succeeded */
+    char head_path[PATH_MAX];             /* keys/audit.head */
+    uint8_t anchor_key[ANCHOR_KEY_LEN];   /* HMAC key, from keys/audit-head.key */
+    int head_missing;                     /* the key existed but the head file did not at open */
 };
 
 static const char *const audit_schema = "CREATE TABLE IF NOT EXISTS audit_log ("
@@ -73,6 +87,7 @@ audit_log *audit_log_new(sqlite3 *db, cmk_clock *clock, cmk_err *err)
 void audit_log_destroy(audit_log **self_p)
 {
     if (self_p && *self_p) {
+        OPENSSL_cleanse((*self_p)->anchor_key, sizeof (*self_p)->anchor_key);
         pthread_mutex_destroy(&(*self_p)->mu);
         free(*self_p);
         *self_p = NULL;
@@ -141,6 +156,116 @@ static int read_head(audit_log *self, int64_t *seq, uint8_t hash[AUDIT_HASH_LEN]
     return rc == SQLITE_DONE ? 0 : db_fail(self->db, err, "reading the head");
 }
 
+/* anchor_mac - HMAC-SHA256(anchor key, ANCHOR_DOMAIN || seq (8, big-endian) || hash) */
+static int anchor_mac(const audit_log *self, int64_t seq, const uint8_t hash[AUDIT_HASH_LEN],
+                      uint8_t mac[32])
+{
+    uint8_t msg[sizeof ANCHOR_DOMAIN - 1 + 8 + AUDIT_HASH_LEN];
+    size_t len = 0;
+    memcpy(msg, ANCHOR_DOMAIN, sizeof ANCHOR_DOMAIN - 1);
+    put_be64(msg + sizeof ANCHOR_DOMAIN - 1, (uint64_t)seq);
+    memcpy(msg + sizeof ANCHOR_DOMAIN - 1 + 8, hash, AUDIT_HASH_LEN);
+    return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, self->anchor_key, ANCHOR_KEY_LEN, msg,
+                     sizeof msg, mac, 32, &len) && len == 32
+               ? 0
+               : CMK_ECRYPTO;
+}
+
+/* write_anchor - keys/audit.head = "ANCHOR_DOMAIN seq hash mac", written atomically (temp file,
+ * fsync, rename) */
+static int write_anchor(audit_log *self, int64_t seq, const uint8_t hash[AUDIT_HASH_LEN],
+                        cmk_err *err)
+{
+    uint8_t mac[32];
+    char hh[2 * AUDIT_HASH_LEN + 1], mh[65], text[256];
+    int n;
+
+    if (anchor_mac(self, seq, hash, mac) < 0)
+        return cmk_err_set(err, CMK_ECRYPTO, "audit log: HMAC of the head failed");
+    cmk_hex_encode(hash, AUDIT_HASH_LEN, hh, sizeof hh);
+    cmk_hex_encode(mac, sizeof mac, mh, sizeof mh);
+    n = snprintf(text, sizeof text, "%s %" PRId64 " %s %s\n", ANCHOR_DOMAIN, seq, hh, mh);
+    if (cmk_file_write_atomic(self->head_path, text, (size_t)n, 0600, err) < 0)
+        return cmk_err_prefix(err, "audit log: cannot anchor the head: ");
+    return 0;
+}
+
+/* read_anchor - the anchored seq and hash; CMK_ENOENT if there is no head file, CMK_ECRYPTO if
+ * it was altered (or made under another key) */
+static int read_anchor(audit_log *self, int64_t *seq, uint8_t hash[AUDIT_HASH_LEN], cmk_err *err)
+{
+    char *text = NULL, dom[32], hh[2 * AUDIT_HASH_LEN + 2], mh[66];
+    uint8_t mac[32], want[32];
+    long long s = 0;
+    size_t len = 0;
+    int rc = cmk_file_read(self->head_path, &text, &len, err);
+
+    if (rc < 0)
+        return rc;
+    rc = sscanf(text, "%31s %lld %65s %65s", dom, &s, hh, mh) == 4 && strcmp(dom, ANCHOR_DOMAIN) == 0 &&
+                 s >= 0 && cmk_hex_decode(hh, hash, AUDIT_HASH_LEN, NULL) == 0 &&
+                 cmk_hex_decode(mh, mac, sizeof mac, NULL) == 0
+             ? 0
+             : CMK_ECRYPTO;
+    free(text);
+    if (rc == 0 && anchor_mac(self, s, hash, want) < 0)
+        return cmk_err_set(err, CMK_ECRYPTO, "audit log: HMAC of the head failed");
+    if (rc < 0 || CRYPTO_memcmp(mac, want, sizeof mac) != 0)
+        return cmk_err_set(err, CMK_ECRYPTO,
+                           "the audit head file %s was altered (its HMAC under keys/audit-head.key does "
+                           "not match)", self->head_path);
+    *seq = s;
+    return 0;
+}
+
+/* audit_log_anchor - anchor the head outside controller.db */
+int audit_log_anchor(audit_log *self, const char *keys_dir, cmk_err *err)
+{
+    char path[PATH_MAX], *text = NULL, hex[2 * ANCHOR_KEY_LEN + 2];
+    size_t len = 0;
+    int rc, created = 0;
+
+    snprintf(path, sizeof path, "%s/audit-head.key", keys_dir);
+    snprintf(self->head_path, sizeof self->head_path, "%s/audit.head", keys_dir);
+    rc = cmk_file_read(path, &text, &len, err);
+    if (rc == CMK_ENOENT) {
+        /* first use: a new key, and the head as it is now */
+        if (RAND_bytes(self->anchor_key, ANCHOR_KEY_LEN) != 1)
+            return cmk_err_set(err, CMK_ECRYPTO, "no randomness for the audit head key");
+        cmk_hex_encode(self->anchor_key, ANCHOR_KEY_LEN, hex, sizeof hex);
+        strcat(hex, "\n");
+        rc = cmk_file_write_atomic(path, hex, strlen(hex), 0600, err);
+        OPENSSL_cleanse(hex, sizeof hex);
+        if (rc < 0)
+            return rc;
+        created = 1;
+    } else if (rc < 0) {
+        return rc;
+    } else {
+        if (len > 0 && text[len - 1] == '\n')
+            text[--len] = '\0';
+        rc = cmk_hex_decode(text, self->anchor_key, ANCHOR_KEY_LEN, NULL);
+        OPENSSL_cleanse(text, len);
+        free(text);
+        if (rc < 0)
+            return cmk_err_set(err, CMK_ECRYPTO, "%s: not a %d-byte hex key", path, ANCHOR_KEY_LEN);
+    }
+    pthread_mutex_lock(&self->mu);
+    self->anchored = 1;
+    if (created) {
+        int64_t seq;
+        uint8_t hash[AUDIT_HASH_LEN];
+        rc = read_head(self, &seq, hash, err);
+        if (rc == 0)
+            rc = write_anchor(self, seq, hash, err);
+    } else if (access(self->head_path, F_OK) != 0 && errno == ENOENT) {
+        self->head_missing = 1; /* audit_verify reports it */
+        rc = 0;
+    }
+    pthread_mutex_unlock(&self->mu);
+    return rc < 0 ? rc : 0;
+}
+
 /* append_locked - insert the entry and move the head, inside a savepoint */
 static int append_locked(audit_log *self, audit_entry *e, cmk_err *err)
 {
@@ -188,7 +313,7 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
                  int result_code, const char *detail, int64_t *seq_out, cmk_err *err)
 {
     audit_entry e;
-    int rc;
+    int rc, outer;
 
     if (!self)
         return cmk_err_set(err, CMK_EINVAL, "audit log: no log given");
@@ -200,11 +325,17 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
     e.detail = detail ? detail : "";
     pthread_mutex_lock(&self->mu);
     e.time_ms = cmk_clock_now(self->clock);
+    /* the head is anchored with every append, also one that lands inside an open transaction
+     * (the connection is shared): if that transaction is rolled back, an entry that was
+     * acknowledged vanishes, and audit_verify reports it - as it should */
+    outer = sqlite3_get_autocommit(self->db);
     if (sqlite3_exec(self->db, "SAVEPOINT audit_append", NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(self->db, err, "starting an append");
         goto out;
     }
     rc = append_locked(self, &e, err);
+    if (rc == 0 && self->anchored)
+        rc = write_anchor(self, e.seq, e.hash, err); /* not anchored: not recorded (fail closed) */
     if (rc < 0) {
         sqlite3_exec(self->db, "ROLLBACK TO audit_append", NULL, NULL, NULL);
         sqlite3_exec(self->db, "RELEASE audit_append", NULL, NULL, NULL);
@@ -214,6 +345,8 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
         rc = db_fail(self->db, err, "committing an append");
         sqlite3_exec(self->db, "ROLLBACK TO audit_append", NULL, NULL, NULL);
         sqlite3_exec(self->db, "RELEASE audit_append", NULL, NULL, NULL);
+        if (outer && self->anchored)
+            write_anchor(self, e.seq - 1, e.prev_hash, NULL); /* back to the committed head */
         goto out;
     }
     if (seq_out)
@@ -365,7 +498,8 @@ int audit_verify(audit_log *self, int64_t *first_bad_seq, cmk_err *err)
 {
     sqlite3_stmt *st = NULL;
     uint8_t prev[AUDIT_HASH_LEN] = {0}, head_hash[AUDIT_HASH_LEN], calc[AUDIT_HASH_LEN];
-    int64_t last = 0, head_seq = 0;
+    uint8_t anchor_hash[AUDIT_HASH_LEN], at_anchor[AUDIT_HASH_LEN];
+    int64_t last = 0, head_seq = 0, anchor_seq = -1;
     char why[256];
     int rc;
 
@@ -375,6 +509,21 @@ int audit_verify(audit_log *self, int64_t *first_bad_seq, cmk_err *err)
     rc = read_head(self, &head_seq, head_hash, err);
     if (rc < 0)
         goto out;
+    if (self->anchored) {
+        rc = read_anchor(self, &anchor_seq, anchor_hash, err);
+        if (rc == CMK_ENOENT || (rc == 0 && self->head_missing)) {
+            rc = verify_fail(first_bad_seq, 1, err,
+                             "the head anchored outside controller.db (keys/audit.head) is missing "
+                             "although its key exists: it was deleted");
+            goto out;
+        }
+        if (rc < 0) {
+            if (first_bad_seq)
+                *first_bad_seq = 1;
+            goto out;
+        }
+        memset(at_anchor, 0, sizeof at_anchor); /* the hash of entry 0 (none) is all zeros */
+    }
     if (sqlite3_prepare_v2(self->db,
                            "SELECT seq, time_ms, principal, operation, target, result, detail, "
                            "prev_hash, hash FROM audit_log ORDER BY seq ASC",
@@ -413,9 +562,27 @@ int audit_verify(audit_log *self, int64_t *first_bad_seq, cmk_err *err)
         }
         memcpy(prev, e.hash, AUDIT_HASH_LEN);
         last = e.seq;
+        if (e.seq == anchor_seq)
+            memcpy(at_anchor, e.hash, AUDIT_HASH_LEN);
     }
     if (rc != SQLITE_DONE) {
         rc = db_fail(self->db, err, "verifying");
+        goto out;
+    }
+    if (anchor_seq > last) {
+        snprintf(why, sizeof why,
+                 "the log ends at entry %" PRId64 " but the head anchored outside controller.db "
+                 "(keys/audit.head) records entry %" PRId64
+                 ": the newest entries were removed (and the head in the database rewritten)",
+                 last, anchor_seq);
+        rc = verify_fail(first_bad_seq, last + 1, err, why);
+        goto out;
+    }
+    if (anchor_seq > 0 && memcmp(at_anchor, anchor_hash, AUDIT_HASH_LEN) != 0) {
+        snprintf(why, sizeof why,
+                 "it is not the entry anchored outside controller.db (keys/audit.head): the log "
+                 "was rewritten from there on");
+        rc = verify_fail(first_bad_seq, anchor_seq, err, why);
         goto out;
     }
     if (head_seq > last) {

@@ -73,6 +73,15 @@ typedef int (*audit_cb)(const audit_entry *entry, void *arg);
  * The caller keeps owning db and clock, which must outlive the log. */
 audit_log *audit_log_new(sqlite3 *db, cmk_clock *clock, cmk_err *err);
 
+/* audit_log_anchor - anchor the log's head outside controller.db: keys_dir/audit-head.key (32
+ * random bytes, made on first use, 0600) and keys_dir/audit.head, rewritten atomically (temp
+ * file, fsync, rename) by every append (also one inside an open transaction) with "cmksim-audit-head-v1 SEQ HASH HMAC",
+ * HMAC-SHA256 under that key over (seq, hash). An append whose head cannot be anchored is not
+ * recorded and fails (the caller refuses its operation). audit_verify() then also reports a
+ * log that ends before the anchored entry or differs from it (the newest entries deleted and
+ * audit_head rewritten in the database), and a missing or altered head file. */
+int audit_log_anchor(audit_log *self, const char *keys_dir, cmk_err *err);
+
 /* audit_log_destroy - free the handle (the entries stay in the database); accepts NULL */
 void audit_log_destroy(audit_log **self_p);
 

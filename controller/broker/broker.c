@@ -1,5 +1,6 @@
 /*
- * broker.c - front and back ROUTERs, peer registry, request forwarding.
+ * broker.c - front and back ROUTERs, peer registry, request forwarding; on the back channel
+ * the rules of broker.h's "Trust" paragraph (who may answer, register, and send what).
  */
 #include "broker.h"
 
@@ -9,13 +10,35 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <zmq.h>
 
 #include "clock.h"
+#include "hmap.h"
 #include "keys.h"
 #include "log.h"
 #include "ops.h"
 #include "util.h"
+
+/* What each peer role may send on the back channel: the one table of it (the broker refuses
+ * any other type from a registered peer of that role, logged and answered with an error).
+ * The authorization matrix (authz.c) still decides requests (dek.get: which keys). */
+static const struct {
+    const char *role;
+    const char *types[8];
+} back_types[] = {
+    { "worker", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR, "dek.get" } },
+    { "gateway", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
+    { "firewall", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
+};
+
+#define NBACK_TYPES (sizeof back_types / sizeof back_types[0])
+
+/* How long a request that stopped its peer twice is refused when sent again (ms). */
+#define POISON_MEMORY_MS (10 * 60 * 1000)
+/* How many such requests are remembered (the oldest is forgotten first). */
+#define POISON_SLOTS 64
 
 /* A registered peer. */
 typedef struct {
@@ -25,21 +48,31 @@ typedef struct {
     uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* back ROUTER identity */
     size_t routing_len;
     int64_t last_heard;                     /* mono ms */
+    int role_row;                           /* its row of back_types */
     int used;                               /* slot in use */
 } broker_peer;
 
 /* A request forwarded (or waiting to be forwarded) to a peer. */
 typedef struct forward {
-    char id[CMK_PROTO_MAX_REQID + 1]; /* request id used on the back channel */
+    char id[CMK_PROTO_MAX_REQID + 1]; /* request id on the back channel: 128 random bits, hex */
     char peer[64];                    /* peer name */
     char type[CMK_PROTO_MAX_TYPE + 1];
     cJSON *body;                      /* kept to resend after a peer restart */
     int64_t deadline;                 /* mono ms */
     int sent;                         /* sent to the current incarnation of the peer */
+    uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* ROUTER id it was sent to: the only one whose reply counts */
+    size_t routing_len;
+    int deaths;                       /* incarnations of the peer that died with it in flight */
     broker_reply_fn fn;
     void *arg;
-    struct forward *next;
+    struct forward *next, *prev;
 } forward;
+
+/* A request that stopped its peer twice: refused when sent again until `until`. */
+typedef struct {
+    uint8_t digest[32]; /* SHA-256 of peer, type and body */
+    int64_t until;      /* mono ms; 0: free slot */
+} poison;
 
 struct broker {
     cmk_server *srv;
@@ -53,12 +86,19 @@ struct broker {
     broker_peer *peers;        /* registry */
     size_t npeers;
     forward *forwards;         /* pending forwards, newest first */
+    cmk_hmap *forward_ids;     /* forward id -> forward, for replies */
+    broker_child_fn child_fn;  /* whom the supervisor started */
+    broker_role_fn role_fn;    /* the role of a key */
+    void *role_arg;
+    void *child_arg;
+    poison poisons[POISON_SLOTS];
+    int npoison;               /* slots in use (0: nothing to check on the forward path) */
+    int next_poison;           /* next slot to overwrite */
     struct inflight {
         char peer[64];         /* peer name */
         int n;                 /* forwards to it now */
     } *inflight;               /* per-peer counts (request.max_inflight bounds them) */
     size_t ninflight;          /* entries used */
-    uint64_t next_id;
     int64_t hb_timer;
 };
 
@@ -79,6 +119,83 @@ static broker_peer *peer_by_routing(const broker *self, const uint8_t *id, size_
     return NULL;
 }
 
+/* routing_hex - a ROUTER routing id as hex for logs (truncated to fit) */
+static const char *routing_hex(const uint8_t *id, size_t len, char *buf, size_t cap)
+{
+    if (len > (cap - 1) / 2)
+        len = (cap - 1) / 2;
+    return len ? cmk_hex_encode(id, len, buf, cap) : strcpy(buf, "-");
+}
+
+/* role_row - the back_types row of a role, -1 if the role sends nothing on the back channel */
+static int role_row(const char *role)
+{
+    for (size_t i = 0; i < NBACK_TYPES; i++)
+        if (strcmp(back_types[i].role, role) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* role_may_send - may a peer of back_types row `row` send `type` */
+static int role_may_send(int row, const char *type)
+{
+    if (row < 0)
+        return 0;
+    for (int i = 0; i < 8 && back_types[row].types[i]; i++)
+        if (strcmp(back_types[row].types[i], type) == 0)
+            return 1;
+    return 0;
+}
+
+/* fingerprint - SHA-256 of (peer, type, body): how a request that stopped its peer twice is
+ * recognised when it is sent again */
+static int fingerprint(const char *peer, const char *type, const cJSON *body, uint8_t out[32])
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned len = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, peer, strlen(peer) + 1) == 1 &&
+             EVP_DigestUpdate(ctx, type, strlen(type) + 1) == 1 &&
+             EVP_DigestUpdate(ctx, text ? text : "", text ? strlen(text) : 0) == 1 &&
+             EVP_DigestFinal_ex(ctx, out, &len) == 1;
+    EVP_MD_CTX_free(ctx);
+    free(text);
+    return ok ? 0 : -1;
+}
+
+/* poisoned - was this request (peer, type, body) failed for stopping its peer twice lately */
+static int poisoned(broker *self, const char *peer, const char *type, const cJSON *body)
+{
+    uint8_t d[32];
+    int64_t now = cmk_mono_ms();
+    int found = 0;
+
+    if (self->npoison == 0 || fingerprint(peer, type, body, d) < 0)
+        return 0;
+    for (int i = 0; i < POISON_SLOTS; i++) {
+        poison *q = &self->poisons[i];
+        if (q->until && q->until <= now) {
+            q->until = 0; /* expired */
+            self->npoison--;
+        } else if (q->until && memcmp(q->digest, d, sizeof d) == 0)
+            found = 1;
+    }
+    return found;
+}
+
+/* remember_poison - remember a request that stopped its peer twice */
+static void remember_poison(broker *self, const forward *f)
+{
+    poison *q = &self->poisons[self->next_poison];
+    if (fingerprint(f->peer, f->type, f->body, q->digest) < 0)
+        return;
+    if (!q->until)
+        self->npoison++;
+    q->until = cmk_mono_ms() + POISON_MEMORY_MS;
+    self->next_poison = (self->next_poison + 1) % POISON_SLOTS;
+}
+
 /* send_to_peer - address msg to a peer and send on back */
 static int send_to_peer(broker *self, const broker_peer *p, cmk_msg *msg, cmk_err *err)
 {
@@ -94,9 +211,11 @@ static void send_forward(broker *self, forward *f, const broker_peer *p)
     if (!msg)
         return;
     cmk_msg_set_body(msg, cJSON_Duplicate(f->body, 1));
-    if (send_to_peer(self, p, msg, &err) == 0)
+    if (send_to_peer(self, p, msg, &err) == 0) {
         f->sent = 1;
-    else
+        memcpy(f->routing, p->routing, p->routing_len);
+        f->routing_len = p->routing_len;
+    } else
         cmk_warn("broker.forward_failed", "peer=%s type=%s error=\"%s\"", p->name, f->type, err.msg);
     cmk_msg_destroy(&msg);
 }
@@ -123,14 +242,47 @@ static void finish_forward(broker *self, forward *f, const cmk_msg *reply, const
     int *n = inflight_of(self, f->peer);
     if (n && *n > 0)
         (*n)--;
-    for (forward **pp = &self->forwards; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        self->forwards = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    cmk_hmap_remove(self->forward_ids, f->id);
     f->fn(f->arg, reply, err);
     cJSON_Delete(f->body);
     free(f);
+}
+
+/* requeue_forwards - the incarnation of peer `name` that had them is gone: what was in flight
+ * waits for the next one. died: it stopped (expired, replaced by a new process) rather than
+ * said goodbye; a request it had in flight the second time fails instead of being sent again
+ * (no poison pill: one request cannot make a restart loop). */
+static void requeue_forwards(broker *self, const char *name, int died)
+{
+    for (forward *f = self->forwards, *next; f; f = next) {
+        next = f->next;
+        if (strcmp(f->peer, name) != 0 || !f->sent)
+            continue;
+        f->sent = 0;
+        if (!died || ++f->deaths < 2) {
+            if (died)
+                cmk_log(CMK_LOG_WARN, NULL, f->id, "forward.resend", "peer=%s type=%s reason=\"the peer stopped with it in flight; sent once more\"",
+                        name, f->type);
+            continue;
+        }
+        {
+            cmk_err err = CMK_ERR_INIT;
+            cmk_log(CMK_LOG_WARN, NULL, f->id, "forward.poisoned", "peer=%s type=%s deaths=%d action=fail",
+                    name, f->type, f->deaths);
+            remember_poison(self, f);
+            cmk_err_set(&err, CMK_EUNAVAIL,
+                        "the worker stopped while handling this request (%s stopped twice with this '%s' "
+                        "in flight); it is not sent again - see %s.log",
+                        name, f->type, name);
+            finish_forward(self, f, NULL, &err);
+        }
+    }
 }
 
 /* peer_gone - forget a peer; its in-flight requests wait for its return */
@@ -141,9 +293,7 @@ static void peer_gone(broker *self, broker_peer *p, const char *why)
     cmk_strlcpy(name, p->name, sizeof name);
     cmk_warn("peer.gone", "name=%s pid=%d reason=\"%s\"", name, pid, why);
     p->used = 0;
-    for (forward *f = self->forwards; f; f = f->next)
-        if (strcmp(f->peer, name) == 0)
-            f->sent = 0;
+    requeue_forwards(self, name, strcmp(why, "disconnected") != 0);
     if (self->peer_fn)
         self->peer_fn(self->peer_arg, name, 0, pid);
 }
@@ -152,6 +302,8 @@ static void peer_gone(broker *self, broker_peer *p, const char *why)
 static void on_ready(broker *self, const cmk_msg *msg)
 {
     const char *name = cmk_json_str(msg->body, "name", "");
+    int pid = (int)cmk_json_num(msg->body, "pid", 0);
+    char role[16];
     broker_peer *p;
 
     if (!*name || strcmp(name, msg->user) != 0) {
@@ -159,14 +311,46 @@ static void on_ready(broker *self, const cmk_msg *msg)
                  name, msg->user[0] ? msg->user : "-");
         return;
     }
+    cmk_strlcpy(role, cmk_json_str(msg->body, "role", ""), sizeof role);
+    if (self->role_fn && self->role_fn(self->role_arg, name, role, sizeof role) == 0 &&
+        strcmp(role, cmk_json_str(msg->body, "role", "")) != 0)
+        /* registered with its key's role: that decides what it may send */
+        cmk_warn("peer.role_mismatch", "name=%s claimed=%s key_role=%s", name, cmk_json_str(msg->body, "role", "-"),
+                 role);
+    if (role_row(role) < 0) {
+        cmk_warn("peer.refused", "identity=%s role=%s reason=\"no such peer role\"", name, role);
+        return;
+    }
     p = peer_by_name(self, name);
-    if (p && (p->pid != (int)cmk_json_num(msg->body, "pid", 0) || p->routing_len != msg->routing_len ||
+    if (p && (p->pid != pid || p->routing_len != msg->routing_len ||
               memcmp(p->routing, msg->routing, msg->routing_len) != 0)) {
-        /* a new incarnation (the old one died before it expired): what was in flight to the
-         * old one goes to the new one */
-        for (forward *f = self->forwards; f; f = f->next)
-            if (strcmp(f->peer, name) == 0)
-                f->sent = 0;
+        /* a second registration of a registered name: a restart, a reconnect, or a second
+         * process holding a copy of the key (one live connection per identity) */
+        const char *why = NULL;
+        int child = self->child_fn ? self->child_fn(self->child_arg, name) : -1;
+        int64_t silent = cmk_mono_ms() - p->last_heard;
+        int64_t alive_ms = cmk_server_config(self->srv)->heartbeat_interval * 3 / 2;
+
+        if (silent > alive_ms)
+            why = "the registered one is silent";
+        else if (child > 0 && pid == child && p->pid != child)
+            why = "the supervisor restarted it";
+        else if (child == 0)
+            why = "the supervisor reaped the registered one";
+        if (!why) {
+            char old_r[2 * 32 + 1], new_r[2 * 32 + 1];
+            cmk_warn("peer.duplicate_refused",
+                     "name=%s registered_pid=%d registered_routing=%s claimed_pid=%d routing=%s heard_ms_ago=%lld "
+                     "supervisor_pid=%d reason=\"identity already has a live connection\"",
+                     name, p->pid, routing_hex(p->routing, p->routing_len, old_r, sizeof old_r), pid,
+                     routing_hex(msg->routing, msg->routing_len, new_r, sizeof new_r), (long long)silent, child);
+            return;
+        }
+        cmk_info("peer.replaced", "name=%s old_pid=%d pid=%d reason=\"%s\"", name, p->pid, pid, why);
+        /* what was in flight to the old one goes to the new one; a different pid means the
+         * old process stopped with it (counted against a poison pill) */
+        requeue_forwards(self, name, p->pid != pid);
+        p = peer_by_name(self, name); /* requeue_forwards' callbacks may have changed the registry */
     }
     if (!p) {
         for (size_t i = 0; i < self->npeers && !p; i++)
@@ -185,8 +369,9 @@ static void on_ready(broker *self, const cmk_msg *msg)
     memset(p, 0, sizeof *p);
     p->used = 1;
     cmk_strlcpy(p->name, name, sizeof p->name);
-    cmk_strlcpy(p->role, cmk_json_str(msg->body, "role", "?"), sizeof p->role);
-    p->pid = (int)cmk_json_num(msg->body, "pid", 0);
+    cmk_strlcpy(p->role, role, sizeof p->role);
+    p->role_row = role_row(p->role);
+    p->pid = pid;
     memcpy(p->routing, msg->routing, msg->routing_len);
     p->routing_len = msg->routing_len;
     p->last_heard = cmk_mono_ms();
@@ -249,16 +434,37 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             cmk_msg_destroy(&msg);
             continue;
         }
+        if (!role_may_send(p->role_row, msg->type)) {
+            /* each role sends only its own types (back_types) */
+            cmk_err rerr = CMK_ERR_INIT;
+            /* the matrix words (and audits) the refusal when it refuses too */
+            if (!self->authz || self->authz(self->authz_arg, msg, 1, &rerr) == 0)
+                cmk_err_set(&rerr, CMK_EPERM, "a %s may not send '%s' on the back channel (docs/SECURITY.md, "
+                            "\"Between processes\")", p->role, msg->type);
+            cmk_log(CMK_LOG_WARN, NULL, msg->reqid, "back.type_refused", "peer=%s role=%s pid=%d type=%s",
+                    p->name, p->role, p->pid, msg->type);
+            broker_reply_back(self, cmk_msg_error(msg, rerr.code, rerr.msg));
+            cmk_msg_destroy(&msg);
+            continue;
+        }
         p->last_heard = cmk_mono_ms();
         if (strcmp(msg->type, CMK_MSG_HEARTBEAT) == 0) {
             /* nothing else to do */
         } else if (strcmp(msg->type, CMK_MSG_DISCONNECT) == 0) {
             peer_gone(self, p, "disconnected");
         } else if (strcmp(msg->type, CMK_MSG_REPLY) == 0 || strcmp(msg->type, CMK_MSG_ERROR) == 0) {
-            forward *f = self->forwards;
-            while (f && strcmp(f->id, msg->reqid) != 0)
-                f = f->next;
-            if (f) {
+            forward *f = cmk_hmap_get(self->forward_ids, msg->reqid);
+            if (f && (!f->sent || strcmp(f->peer, p->name) != 0 || strcmp(msg->user, f->peer) != 0 ||
+                      f->routing_len != msg->routing_len ||
+                      memcmp(f->routing, msg->routing, msg->routing_len) != 0)) {
+                /* an answer from someone the request was not sent to: drop it */
+                char from_r[2 * 32 + 1], to_r[2 * 32 + 1];
+                cmk_log(CMK_LOG_WARN, NULL, msg->reqid, "back.forged_reply",
+                        "from=%s from_identity=%s from_routing=%s sent_to=%s sent_routing=%s type=%s action=drop",
+                        p->name, msg->user[0] ? msg->user : "-",
+                        routing_hex(msg->routing, msg->routing_len, from_r, sizeof from_r), f->peer,
+                        f->sent ? routing_hex(f->routing, f->routing_len, to_r, sizeof to_r) : "(not sent)", f->type);
+            } else if (f) {
                 cmk_err rerr = CMK_ERR_INIT;
                 cmk_msg_error_of(msg, &rerr);
                 finish_forward(self, f, msg, &rerr);
@@ -418,7 +624,13 @@ broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err
         return NULL;
     }
     self->srv = srv;
+    if (!(self->forward_ids = cmk_hmap_new())) {
+        free(self);
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        return NULL;
+    }
     if (cmk_keypair_ensure(cfg->run_dir, server_secret_name, &kp, err) < 0) {
+        cmk_hmap_destroy(&self->forward_ids);
         free(self);
         return NULL;
     }
@@ -459,6 +671,7 @@ void broker_destroy(broker **self_p)
     }
     free(self->peers);
     free(self->inflight);
+    cmk_hmap_destroy(&self->forward_ids);
     free(self);
     *self_p = NULL;
 }
@@ -490,6 +703,18 @@ int broker_reply_back(broker *self, cmk_msg *reply)
     return rc;
 }
 
+void broker_set_child_hook(broker *self, broker_child_fn fn, void *arg)
+{
+    self->child_fn = fn;
+    self->child_arg = arg;
+}
+
+void broker_set_role_hook(broker *self, broker_role_fn fn, void *arg)
+{
+    self->role_fn = fn;
+    self->role_arg = arg;
+}
+
 void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg)
 {
     self->peer_fn = fn;
@@ -516,8 +741,17 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
     forward *f;
     broker_peer *p;
 
+    uint8_t rnd[16];
+
     if (!n)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (poisoned(self, name, type, body)) {
+        cmk_log(CMK_LOG_WARN, NULL, NULL, "forward.poison_refused", "peer=%s type=%s", name, type);
+        return cmk_err_set(err, CMK_ELIMIT,
+                           "the worker stopped twice while handling this same '%s' request; it is not "
+                           "sent again for %d minutes (docs/SECURITY.md, \"Liveness\")",
+                           type, POISON_MEMORY_MS / 60000);
+    }
     if (limit > 0 && *n >= limit) {
         cmk_log(CMK_LOG_WARN, NULL, NULL, "forward.busy", "peer=%s inflight=%d type=%s", name, *n, type);
         return cmk_err_set(err, CMK_EBUSY,
@@ -525,10 +759,16 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
                            "retry later or send fewer at once",
                            name, *n);
     }
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return cmk_err_set(err, CMK_ECRYPTO, "no randomness for a request id (OpenSSL RAND_bytes failed)");
     if (!(f = calloc(1, sizeof *f)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    cmk_hex_encode(rnd, sizeof rnd, f->id, sizeof f->id); /* not guessable: 128 random bits */
+    if (cmk_hmap_put(self->forward_ids, f->id, f) < 0) {
+        free(f);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
     (*n)++;
-    snprintf(f->id, sizeof f->id, "f%llu-%d", (unsigned long long)++self->next_id, (int)getpid());
     cmk_strlcpy(f->peer, name, sizeof f->peer);
     cmk_strlcpy(f->type, type, sizeof f->type);
     f->body = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
@@ -536,6 +776,8 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
     f->fn = fn;
     f->arg = arg;
     f->next = self->forwards;
+    if (f->next)
+        f->next->prev = f;
     self->forwards = f;
     p = peer_by_name(self, name);
     if (p)

@@ -15,11 +15,21 @@
  * Forwarding: broker_forward() sends a request to a named peer and calls back with its reply;
  * if the peer is not registered (down, restarting) the request waits for it up to its timeout
  * and then fails with EUNAVAIL; a request in flight when its peer dies is sent again when the
- * peer comes back (receivers deduplicate by request id where it matters).
+ * peer comes back (receivers deduplicate by request id where it matters) - once: if the peer
+ * dies a second time with it in flight, it fails ("the worker stopped while handling this
+ * request") and the same request (peer, type, body) is refused for a while (no poison pill).
+ * Trust (docs/SECURITY.md, "Between processes"): forward ids are 128 random bits; a reply is
+ * accepted only from the registration (CURVE identity and ROUTER routing id) the request was
+ * sent to, anything else is dropped and logged with both identities. One live registration
+ * per identity: a second `ready` for a name heard within the last 1.5 heartbeat intervals is
+ * refused unless it comes from the pid the supervisor just started for that name (a restart)
+ * or the supervisor reaped the registered one. Each role may send only its own message types
+ * on the back channel (back_types in broker.c); anything else is refused with an error.
  */
 #ifndef CMK_BROKER_H
 #define CMK_BROKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -61,6 +71,21 @@ void broker_set_authz(broker *self, broker_authz_fn fn, void *arg);
 
 /* broker_reply_back - send a reply to a peer's request (frees it) */
 int broker_reply_back(broker *self, cmk_msg *reply);
+
+/* broker_child_fn - the pid the supervisor runs under name: > 0 running, 0 supervised but not
+ * running, -1 not supervised */
+typedef int (*broker_child_fn)(void *arg, const char *name);
+
+/* broker_role_fn - the role of an identity's key (authorized.json) into role; < 0 if none */
+typedef int (*broker_role_fn)(void *arg, const char *identity, char *role, size_t cap);
+
+/* broker_set_role_hook - a peer is registered with its key's role, whatever its `ready` claims
+ * (without a hook, the claimed role) */
+void broker_set_role_hook(broker *self, broker_role_fn fn, void *arg);
+
+/* broker_set_child_hook - how the broker asks the supervisor whom it started (a duplicate
+ * `ready` is told from a restart by it; without a hook, a live registration is never replaced) */
+void broker_set_child_hook(broker *self, broker_child_fn fn, void *arg);
 
 /* broker_set_peer_hook - be told when peers come and go */
 void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg);

@@ -39,12 +39,19 @@ static int forward_to(ctl *self, const char *peer, const cmk_msg *req, cmk_err *
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     j->ctl = self;
     j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
+    if ((strcmp(req->type, "firewall.apply") == 0 || strcmp(req->type, "firewall.fault") == 0) &&
+        audit_append(self->audit, req->user, req->type, "firewall", 0, cmk_json_str(req->body, "name", NULL), NULL,
+                     err) < 0) {
+        /* fail closed: audited before it is sent, or not sent */
+        cmk_msg_destroy(&j->reply);
+        free(j);
+        return cmk_err_prefix(err, "refused: %s could not be audited: ", req->type);
+    }
     rc = broker_forward(self->broker, peer, req->type, req->body, self->cfg->request_timeout, edge_done, j, err);
     if (rc < 0) {
         cmk_msg_destroy(&j->reply);
         free(j);
-    } else if (strcmp(req->type, "firewall.apply") == 0 || strcmp(req->type, "firewall.fault") == 0)
-        audit_append(self->audit, req->user, req->type, "firewall", 0, cmk_json_str(req->body, "name", NULL), NULL, NULL);
+    }
     return rc;
 }
 

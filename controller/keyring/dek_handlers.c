@@ -2,7 +2,7 @@
  * ops_dek.c - data keys for workers, on the back channel: `dek.get` {env, purpose} answers an
  * authorized worker with the environment's DEK (binary frames: 16-byte id, 32-byte key) over
  * CURVE. Who may have which key is keyring_authorize()'s rule; every grant and refusal is
- * audited. Unwrapping may go to the vault (RSA), so it runs in the job pool.
+ * audited, and a grant whose audit record cannot be written is refused (fail closed). Unwrapping may go to the vault (RSA), so it runs in the job pool.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,16 @@ static void dek_work(void *arg)
 static void dek_done(void *arg)
 {
     dek_job *j = arg;
-    audit_append(j->ctl->audit, j->who, "dek.get", j->env, j->rc, j->rc < 0 ? j->err.msg : j->purpose, NULL, NULL);
+    cmk_err aerr = CMK_ERR_INIT;
+    /* fail closed: a key whose grant cannot be audited is not handed out */
+    if (audit_append(j->ctl->audit, j->who, "dek.get", j->env, j->rc, j->rc < 0 ? j->err.msg : j->purpose, NULL,
+                     &aerr) < 0 && j->rc == 0) {
+        j->rc = CMK_EIO;
+        cmk_err_set(&j->err, CMK_EIO,
+                    "refused: the data key was not handed out because its audit record could not be written (%s); "
+                    "free space for the run dir and retry",
+                    aerr.msg);
+    }
     if (j->rc == 0 && cmk_msg_add_bin(j->reply, j->id, sizeof j->id, &j->err) == 0 &&
         cmk_msg_add_bin(j->reply, j->key, sizeof j->key, &j->err) == 0) {
         cmk_log(CMK_LOG_INFO, j->env, j->reply->reqid, "dek.granted", "to=%s purpose=%s", j->who, j->purpose);

@@ -396,3 +396,10 @@ int supervisor_pid(const supervisor *self, const char *name)
     const child *c = find(self, name);
     return c ? (int)c->pid : 0;
 }
+
+/* supervisor_child_pid - pid, 0 (supervised, not running) or -1 (not supervised) */
+int supervisor_child_pid(const supervisor *self, const char *name)
+{
+    const child *c = find(self, name);
+    return c ? (int)c->pid : -1;
+}

@@ -49,4 +49,9 @@ cJSON *supervisor_status(const supervisor *self);
 /* supervisor_pid - pid of a child, 0 if not running */
 int supervisor_pid(const supervisor *self, const char *name);
 
+/* supervisor_child_pid - pid of the child called name: > 0 running, 0 supervised but not
+ * running (died, reaped, restart pending), -1 not a supervised name (the broker tells a
+ * supervisor restart from a second process with a copied key by it) */
+int supervisor_child_pid(const supervisor *self, const char *name);
+
 #endif

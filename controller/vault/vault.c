@@ -206,9 +206,17 @@ int vop_end(vault_op *op, int rc, cmk_err *err)
     hook_arg = svc->hook_arg;
     if (svc->audit &&
         audit_append(svc->audit, op->principal ? op->principal : "-", op->operation, op->target, rc,
-                     rc < 0 ? (err ? err->msg : "") : op->detail, NULL, &aerr) < 0)
+                     rc < 0 ? (err ? err->msg : "") : op->detail, NULL, &aerr) < 0) {
         cmk_warn("vault.audit_failed", "op=%s target=%s error=\"%s\"", op->operation, op->target,
                  aerr.msg);
+        /* fail closed: an operation that could not be audited does not succeed (its result is
+         * not returned; crypto_op wipes it) */
+        if (rc == 0)
+            rc = cmk_err_set(err, CMK_EIO,
+                             "refused: %s on %s could not be audited (%s); free space for the run dir "
+                             "and retry",
+                             op->operation, op->target, aerr.msg);
+    }
     vop_unlock(op);
     if (rc == 0 && op->notify && hook) {
         vault_rotation_event ev = {

@@ -86,7 +86,14 @@ static int crypto_op(vault_svc *self, const char *principal, const char *opname,
 done:
     EVP_PKEY_free(pk);
     krow_clear(&k);
-    return vop_end(&op, rc, err);
+    rc = vop_end(&op, rc, err);
+    if (rc < 0 && *out) { /* e.g. not audited: the result is not handed out */
+        OPENSSL_cleanse(*out, *out_len);
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
+    }
+    return rc;
 }
 
 /* vault_key_wrap - RSA-OAEP wrap with a key version */

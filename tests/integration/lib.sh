@@ -81,3 +81,27 @@ integrity_checked() {
     done
     echo "$n"
 }
+
+# add_raw_identity NAME ROLE [ENVS_JSON] - a CURVE key keys/NAME.key and an authorized.json entry
+# with ROLE (what a stolen or extra peer key looks like), for tests that drive tests/tools/cmk_raw
+add_raw_identity() {
+    "$BIN/cmkctl" curve-keygen "$RUN/keys/$1.key" >/dev/null
+    python3 - "$RUN/keys" "$1" "$2" "${3:-[]}" <<'PY'
+import json, sys, os
+d, name, role, envs = sys.argv[1:5]
+pub = open(os.path.join(d, name + ".pub")).read().strip()
+a = json.load(open(os.path.join(d, "authorized.json")))
+a.append({"key": pub, "name": name, "role": role, "envs": json.loads(envs), "tenants": []})
+tmp = os.path.join(d, "authorized.json.tmp")
+json.dump(a, open(tmp, "w"), indent=1)
+os.rename(tmp, os.path.join(d, "authorized.json"))
+PY
+}
+
+# cmk_raw ARGS... - the raw wire-protocol client (tests/tools/cmk_raw.c) on this run dir
+cmk_raw() { "$BIN/cmk_raw" --run-dir "$RUN" "$@"; }
+
+# child_pid NAME - the pid `cmkctl status` shows for a supervised process
+child_pid() {
+    json_get "$(cmkctl status --json)" "[p['pid'] for p in (j['processes'] if isinstance(j, dict) else j) if p['name'] == '$1'][0]"
+}
