@@ -86,6 +86,8 @@ int op_env_show(void *ctx, const cmk_msg *req, cmk_err *err)
         return rc;
     /* seed 003: these stay on the Microsoft-managed key whatever the environment's key */
     cJSON_AddItemToObject(out, "features_on_microsoft_key", ctl_mmk_only_features());
+    /* a locked environment says so: "Environment disabled", the cause, the deletion due date */
+    policy_env_lock_view(self->policies, out);
     return ctl_reply_json(self, req, out, err);
 }
 

@@ -74,6 +74,13 @@ static void finish(mig *m, int rc, const char *message)
     if (rc == 0 && m->to_dedicated)
         exec(m->c, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
              m->env, now, held, NULL);
+    if (rc && m->to_dedicated && m->flows) {
+        /* the flows not moved stay on the source: route them there explicitly (the environment
+         * may be on its dedicated infrastructure by now) */
+        for (int i = m->next; i < cJSON_GetArraySize(m->flows); i++)
+            exec(m->c, "INSERT OR IGNORE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", m->env,
+                 cmk_json_str(cJSON_GetArrayItem(m->flows, i), "id", ""), NULL, NULL);
+    }
     cmk_log(rc ? CMK_LOG_WARN : CMK_LOG_INFO, m->env, NULL, "migration.done", "to=%s moved=%d held=%d rc=%d",
             m->to_dedicated ? "dedicated" : "shared", m->moved, m->held, rc);
     audit_append(m->c->audit, "system", "migration", m->env, rc, message, NULL, NULL);
@@ -348,6 +355,11 @@ static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
         v = sqlite3_column_int64(st, 0);
     store_stmt_done(st);
     return v;
+}
+
+int migration_to_dedicated(void *ctl_p, const char *env)
+{
+    return int_query(ctl_p, "SELECT to_dedicated FROM migrations WHERE env = ?", env, NULL) > 0;
 }
 
 int migration_running(void *ctl_p, const char *env)

@@ -135,14 +135,17 @@ static int do_vault_list(ctl *c, const char *who, const cJSON *b, cJSON **out, c
 {
     vault_info *list;
     size_t n;
-    int rc = vault_list(c->vault, who, cmk_json_str(b, "tenant", NULL), cmk_json_bool(b, "deleted", 0), &list, &n, err);
+    int deleted = cmk_json_bool(b, "deleted", 0);
+    int rc = vault_list(c->vault, who, cmk_json_str(b, "tenant", NULL), deleted, &list, &n, err);
     cJSON *items;
     if (rc < 0)
         return rc;
     *out = cJSON_CreateObject();
     items = cJSON_AddArrayToObject(*out, "items");
+    /* `vault list --deleted` is Azure's `az keyvault list-deleted`: the deleted vaults only */
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(items, vault_info_to_json(&list[i]));
+        if (!deleted || list[i].deleted_ms)
+            cJSON_AddItemToArray(items, vault_info_to_json(&list[i]));
     free(list);
     return 0;
 }
