@@ -150,6 +150,14 @@ int partition_conn_get(partition *self, const char *id, int *oauth, char **secre
 /* partition_conn_key_id - the hex id of the DEK a connection's secret is sealed under */
 int partition_conn_key_id(partition *self, const char *id, char hex[33], cmk_err *err);
 
+/* partition_conn_list - every connection without its secret: a JSON array of {id, name, oauth}
+ * (the caller deletes it) */
+int partition_conn_list(partition *self, cJSON **items, cmk_err *err);
+
+/* partition_conn_delete - delete a connection (a missing one is not an error: *deleted 0) */
+int partition_conn_delete(partition *self, const char *id, int *deleted, partition_durable_fn durable, void *arg,
+                          cmk_err *err);
+
 /* ---- durability ---- */
 
 /* partition_tick - commit if the oldest pending write is older than group_commit_ms; returns
