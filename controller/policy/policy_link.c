@@ -219,6 +219,14 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
                            "unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
                      env, now, NULL, NULL, NULL);
         }
+        {
+            /* a BYOK environment that went to CMK is no longer managed by CustomerViaMicrosoft */
+            tenantkey_env_state ts;
+            char who[64];
+            op_principal(self, op, who, sizeof who);
+            if (tenantkey_env_byok_state(c->tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_CUSTOMER)
+                tenantkey_left_cmk(c->tenantkeys, who, env, NULL, NULL);
+        }
         snprintf(msg, sizeof msg, "back on the Microsoft-managed key (%d flows moved back); keep the key and its access "
                                   "for 30 days", moved);
         pol_op_end(self, op, "Succeeded", msg);
