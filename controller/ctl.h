@@ -160,6 +160,7 @@ int op_vault_purge(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_vault_grant(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_vault_revoke(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_vault_access(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_network_rule(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_key_create(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_key_import(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_key_import_byok(void *ctx, const cmk_msg *req, cmk_err *err);

@@ -147,6 +147,7 @@ static const authz_op table[] = {
     FR("vault.grant", KEYS, TENANT, VLT),
     FR("vault.revoke", KEYS, TENANT, VLT),
     FR("vault.access", READ, TENANT, VLT),
+    FR("vault.network-rule", KEYS, TENANT, VLT),
     FR("key.create", KEYS, TENANT, VLT),
     FR("key.import", KEYS, TENANT, VLT),
     FR("key.import-byok", KEYS, TENANT, VLT),

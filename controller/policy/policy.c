@@ -88,6 +88,13 @@ int pol_check_version(policy_svc *self, const cJSON *p, const char *version, cmk
         return cmk_err_set(err, CMK_ESTATE, "the key vault %s was deleted", vault);
     if (!vi.public_network_access)
         return cmk_err_set(err, CMK_ESTATE, "network access to the key vault %s was switched off", vault);
+    {
+        /* the vault firewall: the policy's identity is a trusted Microsoft service calling from
+         * the Power Platform infrastructure (vault.microsoft_services) */
+        char why[CMK_ERR_MSG_MAX];
+        if (!vault_network_admits(v, vault, self->ctl->cfg->vault_ms_ranges, 1, why, sizeof why))
+            return cmk_err_set(err, CMK_ESTATE, "%s", why);
+    }
     if ((rc = vault_key_get(v, who, vault, key, version, &ki, err)) < 0)
         return rc;
     vault_key_info_clear(&ki);
