@@ -16,6 +16,8 @@ static void show_flows(const cJSON *r)
     static const char *const f[] = { "id", "name", "trigger", "kind", "state", "in_solution", "protected_by", NULL };
     static const char *const h[] = { "FLOW", "NAME", "TRIGGER", "KIND", "STATE", "IN SOLUTION", "PROTECTED BY" };
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+    if (cmk_json_str(r, "cmk_flows_unavailable", NULL))
+        printf("%s\n", cmk_json_str(r, "cmk_flows_unavailable", ""));
 }
 
 static void show_schedules(const cJSON *r)

@@ -129,7 +129,28 @@ int cmd_policy(cli_opts *o)
                 cJSON_AddStringToObject(b, keys[i][1], cli_opt(o, keys[i][0]));
         return cli_request(o, "policy.create", b, show_object);
     }
-    if (strcmp(sub, "show") == 0 || strcmp(sub, "validate") == 0 || strcmp(sub, "delete") == 0) {
+    if (strcmp(sub, "validate") == 0) {
+        /* the view either way; the exit status says whether the policy is valid */
+        cmk_msg *rep;
+        int rc;
+        cJSON_AddStringToObject(b, "policy", a);
+        rc = cli_call(o, "policy.validate", b, &rep);
+        cJSON_Delete(b);
+        if (rc != 0)
+            return rc;
+        if (o->json)
+            cli_print_json(rep->body);
+        else
+            show_object(rep->body);
+        if (!cJSON_IsFalse(cJSON_GetObjectItem(rep->body, "valid"))) {
+            cmk_msg_destroy(&rep);
+            return 0;
+        }
+        rc = cli_fail(CMK_ESTATE, "policy %s is not valid: %s", a, cmk_json_str(rep->body, "validation_error", ""));
+        cmk_msg_destroy(&rep);
+        return rc;
+    }
+    if (strcmp(sub, "show") == 0 || strcmp(sub, "delete") == 0) {
         char type[32];
         cJSON_AddStringToObject(b, "policy", a);
         snprintf(type, sizeof type, "policy.%s", sub);

@@ -34,12 +34,19 @@ static int vault_usage(void)
            "                            [--purge-protection] [--no-soft-delete] [--public-network-access on|off]\n"
            "  cmkctl vault show VAULT | list [--tenant T] [--deleted]\n"
            "  cmkctl vault update VAULT [--purge-protection] [--public-network-access on|off]\n"
+           "                            [--default-action Allow|Deny] [--bypass AzureServices|None]\n"
+           "  cmkctl vault network-rule add|remove VAULT --ip ADDRESS[/BITS] | --vnet SUBNET-ID\n"
+           "  cmkctl vault network-rule list VAULT      the vault firewall: default action, bypass, rules\n"
            "  cmkctl vault delete|recover|purge VAULT\n"
            "  cmkctl vault grant|revoke VAULT --principal P --perms get,wrapKey,unwrapKey\n"
            "  cmkctl vault access VAULT\n\n"
            "Permissions: get list wrapKey unwrapKey encrypt decrypt create import update delete\n"
            "recover purge backup restore rotate getRotationPolicy setRotationPolicy manageAccess\n"
            "manageVault, or: data, management, all. The vault's creator gets all of them.\n\n"
+           "The firewall: adding a rule limits the vault to selected networks; an enterprise policy's\n"
+           "identity still gets through as a trusted Microsoft service (--bypass AzureServices, the\n"
+           "default) or through an IP rule covering Power Platform's ranges (vault.microsoft_services);\n"
+           "otherwise its environments are locked (\"Environment disabled\").\n\n"
            "Example (what an enterprise policy needs):\n"
            "  cmkctl vault create contoso-kv --tenant contoso --region unitedstates --purge-protection\n"
            "  cmkctl vault grant contoso-kv --principal pp-identity --perms get,wrapKey,unwrapKey\n");
@@ -64,6 +71,21 @@ int cmd_vault(cli_opts *o)
         cJSON_AddBoolToObject(b, "deleted", cli_flag(o, "--deleted"));
         return cli_request(o, "vault.list", b, show_vaults);
     }
+    if (strcmp(sub, "network-rule") == 0) {
+        const char *action = cli_positional(o, 2, 0), *vault = cli_positional(o, 2, 1);
+        if (!action || !vault || (strcmp(action, "list") != 0 && !cli_opt(o, "--ip") && !cli_opt(o, "--vnet"))) {
+            cJSON_Delete(b);
+            return cli_fail(CMK_EINVAL, "usage: cmkctl vault network-rule add|remove VAULT --ip ADDRESS[/BITS] | "
+                                        "--vnet SUBNET-ID, or: cmkctl vault network-rule list VAULT");
+        }
+        cJSON_AddStringToObject(b, "vault", vault);
+        cJSON_AddStringToObject(b, "action", action);
+        if (cli_opt(o, "--ip"))
+            cJSON_AddStringToObject(b, "ip", cli_opt(o, "--ip"));
+        if (cli_opt(o, "--vnet"))
+            cJSON_AddStringToObject(b, "vnet", cli_opt(o, "--vnet"));
+        return cli_request(o, "vault.network-rule", b, show_object);
+    }
     if (!name) {
         cJSON_Delete(b);
         return cli_fail(CMK_EINVAL, "cmkctl vault %s needs a VAULT name; see `cmkctl vault --help`", sub);
@@ -87,6 +109,10 @@ int cmd_vault(cli_opts *o)
         }
         if (pna)
             cJSON_AddBoolToObject(b, "public_network_access", strcmp(pna, "on") == 0);
+        if (cli_opt(o, "--default-action"))
+            cJSON_AddStringToObject(b, "default_action", cli_opt(o, "--default-action"));
+        if (cli_opt(o, "--bypass"))
+            cJSON_AddStringToObject(b, "bypass", cli_opt(o, "--bypass"));
     } else if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0) {
         const char *perms = cli_opt(o, "--perms") ? cli_opt(o, "--perms") : cli_opt(o, "--perm");
         if (!cli_opt(o, "--principal") || !perms) {

@@ -79,4 +79,7 @@
     X("vault.limit_rsa3072", vault_limit_rsa3072, INT, "1000", "... on 3072-bit keys")              \
     X("vault.limit_rsa4096", vault_limit_rsa4096, INT, "250", "... on 4096-bit keys")               \
     X("vault.limit_management", vault_limit_mgmt, INT, "2000",                                     \
-      "management transactions per window (create, import, ...)")
+      "management transactions per window (create, import, ...)")                                 \
+    X("vault.microsoft_services", vault_ms_ranges, STR, "127.20.0.0/16",                           \
+      "where Power Platform's calls to a customer's key vault come from (PowerPlatformInfra in "   \
+      "configs/service-tags.json): a vault firewall IP rule must reach them")

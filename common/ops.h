@@ -206,6 +206,7 @@ typedef struct {
     X(VAULT_PURGE, "vault.purge", op_vault_purge, FRONT, KEYS, TENANT, CTL, 0, KIB64, OWN_NONE, "purge a deleted vault {vault}", F_VAULT("vault")) \
     X(VAULT_GRANT, "vault.grant", op_vault_grant, FRONT, KEYS, TENANT, CTL, 0, KIB64, OWN_NONE, "grant permissions {vault, principal, perms}", F_VAULT("vault")) \
     X(VAULT_REVOKE, "vault.revoke", op_vault_revoke, FRONT, KEYS, TENANT, CTL, 0, KIB64, OWN_NONE, "revoke permissions {vault, principal, perms}", F_VAULT("vault")) \
+    X(VAULT_NETWORK_RULE, "vault.network-rule", op_vault_network_rule, FRONT, KEYS, TENANT, CTL, 0, KIB64, OWN_NONE, "the vault firewall {vault, action: list|add|remove, ip?|vnet?}", F_VAULT("vault")) \
     X(VAULT_ACCESS, "vault.access", op_vault_access, FRONT, READ, TENANT, CTL, 0, KIB64, OWN_NONE, "the access list {vault}", F_VAULT("vault")) \
     X(KEY_CREATE, "key.create", op_key_create, FRONT, KEYS, TENANT, CTL, 0, KIB64, OWN_NONE, "create a key or version {vault, name, kty?, size?, ops?, nbf?, exp?, tags?}", F_VAULT("vault")) \
     X(KEY_IMPORT, "key.import", op_key_import, FRONT, KEYS, TENANT, CTL, 0, MIB, OWN_NONE, "import a private key {vault, name, data (base64 PEM/DER/PKCS#12), password?}", F_VAULT("vault")) \
@@ -231,6 +232,9 @@ typedef struct {
     X(ENV_CLEAR, "env.clear", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: delete an environment's flows and runs (reset, restore) {env}", F_NONE) \
     X(ENV_RELEASE, "env.release", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: forget an environment's data key and partition handle {env}", F_NONE) \
     X(RUN_SUMMARY, "run.summary", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: runs before and after a migration {env}", F_NONE) \
+    X(CONN_DUMP, "conn.dump", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: every connection of an environment, for a migration {env}", F_NONE) \
+    X(CONN_PUT, "conn.put", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, MAX, OWN_NONE, "controller to worker: store a connection moved from another partition {env, conn}", F_NONE) \
+    X(CONN_DELETE, "conn.delete", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: delete a connection once it moved {env, conn}", F_NONE) \
     X(GATEWAY_STATUS, "gateway.status", op_not_dispatched, INTERNAL, PEER, NONE, GATEWAY, 0, KIB64, OWN_NONE, "controller to gateway: listeners, in-flight calls", F_NONE) \
     X(HTTP_REQUEST, "http.request", op_not_dispatched, INTERNAL, PEER, NONE, GATEWAY, 0, MIB, OWN_NONE, "worker to gateway: an HTTP action {env, flow, run, method, uri, headers, body, infrastructure, region}", F_NONE)
 /* clang-format on */

@@ -206,6 +206,9 @@ static int open_domain(ctl *self, cmk_err *err)
         return rc;
     if (!(self->keyring = keyring_new(self->db, self->clock, self->cfg->run_dir, self->vault, err)))
         return err->code;
+    /* legacy BYOK: data keys wrapped by tenant keys; tenant-key events reach the keyring and workers */
+    keyring_set_tenant_kek(self->keyring, tenantkey_dek_wrap, tenantkey_dek_unwrap, self->tenantkeys);
+    tenantkey_set_event_hook(self->tenantkeys, ctl_tenantkey_event, self);
     if (!(self->jobs = jobs_new(cmk_server_loop(self->srv), 2, err)))
         return err->code;
     self->clock_tick = cmk_loop_add_timer(cmk_server_loop(self->srv), 1000, 1, on_clock_tick, self);

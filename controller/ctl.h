@@ -92,6 +92,10 @@ int op_tenantkey_status(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_tenant_lock(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_tenant_unlock_key(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_env_byok(void *ctx, const cmk_msg *req, cmk_err *err);
+/* ctl_tenantkey_event - the legacy BYOK events made real (controller/tenantkey/tenantkey_handlers.c):
+ * applying a tenant key re-wraps the environment's data key under it, leaving re-wraps it under
+ * the Microsoft-managed key, a lock makes the worker wipe its keys, a deletion drops them */
+void ctl_tenantkey_event(const tenantkey_event *ev, void *arg);
 cJSON *ctl_mmk_only_features(void);
 
 /* environment backup, restore, copy, reset (ops_envops.c) */
@@ -157,6 +161,7 @@ int op_vault_purge(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_vault_grant(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_vault_revoke(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_vault_access(void *ctx, const cmk_msg *req, cmk_err *err);
+int op_vault_network_rule(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_key_create(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_key_import(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_key_import_byok(void *ctx, const cmk_msg *req, cmk_err *err);

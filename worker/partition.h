@@ -204,6 +204,14 @@ int partition_upgrade(partition *self, size_t *sealed, cmk_err *err);
 /* partition_schema_legacy - 1 while a schema 1 partition waits for partition_upgrade */
 int partition_schema_legacy(const partition *self);
 
+/* partition_conn_list - every connection without its secret: a JSON array of {id, name, oauth}
+ * (the caller deletes it) */
+int partition_conn_list(partition *self, cJSON **items, cmk_err *err);
+
+/* partition_conn_delete - delete a connection (a missing one is not an error: *deleted 0) */
+int partition_conn_delete(partition *self, const char *id, int *deleted, partition_durable_fn durable, void *arg,
+                          cmk_err *err);
+
 /* ---- durability ---- */
 
 /* partition_tick - commit if the oldest pending write is older than group_commit_ms; returns

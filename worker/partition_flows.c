@@ -516,3 +516,55 @@ int partition_clear(partition *self, int connections, size_t *flows, size_t *run
         *runs = counts[1];
     return pt_write_done(self, durable, arg, err);
 }
+
+/* partition_conn_list - every connection without its secret, in id order */
+int partition_conn_list(partition *self, cJSON **ids, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *ids = NULL;
+    if (!self)
+        return cmk_err_set(err, CMK_EINVAL, "partition_conn_list needs a partition");
+    if ((rc = sqlite3_prepare_v2(self->db, "SELECT id, name, oauth FROM connections ORDER BY id", -1, &st, NULL)) !=
+        SQLITE_OK)
+        return pt_db_err(self, rc, "listing connections", err);
+    *ids = cJSON_CreateArray();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));
+        cJSON_AddStringToObject(o, "name", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
+        cJSON_AddBoolToObject(o, "oauth", sqlite3_column_int(st, 2));
+        cJSON_AddItemToArray(*ids, o);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(*ids);
+        *ids = NULL;
+        return pt_db_err(self, rc, "listing connections", err);
+    }
+    return 0;
+}
+
+/* partition_conn_delete - delete a connection (the target of a move removes its source copy) */
+int partition_conn_delete(partition *self, const char *id, int *deleted, partition_durable_fn durable, void *arg,
+                          cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (deleted)
+        *deleted = 0;
+    if (!self || !id)
+        return cmk_err_set(err, CMK_EINVAL, "partition_conn_delete needs a partition and a connection id");
+    if ((rc = pt_write_begin(self, durable, err)) < 0)
+        return rc;
+    if ((rc = sqlite3_prepare_v2(self->db, "DELETE FROM connections WHERE id = ?1", -1, &st, NULL)) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_DONE)
+        return pt_write_failed(self, rc == SQLITE_OK ? SQLITE_ERROR : rc, "deleting a connection", err);
+    if (deleted)
+        *deleted = sqlite3_changes(self->db) > 0;
+    return pt_write_done(self, durable, arg, err);
+}

@@ -590,6 +590,107 @@ static int op_conn_show(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     return 0;
 }
 
+/* op_conn_dump - every connection with its secret (for the controller's migration, over
+ * CURVE like flow.dump's definitions; the front door does not route this type) */
+static int op_conn_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    cJSON *items, *it, *o;
+    int rc = partition_conn_list(e->part, &items, err);
+    (void)b;
+    if (rc < 0)
+        return rc;
+    cJSON_ArrayForEach(it, items) {
+        char *secret = NULL;
+        if ((rc = partition_conn_get(e->part, cmk_json_str(it, "id", ""), NULL, &secret, err)) < 0) {
+            cJSON_Delete(items);
+            return rc;
+        }
+        cJSON_AddStringToObject(it, "secret", secret);
+        cmk_wipe_str(secret, strlen(secret));
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "items", items);
+    cmk_msg_set_body(reply, o);
+    worker_reply(w, reply);
+    return 0;
+}
+
+/* op_conn_put - {connections: [{id, name, oauth, secret}]}: store them as given (the target of
+ * a move), each sealed under this partition's key for its kind: OAuth ones under the data key
+ * (the customer's on the dedicated side), non-OAuth ones under the Microsoft-managed one */
+static int op_conn_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    const cJSON *list = cJSON_GetObjectItem(b, "connections"), *it;
+    cJSON *o = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(o, "stored");
+    durable_reply *d;
+    int n = cJSON_GetArraySize(list), i = 0, rc = 0;
+    if (!cJSON_IsArray(list)) {
+        cJSON_Delete(o);
+        return cmk_err_set(err, CMK_EINVAL, "conn.put needs connections: [{id, name, oauth, secret}]");
+    }
+    if (n == 0) {
+        cmk_msg_set_body(reply, o);
+        worker_reply(w, reply);
+        return 0;
+    }
+    cJSON_ArrayForEach(it, list)
+        cJSON_AddItemToArray(ids, cJSON_CreateString(cmk_json_str(it, "id", "")));
+    d = reply_when_durable(w, reply, o);
+    if (!d)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    cJSON_ArrayForEach(it, list) {
+        const char *id = cmk_json_str(it, "id", NULL), *secret = cmk_json_str(it, "secret", NULL);
+        i++;
+        if (!id || !secret) {
+            rc = cmk_err_set(err, CMK_EINVAL, "conn.put: every connection needs an id and a secret");
+            break;
+        }
+        /* the last write carries the reply: group commit makes them durable together */
+        rc = partition_conn_put(e->part, id, cmk_json_str(it, "name", id), cmk_json_bool(it, "oauth", 1), secret,
+                                i == n ? on_durable : NULL, i == n ? d : NULL, err);
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        free(d);
+        cmk_msg_set_body(reply, cJSON_CreateObject());
+    }
+    return rc;
+}
+
+/* op_conn_delete - {ids: [...]}: remove connections moved elsewhere (missing ones count as done) */
+static int op_conn_delete(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
+{
+    const cJSON *ids = cJSON_GetObjectItem(b, "ids"), *it;
+    cJSON *o = cJSON_CreateObject();
+    durable_reply *d;
+    int n = cJSON_GetArraySize(ids), i = 0, rc = 0, deleted = 0, one;
+    if (n == 0) {
+        cJSON_AddNumberToObject(o, "deleted", 0);
+        cmk_msg_set_body(reply, o);
+        worker_reply(w, reply);
+        return 0;
+    }
+    d = reply_when_durable(w, reply, o);
+    if (!d)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    cJSON_ArrayForEach(it, ids) {
+        i++;
+        rc = partition_conn_delete(e->part, cJSON_IsString(it) ? it->valuestring : "", &one, i == n ? on_durable : NULL,
+                                   i == n ? d : NULL, err);
+        if (rc < 0)
+            break;
+        deleted += one;
+    }
+    if (rc < 0) {
+        free(d);
+        cmk_msg_set_body(reply, cJSON_CreateObject());
+        return rc;
+    }
+    cJSON_AddNumberToObject(o, "deleted", deleted);
+    return 0;
+}
+
 /* op_flow_dump - every flow with its definition (for the controller's migration and
  * classification; the front door does not route this type) */
 static int op_flow_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
@@ -688,6 +789,8 @@ static const wop_fn wops[CMK_NOPS] = {
     [CMK_OP_RUN_SUMMARY] = op_run_summary, [CMK_OP_RUN_SHOW] = op_run_show,
     [CMK_OP_RUN_EXPORT_CSV] = op_run_export_csv, [CMK_OP_CONN_CREATE] = op_conn_create,
     [CMK_OP_CONN_SHOW] = op_conn_show,    [CMK_OP_FLOW_TRIGGER_URL] = op_flow_trigger_url,
+    [CMK_OP_CONN_DUMP] = op_conn_dump,    [CMK_OP_CONN_PUT] = op_conn_put,
+    [CMK_OP_CONN_DELETE] = op_conn_delete,
 };
 
 /* wops_find - the handler of a request type, or NULL */

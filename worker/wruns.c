@@ -256,6 +256,56 @@ static char *list_flows(wrun *r, int version)
     return text;
 }
 
+/* open_connection - a connector action's host.connectionName that names one of the
+ * environment's connections (conn-...) is opened: its secret unsealed with the key that
+ * protects it (the customer's for OAuth ones after CMK, the Microsoft-managed one for non-OAuth
+ * ones); 0 and *used (a JSON object for the outputs, or NULL when the action names no stored
+ * connection), or the reason the action fails */
+static int open_connection(wrun *r, const engine_work *wk, cJSON **used, cmk_err *err)
+{
+    wenv *e = wenv_find(r->w, r->env);
+    const char *name = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(wk->request, "host"), "connectionName"));
+    char *secret = NULL, hex[33] = "";
+    int oauth = 0, rc;
+    *used = NULL;
+    if (!name || strncmp(name, "conn", 4) != 0)
+        return 0; /* the connector's built-in connection */
+    if (!e || !e->part)
+        return cmk_err_set(err, CMK_EUNAVAIL, "environment %s is not open", r->env);
+    if ((rc = partition_conn_get(e->part, name, &oauth, &secret, err)) < 0)
+        return cmk_err_prefix(err, "the action's connection cannot be used: ");
+    cmk_wipe_str(secret, strlen(secret));
+    partition_conn_key_id(e->part, name, hex, NULL);
+    *used = cJSON_CreateObject();
+    cJSON_AddStringToObject(*used, "id", name);
+    cJSON_AddBoolToObject(*used, "oauth", oauth);
+    cJSON_AddStringToObject(*used, "protected_by", oauth ? "environment key" : "Microsoft-managed key");
+    cJSON_AddStringToObject(*used, "sealed_under_dek", hex);
+    return 0;
+}
+
+/* connector_action - List flows as Admin, through the action's connection if it names one */
+static void connector_action(wrun *r, const engine_work *wk)
+{
+    cmk_err err = CMK_ERR_INIT, e2 = CMK_ERR_INIT;
+    cJSON *used = NULL;
+    if (open_connection(r, wk, &used, &err) < 0) {
+        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(r->w), &e2);
+        return;
+    }
+    char *out = list_flows(r, wk->list_flows_version);
+    if (used) {
+        cJSON *o = cJSON_Parse(out);
+        free(out);
+        cJSON_AddItemToObject(o, "connection", used);
+        out = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    }
+    engine_complete(r->run, wk->action, ENGINE_SUCCEEDED, out, NULL, worker_now(r->w), &e2);
+    free(out);
+}
+
 /* start_child - a child flow of the same environment */
 static void start_child(wrun *r, const engine_work *wk)
 {
@@ -315,9 +365,7 @@ static void advance(wrun *r)
             else if (wk->kind == ENGINE_WORK_CHILD_FLOW)
                 start_child(r, wk);
             else if (wk->kind == ENGINE_WORK_LIST_FLOWS) {
-                char *out = list_flows(r, wk->list_flows_version);
-                engine_complete(r->run, wk->action, ENGINE_SUCCEEDED, out, NULL, worker_now(r->w), &err);
-                free(out);
+                connector_action(r, wk);
                 immediate = 1;
             }
         }

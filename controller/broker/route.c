@@ -336,6 +336,19 @@ static void both_done(void *arg, const cmk_msg *reply, const cmk_err *err)
                     cJSON_AddItemToArray(items, f);
                 }
             }
+            /* issue 16 item 6 (fidelity branch): the CMK side did not answer (locked: its worker
+             * wiped its keys): say so instead of silently listing only the MMK-held flows */
+            if (!j->parts[0]) {
+                char note[CMK_ERR_MSG_MAX + 200];
+                if (strstr(j->errs[0].msg, "Environment disabled") || strstr(j->errs[0].msg, "locked"))
+                    snprintf(note, sizeof note, "Environment disabled: the flows protected by the customer-managed key "
+                                                "are unavailable while the environment is locked; only the flows kept on "
+                                                "the Microsoft-managed key are listed");
+                else
+                    snprintf(note, sizeof note, "the flows protected by the customer-managed key are unavailable: %s",
+                             j->errs[0].msg[0] ? j->errs[0].msg : "the dedicated worker did not answer");
+                cJSON_AddStringToObject(out, "cmk_flows_unavailable", note);
+            }
         } else
             csv_merge(j, out);
         cmk_msg_set_body(j->reply, out);

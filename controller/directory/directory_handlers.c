@@ -86,6 +86,20 @@ int op_env_show(void *ctx, const cmk_msg *req, cmk_err *err)
         return rc;
     /* seed 003: these stay on the Microsoft-managed key whatever the environment's key */
     cJSON_AddItemToObject(out, "features_on_microsoft_key", ctl_mmk_only_features());
+    /* a locked environment says so: "Environment disabled", the cause, the deletion due date */
+    policy_env_lock_view(self->policies, out);
+    {
+        /* the key that encrypts: what actually wraps the data key of the partition in use */
+        char kind[16], kek[300];
+        const char *purpose = strcmp(cmk_json_str(out, "infrastructure", "shared"), "dedicated") == 0 ? "cmk" : "data";
+        if (keyring_kek_kind(self->keyring, cmk_json_str(out, "id", ""), purpose, kind, sizeof kind, kek, sizeof kek,
+                             NULL) == 0) {
+            cJSON_AddStringToObject(out, "encryption_key", kek);
+            if (strcmp(kind, "tenant") == 0) /* legacy BYOK: encrypted with the tenant's key */
+                cJSON_ReplaceItemInObject(out, "encryption", cJSON_CreateString("self-managed"));
+        } else
+            cJSON_AddStringToObject(out, "encryption_key", "microsoft-managed");
+    }
     return ctl_reply_json(self, req, out, err);
 }
 

@@ -22,7 +22,17 @@ struct keyring {
     cmk_clock *clock;     /* creation times (not owned) */
     vault_svc *vault;     /* for customer-managed KEKs (not owned) */
     uint8_t *mmk;         /* the Microsoft-managed key: 32 bytes in locked memory */
+    keyring_tenant_fn tenant_wrap, tenant_unwrap; /* the legacy BYOK tenant keys (tenantkey_wrap.c) */
+    void *tenant_arg;
 };
+
+/* keyring_set_tenant_kek - the tenant keys' wrap and unwrap */
+void keyring_set_tenant_kek(keyring *self, keyring_tenant_fn wrap, keyring_tenant_fn unwrap, void *arg)
+{
+    self->tenant_wrap = wrap;
+    self->tenant_unwrap = unwrap;
+    self->tenant_arg = arg;
+}
 
 /* load_mmk - read or create <run>/keys/microsoft-managed.key (hex, 0600) */
 static int load_mmk(keyring *self, const char *run_dir, cmk_err *err)
@@ -135,6 +145,11 @@ static int wrap_dek(keyring *self, const keyring_kek *kek, const uint8_t *key, u
             return rc;
         return vault_kid_parse(kid, v, n, version_out, err);
     }
+    if (strcmp(kek->kind, "tenant") == 0) {
+        if (!self->tenant_wrap)
+            return cmk_err_set(err, CMK_EINTERNAL, "no tenant key service");
+        return self->tenant_wrap(self->tenant_arg, kek->vault, kek->version, key, CMK_DEK_KEY_LEN, out, out_len, err);
+    }
     return cmk_err_set(err, CMK_EINVAL, "unknown KEK kind '%s'", kek->kind);
 }
 
@@ -189,6 +204,10 @@ int keyring_ensure(keyring *self, const char *env, const char *purpose, const ke
         sqlite3_bind_text(st, 6, kek->key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, version, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 8, kek->principal, -1, SQLITE_STATIC);
+    } else if (kek && strcmp(kek->kind, "tenant") == 0) {
+        sqlite3_bind_text(st, 5, kek->vault, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, kek->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, kek->version, -1, SQLITE_STATIC);
     }
     sqlite3_bind_blob(st, 9, wrapped, (int)wlen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, cmk_clock_now(self->clock));
@@ -230,6 +249,20 @@ int keyring_unwrap(keyring *self, const char *env, const char *purpose, uint8_t 
             if (rc == 0)
                 memcpy(key, buf, CMK_DEK_KEY_LEN);
             OPENSSL_cleanse(buf, sizeof buf);
+        } else if (strcmp(kind, "tenant") == 0) {
+            uint8_t *plain = NULL;
+            rc = self->tenant_unwrap ? self->tenant_unwrap(self->tenant_arg, (const char *)sqlite3_column_text(st, 2),
+                                                           (const char *)sqlite3_column_text(st, 4), w, wlen, &plain,
+                                                           &out_len, err)
+                                     : cmk_err_set(err, CMK_EINTERNAL, "no tenant key service");
+            if (rc == 0 && out_len != CMK_DEK_KEY_LEN)
+                rc = cmk_err_set(err, CMK_ECRYPTO, "the data key of %s has a wrong length", env);
+            if (rc == 0)
+                memcpy(key, plain, CMK_DEK_KEY_LEN);
+            if (plain) {
+                OPENSSL_cleanse(plain, out_len);
+                free(plain);
+            }
         } else {
             uint8_t *plain = NULL;
             char kid[VAULT_KID_MAX];
@@ -282,6 +315,10 @@ int keyring_rewrap(keyring *self, const char *env, const char *purpose, const ke
         sqlite3_bind_text(st, 3, kek->key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, version, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, kek->principal, -1, SQLITE_STATIC);
+    } else if (kek && strcmp(kek->kind, "tenant") == 0) {
+        sqlite3_bind_text(st, 2, kek->vault, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, kek->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, kek->version, -1, SQLITE_STATIC);
     }
     sqlite3_bind_blob(st, 6, wrapped, (int)wlen, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, hex, -1, SQLITE_STATIC);
@@ -314,6 +351,34 @@ int keyring_kek_version(keyring *self, const char *env, const char *purpose, cha
     return rc;
 }
 
+/* keyring_kek_kind - what wraps the active DEK */
+int keyring_kek_kind(keyring *self, const char *env, const char *purpose, char *kind, size_t kind_cap, char *kek,
+                     size_t kek_cap, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(self->db, "SELECT kek_kind, kek_vault, kek_key, kek_version FROM deks WHERE env = ? AND "
+                                     "purpose = ? AND state = 'active'", -1, &st, NULL) != SQLITE_OK)
+        return store_err(self->db, err, "dek lookup");
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        cmk_strlcpy(kind, k, kind_cap);
+        if (strcmp(k, "vault") == 0)
+            snprintf(kek, kek_cap, "%s/%s/%s", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+                     sqlite3_column_text(st, 3));
+        else if (strcmp(k, "tenant") == 0)
+            snprintf(kek, kek_cap, "tenant-key:%s/%s", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+        else
+            snprintf(kek, kek_cap, "microsoft-managed");
+        rc = 0;
+    } else
+        rc = cmk_err_set(err, CMK_ENOENT, "environment %s has no %s key yet", env, purpose);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* keyring_list - DEKs as JSON */
 int keyring_list(keyring *self, const char *env, cJSON **out, cmk_err *err)
 {
@@ -332,6 +397,8 @@ int keyring_list(keyring *self, const char *env, cJSON **out, cmk_err *err)
         if (strcmp(kind, "vault") == 0)
             snprintf(kek, sizeof kek, "%s/%s/%s", sqlite3_column_text(st, 4), sqlite3_column_text(st, 5),
                      sqlite3_column_text(st, 6));
+        else if (strcmp(kind, "tenant") == 0)
+            snprintf(kek, sizeof kek, "tenant-key:%s/%s", sqlite3_column_text(st, 4), sqlite3_column_text(st, 5));
         else
             snprintf(kek, sizeof kek, "microsoft-managed");
         cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(st, 0));

@@ -33,7 +33,8 @@ typedef struct keyring keyring;
 
 /* A key-encryption key. */
 typedef struct {
-    const char *kind;      /* "mmk" or "vault" */
+    const char *kind;      /* "mmk", "vault" or "tenant" (the legacy BYOK tenant key: vault is
+                            * the tenant, key the key's name, version its fingerprint) */
     const char *vault;     /* vault name (vault) */
     const char *key;       /* key name (vault) */
     const char *version;   /* key version (vault); NULL or "": current */
@@ -43,6 +44,20 @@ typedef struct {
 /* keyring_new - MMK (created on first start) and the deks table */
 keyring *keyring_new(sqlite3 *db, cmk_clock *clock, const char *run_dir, vault_svc *vault, cmk_err *err);
 void keyring_destroy(keyring **self_p);
+
+/* keyring_tenant_fn - wrap (or unwrap) a data key with the legacy tenant key of fingerprint fp;
+ * *out malloc'd */
+typedef int (*keyring_tenant_fn)(void *arg, const char *tenant, const char *fp, const uint8_t *in, size_t in_len,
+                                 uint8_t **out, size_t *out_len, cmk_err *err);
+
+/* keyring_set_tenant_kek - who wraps and unwraps under tenant keys (tenantkey_dek_wrap/_unwrap) */
+void keyring_set_tenant_kek(keyring *self, keyring_tenant_fn wrap, keyring_tenant_fn unwrap, void *arg);
+
+/* keyring_kek_kind - the kind ("mmk", "vault", "tenant") and a description of the key that wraps
+ * env's active DEK of purpose (kek: "microsoft-managed", "vault/key/version" or
+ * "tenant-key:tenant/name"); CMK_ENOENT if none */
+int keyring_kek_kind(keyring *self, const char *env, const char *purpose, char *kind, size_t kind_cap, char *kek,
+                     size_t kek_cap, cmk_err *err);
 
 /* keyring_ensure - make sure env has an active DEK for purpose, making one wrapped by kek
  * (NULL: the MMK) if it has none; id_hex (may be NULL) gets its id */

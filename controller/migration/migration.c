@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "ctl.h"
 #include "flow_homes.h"
 #include "flowclass.h"
@@ -22,6 +24,8 @@ typedef struct {
     char source[96], target[96]; /* worker names */
     int to_dedicated;
     cJSON *flows;                /* flows to move (from flow.dump), each with its definition */
+    cJSON *conns;                /* ids of the connections copied to the target, removed from the
+                                  * source once every flow moved */
     int next;                    /* index of the flow in flight */
     int moved, held;
     int paused;                  /* the step delay is over for the flow in flight */
@@ -73,12 +77,20 @@ static void finish(mig *m, int rc, const char *message)
     if (rc == 0 && m->to_dedicated)
         exec(m->c, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
              m->env, now, held, NULL);
+    if (rc && m->to_dedicated && m->flows) {
+        /* the flows not moved stay on the source: route them there explicitly (the environment
+         * may be on its dedicated infrastructure by now) */
+        for (int i = m->next; i < cJSON_GetArraySize(m->flows); i++)
+            exec(m->c, "INSERT OR IGNORE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", m->env,
+                 cmk_json_str(cJSON_GetArrayItem(m->flows, i), "id", ""), NULL, NULL);
+    }
     cmk_log(rc ? CMK_LOG_WARN : CMK_LOG_INFO, m->env, NULL, "migration.done", "to=%s moved=%d held=%d rc=%d",
             m->to_dedicated ? "dedicated" : "shared", m->moved, m->held, rc);
     audit_append(m->c->audit, "system", "migration", m->env, rc, message, NULL, NULL);
     if (m->done)
         m->done(m->arg, m->env, rc, m->moved, m->held, message);
     cJSON_Delete(m->flows);
+    cJSON_Delete(m->conns);
     free(m);
 }
 
@@ -171,6 +183,21 @@ static int on_step_timer(cmk_loop *loop, int64_t id, void *arg)
     return 0;
 }
 
+/* on_conns_deleted - the source no longer holds the moved connections: the job is done */
+static void on_conns_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    char msg[200];
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the moved connections");
+        return;
+    }
+    count_moved(m);
+    snprintf(msg, sizeof msg, "%d flows moved, %d kept on the Microsoft-managed key, %d connections moved", m->moved,
+             m->held, cJSON_GetArraySize(m->conns));
+    finish(m, 0, msg);
+}
+
 /* next_flow - copy the next flow to the target */
 static void next_flow(mig *m)
 {
@@ -180,6 +207,13 @@ static void next_flow(mig *m)
     }
     m->paused = 0;
     cJSON *f = current(m), *body;
+    if (!f && cJSON_GetArraySize(m->conns) > 0) {
+        /* every flow is on the target: the connections' source copies go */
+        body = cJSON_CreateObject();
+        cJSON_AddItemToObject(body, "ids", cJSON_Duplicate(m->conns, 1));
+        forward(m, m->source, "conn.delete", body, on_conns_deleted);
+        return;
+    }
     if (!f) {
         char msg[160];
         count_moved(m);
@@ -254,6 +288,62 @@ static void classify(mig *m)
     m->flows = keep;
 }
 
+/* wipe_secrets - clear the connection secrets of a conn.dump list before it is freed */
+static void wipe_secrets(cJSON *items)
+{
+    cJSON *it;
+    cJSON_ArrayForEach(it, items) {
+        cJSON *s = cJSON_GetObjectItem(it, "secret");
+        if (cJSON_IsString(s) && s->valuestring)
+            OPENSSL_cleanse(s->valuestring, strlen(s->valuestring));
+    }
+}
+
+/* on_conns_put - the connections are on the target (sealed there): now the flows */
+static void on_conns_put(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the target did not store the connections");
+        return;
+    }
+    next_flow(m);
+}
+
+/* on_conns_dump - the source's connections: copy them to the target first, so that flows find
+ * them on either side while they move; the source's copies go once every flow moved. After CMK,
+ * OAuth connections are sealed on the dedicated side under the customer's key and non-OAuth ones
+ * under the Microsoft-managed key (seed 000) */
+static void on_conns_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    mig *m = arg;
+    cJSON *items, *it, *body;
+    if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
+        finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not list its connections");
+        return;
+    }
+    items = cJSON_GetObjectItem(reply->body, "items");
+    m->conns = cJSON_CreateArray();
+    cJSON_ArrayForEach(it, items)
+        cJSON_AddItemToArray(m->conns, cJSON_CreateString(cmk_json_str(it, "id", "")));
+    if (cJSON_GetArraySize(m->conns) == 0) {
+        next_flow(m);
+        return;
+    }
+    body = cJSON_CreateObject();
+    cJSON_AddItemToObject(body, "connections", cJSON_Duplicate(items, 1));
+    cJSON_AddStringToObject(body, "env", m->env);
+    {
+        cmk_err ferr = CMK_ERR_INIT;
+        int rc = broker_forward(m->c->broker, m->target, "conn.put", body, m->c->cfg->request_timeout, on_conns_put, m,
+                                &ferr);
+        wipe_secrets(cJSON_GetObjectItem(body, "connections"));
+        cJSON_Delete(body);
+        if (rc < 0)
+            finish(m, rc, ferr.msg);
+    }
+}
+
 /* on_dump - the source's flows arrived */
 static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
 {
@@ -267,7 +357,7 @@ static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
         classify(m);
     cmk_log(CMK_LOG_INFO, m->env, NULL, "migration.plan", "to=%s flows=%d held=%d", m->to_dedicated ? "dedicated" : "shared",
             cJSON_GetArraySize(m->flows), m->held);
-    next_flow(m);
+    forward(m, m->source, "conn.dump", cJSON_CreateObject(), on_conns_dump);
 }
 
 /* start_job - begin moving env's flows, or resume the job a crash interrupted (keeping the
@@ -347,6 +437,11 @@ static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
         v = sqlite3_column_int64(st, 0);
     store_stmt_done(st);
     return v;
+}
+
+int migration_to_dedicated(void *ctl_p, const char *env)
+{
+    return int_query(ctl_p, "SELECT to_dedicated FROM migrations WHERE env = ?", env, NULL) > 0;
 }
 
 int migration_running(void *ctl_p, const char *env)

@@ -31,6 +31,9 @@ int migration_start(void *ctl, const char *env, int to_dedicated, migration_done
 /* migration_resume_all - restart migrations a controller crash interrupted */
 void migration_resume_all(void *ctl);
 
+/* migration_to_dedicated - 1 if env's last (or running) migration went to its dedicated worker */
+int migration_to_dedicated(void *ctl, const char *env);
+
 /* migration_running - 1 while env's flows are being moved */
 int migration_running(void *ctl, const char *env);
 

@@ -88,6 +88,13 @@ int pol_check_version(policy_svc *self, const cJSON *p, const char *version, cmk
         return cmk_err_set(err, CMK_ESTATE, "the key vault %s was deleted", vault);
     if (!vi.public_network_access)
         return cmk_err_set(err, CMK_ESTATE, "network access to the key vault %s was switched off", vault);
+    {
+        /* the vault firewall: the policy's identity is a trusted Microsoft service calling from
+         * the Power Platform infrastructure (vault.microsoft_services) */
+        char why[CMK_ERR_MSG_MAX];
+        if (!vault_network_admits(v, vault, self->ctl->cfg->vault_ms_ranges, 1, why, sizeof why))
+            return cmk_err_set(err, CMK_ESTATE, "%s", why);
+    }
     if ((rc = vault_key_get(v, who, vault, key, version, &ki, err)) < 0)
         return rc;
     vault_key_info_clear(&ki);
@@ -195,8 +202,23 @@ int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err)
     if (!*out)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'; `cmkctl policy list` shows them", ref ? ref : "");
     envs = cJSON_AddArrayToObject(*out, "environments");
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env, status, encryption_status, locked_at FROM policy_links WHERE policy = ?",
+    /* an environment removed from the policy (or reset) is not Encrypted by it: listed apart */
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env, unlinked_at FROM policy_links WHERE policy = ? AND status = 'Unlinked'",
                            -1, &st, NULL) == SQLITE_OK) {
+        cJSON *removed = cJSON_AddArrayToObject(*out, "removed_environments");
+        sqlite3_bind_text(st, 1, cmk_json_str(*out, "id", ""), -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON *o = cJSON_CreateObject();
+            char ts[40];
+            cJSON_AddStringToObject(o, "env", (const char *)sqlite3_column_text(st, 0));
+            cJSON_AddStringToObject(o, "encryption", "Microsoft-managed key");
+            cJSON_AddStringToObject(o, "removed_at", cmk_time_format(sqlite3_column_int64(st, 1), ts, sizeof ts));
+            cJSON_AddItemToArray(removed, o);
+        }
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env, status, encryption_status, locked_at FROM policy_links WHERE policy = ? "
+                                          "AND status <> 'Unlinked'", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cmk_json_str(*out, "id", ""), -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
@@ -254,23 +276,46 @@ int policy_validate(policy_svc *self, const char *principal, const char *ref, cJ
                  NULL);
     cJSON_Delete(p);
     policy_health_check(self, "validate");
-    return policy_get(self, ref, out, err);
+    if ((rc = policy_get(self, ref, out, err)) < 0)
+        return rc;
+    /* the CLI exits nonzero on valid=false (the view still says why) */
+    cJSON_AddBoolToObject(*out, "valid", kerr.code == 0);
+    if (kerr.code)
+        cJSON_AddStringToObject(*out, "validation_error", kerr.msg);
+    return 0;
 }
 
-/* policy_delete - a deleted policy locks the environments still linked to it */
+/* policy_delete - refused while environments are linked to the policy (remove them first, as
+ * the real service does: deleting it under them would leave them locked with no way back) */
 int policy_delete(policy_svc *self, const char *principal, const char *ref, cJSON **out, cmk_err *err)
 {
     cJSON *p = pol_row(self, ref);
     sqlite3_stmt *st;
-    int rc;
+    char linked[1024] = "";
+    int n = 0, rc;
     if (!p)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'", ref ? ref : "");
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env FROM policy_links WHERE policy = ? AND status = 'Linked'", -1, &st,
-                           NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT l.env, e.name FROM policy_links l LEFT JOIN environments e ON "
+                                          "e.id = l.env WHERE l.policy = ? AND l.status IN ('Linking', 'Linked', "
+                                          "'Unlinking') ORDER BY l.env", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cmk_json_str(p, "id", ""), -1, SQLITE_TRANSIENT);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            pol_lock_env(self, (const char *)sqlite3_column_text(st, 0), "the enterprise policy was deleted");
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 1);
+            size_t len = strlen(linked);
+            snprintf(linked + len, sizeof linked - len, "%s%s%s%s%s", n ? ", " : "", (const char *)sqlite3_column_text(st, 0),
+                     name ? " (" : "", name ? name : "", name ? ")" : "");
+            n++;
+        }
         sqlite3_finalize(st);
+    }
+    if (n) {
+        rc = cmk_err_set(err, CMK_ESTATE, "enterprise policy %s cannot be deleted: %d environment%s linked to it: %s; "
+                                          "remove them first with `cmkctl policy remove-env ENV`",
+                         cmk_json_str(p, "name", ""), n, n == 1 ? " is" : "s are", linked);
+        audit_append(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, err ? err->msg : NULL,
+                     NULL, NULL);
+        cJSON_Delete(p);
+        return rc;
     }
     rc = pol_exec(self, "UPDATE policies SET state = 'Disabled', health = 'Unhealthy', health_reason = 'deleted', "
                         "name = name || ' (deleted ' || id || ')' WHERE id = ?1",
@@ -313,18 +358,60 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
             char ts[40];
             cJSON_AddStringToObject(row, "link_status", (const char *)sqlite3_column_text(st, 1));
             cJSON_AddStringToObject(row, "encryption_status", (const char *)sqlite3_column_text(st, 2));
-            if (sqlite3_column_int64(st, 3) > 0) {
-                cJSON_AddStringToObject(row, "locked_at", cmk_time_format(sqlite3_column_int64(st, 3), ts, sizeof ts));
+            if (sqlite3_column_int64(st, 3) > 0)
                 cJSON_AddStringToObject(row, "lock_reason", (const char *)sqlite3_column_text(st, 4));
-            }
             if (sqlite3_column_int64(st, 5) > 0)
                 cJSON_AddStringToObject(row, "left_policy_at", cmk_time_format(sqlite3_column_int64(st, 5), ts, sizeof ts));
         }
         sqlite3_finalize(st);
     }
+    policy_env_lock_view(self, row); /* "Environment disabled", cause, locked_at, deletion due */
     ctl_mmk_warnings(self->ctl, cmk_json_str(row, "id", ""), cmk_json_str(row, "encryption", ""), row);
     pol_rotation_status(self, cmk_json_str(row, "id", ""), row);
     return 0;
+}
+
+/* policy_env_lock_view - "Environment disabled", its cause and the deletion due date */
+void policy_env_lock_view(policy_svc *self, cJSON *row)
+{
+    sqlite3_stmt *st;
+    const char *id = cmk_json_str(row, "id", "");
+    char ts[40], cause[1100] = "", remedy[300] = "";
+    int64_t locked_at = 0, due = 0;
+    if (strcmp(cmk_json_str(row, "state", ""), "Locked") != 0)
+        return;
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT locked_at, lock_reason FROM policy_links WHERE env = ? AND locked_at > 0",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            locked_at = sqlite3_column_int64(st, 0);
+            snprintf(cause, sizeof cause, "%s", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
+                                                                             : "the customer-managed key is not reachable");
+            due = locked_at + (strcmp(cmk_json_str(row, "type", ""), "sandbox") == 0 ? self->ctl->cfg->locked_delete_sandbox
+                                                                                   : self->ctl->cfg->locked_delete_production);
+            snprintf(remedy, sizeof remedy, "restore access to the key, then: cmkctl env reenable %s", id);
+        }
+        sqlite3_finalize(st);
+    }
+    if (!locked_at) {
+        /* the legacy BYOK tenant lock */
+        tenantkey_env_state ts2;
+        if (tenantkey_env_byok_state(self->ctl->tenantkeys, "system", id, &ts2, NULL) == 0 && ts2.locked_ms) {
+            locked_at = ts2.locked_ms;
+            due = ts2.delete_at_ms;
+            snprintf(cause, sizeof cause, "the tenant's encryption key %s was locked (legacy BYOK tenant lock)", ts2.key);
+            snprintf(remedy, sizeof remedy, "unlock the tenant key (cmkctl tenant unlock-key), then: cmkctl env unlock %s",
+                     id);
+        }
+    }
+    cJSON_AddStringToObject(row, "status", "Environment disabled");
+    cJSON_AddStringToObject(row, "lock_cause", cause[0] ? cause : "its encryption key is not reachable");
+    if (locked_at)
+        cJSON_AddStringToObject(row, "locked_at", cmk_time_format(locked_at, ts, sizeof ts));
+    if (due)
+        cJSON_AddStringToObject(row, "deletion_due", cmk_time_format(due, ts, sizeof ts));
+    if (remedy[0])
+        cJSON_AddStringToObject(row, "remedy", remedy);
 }
 
 /* on_health_tick - the periodic health check */

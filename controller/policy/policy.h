@@ -56,6 +56,11 @@ void policy_health_check(policy_svc *self, const char *why);
 /* policy_env_status - the CMK view of an environment: policy, encryption status, lock, warnings */
 int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *err);
 
+/* policy_env_lock_view - if env (a directory row) is Locked, add what the environment details
+ * page shows: "status": "Environment disabled", "lock_cause", "locked_at", "deletion_due" and
+ * "remedy" (a policy lock, or the legacy BYOK tenant lock); nothing otherwise */
+void policy_env_lock_view(policy_svc *self, cJSON *env_row);
+
 /* policy_raise_limit - the support ticket that raises a tenant's CMK environment limit */
 int policy_raise_limit(policy_svc *self, const char *principal, const char *tenant, int limit, cJSON **out, cmk_err *err);
 

@@ -24,6 +24,10 @@ typedef struct {
     char op[64], env[64], policy[64], principal[64], worker[96];
 } op_ctx;
 
+static void link_undo(policy_svc *self, const char *env);
+static void link_failed(policy_svc *self, const char *op, const char *env, int moved, const char *why);
+static void op_principal(policy_svc *self, const char *id, char *out, size_t cap);
+
 /* pol_op_new - a Running operation row */
 int pol_op_new(policy_svc *self, const char *kind, const char *env, const char *policy, const char *principal,
                char id[64], cmk_err *err)
@@ -164,10 +168,39 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
     char op[64], kind[16], msg[600];
     if (!running_op(self, env, op, kind))
         return;
+    if (strcmp(kind, "link") == 0 && !migration_to_dedicated(c, env)) {
+        /* the end of moving a failed add's flows back (link_failed) */
+        char why[600] = "";
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(c->db, "SELECT message FROM policy_ops WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+                cmk_strlcpy(why, (const char *)sqlite3_column_text(st, 0), sizeof why);
+            sqlite3_finalize(st);
+        }
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "adding the environment failed (%s) and moving its flows back failed too (%s); "
+                                      "they are served where they are: run `cmkctl policy add-env` again",
+                     why, message ? message : "");
+            directory_env_set(c->dir, env, "infrastructure", "dedicated", NULL);
+            pol_op_end(self, op, "Failed", msg);
+            return;
+        }
+        link_undo(self, env);
+        snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s; the %d flows already moved "
+                                  "went back; your data continues to be encrypted with the Microsoft-managed key; run "
+                                  "`cmkctl policy add-env` again", why, moved);
+        pol_op_end(self, op, "Failed", msg);
+        audit_append(c->audit, "system", "policy.link", env, CMK_EIO, msg, NULL, NULL);
+        return;
+    }
     if (strcmp(kind, "unlink") == 0) {
         char worker[96];
         if (rc < 0) {
-            snprintf(msg, sizeof msg, "moving the flows back failed: %s; run it again", message ? message : "");
+            /* still under the policy: flows moved back are served on the shared side (flow_homes) */
+            snprintf(msg, sizeof msg, "moving the flows back failed: %s; the environment stays under its policy; "
+                                      "run `cmkctl policy remove-env %s` again", message ? message : "", env);
+            pol_exec(self, "UPDATE policy_links SET status = 'Linked' WHERE env = ?1", env, NULL, NULL, NULL, NULL);
             directory_env_set(c->dir, env, "state", "Ready", NULL);
             pol_op_end(self, op, "Failed", msg);
             return;
@@ -183,27 +216,115 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
         {
             char now[32];
             snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
-            pol_exec(self, "UPDATE policy_links SET status = 'Unlinked', unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
+            pol_exec(self, "UPDATE policy_links SET status = 'Unlinked', encryption_status = 'NotEncrypted', "
+                           "unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
                      env, now, NULL, NULL, NULL);
+        }
+        {
+            /* a BYOK environment that went to CMK is no longer managed by CustomerViaMicrosoft */
+            tenantkey_env_state ts;
+            char who[64];
+            op_principal(self, op, who, sizeof who);
+            if (tenantkey_env_byok_state(c->tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_CUSTOMER)
+                tenantkey_left_cmk(c->tenantkeys, who, env, NULL, NULL);
         }
         snprintf(msg, sizeof msg, "back on the Microsoft-managed key (%d flows moved back); keep the key and its access "
                                   "for 30 days", moved);
         pol_op_end(self, op, "Succeeded", msg);
         return;
     }
+    if (rc < 0 && strcmp(kind, "link") == 0) {
+        link_failed(self, op, env, moved, message ? message : "moving the flows failed");
+        return;
+    }
     if (rc < 0) {
-        /* the flows that did move are safe on the dedicated side; the rest can be moved again */
+        /* protect-flows: the flows that did move are safe on the dedicated side; the rest can be moved again */
         snprintf(msg, sizeof msg, "moving the flows failed: %s; run `cmkctl support protect-flows --env %s` again",
                  message ? message : "", env);
         pol_exec(self, "UPDATE policy_links SET encryption_status = 'Failed' WHERE env = ?1", env, NULL, NULL, NULL, NULL);
         pol_op_end(self, op, "Failed", msg);
         return;
     }
+    if (strcmp(kind, "link") == 0) {
+        /* a BYOK environment moves with no downtime; it is then managed by CustomerViaMicrosoft */
+        tenantkey_env_state ts;
+        char who[64], policy[64] = "";
+        cJSON *row = NULL;
+        op_principal(self, op, who, sizeof who);
+        if (directory_env_get(c->dir, env, &row, NULL) == 0)
+            cmk_strlcpy(policy, cmk_json_str(row, "policy", ""), sizeof policy);
+        cJSON_Delete(row);
+        if (tenantkey_env_byok_state(c->tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_SELF_MANAGED)
+            tenantkey_migrated_to_cmk(c->tenantkeys, who, env, policy, &ts, NULL);
+    }
     pol_exec(self, "UPDATE policy_links SET encryption_status = ?2 WHERE env = ?1", env, held ? "Warning" : "Encrypted",
              NULL, NULL, NULL);
     snprintf(msg, sizeof msg, "environment encrypted with the customer-managed key: %d flows moved to dedicated "
                               "infrastructure, %d kept on the Microsoft-managed key", moved, held);
     pol_op_end(self, op, "Succeeded", msg);
+}
+
+/* link_undo - a failed add: the environment back on the Microsoft-managed key and the shared
+ * infrastructure, as if the add had never started ("if it fails, your data continues to be
+ * encrypted with Microsoft managed key. You can re-run the Add environments operation again.") */
+static void link_undo(policy_svc *self, const char *env)
+{
+    char worker[96];
+    cmk_worker_name(env, worker, sizeof worker);
+    supervisor_remove(self->ctl->sup, worker, NULL);
+    directory_env_set(self->ctl->dir, env, "encryption", "microsoft", NULL);
+    directory_env_set(self->ctl->dir, env, "infrastructure", "shared", NULL);
+    directory_env_set(self->ctl->dir, env, "policy", NULL, NULL);
+    directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
+    pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+    pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+    pol_exec(self, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+    pol_exec(self, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+}
+
+/* op_principal - who started operation id */
+static void op_principal(policy_svc *self, const char *id, char *out, size_t cap)
+{
+    sqlite3_stmt *st;
+    cmk_strlcpy(out, "system", cap);
+    if (sqlite3_prepare_v2(self->ctl->db, "SELECT principal FROM policy_ops WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            cmk_strlcpy(out, (const char *)sqlite3_column_text(st, 0), cap);
+        sqlite3_finalize(st);
+    }
+}
+
+/* link_failed - the flows did not all move: the ones that did go back to the shared side
+ * (a migration back, whose end comes to ctl_migration_done again), then link_undo */
+static void link_failed(policy_svc *self, const char *op, const char *env, int moved, const char *why)
+{
+    char msg[900];
+    cmk_err merr = CMK_ERR_INIT;
+    cJSON *row = NULL;
+    char policy[128] = "";
+    if (directory_env_get(self->ctl->dir, env, &row, NULL) == 0)
+        cmk_strlcpy(policy, cmk_json_str(row, "policy", ""), sizeof policy);
+    cJSON_Delete(row);
+    if (moved > 0) {
+        /* routed meanwhile: moved flows by flow_homes (dedicated), the rest on the shared side */
+        directory_env_set(self->ctl->dir, env, "infrastructure", "shared", NULL);
+        pol_exec(self, "UPDATE policy_ops SET message = ?2 WHERE id = ?1", op, why, NULL, NULL, NULL);
+        if (migration_start(self->ctl, env, 0, ctl_migration_done, self->ctl, &merr) == 0)
+            return;
+        snprintf(msg, sizeof msg, "adding the environment failed (%s) and moving its %d flows back failed too (%s); "
+                                  "they are served where they are: run `cmkctl policy add-env %s %s` again",
+                 why, moved, merr.msg, policy, env);
+        directory_env_set(self->ctl->dir, env, "infrastructure", "dedicated", NULL);
+        pol_op_end(self, op, "Failed", msg);
+        return;
+    }
+    link_undo(self, env);
+    snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s; your data continues to be "
+                              "encrypted with the Microsoft-managed key; run `cmkctl policy add-env %s %s` again",
+             why, policy, env);
+    pol_op_end(self, op, "Failed", msg);
+    audit_append(self->ctl->audit, "system", "policy.link", env, CMK_EIO, msg, NULL, NULL);
 }
 
 /* link_key - the dedicated partition's key under the customer key, the environment moved */
@@ -230,16 +351,11 @@ static int link_key(policy_svc *self, const char *env, const char *policy, const
     directory_env_set(self->ctl->dir, env, "policy", policy, NULL);
     pol_exec(self, "UPDATE policy_links SET status = 'Linked', encryption_status = 'Warning', "
                    "linked_at = CAST(?2 AS INTEGER) WHERE env = ?1", env, now, NULL, NULL, NULL);
-    if ((rc = pol_dedicated_worker(self, env, err)) < 0)
+    if ((rc = pol_dedicated_worker(self, env, err)) < 0) {
+        link_undo(self, env);
         return rc;
-    directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
-    {
-        /* a BYOK environment moves with no downtime; it is then managed by CustomerViaMicrosoft */
-        tenantkey_env_state ts;
-        if (tenantkey_env_byok_state(self->ctl->tenantkeys, principal, env, &ts, NULL) == 0 &&
-            ts.mode == TENANTKEY_ENV_SELF_MANAGED)
-            tenantkey_migrated_to_cmk(self->ctl->tenantkeys, principal, env, policy, &ts, NULL);
     }
+    directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
     audit_append(self->ctl->audit, principal, "policy.link", env, 0, policy, NULL, NULL);
     return 0;
 }
@@ -318,13 +434,14 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
         if (link_key(self, o->env, o->policy, principal, &kerr) < 0) {
             /* a failed add leaves the environment on the Microsoft-managed key; it can be run again */
             char msg[600];
-            snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s", kerr.msg);
-            pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
-            directory_env_set(self->ctl->dir, o->env, "state", "Ready", NULL);
+            snprintf(msg, sizeof msg, "the environment stays on the Microsoft-managed key: %s; run `cmkctl policy "
+                                      "add-env %s %s` again once that is fixed", kerr.msg, cmk_json_str(p, "name", ""),
+                     o->env);
+            link_undo(self, o->env);
             pol_op_end(self, o->op, "Failed", msg);
             audit_append(self->ctl->audit, principal, "policy.link", o->env, kerr.code, msg, NULL, NULL);
         } else if (migration_start(self->ctl, o->env, 1, ctl_migration_done, self->ctl, &kerr) < 0)
-            pol_op_end(self, o->op, "Failed", kerr.msg);
+            link_failed(self, o->op, o->env, 0, kerr.msg);
     }
     free(o);
     rc = 0;

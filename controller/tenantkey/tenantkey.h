@@ -333,4 +333,16 @@ const char *const *tenantkey_mmk_only_features(size_t *n);
 /* tenantkey_deprecation_notice - the legacy notice every command prints */
 const char *tenantkey_deprecation_notice(void);
 
+/* ---- the tenant key as the data keys' key-encryption key (tenantkey_wrap.c) --------------- */
+
+/* tenantkey_dek_wrap - wrap a data key (RSA-OAEP-256) under tenant's key of fingerprint fp; arg
+ * is the tenantkey_svc; *out malloc'd. Any thread. */
+int tenantkey_dek_wrap(void *arg, const char *tenant, const char *fp, const uint8_t *in, size_t in_len, uint8_t **out,
+                       size_t *out_len, cmk_err *err);
+
+/* tenantkey_dek_unwrap - unwrap it with the private key of that fingerprint; CMK_EKEY while the
+ * key is locked or removed (no private key). *out malloc'd (wipe it). Any thread. */
+int tenantkey_dek_unwrap(void *arg, const char *tenant, const char *fp, const uint8_t *in, size_t in_len,
+                         uint8_t **out, size_t *out_len, cmk_err *err);
+
 #endif

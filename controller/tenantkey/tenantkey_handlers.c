@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "envelope.h"
+#include "log.h"
 #include "tenantkey.h"
 #include "util.h"
 
@@ -243,4 +244,69 @@ cJSON *ctl_mmk_only_features(void)
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(f[i]));
     return arr;
+}
+
+/* release_done - a fire-and-forget env.release's reply */
+static void release_done(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+/* byok_rewrap - the environment's data key under the key its BYOK state names: the tenant key
+ * while self-managed or locked, the Microsoft-managed key otherwise */
+static void byok_rewrap(ctl *c, const char *env)
+{
+    tenantkey_env_state ts;
+    keyring_kek kek = { .kind = "tenant" };
+    cmk_err err = CMK_ERR_INIT;
+    char kind[16] = "", desc[300] = "";
+    int n = 0, rc;
+    if (tenantkey_env_byok_state(c->tenantkeys, "system", env, &ts, &err) < 0)
+        return;
+    if (ts.mode == TENANTKEY_ENV_SELF_MANAGED) {
+        kek.vault = ts.tenant;
+        kek.key = ts.key;
+        kek.version = ts.key_fp;
+        if ((rc = keyring_ensure(c->keyring, env, "data", NULL, NULL, &err)) == 0)
+            rc = keyring_rewrap(c->keyring, env, "data", &kek, &n, &err);
+    } else if (ts.mode != TENANTKEY_ENV_LOCKED && keyring_kek_kind(c->keyring, env, "data", kind, sizeof kind, desc,
+                                                                   sizeof desc, NULL) == 0 &&
+               strcmp(kind, "tenant") == 0)
+        rc = keyring_rewrap(c->keyring, env, "data", NULL, &n, &err);
+    else
+        return;
+    audit_append(c->audit, "system", "dek.rewrap", env, rc, rc < 0 ? err.msg
+                                                                  : ts.mode == TENANTKEY_ENV_SELF_MANAGED ? "under the tenant key"
+                                                                                                          : "under the Microsoft-managed key",
+                 NULL, NULL);
+    cmk_log(rc < 0 ? CMK_LOG_WARN : CMK_LOG_INFO, env, NULL, "dek.rewrapped", "kek=%s rc=%d error=\"%s\"",
+            ts.mode == TENANTKEY_ENV_SELF_MANAGED ? "tenant" : "mmk", rc, rc < 0 ? err.msg : "");
+}
+
+/* ctl_tenantkey_event - the tenant key service's events, made real in the keyring and workers */
+void ctl_tenantkey_event(const tenantkey_event *ev, void *arg)
+{
+    ctl *c = arg;
+    if (!ev->env)
+        return;
+    if (strcmp(ev->kind, "env.encryption") == 0)
+        byok_rewrap(c, ev->env);
+    else if (strcmp(ev->kind, "env.locked") == 0) {
+        /* exactly like a CMK lock (pol_lock_env): dek.get is refused (the environment is Locked)
+         * and the worker serving it wipes its keys */
+        dir_env where;
+        cJSON *b;
+        char worker[CMK_WORKER_NAME_MAX];
+        if (directory_env_placement(c->dir, ev->env, &where, NULL) < 0)
+            return;
+        ctl_worker_of(&where, worker, sizeof worker);
+        b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "env", ev->env);
+        cJSON_AddStringToObject(b, "reason", "Environment disabled");
+        broker_forward(c->broker, worker, CMK_T_ENV_RELEASE, b, 5000, release_done, NULL, NULL);
+        cJSON_Delete(b);
+    } else if (strcmp(ev->kind, "env.deleted") == 0)
+        keyring_forget_env(c->keyring, ev->env, NULL);
 }

@@ -486,4 +486,28 @@ int vault_key_policy_get(vault_svc *self, const char *principal, const char *vau
 int vault_byok_export(const char *kek_kid, const char *kek_public_pem, const uint8_t *target_key,
                       size_t target_len, const char *generator, char **out_json, cmk_err *err);
 
+/* ---- the vault firewall (vault_network.c) ------------------------------------------------ */
+
+/* vault_network_req - one change of the firewall (unset fields: no change) */
+typedef struct {
+    const char *ip;             /* an IPv4 address or CIDR range to add or remove */
+    const char *vnet;           /* a subnet resource id to add or remove */
+    int remove;                 /* 1: remove the rule named */
+    const char *default_action; /* "Allow" (all networks) or "Deny" (selected networks) */
+    const char *bypass;         /* "AzureServices" (trusted Microsoft services bypass) or "None" */
+} vault_network_req;
+
+/* vault_network_show - {vault, publicNetworkAccess, defaultAction, bypass, ipRules,
+ * virtualNetworkRules} (permission: get) */
+int vault_network_show(vault_svc *self, const char *principal, const char *name, cJSON **out, cmk_err *err);
+
+/* vault_network_change - apply req (permission: manageVault; adding a rule switches the vault to
+ * selected networks); *out the firewall afterwards */
+int vault_network_change(vault_svc *self, const char *principal, const char *name, const vault_network_req *req,
+                         cJSON **out, cmk_err *err);
+
+/* vault_network_admits - 1 if a caller from ranges (comma-separated IPv4 CIDRs), a trusted
+ * Microsoft service if trusted, gets through the vault's firewall; else 0 and why */
+int vault_network_admits(vault_svc *self, const char *name, const char *ranges, int trusted, char *why, size_t cap);
+
 #endif

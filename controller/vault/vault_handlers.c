@@ -135,14 +135,17 @@ static int do_vault_list(ctl *c, const char *who, const cJSON *b, cJSON **out, c
 {
     vault_info *list;
     size_t n;
-    int rc = vault_list(c->vault, who, cmk_json_str(b, "tenant", NULL), cmk_json_bool(b, "deleted", 0), &list, &n, err);
+    int deleted = cmk_json_bool(b, "deleted", 0);
+    int rc = vault_list(c->vault, who, cmk_json_str(b, "tenant", NULL), deleted, &list, &n, err);
     cJSON *items;
     if (rc < 0)
         return rc;
     *out = cJSON_CreateObject();
     items = cJSON_AddArrayToObject(*out, "items");
+    /* `vault list --deleted` is Azure's `az keyvault list-deleted`: the deleted vaults only */
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(items, vault_info_to_json(&list[i]));
+        if (!deleted || list[i].deleted_ms)
+            cJSON_AddItemToArray(items, vault_info_to_json(&list[i]));
     free(list);
     return 0;
 }
@@ -161,7 +164,38 @@ static int do_vault_update(ctl *c, const char *who, const cJSON *b, cJSON **out,
     if ((rc = vault_update(c->vault, who, name, &req, &info, err)) < 0)
         return rc;
     *out = vault_info_to_json(&info);
+    if (cmk_json_str(b, "default_action", NULL) || cmk_json_str(b, "bypass", NULL)) {
+        /* the firewall's default action and trusted-services exception */
+        vault_network_req nr = { .default_action = cmk_json_str(b, "default_action", NULL),
+                                 .bypass = cmk_json_str(b, "bypass", NULL) };
+        cJSON *acl = NULL;
+        if ((rc = vault_network_change(c->vault, who, name, &nr, &acl, err)) < 0) {
+            cJSON_Delete(*out);
+            *out = NULL;
+            return rc;
+        }
+        cJSON_AddItemToObject(*out, "networkAcls", acl);
+    }
     return 0;
+}
+
+/* do_vault_network_rule - {vault, action: list|add|remove, ip? | vnet?} */
+static int do_vault_network_rule(ctl *c, const char *who, const cJSON *b, cJSON **out, cmk_err *err)
+{
+    const char *name = ctl_need(b, "vault", err), *action = cmk_json_str(b, "action", "list");
+    vault_network_req nr = { 0 };
+    if (!name)
+        return CMK_EINVAL;
+    if (strcmp(action, "list") == 0)
+        return vault_network_show(c->vault, who, name, out, err);
+    if (strcmp(action, "add") != 0 && strcmp(action, "remove") != 0)
+        return cmk_err_set(err, CMK_EINVAL, "a network rule is added, removed or listed, not '%s'", action);
+    nr.ip = cmk_json_str(b, "ip", NULL);
+    nr.vnet = cmk_json_str(b, "vnet", NULL);
+    nr.remove = strcmp(action, "remove") == 0;
+    if (!nr.ip == !nr.vnet)
+        return cmk_err_set(err, CMK_EINVAL, "name one rule: an IP address or range (ip) or a subnet id (vnet)");
+    return vault_network_change(c->vault, who, name, &nr, out, err);
 }
 
 /* simple_vault - delete, recover, purge */
@@ -247,3 +281,4 @@ VAULT_OP(op_vault_purge, do_vault_purge)
 VAULT_OP(op_vault_grant, do_vault_grant)
 VAULT_OP(op_vault_revoke, do_vault_revoke)
 VAULT_OP(op_vault_access, do_vault_access)
+VAULT_OP(op_vault_network_rule, do_vault_network_rule)

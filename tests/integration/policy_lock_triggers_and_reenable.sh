@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rules LOCK-1..9: an environment under a policy is locked at once ("Environment disabled") when
 # the identity's permission is revoked, the key is disabled, deleted, the key version in use is
-# disabled, the vault is deleted, its network access is switched off, the key expires, or the
-# policy is deleted; locked means requests are refused and the worker wiped its keys, and
+# disabled, the vault is deleted, its network access is switched off, or the key expires (deleting
+# the policy is refused while it is linked: LOCK-8, POL-8); locked means requests are refused and the worker wiped its keys, and
 # nothing is lost; "Re-enable environment" completes within 5 minutes once access is back.
 . "$(dirname "$0")/lib.sh"
 
@@ -58,7 +58,9 @@ cmkctl key update "$VAULT" "$KEY" --expires +400d >/dev/null; reenable "LOCK-7 k
 cmkctl audit list --principal system --operation env.lock | grep -c env.lock | grep -q 7 || fail "locks not audited"
 cmkctl audit verify >/dev/null || fail "audit chain"
 
-cmkctl policy delete "$POLICY" >/dev/null; expect_locked "policy deleted"
-out=$(cmkctl env reenable "$env" 2>&1 || true)
-grep -q "policy is gone" <<<"$out" || fail "re-enable without a policy: $out"
-ok "LOCK-8 policy deleted"
+# LOCK-8: deleting the policy under a linked environment would be a dead end (issue 16, item 5):
+# it is refused, naming the environment, and locks nothing (POL-8)
+out=$(cmkctl policy delete "$POLICY" 2>&1) && fail "policy delete with a linked environment exited 0: $out"
+grep -q "$env" <<<"$out" || fail "refusal does not name the linked environment: $out"
+[ "$(env_field "$env" state)" = Ready ] || fail "the refused delete locked the environment"
+ok "LOCK-8 policy delete refused while the environment is linked (no lock, no dead end)"
