@@ -303,7 +303,8 @@ static int peer_connect(cmk_peer *self, cmk_err *err)
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (cmk_curve_client(self->sock, &self->kp, self->server_pub, err) < 0)
+    if (cmk_proto_limit_socket(self->sock, cfg->msg_max_size, err) < 0 ||
+        cmk_curve_client(self->sock, &self->kp, self->server_pub, err) < 0)
         return err->code;
     cmk_config_endpoint(cfg, cfg->controller_back, ep, sizeof ep);
     if (zmq_connect(self->sock, ep) != 0)

@@ -323,7 +323,9 @@ static int start_router(gateway *self, const cmk_config *cfg, cmk_err *err)
         cmk_loop_add_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap), on_zap, self->zap);
         self->router = zmq_socket(cmk_server_zmq(self->srv), ZMQ_ROUTER);
         zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
-        rc = cmk_curve_server(self->router, &kp, err);
+        rc = cmk_proto_limit_socket(self->router, cfg->msg_max_size, err);
+        if (rc == 0)
+            rc = cmk_curve_server(self->router, &kp, err);
     }
     cmk_keypair_wipe(&kp);
     if (rc < 0)

@@ -166,7 +166,9 @@ static int connect_gateway(worker *self, cmk_err *err)
     }
     zmq_setsockopt(self->gateway, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->gateway, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    rc = cmk_curve_client(self->gateway, &kp, gw_pub, err);
+    rc = cmk_proto_limit_socket(self->gateway, cmk_server_config(self->srv)->msg_max_size, err);
+    if (rc == 0)
+        rc = cmk_curve_client(self->gateway, &kp, gw_pub, err);
     cmk_keypair_wipe(&kp);
     if (rc < 0)
         return rc;
