@@ -251,7 +251,10 @@ static void handle(cmk_peer *self, cmk_msg *msg)
 static int on_socket(cmk_loop *loop, void *sock, int fd, void *arg)
 {
     cmk_peer *self = arg;
-    for (int i = 0; i < 256 && self->sock == sock; i++) {
+    int64_t t0 = cmk_mono_ms();
+    /* at most 256 messages or 50 ms per wake-up: the loop's timers (heartbeats) run between
+     * batches, however many requests are queued (the socket stays readable for the next poll) */
+    for (int i = 0; i < 256 && self->sock == sock && cmk_mono_ms() - t0 < 50; i++) {
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
         int events = 0;
