@@ -237,7 +237,8 @@ static void handle(cmk_peer *self, cmk_msg *msg)
                     cmk_server_role(self->srv));
     } else if (self->fn(self, msg, self->arg, &err) == 0)
         return;
-    cmk_log(CMK_LOG_WARN, NULL, msg->reqid, "request.failed", "type=%s error=\"%s\"", msg->type, err.msg);
+    cmk_log(err.code == CMK_ENOENT ? CMK_LOG_DEBUG : CMK_LOG_WARN, NULL, msg->reqid, "request.failed",
+            "type=%s error=\"%s\"", msg->type, err.msg);
     {
         cmk_msg *rep = cmk_msg_error(msg, err.code ? err.code : CMK_EINTERNAL, err.msg);
         if (rep) {
