@@ -67,7 +67,9 @@ cmk_client *cmk_client_new(const char *run_dir, const char *key_path, cmk_err *e
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
     /* a DEALER whose CURVE handshake was refused has no pipe and would block in send
      * forever: every send sets ZMQ_SNDTIMEO (send_within) */
-    rc = cmk_curve_client(self->sock, &kp, server_pub, err);
+    rc = cmk_proto_limit_socket(self->sock, self->cfg->msg_max_size, err);
+    if (rc == 0)
+        rc = cmk_curve_client(self->sock, &kp, server_pub, err);
     cmk_keypair_wipe(&kp);
     if (rc < 0)
         goto fail;

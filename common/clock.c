@@ -25,6 +25,7 @@ struct cmk_clock {
     int64_t offset;      /* virtual offset added to wall time */
     int64_t firing_at;   /* while firing in cmk_clock_advance: the clock is pinned here */
     int pinned;          /* 1 while firing during an advance */
+    int64_t horizon;     /* the target of the advance in progress; 0 if none */
     clock_timer *heap;   /* min-heap on (at, id) */
     size_t n, cap;
     int64_t next_id;
@@ -111,6 +112,26 @@ static int64_t now_locked(const cmk_clock *self)
     if (self->pinned)
         return self->firing_at;
     return cmk_wall_ms() + self->offset;
+}
+
+/* cmk_time_add - saturating addition */
+int64_t cmk_time_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+/* cmk_clock_horizon - the target of the advance in progress, or now */
+int64_t cmk_clock_horizon(const cmk_clock *self)
+{
+    int64_t v;
+    LOCK(self);
+    v = self->horizon ? self->horizon : now_locked(self);
+    UNLOCK(self);
+    return v;
 }
 
 /* cmk_clock_now - ms since the epoch on this clock */
@@ -266,8 +287,23 @@ int cmk_clock_advance(cmk_clock *self, int64_t delta_ms, cmk_err *err)
                            "(set clock.mode to \"virtual\" in the config)");
     if (delta_ms < 0)
         return cmk_err_set(err, CMK_EINVAL, "the clock only moves forward; give a positive duration");
+    if (delta_ms > CMK_CLOCK_MAX_ADVANCE_MS)
+        return cmk_err_set(err, CMK_ELIMIT,
+                           "an advance of %lld ms is more than the 100 years one advance may move the clock; "
+                           "advance in steps of at most 100y (36525d)", (long long)delta_ms);
     LOCK(self);
-    target = now_locked(self) + delta_ms;
+    if (self->horizon) {
+        UNLOCK(self);
+        return cmk_err_set(err, CMK_EBUSY, "the clock is being advanced already; try again when it is done");
+    }
+    target = cmk_time_add(now_locked(self), delta_ms);
+    if (target > CMK_CLOCK_MAX_MS) {
+        char ts[40];
+        UNLOCK(self);
+        return cmk_err_set(err, CMK_ELIMIT, "advancing by %lld ms would take the clock past %s, the latest time "
+                           "it can show", (long long)delta_ms, cmk_time_format(CMK_CLOCK_MAX_MS, ts, sizeof ts));
+    }
+    self->horizon = target;
     /* Fire in order; each timer sees the clock at its own due time. */
     while (self->n > 0 && self->heap[0].at <= target) {
         int64_t at = self->heap[0].at;
@@ -277,6 +313,7 @@ int cmk_clock_advance(cmk_clock *self, int64_t delta_ms, cmk_err *err)
         fire_until(self, self->heap[0].at, 1);
     }
     self->offset += target - now_locked(self);
+    self->horizon = 0;
     UNLOCK(self);
     return 0;
 }

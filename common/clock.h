@@ -34,9 +34,22 @@ int64_t cmk_clock_now(const cmk_clock *self);
 /* cmk_clock_offset - the virtual offset in ms (0 in real mode); persist it to resume */
 int64_t cmk_clock_offset(const cmk_clock *self);
 
+/* The most one advance may move the clock (100 years), and the latest time the clock may show
+ * (the end of year 9999): time arithmetic never wraps. */
+#define CMK_CLOCK_MAX_ADVANCE_MS (100LL * 36525LL * 86400000LL / 100LL)
+#define CMK_CLOCK_MAX_MS 253402300799999LL
+
 /* cmk_clock_advance - move a virtual clock forward by delta_ms, firing due timers in order.
- * Refused in real mode and for a negative delta. */
+ * Refused in real mode, for a negative delta, for more than CMK_CLOCK_MAX_ADVANCE_MS and past
+ * CMK_CLOCK_MAX_MS. */
 int cmk_clock_advance(cmk_clock *self, int64_t delta_ms, cmk_err *err);
+
+/* cmk_clock_horizon - while an advance fires its timers: the time it is moving to (a timer
+ * callback sees how far behind it is); otherwise the clock's time */
+int64_t cmk_clock_horizon(const cmk_clock *self);
+
+/* cmk_time_add - a + b saturated to [INT64_MIN, INT64_MAX] (time arithmetic never wraps) */
+int64_t cmk_time_add(int64_t a, int64_t b);
 
 /* cmk_clock_timer_add - call cb at clock time at_ms; returns a timer id (> 0) or < 0 */
 int64_t cmk_clock_timer_add(cmk_clock *self, int64_t at_ms, cmk_clock_cb cb, void *arg);

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,6 +25,17 @@ typedef struct {
     size_t offset;      /* field offset in cmk_config */
 } param_def;
 
+/* One row of the range table (config_params.h). */
+typedef struct {
+    const char *name;  /* the parameter */
+    long long min, max; /* INT/DUR: value (DUR in ms); STR: length in bytes; BOOL: 0..1 */
+    const char *unit;  /* ms, bytes, ...; "one of: a|b" for a STR with fixed values */
+} param_range;
+
+#define RANGE_ROW(name, min, max, unit) { name, (long long)(min), (long long)(max), unit },
+static const param_range ranges[] = { CMK_CONFIG_RANGES(RANGE_ROW) };
+#define NRANGES ((int)(sizeof ranges / sizeof ranges[0]))
+
 #define PARAM_ROW(name, field, type, def, doc) { name, P_##type, def, doc, offsetof(cmk_config, field) },
 static const param_def params[] = { CMK_CONFIG_PARAMS(PARAM_ROW) };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
@@ -32,6 +44,96 @@ int cmk_config_param_count(void) { return NPARAMS; }
 const char *cmk_config_param_name(int i) { return i >= 0 && i < NPARAMS ? params[i].name : NULL; }
 const char *cmk_config_param_default(int i) { return i >= 0 && i < NPARAMS ? params[i].def : NULL; }
 const char *cmk_config_param_doc(int i) { return i >= 0 && i < NPARAMS ? params[i].doc : NULL; }
+
+/* range_find - the range row of a parameter, or NULL */
+static const param_range *range_find(const char *name)
+{
+    for (int i = 0; i < NRANGES; i++)
+        if (strcmp(ranges[i].name, name) == 0)
+            return &ranges[i];
+    return NULL;
+}
+
+/* cmk_config_param_range - the range and unit of parameter i; CMK_ENOENT if it has none */
+int cmk_config_param_range(int i, long long *min, long long *max, const char **unit)
+{
+    const param_range *r = i >= 0 && i < NPARAMS ? range_find(params[i].name) : NULL;
+    if (!r)
+        return CMK_ENOENT;
+    if (min)
+        *min = r->min;
+    if (max)
+        *max = r->max;
+    if (unit)
+        *unit = r->unit;
+    return 0;
+}
+
+/* range_text - "10..60000 ms" (durations also in words) into buf */
+static const char *range_text(const param_def *p, const param_range *r, char *buf, size_t cap)
+{
+    char a[64], b[64];
+    if (p->type == P_DUR)
+        snprintf(buf, cap, "%s..%s", cmk_duration_format(r->min, a, sizeof a), cmk_duration_format(r->max, b, sizeof b));
+    else if (p->type == P_STR)
+        snprintf(buf, cap, "%lld..%lld bytes of %s", r->min, r->max, r->unit);
+    else
+        snprintf(buf, cap, "%lld..%lld %s", r->min, r->max, r->unit);
+    return buf;
+}
+
+/* check_enum - whether text is one of "one of: a|b|c" */
+static int check_enum(const char *unit, const char *text)
+{
+    const char *list = unit + strlen("one of: ");
+    size_t n = strlen(text);
+    for (const char *it = list; *it;) {
+        const char *bar = strchr(it, '|');
+        size_t len = bar ? (size_t)(bar - it) : strlen(it);
+        if (len == n && strncmp(it, text, n) == 0)
+            return 1;
+        it += len + (bar ? 1 : 0);
+    }
+    return 0;
+}
+
+/* check_range - refuse a value outside its parameter's declared range */
+static int check_range(const param_def *p, const char *text, int64_t num, const char *source, cmk_err *err)
+{
+    const param_range *r = range_find(p->name);
+    char buf[160];
+    if (!r)
+        return cmk_err_set(err, CMK_EINTERNAL, "parameter %s declares no range in config_params.h", p->name);
+    if (p->type == P_STR) {
+        size_t len = strlen(text);
+        if (strncmp(r->unit, "one of: ", 8) == 0) {
+            if (!check_enum(r->unit, text))
+                return cmk_err_set(err, CMK_EINVAL, "%s: %s must be %s, not '%.64s'", source, p->name, r->unit, text);
+            return 0;
+        }
+        if ((long long)len < r->min || (long long)len > r->max)
+            return cmk_err_set(err, CMK_EINVAL, "%s: %s is %zu bytes long; the range is %s", source, p->name, len,
+                               range_text(p, r, buf, sizeof buf));
+        if (strncmp(r->unit, "host:port", 9) == 0) {
+            const char *colon = strrchr(text, ':');
+            char *end;
+            long long port = colon ? strtoll(colon + 1, &end, 10) : -1;
+            if (!colon || colon == text || !colon[1] || *end || port < 0 || port > 65535)
+                return cmk_err_set(err, CMK_EINVAL, "%s: %s must be %s, not '%.64s'", source, p->name, r->unit, text);
+        }
+        return 0;
+    }
+    if (num < r->min || num > r->max) {
+        char v[64];
+        if (p->type == P_DUR)
+            cmk_duration_format(num, v, sizeof v);
+        else
+            snprintf(v, sizeof v, "%lld", (long long)num);
+        return cmk_err_set(err, CMK_EINVAL, "%s: %s = %s is out of range; the range is %s", source, p->name, v,
+                           range_text(p, r, buf, sizeof buf));
+    }
+    return 0;
+}
 
 static const param_def *param_find(const char *name)
 {
@@ -50,7 +152,10 @@ static int param_set_text(cmk_config *self, const param_def *p, const char *text
 
     switch (p->type) {
     case P_STR: {
-        char *dup = strdup(text);
+        char *dup;
+        if (check_range(p, text, 0, source, err) < 0)
+            return err ? err->code : CMK_EINVAL;
+        dup = strdup(text);
         if (!dup)
             return cmk_err_set(err, CMK_ENOMEM, "out of memory");
         free(*(char **)field);
@@ -58,10 +163,14 @@ static int param_set_text(cmk_config *self, const param_def *p, const char *text
         return 0;
     }
     case P_INT: {
-        long long v = strtoll(text, &end, 10);
-        if (!*text || *end)
+        long long v;
+        errno = 0;
+        v = strtoll(text, &end, 10);
+        if (!*text || *end || errno == ERANGE)
             return cmk_err_set(err, CMK_EINVAL, "%s: %s must be an integer, not '%s'", source,
                                p->name, text);
+        if (check_range(p, text, v, source, err) < 0)
+            return err ? err->code : CMK_EINVAL;
         *(int64_t *)field = v;
         return 0;
     }
@@ -69,6 +178,8 @@ static int param_set_text(cmk_config *self, const param_def *p, const char *text
         int64_t ms;
         if (cmk_duration_parse(text, &ms, err) < 0)
             return cmk_err_prefix(err, "%s: %s: ", source, p->name);
+        if (check_range(p, text, ms, source, err) < 0)
+            return err ? err->code : CMK_EINVAL;
         *(int64_t *)field = ms;
         return 0;
     }
@@ -151,6 +262,11 @@ static int load_object(cmk_config *self, const cJSON *obj, const char *prefix, c
     const cJSON *it;
     cJSON_ArrayForEach(it, obj) {
         char name[256];
+        for (const cJSON *prev = obj->child; prev && prev != it; prev = prev->next)
+            if (prev->string && it->string && strcmp(prev->string, it->string) == 0)
+                return cmk_err_set(err, CMK_EINVAL,
+                                   "%s: '%s%s%s' appears twice; a config names each parameter once", source,
+                                   prefix, *prefix ? "." : "", it->string);
         const param_def *p;
         char num[64];
         const char *text = NULL;
@@ -172,6 +288,9 @@ static int load_object(cmk_config *self, const cJSON *obj, const char *prefix, c
         else if (cJSON_IsBool(it) && p->type == P_BOOL)
             text = cJSON_IsTrue(it) ? "true" : "false";
         else if (cJSON_IsNumber(it) && p->type == P_INT) {
+            if (!(it->valuedouble >= -9.2e18 && it->valuedouble <= 9.2e18))
+                return cmk_err_set(err, CMK_EINVAL, "%s: %s = %g is not an integer this config can hold", source,
+                                   name, it->valuedouble);
             snprintf(num, sizeof num, "%.0f", it->valuedouble);
             text = num;
         }

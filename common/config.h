@@ -3,7 +3,8 @@
  * place, overridden by a JSON file (--config FILE) and by --set name=value.
  *
  * A JSON config nests by the dots of the names: {"heartbeat": {"interval": "1s"}}.
- * An unknown name or a value of the wrong type is refused with the file and the name.
+ * An unknown name, a value of the wrong type, a value outside the parameter's declared range
+ * (config_params.h) or a name given twice in one file is refused with the file and the name.
  */
 #ifndef CMK_CONFIG_H
 #define CMK_CONFIG_H
@@ -51,5 +52,9 @@ int cmk_config_param_count(void);
 const char *cmk_config_param_name(int i);
 const char *cmk_config_param_default(int i);
 const char *cmk_config_param_doc(int i);
+
+/* cmk_config_param_range - the declared range (DUR in ms, STR: length) and unit of parameter i;
+ * CMK_ENOENT if it declares none */
+int cmk_config_param_range(int i, long long *min, long long *max, const char **unit);
 
 #endif

@@ -82,4 +82,88 @@
       "management transactions per window (create, import, ...)")                                 \
     X("vault.microsoft_services", vault_ms_ranges, STR, "127.20.0.0/16",                           \
       "where Power Platform's calls to a customer's key vault come from (PowerPlatformInfra in "   \
-      "configs/service-tags.json): a vault firewall IP rule must reach them")
+      "configs/service-tags.json): a vault firewall IP rule must reach them") \
+    X("message.max_size", msg_max_size, INT, "16777216",                                           \
+      "largest frame any socket accepts (ZMQ_MAXMSGSIZE, bytes); a peer that sends more is cut off") \
+    X("run.data_budget", run_data_budget, INT, "16777216",                                         \
+      "bytes of data one run may hold (trigger, expression results, action outputs, its record)")  \
+    X("run.max_descendants", run_max_descendants, INT, "100",                                      \
+      "child-flow runs one top-level run may start in all (children, grandchildren, ...)")       \
+    X("run.timeout", run_timeout, DUR, "1h",                                                        \
+      "a run still Running this long after its start (cluster clock) is failed by the sweeper")  \
+    X("recurrence.catchup_max", recurrence_catchup_max, INT, "10",                                 \
+      "missed occurrences of one recurrence fired after a clock jump; the rest are logged once")  \
+    X("gateway.per_ip_connections", gw_per_ip_connections, INT, "16",                              \
+      "HTTP connections one source address may hold open on the gateway at once")                \
+    X("gateway.max_connections", gw_max_connections, INT, "512",                                   \
+      "HTTP connections the gateway holds open at once (all sources)")                            \
+    X("gateway.connection_timeout", gw_connection_timeout, DUR, "5s",                              \
+      "an HTTP connection idle this long (headers or body not arriving) is closed")              \
+    X("log.max_size", log_max_size, INT, "67108864",                                               \
+      "a log file is rotated (to NAME.1, one generation kept) once it passes this many bytes")   \
+    X("log.warn_burst", log_warn_burst, INT, "20",                                                 \
+      "the same warning is logged at most this many times a minute; the rest are counted")
+
+/*
+ * The range and unit of every parameter: R(name, min, max, unit). INT and DUR values must lie
+ * in [min, max] (DUR in milliseconds); STR: min..max is the length in bytes; BOOL: 0..1.
+ * A STR unit "one of: a|b|c" lists the only values; a unit starting "host:port" is checked as
+ * one. A value outside is refused, naming the parameter and the range, before anything starts.
+ * Every parameter has exactly one row (tests/unit/config_test.c checks).
+ */
+#define CMK_MS_DAY (86400000LL)
+#define CMK_MS_YEAR (365LL * CMK_MS_DAY)
+#define CMK_CONFIG_RANGES(R)                                                                       \
+    R("log.level", 4, 5, "one of: debug|info|warn|error")                                             \
+    R("clock.mode", 4, 7, "one of: real|virtual")                                                       \
+    R("controller.front", 1, 1000, "endpoint")                                                     \
+    R("controller.back", 1, 1000, "endpoint")                                                      \
+    R("gateway.endpoint", 1, 1000, "endpoint")                                                     \
+    R("heartbeat.interval", 10, 60000, "ms")                                                       \
+    R("heartbeat.liveness", 2, 100, "heartbeats")                                                  \
+    R("peer.reconnect_min", 1, 60000, "ms")                                                        \
+    R("peer.reconnect_max", 1, 3600000, "ms")                                                      \
+    R("supervisor.restart_min", 1, 60000, "ms")                                                    \
+    R("supervisor.restart_max", 1, 3600000, "ms")                                                  \
+    R("supervisor.stop_timeout", 0, 600000, "ms")                                                  \
+    R("supervisor.wrapper", 0, 1000, "command text")                                               \
+    R("supervisor.bin_dir", 0, 4000, "path")                                                       \
+    R("supervisor.firewall", 0, 1, "boolean")                                                      \
+    R("request.timeout", 100, CMK_MS_DAY, "ms")                                                    \
+    R("worker.confine", 0, 1, "boolean")                                                           \
+    R("worker.commit_when_idle", 0, 1, "boolean")                                                  \
+    R("request.max_inflight", 1, 1000000, "requests")                                              \
+    R("gateway.max_inflight", 1, 1000000, "HTTP actions")                                          \
+    R("cluster.start_timeout", 1000, 3600000, "ms")                                                \
+    R("egress.service_tags", 0, 4000, "path")                                                      \
+    R("egress.timeout", 1, 3600000, "ms")                                                          \
+    R("gateway.http", 3, 300, "host:port (port 0..65535; 0 picks a free one, kept in the run dir)") \
+    R("firewall.config", 0, 4000, "path")                                                          \
+    R("firewall.mode", 4, 9, "one of: kernel|userspace|auto")                                          \
+    R("firewall.endpoint_port", 1, 65535, "TCP port")                                              \
+    R("policy.cmk_env_limit", 0, 100000, "environments")                                           \
+    R("policy.reenable_time", 0, CMK_MS_YEAR, "ms")                                                \
+    R("policy.locked_delete_sandbox", 0, 10 * CMK_MS_YEAR, "ms")                                   \
+    R("policy.locked_delete_production", 0, 10 * CMK_MS_YEAR, "ms")                                \
+    R("policy.health_interval", 1000, CMK_MS_YEAR, "ms")                                           \
+    R("policy.key_retention_after_unlink", 0, 10 * CMK_MS_YEAR, "ms")                              \
+    R("policy.old_version_grace", 0, 10 * CMK_MS_YEAR, "ms")                                       \
+    R("policy.rotation_apply", 0, 10 * CMK_MS_YEAR, "ms")                                          \
+    R("migration.step_delay", 0, 3600000, "ms")                                                    \
+    R("vault.throttle", 0, 1, "boolean")                                                           \
+    R("vault.throttle_window", 1, CMK_MS_DAY, "ms")                                                \
+    R("vault.limit_rsa2048", 1, 100000000, "transactions")                                         \
+    R("vault.limit_rsa3072", 1, 100000000, "transactions")                                         \
+    R("vault.limit_rsa4096", 1, 100000000, "transactions")                                         \
+    R("vault.limit_management", 1, 100000000, "transactions")                                      \
+    R("vault.microsoft_services", 1, 4000, "comma-separated CIDRs")                               \
+    R("message.max_size", 65536, 268435456, "bytes")                                               \
+    R("run.data_budget", 65536, 1073741824, "bytes")                                               \
+    R("run.max_descendants", 0, 100000, "child runs")                                              \
+    R("run.timeout", 1000, 10 * CMK_MS_YEAR, "ms")                                                 \
+    R("recurrence.catchup_max", 1, 100000, "occurrences")                                          \
+    R("gateway.per_ip_connections", 1, 100000, "connections")                                      \
+    R("gateway.max_connections", 1, 100000, "connections")                                         \
+    R("gateway.connection_timeout", 100, 3600000, "ms")                                            \
+    R("log.max_size", 65536, 1099511627776LL, "bytes")                                             \
+    R("log.warn_burst", 1, 1000000, "lines a minute")

@@ -70,6 +70,7 @@ typedef struct {
     const flowexpr_ctx *ctx; /* what the expression sees */
     const char *text;        /* source, for messages */
     cmk_err *err;            /* where an evaluation error goes */
+    size_t *spent;           /* bytes produced so far, against ctx->budget */
 } fx_eval;
 
 /* fx_vmsg - "expression '<text>' at column N: <msg>" into err */
@@ -100,6 +101,39 @@ static int fx_fail(const fx_eval *ev, const fx_node *n, const char *fmt, ...)
     int rc = fx_vmsg(ev->err, ev->text, n->pos, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* flowexpr_json_size - about how many bytes a JSON value holds */
+size_t flowexpr_json_size(const cJSON *v)
+{
+    size_t n = 0;
+    const cJSON *it;
+    if (!v)
+        return 0;
+    n = 8 + (v->string ? strlen(v->string) : 0);
+    if (cJSON_IsString(v) && v->valuestring)
+        n += strlen(v->valuestring);
+    else if (cJSON_IsRaw(v) && v->valuestring)
+        n += strlen(v->valuestring);
+    cJSON_ArrayForEach(it, v) n += flowexpr_json_size(it);
+    return n;
+}
+
+/* fx_charge - count bytes an evaluation produces; CMK_ELIMIT past the budget */
+static int fx_charge(const fx_eval *ev, const fx_node *n, size_t bytes)
+{
+    size_t budget = ev->ctx->budget;
+    if (!budget)
+        return 0;
+    if (bytes > budget || *ev->spent > budget - bytes) {
+        int len = (int)strlen(ev->text);
+        return cmk_err_set(ev->err, CMK_ELIMIT,
+                           "expression '%.*s%s' at column %zu would produce %zu bytes more, past the %zu bytes the "
+                           "run has left", len > FX_SHOW ? FX_SHOW : len, ev->text, len > FX_SHOW ? "..." : "",
+                           n ? n->pos + 1 : 1, bytes, budget - (*ev->spent < budget ? *ev->spent : budget));
+    }
+    *ev->spent += bytes;
+    return 0;
 }
 
 /* fx_oom - the out-of-memory error */
@@ -237,7 +271,15 @@ static int fx_call(const fx_eval *ev, const fx_node *n, cJSON **argv, cJSON **ou
             return fx_fail(ev, n, "%s '%s' is not defined", what, a->valuestring);
         *out = cJSON_Duplicate(v, 1);
         break;
-    case F_CONCAT:
+    case F_CONCAT: {
+        /* the size is checked before the string is built: concat(x, x) of a large x fails at once */
+        size_t total = 0;
+        for (size_t i = 0; i < n->nargs; i++)
+            total += cJSON_IsString(argv[i]) ? strlen(argv[i]->valuestring) : flowexpr_json_size(argv[i]);
+        int crc = fx_charge(ev, n, total);
+        if (crc < 0)
+            return crc;
+        *ev->spent -= ev->ctx->budget ? total : 0; /* the result is counted once, below */
         t = strdup("");
         for (size_t i = 0; t && i < n->nargs; i++) {
             char *piece = flowexpr_to_text(argv[i]), *nt = piece ? realloc(t, len + strlen(piece) + 1) : NULL;
@@ -248,6 +290,7 @@ static int fx_call(const fx_eval *ev, const fx_node *n, cJSON **argv, cJSON **ou
             t = nt;
             free(piece);
         }
+    }
         /* fall through */
     case F_STRING:
         if (n->fn == F_STRING)
@@ -682,13 +725,15 @@ static int fx_eval_node(const fx_eval *ev, const fx_node *n, cJSON **out)
     int rc = 0;
     *out = NULL;
     if (n->kind == N_LIT)
-        return (*out = cJSON_Duplicate(n->lit, 1)) ? 0 : fx_oom(ev->err);
+        return (*out = cJSON_Duplicate(n->lit, 1)) ? fx_charge(ev, n, flowexpr_json_size(n->lit)) : fx_oom(ev->err);
     cJSON *argv[n->nargs + 1];
     size_t got = 0;
     for (; got < n->nargs && rc == 0; got++)
         rc = fx_eval_node(ev, n->args[got], &argv[got]);
     if (rc == 0)
         rc = n->kind == N_CALL ? fx_call(ev, n, argv, out) : fx_select(ev, n, argv[0], argv[1], out);
+    if (rc == 0)
+        rc = fx_charge(ev, n, flowexpr_json_size(*out));
     for (size_t i = 0; i < got; i++)
         cJSON_Delete(argv[i]);
     if (rc < 0) {
@@ -702,8 +747,15 @@ static int fx_eval_node(const fx_eval *ev, const fx_node *n, cJSON **out)
 int flowexpr_eval(const flowexpr *self, const flowexpr_ctx *ctx, cJSON **out, cmk_err *err)
 {
     static const flowexpr_ctx none = { 0 };
-    fx_eval ev = { .ctx = ctx ? ctx : &none, .text = self->text, .err = err };
-    return fx_eval_node(&ev, self->root, out);
+    size_t local = 0;
+    fx_eval ev = { .ctx = ctx ? ctx : &none, .text = self->text, .err = err,
+                   .spent = ctx && ctx->spent ? ctx->spent : &local };
+    int rc = fx_eval_node(&ev, self->root, out);
+    if (rc < 0) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* flowexpr_eval_string - parse and evaluate one string value */

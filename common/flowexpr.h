@@ -52,7 +52,14 @@ typedef struct {
     flowexpr_lookup_fn lookup;    /* body('A') / outputs('A'); NULL: no action has run */
     void *lookup_arg;             /* passed to lookup */
     int64_t now_ms;               /* utcNow(): ms since the epoch, from the caller's clock */
+    size_t budget;                /* bytes the evaluation may produce in all (every intermediate
+                                   * result counts, strings are checked before they are built);
+                                   * past it: CMK_ELIMIT. 0: no limit */
+    size_t *spent;                /* running total against budget, kept across calls; may be NULL */
 } flowexpr_ctx;
+
+/* flowexpr_json_size - about how many bytes a JSON value holds (text, keys, 8 per value) */
+size_t flowexpr_json_size(const cJSON *v);
 
 /* flowexpr_parse - parse one string value; errors name the column and what was expected */
 int flowexpr_parse(const char *text, flowexpr **out, cmk_err *err);

@@ -3,9 +3,13 @@
  */
 #include "log.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +21,94 @@ static struct {
 } log_state = { "cmk", NULL, CMK_LOG_INFO };
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define LOG_RATE_SLOTS 64          /* distinct warning events tracked at once */
+#define LOG_RATE_WINDOW_S 60       /* the window warn_burst counts over */
+#define LOG_ROTATE_CHECK 65536     /* bytes written between two size checks */
+
+/* One rate-limited event. */
+typedef struct {
+    char event[48];    /* the event name */
+    time_t window;     /* start of its current window */
+    int count;         /* lines in this window */
+    long suppressed;   /* lines not written in this window */
+} log_rate;
+
+static struct {
+    long long max_size;             /* rotate past this (0: never) */
+    int burst;                      /* warnings a window per event (0: no limit) */
+    long long since_check;          /* bytes since the last size check */
+    log_rate slots[LOG_RATE_SLOTS]; /* per event */
+} log_limits;
+
+/* cmk_log_limits - rotation and rate limit */
+void cmk_log_limits(long long max_size, int warn_burst)
+{
+    pthread_mutex_lock(&log_lock);
+    log_limits.max_size = max_size;
+    log_limits.burst = warn_burst;
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* rotate_locked - stderr's file past max_size: rename it NAME.1 and start a new one (lock held) */
+static void rotate_locked(FILE *out)
+{
+    struct stat st;
+    char link[64], path[PATH_MAX], old[PATH_MAX + 3];
+    ssize_t n;
+    int fd, ofd = fileno(out);
+    if (fstat(ofd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < log_limits.max_size)
+        return;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", ofd);
+    if ((n = readlink(link, path, sizeof path - 1)) <= 0)
+        return;
+    path[n] = '\0';
+    snprintf(old, sizeof old, "%s.1", path);
+    if (rename(path, old) < 0)
+        return;
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+        return;
+    fflush(out);
+    dup2(fd, ofd);
+    if (ofd == 2)
+        dup2(fd, 1); /* stdout went to the same file */
+    close(fd);
+}
+
+/* rate_locked - whether a warning line may be written now; emits the summary of the last window
+ * (lock held). Returns 0 to drop the line. */
+static int rate_locked(FILE *out, const char *event, time_t now, const char *head)
+{
+    log_rate *slot = NULL, *oldest = &log_limits.slots[0];
+    for (int i = 0; i < LOG_RATE_SLOTS && !slot; i++) {
+        log_rate *s = &log_limits.slots[i];
+        if (strncmp(s->event, event, sizeof s->event - 1) == 0 && s->event[0])
+            slot = s;
+        else if (s->window < oldest->window)
+            oldest = s;
+    }
+    if (!slot) {
+        slot = oldest;
+        if (slot->suppressed)
+            fprintf(out, "%s event=log.suppressed of=%s count=%ld window_s=%d\n", head, slot->event, slot->suppressed,
+                    LOG_RATE_WINDOW_S);
+        memset(slot, 0, sizeof *slot);
+        snprintf(slot->event, sizeof slot->event, "%s", event);
+        slot->window = now;
+    }
+    if (now - slot->window >= LOG_RATE_WINDOW_S) {
+        if (slot->suppressed)
+            fprintf(out, "%s event=log.suppressed of=%s count=%ld window_s=%d\n", head, slot->event, slot->suppressed,
+                    LOG_RATE_WINDOW_S);
+        slot->window = now;
+        slot->count = 0;
+        slot->suppressed = 0;
+    }
+    if (++slot->count <= log_limits.burst)
+        return 1;
+    slot->suppressed++;
+    return 0;
+}
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
 /* cmk_log_init - name this process in every line */
@@ -63,8 +155,22 @@ void cmk_log(int level, const char *env, const char *req, const char *event, con
         va_end(ap);
     }
     pthread_mutex_lock(&log_lock);
+    if (level >= CMK_LOG_WARN && log_limits.burst > 0) {
+        char head[160];
+        snprintf(head, sizeof head, "%s.%03ldZ level=info proc=%s pid=%d env=- req=-", ts, (long)(tv.tv_usec / 1000),
+                 log_state.proc, (int)getpid());
+        if (!rate_locked(out, event, tv.tv_sec, head)) {
+            pthread_mutex_unlock(&log_lock);
+            return;
+        }
+    }
     fputs(line, out);
     fputc('\n', out);
     fflush(out);
+    log_limits.since_check += n + 1;
+    if (log_limits.max_size > 0 && log_limits.since_check >= (log_limits.max_size < LOG_ROTATE_CHECK * 4 ? 1 : LOG_ROTATE_CHECK)) {
+        log_limits.since_check = 0;
+        rotate_locked(out);
+    }
     pthread_mutex_unlock(&log_lock);
 }

@@ -4,6 +4,11 @@
  *   2026-11-22T17:46:26.123Z level=info proc=controller pid=412 env=- req=- event=peer.ready role=worker
  *
  * Daemons write to stderr, which their supervisor points at <run-dir>/logs/<name>.log.
+ *
+ * Bounded (cmk_log_limits): the same warning or error event is written at most warn_burst times
+ * a minute; the rest are counted and reported in one line (event=log.suppressed of=EVENT
+ * count=N) when the event comes again after its minute (or its slot is reused). A log file past max_size bytes is renamed to NAME.1 (one
+ * generation kept, the older one dropped) and a new one is started.
  */
 #ifndef CMK_LOG_H
 #define CMK_LOG_H
@@ -14,6 +19,10 @@ enum { CMK_LOG_DEBUG = 0, CMK_LOG_INFO = 1, CMK_LOG_WARN = 2, CMK_LOG_ERROR = 3 
 
 /* cmk_log_init - name this process in every line; out NULL means stderr */
 void cmk_log_init(const char *proc, FILE *out, int min_level);
+
+/* cmk_log_limits - rotate stderr's file past max_size bytes (0: never) and rate-limit repeated
+ * warnings to warn_burst a minute (0: no limit) */
+void cmk_log_limits(long long max_size, int warn_burst);
 
 /* cmk_log_level_parse - "debug|info|warn|error" to a level; -1 if unknown */
 int cmk_log_level_parse(const char *s);

@@ -237,7 +237,8 @@ static void handle(cmk_peer *self, cmk_msg *msg)
                     cmk_server_role(self->srv));
     } else if (self->fn(self, msg, self->arg, &err) == 0)
         return;
-    cmk_log(CMK_LOG_WARN, NULL, msg->reqid, "request.failed", "type=%s error=\"%s\"", msg->type, err.msg);
+    cmk_log(err.code == CMK_ENOENT ? CMK_LOG_DEBUG : CMK_LOG_WARN, NULL, msg->reqid, "request.failed",
+            "type=%s error=\"%s\"", msg->type, err.msg);
     {
         cmk_msg *rep = cmk_msg_error(msg, err.code ? err.code : CMK_EINTERNAL, err.msg);
         if (rep) {
@@ -251,7 +252,10 @@ static void handle(cmk_peer *self, cmk_msg *msg)
 static int on_socket(cmk_loop *loop, void *sock, int fd, void *arg)
 {
     cmk_peer *self = arg;
-    for (int i = 0; i < 256 && self->sock == sock; i++) {
+    int64_t t0 = cmk_mono_ms();
+    /* at most 256 messages or 50 ms per wake-up: the loop's timers (heartbeats) run between
+     * batches, however many requests are queued (the socket stays readable for the next poll) */
+    for (int i = 0; i < 256 && self->sock == sock && cmk_mono_ms() - t0 < 50; i++) {
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
         int events = 0;
@@ -303,7 +307,8 @@ static int peer_connect(cmk_peer *self, cmk_err *err)
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (cmk_curve_client(self->sock, &self->kp, self->server_pub, err) < 0)
+    if (cmk_proto_limit_socket(self->sock, cfg->msg_max_size, err) < 0 ||
+        cmk_curve_client(self->sock, &self->kp, self->server_pub, err) < 0)
         return err->code;
     cmk_config_endpoint(cfg, cfg->controller_back, ep, sizeof ep);
     if (zmq_connect(self->sock, ep) != 0)

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <zmq.h>
 
+#include "ops.h"
 #include "util.h"
 
 /* cmk_msg_new - a message with an empty body */
@@ -151,6 +152,32 @@ static int valid_reqid(const char *s, size_t n)
     return 1;
 }
 
+/* cmk_proto_max_body - the body limit of a message type */
+size_t cmk_proto_max_body(const char *type)
+{
+    static const char *const control[] = { CMK_MSG_PING, CMK_MSG_HEARTBEAT, CMK_MSG_READY, CMK_MSG_DISCONNECT,
+                                           CMK_MSG_SHUTDOWN };
+    for (size_t i = 0; type && i < sizeof control / sizeof control[0]; i++)
+        if (strcmp(type, control[i]) == 0)
+            return CMK_PROTO_MAX_CONTROL_BODY;
+    {
+        const cmk_op *op = cmk_op_find(type);
+        if (op && op->max_body + CMK_PROTO_ROUTED_SLACK < CMK_PROTO_MAX_BODY)
+            return op->max_body + CMK_PROTO_ROUTED_SLACK;
+    }
+    return CMK_PROTO_MAX_BODY;
+}
+
+/* cmk_proto_limit_socket - ZMQ_MAXMSGSIZE */
+int cmk_proto_limit_socket(void *sock, int64_t max_bytes, cmk_err *err)
+{
+    if (max_bytes <= 0)
+        max_bytes = CMK_PROTO_MAX_BODY;
+    if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_bytes, sizeof max_bytes) < 0)
+        return cmk_err_set(err, CMK_EIO, "cannot limit the message size of a socket: %s", zmq_strerror(errno));
+    return 0;
+}
+
 /* cmk_msg_decode - frames to a message */
 int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
                    cmk_msg **out_partial, cmk_err *err)
@@ -201,9 +228,14 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
     }
     memcpy(msg->type, frames[i + 1].data, frames[i + 1].len);
     msg->type[frames[i + 1].len] = '\0';
-    if (frames[i + 3].len > CMK_PROTO_MAX_BODY) {
-        rc = cmk_err_set(err, CMK_EPROTO, "body of %zu bytes is over the %d-byte limit",
-                         frames[i + 3].len, CMK_PROTO_MAX_BODY);
+    if (frames[i + 3].len > cmk_proto_max_body(msg->type)) {
+        rc = cmk_err_set(err, CMK_EINVAL, "the body of '%s' is %zu bytes; at most %zu are accepted",
+                         msg->type, frames[i + 3].len, cmk_proto_max_body(msg->type));
+        goto fail;
+    }
+    if (n - i - 4 > CMK_PROTO_MAX_BINS) { /* before any body is parsed or frame copied */
+        rc = cmk_err_set(err, CMK_EPROTO, "message has %zu binary frames; at most %d are allowed",
+                         n - i - 4, CMK_PROTO_MAX_BINS);
         goto fail;
     }
     msg->body_len = frames[i + 3].len;
@@ -291,15 +323,15 @@ int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
         frames[k].data = zmq_msg_data(&parts[k]);
         frames[k].len = zmq_msg_size(&parts[k]);
     }
-    rc = cmk_msg_decode(frames, n, type == ZMQ_ROUTER, out, out_partial, err);
-    if (rc == 0 && extra) {
-        if (out_partial)
-            *out_partial = *out;
-        else
-            cmk_msg_destroy(out);
-        *out = NULL;
-        rc = cmk_err_set(err, CMK_EPROTO, "message has too many frames (%zu)", n + extra);
-    }
+    if (extra) {
+        /* too many frames: read only what addresses the error reply, never the body */
+        size_t head = (type == ZMQ_ROUTER ? 1u : 0u) + 3;
+        cmk_msg_decode(frames, n < head ? n : head, type == ZMQ_ROUTER, out, out_partial, NULL);
+        cmk_msg_destroy(out);
+        rc = cmk_err_set(err, CMK_EPROTO, "message has %zu frames; at most %d binary frames are allowed",
+                         n + extra, CMK_PROTO_MAX_BINS);
+    } else
+        rc = cmk_msg_decode(frames, n, type == ZMQ_ROUTER, out, out_partial, err);
     if (*out)
         cmk_strlcpy((*out)->user, user, sizeof (*out)->user);
     for (size_t k = 0; k < n; k++)

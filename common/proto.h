@@ -36,8 +36,9 @@
 #define CMK_PROTO_MAX_REQID 63
 #define CMK_PROTO_MAX_ROUTING 255
 #define CMK_PROTO_MAX_BODY (16 * 1024 * 1024)
-#define CMK_PROTO_MAX_BINS 16
-#define CMK_PROTO_MAX_BIN (64 * 1024 * 1024)
+#define CMK_PROTO_MAX_BINS 4                 /* data keys travel as 2; more is refused */
+#define CMK_PROTO_MAX_BIN (64 * 1024 * 1024)  /* the codec's cap; sockets cap lower (message.max_size) */
+#define CMK_PROTO_MAX_CONTROL_BODY (64 * 1024) /* ping, heartbeat, ready, disconnect, shutdown */
 
 /* Message types of the back channel and of every reply. Operations are declared once, in the
  * operation table (ops.h). */
@@ -119,6 +120,18 @@ int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
 
 /* cmk_msg_send - send a message (the routing id first, if set); does not consume it */
 int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err);
+
+/* cmk_proto_max_body - the largest body a message of this type may carry (bytes), enforced by
+ * cmk_msg_decode before the body is parsed: control messages (ping, heartbeat, ready, ...) are
+ * small; a request type gets its operation's limit (ops.h) plus CMK_PROTO_ROUTED_SLACK, room for
+ * the fields the controller sets when it routes it (the broker checks the exact limit at the
+ * front door); replies get CMK_PROTO_MAX_BODY. */
+#define CMK_PROTO_ROUTED_SLACK 1024
+size_t cmk_proto_max_body(const char *type);
+
+/* cmk_proto_limit_socket - ZMQ_MAXMSGSIZE on a socket (before bind/connect): a peer sending a
+ * larger frame is disconnected by ZeroMQ before the frame is buffered */
+int cmk_proto_limit_socket(void *sock, int64_t max_bytes, cmk_err *err);
 
 /* cmk_msg_encode_body - the body as compact JSON text (caller frees) */
 char *cmk_msg_encode_body(const cmk_msg *self);

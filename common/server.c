@@ -152,6 +152,7 @@ static int setup(cmk_server *srv, int argc, char **argv, cmk_err *err)
     if (lvl < 0)
         return cmk_err_set(err, CMK_EINVAL, "log level must be debug, info, warn or error");
     cmk_log_init(srv->name, NULL, lvl);
+    cmk_log_limits(srv->cfg->log_max_size, (int)srv->cfg->log_warn_burst);
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&mask);

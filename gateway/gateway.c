@@ -294,17 +294,47 @@ static int load_tags(gateway *self, const cmk_config *cfg, cmk_err *err)
     return 0;
 }
 
-/* start_http - the HTTP server and <run>/gateway.http */
+/* kept_address - with port 0 configured: the address chosen at an earlier start of this run dir
+ * (<run>/gateway.http.kept), if it is on the configured host, so trigger URLs survive a restart */
+static int kept_address(const cmk_config *cfg, const char *file, char *out, size_t cap)
+{
+    const char *colon = strrchr(cfg->gateway_http, ':');
+    char buf[96] = "";
+    FILE *f;
+    if (!colon || strcmp(colon, ":0") != 0 || !(f = fopen(file, "r")))
+        return 0;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (strncmp(buf, cfg->gateway_http, (size_t)(colon - cfg->gateway_http + 1)) != 0 || !strcmp(buf + (colon - cfg->gateway_http), ":0"))
+        return 0;
+    snprintf(out, cap, "%s", buf);
+    return 1;
+}
+
+/* start_http - the HTTP server and <run>/gateway.http (the port chosen at the first start is
+ * kept there and used again: trigger URLs callers hold stay valid across gateway restarts) */
 static int start_http(gateway *self, const cmk_config *cfg, cmk_err *err)
 {
-    char line[80];
+    char line[80], kept[96], kept_file[4200];
+    gw_http_limits lim = { (unsigned)cfg->gw_per_ip_connections, (unsigned)cfg->gw_max_connections,
+                           (unsigned)((cfg->gw_connection_timeout + 999) / 1000) };
     if (!(self->ingress = gw_ingress_new(cfg->run_dir, cfg->request_timeout)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    if (!(self->http = gw_http_new(cfg->gateway_http, self->metrics, self->ingress, err)))
-        return err->code;
     snprintf(self->http_file, sizeof self->http_file, "%s/gateway.http", cfg->run_dir);
+    snprintf(kept_file, sizeof kept_file, "%s/gateway.http.kept", cfg->run_dir); /* never removed */
+    if (kept_address(cfg, kept_file, kept, sizeof kept)) {
+        cmk_err kerr = CMK_ERR_INIT;
+        if (!(self->http = gw_http_new_limited(kept, self->metrics, self->ingress, &lim, &kerr)))
+            cmk_warn("gateway.http_port_lost", "address=%s error=\"%s\" (trigger URLs change: a new port is picked)",
+                     kept, kerr.msg);
+    }
+    if (!self->http && !(self->http = gw_http_new_limited(cfg->gateway_http, self->metrics, self->ingress, &lim, err)))
+        return err->code;
     snprintf(line, sizeof line, "%s\n", gw_http_address(self->http));
-    if (cmk_file_write_atomic(self->http_file, line, strlen(line), 0644, err) < 0)
+    if (cmk_file_write_atomic(self->http_file, line, strlen(line), 0644, err) < 0 ||
+        cmk_file_write_atomic(kept_file, line, strlen(line), 0644, err) < 0)
         return err->code;
     cmk_info("gateway.http", "address=%s", gw_http_address(self->http));
     return 0;
@@ -323,7 +353,9 @@ static int start_router(gateway *self, const cmk_config *cfg, cmk_err *err)
         cmk_loop_add_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap), on_zap, self->zap);
         self->router = zmq_socket(cmk_server_zmq(self->srv), ZMQ_ROUTER);
         zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
-        rc = cmk_curve_server(self->router, &kp, err);
+        rc = cmk_proto_limit_socket(self->router, cfg->msg_max_size, err);
+        if (rc == 0)
+            rc = cmk_curve_server(self->router, &kp, err);
     }
     cmk_keypair_wipe(&kp);
     if (rc < 0)

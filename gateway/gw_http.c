@@ -274,8 +274,17 @@ static int listen_on(const char *addr, char *bound, size_t n, cmk_err *err)
     return fd;
 }
 
-/* gw_http_new - listen and start libmicrohttpd */
+/* gw_http_new - listen and start libmicrohttpd with the default limits */
 gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err)
+{
+    gw_http_limits lim = { 16, 512, 5 };
+    return gw_http_new_limited(addr, metrics, ingress, &lim, err);
+}
+
+/* gw_http_new_limited - listen and start libmicrohttpd: a connection limit per source address
+ * and in all, and a short idle timeout, so slow clients cost their sender, not other callers */
+gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
+                             const gw_http_limits *limits, cmk_err *err)
 {
     gw_http *self = calloc(1, sizeof *self);
     if (!self) {
@@ -291,8 +300,10 @@ gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
     self->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
                                  0, NULL, NULL, on_request, self, MHD_OPTION_LISTEN_SOCKET,
                                  self->lfd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, self,
-                                 MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 60u, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_LIMIT, limits->max,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_ip,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, limits->timeout_s ? limits->timeout_s : 1u,
+                                 MHD_OPTION_END);
     if (!self->mhd) {
         close(self->lfd);
         free(self);

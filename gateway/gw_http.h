@@ -24,6 +24,18 @@ typedef struct gw_http gw_http;
  * ingress are borrowed */
 gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err);
 
+/* Limits of the HTTP listener under abuse (config gateway.per_ip_connections,
+ * gateway.max_connections, gateway.connection_timeout). */
+typedef struct {
+    unsigned per_ip;     /* connections one source address may hold open */
+    unsigned max;        /* connections in all (one thread each) */
+    unsigned timeout_s;  /* an idle connection (headers or body not arriving) is closed after this */
+} gw_http_limits;
+
+/* gw_http_new_limited - gw_http_new with explicit limits (gw_http_new uses 16, 512, 5 s) */
+gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
+                             const gw_http_limits *limits, cmk_err *err);
+
 /* gw_http_destroy - stop serving (NULL is fine) and null the caller's pointer */
 void gw_http_destroy(gw_http **self_p);
 

@@ -159,7 +159,9 @@ static int exchange(const probe_opts *o, cmk_msg **reply, cmk_err *err)
             rc = cmk_err_set(err, CMK_EIO, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         else {
             zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-            rc = cmk_curve_client(sock, &kp, pub, err);
+            rc = cmk_proto_limit_socket(sock, cfg->msg_max_size, err);
+            if (rc == 0)
+                rc = cmk_curve_client(sock, &kp, pub, err);
         }
         cmk_keypair_wipe(&kp);
     }

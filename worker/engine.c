@@ -39,6 +39,10 @@ struct engine_run {
     int64_t now_ms;           /* time of the current call */
     int seq;                  /* actions started so far */
     cJSON *response;          /* {"statusCode","headers","body"} once a Response ran */
+    size_t budget;            /* bytes of data the run may hold (0: no limit) */
+    size_t used;              /* bytes it holds: trigger, inputs, outputs */
+    int starts_left;          /* actions this step may still start (-1: no limit) */
+    int yielded;              /* the step stopped at its limit: more to do */
 };
 
 static const char *const en_status_names[] = { "NotStarted", "Waiting", "Running", "Succeeded",
@@ -88,12 +92,26 @@ static int en_lookup(void *arg, const char *name, const cJSON **outputs, const c
     return 0;
 }
 
-/* en_ctx - the expression context of the run */
-static flowexpr_ctx en_ctx(engine_run *run)
+/* en_ctx - the expression context of the run; an evaluation may produce what the budget has left */
+static flowexpr_ctx en_ctx(engine_run *run, size_t *spent)
 {
     flowexpr_ctx c = { .trigger_outputs = run->trigger, .parameters = flowdef_parameters(run->def),
-                       .variables = NULL, .lookup = en_lookup, .lookup_arg = run, .now_ms = run->now_ms };
+                       .variables = NULL, .lookup = en_lookup, .lookup_arg = run, .now_ms = run->now_ms,
+                       .budget = run->budget ? (run->used < run->budget ? run->budget - run->used : 1) : 0,
+                       .spent = spent };
     return c;
+}
+
+/* en_size_text - a byte count in words ("16 MiB", "70000 bytes") */
+static const char *en_size_text(size_t n, char *buf, size_t cap)
+{
+    if (n % (1024 * 1024) == 0)
+        snprintf(buf, cap, "%zu MiB", n / (1024 * 1024));
+    else if (n % 1024 == 0)
+        snprintf(buf, cap, "%zu KiB", n / 1024);
+    else
+        snprintf(buf, cap, "%zu bytes", n);
+    return buf;
 }
 
 /* en_finish - an action ends */
@@ -236,15 +254,35 @@ static void en_respond(engine_run *run, size_t i)
               "out of memory while building the response");
 }
 
+/* en_over_budget - action i took the run's data past its budget: the action fails and so does the
+ * run (its data is dropped so that the saved record stays within the budget) */
+static void en_over_budget(engine_run *run, size_t i, const char *detail)
+{
+    en_rec *r = &run->recs[i];
+    char msg[CMK_ERR_MSG_MAX], sz[32];
+    snprintf(msg, sizeof msg,
+             "the run's data passed %s (run.data_budget) at action '%s'%s%s; make the flow carry less data or "
+             "raise run.data_budget", en_size_text(run->budget, sz, sizeof sz), en_act(run, i)->name,
+             detail ? ": " : "", detail ? detail : "");
+    cJSON_Delete(r->inputs);
+    cJSON_Delete(r->outputs);
+    r->inputs = r->outputs = NULL;
+    en_finish(run, i, ENGINE_FAILED, "RunDataLimit", msg);
+    en_end_run(run, ENGINE_FAILED, "RunDataLimit", msg);
+}
+
 /* en_start - start action i: evaluate it and finish it, or leave it waiting (work added) */
 static int en_start(engine_run *run, size_t i, engine_work_list *list)
 {
     const flowdef_action *a = en_act(run, i);
     en_rec *r = &run->recs[i];
-    flowexpr_ctx ctx = en_ctx(run);
+    size_t spent = 0;
+    flowexpr_ctx ctx = en_ctx(run, &spent);
     cmk_err e = CMK_ERR_INIT;
     cJSON *v = NULL;
     int rc;
+    if (run->starts_left > 0)
+        run->starts_left--;
     r->order = ++run->seq;
     r->start_ms = run->now_ms;
     if (a->type == FLOWDEF_ACTION_CONDITION) {
@@ -273,6 +311,20 @@ static int en_start(engine_run *run, size_t i, engine_work_list *list)
     if (rc == CMK_ENOMEM) {
         cJSON_Delete(v);
         return rc;
+    }
+    if (rc == CMK_ELIMIT && run->budget) {
+        cJSON_Delete(v);
+        en_over_budget(run, i, e.msg);
+        return 0;
+    }
+    if (rc == 0 && run->budget) {
+        size_t add = flowexpr_json_size(r->inputs) + (a->type == FLOWDEF_ACTION_COMPOSE ? flowexpr_json_size(v) : 0);
+        run->used += add;
+        if (run->used > run->budget) {
+            cJSON_Delete(v);
+            en_over_budget(run, i, NULL);
+            return 0;
+        }
     }
     if (rc < 0) {
         en_finish(run, i, ENGINE_FAILED, "InvalidTemplate", e.msg);
@@ -318,6 +370,10 @@ static int en_sweep(engine_run *run, engine_work_list *list)
         }
         if (!ready)
             continue;
+        if (met && run->starts_left == 0) { /* this step's share is used: the caller steps again later */
+            run->yielded = 1;
+            return changed;
+        }
         changed = 1;
         if (!met)
             en_skip(run, i);
@@ -330,16 +386,46 @@ static int en_sweep(engine_run *run, engine_work_list *list)
 /* engine_step - advance as far as possible */
 int engine_step(engine_run *run, int64_t now_ms, engine_work_list **out, cmk_err *err)
 {
+    return engine_step_bounded(run, now_ms, -1, out, err) < 0 ? (err ? err->code : CMK_ENOMEM) : 0;
+}
+
+/* engine_set_budget - the bytes of data the run may hold */
+void engine_set_budget(engine_run *run, size_t bytes)
+{
+    run->budget = bytes;
+}
+
+/* engine_run_data_size - the bytes of data the run holds now */
+size_t engine_run_data_size(const engine_run *run)
+{
+    return run->used;
+}
+
+/* engine_step_bounded - advance, starting at most max_starts actions; 1 if more is left to do */
+int engine_step_bounded(engine_run *run, int64_t now_ms, int max_starts, engine_work_list **out, cmk_err *err)
+{
     int rc = 1;
     if (!(*out = calloc(1, sizeof **out)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory while running a flow");
     if (run->status != ENGINE_RUNNING)
         return 0;
     run->now_ms = now_ms;
-    while (rc > 0 && run->status == ENGINE_RUNNING)
+    run->starts_left = max_starts < 0 ? -1 : max_starts;
+    run->yielded = 0;
+    if (run->budget && run->used > run->budget && run->n > 0 && run->seq == 0) {
+        char msg[CMK_ERR_MSG_MAX], sz[32];
+        snprintf(msg, sizeof msg, "the run's data passed %s (run.data_budget) with its trigger alone (%zu bytes); "
+                 "send less data or raise run.data_budget", en_size_text(run->budget, sz, sizeof sz), run->used);
+        en_end_run(run, ENGINE_FAILED, "RunDataLimit", msg);
+        return 0;
+    }
+    while (rc > 0 && run->status == ENGINE_RUNNING && !run->yielded)
         rc = en_sweep(run, *out);
+    run->starts_left = -1;
     if (rc < 0)
         return cmk_err_set(err, rc, "out of memory while running a flow");
+    if (run->yielded && run->status == ENGINE_RUNNING)
+        return 1;
     if (run->status == ENGINE_RUNNING && en_scope_ended(run, -1, 1)) {
         bool bad = en_unhandled(run, -1, 1);
         en_end_run(run, bad ? ENGINE_FAILED : ENGINE_SUCCEEDED, bad ? "ActionFailed" : NULL,
@@ -363,13 +449,30 @@ int engine_complete(engine_run *run, const char *action, engine_status status, c
     if (status != ENGINE_SUCCEEDED && status != ENGINE_FAILED && status != ENGINE_TIMEDOUT)
         return cmk_err_set(err, CMK_EINVAL, "an action's work ends Succeeded, Failed or TimedOut, not %s",
                            engine_status_name(status));
+    run->now_ms = now_ms;
+    if (run->budget && outputs_json && strlen(outputs_json) > run->budget - (run->used < run->budget ? run->used : run->budget)) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "its outputs are %zu bytes", strlen(outputs_json));
+        en_over_budget(run, (size_t)a->index, detail);
+        return 0;
+    }
     if (outputs_json && outputs_json[0] && !(out = cJSON_Parse(outputs_json)))
         return cmk_err_set(err, CMK_EINVAL, "the outputs of action '%s' are not valid JSON", action);
-    run->now_ms = now_ms;
+    run->used += flowexpr_json_size(out);
     run->recs[a->index].outputs = out;
     snprintf(dflt, sizeof dflt, "action '%s' %s", action, status == ENGINE_FAILED ? "failed" : "timed out");
     en_finish(run, (size_t)a->index, status, status == ENGINE_SUCCEEDED ? NULL
               : status == ENGINE_FAILED ? "ActionFailed" : "ActionTimedOut", error_message ? error_message : dflt);
+    return 0;
+}
+
+/* engine_run_fail - end a running run Failed */
+int engine_run_fail(engine_run *run, int64_t now_ms, const char *code, const char *message, cmk_err *err)
+{
+    if (run->status != ENGINE_RUNNING)
+        return cmk_err_set(err, CMK_ESTATE, "the run has already ended (%s)", en_status_names[run->status]);
+    run->now_ms = now_ms;
+    en_end_run(run, ENGINE_FAILED, code, message);
     return 0;
 }
 
@@ -418,6 +521,7 @@ static engine_run *en_alloc(flowdef *def, cJSON *trigger)
         run->trigger = trigger;
         run->n = n;
         run->status = ENGINE_RUNNING;
+        run->starts_left = -1;
         for (size_t i = 0; i < n; i++)
             run->recs[i].branch = -1;
         return run;
@@ -447,6 +551,7 @@ int engine_run_new(const flowdef *def, const char *trigger_json, int64_t now_ms,
     if (!(*out = en_alloc(copy, trigger)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory while starting a run");
     (*out)->start_ms = (*out)->now_ms = now_ms;
+    (*out)->used = flowexpr_json_size(trigger);
     return 0;
 }
 
@@ -669,6 +774,8 @@ int engine_run_from_json(const char *json, size_t len, engine_run **out, cmk_err
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
     if (rc == 0 && (rc = en_restore(*out, root, err)) < 0)
         engine_run_destroy(out);
+    if (rc == 0)
+        (*out)->used = len; /* about what it holds: its saved text */
     free(def_text);
     cJSON_Delete(root);
     return rc;

@@ -110,11 +110,29 @@ void engine_run_destroy(engine_run **self_p);
  * that started waiting in this step */
 int engine_step(engine_run *run, int64_t now_ms, engine_work_list **out, cmk_err *err);
 
+/* engine_step_bounded - engine_step that starts at most max_starts actions (-1: no limit), so
+ * that a caller with other work (a worker's heartbeats) can time-slice a long run; returns 1 when
+ * it stopped at the limit with more to do (step again), 0 otherwise */
+int engine_step_bounded(engine_run *run, int64_t now_ms, int max_starts, engine_work_list **out, cmk_err *err);
+
+/* engine_set_budget - the bytes of data the run may hold: its trigger, every action's inputs and
+ * outputs (0: no limit). An evaluation or an answer that would pass it fails its action with
+ * RunDataLimit ("the run's data passed 16 MiB (run.data_budget) at action 'A' ...") and the run
+ * ends Failed with that error; the over-budget data is not kept. */
+void engine_set_budget(engine_run *run, size_t bytes);
+
+/* engine_run_data_size - the bytes of data the run holds now (as the budget counts them) */
+size_t engine_run_data_size(const engine_run *run);
+
 /* engine_complete - the answer to a waiting action: Succeeded, Failed or TimedOut, its outputs
  * (JSON text or NULL) and, when it didn't succeed, an error message (or NULL). CMK_ESTATE if the
  * action is not waiting (e.g. the run was terminated meanwhile): drop the answer. Step next. */
 int engine_complete(engine_run *run, const char *action, engine_status status, const char *outputs_json,
                     const char *error_message, int64_t now_ms, cmk_err *err);
+
+/* engine_run_fail - end a running run Failed with code and message (waiting actions are
+ * Cancelled), e.g. when it ran past run.timeout */
+int engine_run_fail(engine_run *run, int64_t now_ms, const char *code, const char *message, cmk_err *err);
 
 /* engine_run_cancel - cancel a running run (waiting actions are Cancelled) */
 int engine_run_cancel(engine_run *run, int64_t now_ms, cmk_err *err);

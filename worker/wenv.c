@@ -32,8 +32,10 @@ static void run_one(worker *w, wenv *e, wop_fn fn, cmk_msg *reply, const cJSON *
 {
     cmk_err err = CMK_ERR_INIT;
     if (fn(w, e, reply, body, &err) < 0) {
-        cmk_log(CMK_LOG_WARN, e->id, reply->reqid, "request.failed", "code=%s error=\"%s\"",
-                cmk_code_name(err.code), err.msg);
+        /* a miss is expected (the controller asks both partitions of an environment for a run,
+         * a flow or a connection, and one of them has none): not a warning */
+        cmk_log(err.code == CMK_ENOENT ? CMK_LOG_DEBUG : CMK_LOG_WARN, e->id, reply->reqid, "request.failed",
+                "code=%s error=\"%s\"", cmk_code_name(err.code), err.msg);
         worker_fail(w, reply, err.code ? err.code : CMK_EINTERNAL, err.msg);
     }
 }

@@ -142,6 +142,28 @@ static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, c
     return rc;
 }
 
+/* check_children - every child flow a definition calls exists in this environment (as the designer
+ * refuses to save a flow naming a missing child); a flow may call itself (self_id) */
+static int check_children(wenv *e, const char *def, const char *self_id, cmk_err *err)
+{
+    flowdef *fd = NULL;
+    int rc = 0;
+    if (flowdef_parse(def, strlen(def), &fd, NULL) < 0)
+        return 0; /* save_flow reports the definition's own error */
+    for (size_t i = 0; rc == 0 && i < flowdef_child_count(fd); i++) {
+        const char *child = flowdef_child_at(fd, i);
+        partition_flow meta;
+        if (self_id && strcmp(child, self_id) == 0)
+            continue;
+        if (partition_flow_get(e->part, child, &meta, NULL, NULL) < 0)
+            rc = cmk_err_set(err, CMK_EINVAL,
+                             "the flow calls child flow '%s', which does not exist in environment %s; create the "
+                             "child flow first", child, e->id);
+    }
+    flowdef_destroy(&fd);
+    return rc;
+}
+
 /* op_flow_create - {name, definition, in_solution?, kind?} */
 static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
@@ -171,6 +193,10 @@ static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     } else {
         cmk_random_id("flow", id, sizeof id);
         id[17] = '\0';
+    }
+    if ((rc = check_children(e, def, id, err)) < 0) {
+        free(def);
+        return rc;
     }
     cmk_strlcpy(meta.id, id, sizeof meta.id);
     cmk_strlcpy(meta.name, cmk_json_str(b, "name", id), sizeof meta.name);
@@ -249,7 +275,10 @@ static int op_flow_update(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
             cmk_strlcpy(meta.name, cmk_json_str(b, "name", ""), sizeof meta.name);
         if (cJSON_IsBool(cJSON_GetObjectItem(b, "in_solution")))
             meta.in_solution = cmk_json_bool(b, "in_solution", 0);
-        rc = save_flow(w, e, reply, &meta, def ? def : old, 1, err);
+        if (def)
+            rc = check_children(e, def, meta.id, err);
+        if (rc == 0)
+            rc = save_flow(w, e, reply, &meta, def ? def : old, 1, err);
     }
     if (old)
         cmk_wipe_str(old, strlen(old));

@@ -79,7 +79,8 @@ static int on_request(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *er
 static int on_gateway(cmk_loop *loop, void *sock, int fd, void *arg)
 {
     worker *w = arg;
-    for (int i = 0; i < 256; i++) {
+    int64_t t0 = cmk_mono_ms();
+    for (int i = 0; i < 256 && cmk_mono_ms() - t0 < 50; i++) { /* the loop's timers run between batches */
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
         int events = 0;
@@ -175,7 +176,9 @@ static int connect_gateway(worker *self, cmk_err *err)
     }
     zmq_setsockopt(self->gateway, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->gateway, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    rc = cmk_curve_client(self->gateway, &kp, gw_pub, err);
+    rc = cmk_proto_limit_socket(self->gateway, cmk_server_config(self->srv)->msg_max_size, err);
+    if (rc == 0)
+        rc = cmk_curve_client(self->gateway, &kp, gw_pub, err);
     cmk_keypair_wipe(&kp);
     if (rc < 0)
         return rc;

@@ -20,6 +20,8 @@
 
 #define CHILD_DEPTH_MAX 8        /* child flows nested deeper than this fail */
 #define GATEWAY_GRACE_MS 5000    /* beyond egress.timeout before a worker gives up on the gateway */
+#define SLICE_STARTS 16          /* actions one step of a run may start before the loop runs again */
+#define SWEEP_EVERY_MS 1000      /* how often the sweeper looks for runs past run.timeout */
 
 struct wrun {
     worker *w;
@@ -33,6 +35,8 @@ struct wrun {
     int depth;                   /* child depth */
     int outstanding;             /* external work in flight */
     int finishing;               /* final save in flight */
+    int descendants;             /* child runs started under this top-level run, in all */
+    int continuing;              /* a continuation of a time-sliced step is scheduled */
     wrun *next;                  /* registry of runs in flight */
 };
 
@@ -46,6 +50,8 @@ typedef struct wgw_call {
 } wgw_call;
 
 static void advance(wrun *r);
+static int send_http(wrun *r, const engine_work *wk);
+static int start_child(wrun *r, const engine_work *wk);
 
 /* unlink_run - take r out of the registry */
 static void unlink_run(wrun *r)
@@ -183,8 +189,8 @@ static void finish(wrun *r)
     free(record);
 }
 
-/* send_http - an HTTP action to the gateway */
-static void send_http(wrun *r, const engine_work *wk)
+/* send_http - an HTTP action to the gateway; 1 if it failed at once (step the run again) */
+static int send_http(wrun *r, const engine_work *wk)
 {
     worker *w = r->w;
     wenv *e = wenv_find(w, r->env);
@@ -197,7 +203,7 @@ static void send_http(wrun *r, const engine_work *wk)
         cmk_msg_destroy(&msg);
         free(c);
         engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, "out of memory", worker_now(w), &err);
-        return;
+        return 1;
     }
     cJSON_AddStringToObject(msg->body, "env", r->env);
     cJSON_AddStringToObject(msg->body, "flow", r->flow_id);
@@ -219,7 +225,7 @@ static void send_http(wrun *r, const engine_work *wk)
         engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(w), &err);
         cmk_msg_destroy(&msg);
         free(c);
-        return;
+        return 1;
     }
     cmk_strlcpy(c->reqid, msg->reqid, sizeof c->reqid);
     c->run = r;
@@ -229,6 +235,7 @@ static void send_http(wrun *r, const engine_work *wk)
     w->gw_calls = c;
     r->outstanding++;
     cmk_msg_destroy(&msg);
+    return 0;
 }
 
 /* list_flows - the environment's flows for List flows as Admin */
@@ -306,25 +313,43 @@ static void connector_action(wrun *r, const engine_work *wk)
     free(out);
 }
 
-/* start_child - a child flow of the same environment */
-static void start_child(wrun *r, const engine_work *wk)
+/* run_root - the top-level run a child run belongs to */
+static wrun *run_root(wrun *r)
+{
+    while (r->parent)
+        r = r->parent;
+    return r;
+}
+
+/* start_child - a child flow of the same environment; 1 if it failed at once (the action is
+ * Failed with the reason and the run goes on by its runAfter rules) */
+static int start_child(wrun *r, const engine_work *wk)
 {
     worker *w = r->w;
     wenv *e = wenv_find(w, r->env);
+    wrun *root = run_root(r);
+    int64_t max_desc = cmk_server_config(w->srv)->run_max_descendants;
     partition_flow meta;
     char *def = NULL, *trig = NULL;
+    const char *child = wk->child_flow ? wk->child_flow : "";
     cJSON *t;
     cmk_err err = CMK_ERR_INIT;
     int rc;
 
     if (r->depth >= CHILD_DEPTH_MAX)
-        rc = cmk_err_set(&err, CMK_ELIMIT, "child flows are nested more than %d deep", CHILD_DEPTH_MAX);
+        rc = cmk_err_set(&err, CMK_ELIMIT, "child flow %s not started: child flows are nested more than %d deep",
+                         child, CHILD_DEPTH_MAX);
+    else if (root->descendants >= max_desc)
+        rc = cmk_err_set(&err, CMK_ELIMIT,
+                         "child flow %s not started: this run already started %d child runs in all, the most one run "
+                         "may (run.max_descendants)", child, root->descendants);
     else if (!e || !e->part)
         rc = cmk_err_set(&err, CMK_EUNAVAIL, "environment not open");
-    else
-        rc = partition_flow_get_ex(e->part, wk->child_flow ? wk->child_flow : "", &meta, &def, 0, &err);
+    else if ((rc = partition_flow_get_ex(e->part, child, &meta, &def, 0, &err)) == CMK_ENOENT)
+        cmk_err_set(&err, CMK_ENOENT, "child flow '%s' does not exist in environment %s (a child flow must be a "
+                    "flow of the same environment)", child, r->env);
     if (rc == 0 && !meta.enabled)
-        rc = cmk_err_set(&err, CMK_ESTATE, "child flow %s is turned off", meta.id);
+        rc = cmk_err_set(&err, CMK_ESTATE, "child flow %s is turned off; turn it on to call it", meta.id);
     if (rc == 0) {
         t = cJSON_CreateObject();
         cJSON_AddItemToObject(t, "headers", cJSON_CreateObject());
@@ -333,6 +358,7 @@ static void start_child(wrun *r, const engine_work *wk)
         trig = cJSON_PrintUnformatted(t);
         cJSON_Delete(t);
         r->outstanding++;
+        root->descendants++;
         rc = wrun_start(w, e, &meta, def, trig, "", NULL, r, wk->action, &err);
         if (rc < 0)
             r->outstanding--;
@@ -342,28 +368,57 @@ static void start_child(wrun *r, const engine_work *wk)
     free(trig);
     if (rc < 0) {
         cmk_err e2 = CMK_ERR_INIT;
+        cmk_log(CMK_LOG_INFO, r->env, r->id, "run.child_refused", "flow=%s action=%s error=\"%s\"", r->flow_id,
+                wk->action, err.msg);
         engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(w), &e2);
+        return 1;
     }
+    return 0;
 }
 
-/* advance - step the engine until it waits on outside work or ends */
+/* A scheduled continuation of a time-sliced run (found again by id: it may be gone by then). */
+typedef struct {
+    worker *w;
+    char id[64];
+} wcont;
+
+/* on_continue - the loop ran (heartbeats, other requests): step the run further */
+static int on_continue(cmk_loop *loop, int64_t id, void *arg)
+{
+    wcont *c = arg;
+    (void)loop;
+    (void)id;
+    for (wrun *r = c->w->runs; r; r = r->next)
+        if (strcmp(r->id, c->id) == 0) {
+            r->continuing = 0;
+            advance(r);
+            break;
+        }
+    free(c);
+    return 0;
+}
+
+/* advance - step the engine until it waits on outside work or ends. A step starts at most
+ * SLICE_STARTS actions; if more are ready the rest runs from a zero-delay loop timer, so the
+ * worker's loop (heartbeats, other tenants' requests) runs between slices. */
 static void advance(wrun *r)
 {
     for (int guard = 0; guard < 1000 && !r->finishing; guard++) {
         engine_work_list *work = NULL;
         cmk_err err = CMK_ERR_INIT;
-        int immediate = 0;
+        int immediate = 0, more;
 
-        if (engine_step(r->run, worker_now(r->w), &work, &err) < 0) {
+        if ((more = engine_step_bounded(r->run, worker_now(r->w), SLICE_STARTS, &work, &err)) < 0) {
             cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.step_failed", "error=\"%s\"", err.msg);
             engine_run_cancel(r->run, worker_now(r->w), NULL);
+            more = 0;
         }
         for (size_t i = 0; work && i < work->count; i++) {
             const engine_work *wk = &work->items[i];
             if (wk->kind == ENGINE_WORK_HTTP)
-                send_http(r, wk);
+                immediate |= send_http(r, wk);
             else if (wk->kind == ENGINE_WORK_CHILD_FLOW)
-                start_child(r, wk);
+                immediate |= start_child(r, wk);
             else if (wk->kind == ENGINE_WORK_LIST_FLOWS) {
                 connector_action(r, wk);
                 immediate = 1;
@@ -376,6 +431,18 @@ static void advance(wrun *r)
                 return;
             }
             return; /* ended (e.g. Terminate) with answers still to come: they are dropped */
+        }
+        if (more) { /* the slice is used: let the loop run, then go on */
+            wcont *c = r->continuing ? NULL : calloc(1, sizeof *c);
+            if (c) {
+                c->w = r->w;
+                cmk_strlcpy(c->id, r->id, sizeof c->id);
+                if (cmk_loop_add_timer(cmk_server_loop(r->w->srv), 0, 0, on_continue, c) > 0)
+                    r->continuing = 1;
+                else
+                    free(c);
+            }
+            return;
         }
         if (!immediate)
             return;
@@ -421,6 +488,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
         free(r);
         return rc;
     }
+    engine_set_budget(r->run, (size_t)cmk_server_config(w->srv)->run_data_budget);
     cmk_strlcpy(meta.id, r->id, sizeof meta.id);
     cmk_strlcpy(meta.flow_id, flow->id, sizeof meta.flow_id);
     cmk_strlcpy(meta.client_req, client_req ? client_req : "", sizeof meta.client_req);
@@ -497,9 +565,67 @@ void wruns_on_gateway(worker *w, const cmk_msg *msg)
     free(c);
 }
 
-/* wruns_tick - HTTP actions the gateway never answered time out */
+/* sweep_stale_records - runs recorded Running by a worker that died (not in memory here) and
+ * older than run.timeout are marked Failed in their partition */
+static void sweep_stale_records(worker *w, int64_t now, int64_t timeout)
+{
+    for (wenv *e = w->envs; e; e = e->next) {
+        partition_run *list = NULL;
+        size_t n = 0;
+        if (!e->part || partition_run_unfinished(e->part, &list, &n, NULL) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            wrun *live = w->runs;
+            cmk_err err = CMK_ERR_INIT;
+            while (live && strcmp(live->id, list[i].id) != 0)
+                live = live->next;
+            if (live || now - list[i].start_ms <= timeout)
+                continue;
+            if (partition_run_save(e->part, list[i].id, "Failed", now, NULL, NULL, NULL, &err) == 0)
+                cmk_log(CMK_LOG_WARN, e->id, list[i].id, "run.swept",
+                        "flow=%s reason=\"still Running past run.timeout; its worker stopped during the run\"",
+                        list[i].flow_id);
+        }
+        free(list);
+    }
+}
+
+/* sweep - runs in flight past run.timeout (cluster clock) are failed and saved */
+static void sweep(worker *w)
+{
+    static int64_t last;
+    int64_t mono = cmk_mono_ms(), now = worker_now(w), timeout = cmk_server_config(w->srv)->run_timeout;
+    char msg[160], d[40];
+    if (mono - last < SWEEP_EVERY_MS)
+        return;
+    last = mono;
+    snprintf(msg, sizeof msg, "the run was still running after %s (run.timeout) and was stopped",
+             cmk_duration_format(timeout, d, sizeof d));
+    for (int again = 1; again;) {
+        again = 0;
+        for (wrun *r = w->runs; r; r = r->next) {
+            int64_t start = 0;
+            engine_run_times(r->run, &start, NULL);
+            if (r->finishing || engine_run_status(r->run) != ENGINE_RUNNING || now - start <= timeout)
+                continue;
+            engine_run_fail(r->run, now, "RunTimedOut", msg, NULL);
+            cmk_log(CMK_LOG_WARN, r->env, r->id, "run.swept", "flow=%s reason=\"%s\"", r->flow_id, msg);
+            for (wrun *c = w->runs; c; c = c->next) /* its children answer no one now */
+                if (c->parent == r)
+                    c->parent = NULL;
+            r->outstanding = 0; /* late answers find no waiting action and are dropped */
+            finish(r);          /* a child's parent hears of the failure; may free r: rescan */
+            again = 1;
+            break;
+        }
+    }
+    sweep_stale_records(w, now, timeout);
+}
+
+/* wruns_tick - HTTP actions the gateway never answered time out; the sweeper */
 void wruns_tick(worker *w)
 {
+    sweep(w);
     int64_t now = cmk_mono_ms();
     for (wgw_call **pp = &w->gw_calls; *pp;) {
         wgw_call *c = *pp;

@@ -598,7 +598,7 @@ static void *bind_router(broker *self, const char *tmpl, const cmk_keypair *kp, 
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     cmk_config_endpoint(cfg, tmpl, ep, sizeof ep);
-    if (cmk_curve_server(s, kp, err) < 0) {
+    if (cmk_proto_limit_socket(s, cfg->msg_max_size, err) < 0 || cmk_curve_server(s, kp, err) < 0) {
         zmq_close(s);
         return NULL;
     }

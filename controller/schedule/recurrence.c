@@ -1,5 +1,13 @@
 /*
  * recurrence.c - recurrence triggers fired by the controller's clock.
+ *
+ * Catch-up policy (a clock jump: `cmkctl clock advance`, or a controller that was down): when
+ * an occurrence fires and more than recurrence.catchup_max further occurrences of the same
+ * recurrence are due up to where the clock is going (cmk_clock_horizon), the oldest ones are
+ * skipped in one step and summarized in one log line (recurrence.caught_up: how many were
+ * skipped, from when to when); the last catchup_max are fired, each at its own time, in time
+ * order with every other timer, so every recurrence gets its share and the work of one advance
+ * is bounded by catchup_max per recurrence whatever the jump.
  */
 #include "recurrence.h"
 
@@ -53,6 +61,23 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
     }
     /* a stale timer (the schedule changed since) does nothing */
     if (period > 0 && enabled && next == o->due) {
+        int64_t horizon = cmk_clock_horizon(clock), cap = c->cfg->recurrence_catchup_max;
+        int64_t behind = horizon > o->due ? (horizon - o->due) / period : 0; /* further occurrences due */
+        if (behind >= cap) {
+            int64_t skip = behind - cap + 1, resume = cmk_time_add(o->due, skip * period);
+            char a[40], b[40], n[32];
+            cmk_log(CMK_LOG_INFO, o->env, NULL, "recurrence.caught_up",
+                    "flow=%s skipped=%lld from=%s to=%s fired_next=%lld policy=\"the last recurrence.catchup_max "
+                    "occurrences of a clock jump run; older ones are skipped\"",
+                    o->flow, (long long)skip, cmk_time_format(o->due, a, sizeof a),
+                    cmk_time_format(resume - period, b, sizeof b), (long long)cap);
+            snprintf(n, sizeof n, "%lld", (long long)resume);
+            store_exec_text(c->db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
+                            o->env, o->flow, n, NULL, NULL);
+            arm(c, o->env, o->flow, resume);
+            free(o);
+            return;
+        }
         cJSON *env = NULL;
         if (directory_env_get(c->dir, o->env, &env, NULL) == 0 && strcmp(cmk_json_str(env, "state", ""), "Ready") == 0) {
             cmk_msg req;
@@ -88,7 +113,7 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
             cJSON_Delete(body);
         }
         cJSON_Delete(env);
-        next = o->due + period;
+        next = cmk_time_add(o->due, period);
         {
             char n[32];
             snprintf(n, sizeof n, "%lld", (long long)next);

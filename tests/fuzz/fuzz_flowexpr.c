@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_rc(rc, &err, "flowexpr_parse");
     if (rc == 0) {
         flowexpr_ctx ctx = { trigger_outputs, parameters, variables, lookup, NULL,
-                             1767323045123LL };
+                             1767323045123LL, 0, NULL };
         cmk_err e1 = CMK_ERR_INIT, e2 = CMK_ERR_INIT, e3 = CMK_ERR_INIT, er = CMK_ERR_INIT;
         int rr = flowexpr_refs(e, count_ref, &refs, &er);
         fuzz_check_rc(rr, &er, "flowexpr_refs");

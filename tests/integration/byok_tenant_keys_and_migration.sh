@@ -39,6 +39,8 @@ workload() {
           if [ "$s" = Succeeded ]; then echo ok >> "$RUN/good-runs"; else echo "$s" >> "$RUN/failed-runs"; fi
       done ) &
     WORKLOAD=$!
+    # wait for the workload's first run, not for a fixed time (a busy machine is slow)
+    wait_until 60 test -e "$RUN/good-runs" -o -e "$RUN/failed-runs" || fail "the workload did not start"
 }
 stop_workload() {
     touch "$RUN/stop"; wait $WORKLOAD || true
@@ -62,9 +64,10 @@ grep -q "24 hours after the last activation" <<<"$out" || fail "activation gap: 
 cmkctl clock advance 24h >/dev/null
 workload
 cmkctl tenant-key activate --tenant contoso k2 >/dev/null 2>&1 || fail "activation after 24 hours"
-sleep 0.5
 cmkctl clock advance 11m >/dev/null
-sleep 0.5
+n0=$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)
+more_runs() { [ "$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)" -gt "$n0" ]; }
+wait_until 60 more_runs || fail "no run after the activation"
 stop_workload "activation"
 ok "BYOK-5 refusals (password, size); BYOK-6 no activation within 24 hours; activation with no downtime"
 
@@ -104,9 +107,10 @@ cmkctl policy create byok-move --tenant contoso --vault contoso-kv --key cmk --r
 cmkctl policy grant-identity byok-move >/dev/null
 cmkctl policy validate byok-move >/dev/null
 workload
-sleep 0.3
 cmkctl policy add-env byok-move "$sbx" >/dev/null || fail "BYOK environment not added to the policy"
-sleep 0.5
+n0=$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)
+more_runs() { [ "$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)" -gt "$n0" ]; }
+wait_until 60 more_runs || fail "no run after the move to CMK"
 stop_workload "migration to CMK"
 [ "$(json_get "$(cmkctl env byok-state "$sbx" --json 2>/dev/null)" 'j["managed_by"]')" = CustomerViaMicrosoft ] || fail "not CustomerViaMicrosoft"
 out=$(cmkctl policy remove-env "$sbx" 2>&1 || true)

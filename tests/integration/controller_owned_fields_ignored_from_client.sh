@@ -38,7 +38,7 @@ err=$(cmkctl call tenant.create "$big" 2>&1)
 rc=$?
 set -e
 [ $rc -ne 0 ] || fail "a 100 KiB tenant.create body was accepted"
-grep -q "the body of 'tenant.create' is .* bytes; at most 65536 are accepted" <<<"$err" || fail "limit message: $err"
+grep -q "the body of 'tenant.create' is [0-9]* bytes; at most [0-9]* are accepted" <<<"$err" || fail "limit message: $err"
 if cmkctl tenant show fabrikam >/dev/null 2>&1; then fail "the refused tenant was created"; fi
 set +e
 err=$(cmkctl call flow.rn "{}" 2>&1)

@@ -18,11 +18,12 @@ cmkctl flow create --env "$prod" --file "$SRC/configs/flows/manual-compose.json"
     for i in $(seq 1 60); do
         s=$(json_get "$(cmkctl flow run --env "$prod" m --body '{"text":"load"}' --json 2>&1)" 'j["status"]' 2>/dev/null || echo ERROR)
         [ "$s" = Succeeded ] || { echo "run $i: $s" >> "$RUN/failed-runs"; }
+        touch "$RUN/load-running"
     done
 ) &
 load=$!
+wait_until 60 test -e "$RUN/load-running" || fail "the workload did not start"
 before=$(json_get "$(cmkctl key show "$VAULT" "$KEY" --json)" 'j["version"]')
-sleep 0.3
 cmkctl key rotate "$VAULT" "$KEY" >/dev/null
 # applied policy.rotation_apply (24 h) after the rotation (ROT-2), still under the workload
 cmkctl clock advance 24h >/dev/null

@@ -30,10 +30,11 @@ v1=$(current "$VAULT" "$KEY")
     for i in $(seq 1 80); do
         s=$(json_get "$(cmkctl flow run --env "$env" m --body '{"text":"load"}' --json 2>&1)" 'j["status"]' 2>/dev/null || echo ERROR)
         [ "$s" = Succeeded ] || echo "run $i: $s" >> "$RUN/failed-runs"
+        touch "$RUN/load-running"
     done
 ) &
 load=$!
-sleep 0.3
+wait_until 60 test -e "$RUN/load-running" || fail "the workload did not start"
 cmkctl key rotate "$VAULT" "$KEY" >/dev/null
 v2=$(current "$VAULT" "$KEY")
 [ "$v1" != "$v2" ] || fail "no new version"
