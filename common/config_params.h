@@ -79,4 +79,8 @@
     X("vault.limit_rsa3072", vault_limit_rsa3072, INT, "1000", "... on 3072-bit keys")              \
     X("vault.limit_rsa4096", vault_limit_rsa4096, INT, "250", "... on 4096-bit keys")               \
     X("vault.limit_management", vault_limit_mgmt, INT, "2000",                                     \
-      "management transactions per window (create, import, ...)")
+      "management transactions per window (create, import, ...)")                                 \
+    X("metrics.enabled", metrics_enabled, BOOL, "true",                                            \
+      "every process serves Prometheus metrics on a loopback port (<run>/metrics/<name>.port)")   \
+    X("metrics.scrape_interval", metrics_scrape_interval, DUR, "5s",                               \
+      "scrape interval written into <run>/prometheus.yml by cmkctl up")

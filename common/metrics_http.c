@@ -1,0 +1,264 @@
+/*
+ * metrics_http.c - the metrics endpoint of a daemon (libmicrohttpd, loopback, one thread), its
+ * port file, the file_sd targets document and the Prometheus scrape config (see metrics_http.h).
+ */
+#include "metrics_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+struct cmk_metrics_http {
+    int lfd;                 /* listening socket (owned by mhd once started) */
+    struct MHD_Daemon *mhd;  /* the server, once started */
+    char address[64];        /* "127.0.0.1:PORT" */
+};
+
+/* port_path - <run>/metrics/<name>.port into buf; CMK_EINVAL for a name unfit for a file */
+static int port_path(const char *run_dir, const char *name, char *buf, size_t n)
+{
+    if (!name || !*name || strchr(name, '/') || name[0] == '.')
+        return CMK_EINVAL;
+    if ((size_t)snprintf(buf, n, "%s/metrics/%s.port", run_dir, name) >= n)
+        return CMK_EINVAL;
+    return 0;
+}
+
+/* cmk_metrics_endpoint_read - recorded address */
+int cmk_metrics_endpoint_read(const char *run_dir, const char *name, char *buf, size_t n)
+{
+    char path[4200];
+    char *text = NULL;
+    cmk_err err = CMK_ERR_INIT;
+
+    buf[0] = '\0';
+    if (port_path(run_dir, name, path, sizeof path) < 0 ||
+        cmk_file_read(path, &text, NULL, &err) < 0)
+        return CMK_ENOENT;
+    text[strcspn(text, " \r\n")] = '\0';
+    if (strncmp(text, "127.", 4) != 0 || !strchr(text, ':')) {
+        free(text);
+        return CMK_ENOENT;
+    }
+    cmk_strlcpy(buf, text, n);
+    free(text);
+    return 0;
+}
+
+/* listen_port - a listening socket on 127.0.0.1:port; -errno on failure */
+static int listen_port(int port, int *bound)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    socklen_t sl = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+    if (fd < 0)
+        return -errno;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    *bound = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* cmk_metrics_http_bind - listen and record the port */
+cmk_metrics_http *cmk_metrics_http_bind(const char *run_dir, const char *name, cmk_err *err)
+{
+    cmk_metrics_http *self;
+    char path[4200], dir[4200], old[64], line[80];
+    int port = 0, fd = -1;
+
+    if (port_path(run_dir, name, path, sizeof path) < 0) {
+        cmk_err_set(err, CMK_EINVAL, "'%s' cannot name a metrics port file", name ? name : "");
+        return NULL;
+    }
+    snprintf(dir, sizeof dir, "%s/metrics", run_dir);
+    if (cmk_mkdirs(dir, 0700, err) < 0)
+        return NULL;
+    if (cmk_metrics_endpoint_read(run_dir, name, old, sizeof old) == 0) {
+        int want = atoi(strrchr(old, ':') + 1);
+        if (want > 0 && want < 65536 && (fd = listen_port(want, &port)) < 0)
+            cmk_warn("metrics.port_taken", "port=%d error=\"%s\" action=\"picking a new port\"",
+                     want, strerror(-fd));
+    }
+    if (fd < 0 && (fd = listen_port(0, &port)) < 0) {
+        cmk_err_set(err, CMK_EIO, "cannot listen on 127.0.0.1 for metrics: %s", strerror(-fd));
+        return NULL;
+    }
+    if (!(self = calloc(1, sizeof *self))) {
+        close(fd);
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->lfd = fd;
+    snprintf(self->address, sizeof self->address, "127.0.0.1:%d", port);
+    snprintf(line, sizeof line, "%s\n", self->address);
+    if (cmk_file_write_atomic(path, line, strlen(line), 0600, err) < 0) {
+        cmk_metrics_http_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+/* respond - a response with a body copied */
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+                               const char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+                                                             MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret;
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* on_request - GET /metrics; anything else a short pointer to it */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    static const char other[] = "cmksim: metrics are at /metrics (Prometheus text format)\n";
+    char *text;
+    enum MHD_Result ret;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return respond(c, 405, "text/plain", "GET /metrics\n", 13);
+    if (strcmp(url, "/metrics") != 0)
+        return respond(c, strcmp(url, "/") == 0 ? 200 : 404, "text/plain", other,
+                       sizeof other - 1);
+    if (!(text = cmk_metrics_render()))
+        return respond(c, 500, "text/plain", "out of memory\n", 14);
+    ret = respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+    free(text);
+    return ret;
+}
+
+/* cmk_metrics_http_start - libmicrohttpd on the bound socket, one internal select thread */
+int cmk_metrics_http_start(cmk_metrics_http *self, cmk_err *err)
+{
+    if (self->mhd)
+        return 0;
+    self->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request,
+                                 self, MHD_OPTION_LISTEN_SOCKET, self->lfd,
+                                 MHD_OPTION_CONNECTION_LIMIT, 32u,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!self->mhd)
+        return cmk_err_set(err, CMK_EIO, "cannot start the metrics server on %s", self->address);
+    return 0;
+}
+
+/* cmk_metrics_http_address - bound address */
+const char *cmk_metrics_http_address(const cmk_metrics_http *self)
+{
+    return self->address;
+}
+
+/* cmk_metrics_http_destroy - stop */
+void cmk_metrics_http_destroy(cmk_metrics_http **self_p)
+{
+    cmk_metrics_http *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    if (self->mhd)
+        MHD_stop_daemon(self->mhd); /* closes the listening socket too */
+    else if (self->lfd >= 0)
+        close(self->lfd);
+    free(self);
+    *self_p = NULL;
+}
+
+/* cmk_metrics_targets_json - file_sd document */
+cJSON *cmk_metrics_targets_json(const char *run_dir, const cJSON *procs)
+{
+    cJSON *doc = cJSON_CreateArray();
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, procs) {
+        const char *name = cmk_json_str(it, "name", "");
+        char addr[64];
+        cJSON *t, *labels;
+        if (cmk_metrics_endpoint_read(run_dir, name, addr, sizeof addr) < 0)
+            continue;
+        t = cJSON_CreateObject();
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(t, "targets"), cJSON_CreateString(addr));
+        labels = cJSON_AddObjectToObject(t, "labels");
+        cJSON_AddStringToObject(labels, "process", name);
+        cJSON_AddStringToObject(labels, "role", cmk_json_str(it, "role", ""));
+        cJSON_AddItemToArray(doc, t);
+    }
+    return doc;
+}
+
+/* cmk_metrics_write_targets - targets.json when changed */
+int cmk_metrics_write_targets(const char *run_dir, const cJSON *procs, cmk_err *err)
+{
+    cJSON *doc = cmk_metrics_targets_json(run_dir, procs);
+    char path[4200], *text = doc ? cJSON_Print(doc) : NULL, *old = NULL;
+    cmk_err rerr = CMK_ERR_INIT;
+    int rc = 0;
+
+    cJSON_Delete(doc);
+    if (!text)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/metrics/targets.json", run_dir);
+    if (cmk_file_read(path, &old, NULL, &rerr) < 0 || strcmp(old, text) != 0)
+        rc = cmk_file_write_atomic(path, text, strlen(text), 0644, err);
+    free(old);
+    free(text);
+    return rc;
+}
+
+/* cmk_metrics_write_scrape_config - prometheus.yml */
+int cmk_metrics_write_scrape_config(const char *run_dir, int interval_s, char *path_out,
+                                    size_t n, cmk_err *err)
+{
+    char path[4200], *text = NULL;
+    int len, rc;
+
+    if (interval_s <= 0)
+        interval_s = 5;
+    len = asprintf(&text,
+                   "# Prometheus scrape config for the cmksim cluster in %s (written by cmkctl up).\n"
+                   "# Every process serves /metrics on a loopback port recorded in\n"
+                   "# metrics/<process>.port; the controller keeps metrics/targets.json (file_sd)\n"
+                   "# up to date as workers come and go. Run:\n"
+                   "#   prometheus --config.file=%s/prometheus.yml --storage.tsdb.path=DIR\n"
+                   "global:\n"
+                   "  scrape_interval: %ds\n"
+                   "  evaluation_interval: %ds\n"
+                   "scrape_configs:\n"
+                   "  - job_name: cmksim\n"
+                   "    metrics_path: /metrics\n"
+                   "    file_sd_configs:\n"
+                   "      - files: ['%s/metrics/targets.json']\n"
+                   "        refresh_interval: %ds\n",
+                   run_dir, run_dir, interval_s, interval_s, run_dir, interval_s);
+    if (len < 0)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/prometheus.yml", run_dir);
+    rc = cmk_file_write_atomic(path, text, (size_t)len, 0644, err);
+    free(text);
+    if (rc == 0 && path_out)
+        cmk_strlcpy(path_out, path, n);
+    return rc;
+}
