@@ -251,6 +251,14 @@ void cmk_metric_observe(cmk_metric *m, double v)
     atomic_fetch_add_explicit(&m->value, 1, memory_order_relaxed);
 }
 
+/* cmk_metrics_now - monotonic seconds */
+double cmk_metrics_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* add_hook - register a collect hook or text source */
 static int add_hook(void (*collect)(void *), cmk_metrics_text_fn text, void *arg)
 {

@@ -81,6 +81,9 @@ int64_t cmk_metric_value(const cmk_metric *m);
 /* cmk_metric_observe - one observation of a histogram (seconds, bytes, ...; sum kept to 1e-6) */
 void cmk_metric_observe(cmk_metric *m, double v);
 
+/* cmk_metrics_now - monotonic seconds (for timing what a histogram observes) */
+double cmk_metrics_now(void);
+
 /* cmk_metrics_text_fn - a source of ready-made exposition text (malloc'd, NULL if none) */
 typedef char *(*cmk_metrics_text_fn)(void *arg);
 

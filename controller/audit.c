@@ -11,6 +11,8 @@
 
 #include <openssl/evp.h>
 
+#include "ctl_metrics.h"
+
 #define AUDIT_DOMAIN "cmksim-audit-v1"
 
 struct audit_log {
@@ -220,6 +222,7 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
         *seq_out = e.seq;
 out:
     pthread_mutex_unlock(&self->mu);
+    ctl_metrics_audit_append(rc == 0);
     return rc;
 }
 
@@ -445,3 +448,4 @@ out:
     pthread_mutex_unlock(&self->mu);
     return rc;
 }
+

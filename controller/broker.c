@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "ctl_metrics.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
@@ -61,6 +62,7 @@ struct broker {
     size_t ninflight;          /* entries used */
     uint64_t next_id;
     int64_t hb_timer;
+    ctl_metrics *metrics;      /* front requests counted and timed */
 };
 
 static broker_peer *peer_by_name(const broker *self, const char *name)
@@ -300,6 +302,7 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
         }
         while (op && op->type && strcmp(op->type, msg->type) != 0)
             op++;
+        ctl_metrics_request(self->metrics, msg, op && op->type ? op->type : "unknown");
         if (self->authz && self->authz(self->authz_arg, msg, 0, &err) < 0) {
             /* refused and audited by the hook */
         } else if (!op || !op->type) {
@@ -355,6 +358,7 @@ static int on_tick(cmk_loop *loop, int64_t id, void *arg)
             finish_forward(self, f, NULL, &err);
         }
     }
+    ctl_metrics_expire(self->metrics, 10 * 60 * 1000); /* never answered: stop waiting */
     return 0;
 }
 
@@ -401,7 +405,9 @@ broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err
         return NULL;
     }
     self->srv = srv;
+    self->metrics = ctl_metrics_new(); /* NULL (out of memory): requests are not counted */
     if (cmk_keypair_ensure(cfg->run_dir, server_secret_name, &kp, err) < 0) {
+        ctl_metrics_destroy(&self->metrics);
         free(self);
         return NULL;
     }
@@ -442,6 +448,7 @@ void broker_destroy(broker **self_p)
     }
     free(self->peers);
     free(self->inflight);
+    ctl_metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -489,7 +496,9 @@ void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg)
 int broker_reply(broker *self, cmk_msg *reply)
 {
     cmk_err err = CMK_ERR_INIT;
-    int rc = cmk_msg_send(reply, self->front, &err);
+    int rc;
+    ctl_metrics_reply(self->metrics, reply);
+    rc = cmk_msg_send(reply, self->front, &err);
     if (rc < 0)
         cmk_warn("front.reply_failed", "req=%s error=\"%s\"", reply->reqid, err.msg);
     cmk_msg_destroy(&reply);

@@ -16,6 +16,7 @@
 #include "flowdef.h"
 #include "log.h"
 #include "util.h"
+#include "wmetrics.h"
 #include "worker.h"
 
 #define CHILD_DEPTH_MAX 8        /* child flows nested deeper than this fail */
@@ -33,6 +34,7 @@ struct wrun {
     int depth;                   /* child depth */
     int outstanding;             /* external work in flight */
     int finishing;               /* final save in flight */
+    double t0;                   /* monotonic start (cmk_metrics_now), for the latency metric */
     wrun *next;                  /* registry of runs in flight */
 };
 
@@ -122,6 +124,8 @@ static void on_saved(void *arg, int rc)
     wrun *r = arg;
     worker *w = r->w;
     w->runs_finished++;
+    wmetrics_run_ended(rc < 0 ? "SaveFailed" : engine_status_name(engine_run_status(r->run)),
+                       cmk_metrics_now() - r->t0);
     if (r->parent) {
         wrun *p = r->parent;
         int status_code = 200;
@@ -404,6 +408,9 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
     r->next = w->runs;
     w->runs = r;
     w->runs_started++;
+    r->t0 = cmk_metrics_now();
+    cmk_metric_inc(wmetrics_get()->runs_started);
+    cmk_metric_add(wmetrics_get()->runs_inflight, 1);
     advance(r);
     return 0;
 }
