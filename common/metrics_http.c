@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,4 +262,99 @@ int cmk_metrics_write_scrape_config(const char *run_dir, int interval_s, char *p
     if (rc == 0 && path_out)
         cmk_strlcpy(path_out, path, n);
     return rc;
+}
+
+/* cmk_metrics_scrape - a plain HTTP/1.0 GET over a loopback TCP connection */
+int cmk_metrics_scrape(const char *addr, int timeout_ms, char **text, cmk_err *err)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    const char *colon = strrchr(addr, ':');
+    char host[32], req[128];
+    char *buf = NULL, *body;
+    size_t len = 0, cap = 0;
+    int fd, port;
+    struct pollfd pfd;
+
+    *text = NULL;
+    if (!colon || (size_t)(colon - addr) >= sizeof host || strncmp(addr, "127.", 4) != 0)
+        return cmk_err_set(err, CMK_EINVAL, "metrics address must be 127.x.y.z:PORT, not '%s'", addr);
+    snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    port = atoi(colon + 1);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || port <= 0 || port > 65535)
+        return cmk_err_set(err, CMK_EINVAL, "bad metrics address '%s'", addr);
+    sa.sin_port = htons((uint16_t)port);
+    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return cmk_err_set(err, CMK_EIO, "socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(fd);
+        return cmk_err_set(err, CMK_EUNAVAIL, "cannot connect to %s: %s", addr, strerror(e));
+    }
+    snprintf(req, sizeof req, "GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n", addr);
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        close(fd);
+        return cmk_err_set(err, CMK_EIO, "cannot send to %s", addr);
+    }
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    for (;;) {
+        ssize_t got;
+        if (poll(&pfd, 1, timeout_ms) <= 0) {
+            free(buf);
+            close(fd);
+            return cmk_err_set(err, CMK_ETIMEOUT, "%s did not answer in %d ms", addr, timeout_ms);
+        }
+        if (len + 4097 > cap) {
+            char *n = realloc(buf, cap = cap ? cap * 2 : 65536);
+            if (!n) {
+                free(buf);
+                close(fd);
+                return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+            }
+            buf = n;
+        }
+        if ((got = read(fd, buf + len, cap - len - 1)) <= 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    if (!buf || !(buf[len] = '\0', body = strstr(buf, "\r\n\r\n")) || !strstr(buf, " 200 ")) {
+        free(buf);
+        return cmk_err_set(err, CMK_EPROTO, "%s did not answer GET /metrics with 200", addr);
+    }
+    memmove(buf, body + 4, strlen(body + 4) + 1);
+    *text = buf;
+    return 0;
+}
+
+/* cmk_metrics_sum_by - sums per label value */
+cJSON *cmk_metrics_sum_by(const char *text, const char *metric, const char *label)
+{
+    cJSON *out = cJSON_CreateObject();
+    size_t mlen = strlen(metric);
+    char want[80];
+
+    snprintf(want, sizeof want, ",%s=\"", label); /* matched after '{' or ',' */
+    for (const char *line = text; out && line && *line;) {
+        const char *nl = strchr(line, '\n'), *lab, *val;
+        if (strncmp(line, metric, mlen) == 0 && line[mlen] == '{' &&
+            ((lab = strstr(line, want)) || (line[mlen + 1] == want[1] &&
+                                            !strncmp(line + mlen + 1, want + 1, strlen(want) - 1) &&
+                                            (lab = line + mlen))) &&
+            (!nl || lab < nl) && (val = strchr(lab, '}')) &&
+            (!nl || val < nl)) {
+            char v[128];
+            const char *q = lab + strlen(want), *end = strchr(q, '"');
+            cJSON *cur;
+            if (end && end < val) {
+                snprintf(v, sizeof v, "%.*s", (int)(end - q), q);
+                if ((cur = cJSON_GetObjectItem(out, v)))
+                    cJSON_SetNumberValue(cur, cur->valuedouble + strtod(val + 1, NULL));
+                else
+                    cJSON_AddNumberToObject(out, v, strtod(val + 1, NULL));
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return out;
 }

@@ -52,4 +52,12 @@ int cmk_metrics_write_targets(const char *run_dir, const cJSON *procs, cmk_err *
 int cmk_metrics_write_scrape_config(const char *run_dir, int interval_s, char *path_out,
                                     size_t n, cmk_err *err);
 
+/* cmk_metrics_scrape - GET http://addr/metrics (addr "127.0.0.1:PORT", loopback only) within
+ * timeout_ms; *text is the body (malloc'd). 0 or < 0 with err. */
+int cmk_metrics_scrape(const char *addr, int timeout_ms, char **text, cmk_err *err);
+
+/* cmk_metrics_sum_by - from exposition text, the sum of metric's samples grouped by the value
+ * of label: {"<value>": sum, ...} (a new object; empty when there are none) */
+cJSON *cmk_metrics_sum_by(const char *text, const char *metric, const char *label);
+
 #endif
