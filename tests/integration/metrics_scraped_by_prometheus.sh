@@ -50,3 +50,18 @@ wait_until 30 five || fail "runs counter in Prometheus: $(runs), want 5"
 cpu=$(json_get "$(query 'count(process_cpu_seconds_total)')" "j['data']['result'][0]['value'][1]")
 [ "$cpu" = 5 ] || fail "process_cpu_seconds_total from $cpu processes, want 5"
 ok "OBS-3 Prometheus has the dedicated worker's 5 runs and process metrics of all 5 processes"
+
+# the Grafana dashboard's every query is valid PromQL for this Prometheus, and the panels on
+# runs, requests, CPU and memory have data
+n=0
+while IFS= read -r expr; do
+    r=$(query "$expr") || fail "dashboard query refused by Prometheus: $expr"
+    [ "$(json_get "$r" 'j["status"]')" = success ] || fail "dashboard query failed: $expr: $r"
+    n=$((n + 1))
+done < <(python3 -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' "$SRC/configs/grafana/cmksim-dashboard.json")
+for expr in 'sum by (status) (rate(cmk_worker_runs_total[1m]))' 'process_resident_memory_bytes{job="cmksim"}' \
+            'sum by (result) (rate(cmk_controller_requests_total[1m]))'; do
+    has() { [ "$(json_get "$(query "$1")" 'len(j["data"]["result"])')" -gt 0 ]; }
+    wait_until 20 has "$expr" || fail "no data for $expr"
+done
+ok "OBS-3 the $n queries of configs/grafana/cmksim-dashboard.json are valid; runs, requests and memory have data"
