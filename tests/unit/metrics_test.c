@@ -148,8 +148,8 @@ static size_t sink(char *p, size_t size, size_t n, void *arg)
     return fwrite(p, size, n, f);
 }
 
-/* get - GET url into a malloc'd string; returns the HTTP status */
-static long get(const char *url, char **body)
+/* request - method url into a malloc'd string; returns the HTTP status */
+static long request(const char *method, const char *url, char **body)
 {
     size_t len = 0;
     FILE *f = open_memstream(body, &len);
@@ -159,6 +159,8 @@ static long get(const char *url, char **body)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    if (strcmp(method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
@@ -181,11 +183,14 @@ START_TEST(test_http_port_kept_and_served)
     ck_assert_int_eq(strncmp(addr, "127.0.0.1:", 10), 0);
     ck_assert_int_eq(cmk_metrics_http_start(h, &err), 0);
     snprintf(url, sizeof url, "http://%s/metrics", addr);
-    ck_assert_int_eq(get(url, &body), 200);
+    ck_assert_int_eq(request("GET", url, &body), 200);
     ck_assert(has_line(body, "t_served_total 3"));
     free(body);
     snprintf(url, sizeof url, "http://%s/other", addr);
-    ck_assert_int_eq(get(url, &body), 404);
+    ck_assert_int_eq(request("GET", url, &body), 404);
+    ck_assert_ptr_nonnull(strstr(body, "/metrics"));
+    free(body);
+    ck_assert_int_eq(request("DELETE", url, &body), 405);
     free(body);
     cmk_metrics_http_destroy(&h);
     ck_assert_ptr_null(h);
