@@ -78,6 +78,21 @@ static int listen_port(int port, int *bound)
     return fd;
 }
 
+/* same_process_serves - whether addr answers /metrics as process name (a live instance) */
+static int same_process_serves(const char *addr, const char *name)
+{
+    char *text = NULL, want[200];
+    cmk_err err = CMK_ERR_INIT;
+    int same;
+
+    if (cmk_metrics_scrape(addr, 1000, &text, &err) < 0)
+        return 0;
+    snprintf(want, sizeof want, "cmk_process_info{process=\"%s\",", name);
+    same = strstr(text, want) != NULL;
+    free(text);
+    return same;
+}
+
 /* cmk_metrics_http_bind - listen and record the port */
 cmk_metrics_http *cmk_metrics_http_bind(const char *run_dir, const char *name, cmk_err *err)
 {
@@ -94,9 +109,16 @@ cmk_metrics_http *cmk_metrics_http_bind(const char *run_dir, const char *name, c
         return NULL;
     if (cmk_metrics_endpoint_read(run_dir, name, old, sizeof old) == 0) {
         int want = atoi(strrchr(old, ':') + 1);
-        if (want > 0 && want < 65536 && (fd = listen_port(want, &port)) < 0)
+        if (want > 0 && want < 65536 && (fd = listen_port(want, &port)) < 0) {
+            if (same_process_serves(old, name)) {
+                /* a second instance of name (it will find out in its init and stop): the
+                 * running one keeps its port and its port file */
+                cmk_err_set(err, CMK_EEXIST, "another %s already serves metrics on %s", name, old);
+                return NULL;
+            }
             cmk_warn("metrics.port_taken", "port=%d error=\"%s\" action=\"picking a new port\"",
                      want, strerror(-fd));
+        }
     }
     if (fd < 0 && (fd = listen_port(0, &port)) < 0) {
         cmk_err_set(err, CMK_EIO, "cannot listen on 127.0.0.1 for metrics: %s", strerror(-fd));

@@ -192,6 +192,12 @@ START_TEST(test_http_port_kept_and_served)
     free(body);
     ck_assert_int_eq(request("DELETE", url, &body), 405);
     free(body);
+    /* a second live instance of the same name does not take over the port file */
+    cmk_metrics_set_identity("worker-shared", "worker");
+    ck_assert_ptr_null(cmk_metrics_http_bind(dir, "worker-shared", &err));
+    ck_assert_int_eq(err.code, CMK_EEXIST);
+    ck_assert_int_eq(cmk_metrics_endpoint_read(dir, "worker-shared", again, sizeof again), 0);
+    ck_assert_str_eq(again, addr);
     cmk_metrics_http_destroy(&h);
     ck_assert_ptr_null(h);
 
