@@ -29,6 +29,9 @@ DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl 
 # Only for fuzzing (make fuzz, part of make test): installed when root; otherwise fuzzing is
 # skipped with a line saying how to install them.
 FUZZ_PACKAGES := clang libclang-rt-14-dev
+# Only for some integration tests (installed when root; otherwise those tests are skipped and say
+# why): prometheus scrapes a cluster in it.metrics_scraped_by_prometheus.
+TEST_TOOL_PACKAGES := prometheus
 
 .PHONY: all deps build run test check bench asan fuzz clean distclean
 
@@ -39,12 +42,12 @@ deps:
 	for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
-	for p in $(FUZZ_PACKAGES); do \
+	for p in $(FUZZ_PACKAGES) $(TEST_TOOL_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || optional="$$optional $$p"; \
 	done; \
 	if [ "$$(id -u)" = 0 ]; then missing="$$missing$$optional"; optional=""; fi; \
 	if [ -n "$$optional" ]; then \
-	  echo "note: fuzzing will be skipped; to fuzz, run: sudo apt-get install -y$$optional"; \
+	  echo "note: fuzzing or some tests will be skipped; to run them: sudo apt-get install -y$$optional"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

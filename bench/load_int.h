@@ -170,8 +170,8 @@ int ld_run_phase_http(ld_run *r, int i, cmk_err *err);
  * second, one-by-one try of those that could not be checked */
 int ld_verify(ld_run *r, cmk_err *err);
 
-/* ld_fail - count one failure of cause (with an example message) */
-void ld_fail(ld_run *r, const char *cause, const char *message);
+/* ld_fail - count one failure of cause (with an example message); returns its index in fails */
+int ld_fail(ld_run *r, const char *cause, const char *message);
 
 /* ld_sample_procs - read every process's /proc; at_boundary >= 0 stores CPU ticks there */
 void ld_sample_procs(ld_run *r, int at_boundary);

@@ -107,8 +107,18 @@ static cJSON *timeline_json(ld_run *r)
         bench_bucket *b = NULL;
         size_t nb = 0;
 
+        uint32_t *by = NULL; /* failures per bucket and cause: by[k * LD_MAX_FAILS + cause] */
+
         if (bench_bucketize(r->pts + ph->pt_first, ph->pt_end - ph->pt_first, 1000, span, &b, &nb) < 0)
             continue;
+        if ((by = calloc(nb * LD_MAX_FAILS, sizeof *by)))
+            for (size_t q = ph->pt_first; q < ph->pt_end; q++) {
+                const bench_point *pt = &r->pts[q];
+                size_t k = pt->t_ms < 0 ? 0 : (size_t)(pt->t_ms / 1000);
+                if (pt->ok || pt->cause < 1 || pt->cause > LD_MAX_FAILS)
+                    continue;
+                by[(k < nb ? k : nb - 1) * LD_MAX_FAILS + (size_t)(pt->cause - 1)]++;
+            }
         for (size_t k = 0; k < nb; k++) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "t_s", t0 + (double)b[k].start_ms / 1000.0);
@@ -118,8 +128,15 @@ static cJSON *timeline_json(ld_run *r)
             cJSON_AddNumberToObject(o, "p50_ms", (double)b[k].p50_ns / 1e6);
             cJSON_AddNumberToObject(o, "p99_ms", (double)b[k].p99_ns / 1e6);
             cJSON_AddNumberToObject(o, "max_ms", (double)b[k].max_ns / 1e6);
+            if (by && b[k].failed) {
+                cJSON *fb = cJSON_AddObjectToObject(o, "failed_by");
+                for (int c = 0; c < r->nfails && c < LD_MAX_FAILS; c++)
+                    if (by[k * LD_MAX_FAILS + (size_t)c])
+                        cJSON_AddNumberToObject(fb, r->fails[c].cause, by[k * LD_MAX_FAILS + (size_t)c]);
+            }
             cJSON_AddItemToArray(arr, o);
         }
+        free(by);
         free(b);
     }
     return arr;
@@ -282,6 +299,8 @@ static cJSON *events_json(ld_run *r)
         cJSON_AddStringToObject(o, "result", !e->done ? "not reached" : e->ok ? "ok" : "failed");
         if (e->done) {
             cJSON_AddNumberToObject(o, "started_ms", (double)e->started_ms);
+            /* on the timeline's axis (seconds since the first phase began) */
+            cJSON_AddNumberToObject(o, "t_s", (double)((r->ev_t0_ns - r->t0_ns) / 1000000 + e->started_ms) / 1000.0);
             cJSON_AddNumberToObject(o, "took_ms", (double)e->took_ms);
             cJSON_AddStringToObject(o, "message", e->message);
         }

@@ -32,7 +32,7 @@ typedef struct {
 } ld_job;
 
 /* ld_fail - count one failure */
-void ld_fail(ld_run *r, const char *cause, const char *message)
+int ld_fail(ld_run *r, const char *cause, const char *message)
 {
     int i;
     for (i = 0; i < r->nfails; i++)
@@ -49,6 +49,7 @@ void ld_fail(ld_run *r, const char *cause, const char *message)
         }
     }
     r->fails[i].count++;
+    return i;
 }
 
 /* ld_sample_procs - /proc of every process */
@@ -85,7 +86,7 @@ void ld_sample_procs(ld_run *r, int at_boundary)
 }
 
 /* add_point - one completed run request, for the timeline (t_ms from its phase's start) */
-static void add_point(ld_run *r, int64_t t_ms, int64_t lat, int ok)
+static void add_point(ld_run *r, int64_t t_ms, int64_t lat, int ok, int cause)
 {
     if (r->npts == r->cap_pts) {
         size_t ncap = r->cap_pts ? r->cap_pts * 2 : 65536;
@@ -98,6 +99,7 @@ static void add_point(ld_run *r, int64_t t_ms, int64_t lat, int ok)
     r->pts[r->npts].t_ms = t_ms;
     r->pts[r->npts].lat_ns = lat;
     r->pts[r->npts].ok = ok;
+    r->pts[r->npts].cause = cause;
     r->npts++;
 }
 
@@ -169,10 +171,10 @@ static int send_one(ld_run *r, ld_job *j, int s, cmk_err *err)
 void ld_record_run(ld_run *r, ld_phase *ph, int64_t lat, int64_t now, size_t item, const char *run,
                    const char *status, const char *cause, const char *message)
 {
-    int ok = 0;
+    int ok = 0, why = 0;
 
     if (!run) {
-        ld_fail(r, cause, message);
+        why = 1 + ld_fail(r, cause, message);
     } else {
         ph->acked++;
         add_ack(r, run, item);
@@ -183,12 +185,12 @@ void ld_record_run(ld_run *r, ld_phase *ph, int64_t lat, int64_t now, size_t ite
         } else {
             char c[48];
             snprintf(c, sizeof c, "status:%s", status);
-            ld_fail(r, c, message && *message ? message : status);
+            why = 1 + ld_fail(r, c, message && *message ? message : status);
         }
     }
     if (!ok)
         ph->failed++;
-    add_point(r, (now - ph->start_ns) / 1000000, lat, ok);
+    add_point(r, (now - ph->start_ns) / 1000000, lat, ok, why);
     ph->end_ns = now;
 }
 

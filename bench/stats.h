@@ -69,6 +69,7 @@ typedef struct {
     int64_t t_ms;   /* completion time, ms since the run started */
     int64_t lat_ns; /* latency, send to reply */
     int ok;         /* 1 succeeded, 0 failed */
+    int cause;      /* a failure's cause: 1 + its index in the run's failures (0: none known) */
 } bench_point;
 
 /* One bucket of a load run's timeline. */

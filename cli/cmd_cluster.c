@@ -16,6 +16,7 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
+#include "metrics_http.h"
 #include "util.h"
 
 /* sleep_ms - nanosleep */
@@ -148,7 +149,8 @@ int cmd_up(cli_opts *o)
     cmk_config *cfg;
     int64_t deadline, start = cmk_mono_ms();
     pid_t pid, running;
-    int rc;
+    int rc, scrape_s = 0;
+    char scrape[PATH_MAX + 32] = "";
 
     if ((rc = run_dir_abs(o, run_dir, sizeof run_dir)) != 0)
         return rc;
@@ -182,6 +184,8 @@ int cmd_up(cli_opts *o)
     if (!cfg)
         return cli_fail(err.code, "%s", err.msg);
     deadline = start + cfg->start_timeout;
+    if (cfg->metrics_enabled) /* a Prometheus scrape config for this cluster (metrics_http.h) */
+        scrape_s = (int)((cfg->metrics_scrape_interval + 999) / 1000);
     cmk_config_destroy(&cfg);
     snprintf(logpath, sizeof logpath, "%s/logs/controller.log", run_dir);
     /* a stale pid file from a killed cluster must not fool the readiness check */
@@ -208,17 +212,25 @@ int cmd_up(cli_opts *o)
         if (c && cmk_client_call(c, "status", NULL, 500, &rep, &err) == 0 && all_ready(rep, &count)) {
             cmk_msg_destroy(&rep);
             cmk_client_destroy(&c);
+            if (scrape_s > 0 &&
+                cmk_metrics_write_scrape_config(run_dir, scrape_s, scrape, sizeof scrape, &err) < 0)
+                fprintf(stderr, "cmkctl: no Prometheus scrape config: %s\n", err.msg);
             if (o->json) {
                 cJSON *j = cJSON_CreateObject();
                 cJSON_AddStringToObject(j, "run_dir", run_dir);
+                cJSON_AddStringToObject(j, "scrape_config", scrape);
                 cJSON_AddNumberToObject(j, "controller_pid", pid);
                 cJSON_AddNumberToObject(j, "processes", count);
                 cJSON_AddNumberToObject(j, "start_ms", (double)(cmk_mono_ms() - start));
                 cli_print_json(j);
                 cJSON_Delete(j);
-            } else
+            } else {
                 printf("cluster up in %s: %d processes ready in %.1fs (controller pid %d)\n", run_dir,
                        count, (double)(cmk_mono_ms() - start) / 1000.0, (int)pid);
+                if (scrape[0])
+                    printf("metrics: `cmkctl status` lists every /metrics endpoint; Prometheus "
+                           "scrape config: %s\n", scrape);
+            }
             return 0;
         }
         cmk_msg_destroy(&rep);
@@ -278,7 +290,7 @@ int cmd_down(cli_opts *o)
 /* cmd_status - the process table */
 int cmd_status(cli_opts *o)
 {
-    static const char *const headers[] = { "NAME", "ROLE", "PID", "STATE", "UPTIME", "HEARTBEAT", "RESTARTS" };
+    static const char *const headers[] = { "NAME", "ROLE", "PID", "STATE", "UPTIME", "HEARTBEAT", "RESTARTS", "METRICS" };
     cmk_msg *rep;
     cli_table *t;
     const cJSON *it;
@@ -291,10 +303,10 @@ int cmd_status(cli_opts *o)
         cmk_msg_destroy(&rep);
         return 0;
     }
-    t = cli_table_new(7, headers);
+    t = cli_table_new(8, headers);
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep->body, "processes")) {
         char pid[16], up[32], hb[32], rs[16];
-        const char *cells[7];
+        const char *cells[8];
         int64_t age = (int64_t)cmk_json_num(it, "heartbeat_age_ms", -1);
         snprintf(pid, sizeof pid, "%d", (int)cmk_json_num(it, "pid", 0));
         cli_fmt_age((int64_t)cmk_json_num(it, "uptime_ms", -1), up, sizeof up);
@@ -312,6 +324,7 @@ int cmd_status(cli_opts *o)
         cells[4] = up;
         cells[5] = hb;
         cells[6] = rs;
+        cells[7] = *cmk_json_str(it, "metrics", "") ? cmk_json_str(it, "metrics", "") : "-";
         cli_table_add(t, cells);
     }
     cli_table_print(t);

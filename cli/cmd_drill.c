@@ -24,6 +24,8 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "metrics_http.h"
+#include "plot.h"
 #include "util.h"
 
 /* coverage - `cmk-firewall check ... --json` on a config; NULL if it cannot run */
@@ -83,6 +85,105 @@ static void harvest(const char *out, cJSON *runs, cJSON *errors)
     }
 }
 
+/* egress_now - the gateway's outbound HTTP actions so far by verdict (its /metrics), or NULL */
+static cJSON *egress_now(const char *run_dir)
+{
+    char addr[64], *text = NULL;
+    cmk_err err = CMK_ERR_INIT;
+    cJSON *by;
+
+    if (cmk_metrics_endpoint_read(run_dir, "gateway", addr, sizeof addr) < 0 ||
+        cmk_metrics_scrape(addr, 2000, &text, &err) < 0)
+        return NULL;
+    by = cmk_metrics_sum_by(text, "cmk_gateway_egress_verdicts_total", "verdict");
+    free(text);
+    return by;
+}
+
+/* write_timeline - NAME.png: the phases as shaded bands, every step as a vertical line (red when
+ * its outcome was unexpected), and the flows' outbound HTTP actions by verdict (allowed,
+ * refused, timed out...) as the gateway counted them; 0 or < 0 (no gnuplot: CMK_ENOENT) */
+static int write_timeline(const char *path, const cJSON *rep, cmk_err *err)
+{
+    const cJSON *steps = cJSON_GetObjectItem(rep, "steps"), *st, *v;
+    char title[512], machine[200], sub[600], verdicts[16][48];
+    int nv = 0, series[16], i = 0, rc;
+    double end = 0;
+    cmk_plot *p;
+
+    snprintf(title, sizeof title, "drill: %s", cmk_json_str(rep, "title", ""));
+    if (!(p = cmk_plot_new(title, "seconds since the drill began",
+                           "outbound HTTP actions so far (gateway /metrics)", NULL)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    snprintf(sub, sizeof sub, "%s, on %s\n%s; firewall enforced in %s mode; steps are dashed lines "
+             "(red: unexpected outcome)", cmk_json_str(rep, "drill", ""),
+             cmk_plot_machine(machine, sizeof machine), cmk_json_str(rep, "result", ""),
+             cmk_json_str(rep, "enforcement", "?"));
+    cmk_plot_subtitle(p, sub);
+    {
+        const char *cur = NULL;
+        double x0 = 0;
+        cJSON_ArrayForEach(st, steps) {
+            const char *ph = cmk_json_str(st, "phase", "");
+            double t = cmk_json_num(st, "t_s", 0);
+            if (st == steps->child && t > 0)
+                cmk_plot_band(p, 0, t, "cluster start");
+            if (cur && strcmp(cur, ph) != 0) {
+                cmk_plot_band(p, x0, t, cur);
+                cur = NULL;
+            }
+            if (!cur) {
+                cur = ph;
+                x0 = t;
+            }
+            end = t + cmk_json_num(st, "took_s", 0);
+        }
+        if (cur)
+            cmk_plot_band(p, x0, end, cur);
+    }
+    cJSON_ArrayForEach(st, steps) {
+        char label[80];
+        i++;
+        if (strcmp(cmk_json_str(st, "phase", ""), "setup") == 0)
+            snprintf(label, sizeof label, "%d", i);
+        else
+            snprintf(label, sizeof label, "%d %.44s%s", i, cmk_json_str(st, "name", ""),
+                     strlen(cmk_json_str(st, "name", "")) > 44 ? "..." : "");
+        cmk_plot_event(p, cmk_json_num(st, "t_s", 0), label, !cJSON_IsTrue(cJSON_GetObjectItem(st, "ok")));
+    }
+    /* one series per verdict, "allow" first (blue), the failures after (reds) */
+    for (int pass = 0; pass < 2; pass++)
+        cJSON_ArrayForEach(st, steps) {
+            cJSON_ArrayForEach(v, cJSON_GetObjectItem(st, "egress")) {
+                int k = 0, is_allow = strcmp(v->string, "allow") == 0;
+                if (pass == 0 && !is_allow)
+                    continue;
+                while (k < nv && strcmp(verdicts[k], v->string))
+                    k++;
+                if (k == nv && nv < 16) {
+                    char t[96];
+                    snprintf(verdicts[nv], sizeof verdicts[0], "%s", v->string);
+                    snprintf(t, sizeof t, "HTTP actions: %s", v->string);
+                    series[nv++] = cmk_plot_series(p, t, CMK_PLOT_Y1, CMK_PLOT_STEPS);
+                }
+            }
+        }
+    cJSON_ArrayForEach(st, steps) {
+        const cJSON *eg = cJSON_GetObjectItem(st, "egress");
+        double x = cmk_json_num(st, "t_s", 0) + cmk_json_num(st, "took_s", 0);
+        if (!eg)
+            continue;
+        if (st == steps->child) /* the totals start at 0 when the drill begins */
+            for (int k = 0; k < nv; k++)
+                cmk_plot_point(p, series[k], 0, 0);
+        for (int k = 0; k < nv; k++)
+            cmk_plot_point(p, series[k], x, cmk_json_num(eg, verdicts[k], 0));
+    }
+    rc = cmk_plot_png(p, path, err);
+    cmk_plot_destroy(&p);
+    return rc;
+}
+
 /* write_markdown - the human report */
 static void write_markdown(const char *path, const cJSON *rep)
 {
@@ -93,6 +194,8 @@ static void write_markdown(const char *path, const cJSON *rep)
     fprintf(f, "# Drill: %s\n\n%s\n\n", cmk_json_str(rep, "title", ""), cmk_json_str(rep, "description", ""));
     fprintf(f, "- result: **%s**\n- firewall enforcement: %s\n- run at: %s\n\n", cmk_json_str(rep, "result", ""),
             cmk_json_str(rep, "enforcement", "?"), cmk_json_str(rep, "started", ""));
+    if (*cmk_json_str(rep, "timeline_png", ""))
+        fprintf(f, "![timeline of the drill](%s)\n\n", cmk_json_str(rep, "timeline_png", ""));
     fprintf(f, "## What broke\n\n");
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep, "steps")) {
         if (strcmp(cmk_json_str(it, "phase", ""), "break") != 0)
@@ -144,6 +247,7 @@ int cmd_drill(cli_opts *o)
     const cJSON *step;
     cli_opts sub = *o;
     int total, i = 0, failed = 0, verify_ok = 1;
+    int64_t t0 = cmk_mono_ms();
 
     if (!path)
         return cli_fail(CMK_EINVAL, "usage: cmkctl drill run FILE [--report-dir DIR]   (configs/drills/ holds drills)");
@@ -215,6 +319,8 @@ int cmd_drill(cli_opts *o)
         step_result r = { 0 };
         char text[512] = "", why[512] = "";
         int ok;
+        int64_t t_step = cmk_mono_ms();
+        cJSON *eg;
         if (failed)
             break;
         i++;
@@ -242,6 +348,10 @@ int cmd_drill(cli_opts *o)
         if (!ok)
             cJSON_AddStringToObject(s, "why", why);
         harvest(r.out ? r.out : "", cJSON_AddArrayToObject(s, "runs"), cJSON_AddArrayToObject(s, "errors"));
+        cJSON_AddNumberToObject(s, "t_s", (double)(t_step - t0) / 1000.0);
+        cJSON_AddNumberToObject(s, "took_s", (double)(cmk_mono_ms() - t_step) / 1000.0);
+        if ((eg = egress_now(run_dir))) /* the gateway's counts by verdict after the step */
+            cJSON_AddItemToObject(s, "egress", eg);
         cJSON_AddItemToArray(steps, s);
         if (!ok) {
             failed = 1;
@@ -272,6 +382,16 @@ int cmd_drill(cli_opts *o)
                                                                 : "the fix did not restore the flows")
                                                    : "after the fix the flows' HTTP actions get through again");
     cmk_mkdirs(report_dir, 0755, NULL);
+    snprintf(rpath, sizeof rpath, "%s/%s.png", report_dir, cmk_json_str(d, "name", "drill"));
+    {
+        cmk_err perr = CMK_ERR_INIT;
+        char base[300];
+        snprintf(base, sizeof base, "%s.png", cmk_json_str(d, "name", "drill"));
+        if (write_timeline(rpath, rep, &perr) == 0)
+            cJSON_AddStringToObject(rep, "timeline_png", base);
+        else
+            printf("no timeline picture: %s\n", perr.msg);
+    }
     snprintf(rpath, sizeof rpath, "%s/%s.json", report_dir, cmk_json_str(d, "name", "drill"));
     {
         char *text = cJSON_Print(rep);
@@ -282,6 +402,8 @@ int cmd_drill(cli_opts *o)
     write_markdown(rpath, rep);
     printf("drill %s: %s; report: %s/%s.{md,json}\n", cmk_json_str(d, "name", path),
            failed ? "UNEXPECTED OUTCOME" : "every outcome as expected", report_dir, cmk_json_str(d, "name", "drill"));
+    if (*cmk_json_str(rep, "timeline_png", ""))
+        printf("timeline: %s/%s\n", report_dir, cmk_json_str(rep, "timeline_png", ""));
     {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", run_dir);

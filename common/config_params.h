@@ -102,7 +102,11 @@
     X("log.max_size", log_max_size, INT, "67108864",                                               \
       "a log file is rotated (to NAME.1, one generation kept) once it passes this many bytes")   \
     X("log.warn_burst", log_warn_burst, INT, "20",                                                 \
-      "the same warning is logged at most this many times a minute; the rest are counted")
+      "the same warning is logged at most this many times a minute; the rest are counted")      \
+    X("metrics.enabled", metrics_enabled, BOOL, "true",                                            \
+      "every process serves Prometheus metrics on a loopback port (<run>/metrics/<name>.port)")   \
+    X("metrics.scrape_interval", metrics_scrape_interval, DUR, "5s",                               \
+      "scrape interval written into <run>/prometheus.yml by cmkctl up")
 
 /*
  * The range and unit of every parameter: R(name, min, max, unit). INT and DUR values must lie
@@ -157,6 +161,8 @@
     R("vault.limit_rsa4096", 1, 100000000, "transactions")                                         \
     R("vault.limit_management", 1, 100000000, "transactions")                                      \
     R("vault.microsoft_services", 1, 4000, "comma-separated CIDRs")                               \
+    R("metrics.enabled", 0, 1, "boolean")                                                          \
+    R("metrics.scrape_interval", 1000, 3600000, "ms")                                              \
     R("message.max_size", 65536, 268435456, "bytes")                                               \
     R("run.data_budget", 65536, 1073741824, "bytes")                                               \
     R("run.max_descendants", 0, 100000, "child runs")                                              \

@@ -16,6 +16,8 @@
 
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "util.h"
 
 struct cmk_server {
@@ -30,6 +32,7 @@ struct cmk_server {
     cJSON *envs;                   /* --env values */
     int shared;                    /* --shared */
     int64_t started;               /* wall ms */
+    cmk_metrics_http *metrics;     /* the /metrics endpoint (NULL: metrics.enabled false) */
 };
 
 cmk_config *cmk_server_config(cmk_server *srv) { return srv->cfg; }
@@ -170,6 +173,51 @@ static int setup(cmk_server *srv, int argc, char **argv, cmk_err *err)
     return 0;
 }
 
+/* on_collect - every second: let the modules set their gauges (on the loop's thread) */
+static int on_collect(cmk_loop *loop, int64_t id, void *arg)
+{
+    cmk_metrics_collect();
+    return 0;
+}
+
+/* metrics_bind - the metrics port, chosen (and recorded) before init confines anything; a
+ * process without metrics still runs (the reason is logged) */
+static void metrics_bind(cmk_server *srv)
+{
+    cmk_err err = CMK_ERR_INIT;
+
+    if (!srv->cfg->metrics_enabled)
+        return;
+    cmk_metrics_process_init();
+    cmk_metrics_set_identity(srv->name, srv->hooks->role);
+    if (!(srv->metrics = cmk_metrics_http_bind(srv->cfg->run_dir, srv->name, &err)))
+        cmk_warn("metrics.unavailable", "error=\"%s\"", err.msg);
+}
+
+/* metrics_start - serve /metrics (the thread is created after init: it inherits the
+ * confinement of a dedicated worker) and collect every second */
+static void metrics_start(cmk_server *srv)
+{
+    cmk_err err = CMK_ERR_INIT;
+
+    if (!srv->metrics)
+        return;
+    if (cmk_metrics_http_start(srv->metrics, &err) < 0) {
+        cmk_warn("metrics.unavailable", "error=\"%s\"", err.msg);
+        cmk_metrics_http_destroy(&srv->metrics);
+        return;
+    }
+    cmk_metrics_collect();
+    cmk_loop_add_timer(srv->loop, 1000, 1, on_collect, srv);
+    cmk_info("metrics.serving", "address=%s path=/metrics", cmk_metrics_http_address(srv->metrics));
+}
+
+/* cmk_server_metrics_address - "127.0.0.1:PORT" of this process's /metrics, or NULL */
+const char *cmk_server_metrics_address(cmk_server *srv)
+{
+    return srv->metrics ? cmk_metrics_http_address(srv->metrics) : NULL;
+}
+
 /* cmk_server_main - run a daemon */
 int cmk_server_main(int argc, char **argv, const cmk_server_hooks *hooks)
 {
@@ -182,17 +230,20 @@ int cmk_server_main(int argc, char **argv, const cmk_server_hooks *hooks)
     else if (rc < 0) {
         fprintf(stderr, "%s: %s\n", hooks->program, err.msg);
         status = cmk_code_exit(rc);
-    } else if (hooks->init(&srv, &srv.state, &err) < 0) {
+    } else if (metrics_bind(&srv), hooks->init(&srv, &srv.state, &err) < 0) {
         cmk_error("start.failed", "error=\"%s\"", err.msg);
         fprintf(stderr, "%s: %s\n", hooks->program, err.msg);
         status = cmk_code_exit(err.code ? err.code : CMK_EINTERNAL);
     } else {
         cmk_info("start", "role=%s run_dir=%s", hooks->role, srv.cfg->run_dir);
+        metrics_start(&srv);
         cmk_loop_run(srv.loop);
+        cmk_metrics_http_destroy(&srv.metrics); /* before fini frees what it renders */
         if (hooks->fini)
             hooks->fini(&srv, srv.state);
         cmk_info("stop", "role=%s", hooks->role);
     }
+    cmk_metrics_http_destroy(&srv.metrics);
     if (srv.sigfd >= 0)
         close(srv.sigfd);
     cmk_loop_destroy(&srv.loop);

@@ -47,6 +47,10 @@ const cJSON *cmk_server_envs(cmk_server *srv);  /* --env values (JSON array of s
 int cmk_server_shared(cmk_server *srv);         /* --shared given */
 int64_t cmk_server_started_ms(cmk_server *srv); /* wall ms at start */
 
+/* cmk_server_metrics_address - "127.0.0.1:PORT" of this process's /metrics (recorded in
+ * <run>/metrics/<name>.port), or NULL when metrics are off or unavailable */
+const char *cmk_server_metrics_address(cmk_server *srv);
+
 /* cmk_server_stop - stop the loop; the daemon exits with status 0 after fini */
 void cmk_server_stop(cmk_server *srv);
 

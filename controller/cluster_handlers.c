@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "util.h"
 
 /* A ping fanned out to several processes. */
@@ -113,6 +114,16 @@ int op_ping(void *arg, const cmk_msg *req, cmk_err *err)
     return 0;
 }
 
+/* add_metrics_endpoint - "metrics": "http://127.0.0.1:PORT/metrics" of a process (recorded in
+ * <run>/metrics/<name>.port), or "" when it has none */
+static void add_metrics_endpoint(ctl *self, cJSON *o, const char *name)
+{
+    char addr[64], url[96] = "";
+    if (cmk_metrics_endpoint_read(self->cfg->run_dir, name, addr, sizeof addr) == 0)
+        snprintf(url, sizeof url, "http://%s/metrics", addr);
+    cJSON_AddStringToObject(o, "metrics", url);
+}
+
 /* op_status - every process: pid, role, state, uptime, heartbeat age, restarts */
 int op_status(void *arg, const cmk_msg *req, cmk_err *err)
 {
@@ -134,6 +145,7 @@ int op_status(void *arg, const cmk_msg *req, cmk_err *err)
     cJSON_AddNumberToObject(me, "uptime_ms", (double)(now - cmk_server_started_ms(self->srv)));
     cJSON_AddNumberToObject(me, "heartbeat_age_ms", 0);
     cJSON_AddNumberToObject(me, "restarts", 0);
+    add_metrics_endpoint(self, me, "controller");
     cJSON_AddItemToArray(procs, me);
     children = supervisor_status(self->sup);
     cJSON_ArrayForEach(it, children) {
@@ -148,6 +160,7 @@ int op_status(void *arg, const cmk_msg *req, cmk_err *err)
                                 pid > 0 ? (double)(now - (int64_t)cmk_json_num(it, "started_ms", (double)now)) : 0);
         cJSON_AddNumberToObject(o, "heartbeat_age_ms", (double)broker_peer_age(self->broker, name));
         cJSON_AddNumberToObject(o, "restarts", cmk_json_num(it, "restarts", 0));
+        add_metrics_endpoint(self, o, name);
         cJSON_AddItemToArray(procs, o);
     }
     cJSON_Delete(children);

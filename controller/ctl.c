@@ -18,8 +18,10 @@
 #include <zmq.h>
 
 #include "authz.h"
+#include "ctl_metrics.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "migration.h"
 #include "recurrence.h"
 #include "store.h"
@@ -355,6 +357,8 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = start_children(self, err);
     if (rc == 0)
         rc = policy_start_dedicated_workers(self->policies, err);
+    if (rc == 0)
+        cmk_metrics_on_collect(ctl_metrics_collect, self);
     if (rc == 0) {
         migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
         policy_resume(self->policies);
@@ -399,6 +403,7 @@ void ctl_stop(ctl **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    cmk_metrics_remove_collect(ctl_metrics_collect, self);
     jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
     envops_svc_destroy(&self->envops);
     flow_homes_destroy(&self->homes);

@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/util.h"
 #include "fw_config.h"
 #include "fw_engine.h"
@@ -453,14 +454,27 @@ static cJSON *kernel_counters(fw_edge *self)
 /* fw_edge_poll_counters - log what rose since last time */
 void fw_edge_poll_counters(fw_edge *self)
 {
+    static cmk_family *packets;
     cJSON *now = kernel_counters(self), *it;
     if (!now)
         return;
+    if (!packets)
+        packets = cmk_metrics_family("cmk_firewall_kernel_packets_total",
+                                     "Packets counted by the nftables rules in the firewall's "
+                                     "namespace, by verdict and rule (N:name or default); reset "
+                                     "when a config is applied.", CMK_METRIC_COUNTER,
+                                     "verdict,rule", NULL, 0);
     pthread_mutex_lock(&self->lock);
     cJSON_ArrayForEach(it, now) {
         int rule = (int)cmk_json_num(it, "rule", 0);
         double pk = cmk_json_num(it, "packets", 0), before = 0;
         const cJSON *old;
+        char label[96];
+        if (rule)
+            snprintf(label, sizeof label, "%d:%s", rule, cmk_json_str(it, "name", ""));
+        else
+            snprintf(label, sizeof label, "default");
+        cmk_metric_set(cmk_family_get2(packets, cmk_json_str(it, "verdict", "-"), label), (int64_t)pk);
         cJSON_ArrayForEach(old, self->last_counts) {
             if ((int)cmk_json_num(old, "rule", -1) == rule)
                 before = cmk_json_num(old, "packets", 0);

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "fw_engine.h"
 #include "fw_httpmsg.h"
 
@@ -135,6 +136,19 @@ static void count_decision(fw_endpoints *self, const fw_decision *d)
     self->n_dec++;
 }
 
+/* count_metric - cmk_firewall_decisions_total{verdict, rule}: connections the endpoints
+ * decided (in kernel mode, those the kernel let through) */
+static void count_metric(const char *verdict, const char *rule)
+{
+    static cmk_family *f;
+    if (!f)
+        f = cmk_metrics_family("cmk_firewall_decisions_total",
+                               "Connections to the customer endpoints decided by the firewall's "
+                               "rule engine, by verdict and deciding rule (N:name or default).",
+                               CMK_METRIC_COUNTER, "verdict,rule", NULL, 0);
+    cmk_metric_inc(cmk_family_get2(f, verdict, rule));
+}
+
 /* fault_now - the active fault into kind (may become ""); under the lock */
 static void fault_now(fw_endpoints *self, char kind[16], int64_t *ms)
 {
@@ -167,6 +181,7 @@ static int admit(fw_endpoints *self, conn *c, uint16_t dport)
     else
         snprintf(c->rule, sizeof c->rule, "%d:%s", d.rule_index + 1, d.rule_name);
     count_decision(self, &d);
+    count_metric(c->verdict, c->rule);
     fault_now(self, fault, &fault_ms);
     snprintf(cfgname, sizeof cfgname, "%s", self->cfg_name);
     c->gen = self->gen;

@@ -25,6 +25,7 @@
 #include "gw_route.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "util.h"
 
@@ -123,6 +124,28 @@ static void add_where(cJSON *b, const gw_job *j)
     cJSON_AddItemToObject(b, "firewall", fw);
 }
 
+/* count_verdict - egress by source tag and verdict: the customer firewall's verdict
+ * (X-Cmk-Firewall-Verdict) when the endpoint answered, otherwise the gateway's outcome
+ * (refused, timeout, dns, ...) */
+static void count_verdict(const gw_job *j)
+{
+    static cmk_family *f;
+    const char *verdict = j->outcome == GW_OUT_OK ? fw_header(j, "X-Cmk-Firewall-Verdict")
+                                                  : gw_outcome_name(j->outcome);
+    if (!f)
+        f = cmk_metrics_family("cmk_gateway_egress_verdicts_total",
+                               "Outbound HTTP actions by source service tag and verdict (the "
+                               "firewall's verdict when the endpoint answered, else the outcome).",
+                               CMK_METRIC_COUNTER, "source_tag,verdict", NULL, 0);
+    cmk_metric_inc(cmk_family_get2(f, j->tag[0] ? j->tag : "-", verdict));
+}
+
+/* render_gw_metrics - the gateway's own counters, appended to the common /metrics */
+static char *render_gw_metrics(void *arg)
+{
+    return gw_metrics_render(arg);
+}
+
 /* on_egress - finished jobs: reply, log, count */
 static int on_egress(cmk_loop *loop, void *sock, int fd, void *arg)
 {
@@ -162,6 +185,7 @@ static int on_egress(cmk_loop *loop, void *sock, int fd, void *arg)
         cmk_msg_destroy(&rep);
         decision(j, msg[0] ? msg : NULL);
         gw_metrics_egress(self->metrics, j->tag, gw_outcome_name(j->outcome), j->latency_ms);
+        count_verdict(j);
         gw_job_destroy(&j);
     }
     return 0;
@@ -382,6 +406,8 @@ int gateway_start(cmk_server *srv, gateway **out, cmk_err *err)
     if (!(self->metrics = gw_metrics_new()) || !(self->nsock = gw_nsock_new(cfg->run_dir)))
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (rc == 0)
+        rc = cmk_metrics_add_text(render_gw_metrics, self->metrics);
+    if (rc == 0)
         rc = load_tags(self, cfg, err);
     if (rc == 0 && !(self->egress = gw_egress_new(self->nsock, err)))
         rc = err->code;
@@ -436,6 +462,7 @@ void gateway_stop(gateway **self_p)
         cmk_zap_destroy(&self->zap);
     }
     gw_tags_destroy(&self->tags);
+    cmk_metrics_remove_text(render_gw_metrics, self->metrics);
     gw_metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "worker/wmetrics.h"
 
 #define PT_SCHEMA_VERSION "2"        /* 2: names and trigger signatures sealed */
 #define PT_SCHEMA_LEGACY "1"         /* names and signatures in the clear: sealed on upgrade */
@@ -204,7 +205,9 @@ static int commit_once(partition *p, cmk_err *err)
         dispatch(p, code);
         return code;
     }
+    cmk_metric_observe(wmetrics_get()->group_size, (double)p->pending);
     rc = pt_exec_cached(p, PT_COMMIT);
+    cmk_metric_inc(rc == SQLITE_OK ? wmetrics_get()->commits_ok : wmetrics_get()->commits_failed);
     if (rc != SQLITE_OK) {
         code = pt_db_err(p, rc, "committing pending writes", err);
         if (!sqlite3_get_autocommit(p->db))

@@ -14,6 +14,7 @@
 #include <openssl/kdf.h>
 
 #include "common/util.h"
+#include "worker/wmetrics.h"
 
 #define PT_HEX (2 * CMK_DEK_ID_LEN + 1)
 #define PT_VALUE_MAX (512 * 1024 * 1024) /* largest value written (SQLite's own limit is 1e9) */
@@ -228,6 +229,7 @@ int pt_seal(partition *p, cmk_dek *dek, const char *table, const char *row, cons
 {
     cmk_place place = {p->env, table, row, column};
     size_t need = len + CMK_BLOB_OVERHEAD;
+    double t0;
     int rc;
 
     if (len > PT_VALUE_MAX)
@@ -252,7 +254,9 @@ int pt_seal(partition *p, cmk_dek *dek, const char *table, const char *row, cons
         p->scratch = n;
         p->scratch_cap = ncap;
     }
+    t0 = cmk_metrics_now();
     rc = cmk_seal(p->sealer, dek, &place, plain, len, p->scratch, p->scratch_cap, blob_len, err);
+    cmk_metric_observe(wmetrics_get()->seal_seconds, cmk_metrics_now() - t0);
     if (rc < 0)
         return rc;
     *blob = p->scratch;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zmq.h>
 
@@ -19,6 +20,7 @@
 #include "proto.h"
 #include "ops.h"
 #include "util.h"
+#include "wmetrics.h"
 
 #define TICK_MS 2        /* group commits and deadlines are checked this often while pending */
 #define TICK_IDLE_MS 250 /* and this often when nothing is (an idle worker barely wakes up) */
@@ -218,6 +220,30 @@ static void confine(worker *self)
         cmk_warn("worker.not_confined", "seccomp=%d reason=\"%s\"", res.seccomp, res.why_not);
 }
 
+/* collect_metrics - every second on the loop: environments open and their partitions' size */
+static void collect_metrics(void *arg)
+{
+    worker *self = arg;
+    const wmetrics *m = wmetrics_get();
+    int64_t n = 0;
+
+    for (wenv *e = self->envs; e; e = e->next) {
+        struct stat st;
+        char wal[4200];
+        int64_t bytes = 0;
+        if (!e->part)
+            continue;
+        n++;
+        if (stat(partition_path(e->part), &st) == 0)
+            bytes += (int64_t)st.st_size;
+        snprintf(wal, sizeof wal, "%s-wal", partition_path(e->part));
+        if (stat(wal, &st) == 0)
+            bytes += (int64_t)st.st_size;
+        cmk_metric_set(cmk_family_get2(m->partition_bytes, e->id, e->infrastructure), bytes);
+    }
+    cmk_metric_set(m->environments, n);
+}
+
 /* worker_start - links */
 int worker_start(cmk_server *srv, worker **out, cmk_err *err)
 {
@@ -254,6 +280,8 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
                 wkeys_get(self->keys, it->valuestring, on_prefetched, self, &perr);
         }
     }
+    wmetrics_get();
+    cmk_metrics_on_collect(collect_metrics, self);
     confine(self); /* sockets connected, keys in memory: nothing else of the file system */
     *out = self;
     return 0;
@@ -266,6 +294,7 @@ void worker_stop(worker **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    cmk_metrics_remove_collect(collect_metrics, self);
     if (self->tick_timer)
         cmk_loop_cancel_timer(cmk_server_loop(self->srv), self->tick_timer);
     cmk_loop_set_idle(cmk_server_loop(self->srv), NULL, NULL);

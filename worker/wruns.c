@@ -16,6 +16,7 @@
 #include "flowdef.h"
 #include "log.h"
 #include "util.h"
+#include "wmetrics.h"
 #include "worker.h"
 
 #define CHILD_DEPTH_MAX 8        /* child flows nested deeper than this fail */
@@ -37,6 +38,7 @@ struct wrun {
     int finishing;               /* final save in flight */
     int descendants;             /* child runs started under this top-level run, in all */
     int continuing;              /* a continuation of a time-sliced step is scheduled */
+    double t0;                   /* monotonic start (cmk_metrics_now), for the latency metric */
     wrun *next;                  /* registry of runs in flight */
 };
 
@@ -128,6 +130,8 @@ static void on_saved(void *arg, int rc)
     wrun *r = arg;
     worker *w = r->w;
     w->runs_finished++;
+    wmetrics_run_ended(rc < 0 ? "SaveFailed" : engine_status_name(engine_run_status(r->run)),
+                       cmk_metrics_now() - r->t0);
     if (r->parent) {
         wrun *p = r->parent;
         int status_code = 200;
@@ -520,6 +524,9 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
     r->next = w->runs;
     w->runs = r;
     w->runs_started++;
+    r->t0 = cmk_metrics_now();
+    cmk_metric_inc(wmetrics_get()->runs_started);
+    cmk_metric_add(wmetrics_get()->runs_inflight, 1);
     advance(r);
     return 0;
 }

@@ -18,6 +18,8 @@
 
 #include "common/util.h"
 
+#include "ctl_metrics.h"
+
 #define AUDIT_DOMAIN "cmksim-audit-v1"
 #define ANCHOR_DOMAIN "cmksim-audit-head-v1"
 #define ANCHOR_KEY_LEN 32
@@ -353,6 +355,7 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
         *seq_out = e.seq;
 out:
     pthread_mutex_unlock(&self->mu);
+    ctl_metrics_audit_append(rc == 0);
     return rc;
 }
 
@@ -612,3 +615,4 @@ out:
     pthread_mutex_unlock(&self->mu);
     return rc;
 }
+

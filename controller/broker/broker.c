@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "hmap.h"
+#include "ctl_metrics.h"
 #include "keys.h"
 #include "log.h"
 #include "ops.h"
@@ -100,6 +101,7 @@ struct broker {
     } *inflight;               /* per-peer counts (request.max_inflight bounds them) */
     size_t ninflight;          /* entries used */
     int64_t hb_timer;
+    ctl_metrics *metrics;      /* front requests counted and timed */
 };
 
 static broker_peer *peer_by_name(const broker *self, const char *name)
@@ -517,6 +519,7 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
             continue;
         }
         op = cmk_op_find(msg->type);
+        ctl_metrics_request(self->metrics, msg, op && op->door == AUTHZ_FRONT ? op->type : "unknown");
         if (!op || op->door != AUTHZ_FRONT) {
             const char *near = cmk_op_closest(msg->type);
             if (near)
@@ -578,6 +581,7 @@ static int on_tick(cmk_loop *loop, int64_t id, void *arg)
             finish_forward(self, f, NULL, &err);
         }
     }
+    ctl_metrics_expire(self->metrics, 10 * 60 * 1000); /* never answered: stop waiting */
     return 0;
 }
 
@@ -624,13 +628,16 @@ broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err
         return NULL;
     }
     self->srv = srv;
+    self->metrics = ctl_metrics_new(); /* NULL (out of memory): requests are not counted */
     if (!(self->forward_ids = cmk_hmap_new())) {
+        ctl_metrics_destroy(&self->metrics);
         free(self);
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
     if (cmk_keypair_ensure(cfg->run_dir, server_secret_name, &kp, err) < 0) {
         cmk_hmap_destroy(&self->forward_ids);
+        ctl_metrics_destroy(&self->metrics);
         free(self);
         return NULL;
     }
@@ -672,6 +679,7 @@ void broker_destroy(broker **self_p)
     free(self->peers);
     free(self->inflight);
     cmk_hmap_destroy(&self->forward_ids);
+    ctl_metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -725,7 +733,9 @@ void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg)
 int broker_reply(broker *self, cmk_msg *reply)
 {
     cmk_err err = CMK_ERR_INIT;
-    int rc = cmk_msg_send(reply, self->front, &err);
+    int rc;
+    ctl_metrics_reply(self->metrics, reply);
+    rc = cmk_msg_send(reply, self->front, &err);
     if (rc < 0)
         cmk_warn("front.reply_failed", "req=%s error=\"%s\"", reply->reqid, err.msg);
     cmk_msg_destroy(&reply);

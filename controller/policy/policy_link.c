@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl_metrics.h"
 #include "keys.h"
 #include "flow_homes.h"
 #include "migration.h"
@@ -520,6 +521,7 @@ void pol_lock_env(policy_svc *self, const char *env_id, const char *reason)
         broker_forward(self->ctl->broker, worker, "env.release", b, 5000, forward_done, NULL, NULL);
         cJSON_Delete(b);
         audit_append(self->ctl->audit, "system", "env.lock", env_id, 0, reason, NULL, NULL);
+        ctl_metrics_env_locked(reason);
         cmk_log(CMK_LOG_WARN, env_id, NULL, "env.locked", "reason=\"%s\"", reason);
         pol_schedule_deletion(self, env_id, cmk_json_str(env, "type", "production"), t);
     }

@@ -7,6 +7,7 @@
  * the lock, unlocking is refused. Unlocking uploads the same key (same RSA modulus): it goes
  * Installing, then Active, and each environment is then unlocked on its own.
  */
+#include "ctl_metrics.h"
 #include "tenantkey_int.h"
 
 #include <stdio.h>
@@ -117,6 +118,7 @@ static int lock_envs(tk_op *op, const tk_key *active, char *names, size_t cap, i
         if (d < 0)
             return cmk_err_set(op->err, d, "%s", e2.msg);
         e->mode = TENANTKEY_ENV_LOCKED;
+        ctl_metrics_env_locked("tenant key locked");
         e->locked_ms = op->now;
         e->delete_ms = op->now + op->svc->cfg.locked_env_delete_ms;
         if ((rc = tks_env_put(op->svc, e, op->err)) == 0) {

@@ -11,6 +11,7 @@
  * `cmkctl clock advance` does not refill budgets); tests inject their own source.
  */
 #include "vault_int.h"
+#include "ctl_metrics.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -106,11 +107,10 @@ int vault_throttle_take(vault_throttle *self, int64_t vault_id, const char *vaul
     ring *r;
     int rc = 0;
 
-    if (!self || !self->cfg.throttle_enabled)
+    if (!self || !self->cfg.throttle_enabled || (limit = limit_for(&self->cfg, cls, bits)) <= 0) {
+        ctl_metrics_vault_tx(cls == VAULT_TX_CRYPTO, 0);
         return 0;
-    limit = limit_for(&self->cfg, cls, bits);
-    if (limit <= 0)
-        return 0;
+    }
     cost = BUDGET / limit;
     slot_ms = self->cfg.throttle_window_ms / SLOTS;
     now = self->cfg.mono_now ? self->cfg.mono_now(self->cfg.mono_arg) : cmk_mono_ms();
@@ -150,6 +150,7 @@ int vault_throttle_take(vault_throttle *self, int64_t vault_id, const char *vaul
         r->units[s] += cost;
     }
     pthread_mutex_unlock(&self->mu);
+    ctl_metrics_vault_tx(cls == VAULT_TX_CRYPTO, rc != 0);
     if (rc == 0)
         return 0;
     {
@@ -186,3 +187,4 @@ void vault_throttle_forget(vault_throttle *self, int64_t vault_id)
         }
     pthread_mutex_unlock(&self->mu);
 }
+

@@ -18,3 +18,25 @@ grep -q "127.40.1.0/24" "$RUN/reports/legacy-only-firewall-breaks-after-cmk.md" 
 grep -q "actively refused it" "$RUN/reports/legacy-only-firewall-breaks-after-cmk.md" || fail "the report does not quote the error"
 grep -q "127.40.9.0/24" "$RUN/reports/weekly-service-tag-update.json" || fail "the update drill does not name the new prefix"
 ok "reports name the missing prefix, the error and the fix"
+
+# the timeline: every step timed, the gateway's egress by verdict after it (a refusal during
+# the break, through again after the fix), and the picture when gnuplot is installed
+r="$RUN/reports/legacy-only-firewall-breaks-after-cmk.json"
+python3 - "$r" <<'PY' || fail "legacy-only drill timeline data"
+import json, sys
+j = json.load(open(sys.argv[1]))
+steps = j["steps"]
+assert all("t_s" in s and "took_s" in s for s in steps), "steps are not timed"
+assert [s["t_s"] for s in steps] == sorted(s["t_s"] for s in steps), "step times go backwards"
+brk = [s for s in steps if s["phase"] == "break"][-1]
+ver = [s for s in steps if s["phase"] == "verify"][-1]
+assert brk["egress"].get("refused", 0) >= 1, brk.get("egress")
+assert ver["egress"].get("allow", 0) > brk["egress"].get("allow", 0), (brk.get("egress"), ver.get("egress"))
+PY
+if command -v gnuplot >/dev/null; then
+    head -c 4 "$RUN/reports/legacy-only-firewall-breaks-after-cmk.png" | grep -q PNG || fail "no timeline picture"
+    grep -q "legacy-only-firewall-breaks-after-cmk.png" "$RUN/reports/legacy-only-firewall-breaks-after-cmk.md" || fail "report does not show the picture"
+    ok "DRILL-1 the report has a timeline picture: steps, phases, egress by verdict"
+else
+    ok "DRILL-1 timeline data checked; no picture: gnuplot is not installed (apt-get install gnuplot-nox)"
+fi

@@ -139,8 +139,9 @@ END_TEST
 START_TEST(test_bucketize)
 {
     bench_point p[] = {
-        {0, 1000, 1},    {999, 3000, 1}, {500, 2000, 1}, {1000, 9000, 0}, /* failed: no latency */
-        {1500, 5000, 1}, {2999, 7, 1},   {5000, 8, 1},                    /* past the span: last */
+        {0, 1000, 1, 0},    {999, 3000, 1, 0}, {500, 2000, 1, 0},
+        {1000, 9000, 0, 1},                                     /* failed: no latency */
+        {1500, 5000, 1, 0}, {2999, 7, 1, 0},   {5000, 8, 1, 0}, /* past the span: last */
     };
     bench_bucket *b;
     size_t nb;
