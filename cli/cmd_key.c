@@ -42,30 +42,6 @@ static void show_key(const cJSON *r)
     cJSON_Delete(flat);
 }
 
-static int key_usage(void)
-{
-    printf("Usage (VAULT NAME name a key):\n"
-           "  cmkctl key create VAULT NAME [--kty RSA|RSA-HSM] [--size 2048|3072|4096] [--ops wrapKey,unwrapKey,...]\n"
-           "                    [--expires DATE|+DUR] [--not-before DATE|+DUR] [--tag k=v]...\n"
-           "  cmkctl key import VAULT NAME --file KEY.pem|.der|.pfx [--password-file F]\n"
-           "  cmkctl key import-byok VAULT NAME --file KEY.byok\n"
-           "  cmkctl key byok-export --kek VAULT/KEK --target TARGET.pem --out KEY.byok\n"
-           "  cmkctl key show VAULT NAME [--version V] [--pem]\n"
-           "  cmkctl key list VAULT [--deleted] | versions VAULT NAME\n"
-           "  cmkctl key rotate VAULT NAME\n"
-           "  cmkctl key enable|disable VAULT NAME [--version V]\n"
-           "  cmkctl key update VAULT NAME [--version V] [--enable|--disable] [--expires DATE|+DUR] [--not-before DATE|+DUR] [--tag k=v]...\n"
-           "  cmkctl key delete|recover|purge VAULT NAME\n"
-           "  cmkctl key backup VAULT NAME --out FILE | restore VAULT --file FILE\n"
-           "  cmkctl key wrap|unwrap VAULT NAME (--value BASE64 | --in FILE) [--alg RSA-OAEP|RSA-OAEP-256] [--version V] [--out FILE]\n"
-           "  cmkctl key policy VAULT NAME [--rotate-after P90D | --rotate-before-expiry P30D] [--expires-after P1Y]\n\n"
-           "DATE is like 2027-01-31T00:00:00Z; +DUR counts from the controller's clock (+90d).\n"
-           "A key-exchange key for .byok import is a key created with --kty RSA-HSM --ops import.\n\n"
-           "Example:\n"
-           "  cmkctl key create contoso-kv cmk-key --size 3072\n"
-           "  cmkctl key wrap contoso-kv cmk-key --value $(openssl rand -base64 32)\n");
-    return 0;
-}
 
 /* add_tags - every --tag k=v into b.tags */
 static int add_tags(const cli_opts *o, cJSON *b)
@@ -224,8 +200,6 @@ int cmd_key(cli_opts *o)
     char type[40];
     int rc;
 
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-        return key_usage();
     if (strcmp(sub, "byok-export") == 0)
         return byok_export(o);
     if (!vault)
@@ -262,7 +236,7 @@ int cmd_key(cli_opts *o)
         if (cli_flag(o, "--enable") || cli_flag(o, "--disable"))
             cJSON_AddBoolToObject(b, "enabled", cli_flag(o, "--enable"));
         if (cli_opt(o, "--size"))
-            cJSON_AddNumberToObject(b, "size", atoi(cli_opt(o, "--size")));
+            cJSON_AddNumberToObject(b, "size", (double)cli_opt_int(o, "--size", 2048));
         if ((rc = add_tags(o, b)) != 0) {
             cJSON_Delete(b);
             return rc;

@@ -66,20 +66,6 @@ static int key_file_into(const char *path, cJSON *b)
     return 0;
 }
 
-static int usage(void)
-{
-    printf("Usage (legacy: move to customer-managed keys; see `cmkctl policy --help`):\n"
-           "  cmkctl tenant enable-byok TENANT\n"
-           "  cmkctl tenant-key generate --tenant T --region R --name N --password-file F --out KEY.pfx\n"
-           "  cmkctl tenant-key upload FILE.pfx|FILE.byok --tenant T --region R --name N [--password-file F]\n"
-           "  cmkctl tenant-key activate --tenant T NAME | list --tenant T | status --tenant T\n"
-           "  cmkctl tenant-key kek --tenant T --region R --out KEK.pem   (for making a .byok)\n"
-           "  cmkctl tenant lock TENANT --key-file F --password-file F [--confirm TEXT]\n"
-           "  cmkctl tenant unlock-key TENANT --key-file F --password-file F\n"
-           "  cmkctl env apply-tenant-key ENV --yes | return-to-microsoft-key ENV [--confirm-name NAME]\n"
-           "  cmkctl env unlock ENV | byok-state ENV\n");
-    return 0;
-}
 
 /* cmd_tenant_key - tenant-key subcommands */
 int cmd_tenant_key(cli_opts *o)
@@ -87,8 +73,6 @@ int cmd_tenant_key(cli_opts *o)
     const char *sub = o->argc > 1 ? o->argv[1] : "--help";
     cJSON *b;
     int rc;
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-        return usage();
     notice();
     if (!cli_opt(o, "--tenant"))
         return cli_fail(CMK_EINVAL, "cmkctl tenant-key %s needs --tenant T; see `cmkctl tenant-key --help`", sub);

@@ -41,7 +41,7 @@ cmkctl up >/dev/null
 [ "$(json_get "$(cmkctl tenant show contoso --json)" 'j["name"]')" = "Contoso Ltd" ] || fail "lost tenant"
 ok "persisted"
 
-cmkctl env delete "$id" >/dev/null
+cmkctl env delete "$id" --yes >/dev/null
 out=$(cmkctl env show "$id" 2>&1 || true)
 grep -q "no environment" <<<"$out" || fail "deleted env still shown: $out"
 [ "$(stat -c %a "$RUN/controller.db")" = 600 ] || fail "controller.db not 0600"
