@@ -20,9 +20,11 @@ id=$(json_get "$prod" 'j["id"]')
 sbx=$(cmkctl env create --tenant contoso --name Sandbox --region europe --type sandbox --json)
 sid=$(json_get "$sbx" 'j["id"]')
 
-for bad in "--region mars:unknown region" "--type lab:unknown environment type" "--tenant nobody:no tenant"; do
+for bad in "--region mars:unknown region" "--type lab:--type takes one of production" "--tenant nobody:no tenant"; do
     args=${bad%%:*}; msg=${bad#*:}
-    set -- --tenant contoso --name X --region unitedstates
+    set -- --name X
+    [[ $args == --region* ]] || set -- "$@" --region unitedstates
+    [[ $args == --tenant* ]] || set -- "$@" --tenant contoso
     out=$(cmkctl env create "$@" $args 2>&1 || true)
     grep -q "$msg" <<<"$out" || fail "env create $args: $out"
 done
