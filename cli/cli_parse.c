@@ -15,49 +15,15 @@
 #include "cli.h"
 #include "clock.h"
 #include "err.h"
+#include "suggest.h"
 #include "util.h"
 
 static const cli_usage *active; /* the subcommand being run: cli_is_flag asks it */
 
-/* edit_distance - Levenshtein distance of a and b (short words) */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[128];
-    if (la >= 127 || lb >= 127)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
-/* cli_closest - nearest candidate, if within a third of the word (at least 2 edits) */
+/* cli_closest - nearest candidate (common/suggest.c) */
 const char *cli_closest(const char *word, const char *const *candidates, size_t n)
 {
-    const char *best = NULL;
-    size_t bd = (size_t)-1, limit = strlen(word) / 3;
-    if (limit < 2)
-        limit = 2;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(word, candidates[i]);
-        if (d < bd) {
-            bd = d;
-            best = candidates[i];
-        }
-    }
-    return bd <= limit ? best : NULL;
+    return n ? cmk_closest(word, strlen(word), candidates, n) : NULL;
 }
 
 /* cli_usage_of - the row of cmd/sub */

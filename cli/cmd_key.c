@@ -191,6 +191,70 @@ static int wrap_cmd(cli_opts *o, const char *type, cJSON *b)
     return 0;
 }
 
+/* locked_envs - the environments of the policies that use vault/name which are now Locked:
+ * [{id, name, policy, state}] */
+static cJSON *locked_envs(cli_opts *o, const char *vault, const char *name)
+{
+    cmk_msg *pols = NULL, *envs = NULL;
+    cJSON *q = cJSON_CreateObject(), *out = cJSON_CreateArray();
+    const cJSON *p, *e;
+    if (cli_call(o, "policy.list", q, &pols) != 0 || cli_call(o, "env.list", q, &envs) != 0) {
+        cJSON_Delete(q);
+        cmk_msg_destroy(&pols);
+        return out;
+    }
+    cJSON_Delete(q);
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(pols->body, "items")) {
+        if (strcmp(cmk_json_str(p, "vault", ""), vault) != 0 || strcmp(cmk_json_str(p, "key", ""), name) != 0)
+            continue;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(envs->body, "items")) {
+            cJSON *it;
+            if (strcmp(cmk_json_str(e, "policy", ""), cmk_json_str(p, "id", "")) != 0)
+                continue;
+            it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "id", cmk_json_str(e, "id", ""));
+            cJSON_AddStringToObject(it, "name", cmk_json_str(e, "name", ""));
+            cJSON_AddStringToObject(it, "policy", cmk_json_str(p, "name", ""));
+            cJSON_AddStringToObject(it, "state", cmk_json_str(e, "state", ""));
+            cJSON_AddItemToArray(out, it);
+        }
+    }
+    cmk_msg_destroy(&pols);
+    cmk_msg_destroy(&envs);
+    return out;
+}
+
+/* disable_and_report - key disable, then what it did to the environments encrypted with it:
+ * they lock at once, and the output says so and names the way back */
+static int disable_and_report(cli_opts *o, cJSON *b, const char *vault, const char *name)
+{
+    cmk_msg *rep;
+    cJSON *envs;
+    const cJSON *e;
+    int rc = cli_call(o, "key.update", b, &rep);
+    cJSON_Delete(b);
+    if (rc != 0)
+        return rc;
+    envs = locked_envs(o, vault, name);
+    if (o->json) {
+        cJSON_AddItemToObject(rep->body, "environments", envs);
+        cli_print_json(rep->body);
+        cmk_msg_destroy(&rep);
+        return 0;
+    }
+    show_key(rep->body);
+    cJSON_ArrayForEach(e, envs) {
+        printf("environment %s (%s, policy %s): %s%s\n", cmk_json_str(e, "name", ""), cmk_json_str(e, "id", ""),
+               cmk_json_str(e, "policy", ""), cmk_json_str(e, "state", ""),
+               strcmp(cmk_json_str(e, "state", ""), "Locked") == 0 ? " - Environment disabled: its key is unreachable" : "");
+    }
+    if (cJSON_GetArraySize(envs) > 0)
+        printf("to bring them back: cmkctl key enable %s %s, then: cmkctl env reenable ENV\n", vault, name);
+    cJSON_Delete(envs);
+    cmk_msg_destroy(&rep);
+    return 0;
+}
+
 /* cmd_key - key subcommands */
 int cmd_key(cli_opts *o)
 {
@@ -269,6 +333,8 @@ int cmd_key(cli_opts *o)
     if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0) {
         cJSON_AddBoolToObject(b, "enabled", strcmp(sub, "enable") == 0);
         add_opt(o, b, "--version", "version");
+        if (strcmp(sub, "disable") == 0)
+            return disable_and_report(o, b, vault, name);
         return cli_request(o, "key.update", b, show_key);
     }
     if (strcmp(sub, "show") == 0) {

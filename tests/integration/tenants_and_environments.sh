@@ -26,7 +26,7 @@ for bad in "--region mars:unknown region" "--type lab:--type takes one of produc
     [[ $args == --region* ]] || set -- "$@" --region unitedstates
     [[ $args == --tenant* ]] || set -- "$@" --tenant contoso
     out=$(cmkctl env create "$@" $args 2>&1 || true)
-    grep -q "$msg" <<<"$out" || fail "env create $args: $out"
+    grep -qF -- "$msg" <<<"$out" || fail "env create $args: $out"
 done
 out=$(cmkctl env create --tenant contoso --name "Contoso Prod" --region europe 2>&1 || true)
 grep -q "already" <<<"$out" || fail "duplicate env name: $out"
