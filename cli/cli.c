@@ -66,6 +66,18 @@ int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply)
     return 0;
 }
 
+/* cli_print_written - a file was written */
+void cli_print_written(const cli_opts *o, const char *path, const char *text)
+{
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "written", path);
+        cli_print_json(j);
+        cJSON_Delete(j);
+    } else
+        puts(text);
+}
+
 /* cli_print_json - pretty JSON */
 void cli_print_json(const cJSON *json)
 {

@@ -96,6 +96,9 @@ const cli_option *cli_global_options(void);
  * status (> 0); 0 and *reply on success (reply may be NULL if not wanted) */
 int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply);
 
+/* cli_print_written - "wrote PATH ..." (text) or {"written": PATH} (--json) after writing a file */
+void cli_print_written(const cli_opts *o, const char *path, const char *text);
+
 /* cli_print_json - pretty JSON on stdout */
 void cli_print_json(const cJSON *json);
 

@@ -249,7 +249,7 @@ static const cli_usage usages[] = {
     U("tenant", "list", "", 0, 0, 0, "list tenants", o_none),
     U("tenant", "show", "ID", 1, 1, 0, "a tenant and its environments", o_none),
     U("tenant", "enable-byok", "TENANT", 1, 1, 0, "allow legacy tenant keys (BYOK) for a tenant", o_none),
-    U("tenant", "lock", "TENANT", 1, 1, CLI_S_DESTROYS,
+    U("tenant", "lock", "TENANT", 1, 1, 0,
       "lock a tenant: every active environment is disabled (the first call prints the confirmation text)",
       o_tenant_lock),
     U("tenant", "unlock-key", "TENANT", 1, 1, 0, "unlock a tenant locked with the key", o_tenant_unlock),

@@ -206,8 +206,11 @@ int cmd_flow(cli_opts *o)
         text = cJSON_Print(rep->body);
         if (cli_opt(o, "--out")) {
             rc = cmk_file_write_atomic(cli_opt(o, "--out"), text, strlen(text), 0600, &err);
-            if (rc == 0)
-                printf("wrote %s\n", cli_opt(o, "--out"));
+            if (rc == 0) {
+                char line[4200];
+                snprintf(line, sizeof line, "wrote %s", cli_opt(o, "--out"));
+                cli_print_written(o, cli_opt(o, "--out"), line);
+            }
         } else
             puts(text);
         free(text);
@@ -255,9 +258,14 @@ int cmd_run(cli_opts *o)
         csv = cmk_json_str(rep->body, "csv", "");
         if (cli_opt(o, "--out")) {
             rc = cmk_file_write_atomic(cli_opt(o, "--out"), csv, strlen(csv), 0600, &err);
-            if (rc == 0)
-                printf("wrote %s\n", cli_opt(o, "--out"));
-        } else
+            if (rc == 0) {
+                char line[4200];
+                snprintf(line, sizeof line, "wrote %s", cli_opt(o, "--out"));
+                cli_print_written(o, cli_opt(o, "--out"), line);
+            }
+        } else if (o->json)
+            cli_print_json(rep->body);
+        else
             fputs(csv, stdout);
         cmk_msg_destroy(&rep);
         return rc < 0 ? cli_fail(rc, "%s", err.msg) : 0;

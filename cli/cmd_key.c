@@ -144,7 +144,11 @@ static int byok_export(cli_opts *o)
     free(json);
     if (rc < 0)
         return cli_fail(rc, "%s", err.msg);
-    printf("wrote %s for key-exchange key %s\n", out, kek);
+    {
+        char line[4200];
+        snprintf(line, sizeof line, "wrote %s for key-exchange key %s", out, kek);
+        cli_print_written(o, out, line);
+    }
     return 0;
 }
 
@@ -365,7 +369,11 @@ int cmd_key(cli_opts *o)
         cmk_msg_destroy(&rep);
         if (rc < 0)
             return cli_fail(rc, "%s", err.msg);
-        printf("wrote backup of %s/%s to %s\n", vault, name, out);
+        {
+            char line[4400];
+            snprintf(line, sizeof line, "wrote backup of %s/%s to %s", vault, name, out);
+            cli_print_written(o, out, line);
+        }
         return 0;
     }
     if (strcmp(sub, "policy") == 0) {

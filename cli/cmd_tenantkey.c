@@ -145,8 +145,13 @@ int cmd_tenant_key(cli_opts *o)
             const char *pem = cmk_json_str(rep->body, "public_pem", "");
             rc = cmk_file_write_atomic(cli_opt(o, "--out"), pem, strlen(pem), 0644, &err);
         }
-        printf("key-exchange key %s%s%s\n", cmk_json_str(rep->body, "kid", ""), cli_opt(o, "--out") ? " written to " : "",
-               cli_opt(o, "--out") ? cli_opt(o, "--out") : "");
+        if (o->json) {
+            if (cli_opt(o, "--out"))
+                cJSON_AddStringToObject(rep->body, "written", cli_opt(o, "--out"));
+            cli_print_json(rep->body);
+        } else
+            printf("key-exchange key %s%s%s\n", cmk_json_str(rep->body, "kid", ""),
+                   cli_opt(o, "--out") ? " written to " : "", cli_opt(o, "--out") ? cli_opt(o, "--out") : "");
         cmk_msg_destroy(&rep);
         return rc < 0 ? cli_fail(rc, "%s", err.msg) : 0;
     }
@@ -183,9 +188,17 @@ int cmd_tenant_byok(cli_opts *o)
             cJSON_AddStringToObject(s, "tenant", tenant);
             cJSON_Delete(b);
             if ((rc = cli_call(o, "tenantkey.status", s, &rep)) == 0) {
-                printf("Locking disables every active environment of %s, including for Microsoft.\n"
-                       "To go on, run again with: --confirm \"%s\"\n",
-                       tenant, cmk_json_str(rep->body, "lock_confirmation_text", ""));
+                if (o->json) {
+                    cJSON *j = cJSON_CreateObject();
+                    cJSON_AddStringToObject(j, "tenant", tenant);
+                    cJSON_AddBoolToObject(j, "locked", 0);
+                    cJSON_AddStringToObject(j, "lock_confirmation_text", cmk_json_str(rep->body, "lock_confirmation_text", ""));
+                    cli_print_json(j);
+                    cJSON_Delete(j);
+                } else
+                    printf("Locking disables every active environment of %s, including for Microsoft.\n"
+                           "To go on, run again with: --confirm \"%s\"\n",
+                           tenant, cmk_json_str(rep->body, "lock_confirmation_text", ""));
                 cmk_msg_destroy(&rep);
             }
             cJSON_Delete(s);

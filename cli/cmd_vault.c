@@ -66,7 +66,7 @@ int cmd_vault(cli_opts *o)
         if (pna)
             cJSON_AddBoolToObject(b, "public_network_access", strcmp(pna, "on") == 0);
     } else if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0) {
-        const char *perms = cli_opt(o, "--perms") ? cli_opt(o, "--perms") : cli_opt(o, "--perm");
+        const char *perms = cli_opt(o, "--perms");
         if (!cli_opt(o, "--principal") || !perms) {
             cJSON_Delete(b);
             return cli_fail(CMK_EINVAL, "cmkctl vault %s VAULT --principal P --perms LIST", sub);
