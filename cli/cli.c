@@ -179,6 +179,8 @@ int cli_main(int argc, char **argv)
         const char *v;
         if (strcmp(a, "-h") == 0)
             g = find_global("--help");
+        if (g && strcmp(g->name, "--version") == 0 && n > 0)
+            g = NULL; /* after a command, --version is that command's (key show --version V) */
         if (!g) {
             rest[n++] = split[i];
             continue;

@@ -29,7 +29,7 @@ static const cli_option o_global[] = {
     FILEOPT("--curve-key", "FILE", "act with another CURVE key file instead of keys/admin.key"),
     OPT("--as", "NAME", "act as identity NAME: --curve-key <run dir>/keys/NAME.key"),
     FLAG("--help", "this text; after a command or subcommand: its options"),
-    FLAG("--version", "the version of cmkctl"),
+    FLAG("--version", "the version of cmkctl (before any command: after one, it is that command's)"),
     END,
 };
 
