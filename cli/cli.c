@@ -61,6 +61,14 @@ int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply)
         return cli_fail(err.code, "%s", err.msg);
     rc = cmk_client_call(c, type, body, o->timeout_ms, reply, &err);
     cmk_client_destroy(&c);
+    if (rc == CMK_ETIMEOUT && !cli_cluster_stopped(o->run_dir)) {
+        char dur[32];
+        cmk_duration_format(o->timeout_ms, dur, sizeof dur);
+        return cli_fail(rc, "no answer from the controller in %s within %s: it is running (it holds "
+                            "controller.lock) but is busy or stopped, or does not know this client's key (%s); wait "
+                            "with a longer --timeout, or see %s/logs/controller.log", o->run_dir, dur,
+                        o->key_path ? o->key_path : "keys/admin.key", o->run_dir);
+    }
     if (rc < 0)
         return cli_fail(rc, "%s", err.msg);
     return 0;
