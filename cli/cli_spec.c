@@ -96,7 +96,7 @@ static const cli_option o_tk_upload[] = {
     REQ("--tenant", "T", "the tenant"), OPT("--region", "R", "the region"), OPT("--name", "N", "the key's name"),
     FILEOPT("--password-file", "F", "password of a .pfx"), END,
 };
-static const cli_option o_tk_tenant[] = { REQ("--tenant", "T", "the tenant"), END };
+static const cli_option o_tk_tenant[] = { REQ("--tenant", "T", "the tenant"), OPT("--region", "R", "the region"), END };
 static const cli_option o_tk_kek[] = {
     REQ("--tenant", "T", "the tenant"), OPT("--region", "R", "the region"),
     FILEOPT("--out", "KEK.pem", "write the key-exchange key's public key here"), END,

@@ -4,7 +4,8 @@
 # tests/data/ as links), with only the run directory (/tmp/c1) replaced by this test's; a
 # line that fails fails the test. The states the README's comments claim are checked where
 # they are claimed: the environment is Locked after `key disable` (and the output says
-# "Environment disabled"), Ready again after `key enable`, `env reenable` and `clock advance 5m`.
+# "Environment disabled"), Ready again after `key enable`, `env reenable` and `clock advance 5m`;
+# a line whose comment says "# exit N" must end with that status (cmk-firewall diff: 1 = changed).
 # (Build and benchmark commands - make, which runs this very test - are fenced ```console.)
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +24,7 @@ state_of() { json_get "$("$BIN/cmkctl" --run-dir "$RUN/c1" env show Prod --json)
 
 # run_block - the lines of a block, one by one (a line ending in \ continues), in one shell
 run_file() {
-    local file=$1 line cmd="" out n=0
+    local file=$1 line cmd="" out n=0 rc want
     while IFS= read -r line; do
         if [ "$line" = "#--block--" ]; then continue; fi
         cmd+="$line"
@@ -31,7 +32,10 @@ run_file() {
         [ -n "${cmd//[[:space:]]/}" ] || { cmd=""; continue; }
         cmd=${cmd//\/tmp\/c1/$RUN\/c1}
         n=$((n + 1))
-        out=$(cd "$work" && eval "$cmd" 2>&1) || fail "$file, command $n failed: $cmd
+        # a comment "# exit N: ..." says which status the line ends with (default 0)
+        want=0; [[ $cmd =~ \#\ exit\ ([0-9]+) ]] && want=${BASH_REMATCH[1]}
+        rc=0; out=$(cd "$work" && eval "$cmd" 2>&1) || rc=$?
+        [ "$rc" = "$want" ] || fail "$file, command $n exited $rc (its comment says $want): $cmd
 $out"
         case $cmd in
         *"key disable"*)
