@@ -233,6 +233,7 @@ int cmd_scenario(cli_opts *o);
 int cmd_curve_keygen(cli_opts *o);
 int cmd_identity(cli_opts *o);
 int cmd_call(cli_opts *o);
+int cmd_protocol(cli_opts *o);
 
 /* cli_main - parse global options and run a command */
 int cli_main(int argc, char **argv);

@@ -49,6 +49,9 @@ static const cli_option o_call[] = {
     FILEOPT("--file", "FILE", "read the body (a JSON object) from FILE; `-` as the body reads stdin"), END,
 };
 static const cli_option o_completion[] = { END };
+static const cli_option o_protocol[] = {
+    FLAG("--markdown", "the table of docs/PROTOCOL.md (Markdown)"), END,
+};
 
 /* ---- tenants and environments ---- */
 static const cli_option o_tenant_create[] = { OPT("--name", "NAME", "display name (default: the id)"), END };
@@ -373,6 +376,8 @@ static const cli_usage usages[] = {
     U("identity", "matrix", "", 0, 0, 0, "which role may call which class of operation", o_none),
     U("call", NULL, "TYPE [BODY-JSON|-]", 1, 2, 0,
       "send one raw request and print the reply (body: JSON argument, --file F, or - for stdin)", o_call),
+    U("protocol", NULL, "", 0, 0, 0,
+      "every request type: who may send it, where it goes, its limits (the operation table)", o_protocol),
     U("curve-keygen", NULL, "FILE", 1, 1, 0, "write a new CURVE key pair (for --curve-key)", o_none),
     U("completion", "bash", "", 0, 0, 0, "bash completion for cmkctl: source <(cmkctl completion bash)", o_completion),
     U("man", NULL, "", 0, 0, 0, "the man page cmkctl(1), as roff, generated from these tables", o_none),
@@ -466,6 +471,8 @@ static const cli_cmd commands[] = {
     { "call", cmd_call, "TYPE [BODY-JSON|-] [--file F]",
       "send one raw request and print the reply (with --as/--curve-key: check what an identity may call)", NULL,
       NULL },
+    { "protocol", cmd_protocol, "[--markdown]",
+      "every request type: who may send it, where it goes, its limits (the operation table)", NULL, NULL },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)", NULL, NULL },
     { "completion", cmd_completion, "bash", "shell completion: source <(cmkctl completion bash)", NULL, NULL },

@@ -57,8 +57,8 @@ static int print_matrix(const cli_opts *o)
     }
     for (int c = 0; c < AUTHZ_NCLASS; c++) {
         cJSON *a = cJSON_AddArrayToObject(jc, authz_class_name((authz_class)c));
-        for (const authz_op *op = authz_table(); op->type; op++)
-            if (op->cls == (authz_class)c)
+        for (const authz_op *op = cmk_op_table(); op < cmk_op_table() + CMK_NOPS; op++)
+            if (op->door != AUTHZ_INTERNAL && op->cls == (authz_class)c)
                 cJSON_AddItemToArray(a, cJSON_CreateString(op->type));
     }
     if (o->json) {

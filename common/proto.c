@@ -4,6 +4,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,7 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
                          frames[i + 3].len, CMK_PROTO_MAX_BODY);
         goto fail;
     }
+    msg->body_len = frames[i + 3].len;
     if (frames[i + 3].len > 0) {
         cJSON *body = cJSON_ParseWithLength(frames[i + 3].data, frames[i + 3].len);
         if (!cJSON_IsObject(body)) {
@@ -342,4 +344,14 @@ int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err)
         rc = send_frame(sock, self->bins[i].data, self->bins[i].len, i + 1 < self->nbins, err);
     free(body);
     return rc;
+}
+
+/* cmk_worker_name - "worker-<env>" or "worker-shared" */
+char *cmk_worker_name(const char *env, char *name, size_t cap)
+{
+    if (env)
+        snprintf(name, cap, "worker-%s", env);
+    else
+        snprintf(name, cap, "%s", CMK_WORKER_SHARED);
+    return name;
 }

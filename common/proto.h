@@ -39,8 +39,8 @@
 #define CMK_PROTO_MAX_BINS 16
 #define CMK_PROTO_MAX_BIN (64 * 1024 * 1024)
 
-/* Message types of the back channel and of every reply. Operations are named in the
- * services' dispatch tables (controller/ctl_ops.c, worker/, gateway/). */
+/* Message types of the back channel and of every reply. Operations are declared once, in the
+ * operation table (ops.h). */
 #define CMK_MSG_READY "ready"         /* P->B: {role, name, pid, envs[]} */
 #define CMK_MSG_HEARTBEAT "heartbeat" /* both ways, empty body */
 #define CMK_MSG_DISCONNECT "disconnect" /* P->B: leaving cleanly */
@@ -48,6 +48,14 @@
 #define CMK_MSG_PING "ping"           /* any request; reply {pong:true, proc, pid} */
 #define CMK_MSG_REPLY "reply"         /* success reply */
 #define CMK_MSG_ERROR "error"         /* failure reply: {code, message} */
+
+/* Workers' names (their CURVE identities): the shared worker, and one per CMK environment. */
+#define CMK_WORKER_SHARED "worker-shared"
+#define CMK_WORKER_NAME_MAX 96
+
+/* cmk_worker_name - the name of the worker serving env on its dedicated infrastructure
+ * ("worker-<env>"), or of the shared worker when env is NULL; returns name */
+char *cmk_worker_name(const char *env, char *name, size_t cap);
 
 /* One frame, as handed to the pure decoder. */
 typedef struct {
@@ -69,6 +77,7 @@ typedef struct {
     char reqid[CMK_PROTO_MAX_REQID + 1];    /* request id */
     char user[64];                          /* ZAP User-Id of the sender (received only) */
     cJSON *body;                            /* JSON object, owned */
+    size_t body_len;                        /* bytes of the body frame (received only) */
     cmk_bin bins[CMK_PROTO_MAX_BINS];       /* binary frames */
     int nbins;                              /* how many */
 } cmk_msg;

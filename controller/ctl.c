@@ -44,6 +44,21 @@ static int on_zap(cmk_loop *loop, void *sock, int fd, void *arg)
     return cmk_zap_handle(arg) < 0 ? 0 : 0;
 }
 
+/* resolve_tenant - the tenant of an object named in a request: environments from the
+ * directory's placements in memory, the rest from controller.db */
+static int resolve_tenant(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap, cmk_err *err)
+{
+    ctl *self = arg;
+    if (ref == AUTHZ_REF_ENV) {
+        dir_env e;
+        int rc = directory_env_placement(self->dir, value, &e, err);
+        if (rc == 0)
+            cmk_strlcpy(tenant, e.tenant, cap);
+        return rc;
+    }
+    return authz_resolve_db(self->db, ref, value, tenant, cap, err);
+}
+
 /* on_authz - the authorization matrix (authz.c) before the broker dispatches; every refusal
  * is audited with the identity as principal and EPERM as result */
 static int on_authz(void *arg, const cmk_msg *req, int back, cmk_err *err)
@@ -51,8 +66,8 @@ static int on_authz(void *arg, const cmk_msg *req, int back, cmk_err *err)
     ctl *self = arg;
     char target[128];
     const cJSON *entry = cmk_zap_entry(self->zap, req->user);
-    int rc = authz_check(entry, req->user, back ? AUTHZ_BACK : AUTHZ_FRONT, req->type, req->body, authz_resolve_db,
-                         self->db, target, sizeof target, err);
+    int rc = authz_check(entry, req->user, back ? AUTHZ_BACK : AUTHZ_FRONT, req->type, req->body, resolve_tenant,
+                         self, target, sizeof target, err);
     if (rc < 0) {
         cmk_log(CMK_LOG_WARN, NULL, req->reqid, "authz.refused", "identity=%s type=%s door=%s error=\"%s\"",
                 req->user[0] ? req->user : "-", req->type, back ? "back" : "front", err->msg);
@@ -294,8 +309,7 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = err->code;
     if (rc == 0) {
         broker_set_authz(self->broker, on_authz, self);
-        broker_set_ops(self->broker, ctl_ops, self);
-        broker_set_back_ops(self->broker, ctl_back_ops, self);
+        broker_set_dispatch(self->broker, ctl_handlers, self);
         broker_set_peer_hook(self->broker, on_peer, self);
         rc = write_pid(self, err);
     }
@@ -357,6 +371,7 @@ void ctl_stop(ctl **self_p)
     self = *self_p;
     jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
     envops_svc_destroy(&self->envops);
+    flow_homes_destroy(&self->homes);
     policy_svc_destroy(&self->policies);
     broker_destroy(&self->broker);
     supervisor_destroy(&self->sup);

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "directory.h"
 #include "envops.h"
+#include "flow_homes.h"
 #include "jobs.h"
 #include "keyring.h"
 #include "migration.h"
@@ -20,6 +21,7 @@
 #include "vault.h"
 #include "server.h"
 #include "supervisor.h"
+#include "ops.h"
 #include "zap.h"
 
 /* The controller. */
@@ -39,6 +41,7 @@ typedef struct {
     policy_svc *policies; /* enterprise policies, links, health monitor */
     tenantkey_svc *tenantkeys; /* legacy BYOK tenant keys */
     envops_svc *envops; /* environment backup, restore, copy, reset */
+    flow_homes *homes;  /* where flows live while and after they migrate (the router reads it) */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */
@@ -53,15 +56,13 @@ void ctl_stop(ctl **self_p);
 /* ctl_begin_shutdown - stop children, then the loop */
 void ctl_begin_shutdown(ctl *self, const char *why);
 
-/* ctl_ops - the front operations table (ctl_ops.c); ctl_back_ops - requests from peers */
-extern const broker_op ctl_ops[];
-extern const broker_op ctl_back_ops[];
-int op_dek_list(void *ctx, const cmk_msg *req, cmk_err *err);
+/* ctl_handlers - every operation's handler, by CMK_OP_<ID> (dispatch.c) */
+extern const broker_op_fn ctl_handlers[CMK_NOPS];
 
 /* routing to an environment's worker (ops_route.c) */
-void ctl_worker_of(const cJSON *env, char *name, size_t cap);
+void ctl_worker_of(const dir_env *env, char *name, size_t cap);
 int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err);
-int ctl_route_both(ctl *self, const cmk_msg *req, const cJSON *env, cmk_err *err);
+int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *err);
 int op_route(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* ctl_migration_done - a migration ended (policy_link.c: completes the link or unlink) */

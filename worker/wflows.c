@@ -15,6 +15,7 @@
 #include "flowdef.h"
 #include "jschema.h"
 #include "log.h"
+#include "ops.h"
 #include "util.h"
 #include "worker.h"
 
@@ -695,24 +696,24 @@ static int op_env_clear(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     return 0;
 }
 
-static const struct {
-    const char *type;
-    wop_fn fn;
-} wops[] = {
-    { "flow.dump", op_flow_dump },       { "flow.put", op_flow_put },         { "env.clear", op_env_clear },
-    { "flow.create", op_flow_create },   { "flow.get", op_flow_get },         { "flow.list", op_flow_list },
-    { "flow.update", op_flow_update },   { "flow.delete", op_flow_delete },   { "flow.enable", op_flow_enable },
-    { "flow.disable", op_flow_disable }, { "flow.save-as", op_flow_save_as }, { "flow.export", op_flow_export },
-    { "flow.import", op_flow_import },   { "flow.run", op_flow_run },         { "flow.invoke", op_flow_invoke },
-    { "run.list", op_run_list },         { "run.summary", op_run_summary },         { "run.show", op_run_show },         { "run.export-csv", op_run_export_csv },
-    { "conn.create", op_conn_create },   { "conn.show", op_conn_show },
+/* the worker's handlers, by operation (common/ops.h) */
+static const wop_fn wops[CMK_NOPS] = {
+    [CMK_OP_FLOW_DUMP] = op_flow_dump,     [CMK_OP_FLOW_PUT] = op_flow_put,
+    [CMK_OP_ENV_CLEAR] = op_env_clear,     [CMK_OP_FLOW_CREATE] = op_flow_create,
+    [CMK_OP_FLOW_GET] = op_flow_get,       [CMK_OP_FLOW_LIST] = op_flow_list,
+    [CMK_OP_FLOW_UPDATE] = op_flow_update, [CMK_OP_FLOW_DELETE] = op_flow_delete,
+    [CMK_OP_FLOW_ENABLE] = op_flow_enable, [CMK_OP_FLOW_DISABLE] = op_flow_disable,
+    [CMK_OP_FLOW_SAVE_AS] = op_flow_save_as, [CMK_OP_FLOW_EXPORT] = op_flow_export,
+    [CMK_OP_FLOW_IMPORT] = op_flow_import, [CMK_OP_FLOW_RUN] = op_flow_run,
+    [CMK_OP_FLOW_INVOKE] = op_flow_invoke, [CMK_OP_RUN_LIST] = op_run_list,
+    [CMK_OP_RUN_SUMMARY] = op_run_summary, [CMK_OP_RUN_SHOW] = op_run_show,
+    [CMK_OP_RUN_EXPORT_CSV] = op_run_export_csv, [CMK_OP_CONN_CREATE] = op_conn_create,
+    [CMK_OP_CONN_SHOW] = op_conn_show,
 };
 
 /* wops_find - the handler of a request type, or NULL */
 wop_fn wops_find(const char *type)
 {
-    for (size_t i = 0; i < sizeof wops / sizeof wops[0]; i++)
-        if (strcmp(wops[i].type, type) == 0)
-            return wops[i].fn;
-    return NULL;
+    const cmk_op *op = cmk_op_find(type);
+    return op ? wops[op->id] : NULL;
 }

@@ -3,6 +3,8 @@
  */
 #include "worker.h"
 
+#include "ops.h"
+
 #include "confine.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "keys.h"
 #include "log.h"
 #include "proto.h"
+#include "ops.h"
 #include "util.h"
 
 #define TICK_MS 2        /* group commits and deadlines are checked this often while pending */
@@ -45,12 +48,18 @@ void worker_fail(worker *w, cmk_msg *reply, int code, const char *message)
         worker_reply(w, e);
 }
 
+/* worker_takes - 1 if a worker answers requests of this type (tests/unit/ops_test.c) */
+int worker_takes(const char *type)
+{
+    return wops_find(type) != NULL || strcmp(type, CMK_T_ENV_RELEASE) == 0;
+}
+
 /* on_request - a request the controller routed here */
 static int on_request(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *err)
 {
     worker *w = arg;
     wop_fn fn = wops_find(req->type);
-    if (strcmp(req->type, "env.release") == 0) {
+    if (strcmp(req->type, CMK_T_ENV_RELEASE) == 0) {
         /* the controller moves the environment away or locks it: wipe its keys now */
         int rc = wenv_release(w, cmk_json_str(req->body, "env", ""), cmk_json_str(req->body, "reason", "released"));
         cmk_msg *rep;

@@ -73,6 +73,9 @@ int64_t worker_now(const worker *w);
 /* wops - the request table of flow.*, run.*, conn.* (wflows.c) */
 wop_fn wops_find(const char *type);
 
+/* worker_takes - 1 if a worker answers requests of this type */
+int worker_takes(const char *type);
+
 /* runs (wruns.c) */
 int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *definition, const char *trigger_json,
                const char *client_req, cmk_msg *reply, wrun *parent, const char *parent_action, cmk_err *err);

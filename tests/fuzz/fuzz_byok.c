@@ -16,7 +16,7 @@
 #include <openssl/pem.h>
 #include <sqlite3.h>
 
-#include "controller/vault.h"
+#include "controller/vault/vault.h"
 
 #define KEK_KID "https://cmksim-byok.vault.azure.net/keys/fuzz-westus-kek/0123456789abcdef0123456789abcdef"
 

@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "controller/tenantkey_int.h"
+#include "controller/tenantkey/tenantkey_int.h"
 #include "fuzz.h"
 
 /* fuzz_check_private_key - pk passes or fails the key checks with a message, and survives

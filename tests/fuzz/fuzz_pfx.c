@@ -10,7 +10,7 @@
  */
 #include "fuzz_keyfile.h"
 
-#include "controller/vault_int.h"
+#include "controller/vault/vault_int.h"
 
 #define PASSWORD "fuzz-password"
 

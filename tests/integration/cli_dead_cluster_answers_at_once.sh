@@ -8,15 +8,22 @@
 . "$(dirname "$0")/lib.sh"
 
 # dead_answer - a command on a cluster that is not running: the message, exit 3, under 2 s
+# (the best of three tries, so that a loaded machine's scheduling is not taken for waiting:
+# waiting for an answer would take the whole 15 s --timeout every time)
 dead_answer() {
-    local t0 t1 out rc=0
-    t0=$(date +%s%N)
-    out=$("$BIN/cmkctl" --run-dir "$RUN" --timeout 15s "$@" 2>&1) || rc=$?
-    t1=$(date +%s%N)
-    [ "$rc" = 3 ] || fail "cmkctl $* on a stopped cluster exited $rc (want 3): $out"
-    [ "$out" = "cmkctl: no cluster is running in $RUN (start one with: cmkctl up --run-dir $RUN)" ] \
-        || fail "cmkctl $* on a stopped cluster: $out"
-    [ $(( (t1 - t0) / 1000000 )) -lt 2000 ] || fail "cmkctl $* took $(( (t1 - t0) / 1000000 )) ms to say no cluster runs"
+    local t0 t1 out rc best=999999
+    for try in 1 2 3; do
+        rc=0
+        t0=$(date +%s%N)
+        out=$("$BIN/cmkctl" --run-dir "$RUN" --timeout 15s "$@" 2>&1) || rc=$?
+        t1=$(date +%s%N)
+        [ "$rc" = 3 ] || fail "cmkctl $* on a stopped cluster exited $rc (want 3): $out"
+        [ "$out" = "cmkctl: no cluster is running in $RUN (start one with: cmkctl up --run-dir $RUN)" ] \
+            || fail "cmkctl $* on a stopped cluster: $out"
+        [ $(( (t1 - t0) / 1000000 )) -lt $best ] && best=$(( (t1 - t0) / 1000000 ))
+        [ $best -lt 2000 ] && break
+    done
+    [ $best -lt 2000 ] || fail "cmkctl $* took $best ms at best to say no cluster runs"
 }
 
 dead_answer status

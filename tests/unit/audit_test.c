@@ -9,7 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "controller/audit.h"
+#include "controller/audit/audit.h"
 
 static sqlite3 *db;
 static cmk_clock *clk;

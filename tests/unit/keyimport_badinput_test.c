@@ -15,9 +15,9 @@
 
 #include <sqlite3.h>
 
-#include "controller/audit.h"
-#include "controller/tenantkey_int.h"
-#include "controller/vault.h"
+#include "controller/audit/audit.h"
+#include "controller/tenantkey/tenantkey_int.h"
+#include "controller/vault/vault.h"
 
 #define OWNER "alice"
 #define VAULT "contoso-kv"

@@ -10,7 +10,7 @@
  */
 #include "tests/data/tenantkey/tenantkey_fixture.h"
 
-#include "controller/vault.h"
+#include "controller/vault/vault.h"
 
 #define US "unitedstates"
 

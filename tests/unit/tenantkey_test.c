@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "controller/vault.h"
+#include "controller/vault/vault.h"
 
 /* test_feature_off - nothing works before the feature is on; enabling twice is refused */
 START_TEST(test_feature_off)

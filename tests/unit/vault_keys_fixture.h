@@ -17,7 +17,7 @@
 #include <sqlite3.h>
 
 #include "common/util.h"
-#include "controller/vault.h"
+#include "controller/vault/vault.h"
 
 #define DAY INT64_C(86400000)
 #define OWNER "alice"

@@ -17,7 +17,7 @@
 #include <sqlite3.h>
 
 #include "common/util.h"
-#include "controller/vault.h"
+#include "controller/vault/vault.h"
 
 #include "vault_keys_fixture.h"
 

@@ -19,9 +19,9 @@
 #include <sqlite3.h>
 
 #include "common/util.h"
-#include "controller/audit.h"
-#include "controller/directory.h"
-#include "controller/tenantkey.h"
+#include "controller/audit/audit.h"
+#include "controller/directory/directory.h"
+#include "controller/tenantkey/tenantkey.h"
 
 #define SEC INT64_C(1000)
 #define MINUTE (60 * SEC)

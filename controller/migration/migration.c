@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "flow_homes.h"
 #include "flowclass.h"
 #include "flowdef.h"
 #include "log.h"
@@ -40,12 +41,9 @@ static int exec(ctl *c, const char *sql, const char *a, const char *b, const cha
 int migration_init(void *ctl_p, cmk_err *err)
 {
     ctl *c = ctl_p;
+    if (!c->homes && !(c->homes = flow_homes_new(c->db, err))) /* flow_homes and migrations */
+        return err->code;
     return store_exec(c->db,
-                      "CREATE TABLE IF NOT EXISTS flow_homes (env TEXT NOT NULL, flow TEXT NOT NULL, home TEXT NOT NULL,"
-                      "  PRIMARY KEY (env, flow));"
-                      "CREATE TABLE IF NOT EXISTS migrations (env TEXT PRIMARY KEY, to_dedicated INTEGER NOT NULL,"
-                      "  status TEXT NOT NULL, moved INTEGER NOT NULL DEFAULT 0, held INTEGER NOT NULL DEFAULT 0,"
-                      "  started INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0, migrated_at INTEGER NOT NULL DEFAULT 0);"
                       "CREATE TABLE IF NOT EXISTS migration_held (env TEXT NOT NULL, flow TEXT NOT NULL, name TEXT,"
                       "  categories TEXT, remedies TEXT, PRIMARY KEY (env, flow));"
                       /* flows verified on the target by the job in flight: counted once even when
@@ -71,6 +69,7 @@ static void finish(mig *m, int rc, const char *message)
     snprintf(held, sizeof held, "%d", m->held);
     exec(m->c, "UPDATE migrations SET status = ?2, finished = CAST(?3 AS INTEGER), moved = CAST(?4 AS INTEGER) "
                "WHERE env = ?1", m->env, rc ? "Failed" : "Done", now, moved);
+    flow_homes_running(m->c->homes, m->env, 0, m->to_dedicated);
     if (rc == 0 && m->to_dedicated)
         exec(m->c, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
              m->env, now, held, NULL);
@@ -109,13 +108,12 @@ static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
     /* a delete sent again after a worker restart finds the flow gone already: that is done too */
     if ((!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) && !(err && err->code == CMK_ENOENT)) {
         /* still on the source: route it there again */
-        exec(m->c, "DELETE FROM flow_homes WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
+        flow_homes_forget(m->c->homes, m->env, id);
         exec(m->c, "DELETE FROM migration_moved WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
         finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the flow");
         return;
     }
-    exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env, id,
-         m->to_dedicated ? "dedicated" : "shared", NULL);
+    flow_homes_set(m->c->homes, m->env, id, m->to_dedicated ? "dedicated" : "shared");
     exec(m->c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
     m->next++;
     next_flow(m);
@@ -143,8 +141,7 @@ static void on_verified(void *arg, const cmk_msg *reply, const cmk_err *err)
     }
     /* route the flow to the target before the source deletes it: a run sent meanwhile must not
      * reach the source after the delete (requests to one worker arrive in order) */
-    exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, ?3)", m->env,
-         cmk_json_str(f, "id", ""), m->to_dedicated ? "dedicated" : "shared", NULL);
+    flow_homes_set(m->c->homes, m->env, cmk_json_str(f, "id", ""), m->to_dedicated ? "dedicated" : "shared");
     exec(m->c, "INSERT OR IGNORE INTO migration_moved(env, flow) VALUES(?1, ?2)", m->env, cmk_json_str(f, "id", ""),
          NULL, NULL);
     body = cJSON_CreateObject();
@@ -233,8 +230,7 @@ static void classify(mig *m)
                      m->env, in[i].id, in[i].display_name, cats);
                 exec(m->c, "UPDATE migration_held SET remedies = ?3 WHERE env = ?1 AND flow = ?2", m->env, in[i].id, rems,
                      NULL);
-                exec(m->c, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", m->env,
-                     in[i].id, NULL, NULL);
+                flow_homes_set(m->c->homes, m->env, in[i].id, "shared");
                 m->held++;
             } else
                 cJSON_AddItemToArray(keep, cJSON_Duplicate(f, 1));
@@ -298,6 +294,7 @@ static int start_job(void *ctl_p, const char *env, int to_dedicated, int resume,
         free(m);
         return cmk_err_set(err, CMK_EIO, "cannot record the migration of %s", env);
     }
+    flow_homes_running(c->homes, env, 1, to_dedicated);
     if (!resume)
         exec(c, "DELETE FROM migration_moved WHERE env = ?1", env, NULL, NULL, NULL);
     if (to_dedicated)
@@ -352,7 +349,7 @@ static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
 
 int migration_running(void *ctl_p, const char *env)
 {
-    return int_query(ctl_p, "SELECT COUNT(*) FROM migrations WHERE env = ? AND status = 'Running'", env, NULL) > 0;
+    return flow_homes_is_running(((ctl *)ctl_p)->homes, env);
 }
 
 int migration_held_count(void *ctl_p, const char *env)
@@ -366,24 +363,28 @@ int64_t migration_migrated_at(void *ctl_p, const char *env)
 }
 
 /* migration_home - where a flow lives: where it was moved or kept; while a migration runs, a
- * flow not moved yet is still on the source side */
+ * flow not moved yet is still on the source side (from memory: flow_homes.h) */
 const char *migration_home(void *ctl_p, const char *env, const char *flow, const char *infra)
 {
+    return flow_homes_where(((ctl *)ctl_p)->homes, env, flow, infra);
+}
+
+/* migration_forget - flow of env (NULL: every flow) lives where its environment says again, and
+ * is no longer listed as held on the Microsoft-managed key */
+void migration_forget(void *ctl_p, const char *env, const char *flow)
+{
     ctl *c = ctl_p;
-    sqlite3_stmt *st;
-    static __thread char home[16];
-    cmk_strlcpy(home, infra, sizeof home);
-    if (!flow || !(st = store_stmt(c->db, "SELECT home FROM flow_homes WHERE env = ?1 AND flow = ?2 "
-                                          "UNION ALL SELECT CASE to_dedicated WHEN 1 THEN 'shared' ELSE "
-                                          "'dedicated' END FROM migrations WHERE env = ?1 AND status = "
-                                          "'Running' LIMIT 1")))
-        return home;
-    sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        cmk_strlcpy(home, (const char *)sqlite3_column_text(st, 0), sizeof home);
-    store_stmt_done(st);
-    return home;
+    flow_homes_forget(c->homes, env, flow);
+    if (flow)
+        exec(c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL);
+    else
+        exec(c, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
+}
+
+/* migration_keep_shared - flow of env (a dedicated environment) stays on the shared worker */
+int migration_keep_shared(void *ctl_p, const char *env, const char *flow)
+{
+    return flow_homes_set(((ctl *)ctl_p)->homes, env, flow, "shared");
 }
 
 /* migration_status - the job and the flows it kept on the Microsoft-managed key */

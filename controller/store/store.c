@@ -169,7 +169,48 @@ int store_exec_text(sqlite3 *db, const char *sql, const char *a, const char *b, 
 
 int store_begin(sqlite3 *db, cmk_err *err) { return store_exec(db, "BEGIN IMMEDIATE", err); }
 int store_commit(sqlite3 *db, cmk_err *err) { return store_exec(db, "COMMIT", err); }
-void store_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
+/* Who is told of a rollback (a cache over rows that a rollback may have taken back). */
+#define STORE_MAX_LISTENERS 8
+static struct {
+    sqlite3 *db;               /* the connection */
+    store_rollback_fn fn;      /* called after ROLLBACK or ROLLBACK TO */
+    void *arg;                 /* its argument */
+} listeners[STORE_MAX_LISTENERS];
+
+/* store_on_rollback - call fn(arg) after every rollback on db (set up before threads start) */
+int store_on_rollback(sqlite3 *db, store_rollback_fn fn, void *arg)
+{
+    for (int i = 0; i < STORE_MAX_LISTENERS; i++)
+        if (!listeners[i].fn) {
+            listeners[i].db = db;
+            listeners[i].fn = fn;
+            listeners[i].arg = arg;
+            return 0;
+        }
+    return CMK_ELIMIT;
+}
+
+/* store_off_rollback - stop telling fn */
+void store_off_rollback(sqlite3 *db, store_rollback_fn fn, void *arg)
+{
+    for (int i = 0; i < STORE_MAX_LISTENERS; i++)
+        if (listeners[i].db == db && listeners[i].fn == fn && listeners[i].arg == arg)
+            listeners[i].fn = NULL;
+}
+
+/* rolled_back - tell the listeners of db */
+static void rolled_back(sqlite3 *db)
+{
+    for (int i = 0; i < STORE_MAX_LISTENERS; i++)
+        if (listeners[i].fn && listeners[i].db == db)
+            listeners[i].fn(listeners[i].arg);
+}
+
+void store_rollback(sqlite3 *db)
+{
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    rolled_back(db);
+}
 
 /* store_meta_get_int - a meta value */
 int64_t store_meta_get_int(sqlite3 *db, const char *key, int64_t def)
@@ -230,6 +271,7 @@ void store_rollback_to(sqlite3 *db, const char *name)
     sqlite3_exec(db, sql, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "RELEASE %s", name);
     sqlite3_exec(db, sql, NULL, NULL, NULL);
+    rolled_back(db);
 }
 
 /* store_col_text - copy a text column */

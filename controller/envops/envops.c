@@ -327,8 +327,7 @@ static void on_cleared(void *arg, const cmk_msg *reply, const cmk_err *err)
 void eo_clear(eo_job *j, const char *env, int dedicated, eo_step_fn then)
 {
     ctl *c = j->svc->c;
-    store_exec_text(c->db, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
-    store_exec_text(c->db, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+    migration_forget(c, env, NULL);
     j->then = then;
     j->outstanding = 1;
     for (int i = 0; i < 2; i++) {
@@ -368,8 +367,7 @@ static void on_put(void *arg, const cmk_msg *reply, const cmk_err *err)
     if (period > 0)
         recurrence_set(c, j->target, id, period, cmk_json_bool(f, "enabled", 1));
     if (strcmp(l->home, "shared") == 0 && j->tgt_dedicated)
-        store_exec_text(c->db, "INSERT OR REPLACE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", j->target,
-                        id, NULL, NULL, NULL);
+        migration_keep_shared(c, j->target, id);
     free(l);
     j->put_index++;
     eo_put_next(j);

@@ -4,18 +4,39 @@
 #include "directory.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "store.h"
 #include "util.h"
 
 struct directory {
-    sqlite3 *db;        /* controller.db (not owned) */
-    cmk_clock *clock;   /* for creation times (not owned) */
-    int cmk_limit;      /* CMK environment limit of new tenants */
+    sqlite3 *db;           /* controller.db (not owned) */
+    cmk_clock *clock;      /* for creation times (not owned) */
+    int cmk_limit;         /* CMK environment limit of new tenants */
+    pthread_mutex_t lock;  /* placements are read from the loop and written from job threads */
+    cmk_hmap *placements;  /* ref (id or name) -> dir_env*, filled on first lookup */
+    uint64_t generation;   /* bumped whenever placements are forgotten */
 };
+
+/* forget_placements - every cached placement (after any write, or a rollback) */
+static void forget_placements(void *arg)
+{
+    directory *self = arg;
+    size_t pos = 0;
+    void *v;
+    pthread_mutex_lock(&self->lock);
+    while (self->placements && cmk_hmap_next(self->placements, &pos, NULL, &v))
+        free(v);
+    cmk_hmap_destroy(&self->placements);
+    self->placements = cmk_hmap_new();
+    self->generation++;
+    pthread_mutex_unlock(&self->lock);
+}
 
 void directory_set_cmk_limit(directory *self, int limit) { self->cmk_limit = limit; }
 
@@ -71,15 +92,66 @@ directory *directory_new(sqlite3 *db, cmk_clock *clock, cmk_err *err)
     self->db = db;
     self->clock = clock;
     self->cmk_limit = 25;
+    pthread_mutex_init(&self->lock, NULL);
+    if (!(self->placements = cmk_hmap_new()) || store_on_rollback(db, forget_placements, self) < 0) {
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        cmk_hmap_destroy(&self->placements);
+        free(self);
+        return NULL;
+    }
     return self;
 }
 
 void directory_destroy(directory **self_p)
 {
-    if (self_p && *self_p) {
-        free(*self_p);
-        *self_p = NULL;
+    directory *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    store_off_rollback(self->db, forget_placements, self);
+    forget_placements(self);
+    cmk_hmap_destroy(&self->placements);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+/* directory_env_placement - from memory, or read once */
+int directory_env_placement(directory *self, const char *ref, dir_env *out, cmk_err *err)
+{
+    dir_env *e;
+    cJSON *row;
+    uint64_t gen;
+    int rc;
+
+    pthread_mutex_lock(&self->lock);
+    e = ref && self->placements ? cmk_hmap_get(self->placements, ref) : NULL;
+    if (e)
+        *out = *e;
+    gen = self->generation;
+    pthread_mutex_unlock(&self->lock);
+    if (e)
+        return 0;
+    if ((rc = directory_env_get(self, ref, &row, err)) < 0)
+        return rc;
+    memset(out, 0, sizeof *out);
+    cmk_strlcpy(out->id, cmk_json_str(row, "id", ""), sizeof out->id);
+    cmk_strlcpy(out->tenant, cmk_json_str(row, "tenant", ""), sizeof out->tenant);
+    cmk_strlcpy(out->region, cmk_json_str(row, "region", ""), sizeof out->region);
+    cmk_strlcpy(out->encryption, cmk_json_str(row, "encryption", "microsoft"), sizeof out->encryption);
+    cmk_strlcpy(out->infrastructure, cmk_json_str(row, "infrastructure", "shared"), sizeof out->infrastructure);
+    cmk_strlcpy(out->state, cmk_json_str(row, "state", "Ready"), sizeof out->state);
+    out->in_solutions = cJSON_IsTrue(cJSON_GetObjectItem(row, "create_flows_in_solutions"));
+    cJSON_Delete(row);
+    pthread_mutex_lock(&self->lock);
+    /* a write since the read: what was read may be old, so it is not kept */
+    if (gen == self->generation && self->placements && !cmk_hmap_get(self->placements, ref) &&
+        (e = malloc(sizeof *e))) {
+        *e = *out;
+        if (cmk_hmap_put(self->placements, ref, e) < 0)
+            free(e);
     }
+    pthread_mutex_unlock(&self->lock);
+    return 0;
 }
 
 /* valid_tenant_id - [a-z0-9-], 2..40, starting with a letter or digit */
@@ -222,6 +294,7 @@ int directory_env_create(directory *self, const env_spec *spec, cJSON **out, cmk
     sqlite3_bind_int64(st, 7, cmk_clock_now(self->clock));
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
+    forget_placements(self); /* a name that named one environment may now name two */
     if (rc == SQLITE_CONSTRAINT)
         return cmk_err_set(err, CMK_EEXIST, "tenant '%s' has an environment named '%s' already",
                            spec->tenant, spec->name);
@@ -311,6 +384,7 @@ int directory_env_set(directory *self, const char *id, const char *field, const 
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
+    forget_placements(self);
     if (rc != SQLITE_DONE)
         return store_err(self->db, err, "environment update");
     if (sqlite3_changes(self->db) == 0)
@@ -347,6 +421,7 @@ int directory_env_delete(directory *self, const char *ref, cJSON **out, cmk_err 
     sqlite3_bind_text(st, 1, cmk_json_str(env, "id", ""), -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(self->db, err, "environment delete");
     sqlite3_finalize(st);
+    forget_placements(self);
     if (rc == 0 && out)
         *out = env;
     else

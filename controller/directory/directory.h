@@ -51,6 +51,22 @@ int directory_env_list(directory *self, const char *tenant, cJSON **out, cmk_err
 int directory_env_enable_managed(directory *self, const char *ref, cJSON **out, cmk_err *err);
 int directory_env_delete(directory *self, const char *ref, cJSON **out, cmk_err *err);
 
+/* An environment as the router needs it: copied out of memory, no JSON, no SQL. */
+typedef struct {
+    char id[64];             /* environment id */
+    char tenant[64];         /* its tenant */
+    char region[32];         /* Power Platform region */
+    char encryption[16];     /* microsoft, customer */
+    char infrastructure[16]; /* shared, dedicated */
+    char state[16];          /* Ready, Locked, ... */
+    int in_solutions;        /* new flows are created in solutions */
+} dir_env;
+
+/* directory_env_placement - the environment `ref` (id or unique name) from memory; the first
+ * lookup of a ref reads controller.db, and every write to an environment (or a rollback on
+ * the connection) makes the next lookups read it again */
+int directory_env_placement(directory *self, const char *ref, dir_env *out, cmk_err *err);
+
 /* directory_env_set - set one field (encryption, infrastructure, state, policy) of an
  * environment; value NULL clears policy */
 int directory_env_set(directory *self, const char *id, const char *field, const char *value, cmk_err *err);

@@ -6,7 +6,8 @@
  * from the shared side. Flows that cannot be migrated (flowclass.c) stay where they are, with
  * the seed's remedy. The job is persisted per flow and resumes after a crash of any process;
  * creation and updates of flows are refused while it runs; runs keep being accepted. Where each
- * flow lives is kept in flow_homes, which the router reads.
+ * flow lives is kept in flow_homes (flow_homes.h): in memory for the router, in controller.db
+ * for restarts. Only this service writes flow_homes, migrations and migration_held.
  */
 #ifndef CMK_MIGRATION_H
 #define CMK_MIGRATION_H
@@ -36,6 +37,14 @@ int migration_running(void *ctl, const char *env);
 /* migration_home - "shared" or "dedicated": where a flow of env lives (NULL flow: where new
  * flows go) */
 const char *migration_home(void *ctl, const char *env, const char *flow, const char *env_infrastructure);
+
+/* migration_forget - flow of env (NULL: every flow) lives where its environment says again (its
+ * flows were deleted, or moved back); it is no longer listed as held */
+void migration_forget(void *ctl, const char *env, const char *flow);
+
+/* migration_keep_shared - a flow of a dedicated environment lives on the shared worker (a
+ * restored or copied flow that cannot be migrated) */
+int migration_keep_shared(void *ctl, const char *env, const char *flow);
 
 /* migration_status - {running, moved, held: [{flow, name, categories, remedies}], migrated_at} */
 int migration_status(void *ctl, const char *env, cJSON **out, cmk_err *err);

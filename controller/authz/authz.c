@@ -1,8 +1,8 @@
 /*
- * authz.c - the authorization matrix as one table, the roles' classes, and the check the broker
- * runs before it dispatches a request (front door) or a peer's request (back channel).
- * docs/SECURITY.md carries the same matrix; tests/unit/authz_test.c fails if they differ or if
- * an operation of the controller's tables has no row here.
+ * authz.c - the authorization matrix: the roles' classes, and the check the broker runs before
+ * it dispatches a request (front door) or a peer's request (back channel). Each operation's
+ * class, scope and tenant fields are in the operation table (common/ops.h). docs/SECURITY.md
+ * carries the same matrix; tests/unit/authz_test.c fails if they differ.
  */
 #include "authz.h"
 
@@ -12,170 +12,6 @@
 #include <sqlite3.h>
 
 #include "util.h"
-
-/* body fields naming a tenant's object */
-#define TEN                                                                                        \
-    {                                                                                              \
-        "tenant", AUTHZ_REF_TENANT                                                                 \
-    }
-#define ENV                                                                                        \
-    {                                                                                              \
-        "env", AUTHZ_REF_ENV                                                                       \
-    }
-#define VLT                                                                                        \
-    {                                                                                              \
-        "vault", AUTHZ_REF_VAULT                                                                   \
-    }
-#define POL                                                                                        \
-    {                                                                                              \
-        "policy", AUTHZ_REF_POLICY                                                                 \
-    }
-#define NOF                                                                                        \
-    {                                                                                              \
-        NULL, AUTHZ_REF_NONE                                                                       \
-    }
-
-/* rows: front and back */
-#define FR(type, cls, scope, ...)                                                                  \
-    {                                                                                              \
-        type, AUTHZ_FRONT, AUTHZ_##cls, AUTHZ_SCOPE_##scope,                                       \
-        {                                                                                          \
-            __VA_ARGS__                                                                            \
-        }                                                                                          \
-    }
-#define BK(type, cls, scope, ...)                                                                  \
-    {                                                                                              \
-        type, AUTHZ_BACK, AUTHZ_##cls, AUTHZ_SCOPE_##scope,                                        \
-        {                                                                                          \
-            __VA_ARGS__                                                                            \
-        }                                                                                          \
-    }
-
-/* The matrix: every operation the controller takes, its class and its tenant fields. */
-/* clang-format off */
-static const authz_op table[] = {
-    /* the cluster */
-    FR("ping", READ, NONE, NOF),
-    FR("status", READ, NONE, NOF),
-    FR("shutdown", ADMIN, GLOBAL, NOF),
-    FR("clock.show", READ, NONE, NOF),
-    FR("clock.advance", ADMIN, GLOBAL, NOF),
-    FR("metrics", READ, GLOBAL, NOF),
-    FR("audit.list", READ, GLOBAL, NOF),
-    FR("audit.verify", READ, GLOBAL, NOF),
-    FR("identity.add", ADMIN, GLOBAL, NOF),
-    FR("identity.list", READ, GLOBAL, NOF),
-    FR("identity.remove", ADMIN, GLOBAL, NOF),
-    /* tenants and environments */
-    FR("tenant.create", WRITE, TENANT, { "id", AUTHZ_REF_TENANT }),
-    FR("tenant.list", READ, GLOBAL, NOF),
-    FR("tenant.show", READ, TENANT, { "id", AUTHZ_REF_TENANT }),
-    FR("env.create", WRITE, TENANT, TEN),
-    FR("env.list", READ, TENANT, TEN),
-    FR("env.show", READ, TENANT, ENV),
-    FR("env.enable-managed", WRITE, TENANT, ENV),
-    FR("env.delete", WRITE, TENANT, ENV),
-    FR("env.settings", WRITE, TENANT, ENV),
-    FR("env.migration", READ, TENANT, ENV),
-    FR("env.backups", READ, TENANT, ENV),
-    FR("env.backup", WRITE, TENANT, ENV),
-    FR("env.restore", WRITE, TENANT, { "backup", AUTHZ_REF_BACKUP }, { "target", AUTHZ_REF_ENV }, ENV),
-    FR("env.copy", WRITE, TENANT, { "source", AUTHZ_REF_ENV }, { "target", AUTHZ_REF_ENV }),
-    FR("env.reset", WRITE, TENANT, ENV),
-    /* flows, runs, connections, apps */
-    FR("flow.create", WRITE, TENANT, ENV),
-    FR("flow.get", READ, TENANT, ENV),
-    FR("flow.list", READ, TENANT, ENV),
-    FR("flow.update", WRITE, TENANT, ENV),
-    FR("flow.delete", WRITE, TENANT, ENV),
-    FR("flow.enable", WRITE, TENANT, ENV),
-    FR("flow.disable", WRITE, TENANT, ENV),
-    FR("flow.save-as", WRITE, TENANT, ENV),
-    FR("flow.export", READ, TENANT, ENV),
-    FR("flow.import", WRITE, TENANT, ENV),
-    FR("flow.run", WRITE, TENANT, ENV),
-    FR("flow.invoke", SYSTEM, TENANT, ENV),
-    FR("flow.schedules", READ, TENANT, ENV),
-    FR("flows.mmk", READ, TENANT, ENV),
-    FR("run.list", READ, TENANT, ENV),
-    FR("run.show", READ, TENANT, ENV),
-    FR("run.export-csv", READ, TENANT, ENV),
-    FR("conn.create", WRITE, TENANT, ENV),
-    FR("conn.show", READ, TENANT, ENV),
-    FR("app.register-flow", WRITE, TENANT, ENV),
-    FR("machine-group", WRITE, TENANT, ENV),
-    FR("dek.list", READ, TENANT, ENV),
-    /* enterprise policies */
-    FR("policy.create", KEYS, TENANT, TEN),
-    FR("policy.show", READ, TENANT, POL),
-    FR("policy.list", READ, TENANT, TEN),
-    FR("policy.validate", KEYS, TENANT, POL),
-    FR("policy.delete", KEYS, TENANT, POL),
-    FR("policy.link", KEYS, TENANT, POL, ENV),
-    FR("policy.unlink", KEYS, TENANT, ENV),
-    FR("policy.operation", READ, TENANT, { "id", AUTHZ_REF_POLICY_OP }),
-    FR("policy.apply-rotation", KEYS, TENANT, POL),
-    FR("env.reenable", KEYS, TENANT, ENV),
-    FR("env.cmk-status", READ, TENANT, ENV),
-    /* support tickets */
-    FR("support.raise-cmk-limit", ADMIN, GLOBAL, NOF),
-    FR("support.run-history", READ, TENANT, ENV),
-    FR("support.protect-flows", ADMIN, GLOBAL, NOF),
-    /* the edge */
-    FR("firewall.status", READ, GLOBAL, NOF),
-    FR("firewall.apply", FAULT, GLOBAL, NOF),
-    FR("firewall.fault", FAULT, GLOBAL, NOF),
-    /* legacy tenant keys (BYOK) */
-    FR("tenant.enable-byok", KEYS, TENANT, TEN),
-    FR("tenantkey.generate", KEYS, TENANT, TEN),
-    FR("tenantkey.upload", KEYS, TENANT, TEN),
-    FR("tenantkey.activate", KEYS, TENANT, TEN),
-    FR("tenantkey.list", READ, TENANT, TEN),
-    FR("tenantkey.kek", READ, TENANT, TEN),
-    FR("tenantkey.status", READ, TENANT, TEN),
-    FR("tenant.lock", KEYS, TENANT, TEN),
-    FR("tenant.unlock-key", KEYS, TENANT, TEN),
-    FR("env.byok", KEYS, TENANT, ENV),
-    /* the key vault */
-    FR("vault.create", KEYS, TENANT, TEN),
-    FR("vault.show", READ, TENANT, VLT),
-    FR("vault.list", READ, TENANT, TEN),
-    FR("vault.update", KEYS, TENANT, VLT),
-    FR("vault.delete", KEYS, TENANT, VLT),
-    FR("vault.recover", KEYS, TENANT, VLT),
-    FR("vault.purge", KEYS, TENANT, VLT),
-    FR("vault.grant", KEYS, TENANT, VLT),
-    FR("vault.revoke", KEYS, TENANT, VLT),
-    FR("vault.access", READ, TENANT, VLT),
-    FR("key.create", KEYS, TENANT, VLT),
-    FR("key.import", KEYS, TENANT, VLT),
-    FR("key.import-byok", KEYS, TENANT, VLT),
-    FR("key.show", READ, TENANT, VLT),
-    FR("key.list", READ, TENANT, VLT),
-    FR("key.versions", READ, TENANT, VLT),
-    FR("key.rotate", KEYS, TENANT, VLT),
-    FR("key.update", KEYS, TENANT, VLT),
-    FR("key.delete", KEYS, TENANT, VLT),
-    FR("key.recover", KEYS, TENANT, VLT),
-    FR("key.purge", KEYS, TENANT, VLT),
-    FR("key.backup", KEYS, TENANT, VLT),
-    FR("key.restore", KEYS, TENANT, VLT),
-    FR("key.wrap", KEYS, TENANT, VLT),
-    FR("key.unwrap", KEYS, TENANT, VLT),
-    FR("key.policy-set", KEYS, TENANT, VLT),
-    FR("key.policy-show", READ, TENANT, VLT),
-    /* the back channel: peers */
-    BK("ready", PEER, NONE, NOF),
-    BK("dek.get", DATAKEY, NONE, NOF),
-    { NULL, AUTHZ_FRONT, AUTHZ_READ, AUTHZ_SCOPE_NONE, { NOF } },
-};
-/* clang-format on */
-
-static const char *const class_names[AUTHZ_NCLASS] = {
-    [AUTHZ_READ] = "read",   [AUTHZ_WRITE] = "write",     [AUTHZ_KEYS] = "keys",
-    [AUTHZ_FAULT] = "fault", [AUTHZ_ADMIN] = "admin",     [AUTHZ_SYSTEM] = "system",
-    [AUTHZ_PEER] = "peer",   [AUTHZ_DATAKEY] = "datakey",
-};
 
 #define C(x) (1u << AUTHZ_##x)
 
@@ -196,32 +32,18 @@ static const struct {
 
 #define NROLES (sizeof roles / sizeof roles[0])
 
-/* authz_table - the rows */
-const authz_op *authz_table(void)
-{
-    return table;
-}
-
-/* authz_find - an operation's row at a door */
+/* authz_find - an operation's row at a door (internal operations are at neither) */
 const authz_op *authz_find(authz_door door, const char *type)
 {
-    for (const authz_op *op = table; type && op->type; op++)
-        if (op->door == door && strcmp(op->type, type) == 0)
-            return op;
-    return NULL;
-}
-
-/* authz_class_name - the class's name */
-const char *authz_class_name(authz_class cls)
-{
-    return (unsigned)cls < AUTHZ_NCLASS ? class_names[cls] : "?";
+    const cmk_op *op = cmk_op_find(type);
+    return op && op->door == door ? op : NULL;
 }
 
 /* authz_class_parse - a class by name, -1 if unknown */
 int authz_class_parse(const char *name)
 {
     for (int i = 0; name && i < AUTHZ_NCLASS; i++)
-        if (strcmp(class_names[i], name) == 0)
+        if (strcmp(authz_class_name((authz_class)i), name) == 0)
             return i;
     return -1;
 }

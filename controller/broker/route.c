@@ -1,9 +1,12 @@
 /*
- * ops_route.c - requests that belong to an environment's worker (flows, runs, connections)
- * are routed to the worker that serves the environment: the shared worker while the
- * environment is on the Microsoft-managed key and shared infrastructure, its dedicated worker
- * (worker-<env>) once it is on dedicated infrastructure. If that worker is down, the request
- * waits for its restart up to request.timeout and then fails with a clear error.
+ * route.c - requests that belong to an environment's worker (flows, runs, connections) are
+ * routed to the worker that serves the environment: the shared worker while the environment is
+ * on the Microsoft-managed key and shared infrastructure, its dedicated worker (worker-<env>)
+ * once it is on dedicated infrastructure. What a type needs (the environment's state, no
+ * migration running, both sides) and which body fields the controller owns come from the
+ * operation table (common/ops.h); where the environment and its flows live comes from memory
+ * (directory placements, flow homes): no SQL on a routed request's path. If the worker is down,
+ * the request waits for its restart up to request.timeout and then fails with a clear error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "ops.h"
 #include "migration.h"
 #include "recurrence.h"
 #include "util.h"
@@ -42,22 +46,35 @@ static void schedule_after(route_job *j, const cJSON *reply)
 }
 
 /* worker_for - the worker holding a flow of env (or where new flows go) */
-static void worker_for(ctl *self, const cJSON *env, const char *flow, char *name, size_t cap)
+static void worker_for(ctl *self, const dir_env *env, const char *flow, char *name, size_t cap)
 {
-    const char *home = migration_home(self, cmk_json_str(env, "id", ""), flow, cmk_json_str(env, "infrastructure", "shared"));
-    if (strcmp(home, "dedicated") == 0)
-        snprintf(name, cap, "worker-%s", cmk_json_str(env, "id", ""));
-    else
-        snprintf(name, cap, "worker-shared");
+    const char *home = migration_home(self, env->id, flow, env->infrastructure);
+    cmk_worker_name(strcmp(home, "dedicated") == 0 ? env->id : NULL, name, cap);
 }
 
-/* ctl_worker_of - the worker name serving an environment row */
-void ctl_worker_of(const cJSON *env, char *name, size_t cap)
+/* ctl_worker_of - the worker serving an environment (its dedicated one once dedicated) */
+void ctl_worker_of(const dir_env *env, char *name, size_t cap)
 {
-    if (strcmp(cmk_json_str(env, "infrastructure", "shared"), "dedicated") == 0)
-        snprintf(name, cap, "worker-%s", cmk_json_str(env, "id", ""));
-    else
-        snprintf(name, cap, "worker-shared");
+    cmk_worker_name(strcmp(env->infrastructure, "dedicated") == 0 ? env->id : NULL, name, cap);
+}
+
+/* owned_body - the client's body with every field the controller owns for op set by the
+ * controller (a client's `infrastructure` or `requested_by` changes nothing) */
+static cJSON *owned_body(const cmk_op *op, const cmk_msg *req, const dir_env *env, const char *infrastructure)
+{
+    cJSON *body = cJSON_CreateObject(), *it;
+    if (!body)
+        return NULL;
+    cJSON_ArrayForEach(it, req->body) {
+        if (it->string && !cmk_op_owns(op, it->string))
+            cJSON_AddItemReferenceToObject(body, it->string, it);
+    }
+    cJSON_AddStringToObject(body, "env", env->id);
+    cJSON_AddStringToObject(body, "region", env->region);
+    cJSON_AddStringToObject(body, "infrastructure", infrastructure);
+    cJSON_AddStringToObject(body, "encryption", env->encryption);
+    cJSON_AddStringToObject(body, "requested_by", req->user);
+    return body;
 }
 
 static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err);
@@ -91,16 +108,7 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
     route_job *j = arg;
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0 && strcmp(j->type, "flow.delete") == 0 && j->flow[0]) {
         /* a deleted flow is no longer kept anywhere */
-        sqlite3_stmt *st;
-        const char *sql[] = { "DELETE FROM flow_homes WHERE env = ? AND flow = ?",
-                              "DELETE FROM migration_held WHERE env = ? AND flow = ?" };
-        for (int i = 0; i < 2; i++)
-            if (sqlite3_prepare_v2(j->ctl->db, sql[i], -1, &st, NULL) == SQLITE_OK) {
-                sqlite3_bind_text(st, 1, j->env, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 2, j->flow, -1, SQLITE_STATIC);
-                sqlite3_step(st);
-                sqlite3_finalize(st);
-            }
+        migration_forget(j->ctl, j->env, j->flow);
     }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
         schedule_after(j, reply->body);
@@ -117,55 +125,37 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
     free(j);
 }
 
-/* ctl_route_to_worker - forward req to the worker of body.env, adding who asked */
+/* ctl_route_to_worker - forward req to the worker of body.env, with the fields the controller
+ * owns set by the controller */
 int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
 {
-    cJSON *env, *body;
-    char worker[96];
+    const cmk_op *op = cmk_op_find(req->type);
+    dir_env env;
+    cJSON *body;
+    char worker[CMK_WORKER_NAME_MAX];
     route_job *j;
-    int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
+    int rc;
 
-    if (rc < 0)
+    if (!op || (op->route != CMK_ROUTE_WORKER && op->route != CMK_ROUTE_WORKER_BOTH))
+        return cmk_err_set(err, CMK_EINTERNAL, "'%s' is not routed to a worker", req->type);
+    if ((rc = directory_env_placement(self->dir, cmk_json_str(req->body, "env", ""), &env, err)) < 0)
         return rc;
-    if (strcmp(cmk_json_str(env, "state", "Ready"), "Ready") != 0 && strncmp(req->type, "run.", 4) != 0 &&
-        strcmp(req->type, "flow.list") != 0) {
-        rc = cmk_err_set(err, CMK_EUNAVAIL, "environment %s is %s: %s", cmk_json_str(env, "id", ""),
-                         cmk_json_str(env, "state", ""),
-                         strcmp(cmk_json_str(env, "state", ""), "Locked") == 0
-                             ? "Environment disabled; restore access to its key and re-enable it"
-                             : "wait until the operation on it completes");
-        cJSON_Delete(env);
-        return rc;
-    }
-    if (migration_running(self, cmk_json_str(env, "id", "")) &&
-        (strcmp(req->type, "flow.create") == 0 || strcmp(req->type, "flow.update") == 0 ||
-         strcmp(req->type, "flow.save-as") == 0 || strcmp(req->type, "flow.import") == 0 ||
-         strcmp(req->type, "flow.delete") == 0 || strcmp(req->type, "flow.enable") == 0 ||
-         strcmp(req->type, "flow.disable") == 0)) {
-        rc = cmk_err_set(err, CMK_ESTATE, "Creation and updates of flows are blocked during migration: environment %s is "
-                                          "moving to its customer-managed key; runs are still accepted",
-                         cmk_json_str(env, "id", ""));
-        cJSON_Delete(env);
-        return rc;
-    }
-    if (strcmp(cmk_json_str(env, "infrastructure", "shared"), "dedicated") == 0 &&
-        (strcmp(req->type, "flow.list") == 0 || strcmp(req->type, "run.export-csv") == 0 ||
-         strcmp(req->type, "run.show") == 0)) {
-        rc = ctl_route_both(self, req, env, err);
-        cJSON_Delete(env);
-        return rc;
-    }
-    worker_for(self, env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
-    body = cJSON_Duplicate(req->body, 1);
-    cJSON_ReplaceItemInObject(body, "env", cJSON_CreateString(cmk_json_str(env, "id", "")));
-    cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
-    cJSON_AddStringToObject(body, "infrastructure", cmk_json_str(env, "infrastructure", "shared"));
-    cJSON_AddStringToObject(body, "encryption", cmk_json_str(env, "encryption", "microsoft"));
-    cJSON_AddStringToObject(body, "requested_by", req->user);
-    if (strcmp(req->type, "flow.create") == 0 && !cJSON_GetObjectItem(body, "in_solution") &&
-        cJSON_IsTrue(cJSON_GetObjectItem(env, "create_flows_in_solutions")))
+    if ((op->flags & OPF_READY) && strcmp(env.state, "Ready") != 0)
+        return cmk_err_set(err, CMK_EUNAVAIL, "environment %s is %s: %s", env.id, env.state,
+                           strcmp(env.state, "Locked") == 0
+                               ? "Environment disabled; restore access to its key and re-enable it"
+                               : "wait until the operation on it completes");
+    if ((op->flags & OPF_MIGBLOCK) && migration_running(self, env.id))
+        return cmk_err_set(err, CMK_ESTATE, "Creation and updates of flows are blocked during migration: environment %s is "
+                                            "moving to its customer-managed key; runs are still accepted",
+                           env.id);
+    if (op->route == CMK_ROUTE_WORKER_BOTH && strcmp(env.infrastructure, "dedicated") == 0)
+        return ctl_route_both(self, req, &env, err);
+    worker_for(self, &env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
+    if (!(body = owned_body(op, req, &env, env.infrastructure)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (op->id == CMK_OP_FLOW_CREATE && !cJSON_GetObjectItem(body, "in_solution") && env.in_solutions)
         cJSON_AddBoolToObject(body, "in_solution", 1); /* the setting: new flows are solution flows */
-    cJSON_Delete(env);
     j = calloc(1, sizeof *j);
     if (!j) {
         cJSON_Delete(body);
@@ -192,11 +182,11 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
         }
         cJSON_Delete(list);
     }
-    if (strcmp(req->type, "flow.save-as") == 0 && strcmp(cmk_json_str(body, "infrastructure", ""), "dedicated") == 0 &&
-        strcmp(worker, "worker-shared") == 0) {
+    if (op->id == CMK_OP_FLOW_SAVE_AS && strcmp(env.infrastructure, "dedicated") == 0 &&
+        strcmp(worker, CMK_WORKER_SHARED) == 0) {
         /* "Save as" after CMK: the copy of a flow kept on the MMK is made on the CMK side */
         cmk_strlcpy(j->name, cmk_json_str(body, "name", "Copy"), sizeof j->name);
-        snprintf(j->target, sizeof j->target, "worker-%s", j->env);
+        cmk_worker_name(j->env, j->target, sizeof j->target);
         rc = broker_forward(self->broker, worker, "flow.get", body, self->cfg->request_timeout, save_as_got, j, err);
     } else
         rc = broker_forward(self->broker, worker, req->type, body, self->cfg->request_timeout, route_done, j, err);
@@ -357,29 +347,26 @@ static void both_done(void *arg, const cmk_msg *reply, const cmk_err *err)
 }
 
 /* ctl_route_both - ask the dedicated and the shared worker, merge their answers */
-int ctl_route_both(ctl *self, const cmk_msg *req, const cJSON *env, cmk_err *err)
+int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *err)
 {
+    const cmk_op *op = cmk_op_find(req->type);
     both_job *j = calloc(1, sizeof *j);
-    const char *id = cmk_json_str(env, "id", "");
-    char ded[96];
+    char ded[CMK_WORKER_NAME_MAX];
     if (!j)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     j->ctl = self;
     j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
     cmk_strlcpy(j->type, req->type, sizeof j->type);
     j->outstanding = 2;
-    snprintf(ded, sizeof ded, "worker-%s", id);
+    cmk_worker_name(env->id, ded, sizeof ded);
     for (int side = 0; side < 2; side++) {
         void **pair = malloc(2 * sizeof *pair);
-        cJSON *body = cJSON_Duplicate(req->body, 1);
-        cJSON_ReplaceItemInObject(body, "env", cJSON_CreateString(id));
-        cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
-        cJSON_AddStringToObject(body, "infrastructure", side == 0 ? "dedicated" : "shared");
+        cJSON *body = owned_body(op, req, env, side == 0 ? "dedicated" : "shared");
         pair[0] = j;
         pair[1] = (void *)(intptr_t)side;
         {
             cmk_err ferr = CMK_ERR_INIT;
-            if (broker_forward(self->broker, side == 0 ? ded : "worker-shared", req->type, body,
+            if (broker_forward(self->broker, side == 0 ? ded : CMK_WORKER_SHARED, req->type, body,
                                self->cfg->request_timeout, both_done, pair, &ferr) < 0)
                 both_done(pair, NULL, &ferr); /* not sent (busy): this side answers with the error */
         }

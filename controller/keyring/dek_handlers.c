@@ -46,8 +46,8 @@ static void dek_done(void *arg)
     free(j);
 }
 
-/* bop_dek_get - {env, purpose: data|mmk} from a worker */
-int bop_dek_get(void *ctx, const cmk_msg *req, cmk_err *err)
+/* op_dek_get - {env, purpose: data|mmk} from a worker */
+int op_dek_get(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = ctx;
     const char *env = cmk_json_str(req->body, "env", ""), *purpose = cmk_json_str(req->body, "purpose", "data");
@@ -108,8 +108,3 @@ int op_dek_list(void *ctx, const cmk_msg *req, cmk_err *err)
     cJSON_AddItemToObject(out, "items", items);
     return ctl_reply_json(self, req, out, err);
 }
-
-const broker_op ctl_back_ops[] = {
-    { "dek.get", bop_dek_get, "a worker's data key {env, purpose}" },
-    { NULL, NULL, NULL },
-};

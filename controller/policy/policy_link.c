@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "flow_homes.h"
 #include "migration.h"
 #include "log.h"
 #include "policy_int.h"
@@ -177,7 +178,7 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
         directory_env_set(c->dir, env, "infrastructure", "shared", NULL);
         directory_env_set(c->dir, env, "policy", NULL, NULL);
         directory_env_set(c->dir, env, "state", "Ready", NULL);
-        pol_exec(self, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+        flow_homes_forget(c->homes, env, NULL);
         pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", env, NULL, NULL, NULL, NULL);
         {
             char now[32];
@@ -395,7 +396,8 @@ void pol_lock_env(policy_svc *self, const char *env_id, const char *reason)
         directory_env_set(self->ctl->dir, env_id, "state", "Locked", NULL);
         pol_exec(self, "UPDATE policy_links SET locked_at = CAST(?2 AS INTEGER), lock_reason = ?3 WHERE env = ?1", env_id,
                  now, reason, NULL, NULL);
-        ctl_worker_of(env, worker, sizeof worker);
+        cmk_worker_name(strcmp(cmk_json_str(env, "infrastructure", ""), "dedicated") == 0 ? env_id : NULL, worker,
+                        sizeof worker);
         cJSON_AddStringToObject(b, "env", env_id);
         cJSON_AddStringToObject(b, "reason", "Environment disabled");
         broker_forward(self->ctl->broker, worker, "env.release", b, 5000, forward_done, NULL, NULL);

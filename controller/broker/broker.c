@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "keys.h"
 #include "log.h"
+#include "ops.h"
 #include "util.h"
 
 /* A registered peer. */
@@ -43,10 +44,8 @@ typedef struct forward {
 struct broker {
     cmk_server *srv;
     void *front, *back;        /* ROUTER sockets */
-    const broker_op *ops;      /* front operations */
-    void *ops_ctx;
-    const broker_op *back_ops; /* requests from peers */
-    void *back_ctx;
+    const broker_op_fn *handlers; /* by CMK_OP_<ID> */
+    void *ops_ctx;                /* their context */
     broker_authz_fn authz;     /* who may call what; NULL lets everything through */
     void *authz_arg;
     broker_peer_fn peer_fn;    /* peer come/go hook */
@@ -200,6 +199,19 @@ static void on_ready(broker *self, const cmk_msg *msg)
             send_forward(self, f, p);
 }
 
+/* broker_op_limits - a request within its operation's limits: its body at most max_body bytes,
+ * no binary frames (requests carry none; only replies do) */
+static int broker_op_limits(const cmk_op *op, const cmk_msg *msg, cmk_err *err)
+{
+    if (msg->body_len > op->max_body)
+        return cmk_err_set(err, CMK_EINVAL, "the body of '%s' is %zu bytes; at most %zu are accepted",
+                           op->type, msg->body_len, op->max_body);
+    if (msg->nbins > 0)
+        return cmk_err_set(err, CMK_EINVAL, "'%s' takes no binary frames; this one has %d", op->type,
+                           msg->nbins);
+    return 0;
+}
+
 /* on_back - messages from peers */
 static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
 {
@@ -253,15 +265,15 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             } else
                 cmk_debug("back.late_reply", "peer=%s req=%s", p->name, msg->reqid);
         } else {
-            const broker_op *op = self->back_ops;
+            const cmk_op *op = cmk_op_find(msg->type);
             cmk_err rerr = CMK_ERR_INIT;
-            while (op && op->type && strcmp(op->type, msg->type) != 0)
-                op++;
-            if (self->authz && self->authz(self->authz_arg, msg, 1, &rerr) < 0) {
-                /* refused and audited by the hook */
-            } else if (!op || !op->type)
+            if (!op || op->door != AUTHZ_BACK)
                 cmk_err_set(&rerr, CMK_EPROTO, "the controller does not take '%s' from a peer", msg->type);
-            else if (op->fn(self->back_ctx, msg, &rerr) == 0) {
+            else if (broker_op_limits(op, msg, &rerr) < 0) {
+                /* over its limits: refused */
+            } else if (self->authz && self->authz(self->authz_arg, msg, 1, &rerr) < 0) {
+                /* refused and audited by the hook */
+            } else if (self->handlers[op->id](self->ops_ctx, msg, &rerr) == 0) {
                 cmk_msg_destroy(&msg);
                 continue;
             }
@@ -281,7 +293,7 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
     for (int i = 0; i < 1024; i++) {
         cmk_msg *msg = NULL, *partial = NULL, *rep = NULL;
         cmk_err err = CMK_ERR_INIT;
-        const broker_op *op = self->ops;
+        const cmk_op *op;
         int events = 0;
         size_t elen = sizeof events;
 
@@ -298,14 +310,19 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
                 broker_reply(self, rep);
             continue;
         }
-        while (op && op->type && strcmp(op->type, msg->type) != 0)
-            op++;
-        if (self->authz && self->authz(self->authz_arg, msg, 0, &err) < 0) {
+        op = cmk_op_find(msg->type);
+        if (!op || op->door != AUTHZ_FRONT) {
+            const char *near = cmk_op_closest(msg->type);
+            if (near)
+                cmk_err_set(&err, CMK_EPROTO, "unknown request '%s'; did you mean '%s'? (`cmkctl protocol` lists them)",
+                            msg->type, near);
+            else
+                cmk_err_set(&err, CMK_EPROTO, "unknown request '%s'; `cmkctl protocol` lists the requests", msg->type);
+        } else if (broker_op_limits(op, msg, &err) < 0) {
+            /* over its limits: refused */
+        } else if (self->authz && self->authz(self->authz_arg, msg, 0, &err) < 0) {
             /* refused and audited by the hook */
-        } else if (!op || !op->type) {
-            cmk_err_set(&err, CMK_EPROTO, "unknown request '%s'; `cmkctl --help` lists the commands",
-                        msg->type);
-        } else if (op->fn(self->ops_ctx, msg, &err) == 0) {
+        } else if (self->handlers[op->id](self->ops_ctx, msg, &err) == 0) {
             cmk_msg_destroy(&msg);
             continue;
         }
@@ -446,16 +463,10 @@ void broker_destroy(broker **self_p)
     *self_p = NULL;
 }
 
-void broker_set_ops(broker *self, const broker_op *ops, void *ctx)
+void broker_set_dispatch(broker *self, const broker_op_fn *handlers, void *ctx)
 {
-    self->ops = ops;
+    self->handlers = handlers;
     self->ops_ctx = ctx;
-}
-
-void broker_set_back_ops(broker *self, const broker_op *ops, void *ctx)
-{
-    self->back_ops = ops;
-    self->back_ctx = ctx;
 }
 
 /* broker_set_authz - the authorization hook */

@@ -48,6 +48,14 @@ int store_savepoint(sqlite3 *db, const char *name, cmk_err *err);
 int store_release(sqlite3 *db, const char *name, cmk_err *err);
 void store_rollback_to(sqlite3 *db, const char *name);
 
+/* store_rollback_fn - told after a rollback on a connection (a cache forgets what it held) */
+typedef void (*store_rollback_fn)(void *arg);
+
+/* store_on_rollback / store_off_rollback - be told after every store_rollback and
+ * store_rollback_to on db (at most 8 listeners; register before threads start) */
+int store_on_rollback(sqlite3 *db, store_rollback_fn fn, void *arg);
+void store_off_rollback(sqlite3 *db, store_rollback_fn fn, void *arg);
+
 /* store_col_text - copy a text column ("" for NULL) */
 void store_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
 

@@ -166,9 +166,11 @@ int op_support_run_history(void *ctx, const cmk_msg *req, cmk_err *err)
     if (rc == 0) {
         /* both sides' run lists: the summary has no inputs or outputs */
         cmk_msg fake;
+        dir_env where;
         memcpy(&fake, req, sizeof fake);
-        cmk_strlcpy(fake.type, "run.summary", sizeof fake.type);
-        rc = ctl_route_both(self, &fake, env, err);
+        cmk_strlcpy(fake.type, CMK_T_RUN_SUMMARY, sizeof fake.type);
+        if ((rc = directory_env_placement(self->dir, cmk_json_str(env, "id", ""), &where, err)) == 0)
+            rc = ctl_route_both(self, &fake, &where, err);
     }
     cJSON_Delete(env);
     return rc;

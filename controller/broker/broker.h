@@ -2,8 +2,9 @@
  * broker.h - the controller's front door and back end (Majordomo broker in spirit).
  *
  * Front: a ROUTER where clients (cmkctl, cmk-bench, the gateway's ingress) send requests; each
- * request is dispatched through the operations table (ctl_ops.c); an unknown type gets an
- * EPROTO error reply and a log line.
+ * request is looked up in the operation table (common/ops.h), checked against its door and
+ * size limits, authorized, and dispatched to its handler (controller/dispatch.c); an unknown
+ * type gets an EPROTO error reply naming the closest known one, and a log line.
  * Back: a ROUTER where peers (workers, gateway, firewall) register with `ready`, heartbeat, and
  * answer requests the broker forwards to them. A peer's name in `ready` must be its CURVE
  * identity (ZAP User-Id): no process can register as another. A peer silent for
@@ -33,12 +34,6 @@ typedef struct broker broker;
  * < 0 with err filled to have an error reply sent. */
 typedef int (*broker_op_fn)(void *ctx, const cmk_msg *req, cmk_err *err);
 
-/* One row of the front operations table. */
-typedef struct {
-    const char *type;  /* message type, e.g. "ping" */
-    broker_op_fn fn;   /* handler */
-    const char *help;  /* one line for docs and errors */
-} broker_op;
 
 /* broker_reply_fn - the reply to a forwarded request, or NULL with err on timeout */
 typedef void (*broker_reply_fn)(void *arg, const cmk_msg *reply, const cmk_err *err);
@@ -55,12 +50,10 @@ typedef int (*broker_authz_fn)(void *arg, const cmk_msg *req, int back, cmk_err 
 broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err);
 void broker_destroy(broker **self_p);
 
-/* broker_set_ops - the front operations table (NULL-terminated by type) and its context */
-void broker_set_ops(broker *self, const broker_op *ops, void *ctx);
-
-/* broker_set_back_ops - requests that peers send on the back channel (dek.get, ...): the
- * handler's req->user is the peer's CURVE identity; reply with broker_reply_back */
-void broker_set_back_ops(broker *self, const broker_op *ops, void *ctx);
+/* broker_set_dispatch - the handlers, indexed by CMK_OP_<ID> (common/ops.h), and their
+ * context. A front request goes to the handler of its front-door row; a peer's request (its
+ * req->user is the peer's CURVE identity; reply with broker_reply_back) to its back-door row's. */
+void broker_set_dispatch(broker *self, const broker_op_fn *handlers, void *ctx);
 
 /* broker_set_authz - the authorization check run before every front request is dispatched,
  * before a peer registers and before a peer's request is handled (controller/authz.h) */
