@@ -1,6 +1,7 @@
 # cmksim - thin wrapper over CMake: install what is missing, build, run, test, bench.
 #
 #   make run    install missing Debian packages, build, run configs/scenarios/default.json
+#   make install  binaries, cmkctl.1 and bash completion into $(DESTDIR)$(PREFIX) (default /usr/local)
 #   make test   what CI runs (.ci/run): install missing Debian packages, build, run every test
 #               (ctest), then `make asan` and `make fuzz` with FUZZ_TEST_SECONDS per target
 #   make check  only the first part: build and run every test once (the quick loop)
@@ -14,6 +15,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 # tests at once: one more than the cores (integration tests mostly wait on their processes)
 TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 RUN_DIR   ?= ./var
+PREFIX    ?= /usr/local
 SCENARIO  ?= configs/scenarios/default.json
 BUILD_TYPE ?= RelWithDebInfo
 FUZZ_SECONDS ?= 20
@@ -33,7 +35,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 # why): prometheus scrapes a cluster in it.metrics_scraped_by_prometheus.
 TEST_TOOL_PACKAGES := prometheus
 
-.PHONY: all deps build run test check bench asan fuzz clean distclean
+.PHONY: all deps build run test check bench asan fuzz clean distclean install
 
 all: build
 
@@ -115,6 +117,13 @@ fuzz:
 	{ cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all >$(BUILD)-fuzz/build.log 2>&1 || \
 	  { tail -n 40 $(BUILD)-fuzz/build.log; echo "fuzz: the build failed"; exit 1; }; } && \
 	tests/fuzz/run-fuzzers.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(JOBS) $(FUZZ_SURFACES)
+
+# make install - the binaries into $(DESTDIR)$(PREFIX)/bin, cmkctl.1 into share/man/man1 and the bash
+# completion into share/bash-completion/completions (PREFIX=/usr/local, DESTDIR for staging)
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -2,6 +2,7 @@
  * args.c - option tables, sizes and counts for cmk-bench (see args.h).
  */
 #include "args.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,9 +28,16 @@ int bench_args_parse(int argc, char **argv, const bench_optdef *defs, const char
                 d = p;
                 break;
             }
-        if (!d)
-            return cmk_err_set(err, CMK_EINVAL, "unknown option %.*s; see `%s --help`", (int)nl, a,
-                               cmd);
+        if (!d) {
+            const char *names[64], *near;
+            size_t nn = 0;
+            for (const bench_optdef *p = defs; p->name && nn < 63; p++)
+                names[nn++] = p->name;
+            names[nn++] = "--help";
+            near = cmk_closest(a, nl, names, nn);
+            return cmk_err_set(err, CMK_EINVAL, "unknown option %.*s%s%s%s; see `%s --help`", (int)nl, a,
+                               near ? "; did you mean " : "", near ? near : "", near ? "?" : "", cmd);
+        }
         if (d->flag) {
             if (eq)
                 return cmk_err_set(err, CMK_EINVAL, "%s takes no value", d->name);

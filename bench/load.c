@@ -416,6 +416,32 @@ static int outputs(const ld_opts *o, const cJSON *res, cmk_err *err)
     return rc;
 }
 
+/* check_thresholds - the workload's "thresholds" against every phase; the first not met is
+ * CMK_ESTATE (exit 1), naming the phase, the measure and the bound */
+static int check_thresholds(ld_run *r, cmk_err *err)
+{
+    const bench_workload *w = &r->wl;
+    for (int i = 0; i < r->nphases; i++) {
+        ld_phase *ph = &r->phases[i];
+        double p99 = (double)bench_percentile(&ph->lat, 99) / 1e6;
+        double total = (double)(ph->succeeded + ph->failed);
+        double failed = total > 0 ? 100.0 * (double)ph->failed / total : 0;
+        double want = w->min_runs_s;
+        if (want >= 0 && ph->ph.rate > 0 && 0.9 * ph->ph.rate < want)
+            want = 0.9 * ph->ph.rate;
+        if (w->min_runs_s >= 0 && ph->runs_s < want)
+            return cmk_err_set(err, CMK_ESTATE, "threshold not met: phase %s ran %.1f runs/s, under the workload's "
+                                                "runs_s %.1f", ph->ph.name, ph->runs_s, want);
+        if (w->max_p99_ms >= 0 && p99 > w->max_p99_ms)
+            return cmk_err_set(err, CMK_ESTATE, "threshold not met: phase %s had a p99 latency of %.2f ms, over "
+                                                "the workload's p99_ms %.2f", ph->ph.name, p99, w->max_p99_ms);
+        if (w->max_failed_pct >= 0 && failed > w->max_failed_pct)
+            return cmk_err_set(err, CMK_ESTATE, "threshold not met: phase %s failed %.2f%% of its runs, over the "
+                                                "workload's failed_pct %.2f", ph->ph.name, failed, w->max_failed_pct);
+    }
+    return 0;
+}
+
 /* run_load - connect, set up, run, verify, report */
 static int run_load(ld_run *r, const ld_opts *o, const char *command, cmk_err *err)
 {
@@ -456,6 +482,8 @@ static int run_load(ld_run *r, const ld_opts *o, const char *command, cmk_err *e
                              "/proc/PID/fd)",
                              who_fds, (long long)fds, (long long)r->wl.soak_fds);
     }
+    if (rc == 0)
+        rc = check_thresholds(r, err);
     if (rc == 0 && r->v_lost)
         rc = cmk_err_set(err, CMK_EINTERNAL,
                          "%llu acknowledged runs were not found afterwards (e.g. %s): runs lost "

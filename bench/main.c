@@ -15,7 +15,9 @@ static void usage(void)
     printf("Usage: cmk-bench write [options]   encrypt-on-write cost, every mode side by side\n"
            "       cmk-bench load --run-dir DIR [--workload FILE] [options]\n"
            "                                   flow runs through a running cluster\n\n"
-           "Each subcommand has --help. Examples:\n"
+           "       cmk-bench --version\n\n"
+           "Each subcommand has --help. Exit status: 0 done (and every threshold of the workload met),\n"
+           "1 a threshold not met or runs lost, 2 bad input, 3 no cluster, 4 I/O error. Examples:\n"
            "  cmk-bench write --sizes 256,1024,4096,65536 --records 20000 --reps 5 --json w.json\n"
            "  cmkctl up --run-dir /tmp/c1\n"
            "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/compose-shared.json\n");
@@ -30,6 +32,10 @@ int main(int argc, char **argv)
 
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         usage();
+        return 0;
+    }
+    if (strcmp(sub, "--version") == 0) {
+        printf("cmk-bench %s\n", CMK_VERSION);
         return 0;
     }
     if (strcmp(sub, "write") == 0)

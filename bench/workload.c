@@ -304,6 +304,35 @@ static int parse_soak(const cJSON *doc, bench_workload *w, cmk_err *err)
     return 0;
 }
 
+/* parse_thresholds - "thresholds": {runs_s, p99_ms, failed_pct}, each optional */
+static int parse_thresholds(const cJSON *doc, bench_workload *w, cmk_err *err)
+{
+    static const char *const names[] = { "runs_s", "p99_ms", "failed_pct" };
+    double *dst[] = { &w->min_runs_s, &w->max_p99_ms, &w->max_failed_pct };
+    const cJSON *t = cJSON_GetObjectItem(doc, "thresholds"), *it;
+
+    w->min_runs_s = w->max_p99_ms = w->max_failed_pct = -1;
+    if (!t)
+        return 0;
+    if (!cJSON_IsObject(t))
+        return cmk_err_set(err, CMK_EINVAL, "workload thresholds must be an object {runs_s, p99_ms, failed_pct}");
+    cJSON_ArrayForEach(it, t) {
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(it->string, names[i]) == 0)
+                k = i;
+        if (k < 0)
+            return cmk_err_set(err, CMK_EINVAL, "workload thresholds.%s: unknown threshold (runs_s, p99_ms or "
+                                                "failed_pct)", it->string);
+        if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) || it->valuedouble > 1e9 ||
+            (k == 2 && it->valuedouble > 100))
+            return cmk_err_set(err, CMK_EINVAL, "workload thresholds.%s must be a number from 0 to %s", it->string,
+                               k == 2 ? "100" : "1e9");
+        *dst[k] = it->valuedouble;
+    }
+    return 0;
+}
+
 /* bench_workload_needs_cmk - dedicated environments or key/CMK events */
 int bench_workload_needs_cmk(const bench_workload *w)
 {
@@ -392,7 +421,7 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
         goto fail;
     }
     if ((rc = parse_events(doc, base_dir, w, err)) < 0 || (rc = parse_cluster(doc, w, err)) < 0 ||
-        (rc = parse_soak(doc, w, err)) < 0)
+        (rc = parse_soak(doc, w, err)) < 0 || (rc = parse_thresholds(doc, w, err)) < 0)
         goto fail;
     v = cJSON_GetObjectItem(flows, "body");
     if (v && !(w->body = cJSON_Duplicate(v, 1))) {

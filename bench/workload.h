@@ -49,6 +49,12 @@
  * Runs refused while an environment is locked are failures by cause, never lost runs.
  * "every": "10s" repeats an event until the phases' total duration.
  *
+ * Thresholds, like k6's: "thresholds": { "runs_s": 500, "p99_ms": 50, "failed_pct": 1 } -
+ * every phase must reach at least runs_s acknowledged runs/s (a phase with a rate is held to
+ * the lower of runs_s and 90% of its rate), keep the 99th percentile latency at or under p99_ms
+ * and fail at most failed_pct percent of its runs; cmk-bench load exits 1 naming the first
+ * threshold not met (after writing its report). Each is optional.
+ *
  * Soak: "soak": { "max_rss_growth_kib": 4096, "max_fd_growth": 8 } bounds how much each
  * process's resident memory and open descriptors may grow from the end of the first phase
  * (warm) to the end of the last; cmk-bench load fails when a bound is passed.
@@ -130,6 +136,9 @@ typedef struct {
     int nevents;                      /* how many */
     int64_t soak_rss_kib;             /* "soak": most VmRSS growth allowed per process (-1: none) */
     int64_t soak_fds;                 /* "soak": most descriptor growth allowed (-1: none) */
+    double min_runs_s;                /* "thresholds.runs_s": least runs/s of a phase (<0: none) */
+    double max_p99_ms;                /* "thresholds.p99_ms": most p99 latency (<0: none) */
+    double max_failed_pct;            /* "thresholds.failed_pct": most failed runs, % (<0: none) */
 } bench_workload;
 
 /* bench_workload_needs_cmk - 1 if the workload needs the vault, key and policy */

@@ -14,101 +14,76 @@
 #include "err.h"
 #include "util.h"
 
-static const cli_cmd commands[] = {
-    { "up", cmd_up, "[--config FILE] [--set NAME=VALUE]...",
-      "start a cluster in the background (controller, shared worker, gateway, firewall)" },
-    { "down", cmd_down, "", "stop the cluster; no process is left behind" },
-    { "status", cmd_status, "", "every process: pid, role, state, uptime, heartbeat age, restarts" },
-    { "ping", cmd_ping, "[--target all|controller|NAME]", "ping processes through the controller" },
-    { "scenario", cmd_scenario, "run FILE",
-      "run a scenario: a JSON list of cmkctl steps with expected outcomes" },
-    { "tenant", cmd_tenant, "create ID [--name N] | list | show ID", "tenants" },
-    { "env", cmd_env, "create|list|show|enable-managed|delete ...",
-      "environments (`cmkctl env --help` for details)" },
-    { "clock", cmd_clock, "[show] | advance DURATION", "the controller's clock (advance: virtual mode only)" },
-    { "tenant-key", cmd_tenant_key, "generate|upload|activate|list|status|kek ...",
-      "legacy tenant encryption keys (BYOK, `cmkctl tenant-key --help`)" },
-    { "vault", cmd_vault, "create|show|list|update|delete|recover|purge|grant|revoke|access ...",
-      "the simulated Azure Key Vault (`cmkctl vault --help`)" },
-    { "key", cmd_key, "create|import|import-byok|byok-export|show|list|versions|rotate|...",
-      "keys in a vault (`cmkctl key --help`)" },
-    { "flow", cmd_flow, "create|list|show|update|enable|disable|delete|save-as|export|import|run ...",
-      "flows of an environment (`cmkctl flow --help`)" },
-    { "flows", cmd_flows, "mmk --env ENV [--cannot-migrate]",
-      "flows on the Microsoft-managed key (Get-AdminFlowEncryptedByMicrosoftKey)" },
-    { "app", cmd_app, "register-flow --env ENV FLOW [--app NAME]", "reference a Power Apps-trigger flow from an app" },
-    { "machine-group", cmd_machine_group, "create|list|reprovision --env ENV ...", "hosted RPA machine groups" },
-    { "run", cmd_run, "list|show|export-csv --env ENV ...", "run history of flows" },
-    { "conn", cmd_conn, "create|show --env ENV ...", "connections (OAuth and non-OAuth)" },
-    { "policy", cmd_policy, "create|list|show|validate|delete|add-env|remove-env|move-env|operation ...",
-      "enterprise policies of kind Encryption (`cmkctl policy --help`)" },
-    { "support", cmd_support, "raise-cmk-limit|run-history|protect-flows ...",
-      "support tickets: CMK limit, run history after migration, protect flows" },
-    { "firewall", cmd_firewall, "status | apply CONFIG.json | fault KIND ...", "the customer firewall of the cluster" },
-    { "metrics", cmd_metrics, "", "egress counters per service tag and outcome (Prometheus text)" },
-    { "audit", cmd_audit, "list [filters] | verify", "the hash-chained audit log" },
-    { "drill", cmd_drill, "run FILE [--report-dir DIR]",
-      "a firewall misconfiguration drill on a fresh cluster, with a report (configs/drills/)" },
-    { "identity", cmd_identity, "add NAME --role R [--tenant T]... | list | remove NAME | matrix",
-      "client identities and what each role may call (`cmkctl identity --help`)" },
-    { "call", cmd_call, "TYPE [BODY-JSON]",
-      "send one raw request and print the reply (with --as/--curve-key: check what an identity may call)" },
-    { "protocol", cmd_protocol, "[--markdown]",
-      "every request type: who may send it, where it goes, its limits (the operation table)" },
-    { "curve-keygen", cmd_curve_keygen, "FILE",
-      "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)" },
-    { NULL, NULL, NULL, NULL },
-};
+static int json_errors; /* --json: errors as a JSON object */
 
-/* usage - the teaching --help */
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "cmkctl - the admin's tool for a cmksim cluster\n\n"
-            "Usage: cmkctl [global options] COMMAND [arguments]\n\n"
-            "Commands:\n");
-    for (const cli_cmd *c = commands; c->name; c++)
-        fprintf(out, "  %-9s %-38s %s\n", c->name, c->args, c->summary);
-    fprintf(out,
-            "\nGlobal options (anywhere on the line):\n"
-            "  --run-dir DIR    the cluster's run directory (default $CMK_RUN_DIR or ./var)\n"
-            "  --json           machine-readable output\n"
-            "  --timeout DUR    how long to wait for an answer (default 15s)\n"
-            "  --curve-key FILE act with another CURVE key file instead of keys/admin.key\n"
-            "  --as NAME        act as identity NAME: --curve-key <run dir>/keys/NAME.key\n"
-            "  --help           this text\n\n"
-            "Example:\n"
-            "  cmkctl up --run-dir /tmp/c1 && cmkctl status --run-dir /tmp/c1 && cmkctl down --run-dir /tmp/c1\n");
-}
+/* cli_set_json_errors - errors as JSON from now on */
+void cli_set_json_errors(int on) { json_errors = on; }
 
-/* cli_fail - error to stderr */
+/* cli_fail - error to stderr: "cmkctl: message", or {"error": {"code", "message"}} under --json */
 int cli_fail(int code, const char *fmt, ...)
 {
     va_list ap;
-    fputs("cmkctl: ", stderr);
+    char msg[2048];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return cmk_code_exit(code ? code : CMK_EINTERNAL);
+    if (!code)
+        code = CMK_EINTERNAL;
+    if (json_errors) {
+        cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+        char *text;
+        cJSON_AddStringToObject(e, "code", cmk_code_name(code));
+        cJSON_AddStringToObject(e, "message", msg);
+        cJSON_AddNumberToObject(e, "exit", cmk_code_exit(code));
+        text = cJSON_PrintUnformatted(j);
+        fprintf(stderr, "%s\n", text ? text : "{\"error\": {}}");
+        free(text);
+        cJSON_Delete(j);
+    } else
+        fprintf(stderr, "cmkctl: %s\n", msg);
+    return cmk_code_exit(code);
 }
 
 /* cli_call - one request */
 int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply)
 {
     cmk_err err = CMK_ERR_INIT;
-    cmk_client *c = cmk_client_new(o->run_dir, o->key_path, &err);
+    cmk_client *c;
     int rc;
 
     if (reply)
         *reply = NULL;
+    if (cli_cluster_stopped(o->run_dir))
+        return cli_fail(CMK_EUNAVAIL, "no cluster is running in %s (start one with: cmkctl up --run-dir %s)",
+                        o->run_dir, o->run_dir);
+    c = cmk_client_new(o->run_dir, o->key_path, &err);
     if (!c)
         return cli_fail(err.code, "%s", err.msg);
     rc = cmk_client_call(c, type, body, o->timeout_ms, reply, &err);
     cmk_client_destroy(&c);
+    if (rc == CMK_ETIMEOUT && !cli_cluster_stopped(o->run_dir)) {
+        char dur[32];
+        cmk_duration_format(o->timeout_ms, dur, sizeof dur);
+        return cli_fail(rc, "no answer from the controller in %s within %s: it is running (it holds "
+                            "controller.lock) but is busy or stopped, or does not know this client's key (%s); wait "
+                            "with a longer --timeout, or see %s/logs/controller.log", o->run_dir, dur,
+                        o->key_path ? o->key_path : "keys/admin.key", o->run_dir);
+    }
     if (rc < 0)
         return cli_fail(rc, "%s", err.msg);
     return 0;
+}
+
+/* cli_print_written - a file was written */
+void cli_print_written(const cli_opts *o, const char *path, const char *text)
+{
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "written", path);
+        cli_print_json(j);
+        cJSON_Delete(j);
+    } else
+        puts(text);
 }
 
 /* cli_print_json - pretty JSON */
@@ -152,91 +127,157 @@ char *cli_fmt_age(int64_t ms, char *buf, size_t cap)
     return buf;
 }
 
-/* cli_main - parse global options anywhere, then run the command */
+/* find_global - a global option by name */
+static const cli_option *find_global(const char *name)
+{
+    for (const cli_option *op = cli_global_options(); op->name; op++)
+        if (strcmp(op->name, name) == 0)
+            return op;
+    return NULL;
+}
+
+/* closest_command - the command nearest to a mistyped one */
+static const char *closest_command(const char *word)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (const cli_cmd *c = cli_commands(); c->name && n < 64; c++)
+        names[n++] = c->name;
+    return cli_closest(word, names, n);
+}
+
+/* cli_main - take the global options out (anywhere on the line), check the rest against the
+ * command's table, then run the command */
 int cli_main(int argc, char **argv)
 {
     cli_opts o = { .timeout_ms = 15000 };
     static char as_path[4200];
     const char *as = NULL;
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    char **rest = calloc((size_t)argc + 2, sizeof *rest);
+    char **split = calloc((size_t)argc * 2 + 2, sizeof *split); /* --name=value as two words */
     const cli_cmd *cmd;
     cmk_err err = CMK_ERR_INIT;
-    int n = 0, status;
+    int n = 0, nsplit = 0, status = -1, help = 0;
 
-    if (!rest)
+    if (!rest || !split) {
+        free(rest);
+        free(split);
         return cli_fail(CMK_ENOMEM, "out of memory");
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+        if (eq && eq > argv[i] + 2 && !strchr(argv[i], ' ')) {
+            split[nsplit++] = strndup(argv[i], (size_t)(eq - argv[i]));
+            split[nsplit++] = strdup(eq + 1);
+        } else
+            split[nsplit++] = strdup(argv[i]);
+        if (!split[nsplit - 1]) {
+            status = cli_fail(CMK_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    for (int i = 0; i < nsplit; i++)
+        if (strcmp(split[i], "--json") == 0)
+            cli_set_json_errors(1);
     o.run_dir = getenv("CMK_RUN_DIR");
     o.sets = cJSON_CreateArray();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (strcmp(a, "--run-dir") == 0 && has_val)
-            o.run_dir = argv[++i];
-        else if (strcmp(a, "--json") == 0)
+    for (int i = 0; i < nsplit; i++) {
+        const char *a = split[i];
+        const cli_option *g = strncmp(a, "--", 2) == 0 ? find_global(a) : NULL;
+        const char *v;
+        if (strcmp(a, "-h") == 0)
+            g = find_global("--help");
+        if (g && strcmp(g->name, "--version") == 0 && n > 0)
+            g = NULL; /* after a command, --version is that command's (key show --version V) */
+        if (!g) {
+            rest[n++] = split[i];
+            continue;
+        }
+        if (strcmp(g->name, "--help") == 0) {
+            help = 1;
+            continue;
+        }
+        if (strcmp(g->name, "--version") == 0) {
+            printf(o.json ? "{\"version\": \"%s\"}\n" : "cmkctl %s\n", CMK_VERSION);
+            status = 0;
+            goto out;
+        }
+        if (strcmp(g->name, "--json") == 0) {
             o.json = 1;
-        else if (strcmp(a, "--curve-key") == 0 && has_val)
-            o.key_path = argv[++i];
-        else if (strcmp(a, "--as") == 0 && has_val)
-            as = argv[++i];
-        else if (strcmp(a, "--config") == 0 && has_val)
-            o.config_path = argv[++i];
-        else if (strcmp(a, "--set") == 0 && has_val)
-            cJSON_AddItemToArray(o.sets, cJSON_CreateString(argv[++i]));
-        else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (cmk_duration_parse(argv[++i], &o.timeout_ms, &err) < 0) {
-                free(rest);
-                cJSON_Delete(o.sets);
-                return cli_fail(err.code, "--timeout: %s", err.msg);
-            }
-        } else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) && n == 0) {
-            usage(stdout);
-            free(rest);
-            cJSON_Delete(o.sets);
-            return 0;
-        } else
-            rest[n++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= nsplit || (strncmp(split[i + 1], "--", 2) == 0 && split[i + 1][2])) {
+            status = cli_fail(CMK_EINVAL, "%s needs a value (%s)%s%s", a, g->meta,
+                              i + 1 < nsplit ? ", not the option " : "", i + 1 < nsplit ? split[i + 1] : "");
+            goto out;
+        }
+        v = split[++i];
+        if (!*v) {
+            status = cli_fail(CMK_EINVAL, "%s needs a value (%s), not an empty word", a, g->meta);
+            goto out;
+        }
+        if (strcmp(a, "--run-dir") == 0)
+            o.run_dir = v;
+        else if (strcmp(a, "--curve-key") == 0)
+            o.key_path = v;
+        else if (strcmp(a, "--as") == 0)
+            as = v;
+        else if (strcmp(a, "--timeout") == 0 && cmk_duration_parse(v, &o.timeout_ms, &err) < 0) {
+            status = cli_fail(err.code, "--timeout: %s", err.msg);
+            goto out;
+        }
     }
     if (!o.run_dir || !*o.run_dir)
         o.run_dir = "./var";
-    if (as) {
-        if (o.key_path || !*as || strchr(as, '/')) {
-            free(rest);
-            cJSON_Delete(o.sets);
-            return cli_fail(CMK_EINVAL, o.key_path ? "give --as NAME or --curve-key FILE, not both"
-                                                   : "--as takes an identity name (see `cmkctl identity list`)");
-        }
-        snprintf(as_path, sizeof as_path, "%s/keys/%s.key", o.run_dir, as);
-        if (access(as_path, R_OK) != 0) {
-            free(rest);
-            cJSON_Delete(o.sets);
-            return cli_fail(CMK_ENOENT, "no identity '%s' in %s (%s cannot be read); `cmkctl identity list` "
-                                        "shows them, `cmkctl identity add` makes one", as, o.run_dir, as_path);
-        }
-        o.key_path = as_path;
-    }
     if (n == 0) {
-        usage(stderr);
-        free(rest);
-        cJSON_Delete(o.sets);
-        return 2;
+        cli_print_help(help ? stdout : stderr);
+        status = help ? 0 : CLI_EXIT_USAGE;
+        goto out;
+    }
+    for (cmd = cli_commands(); cmd->name && strcmp(cmd->name, rest[0]) != 0; cmd++)
+        ;
+    if (!cmd->name) {
+        const char *near = closest_command(rest[0]);
+        if (near)
+            status = cli_fail(CMK_EINVAL, "unknown command '%s'; did you mean `cmkctl %s`? (`cmkctl --help` lists "
+                                          "the commands)", rest[0], near);
+        else
+            status = cli_fail(CMK_EINVAL, "unknown command '%s'; `cmkctl --help` lists the commands", rest[0]);
+        goto out;
     }
     o.argc = n;
     o.argv = rest;
-    for (cmd = commands; cmd->name && strcmp(cmd->name, rest[0]) != 0; cmd++)
-        ;
-    if (!cmd->name)
-        status = cli_fail(CMK_EINVAL, "unknown command '%s'; `cmkctl --help` lists the commands", rest[0]);
-    else if (cli_flag(&o, "--help") && strstr(cmd->summary, "--help`")) {
-        /* a command with its own usage text (its summary points to it): show that one */
-        char *help_argv[] = { rest[0], "--help", NULL };
-        o.argc = 2;
-        o.argv = help_argv;
-        status = cmd->fn(&o);
-    } else if (cli_flag(&o, "--help")) {
-        printf("Usage: cmkctl %s %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
-        status = 0;
-    } else
-        status = cmd->fn(&o);
+    if ((status = cli_parse_command(&o, cmd, help)) >= 0)
+        goto out;
+    if (as) {
+        if (o.key_path || strchr(as, '/')) {
+            status = cli_fail(CMK_EINVAL, o.key_path ? "give --as NAME or --curve-key FILE, not both"
+                                                     : "--as takes an identity name (see `cmkctl identity list`)");
+            goto out;
+        }
+        snprintf(as_path, sizeof as_path, "%s/keys/%s.key", o.run_dir, as);
+        if (access(as_path, R_OK) != 0) {
+            status = cli_fail(CMK_ENOENT, "no identity '%s' in %s (%s cannot be read); `cmkctl identity list` "
+                                          "shows them, `cmkctl identity add` makes one", as, o.run_dir, as_path);
+            goto out;
+        }
+        o.key_path = as_path;
+    }
+    /* up's --config and --set */
+    o.config_path = cli_opt(&o, "--config");
+    for (int i = 1; i + 1 < o.argc; i++)
+        if (strcmp(o.argv[i], "--set") == 0)
+            cJSON_AddItemToArray(o.sets, cJSON_CreateString(o.argv[++i]));
+    {
+        const cli_usage *u = cli_usage_of(cmd->name, cli_usage_of(cmd->name, NULL) ? NULL : o.argv[1]);
+        if (u && (status = cli_confirm(&o, u)) != 0)
+            goto out;
+    }
+    status = cmd->fn(&o);
+out:
+    for (int i = 0; i < nsplit; i++)
+        free(split[i]);
+    free(split);
     free(rest);
     cJSON_Delete(o.sets);
     return status;
@@ -333,18 +374,6 @@ int cli_request(cli_opts *o, const char *type, cJSON *body, void (*show)(const c
     else
         show(rep->body);
     cmk_msg_destroy(&rep);
-    return 0;
-}
-
-/* cli_is_flag - options that take no value */
-int cli_is_flag(const char *arg)
-{
-    static const char *const flags[] = { "--managed", "--yes", "--cannot-migrate", "--help", "--deleted",
-                                         "--pem", "--purge-protection", "--no-soft-delete",
-                                         "--newest-first", "--solution", "--desktop", "--non-oauth", "--no-wait", "--enable", "--disable", NULL };
-    for (int i = 0; flags[i]; i++)
-        if (strcmp(arg, flags[i]) == 0)
-            return 1;
     return 0;
 }
 

@@ -12,6 +12,10 @@
 
 #include "proto.h"
 
+#ifndef CMK_VERSION
+#define CMK_VERSION "0.1.0" /* set by CMakeLists.txt from project(VERSION) */
+#endif
+
 /* Global options and the command's own arguments. */
 typedef struct {
     const char *run_dir;     /* --run-dir (or $CMK_RUN_DIR, or ./var) */
@@ -29,15 +33,71 @@ typedef int (*cli_cmd_fn)(cli_opts *o);
 
 /* One command. */
 typedef struct {
-    const char *name;    /* "up", "status", "scenario" */
-    cli_cmd_fn fn;       /* what runs it */
-    const char *args;    /* its arguments, for --help */
-    const char *summary; /* one line for --help */
+    const char *name;        /* "up", "status", "scenario" */
+    cli_cmd_fn fn;           /* what runs it */
+    const char *args;        /* its arguments, for --help */
+    const char *summary;     /* one line for --help */
+    const char *default_sub; /* the subcommand run when none is given, or NULL */
+    const char *notes;       /* more text for `cmkctl CMD --help` (rules, examples), or NULL */
 } cli_cmd;
+
+/* What an option's value is: checked strictly before a command runs. */
+typedef enum {
+    CLI_T_FLAG = 0, /* no value */
+    CLI_T_STR,      /* any text */
+    CLI_T_INT,      /* a whole number; `allowed` may give "MIN..MAX" */
+    CLI_T_DUR,      /* a duration: 500ms, 15s, 5m, 72h, 7d */
+    CLI_T_ENUM,     /* one of `allowed`, "a|b|c" */
+    CLI_T_FILE,     /* a file name (completion offers files) */
+    CLI_T_DIR,      /* a directory name */
+} cli_type;
+
+#define CLI_O_REQUIRED 1u /* the command needs it */
+#define CLI_O_REPEAT 2u   /* may be given more than once */
+
+/* One option of a command: one row of its table. */
+typedef struct {
+    const char *name;    /* "--size" */
+    const char *meta;    /* "BITS" (NULL for a flag) */
+    cli_type type;       /* what the value is */
+    const char *allowed; /* CLI_T_ENUM: "2048|3072|4096"; CLI_T_INT: "7..90"; else NULL */
+    const char *def;     /* the default, for --help, or NULL */
+    const char *help;    /* one line */
+    unsigned flags;      /* CLI_O_* */
+} cli_option;
+
+#define CLI_S_DESTROYS 1u /* asks on a terminal, else needs --yes */
+
+/* One subcommand (or a command without subcommands, sub NULL) and its option table. */
+typedef struct {
+    const char *cmd;         /* "key" */
+    const char *sub;         /* "create", or NULL */
+    const char *args;        /* positional arguments for the synopsis: "VAULT NAME" */
+    int min_pos, max_pos;    /* how many positional arguments (max -1: any number) */
+    unsigned flags;          /* CLI_S_* */
+    const char *summary;     /* one line */
+    const cli_option *opts;  /* its options, ended by {NULL} */
+} cli_usage;
+
+/* the tables (cli_spec.c) */
+const cli_cmd *cli_commands(void);
+const cli_usage *cli_usages(void);
+const cli_option *cli_global_options(void);
+
+/* Exit statuses a script can use (also `cmkctl --help` and the README). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_REFUSED 1 /* the cluster refused, or a check failed (audit verify, scenario) */
+#define CLI_EXIT_USAGE 2   /* bad input: unknown command or option, missing or malformed value */
+#define CLI_EXIT_NOANSWER 3 /* no cluster running, or no answer in time */
+#define CLI_EXIT_IO 4      /* a file, socket or internal error */
+#define CLI_EXIT_RUN_FAILED 5 /* the flow run ran and ended Failed, Cancelled or TimedOut */
 
 /* cli_call - one request to the controller; on failure prints the error and returns its exit
  * status (> 0); 0 and *reply on success (reply may be NULL if not wanted) */
 int cli_call(cli_opts *o, const char *type, const cJSON *body, cmk_msg **reply);
+
+/* cli_print_written - "wrote PATH ..." (text) or {"written": PATH} (--json) after writing a file */
+void cli_print_written(const cli_opts *o, const char *path, const char *text);
 
 /* cli_print_json - pretty JSON on stdout */
 void cli_print_json(const cJSON *json);
@@ -122,6 +182,43 @@ int cmd_run(cli_opts *o);
 int cmd_conn(cli_opts *o);
 int cmd_policy(cli_opts *o);
 int cmd_support(cli_opts *o);
+
+/* cli_parse_command - check o->argv (command words and options, global options already taken
+ * out) against the command's table: unknown options, missing or malformed values, positional
+ * counts; handles --help. Returns -1 to go on and run the command, else an exit status. */
+int cli_parse_command(cli_opts *o, const cli_cmd *cmd, int help);
+
+/* cli_usage_of - the table row of cmd and sub (sub NULL: the command's own), or NULL */
+const cli_usage *cli_usage_of(const char *cmd, const char *sub);
+
+/* cli_closest - the candidate nearest to word by edit distance, or NULL if none is close */
+const char *cli_closest(const char *word, const char *const *candidates, size_t n);
+
+/* cli_print_help / cli_print_command_help - generated from the tables */
+void cli_print_help(FILE *out);
+int cli_print_command_help(FILE *out, const cli_cmd *cmd);
+void cli_print_usage_help(FILE *out, const cli_usage *u);
+
+/* cli_confirm - for a command that destroys: 0 to go on (--yes, or "yes" typed on a terminal),
+ * else an exit status after saying why */
+int cli_confirm(const cli_opts *o, const cli_usage *u);
+
+/* cli_set_json_errors - errors as {"error": {"code", "message"}} (under --json) */
+void cli_set_json_errors(int on);
+
+/* cli_opt_int - an option's value as a number (checked already by the table), or def */
+long long cli_opt_int(const cli_opts *o, const char *name, long long def);
+
+/* cli_cluster_stopped - 1 if no controller runs in run_dir (no live pid, lock free): says
+ * so at once instead of waiting for an answer */
+int cli_cluster_stopped(const char *run_dir);
+
+/* cli_clean_stale - after the controller has gone: remove sockets nobody listens on and the
+ * free lock file of run_dir */
+void cli_clean_stale(const char *run_dir);
+
+int cmd_completion(cli_opts *o);
+int cmd_man(cli_opts *o);
 
 /* cli_is_flag - 1 for options that take no value (--managed, --deleted, ...) */
 int cli_is_flag(const char *arg);

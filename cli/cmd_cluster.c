@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +52,86 @@ static pid_t controller_pid(const char *run_dir)
     if (cmk_pidfile_read(path, &pid, NULL) < 0 || !cmk_pid_alive(pid))
         return 0;
     return pid;
+}
+
+/* lock_free - 1 if <run>/controller.lock is missing or nobody holds it, 0 if a controller
+ * holds it (running or starting) */
+static int lock_free(const char *run_dir)
+{
+    char path[PATH_MAX];
+    int fd, held;
+    snprintf(path, sizeof path, "%s/controller.lock", run_dir);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT;
+    held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return !held;
+}
+
+/* cli_cluster_stopped - no live controller: its lock is free (a pid file alone can be stale or
+ * name a reused pid; the lock dies with the process). A controller that is slow but alive
+ * holds the lock, and is waited for as usual. */
+int cli_cluster_stopped(const char *run_dir)
+{
+    return lock_free(run_dir);
+}
+
+/* socket_dead - 1 if the unix socket at path refuses connections (nobody listens) */
+static int socket_dead(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd, dead;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return 0;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return 0;
+    dead = connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && (errno == ECONNREFUSED || errno == ENOENT);
+    close(fd);
+    return dead;
+}
+
+/* clean_dir - unlink the dead sockets of dir (and of its subdirectories, one level) */
+static void clean_dir(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        struct stat st;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) < 0)
+            continue;
+        if (S_ISSOCK(st.st_mode) && socket_dead(path))
+            unlink(path);
+        else if (S_ISDIR(st.st_mode) && depth > 0)
+            clean_dir(path, depth - 1);
+    }
+    closedir(d);
+}
+
+/* cli_clean_stale - after the controller is gone: dead sockets, the free lock, a stale pid file */
+void cli_clean_stale(const char *run_dir)
+{
+    char path[PATH_MAX];
+    int fd;
+    clean_dir(run_dir, 1);
+    snprintf(path, sizeof path, "%s/controller.lock", run_dir);
+    if ((fd = open(path, O_RDWR | O_CLOEXEC)) >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            unlink(path);
+            flock(fd, LOCK_UN);
+        }
+        close(fd);
+    }
+    if (controller_pid(run_dir) == 0) {
+        snprintf(path, sizeof path, "%s/controller.pid", run_dir);
+        unlink(path);
+    }
 }
 
 /* tail_log - print the last lines of a log for a failed start */
@@ -254,11 +339,12 @@ int cmd_down(cli_opts *o)
     if ((rc = run_dir_abs(o, run_dir, sizeof run_dir)) != 0)
         return rc;
     pid = controller_pid(run_dir);
-    if (pid == 0) {
+    if (pid == 0 || lock_free(run_dir)) {
+        cli_clean_stale(run_dir);
         if (o->json)
             puts("{\"stopped\": false, \"running\": false}");
         else
-            printf("no cluster running in %s\n", run_dir);
+            printf("no cluster is running in %s\n", run_dir);
         return 0;
     }
     {
@@ -280,6 +366,11 @@ int cmd_down(cli_opts *o)
         while (cmk_pid_alive(pid))
             sleep_ms(20);
     }
+    /* its children go with it; what is left of them is files nobody uses */
+    deadline = cmk_mono_ms() + 2000;
+    while (!lock_free(run_dir) && cmk_mono_ms() < deadline)
+        sleep_ms(20);
+    cli_clean_stale(run_dir);
     if (o->json)
         printf("{\"stopped\": true, \"controller_pid\": %d}\n", (int)pid);
     else

@@ -69,31 +69,6 @@ int cmd_tenant(cli_opts *o)
     return cli_fail(CMK_EINVAL, "unknown tenant command '%s'; use create, list or show", sub);
 }
 
-/* env_usage - what cmkctl env takes */
-static int env_usage(void)
-{
-    printf("Usage:\n"
-           "  cmkctl env create --tenant T --name NAME --region REGION [--type TYPE] [--managed]\n"
-           "  cmkctl env list [--tenant T]\n"
-           "  cmkctl env show ENV\n"
-           "  cmkctl env enable-managed ENV\n"
-           "  cmkctl env delete ENV\n"
-           "  cmkctl env reenable ENV       Re-enable environment after a lock (once the key is reachable)\n"
-           "  cmkctl env cmk-status ENV     its enterprise policy, encryption status and lock\n"
-           "  cmkctl env migration ENV      its flows' move to CMK and the flows kept on the MMK\n"
-           "  cmkctl env settings ENV [--create-flows-in-solutions on|off]\n"
-           "  cmkctl env backup ENV [--label L]   back up, sealed under the environment's current key\n"
-           "  cmkctl env backups ENV              its backups and their encryption state at backup\n"
-           "  cmkctl env restore BACKUP [--to ENV] same environment, or another with the same CMK\n"
-           "  cmkctl env copy SOURCE TARGET       only to another environment with the same CMK\n"
-           "  cmkctl env reset ENV                sandbox only: data and backups deleted, back to the MMK\n\n"
-           "ENV is an environment id or a unique name. TYPE: production (default), sandbox,\n"
-           "developer, trial or teams. REGION: a Power Platform region such as unitedstates or\n"
-           "europe. Only managed environments can be added to an enterprise policy.\n\n"
-           "Example:\n"
-           "  cmkctl env create --tenant contoso --name \"Contoso Prod\" --region unitedstates --managed\n");
-    return 0;
-}
 
 /* cmd_env - env create|list|show|enable-managed|delete|...; backup, restore, copy, reset in cmd_envops.c */
 int cmd_env(cli_opts *o)
@@ -101,10 +76,6 @@ int cmd_env(cli_opts *o)
     const char *sub = o->argc > 1 ? o->argv[1] : "list";
     cJSON *body = cJSON_CreateObject();
 
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-        cJSON_Delete(body);
-        return env_usage();
-    }
     if (strcmp(sub, "unlock") == 0 || strcmp(sub, "apply-tenant-key") == 0 ||
         strcmp(sub, "return-to-microsoft-key") == 0 || strcmp(sub, "byok-state") == 0) {
         cJSON_Delete(body);

@@ -248,7 +248,10 @@ int cmd_drill(cli_opts *o)
     cli_opts sub = *o;
     int total, i = 0, failed = 0, verify_ok = 1;
     int64_t t0 = cmk_mono_ms();
+    FILE *out = o->json ? fopen("/dev/null", "w") : stdout; /* --json: the report at the end instead */
 
+    if (!out)
+        return cli_fail(CMK_EIO, "cannot open /dev/null");
     if (!path)
         return cli_fail(CMK_EINVAL, "usage: cmkctl drill run FILE [--report-dir DIR]   (configs/drills/ holds drills)");
     if (cmk_json_load_file(path, &d, &err) < 0)
@@ -272,7 +275,7 @@ int cmd_drill(cli_opts *o)
     cJSON_AddStringToObject(rep, "started", cmk_time_format(cmk_wall_ms(), ts, sizeof ts));
     cJSON_AddStringToObject(rep, "fix", cmk_json_str(d, "fix", ""));
     steps = cJSON_AddArrayToObject(rep, "steps");
-    printf("drill %s: %s\n", cmk_json_str(d, "name", path), cmk_json_str(d, "title", ""));
+    fprintf(out, "drill %s: %s\n", cmk_json_str(d, "name", path), cmk_json_str(d, "title", ""));
 
     up = cJSON_CreateArray();
     cJSON_AddItemToArray(up, cJSON_CreateString("up"));
@@ -285,11 +288,11 @@ int cmd_drill(cli_opts *o)
     {
         step_result r;
         if (cli_run_self(&sub, up, &r) < 0 || r.status != 0) {
-            printf("cluster did not start:\n");
-            cli_print_indented(stdout, r.err);
+            fprintf(out, "cluster did not start:\n");
+            cli_print_indented(out, r.err);
             failed = 1;
         } else
-            printf("[setup] fresh cluster in %s ... ok\n", run_dir);
+            fprintf(out, "[setup] fresh cluster in %s ... ok\n", run_dir);
         free(r.out);
         free(r.err);
     }
@@ -304,7 +307,7 @@ int cmd_drill(cli_opts *o)
         if (cli_run_self(&sub, st, &r) == 0) {
             cJSON *j = cJSON_Parse(r.out);
             cJSON_AddStringToObject(rep, "enforcement", cmk_json_str(j, "mode", "unknown"));
-            printf("[setup] customer firewall enforced in %s mode\n", cmk_json_str(j, "mode", "unknown"));
+            fprintf(out, "[setup] customer firewall enforced in %s mode\n", cmk_json_str(j, "mode", "unknown"));
             cJSON_Delete(j);
         }
         free(r.out);
@@ -332,14 +335,14 @@ int cmd_drill(cli_opts *o)
             ok = cJSON_IsArray(cmd) && cli_run_self(&sub, cmd, &r) == 0 &&
                  cli_check_expect(cJSON_GetObjectItem(step, "expect"), &r, why, sizeof why);
         }
-        printf("[%d/%d %s] %s: %s ... %s\n", i, total, phase, cmk_json_str(step, "name", ""), text, ok ? "ok" : "UNEXPECTED");
+        fprintf(out, "[%d/%d %s] %s: %s ... %s\n", i, total, phase, cmk_json_str(step, "name", ""), text, ok ? "ok" : "UNEXPECTED");
         if (cmk_json_bool(step, "show", 0) || !ok)
-            cli_print_indented(stdout, r.out);
+            cli_print_indented(out, r.out);
         if (!ok) {
-            printf("    why: %s\n", why);
-            cli_print_indented(stdout, r.err);
+            fprintf(out, "    why: %s\n", why);
+            cli_print_indented(out, r.err);
         }
-        fflush(stdout);
+        fflush(out);
         cJSON_AddStringToObject(s, "name", cmk_json_str(step, "name", ""));
         cJSON_AddStringToObject(s, "phase", phase);
         cJSON_AddStringToObject(s, "command", text);
@@ -400,7 +403,7 @@ int cmd_drill(cli_opts *o)
     }
     snprintf(rpath, sizeof rpath, "%s/%s.md", report_dir, cmk_json_str(d, "name", "drill"));
     write_markdown(rpath, rep);
-    printf("drill %s: %s; report: %s/%s.{md,json}\n", cmk_json_str(d, "name", path),
+    fprintf(out, "drill %s: %s; report: %s/%s.{md,json}\n", cmk_json_str(d, "name", path),
            failed ? "UNEXPECTED OUTCOME" : "every outcome as expected", report_dir, cmk_json_str(d, "name", "drill"));
     if (*cmk_json_str(rep, "timeline_png", ""))
         printf("timeline: %s/%s\n", report_dir, cmk_json_str(rep, "timeline_png", ""));
@@ -410,6 +413,13 @@ int cmd_drill(cli_opts *o)
         if (system(cmd) != 0) {
             /* the run dir of a drill is disposable */
         }
+    }
+    if (o->json) {
+        snprintf(rpath, sizeof rpath, "%s/%s.md", report_dir, cmk_json_str(d, "name", "drill"));
+        cJSON_AddStringToObject(rep, "report", rpath);
+        cJSON_AddBoolToObject(rep, "ok", !failed);
+        cli_print_json(rep);
+        fclose(out);
     }
     cJSON_Delete(rep);
     cJSON_Delete(d);

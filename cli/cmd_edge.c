@@ -32,7 +32,7 @@ int cmd_firewall(cli_opts *o)
     if (strcmp(sub, "fault") == 0 && cli_positional(o, 2, 0)) {
         cJSON_AddStringToObject(b, "kind", cli_positional(o, 2, 0));
         if (cli_opt(o, "--ms"))
-            cJSON_AddNumberToObject(b, "ms", atoi(cli_opt(o, "--ms")));
+            cJSON_AddNumberToObject(b, "ms", (double)cli_opt_int(o, "--ms", 0));
         if (cli_opt(o, "--duration"))
             cJSON_AddStringToObject(b, "duration", cli_opt(o, "--duration"));
         return cli_request(o, "firewall.fault", b, NULL);

@@ -8,25 +8,6 @@
 #include "cli.h"
 #include "util.h"
 
-/* envops_usage - what the commands take (also part of `cmkctl env --help`) */
-static int envops_usage(void)
-{
-    printf("Usage:\n"
-           "  cmkctl env backup ENV [--label L]   back ENV up, sealed under its current key\n"
-           "  cmkctl env backups ENV              its backups and their encryption state at backup\n"
-           "  cmkctl env restore BACKUP [--to ENV] restore over ENV (default: the backed-up environment)\n"
-           "  cmkctl env copy SOURCE TARGET       copy SOURCE's flows over TARGET's (new flow ids)\n"
-           "  cmkctl env reset ENV                reset a sandbox: its data and backups are deleted\n\n"
-           "Rules (Power Platform, \"Environment database operations\"): a backup restores only into the\n"
-           "environment it was taken from or another encrypted with the same customer-managed key, and\n"
-           "only when the encryption state (Microsoft- or customer-managed) matches the state at backup\n"
-           "time; copy overwrites only another environment with the same customer-managed key; locked\n"
-           "environments can't be restored, copied, backed up or reset; after a reset the environment\n"
-           "is on the Microsoft-managed key. Add --json for machine-readable output.\n\n"
-           "Example:\n"
-           "  cmkctl env backup Prod --label before-upgrade && cmkctl env backups Prod\n");
-    return 0;
-}
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
 
@@ -46,8 +27,6 @@ int cmd_envops(cli_opts *o)
     const char *sub = o->argv[1], *a = cli_positional(o, 2, 0), *b = cli_positional(o, 2, 1);
     cJSON *body;
 
-    if (cli_flag(o, "--help"))
-        return envops_usage();
     body = cJSON_CreateObject();
     if (strcmp(sub, "backup") == 0 && a) {
         cJSON_AddStringToObject(body, "env", a);
@@ -75,6 +54,5 @@ int cmd_envops(cli_opts *o)
         return cli_request(o, "env.reset", body, show_object);
     }
     cJSON_Delete(body);
-    envops_usage();
-    return cli_fail(CMK_EINVAL, "env %s: missing arguments (see above)", sub);
+    return cli_fail(CMK_EINVAL, "env %s: missing arguments; see `cmkctl env %s --help`", sub, sub);
 }

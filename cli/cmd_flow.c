@@ -83,24 +83,26 @@ static void show_run_result(const cJSON *r)
         printf("  (already submitted with this client request id: not run again)\n");
 }
 
-static int flow_usage(void)
+
+/* run_and_report - flow.run, the result printed; a run that ended other than Succeeded exits
+ * CLI_EXIT_RUN_FAILED so a script can tell it from a refused request */
+static int run_and_report(cli_opts *o, cJSON *b)
 {
-    printf("Usage (ENV is an environment id or name, FLOW a flow id):\n"
-           "  cmkctl flow create --env ENV --file DEFINITION.json [--id ID] [--name NAME] [--solution] [--desktop]\n"
-           "  cmkctl flow list --env ENV | show --env ENV FLOW | schedules --env ENV\n"
-           "  cmkctl flow update --env ENV FLOW [--file DEFINITION.json] [--name NAME] [--solution]\n"
-           "  cmkctl flow enable|disable|delete --env ENV FLOW\n"
-           "  cmkctl flow save-as --env ENV FLOW --name NAME    (a copy; HTTP-trigger copies get a new URL)\n"
-           "  cmkctl flow trigger-url --env ENV FLOW           (an HTTP-trigger flow's URL; makers and admins only)\n"
-           "  cmkctl flow export --env ENV FLOW --out PACKAGE.json | import --env ENV --file PACKAGE.json\n"
-           "  cmkctl flow run --env ENV FLOW [--body JSON] [--client-req ID]\n"
-           "  cmkctl run list --env ENV --flow FLOW | show --env ENV RUN | export-csv --env ENV --flow FLOW [--out F]\n"
-           "  cmkctl conn create --env ENV --name NAME --secret-file F [--non-oauth] | show --env ENV CONN\n\n"
-           "A definition is a Logic Apps workflow definition (see configs/flows/ for one of each\n"
-           "trigger and action). It is checked when saved; the first error comes with its path.\n\n"
-           "Example:\n"
-           "  cmkctl flow create --env \"Contoso Prod\" --file configs/flows/manual-compose.json\n");
-    return 0;
+    cmk_msg *rep;
+    const char *status;
+    int rc = cli_call(o, "flow.run", b, &rep);
+    cJSON_Delete(b);
+    if (rc != 0)
+        return rc;
+    if (o->json)
+        cli_print_json(rep->body);
+    else
+        show_run_result(rep->body);
+    status = cmk_json_str(rep->body, "status", "");
+    rc = strcmp(status, "Failed") == 0 || strcmp(status, "Cancelled") == 0 || strcmp(status, "TimedOut") == 0
+             ? CLI_EXIT_RUN_FAILED : 0;
+    cmk_msg_destroy(&rep);
+    return rc;
 }
 
 /* show_trigger_url - the URL's path and query (append it to the gateway's http://HOST:PORT) */
@@ -129,8 +131,6 @@ int cmd_flow(cli_opts *o)
     char type[40];
     int rc;
 
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-        return flow_usage();
     if (!env)
         return cli_fail(CMK_EINVAL, "cmkctl flow %s needs --env ENV; see `cmkctl flow --help`", sub);
     b = cJSON_CreateObject();
@@ -193,11 +193,16 @@ int cmd_flow(cli_opts *o)
     if (strcmp(sub, "run") == 0) {
         if (cli_opt(o, "--body")) {
             cJSON *body = cJSON_Parse(cli_opt(o, "--body"));
-            cJSON_AddItemToObject(b, "body", body ? body : cJSON_CreateString(cli_opt(o, "--body")));
+            if (!body) {
+                cJSON_Delete(b);
+                return cli_fail(CMK_EINVAL, "--body is not JSON: '%s' (a JSON value such as '{\"text\": \"x\"}'); "
+                                            "nothing was run", cli_opt(o, "--body"));
+            }
+            cJSON_AddItemToObject(b, "body", body);
         }
         if (cli_opt(o, "--client-req"))
             cJSON_AddStringToObject(b, "client_req", cli_opt(o, "--client-req"));
-        return cli_request(o, "flow.run", b, show_run_result);
+        return run_and_report(o, b);
     }
     if (strcmp(sub, "export") == 0) {
         cmk_msg *rep;
@@ -211,8 +216,11 @@ int cmd_flow(cli_opts *o)
         text = cJSON_Print(rep->body);
         if (cli_opt(o, "--out")) {
             rc = cmk_file_write_atomic(cli_opt(o, "--out"), text, strlen(text), 0600, &err);
-            if (rc == 0)
-                printf("wrote %s\n", cli_opt(o, "--out"));
+            if (rc == 0) {
+                char line[4200];
+                snprintf(line, sizeof line, "wrote %s", cli_opt(o, "--out"));
+                cli_print_written(o, cli_opt(o, "--out"), line);
+            }
         } else
             puts(text);
         free(text);
@@ -232,8 +240,6 @@ int cmd_run(cli_opts *o)
 {
     const char *sub = o->argc > 1 ? o->argv[1] : "--help", *env = cli_opt(o, "--env");
     cJSON *b;
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-        return flow_usage();
     if (!env)
         return cli_fail(CMK_EINVAL, "cmkctl run %s needs --env ENV", sub);
     b = cJSON_CreateObject();
@@ -262,9 +268,14 @@ int cmd_run(cli_opts *o)
         csv = cmk_json_str(rep->body, "csv", "");
         if (cli_opt(o, "--out")) {
             rc = cmk_file_write_atomic(cli_opt(o, "--out"), csv, strlen(csv), 0600, &err);
-            if (rc == 0)
-                printf("wrote %s\n", cli_opt(o, "--out"));
-        } else
+            if (rc == 0) {
+                char line[4200];
+                snprintf(line, sizeof line, "wrote %s", cli_opt(o, "--out"));
+                cli_print_written(o, cli_opt(o, "--out"), line);
+            }
+        } else if (o->json)
+            cli_print_json(rep->body);
+        else
             fputs(csv, stdout);
         cmk_msg_destroy(&rep);
         return rc < 0 ? cli_fail(rc, "%s", err.msg) : 0;

@@ -5,12 +5,13 @@
  *   `identity remove NAME`, and `identity matrix`: the authorization matrix (controller/authz.c),
  *   printed from the same table the controller enforces (docs/SECURITY.md holds a copy).
  *   With `--as NAME` any command acts as that identity.
- *   `cmkctl call TYPE [BODY-JSON]`: one raw request, to check what an identity may call.
+ *   `cmkctl call TYPE [BODY-JSON | -] [--file F]`: one raw request, to check what an identity may call.
  *   `cmkctl curve-keygen FILE`: make a CURVE key pair file (FILE, mode 0600, and FILE's .pub).
  *   Such a key is unknown to a cluster until it is authorized; with `--curve-key FILE` a
  *   command acts as that identity (used to rehearse a refused client).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authz.h"
@@ -18,18 +19,6 @@
 #include "keys.h"
 #include "util.h"
 
-static const char identity_usage[] =
-    "Usage: cmkctl identity add NAME --role reader|tenant-admin|admin [--tenant T]...\n"
-    "       cmkctl identity list\n"
-    "       cmkctl identity remove NAME\n"
-    "       cmkctl identity matrix\n\n"
-    "add     a client identity: the controller writes <run dir>/keys/NAME.key (mode 0600) and\n"
-    "        authorizes it with the role; a tenant-admin acts only on its tenants (--tenant, "
-    "repeatable)\n"
-    "list    the authorized identities: name, role, tenants, environments\n"
-    "remove  take an identity made with `add` out again (its key is refused from then on)\n"
-    "matrix  which role may call which class of operation, and the operations of each class\n\n"
-    "Act as an identity with `cmkctl --as NAME ...`, e.g. `cmkctl --as reader env list`.\n";
 
 /* show_identities - the list as a table */
 static void show_identities(const cJSON *r)
@@ -101,22 +90,39 @@ static int print_matrix(const cli_opts *o)
     return 0;
 }
 
-/* cmd_call - `cmkctl call TYPE [BODY-JSON]`: one raw request, the reply as JSON */
+/* cmd_call - `cmkctl call TYPE [BODY-JSON | -] [--file F]`: one raw request, the reply as JSON;
+ * the body comes from the argument, a file, or stdin (`-`), so it is not bound by the argument
+ * list's size */
 int cmd_call(cli_opts *o)
 {
+    const char *arg = cli_positional(o, 1, 1), *file = cli_opt(o, "--file");
+    char *text = NULL;
+    size_t len = 0;
     cJSON *b;
-    if (o->argc < 2)
-        return cli_fail(
-            CMK_EINVAL,
-            "usage: cmkctl call TYPE [BODY-JSON], e.g. cmkctl --as reader call dek.list "
-            "'{\"env\": \"ENV\"}'");
-    b = o->argc > 2 ? cJSON_Parse(o->argv[2]) : cJSON_CreateObject();
+    int rc;
+
+    if (arg && file)
+        return cli_fail(CMK_EINVAL, "give the body as an argument, with --file F or as - (stdin), not two of them");
+    if (file && (rc = cli_read_file(file, &text, &len)) != 0)
+        return rc;
+    if (arg && strcmp(arg, "-") == 0) {
+        cmk_err err = CMK_ERR_INIT;
+        if (cmk_file_read("/dev/stdin", &text, &len, &err) < 0)
+            return cli_fail(err.code, "reading the body from stdin: %s", err.msg);
+    }
+    if (text && strlen(text) != len) {
+        free(text);
+        return cli_fail(CMK_EINVAL, "the body has a NUL byte: it must be a JSON object");
+    }
+    b = text ? cJSON_Parse(text) : arg ? cJSON_Parse(arg) : cJSON_CreateObject();
+    free(text);
     if (!cJSON_IsObject(b)) {
         cJSON_Delete(b);
-        return cli_fail(CMK_EINVAL, "the body must be a JSON object, e.g. '{\"env\": \"ENV\"}'");
+        return cli_fail(CMK_EINVAL, "the body%s%s is not a JSON object, e.g. '{\"env\": \"ENV\"}'",
+                        file ? " in " : "", file ? file : "");
     }
     o->json = 1;
-    return cli_request(o, o->argv[1], b, NULL);
+    return cli_request(o, cli_positional(o, 1, 0), b, NULL);
 }
 
 /* cmd_identity - identity add | list | remove | matrix */
@@ -125,10 +131,6 @@ int cmd_identity(cli_opts *o)
     const char *sub = o->argc > 1 ? o->argv[1] : "";
     cJSON *b;
 
-    if (cli_flag(o, "--help")) {
-        fputs(identity_usage, stdout);
-        return 0;
-    }
     if (strcmp(sub, "matrix") == 0)
         return print_matrix(o);
     b = cJSON_CreateObject();

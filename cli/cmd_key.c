@@ -42,30 +42,6 @@ static void show_key(const cJSON *r)
     cJSON_Delete(flat);
 }
 
-static int key_usage(void)
-{
-    printf("Usage (VAULT NAME name a key):\n"
-           "  cmkctl key create VAULT NAME [--kty RSA|RSA-HSM] [--size 2048|3072|4096] [--ops wrapKey,unwrapKey,...]\n"
-           "                    [--expires DATE|+DUR] [--not-before DATE|+DUR] [--tag k=v]...\n"
-           "  cmkctl key import VAULT NAME --file KEY.pem|.der|.pfx [--password-file F]\n"
-           "  cmkctl key import-byok VAULT NAME --file KEY.byok\n"
-           "  cmkctl key byok-export --kek VAULT/KEK --target TARGET.pem --out KEY.byok\n"
-           "  cmkctl key show VAULT NAME [--version V] [--pem]\n"
-           "  cmkctl key list VAULT [--deleted] | versions VAULT NAME\n"
-           "  cmkctl key rotate VAULT NAME\n"
-           "  cmkctl key enable|disable VAULT NAME [--version V]\n"
-           "  cmkctl key update VAULT NAME [--version V] [--enable|--disable] [--expires DATE|+DUR] [--not-before DATE|+DUR] [--tag k=v]...\n"
-           "  cmkctl key delete|recover|purge VAULT NAME\n"
-           "  cmkctl key backup VAULT NAME --out FILE | restore VAULT --file FILE\n"
-           "  cmkctl key wrap|unwrap VAULT NAME (--value BASE64 | --in FILE) [--alg RSA-OAEP|RSA-OAEP-256] [--version V] [--out FILE]\n"
-           "  cmkctl key policy VAULT NAME [--rotate-after P90D | --rotate-before-expiry P30D] [--expires-after P1Y]\n\n"
-           "DATE is like 2027-01-31T00:00:00Z; +DUR counts from the controller's clock (+90d).\n"
-           "A key-exchange key for .byok import is a key created with --kty RSA-HSM --ops import.\n\n"
-           "Example:\n"
-           "  cmkctl key create contoso-kv cmk-key --size 3072\n"
-           "  cmkctl key wrap contoso-kv cmk-key --value $(openssl rand -base64 32)\n");
-    return 0;
-}
 
 /* add_tags - every --tag k=v into b.tags */
 static int add_tags(const cli_opts *o, cJSON *b)
@@ -168,7 +144,11 @@ static int byok_export(cli_opts *o)
     free(json);
     if (rc < 0)
         return cli_fail(rc, "%s", err.msg);
-    printf("wrote %s for key-exchange key %s\n", out, kek);
+    {
+        char line[4200];
+        snprintf(line, sizeof line, "wrote %s for key-exchange key %s", out, kek);
+        cli_print_written(o, out, line);
+    }
     return 0;
 }
 
@@ -215,6 +195,70 @@ static int wrap_cmd(cli_opts *o, const char *type, cJSON *b)
     return 0;
 }
 
+/* locked_envs - the environments of the policies that use vault/name which are now Locked:
+ * [{id, name, policy, state}] */
+static cJSON *locked_envs(cli_opts *o, const char *vault, const char *name)
+{
+    cmk_msg *pols = NULL, *envs = NULL;
+    cJSON *q = cJSON_CreateObject(), *out = cJSON_CreateArray();
+    const cJSON *p, *e;
+    if (cli_call(o, "policy.list", q, &pols) != 0 || cli_call(o, "env.list", q, &envs) != 0) {
+        cJSON_Delete(q);
+        cmk_msg_destroy(&pols);
+        return out;
+    }
+    cJSON_Delete(q);
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(pols->body, "items")) {
+        if (strcmp(cmk_json_str(p, "vault", ""), vault) != 0 || strcmp(cmk_json_str(p, "key", ""), name) != 0)
+            continue;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(envs->body, "items")) {
+            cJSON *it;
+            if (strcmp(cmk_json_str(e, "policy", ""), cmk_json_str(p, "id", "")) != 0)
+                continue;
+            it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "id", cmk_json_str(e, "id", ""));
+            cJSON_AddStringToObject(it, "name", cmk_json_str(e, "name", ""));
+            cJSON_AddStringToObject(it, "policy", cmk_json_str(p, "name", ""));
+            cJSON_AddStringToObject(it, "state", cmk_json_str(e, "state", ""));
+            cJSON_AddItemToArray(out, it);
+        }
+    }
+    cmk_msg_destroy(&pols);
+    cmk_msg_destroy(&envs);
+    return out;
+}
+
+/* disable_and_report - key disable, then what it did to the environments encrypted with it:
+ * they lock at once, and the output says so and names the way back */
+static int disable_and_report(cli_opts *o, cJSON *b, const char *vault, const char *name)
+{
+    cmk_msg *rep;
+    cJSON *envs;
+    const cJSON *e;
+    int rc = cli_call(o, "key.update", b, &rep);
+    cJSON_Delete(b);
+    if (rc != 0)
+        return rc;
+    envs = locked_envs(o, vault, name);
+    if (o->json) {
+        cJSON_AddItemToObject(rep->body, "environments", envs);
+        cli_print_json(rep->body);
+        cmk_msg_destroy(&rep);
+        return 0;
+    }
+    show_key(rep->body);
+    cJSON_ArrayForEach(e, envs) {
+        printf("environment %s (%s, policy %s): %s%s\n", cmk_json_str(e, "name", ""), cmk_json_str(e, "id", ""),
+               cmk_json_str(e, "policy", ""), cmk_json_str(e, "state", ""),
+               strcmp(cmk_json_str(e, "state", ""), "Locked") == 0 ? " - Environment disabled: its key is unreachable" : "");
+    }
+    if (cJSON_GetArraySize(envs) > 0)
+        printf("to bring them back: cmkctl key enable %s %s, then: cmkctl env reenable ENV\n", vault, name);
+    cJSON_Delete(envs);
+    cmk_msg_destroy(&rep);
+    return 0;
+}
+
 /* cmd_key - key subcommands */
 int cmd_key(cli_opts *o)
 {
@@ -224,8 +268,6 @@ int cmd_key(cli_opts *o)
     char type[40];
     int rc;
 
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-        return key_usage();
     if (strcmp(sub, "byok-export") == 0)
         return byok_export(o);
     if (!vault)
@@ -262,7 +304,7 @@ int cmd_key(cli_opts *o)
         if (cli_flag(o, "--enable") || cli_flag(o, "--disable"))
             cJSON_AddBoolToObject(b, "enabled", cli_flag(o, "--enable"));
         if (cli_opt(o, "--size"))
-            cJSON_AddNumberToObject(b, "size", atoi(cli_opt(o, "--size")));
+            cJSON_AddNumberToObject(b, "size", (double)cli_opt_int(o, "--size", 2048));
         if ((rc = add_tags(o, b)) != 0) {
             cJSON_Delete(b);
             return rc;
@@ -295,6 +337,8 @@ int cmd_key(cli_opts *o)
     if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0) {
         cJSON_AddBoolToObject(b, "enabled", strcmp(sub, "enable") == 0);
         add_opt(o, b, "--version", "version");
+        if (strcmp(sub, "disable") == 0)
+            return disable_and_report(o, b, vault, name);
         return cli_request(o, "key.update", b, show_key);
     }
     if (strcmp(sub, "show") == 0) {
@@ -325,7 +369,11 @@ int cmd_key(cli_opts *o)
         cmk_msg_destroy(&rep);
         if (rc < 0)
             return cli_fail(rc, "%s", err.msg);
-        printf("wrote backup of %s/%s to %s\n", vault, name, out);
+        {
+            char line[4400];
+            snprintf(line, sizeof line, "wrote backup of %s/%s to %s", vault, name, out);
+            cli_print_written(o, out, line);
+        }
         return 0;
     }
     if (strcmp(sub, "policy") == 0) {

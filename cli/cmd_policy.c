@@ -21,30 +21,6 @@ static void show_policies(const cJSON *r)
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
 }
 
-static int policy_usage(void)
-{
-    printf("Usage:\n"
-           "  cmkctl policy create NAME --tenant T --vault VAULT --key KEY [--version V] --region R\n"
-           "  cmkctl policy list [--tenant T] | show POLICY | validate POLICY | delete POLICY\n"
-           "  cmkctl policy grant-identity POLICY             give the policy's identity get, wrapKey, unwrapKey on its vault\n"
-           "  cmkctl policy add-env POLICY ENV [--no-wait]     add an environment (it is disabled meanwhile)\n"
-           "  cmkctl policy remove-env ENV [--no-wait]         back to the Microsoft-managed key\n"
-           "  cmkctl policy move-env ENV --to POLICY           remove + add: two operations, two outages\n"
-           "  cmkctl policy operation ID [--no-wait]           wait for an operation to end (--no-wait: its status now)\n"
-           "  cmkctl policy env-status ENV                     an environment's policy, lock, key version, pending rotation\n"
-           "  cmkctl policy apply-rotation POLICY              apply pending key rotations now (else 24 h after rotation)\n"
-           "  cmkctl env reenable ENV | cmkctl env cmk-status ENV\n"
-           "  cmkctl support raise-cmk-limit --tenant T --to N  the support ticket for more than 25 CMK environments\n\n"
-           "A policy's identity (pp-identity-...) needs get, wrapKey and unwrapKey on the vault; the\n"
-           "vault needs soft delete and purge protection; the key is RSA or RSA-HSM of 2048 or 3072 bits.\n"
-           "A new key version is applied to the policy's environments 24 hours after the rotation\n"
-           "(policy.rotation_apply); keep the previous version enabled 28 days after it.\n\n"
-           "Example:\n"
-           "  cmkctl policy create contoso-cmk --tenant contoso --vault contoso-kv --key cmk-key --region unitedstates\n"
-           "  cmkctl vault grant contoso-kv --principal <identity> --perms get,wrapKey,unwrapKey\n"
-           "  cmkctl policy validate contoso-cmk && cmkctl policy add-env contoso-cmk \"Contoso Prod\"\n");
-    return 0;
-}
 
 /* wait_op - poll an operation until it ends (--no-wait: its status now); prints it and returns
  * its exit status (1 when it failed) */
@@ -107,10 +83,6 @@ int cmd_policy(cli_opts *o)
     const char *a = cli_positional(o, 2, 0), *b2 = cli_positional(o, 2, 1);
     cJSON *b = cJSON_CreateObject();
 
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-        cJSON_Delete(b);
-        return policy_usage();
-    }
     if (strcmp(sub, "list") == 0) {
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
@@ -241,7 +213,7 @@ int cmd_support(cli_opts *o)
     if (strcmp(sub, "raise-cmk-limit") == 0 && cli_opt(o, "--tenant") && cli_opt(o, "--to")) {
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
-        cJSON_AddNumberToObject(b, "limit", atoi(cli_opt(o, "--to")));
+        cJSON_AddNumberToObject(b, "limit", (double)cli_opt_int(o, "--to", 0));
         return cli_request(o, "support.raise-cmk-limit", b, show_object);
     }
     return cli_fail(CMK_EINVAL, "usage: cmkctl support raise-cmk-limit --tenant T --to N | run-history --env ENV | "

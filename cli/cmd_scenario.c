@@ -210,6 +210,8 @@ int cmd_scenario(cli_opts *o)
     const cJSON *steps, *step, *it;
     int total, i = 0, failed = 0;
     int64_t t0 = cmk_mono_ms();
+    FILE *out = stdout;
+    cJSON *res = NULL, *jsteps = NULL;
 
     if (!path)
         return cli_fail(CMK_EINVAL, "usage: cmkctl scenario run FILE (e.g. configs/scenarios/default.json)");
@@ -221,8 +223,20 @@ int cmd_scenario(cli_opts *o)
         return cli_fail(CMK_EINVAL, "%s: a scenario needs a non-empty \"steps\" array", path);
     }
     total = cJSON_GetArraySize(steps);
-    printf("scenario %s: %s\n", cmk_json_str(sc, "name", path), cmk_json_str(sc, "description", ""));
-    fflush(stdout);
+    if (o->json) { /* one JSON document at the end instead of the progress lines */
+        out = fopen("/dev/null", "w");
+        res = cJSON_CreateObject();
+        cJSON_AddStringToObject(res, "scenario", cmk_json_str(sc, "name", path));
+        cJSON_AddStringToObject(res, "file", path);
+        jsteps = cJSON_AddArrayToObject(res, "steps");
+        if (!out) {
+            cJSON_Delete(res);
+            cJSON_Delete(sc);
+            return cli_fail(CMK_EIO, "cannot open /dev/null");
+        }
+    }
+    fprintf(out, "scenario %s: %s\n", cmk_json_str(sc, "name", path), cmk_json_str(sc, "description", ""));
+    fflush(out);
     cJSON_ArrayForEach(step, steps) {
         const cJSON *cmd = cJSON_GetObjectItem(step, "cmd");
         step_result r;
@@ -233,32 +247,55 @@ int cmd_scenario(cli_opts *o)
         i++;
         if (cJSON_IsObject(cJSON_GetObjectItem(step, "write"))) {
             ok = cli_write_step(o, cJSON_GetObjectItem(step, "write"), why, sizeof why);
-            printf("[%d/%d] %s: write %s ... %s\n", i, total, cmk_json_str(step, "name", ""),
+            if (jsteps) {
+                cJSON *js = cJSON_CreateObject();
+                cJSON_AddStringToObject(js, "name", cmk_json_str(step, "name", ""));
+                cJSON_AddStringToObject(js, "write", cmk_json_str(cJSON_GetObjectItem(step, "write"), "path", ""));
+                cJSON_AddBoolToObject(js, "ok", ok);
+                if (!ok)
+                    cJSON_AddStringToObject(js, "why", why);
+                cJSON_AddItemToArray(jsteps, js);
+            }
+            fprintf(out, "[%d/%d] %s: write %s ... %s\n", i, total, cmk_json_str(step, "name", ""),
                    cmk_json_str(cJSON_GetObjectItem(step, "write"), "path", ""), ok ? "ok" : "FAILED");
             if (!ok) {
-                printf("    why: %s\n", why);
+                fprintf(out, "    why: %s\n", why);
                 failed = 1;
                 break;
             }
             continue;
         }
         cli_cmd_text(cmd, text, sizeof text);
-        printf("[%d/%d] %s: %s ... ", i, total, cmk_json_str(step, "name", ""), text);
-        fflush(stdout);
+        fprintf(out, "[%d/%d] %s: %s ... ", i, total, cmk_json_str(step, "name", ""), text);
+        fflush(out);
         if (!cJSON_IsArray(cmd) || cli_run_self(o, cmd, &r) < 0) {
-            printf("FAILED (bad step: \"cmd\" must be an array of strings)\n");
+            fprintf(out, "FAILED (bad step: \"cmd\" must be an array of strings)\n");
             failed = 1;
             break;
         }
         ok = cli_check_expect(cJSON_GetObjectItem(step, "expect"), &r, why, sizeof why);
-        printf("%s (%.1fs)\n", ok ? "ok" : "FAILED", (double)(cmk_mono_ms() - s0) / 1000.0);
-        if (!ok || cmk_json_bool(step, "show", 0))
-            cli_print_indented(stdout, r.out);
-        if (!ok) {
-            printf("    why: %s\n", why);
-            cli_print_indented(stdout, r.err);
+        if (jsteps) {
+            cJSON *js = cJSON_CreateObject();
+            cJSON_AddStringToObject(js, "name", cmk_json_str(step, "name", ""));
+            cJSON_AddItemToObject(js, "cmd", cJSON_Duplicate(cmd, 1));
+            cJSON_AddBoolToObject(js, "ok", ok);
+            cJSON_AddNumberToObject(js, "exit", r.status);
+            cJSON_AddNumberToObject(js, "seconds", (double)(cmk_mono_ms() - s0) / 1000.0);
+            if (!ok) {
+                cJSON_AddStringToObject(js, "why", why);
+                cJSON_AddStringToObject(js, "stdout", r.out ? r.out : "");
+                cJSON_AddStringToObject(js, "stderr", r.err ? r.err : "");
+            }
+            cJSON_AddItemToArray(jsteps, js);
         }
-        fflush(stdout);
+        fprintf(out, "%s (%.1fs)\n", ok ? "ok" : "FAILED", (double)(cmk_mono_ms() - s0) / 1000.0);
+        if (!ok || cmk_json_bool(step, "show", 0))
+            cli_print_indented(out, r.out);
+        if (!ok) {
+            fprintf(out, "    why: %s\n", why);
+            cli_print_indented(out, r.err);
+        }
+        fflush(out);
         free(r.out);
         free(r.err);
         if (!ok) {
@@ -274,10 +311,20 @@ int cmd_scenario(cli_opts *o)
         }
     }
     if (failed)
-        printf("scenario %s FAILED at step %d of %d\n", cmk_json_str(sc, "name", path), i, total);
+        fprintf(out, "scenario %s FAILED at step %d of %d\n", cmk_json_str(sc, "name", path), i, total);
     else
-        printf("scenario %s: all %d steps ok in %.1fs\n", cmk_json_str(sc, "name", path), total,
+        fprintf(out, "scenario %s: all %d steps ok in %.1fs\n", cmk_json_str(sc, "name", path), total,
                (double)(cmk_mono_ms() - t0) / 1000.0);
+    if (res) {
+        cJSON_AddBoolToObject(res, "ok", !failed);
+        cJSON_AddNumberToObject(res, "total", total);
+        if (failed)
+            cJSON_AddNumberToObject(res, "failed_step", i);
+        cJSON_AddNumberToObject(res, "seconds", (double)(cmk_mono_ms() - t0) / 1000.0);
+        cli_print_json(res);
+        cJSON_Delete(res);
+        fclose(out);
+    }
     cJSON_Delete(sc);
     return failed ? 1 : 0;
 }

@@ -66,20 +66,6 @@ static int key_file_into(const char *path, cJSON *b)
     return 0;
 }
 
-static int usage(void)
-{
-    printf("Usage (legacy: move to customer-managed keys; see `cmkctl policy --help`):\n"
-           "  cmkctl tenant enable-byok TENANT\n"
-           "  cmkctl tenant-key generate --tenant T --region R --name N --password-file F --out KEY.pfx\n"
-           "  cmkctl tenant-key upload FILE.pfx|FILE.byok --tenant T --region R --name N [--password-file F]\n"
-           "  cmkctl tenant-key activate --tenant T NAME | list --tenant T | status --tenant T\n"
-           "  cmkctl tenant-key kek --tenant T --region R --out KEK.pem   (for making a .byok)\n"
-           "  cmkctl tenant lock TENANT --key-file F --password-file F [--confirm TEXT]\n"
-           "  cmkctl tenant unlock-key TENANT --key-file F --password-file F\n"
-           "  cmkctl env apply-tenant-key ENV --yes | return-to-microsoft-key ENV [--confirm-name NAME]\n"
-           "  cmkctl env unlock ENV | byok-state ENV\n");
-    return 0;
-}
 
 /* cmd_tenant_key - tenant-key subcommands */
 int cmd_tenant_key(cli_opts *o)
@@ -87,8 +73,6 @@ int cmd_tenant_key(cli_opts *o)
     const char *sub = o->argc > 1 ? o->argv[1] : "--help";
     cJSON *b;
     int rc;
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-        return usage();
     notice();
     if (!cli_opt(o, "--tenant"))
         return cli_fail(CMK_EINVAL, "cmkctl tenant-key %s needs --tenant T; see `cmkctl tenant-key --help`", sub);
@@ -161,8 +145,13 @@ int cmd_tenant_key(cli_opts *o)
             const char *pem = cmk_json_str(rep->body, "public_pem", "");
             rc = cmk_file_write_atomic(cli_opt(o, "--out"), pem, strlen(pem), 0644, &err);
         }
-        printf("key-exchange key %s%s%s\n", cmk_json_str(rep->body, "kid", ""), cli_opt(o, "--out") ? " written to " : "",
-               cli_opt(o, "--out") ? cli_opt(o, "--out") : "");
+        if (o->json) {
+            if (cli_opt(o, "--out"))
+                cJSON_AddStringToObject(rep->body, "written", cli_opt(o, "--out"));
+            cli_print_json(rep->body);
+        } else
+            printf("key-exchange key %s%s%s\n", cmk_json_str(rep->body, "kid", ""),
+                   cli_opt(o, "--out") ? " written to " : "", cli_opt(o, "--out") ? cli_opt(o, "--out") : "");
         cmk_msg_destroy(&rep);
         return rc < 0 ? cli_fail(rc, "%s", err.msg) : 0;
     }
@@ -199,9 +188,17 @@ int cmd_tenant_byok(cli_opts *o)
             cJSON_AddStringToObject(s, "tenant", tenant);
             cJSON_Delete(b);
             if ((rc = cli_call(o, "tenantkey.status", s, &rep)) == 0) {
-                printf("Locking disables every active environment of %s, including for Microsoft.\n"
-                       "To go on, run again with: --confirm \"%s\"\n",
-                       tenant, cmk_json_str(rep->body, "lock_confirmation_text", ""));
+                if (o->json) {
+                    cJSON *j = cJSON_CreateObject();
+                    cJSON_AddStringToObject(j, "tenant", tenant);
+                    cJSON_AddBoolToObject(j, "locked", 0);
+                    cJSON_AddStringToObject(j, "lock_confirmation_text", cmk_json_str(rep->body, "lock_confirmation_text", ""));
+                    cli_print_json(j);
+                    cJSON_Delete(j);
+                } else
+                    printf("Locking disables every active environment of %s, including for Microsoft.\n"
+                           "To go on, run again with: --confirm \"%s\"\n",
+                           tenant, cmk_json_str(rep->body, "lock_confirmation_text", ""));
                 cmk_msg_destroy(&rep);
             }
             cJSON_Delete(s);

@@ -27,31 +27,6 @@ static void show_access(const cJSON *r)
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
 }
 
-static int vault_usage(void)
-{
-    printf("Usage:\n"
-           "  cmkctl vault create VAULT --tenant T --region R [--retention-days 7..90]\n"
-           "                            [--purge-protection] [--no-soft-delete] [--public-network-access on|off]\n"
-           "  cmkctl vault show VAULT | list [--tenant T] [--deleted]\n"
-           "  cmkctl vault update VAULT [--purge-protection] [--public-network-access on|off]\n"
-           "                            [--default-action Allow|Deny] [--bypass AzureServices|None]\n"
-           "  cmkctl vault network-rule add|remove VAULT --ip ADDRESS[/BITS] | --vnet SUBNET-ID\n"
-           "  cmkctl vault network-rule list VAULT      the vault firewall: default action, bypass, rules\n"
-           "  cmkctl vault delete|recover|purge VAULT\n"
-           "  cmkctl vault grant|revoke VAULT --principal P --perms get,wrapKey,unwrapKey\n"
-           "  cmkctl vault access VAULT\n\n"
-           "Permissions: get list wrapKey unwrapKey encrypt decrypt create import update delete\n"
-           "recover purge backup restore rotate getRotationPolicy setRotationPolicy manageAccess\n"
-           "manageVault, or: data, management, all. The vault's creator gets all of them.\n\n"
-           "The firewall: adding a rule limits the vault to selected networks; an enterprise policy's\n"
-           "identity still gets through as a trusted Microsoft service (--bypass AzureServices, the\n"
-           "default) or through an IP rule covering Power Platform's ranges (vault.microsoft_services);\n"
-           "otherwise its environments are locked (\"Environment disabled\").\n\n"
-           "Example (what an enterprise policy needs):\n"
-           "  cmkctl vault create contoso-kv --tenant contoso --region unitedstates --purge-protection\n"
-           "  cmkctl vault grant contoso-kv --principal pp-identity --perms get,wrapKey,unwrapKey\n");
-    return 0;
-}
 
 /* cmd_vault - vault subcommands */
 int cmd_vault(cli_opts *o)
@@ -61,10 +36,6 @@ int cmd_vault(cli_opts *o)
     cJSON *b = cJSON_CreateObject();
     char type[40];
 
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-        cJSON_Delete(b);
-        return vault_usage();
-    }
     if (strcmp(sub, "list") == 0) {
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
@@ -98,7 +69,7 @@ int cmd_vault(cli_opts *o)
         if (cli_opt(o, "--region"))
             cJSON_AddStringToObject(b, "region", cli_opt(o, "--region"));
         if (cli_opt(o, "--retention-days"))
-            cJSON_AddNumberToObject(b, "retention_days", atoi(cli_opt(o, "--retention-days")));
+            cJSON_AddNumberToObject(b, "retention_days", (double)cli_opt_int(o, "--retention-days", 90));
         if (cli_flag(o, "--purge-protection"))
             cJSON_AddBoolToObject(b, "purge_protection", 1);
         if (cli_flag(o, "--no-soft-delete"))
@@ -114,7 +85,7 @@ int cmd_vault(cli_opts *o)
         if (cli_opt(o, "--bypass"))
             cJSON_AddStringToObject(b, "bypass", cli_opt(o, "--bypass"));
     } else if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0) {
-        const char *perms = cli_opt(o, "--perms") ? cli_opt(o, "--perms") : cli_opt(o, "--perm");
+        const char *perms = cli_opt(o, "--perms");
         if (!cli_opt(o, "--principal") || !perms) {
             cJSON_Delete(b);
             return cli_fail(CMK_EINVAL, "cmkctl vault %s VAULT --principal P --perms LIST", sub);
@@ -174,7 +145,7 @@ int cmd_audit(cli_opts *o)
             if (cli_opt(o, keys[i][0]))
                 cJSON_AddStringToObject(b, keys[i][1], cli_opt(o, keys[i][0]));
         if (cli_opt(o, "--limit"))
-            cJSON_AddNumberToObject(b, "limit", atoi(cli_opt(o, "--limit")));
+            cJSON_AddNumberToObject(b, "limit", (double)cli_opt_int(o, "--limit", 0));
         cJSON_AddBoolToObject(b, "newest_first", cli_flag(o, "--newest-first"));
         return cli_request(o, "audit.list", b, show_audit);
     }

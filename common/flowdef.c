@@ -6,6 +6,7 @@
  * its JSON path. Expressions are parsed here, so a definition that is accepted can be run.
  */
 #include "flowdef.h"
+#include "jschema.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -475,6 +476,8 @@ static int fd_cycle(const flowdef *d, int i, char *state, int *stack, int depth,
     return 0;
 }
 
+static int fd_request_inputs(const cJSON *t, cmk_err *err);
+
 /* fd_trigger - the one trigger: type, kind, recurrence */
 static int fd_trigger(flowdef *d, const cJSON *triggers, cmk_err *err)
 {
@@ -518,7 +521,7 @@ static int fd_trigger(flowdef *d, const cJSON *triggers, cmk_err *err)
         if (cJSON_GetObjectItemCaseSensitive(t, "recurrence"))
             return fd_err(err, CMK_EINVAL, path, "a Request trigger has no recurrence");
         d->kind = kind_of[k];
-        return 0;
+        return fd_request_inputs(t, err);
     }
     d->kind = FLOWDEF_TRIGGER_RECURRENCE;
     rec = cJSON_GetObjectItemCaseSensitive(t, "recurrence");
@@ -535,6 +538,27 @@ static int fd_trigger(flowdef *d, const cJSON *triggers, cmk_err *err)
     d->frequency = freqs[f];
     d->interval = (int)iv->valuedouble;
     d->period_ms = freq_ms[f] * d->interval;
+    return 0;
+}
+
+/* fd_request_inputs - a Request trigger's inputs: the method it answers and the JSON schema its
+ * body must match (both optional; enforced by the worker on every HTTP call) */
+static int fd_request_inputs(const cJSON *t, cmk_err *err)
+{
+    static const char *const http_methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", NULL };
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(t, "inputs"), *m, *schema;
+    char path[FLOWDEF_MAX_NAME + 64];
+    cmk_err serr = CMK_ERR_INIT;
+    if (!in)
+        return 0;
+    m = cJSON_GetObjectItemCaseSensitive(in, "method");
+    snprintf(path, sizeof path, "triggers.%s.inputs.method", t->string);
+    if (m && (!cJSON_IsString(m) || fd_in(http_methods, m->valuestring) < 0))
+        return fd_err(err, CMK_EINVAL, path, "must be one of GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
+    schema = cJSON_GetObjectItemCaseSensitive(in, "schema");
+    snprintf(path, sizeof path, "triggers.%s.inputs", t->string);
+    if (schema && jschema_check(schema, &serr) < 0)
+        return fd_err(err, CMK_EINVAL, path, "%s", serr.msg);
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * glue from files to the fw_* modules and fw_report's output. Nothing here exits the process.
  */
 #include "fw_cli.h"
+#include "suggest.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -528,8 +529,16 @@ static bool parse_args(const cli_cmd *c, int argc, char **argv, cli_args *a, boo
         size_t klen = eq ? (size_t)(eq - s) : strlen(s);
         bool takes = in_list(c->value_opts, s, klen);
         if (!takes && !in_list(c->flag_opts, s, klen)) {
-            fprintf(err, "cmk-firewall %s: unknown option %.*s (see cmk-firewall %s --help)\n",
-                    c->name, (int)klen, s, c->name);
+            const char *names[64];
+            size_t nn = 0;
+            for (size_t k = 0; k < 2; k++)
+                for (const char *const *l = k ? c->flag_opts : c->value_opts; l && *l && nn < 63; l++)
+                    names[nn++] = *l;
+            names[nn++] = "--help";
+            const char *near = cmk_closest(s, klen, names, nn);
+            fprintf(err, "cmk-firewall %s: unknown option %.*s%s%s%s (see cmk-firewall %s --help)\n",
+                    c->name, (int)klen, s, near ? "; did you mean " : "", near ? near : "", near ? "?" : "",
+                    c->name);
             return false;
         }
         const char *val = "";

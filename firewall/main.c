@@ -19,6 +19,10 @@ int main(int argc, char **argv)
             argv[--argc] = NULL;
             return fw_daemon_main(argc, argv);
         }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("cmk-firewall %s\n", CMK_VERSION);
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fw_cli_main(1, (char *[]){ "--help", NULL });
         printf("  serve    run as the cluster's firewall process (started by cmk-controller)\n");

@@ -13,13 +13,16 @@
  * run.show and every other answer a reader can get leave it out, and the `sig` query parameter
  * is not kept in a run's trigger outputs.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "err.h"
 #include "flowdef.h"
+#include "jschema.h"
 #include "log.h"
 #include "ops.h"
 #include "util.h"
@@ -410,9 +413,87 @@ static int op_flow_run(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     return rc;
 }
 
+/* refusal - the gateway's reply for a request the trigger does not take: {status, headers, body:
+ * {error: {code, message}}}; no run is started */
+static cJSON *refusal(int status, const char *code, const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static cJSON *refusal(int status, const char *code, const char *allow, const char *fmt, ...)
+{
+    cJSON *r = cJSON_CreateObject(), *e;
+    char msg[CMK_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON_AddNumberToObject(r, "status", status);
+    if (allow)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "headers"), "Allow", allow);
+    e = cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "body"), "error");
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", msg);
+    return r;
+}
+
+/* header_of - a request header, by case-insensitive name */
+static const char *header_of(const cJSON *b, const char *name)
+{
+    const cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(b, "headers")) {
+        if (h->string && strcasecmp(h->string, name) == 0 && cJSON_IsString(h))
+            return h->valuestring;
+    }
+    return NULL;
+}
+
+/* http_refusal - what the Request trigger declares, enforced before any run: its method (405
+ * with Allow), a JSON body when JSON is expected (the trigger has a schema, or the request says
+ * Content-Type: application/json) (400 with the parser's reason), the schema (400 naming the
+ * first mismatch). NULL to go on. */
+static cJSON *http_refusal(const char *def, const cJSON *b)
+{
+    cJSON *d = cJSON_Parse(def), *out = NULL, *parsed = NULL;
+    const cJSON *trig = d ? cJSON_GetObjectItemCaseSensitive(d, "triggers") : NULL;
+    const cJSON *in = trig && trig->child ? cJSON_GetObjectItemCaseSensitive(trig->child, "inputs") : NULL;
+    const char *want = cmk_json_str(in, "method", NULL), *got = cmk_json_str(b, "method", "");
+    const char *raw = cmk_json_str(b, "body", ""), *ctype = header_of(b, "Content-Type");
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(in, "schema");
+    char why[CMK_ERR_MSG_MAX];
+
+    if (want && strcmp(want, got) != 0) {
+        out = refusal(405, "MethodNotAllowed", want, "This trigger accepts only %s requests, not %.16s; "
+                      "call it with %s.", want, got, want);
+        goto done;
+    }
+    if (!schema && !(ctype && strcasestr(ctype, "json")))
+        goto done;
+    if (!*raw && !schema)
+        goto done;
+    if (*raw) {
+        const char *end = NULL;
+        parsed = cJSON_ParseWithOpts(raw, &end, 1);
+        if (!parsed) {
+            size_t at = end && end >= raw ? (size_t)(end - raw) : 0;
+            out = refusal(400, "InvalidRequestContent", NULL, "The request body is not valid JSON (at byte %zu: "
+                          "'%.20s'); this trigger expects JSON%s. No run was started.", at, raw + at,
+                          schema ? " matching its schema" : " (Content-Type: application/json)");
+            goto done;
+        }
+    }
+    if (schema && jschema_validate(schema, parsed, "body", why, sizeof why) < 0)
+        out = refusal(400, "TriggerInputSchemaMismatch", NULL, "The request body does not match the trigger's "
+                      "schema: %s. No run was started.", why);
+done:
+    cJSON_Delete(parsed);
+    cJSON_Delete(d);
+    return out;
+}
+
 /* op_flow_invoke - an HTTP trigger from the gateway: the signature must be the flow's */
 static int op_flow_invoke(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
+    partition_flow meta;
+    char *def = NULL;
+    cJSON *refused;
     const char *id = cmk_json_str(b, "flow", "");
     int rc;
     if (!*id)
@@ -420,6 +501,16 @@ static int op_flow_invoke(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     rc = partition_flow_check_sig(e->part, id, cmk_json_str(b, "sig", ""), err);
     if (rc < 0)
         return rc;
+    /* the declared method, a JSON body, the declared schema: refused with no run */
+    if ((rc = load(e, b, &meta, &def, 0, err)) < 0)
+        return rc;
+    refused = http_refusal(def, b);
+    cmk_wipe_str(def, strlen(def));
+    if (refused) {
+        cmk_msg_set_body(reply, refused);
+        worker_reply(w, reply);
+        return 0;
+    }
     {
         /* the HTTP body arrives as text: a JSON body is the trigger body as JSON; the
          * signature is not kept in the run's trigger outputs (a reader sees those) */

@@ -183,10 +183,12 @@ int policy_create(policy_svc *self, const char *principal, const cJSON *b, cJSON
         pol_exec(self, "UPDATE policies SET state = 'Enabled', health = 'Healthy', health_reason = NULL WHERE id = ?1", id,
                  NULL, NULL, NULL, NULL);
     else {
-        char fix[512];
-        snprintf(fix, sizeof fix, "%s; grant the policy's identity access with: cmkctl vault grant %s --principal %s "
-                                  "--perms get,wrapKey,unwrapKey, then: cmkctl policy validate %s",
-                 kerr.msg, vault, identity, name);
+        char fix[768], *other = strstr(kerr.msg, "; grant it with:");
+        if (other) /* one next step: the command that grants all three */
+            *other = '\0';
+        snprintf(fix, sizeof fix, "%s; give the policy's identity get, wrapKey and unwrapKey on %s with: "
+                                  "cmkctl policy grant-identity %s, then: cmkctl policy validate %s",
+                 kerr.msg, vault, name, name);
         pol_exec(self, "UPDATE policies SET health_reason = ?2 WHERE id = ?1", id, fix, NULL, NULL, NULL);
     }
     cJSON_Delete(*out);

@@ -325,7 +325,7 @@ int vault_check_perm(vault_svc *svc, const vrow *v, const char *principal, unsig
         return 0;
     return cmk_err_set(err, CMK_EPERM,
                        "principal '%s' lacks permission '%s' on vault '%s'; grant it with: "
-                       "cmkctl vault grant %s --principal %s --perm %s",
+                       "cmkctl vault grant %s --principal %s --perms %s",
                        principal, vault_perm_name(perm), v->name, v->name, principal,
                        vault_perm_name(perm));
 }

@@ -143,12 +143,12 @@ int vkeys_usable(vault_svc *svc, const vrow *v, const krow *k, const verrow *ver
     if (!k->enabled)
         return cmk_err_set(err, CMK_ESTATE,
                            "key '%s' in vault '%s' is disabled; enable it "
-                           "with: cmkctl key update %s %s --enable",
+                           "with: cmkctl key enable %s %s",
                            k->name, v->name, v->name, k->name);
     if (!ver->enabled)
         return cmk_err_set(err, CMK_ESTATE,
                            "version %s of key '%s' in vault '%s' is disabled; "
-                           "enable it with: cmkctl key update %s %s --version %s --enable",
+                           "enable it with: cmkctl key enable %s %s --version %s",
                            ver->version, k->name, v->name, v->name, k->name, ver->version);
     if (ver->nbf_ms && now < ver->nbf_ms) {
         vault_time_str(ver->nbf_ms, t1, sizeof t1);

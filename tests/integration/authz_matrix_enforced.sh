@@ -42,7 +42,7 @@ grep -qF "cmkctl: identity 'reader' (role reader) may not call 'key.create': it 
     fail "reader's key.create refusal: $(cat "$RUN/err")"
 refused "--as reader" policy delete "$C_POLICY"
 grep -qF "may not call 'policy.delete': it is a keys operation" "$RUN/err" || fail "message: $(cat "$RUN/err")"
-refused "--as reader" env delete "$c_env"
+refused "--as reader" env delete "$c_env" --yes
 grep -qF "may not call 'env.delete': it is a write operation" "$RUN/err" || fail "message: $(cat "$RUN/err")"
 refused "--as reader" identity add mallory --role admin
 refused "--as reader" call shutdown
@@ -59,10 +59,10 @@ cmkctl --as alice key create alice-kv k1 >/dev/null || fail "alice cannot create
 a_env=$(json_get "$(cmkctl --as alice env create --tenant contoso --name dev --region unitedstates --type sandbox --json)" 'j["id"]')
 cmkctl --as alice env show "$c_env" >/dev/null || fail "alice cannot show a contoso environment"
 cmkctl --as alice env list --tenant contoso | grep -q "$a_env" || fail "alice cannot list contoso's environments"
-cmkctl --as alice env delete "$a_env" >/dev/null || fail "alice cannot delete her environment"
+cmkctl --as alice env delete "$a_env" --yes >/dev/null || fail "alice cannot delete her environment"
 refused "--as alice" env show "$f_env"
 grep -qF "it belongs to tenant fabrikam" "$RUN/err" || fail "message: $(cat "$RUN/err")"
-refused "--as alice" env delete "$f_env"
+refused "--as alice" env delete "$f_env" --yes
 refused "--as alice" vault create alice-fab-kv --tenant fabrikam --region europe
 refused "--as alice" key create "$F_VAULT" k2
 refused "--as alice" policy delete "$F_POLICY"

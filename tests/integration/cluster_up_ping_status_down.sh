@@ -34,5 +34,5 @@ rm -f err.txt
 cmkctl down | grep -q stopped || fail "down output"
 wait_until 5 no_procs || fail "processes left after down: $(procs_of_run)"
 [ ! -e "$RUN/controller.pid" ] || fail "pid file left behind"
-cmkctl down | grep -q "no cluster running" || fail "down twice"
+cmkctl down | grep -q "no cluster is running" || fail "down twice"
 ok "down leaves no process"

@@ -25,12 +25,12 @@ cmkctl flow run --env "$a" greet --body '{"text":"before"}' >/dev/null
 names_of() { json_get "$(cmkctl flow list --env "$1" --json)" '" | ".join(sorted(f["name"] for f in j["items"]))'; }
 restore_refused() { # BACKUP TARGET PATTERN WHAT
     local out
-    if out=$(cmkctl env restore "$1" --to "$2" 2>&1); then fail "$4: restore allowed: $out"; fi
+    if out=$(cmkctl env restore "$1" --to "$2" --yes 2>&1); then fail "$4: restore allowed: $out"; fi
     grep -qF -- "$3" <<<"$out" || fail "$4: wrong refusal: $out"
 }
 copy_refused() { # SOURCE TARGET PATTERN WHAT
     local out
-    if out=$(cmkctl env copy "$1" "$2" 2>&1); then fail "$4: copy allowed: $out"; fi
+    if out=$(cmkctl env copy "$1" "$2" --yes 2>&1); then fail "$4: copy allowed: $out"; fi
     grep -qF -- "$3" <<<"$out" || fail "$4: wrong refusal: $out"
 }
 
@@ -85,7 +85,7 @@ ok "ENVOP-6 a backup is sealed under a fresh data key wrapped by the environment
 cmkctl flow delete --env "$a" greet >/dev/null
 cmkctl flow update --env "$a" beat --name "Renamed After Backup" >/dev/null
 cmkctl flow create --env "$a" --file "$SRC/configs/flows/manual-compose.json" --id extra --name "Made After Backup" >/dev/null
-r=$(cmkctl env restore "$bak" --json)
+r=$(cmkctl env restore "$bak" --yes --json)
 [ "$(json_get "$r" 'j["flows"]')" = 2 ] && [ "$(json_get "$r" 'j["new_ids"]')" = False ] || fail "restore into itself: $r"
 [ "$(names_of "$a")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "flows after restore: $(names_of "$a")"
 cmkctl flow show --env "$a" greet --json | grep -qF "Hello @{triggerBody" || fail "definition not restored"
@@ -93,7 +93,7 @@ cmkctl flow show --env "$a" greet --json | grep -qF "Hello @{triggerBody" || fai
 
 # ---- into another environment under the same key: new ids, same names and definitions
 cmkctl flow create --env "$b" --file "$SRC/configs/flows/manual-compose.json" --id bonly --name "B Only" >/dev/null
-r=$(cmkctl env restore "$bak" --to "$b" --json)
+r=$(cmkctl env restore "$bak" --to "$b" --yes --json)
 [ "$(json_get "$r" 'j["new_ids"]')" = True ] || fail "restore into B: $r"
 [ "$(names_of "$b")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "flows of B after restore: $(names_of "$b")"
 gid=$(json_get "$(cmkctl flow list --env "$b" --json)" '[f["id"] for f in j["items"] if f["name"]=="Canary Greeting Flow"][0]')
@@ -111,9 +111,9 @@ copy_refused "$a" "$c" "the environment to overwrite is restricted to another en
 copy_refused "$a" "$m" "the environment to overwrite is restricted to another environment encrypted with the same customer-managed key" "copy to a Microsoft-managed env"
 copy_refused "$m" "$a" "the environment to overwrite is restricted to another environment encrypted with the same customer-managed key" "copy from a Microsoft-managed env"
 cmkctl flow create --env "$b" --file "$SRC/configs/flows/manual-compose.json" --id bextra --name "B Extra" >/dev/null
-r=$(cmkctl env copy "$a" "$b" --json)
+r=$(cmkctl env copy "$a" "$b" --yes --json)
 [ "$(names_of "$b")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "B after copy: $(names_of "$b") ($r)"
-cmkctl env copy "$m" "$p" >/dev/null || fail "copy between two Microsoft-managed environments refused"
+cmkctl env copy "$m" "$p" --yes >/dev/null || fail "copy between two Microsoft-managed environments refused"
 [ "$(names_of "$p")" = "Plain Flow" ] || fail "Prod after copy: $(names_of "$p")"
 ok "ENVOP-3 copy overwrites only another environment with the same customer-managed key (two Microsoft-managed ones may)"
 
@@ -124,22 +124,22 @@ restore_refused "$bak" "$a" "locked environments can't be restored from backup" 
 copy_refused "$a" "$b" "locked environments can't be copied from or to" "copy of a locked env"
 out=$(cmkctl env backup "$a" 2>&1) && fail "backup of a locked env allowed: $out"
 grep -qF "is locked" <<<"$out" || fail "backup of a locked env: $out"
-out=$(cmkctl env reset "$a" 2>&1) && fail "reset of a locked env allowed: $out"
+out=$(cmkctl env reset "$a" --yes 2>&1) && fail "reset of a locked env allowed: $out"
 grep -qF "a locked environment can't be reset" <<<"$out" || fail "reset of a locked env: $out"
 cmkctl key enable "$VAULT" "$KEY" >/dev/null
 cmkctl env reenable "$a" >/dev/null && cmkctl env reenable "$b" >/dev/null
 cmkctl clock advance 5m >/dev/null
 [ "$(env_field "$a" state)" = Ready ] || fail "A not Ready after re-enable"
 [ "$(names_of "$a")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "A lost flows while locked"
-cmkctl env restore "$bak" >/dev/null || fail "restore refused after re-enable"
+cmkctl env restore "$bak" --yes >/dev/null || fail "restore refused after re-enable"
 ok "ENVOP-4 restore and copy (and backup and reset) are refused while the environment is locked"
 
 # ---- reset
-out=$(cmkctl env reset "$p" 2>&1) && fail "reset of production allowed: $out"
+out=$(cmkctl env reset "$p" --yes 2>&1) && fail "reset of production allowed: $out"
 grep -qF "only sandbox environments can be reset" <<<"$out" || fail "reset of production: $out"
 [ "$(names_of "$p")" = "Plain Flow" ] || fail "a refused reset deleted data"
 cmkctl env backup "$a" --label last >/dev/null
-r=$(cmkctl env reset "$a" --json)
+r=$(cmkctl env reset "$a" --yes --json)
 [ "$(json_get "$r" 'j["backups_deleted"]')" = 3 ] || fail "reset should delete 3 backups: $r"
 [ -z "$(names_of "$a")" ] || fail "flows left after reset: $(names_of "$a")"
 [ ! -e "$file" ] || fail "backup file left after reset"

@@ -26,9 +26,9 @@ restored() { [ "$(names_of "$b")" = "Canary Greeting Flow | Canary Heartbeat" ];
 wpid=$(pgrep -f -- "--run-dir $RUN .*--name worker-$b( |$)")
 [ -n "$wpid" ] || fail "no dedicated worker for $b"
 kill -STOP "$wpid"
-cmkctl --timeout 1s env restore "$bak" --to "$b" >/dev/null 2>&1 && fail "the restore answered while the target's worker was stopped"
+cmkctl --timeout 1s env restore "$bak" --to "$b" --yes >/dev/null 2>&1 && fail "the restore answered while the target's worker was stopped"
 [ "$(ops)" = Running ] || fail "the restore is not recorded as running: $(ops)"
-out=$(cmkctl env copy "$a" "$b" 2>&1) && fail "a copy over an environment being restored was allowed: $out"
+out=$(cmkctl env copy "$a" "$b" --yes 2>&1) && fail "a copy over an environment being restored was allowed: $out"
 grep -qF "under way" <<<"$out" || fail "a second operation on the same environment: $out"
 cpid=$(cat "$RUN/controller.pid")
 kill -9 "$cpid"

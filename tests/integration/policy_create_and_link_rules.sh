@@ -22,7 +22,7 @@ ok "POL-1 vault and key checks"
 cmkctl key create big-kv k3072 --size 3072 >/dev/null
 p=$(cmkctl policy create p2 --tenant contoso --vault big-kv --key k3072 --region unitedstates --json)
 [ "$(json_get "$p" 'j["state"]')" = NotConfigured ] || fail "policy without access should be NotConfigured: $p"
-json_get "$p" 'j["health_reason"]' | grep -q "get,wrapKey,unwrapKey" || fail "no fix named: $p"
+json_get "$p" 'j["health_reason"]' | grep -q "cmkctl policy grant-identity p2" || fail "no fix named: $p"
 id=$(json_get "$p" 'j["identity"]')
 cmkctl vault grant big-kv --principal "$id" --perms get,wrapKey,unwrapKey >/dev/null
 [ "$(json_get "$(cmkctl policy validate p2 --json)" 'j["state"]')" = Enabled ] || fail "validate after grant"

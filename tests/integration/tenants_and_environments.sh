@@ -20,11 +20,13 @@ id=$(json_get "$prod" 'j["id"]')
 sbx=$(cmkctl env create --tenant contoso --name Sandbox --region europe --type sandbox --json)
 sid=$(json_get "$sbx" 'j["id"]')
 
-for bad in "--region mars:unknown region" "--type lab:unknown environment type" "--tenant nobody:no tenant"; do
+for bad in "--region mars:unknown region" "--type lab:--type takes one of production" "--tenant nobody:no tenant"; do
     args=${bad%%:*}; msg=${bad#*:}
-    set -- --tenant contoso --name X --region unitedstates
+    set -- --name X
+    [[ $args == --region* ]] || set -- "$@" --region unitedstates
+    [[ $args == --tenant* ]] || set -- "$@" --tenant contoso
     out=$(cmkctl env create "$@" $args 2>&1 || true)
-    grep -q "$msg" <<<"$out" || fail "env create $args: $out"
+    grep -qF -- "$msg" <<<"$out" || fail "env create $args: $out"
 done
 out=$(cmkctl env create --tenant contoso --name "Contoso Prod" --region europe 2>&1 || true)
 grep -q "already" <<<"$out" || fail "duplicate env name: $out"
@@ -41,7 +43,7 @@ cmkctl up >/dev/null
 [ "$(json_get "$(cmkctl tenant show contoso --json)" 'j["name"]')" = "Contoso Ltd" ] || fail "lost tenant"
 ok "persisted"
 
-cmkctl env delete "$id" >/dev/null
+cmkctl env delete "$id" --yes >/dev/null
 out=$(cmkctl env show "$id" 2>&1 || true)
 grep -q "no environment" <<<"$out" || fail "deleted env still shown: $out"
 [ "$(stat -c %a "$RUN/controller.db")" = 600 ] || fail "controller.db not 0600"

@@ -96,7 +96,7 @@ ok "backup/restore tenant rule"
 cmkctl key delete contoso-kv cmk-key >/dev/null
 out=$(cmkctl key wrap contoso-kv cmk-key --value "$dek" 2>&1 || true)
 grep -qi "deleted" <<<"$out" || fail "deleted key used: $out"
-out=$(cmkctl key purge contoso-kv cmk-key 2>&1 || true)
+out=$(cmkctl key purge contoso-kv cmk-key --yes 2>&1 || true)
 grep -q "purge protection" <<<"$out" || fail "purge under protection: $out"
 cmkctl key recover contoso-kv cmk-key >/dev/null
 cmkctl key wrap contoso-kv cmk-key --value "$dek" >/dev/null || fail "recovered key refused"

@@ -233,6 +233,35 @@ START_TEST(test_every_and_soak)
 }
 END_TEST
 
+START_TEST(test_thresholds)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    int rc = parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                   "\"duration\":\"1s\",\"thresholds\":{\"runs_s\":500,\"p99_ms\":50.5,\"failed_pct\":1}}",
+                   &w, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert(w.min_runs_s == 500 && w.max_p99_ms == 50.5 && w.max_failed_pct == 1);
+    bench_workload_free(&w);
+    /* none: no bound */
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"duration\":\"1s\"}", &w, &err), 0);
+    ck_assert(w.min_runs_s < 0 && w.max_p99_ms < 0 && w.max_failed_pct < 0);
+    bench_workload_free(&w);
+    /* refusals name the threshold */
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"duration\":\"1s\",\"thresholds\":{\"p95_ms\":5}}", &w, &err), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "thresholds.p95_ms: unknown threshold"));
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"duration\":\"1s\",\"thresholds\":{\"failed_pct\":101}}", &w, &err), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "thresholds.failed_pct must be a number from 0 to 100"));
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"duration\":\"1s\",\"thresholds\":{\"runs_s\":\"fast\"}}", &w, &err), CMK_EINVAL);
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"duration\":\"1s\",\"thresholds\":[1]}", &w, &err), CMK_EINVAL);
+}
+END_TEST
+
 START_TEST(test_workload_json_echo)
 {
     bench_workload w;
@@ -265,6 +294,7 @@ int main(void)
     tcase_add_test(tc, test_workload_json_echo);
     tcase_add_test(tc, test_dedicated_and_events);
     tcase_add_test(tc, test_every_and_soak);
+    tcase_add_test(tc, test_thresholds);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

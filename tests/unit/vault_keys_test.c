@@ -455,7 +455,7 @@ START_TEST(test_enable_disable)
     vault_key_info_clear(&ki);
     ck_assert_int_eq(use_key("cmk", NULL, &err), CMK_ESTATE);
     ck_assert_str_eq(err.msg, "key 'cmk' in vault 'contoso-kv' is disabled; enable it with: "
-                              "cmkctl key update contoso-kv cmk --enable");
+                              "cmkctl key enable contoso-kv cmk");
     ck_assert_int_eq(use_key("cmk", v1.version, &err), CMK_ESTATE);
     /* get still works on a disabled key */
     ck_assert_int_eq(vault_key_get(fx.svc, OWNER, VAULT, "cmk", NULL, &ki, &err), 0);

@@ -209,7 +209,7 @@ START_TEST(test_exact_refusal_message)
                      CMK_EPERM);
     ck_assert_str_eq(err.msg, "principal 'pp-identity-123' lacks permission 'unwrapKey' on vault "
                               "'contoso-kv'; grant it with: cmkctl vault grant contoso-kv "
-                              "--principal pp-identity-123 --perm unwrapKey");
+                              "--principal pp-identity-123 --perms unwrapKey");
     ck_assert_ptr_null(out);
     ck_assert_int_eq(audit_n("pp-identity-123", "key.unwrap", "contoso-kv/cmk", "EPERM"), 1);
 }
@@ -494,7 +494,7 @@ START_TEST(test_each_missing_permission)
                       perm_cases[i].name, pname, err.msg);
         snprintf(want, sizeof want, "principal '%s' lacks permission '%s' on vault '%s'", who,
                  pname, VAULT);
-        snprintf(grant, sizeof grant, "cmkctl vault grant %s --principal %s --perm %s", VAULT, who,
+        snprintf(grant, sizeof grant, "cmkctl vault grant %s --principal %s --perms %s", VAULT, who,
                  pname);
         ck_assert_msg(strstr(err.msg, want) && strstr(err.msg, grant), "%s: '%s'",
                       perm_cases[i].name, err.msg);
