@@ -71,7 +71,7 @@ http_fill "$cmk" post
 cmkctl env backup "$shared" --label "nightly" >/dev/null
 bak=$(json_get "$(cmkctl env backup "$cmk" --json)" 'j["id"]')
 sbak=$(json_get "$(cmkctl env backups "$shared" --json)" 'j["items"][0]["id"]')
-cmkctl env restore "$sbak" --to "$other" >/dev/null
+cmkctl env restore "$sbak" --to "$other" --yes >/dev/null
 cmkctl flow list --env "$other" --json | grep -q "$M-IMPORTED-s" || fail "the restore did not bring the flows: $(cmkctl flow list --env "$other")"
 ok "markers written: flows, renames, save-as, import, definitions, descriptions, runs, client request ids, connections, HTTP triggers; backup $bak; restore into $other"
 

@@ -37,7 +37,7 @@ cmkctl policy add-env p "$s" >/dev/null
 view=$(cmkctl policy show p --json)
 [ "$(json_get "$view" "[e['encryption_status'] for e in j['environments'] if e['env']=='$a'][0]")" = Encrypted ] || fail "linked environment not Encrypted: $view"
 cmkctl policy remove-env "$a" >/dev/null
-cmkctl env reset "$s" >/dev/null
+cmkctl env reset "$s" --yes >/dev/null
 view=$(cmkctl policy show p --json)
 json_get "$view" "[e['env'] for e in j['environments']]" | grep -q "$a" && fail "removed environment still listed as linked: $view"
 json_get "$view" "[e['env'] for e in j['environments']]" | grep -q "$s" && fail "reset environment still listed as linked: $view"
