@@ -29,6 +29,9 @@ DEB_PACKAGES := build-essential cmake pkg-config libzmq3-dev libssl-dev openssl 
 # Only for fuzzing (make fuzz, part of make test): installed when root; otherwise fuzzing is
 # skipped with a line saying how to install them.
 FUZZ_PACKAGES := clang libclang-rt-14-dev
+# Only for the console's browser test (it.console_shows_lock_in_browser): installed when root;
+# otherwise that test is skipped with a line saying why.
+BROWSER_PACKAGES := chromium
 
 .PHONY: all deps build run test check bench asan fuzz clean distclean
 
@@ -42,7 +45,14 @@ deps:
 	for p in $(FUZZ_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || optional="$$optional $$p"; \
 	done; \
-	if [ "$$(id -u)" = 0 ]; then missing="$$missing$$optional"; optional=""; fi; \
+	browser=""; \
+	for p in $(BROWSER_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || browser="$$browser $$p"; \
+	done; \
+	if [ "$$(id -u)" = 0 ]; then missing="$$missing$$optional$$browser"; optional=""; browser=""; fi; \
+	if [ -n "$$browser" ]; then \
+	  echo "note: the console's browser test will be skipped; to run it: sudo apt-get install -y$$browser"; \
+	fi; \
 	if [ -n "$$optional" ]; then \
 	  echo "note: fuzzing will be skipped; to fuzz, run: sudo apt-get install -y$$optional"; \
 	fi; \

@@ -54,6 +54,7 @@ struct con_world {
     cmk_client *client;
     int failures;            /* calls failed in a row */
     long polls;
+    int fresh;               /* watching (again): count the runs of the whole chart */
     cJSON *vaults;           /* cached vault/key view */
     bucket series[SERIES_N];
     char causes[MAX_CAUSES][48];
@@ -177,12 +178,14 @@ static void event(con_world *self, int64_t now_ms, const char *text)
         cJSON_DeleteItemFromArray(self->events, 0);
 }
 
-/* count_runs - runs started in the last RECOUNT_S seconds of every environment, counted again
- * into the chart (their status may have changed since the last poll) */
+/* count_runs - runs started in the last RECOUNT_S seconds of every environment (the whole
+ * chart when the console starts watching), counted again into the chart: their status may
+ * have changed since the last poll */
 static void count_runs(con_world *self, const cJSON *envs, int64_t now_ms, cJSON *errors)
 {
-    int64_t first = now_ms / 1000 - RECOUNT_S, last = now_ms / 1000;
-    int runs[RECOUNT_S + 1] = { 0 }, ok[RECOUNT_S + 1] = { 0 }, failed[RECOUNT_S + 1] = { 0 };
+    int span = self->fresh ? SERIES_N - 1 : RECOUNT_S;
+    int64_t first = now_ms / 1000 - span, last = now_ms / 1000;
+    int runs[SERIES_N] = { 0 }, ok[SERIES_N] = { 0 }, failed[SERIES_N] = { 0 };
     int n = 0, answered = 0, c0 = cause_index(self, "failed runs");
     const cJSON *env;
 
@@ -221,7 +224,8 @@ static void count_runs(con_world *self, const cJSON *envs, int64_t now_ms, cJSON
     }
     if (!answered && n)
         return; /* nothing answered: keep what was counted before */
-    for (int i = 0; i <= RECOUNT_S; i++) {
+    self->fresh = 0;
+    for (int i = 0; i <= span; i++) {
         bucket *s = slot(self, first + i);
         s->runs = runs[i];
         s->ok = ok[i];
@@ -565,6 +569,7 @@ static void *run(void *arg)
     pthread_mutex_lock(&self->mu);
     while (!self->stop) {
         if (cmk_mono_ms() >= self->watched_until) {
+            self->fresh = 1;
             pthread_cond_wait(&self->cv, &self->mu);
             continue;
         }
