@@ -49,6 +49,7 @@ struct con_world {
     int stop;
     int64_t watched_until;   /* mono ms */
     char *snapshot;          /* newest JSON text */
+    int64_t snapshot_mono;   /* when it was made (mono ms) */
     long generation;         /* snapshots made */
     /* poller-thread only */
     cmk_client *client;
@@ -577,12 +578,15 @@ static void *run(void *arg)
         {
             int64_t start = cmk_mono_ms(), wait;
             cJSON *snap = poll_once(self);
-            char *text = cJSON_PrintUnformatted(snap);
+            char *text;
+            cJSON_AddNumberToObject(snap, "poll_ms", (double)(cmk_mono_ms() - start));
+            text = cJSON_PrintUnformatted(snap);
             cJSON_Delete(snap);
             pthread_mutex_lock(&self->mu);
             if (text) {
                 free(self->snapshot);
                 self->snapshot = text;
+                self->snapshot_mono = cmk_mono_ms();
                 self->generation++;
                 pthread_cond_broadcast(&self->cv);
             }
@@ -666,17 +670,21 @@ void con_world_destroy(con_world **self_p)
     *self_p = NULL;
 }
 
-/* con_world_snapshot - copy of the newest snapshot; wakes the poller */
+/* con_world_snapshot - copy of the newest snapshot; wakes the poller. A snapshot from before
+ * the poller last slept is old: the next one is waited for (up to wait_ms) */
 char *con_world_snapshot(con_world *self, int64_t wait_ms, cmk_err *err)
 {
     char *out = NULL;
     int64_t deadline = cmk_mono_ms() + wait_ms;
+    long gen;
 
     pthread_mutex_lock(&self->mu);
     if (cmk_mono_ms() >= self->watched_until)
         pthread_cond_broadcast(&self->cv); /* it slept: wake it */
     self->watched_until = cmk_mono_ms() + WATCH_MS;
-    while (!self->snapshot && !self->stop) {
+    gen = self->generation;
+    while (!self->stop && (!self->snapshot ||
+                           (self->generation == gen && cmk_mono_ms() - self->snapshot_mono > 2 * self->o.refresh_ms + 1000))) {
         struct timespec ts;
         int64_t left = deadline - cmk_mono_ms();
         if (left <= 0)

@@ -13,8 +13,8 @@ cmkctl up --set "supervisor.wrapper=$vg" --set heartbeat.interval=1s --set clust
     --set supervisor.stop_timeout=30s >/dev/null
 cmkctl --timeout 30s ping | grep -c pong | grep -q 5 || fail "not every process answered under valgrind"
 # the console's poller and HTTP threads run too: one snapshot read through them
-curl -s -m 60 -H "Authorization: Bearer $(cat "$RUN/console.token")" "http://$(cat "$RUN/console.http")/api/world" |
-    grep -q '"processes"' || fail "the console under valgrind did not serve a snapshot"
+snapshot() { curl -s -m 30 -H "Authorization: Bearer $(cat "$RUN/console.token")" "http://$(cat "$RUN/console.http")/api/world" | grep -q '"processes"'; }
+wait_until 60 snapshot || fail "the console under valgrind did not serve a snapshot"
 cmkctl --timeout 60s down >/dev/null
 wait_until 60 no_procs || fail "processes left: $(procs_of_run)"
 # Every process that exited reports a summary; helper processes killed on purpose (the
