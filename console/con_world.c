@@ -196,15 +196,17 @@ static void count_runs(con_world *self, const cJSON *envs, int64_t now_ms, cJSON
         const cJSON *r;
         if (n++ >= MAX_ENVS)
             break;
+        /* a locked or disabled environment runs nothing; asking its worker would only make it
+         * ask for keys it may not have (audited refusals every second) */
+        if (strcmp(cmk_json_str(env, "state", ""), "Ready") != 0)
+            continue;
         b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "env", cmk_json_str(env, "id", ""));
         cJSON_AddNumberToObject(b, "since_ms", (double)(first * 1000));
         cJSON_AddNumberToObject(b, "limit", 20000);
         list = call(self, "run.list", b, &err);
         if (!list) {
-            /* a locked environment's worker may not answer: its runs are not counted */
-            if (strcmp(cmk_json_str(env, "state", ""), "Ready") == 0)
-                note_error(errors, "run.list", &err);
+            note_error(errors, "run.list", &err);
             continue;
         }
         answered++;
@@ -223,16 +225,18 @@ static void count_runs(con_world *self, const cJSON *envs, int64_t now_ms, cJSON
         }
         cJSON_Delete(list);
     }
-    if (!answered && n)
+    if (!answered)
         return; /* nothing answered: keep what was counted before */
     self->fresh = 0;
+    /* a second's counts only grow (runs are not unmade, final states stay), so an environment
+     * left out this time (locked since) keeps what it had counted */
     for (int i = 0; i <= span; i++) {
         bucket *s = slot(self, first + i);
-        s->runs = runs[i];
-        s->ok = ok[i];
-        s->failed = failed[i];
+        s->runs = runs[i] > s->runs ? runs[i] : s->runs;
+        s->ok = ok[i] > s->ok ? ok[i] : s->ok;
+        s->failed = failed[i] > s->failed ? failed[i] : s->failed;
         if (c0 >= 0)
-            s->cause[c0] = failed[i];
+            s->cause[c0] = s->failed;
     }
 }
 

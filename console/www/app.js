@@ -196,14 +196,16 @@ function renderChart(w) {
   (s.causes || []).forEach((c, i) => series.push({ name: c.name, values: c.values, color: COLORS[1 + i % (COLORS.length - 1)] }));
   let max = 1;
   for (const x of series) for (const v of x.values) if (v > max) max = v;
-  const nice = Math.pow(10, Math.floor(Math.log10(max)));
-  max = Math.ceil(max / nice) * nice;
+  /* four grid steps of 1, 2 or 5 times a power of ten */
+  const raw = max / 4, p10 = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = Math.max(1, [1, 2, 5, 10].map(m => m * p10).find(v => v >= raw));
+  max = step * 4;
   const X = i => L + (W - L - R) * i / Math.max(1, n - 1), Y = v => T + (H - T - B) * (1 - v / max);
   const out = [];
   for (let g = 0; g <= 4; g++) {
     const v = max * g / 4;
     out.push(`<line class="gridline" x1="${L}" x2="${W - R}" y1="${Y(v)}" y2="${Y(v)}"/>` +
-      `<text x="${L - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(Math.round(v * 10) / 10)}</text>`);
+      `<text x="${L - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(+v.toPrecision(6))}</text>`);
   }
   out.push(`<line class="axis" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>`);
   for (let sec = 0; sec <= n; sec += 30) {
