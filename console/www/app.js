@@ -106,14 +106,16 @@ function renderCards(w) {
   const keys = (w.vaults || []).reduce((n, v) => n + (v.keys || []).length, 0);
   const procs = w.processes || [], ready = procs.filter(p => p.state === "ready").length;
   const s = w.series || {}, runs = s.runs || [];
-  const last = runs.length ? runs[runs.length - 1] : 0;
-  const fails = (s.causes || []).reduce((n, c) => n + (c.values.length ? c.values[c.values.length - 1] : 0), 0);
+  /* the last 5 seconds: one second alone is too jumpy to read */
+  const sum5 = v => v.slice(-5).reduce((n, x) => n + x, 0);
+  const last = Math.round(sum5(runs) / 5 * 10) / 10;
+  const fails = (s.causes || []).reduce((n, c) => n + sum5(c.values), 0);
   document.getElementById("cards").innerHTML = [
     card("Tenants", esc((w.tenants || []).length), "&nbsp;"),
     card("Environments", esc(envs.length), `${esc(st.Ready || 0)} ready` + (st.Locked ? `, <span class="badtext">${esc(st.Locked)} locked</span>` : "") + `, ${esc(cmk)} on a customer key`),
     card("Enterprise policies", esc(pols.length), `${esc(healthy)} healthy` + (pols.length - healthy ? `, <span class="badtext">${esc(pols.length - healthy)} not</span>` : "")),
     card("Keys", esc(keys), `in ${esc((w.vaults || []).length)} key vault(s)`),
-    card("Runs / s", esc(last), fails ? `<span class="badtext">${esc(fails)} failures</span> in the last second` : "no failures in the last second"),
+    card("Runs / s", esc(last), fails ? `<span class="badtext">${esc(fails)} failures</span> in the last 5 s` : "no failures in the last 5 s"),
     card("Processes", `${esc(ready)}/${esc(procs.length)}`, "ready"),
   ].join("");
 }
