@@ -230,8 +230,12 @@ int cmd_up(cli_opts *o)
         }
         c = controller_pid(run_dir) == pid ? cmk_client_new(run_dir, o->key_path, &err) : NULL;
         if (c && cmk_client_call(c, "status", NULL, 500, &rep, &err) == 0 && all_ready(rep, &count)) {
-            char url[512];
-            console_url(run_dir, url, sizeof url);
+            char url[512] = "";
+            const cJSON *it;
+            /* only a console of this cluster: a run dir may keep the files of an earlier one */
+            cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep->body, "processes"))
+                if (strcmp(cmk_json_str(it, "name", ""), "console") == 0)
+                    console_url(run_dir, url, sizeof url);
             cmk_msg_destroy(&rep);
             cmk_client_destroy(&c);
             if (o->json) {
