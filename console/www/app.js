@@ -237,9 +237,9 @@ function renderChart(w) {
 }
 
 function renderAudit(w) {
-  const rows = (w.audit || []).map(a => `<tr><td class="num">${esc(a.seq)}</td><td class="nw">${esc(when(a.time))}</td><td>${esc(a.principal)}</td>` +
-    `<td class="nw"><code>${esc(a.operation)}</code></td><td>${esc(a.target)}</td>` +
-    `<td>${a.result === "ok" ? pill("ok", "ok") : pill(a.result, "bad")}</td><td class="muted">${esc(a.detail)}</td></tr>`);
+  const rows = (w.audit || []).map(a => `<tr><td class="num">${esc(a.seq)}</td><td class="nw">${esc(when(a.time))}</td><td class="wrap">${esc(a.principal)}</td>` +
+    `<td class="nw"><code>${esc(a.operation)}</code></td><td class="wrap">${esc(a.target)}</td>` +
+    `<td>${a.result === "ok" ? pill("ok", "ok") : pill(a.result, "bad")}</td><td class="muted wrap">${esc(a.detail)}</td></tr>`);
   document.getElementById("audit-rows").innerHTML = rows.join("") || '<tr><td colspan="7" class="muted">No entries</td></tr>';
   document.getElementById("audit-note").textContent = w.audit_console_reads_hidden ?
     `(newest first; ${w.audit_console_reads_hidden} reads by this console not shown)` : "(newest first)";

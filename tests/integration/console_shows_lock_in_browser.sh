@@ -5,8 +5,9 @@
 # the console only reads; CONSOLE-2 the environments page lists the environments with type,
 # region and encryption; CONSOLE-3 after `key disable` the environment shows Locked and
 # "Environment disabled" within seconds, and Ready again after `key enable`, `env reenable`
-# and `clock advance 5m`. Saves a screenshot under the build directory
-# (console-environments.png, console-locked.png).
+# and `clock advance 5m`. Saves a screenshot of the locked environment under the build
+# directory (console-locked.png). One headless chromium start and page load takes 5-30 s on a
+# busy 2-core machine, so the test has a longer ctest timeout (tests/CMakeLists.txt).
 . "$(dirname "$0")/lib.sh"
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
@@ -23,7 +24,7 @@ mkdir -p "$PROFILE"
 # cookie); --virtual-time-budget lets the page's fetches and timers run first
 browse() {
     local url=$1; shift
-    HOME="$RUN" timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    HOME="$RUN" timeout 150 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
         --no-first-run --no-default-browser-check --disable-extensions --disable-crash-reporter \
         --user-data-dir="$PROFILE" --virtual-time-budget=3000 "$@" "$url" 2>>"$RUN/chromium.err"
 }
@@ -106,8 +107,6 @@ for want in ("Dev", "Sandbox", "Microsoft-managed key", "shared"):
 assert "contoso-kv" in html and "cmk" in html, "the key vault is not shown"
 PY
 ok "CONSOLE-2: the environments page lists Prod (production, customer-managed key) and Dev (sandbox, Microsoft-managed key)"
-browse "$URL" --window-size=1360,1500 --hide-scrollbars --screenshot="$BIN/console-environments.png" >/dev/null
-[ -s "$BIN/console-environments.png" ] || fail "no screenshot"
 
 # CONSOLE-3: key disabled -> Locked with "Environment disabled" and the deletion date
 # api_locked - the console's JSON (what the page polls every second) shows Prod Locked (grep,
@@ -135,7 +134,7 @@ cmkctl clock advance 5m >/dev/null
 wait_page 45 "$PROD" Ready || fail "the page does not show Prod Ready again: $(grep -o 'data-env="[^"]*" data-state="[^"]*"' "$RUN/dom.html")"
 ! grep -q "class=\"banner\" data-env=\"$PROD\"" "$RUN/dom.html" || fail "the 'Environment disabled' banner stays after re-enable"
 ok "CONSOLE-3: Ready again after key enable, env reenable and clock advance 5m"
-ok "screenshots: $BIN/console-environments.png $BIN/console-locked.png"
+ok "screenshot of the locked environment: $BIN/console-locked.png"
 
 # the console is supervised like the others: killed, it comes back on the same port and token
 pid=$(json_get "$(cmkctl status --json)" '[p["pid"] for p in j["processes"] if p["name"]=="console"][0]')
