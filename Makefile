@@ -34,6 +34,9 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 # Only for some integration tests (installed when root; otherwise those tests are skipped and say
 # why): prometheus scrapes a cluster in it.metrics_scraped_by_prometheus.
 TEST_TOOL_PACKAGES := prometheus
+# Only for the console's browser test (it.console_shows_lock_in_browser): installed when root;
+# otherwise that test is skipped with a line saying why.
+BROWSER_PACKAGES := chromium
 
 .PHONY: all deps build run test check bench asan fuzz clean distclean install
 
@@ -47,7 +50,14 @@ deps:
 	for p in $(FUZZ_PACKAGES) $(TEST_TOOL_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || optional="$$optional $$p"; \
 	done; \
-	if [ "$$(id -u)" = 0 ]; then missing="$$missing$$optional"; optional=""; fi; \
+	browser=""; \
+	for p in $(BROWSER_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || browser="$$browser $$p"; \
+	done; \
+	if [ "$$(id -u)" = 0 ]; then missing="$$missing$$optional$$browser"; optional=""; browser=""; fi; \
+	if [ -n "$$browser" ]; then \
+	  echo "note: the console's browser test will be skipped; to run it: sudo apt-get install -y$$browser"; \
+	fi; \
 	if [ -n "$$optional" ]; then \
 	  echo "note: fuzzing or some tests will be skipped; to run them: sudo apt-get install -y$$optional"; \
 	fi; \

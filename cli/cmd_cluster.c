@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
 #include "client.h"
 #include "clock.h"
@@ -226,6 +228,28 @@ static int all_ready(const cmk_msg *rep, int *count)
     return n > 0;
 }
 
+/* console_url - "http://127.0.0.1:PORT/?token=T" of the cluster's console into buf, or "" when
+ * it runs without one (supervisor.console=false) */
+static const char *console_url(const char *run_dir, char *buf, size_t cap)
+{
+    char path[PATH_MAX + 32], *addr = NULL, *token = NULL;
+    size_t alen = 0, tlen = 0;
+
+    buf[0] = '\0';
+    snprintf(path, sizeof path, "%s/console.http", run_dir);
+    if (cmk_file_read(path, &addr, &alen, NULL) == 0) {
+        snprintf(path, sizeof path, "%s/console.token", run_dir);
+        if (cmk_file_read(path, &token, &tlen, NULL) == 0) {
+            addr[strcspn(addr, "\r\n")] = '\0';
+            token[strcspn(token, "\r\n")] = '\0';
+            snprintf(buf, cap, "http://%s/?token=%s", addr, token);
+            cmk_wipe_str(token, tlen); /* wipes and frees */
+        }
+    }
+    free(addr);
+    return buf;
+}
+
 /* cmd_up - start a cluster and wait until every process is ready */
 int cmd_up(cli_opts *o)
 {
@@ -295,6 +319,12 @@ int cmd_up(cli_opts *o)
         }
         c = controller_pid(run_dir) == pid ? cmk_client_new(run_dir, o->key_path, &err) : NULL;
         if (c && cmk_client_call(c, "status", NULL, 500, &rep, &err) == 0 && all_ready(rep, &count)) {
+            char url[512] = "";
+            const cJSON *it;
+            /* only a console of this cluster: a run dir may keep the files of an earlier one */
+            cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep->body, "processes"))
+                if (strcmp(cmk_json_str(it, "name", ""), "console") == 0)
+                    console_url(run_dir, url, sizeof url);
             cmk_msg_destroy(&rep);
             cmk_client_destroy(&c);
             if (scrape_s > 0 &&
@@ -307,6 +337,8 @@ int cmd_up(cli_opts *o)
                 cJSON_AddNumberToObject(j, "controller_pid", pid);
                 cJSON_AddNumberToObject(j, "processes", count);
                 cJSON_AddNumberToObject(j, "start_ms", (double)(cmk_mono_ms() - start));
+                if (url[0])
+                    cJSON_AddStringToObject(j, "console_url", url);
                 cli_print_json(j);
                 cJSON_Delete(j);
             } else {
@@ -315,7 +347,10 @@ int cmd_up(cli_opts *o)
                 if (scrape[0])
                     printf("metrics: `cmkctl status` lists every /metrics endpoint; Prometheus "
                            "scrape config: %s\n", scrape);
+                if (url[0])
+                    printf("console: %s   (token also in %s/console.token)\n", url, run_dir);
             }
+            OPENSSL_cleanse(url, sizeof url);
             return 0;
         }
         cmk_msg_destroy(&rep);

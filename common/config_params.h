@@ -30,6 +30,13 @@
     X("supervisor.bin_dir", bin_dir, STR, "",                                                      \
       "where cmk-worker, cmk-gateway and cmk-firewall are; empty: beside cmk-controller")         \
     X("supervisor.firewall", spawn_firewall, BOOL, "true", "run the customer firewall daemon")    \
+    X("supervisor.console", spawn_console, BOOL, "true", "run the browser console (cmk-console)")  \
+    X("console.listen", console_listen, STR, "127.0.0.1:0",                                        \
+      "address of the browser console; port 0 picks a free one, kept in <run>/console.http")     \
+    X("console.refresh", console_refresh, DUR, "1s",                                               \
+      "how often the console reads the cluster while a browser is watching")                     \
+    X("console.reports", console_reports, STR, "{run}/reports",                                    \
+      "directory of drill reports the console lists (cmkctl drill run --report-dir)")            \
     X("request.timeout", request_timeout, DUR, "10s",                                              \
       "how long a routed request waits for its process (including a restart) before failing")     \
     X("worker.confine", worker_confine, BOOL, "true",                                             \
@@ -161,6 +168,10 @@
     R("vault.limit_rsa4096", 1, 100000000, "transactions")                                         \
     R("vault.limit_management", 1, 100000000, "transactions")                                      \
     R("vault.microsoft_services", 1, 4000, "comma-separated CIDRs")                               \
+    R("supervisor.console", 0, 1, "boolean")                                                       \
+    R("console.listen", 3, 300, "host:port (port 0..65535; 0 picks a free one, kept in the run dir)") \
+    R("console.refresh", 100, 3600000, "ms")                                                       \
+    R("console.reports", 0, 4000, "path")                                                         \
     R("metrics.enabled", 0, 1, "boolean")                                                          \
     R("metrics.scrape_interval", 1000, 3600000, "ms")                                              \
     R("message.max_size", 65536, 268435456, "bytes")                                               \

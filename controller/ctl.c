@@ -38,6 +38,7 @@ static const struct {
     { "gateway", "gateway" }, /* as a client of the controller */
     { "firewall", "firewall" },
     { CMK_WORKER_SHARED, "worker" },
+    { "console", "console" }, /* cmk-console: reads for the browser, a peer */
 };
 
 /* on_zap - ZAP requests */
@@ -287,7 +288,7 @@ static int write_pid(ctl *self, cmk_err *err)
     return cmk_file_write_atomic(path, text, strlen(text), 0644, err);
 }
 
-/* start_children - shared worker, gateway, firewall */
+/* start_children - shared worker, gateway, firewall, console */
 static int start_children(ctl *self, cmk_err *err)
 {
     static const char *const shared_args[] = { "--shared", NULL };
@@ -300,6 +301,8 @@ static int start_children(ctl *self, cmk_err *err)
          * which the firewall's main accepts in either order */
         rc = supervisor_add(self->sup, "firewall", "firewall", "cmk-firewall", fw_args, err);
     }
+    if (rc == 0 && self->cfg->spawn_console)
+        rc = supervisor_add(self->sup, "console", "console", "cmk-console", NULL, err);
     return rc;
 }
 

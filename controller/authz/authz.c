@@ -28,6 +28,7 @@ static const struct {
     {"gateway", C(SYSTEM) | C(PEER), 0},
     {"worker", C(PEER) | C(DATAKEY), 0},
     {"firewall", C(PEER), 0},
+    {"console", C(READ) | C(PEER), 0},
 };
 
 #define NROLES (sizeof roles / sizeof roles[0])

@@ -14,6 +14,7 @@
  *   gateway       system (flow.invoke, the HTTP triggers it forwards), peer
  *   worker        peer, datakey (which keys: keyring_authorize)
  *   firewall      peer
+ *   console       read, peer (cmk-console: the browser console reads; a peer to be supervised)
  *
  * Default deny: an operation missing from the table is refused for everyone but admin; an
  * identity with no entry in authorized.json (removed since it connected) is refused.

@@ -32,6 +32,7 @@ static const struct {
     { "worker", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR, "dek.get" } },
     { "gateway", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
     { "firewall", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
+    { "console", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
 };
 
 #define NBACK_TYPES (sizeof back_types / sizeof back_types[0])

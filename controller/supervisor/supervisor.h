@@ -1,6 +1,6 @@
 /*
  * supervisor.h - the controller's process manager: spawns children (shared worker, dedicated
- * workers, gateway, firewall), restarts a child that dies with capped exponential backoff
+ * workers, gateway, firewall, console), restarts a child that dies with capped exponential backoff
  * (supervisor.restart_min doubling up to supervisor.restart_max), kills a child whose
  * heartbeats stopped, and stops them all on shutdown (SIGTERM, then SIGKILL after
  * supervisor.stop_timeout). Kept small and apart from the domain on purpose.

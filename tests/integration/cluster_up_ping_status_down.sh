@@ -4,13 +4,13 @@
 . "$(dirname "$0")/lib.sh"
 
 out=$(cmkctl up --json)
-[ "$(json_get "$out" 'j["processes"]')" = 4 ] || fail "expected 4 processes ready, got: $out"
-ok "up: 4 processes"
+[ "$(json_get "$out" 'j["processes"]')" = 5 ] || fail "expected 5 processes ready, got: $out"
+ok "up: 5 processes"
 
 ping=$(cmkctl ping --json)
 [ "$(json_get "$ping" 'j["all_ok"]')" = True ] || fail "ping not all ok: $ping"
 names=$(json_get "$ping" '" ".join(sorted(p["name"] for p in j["processes"]))')
-[ "$names" = "controller firewall gateway worker-shared" ] || fail "ping answered by: $names"
+[ "$names" = "console controller firewall gateway worker-shared" ] || fail "ping answered by: $names"
 ok "ping: $names"
 
 cmkctl ping --target gateway | grep -q pong || fail "single-target ping"

@@ -25,7 +25,7 @@ for round in 1 2; do
     gw_back() { [ "$(state_of gateway)" = ready ] && [ "$(pid_of gateway)" != "$g" ]; }
     wait_until 15 gw_back || fail "gateway not restarted (round $round)"
 done
-cmkctl ping | grep -c pong | grep -q 4 || fail "not every process answers after restarts"
+cmkctl ping | grep -c pong | grep -q 5 || fail "not every process answers after restarts"
 ok "gateway restarted twice"
 
 # a SIGTERM to the controller stops the whole cluster

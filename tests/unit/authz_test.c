@@ -386,7 +386,7 @@ START_TEST(test_doc_matches_table)
         }
     }
     free(text);
-    ck_assert_int_eq(roles_seen, 7);
+    ck_assert_int_eq(roles_seen, 8);
     ck_assert_int_eq(classes_seen, AUTHZ_NCLASS);
 }
 END_TEST
