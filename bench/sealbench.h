@@ -4,7 +4,7 @@
  * and parsed), and the key-encryption keys that wrap a DEK in each mode:
  *
  *   mmk - the Microsoft-managed key: AES-256 key wrap with padding (RFC 5649), as the
- *         controller's keyring does (controller/keyring.c);
+ *         controller's keyring does (controller/keyring/keyring.c);
  *   cmk - a customer-managed key: RSA-OAEP with SHA-256 under an RSA key (2048 bits by
  *         default), as the simulated Key Vault does for unwrapKey.
  *

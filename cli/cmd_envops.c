@@ -1,6 +1,6 @@
 /*
  * cmd_envops.c - cmkctl env backup|backups|restore|copy|reset: environment database
- * operations under customer-managed keys (controller/envops.h).
+ * operations under customer-managed keys (controller/envops/envops.h).
  */
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * cmd_identity.c - identities of cmkctl's users and keys:
  *   `cmkctl identity add NAME --role reader|tenant-admin|admin [--tenant T]...` (the controller
  *   writes <run>/keys/NAME.key and lists it in authorized.json), `identity list`,
- *   `identity remove NAME`, and `identity matrix`: the authorization matrix (controller/authz.c),
+ *   `identity remove NAME`, and `identity matrix`: the authorization matrix (controller/authz/authz.c),
  *   printed from the same table the controller enforces (docs/SECURITY.md holds a copy).
  *   With `--as NAME` any command acts as that identity.
  *   `cmkctl call TYPE [BODY-JSON | -] [--file F]`: one raw request, to check what an identity may call.

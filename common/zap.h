@@ -7,7 +7,7 @@
  * any other key is refused and the refusal is logged (event=zap.refused).
  * The list is re-read when the file changes (mtime, inode or size), so keys added by the
  * controller at run time (a new dedicated worker, `cmkctl identity add`) are known without a
- * restart. The controller's authorization check (controller/authz.h) takes an identity's role
+ * restart. The controller's authorization check (controller/authz/authz.h) takes an identity's role
  * and tenants from the same cached list (cmk_zap_entry): one lookup, no re-read per request.
  */
 #ifndef CMK_ZAP_H

@@ -4,7 +4,7 @@
  * tenant-admin, admin) and, for a tenant-admin, its tenants; `identity.list` shows the list;
  * `identity.remove` takes an added identity out again. The running controller needs no restart:
  * the ZAP handler and the authorization check re-read authorized.json when it changes.
- * Who may call these is the authorization matrix's business (controller/authz.c): admin only,
+ * Who may call these is the authorization matrix's business (controller/authz/authz.c): admin only,
  * identity.list also for readers. Every change is audited.
  */
 #include <ctype.h>

@@ -66,7 +66,7 @@ void broker_destroy(broker **self_p);
 void broker_set_dispatch(broker *self, const broker_op_fn *handlers, void *ctx);
 
 /* broker_set_authz - the authorization check run before every front request is dispatched,
- * before a peer registers and before a peer's request is handled (controller/authz.h) */
+ * before a peer registers and before a peer's request is handled (controller/authz/authz.h) */
 void broker_set_authz(broker *self, broker_authz_fn fn, void *arg);
 
 /* broker_reply_back - send a reply to a peer's request (frees it) */

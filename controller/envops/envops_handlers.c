@@ -1,6 +1,6 @@
 /*
  * ops_envops.c - the front-door operations of environment backup, restore, copy and reset
- * (controller/envops.h):
+ * (controller/envops/envops.h):
  *   env.backup   {env, label?}            back an environment up, sealed under its key
  *   env.backups  {env}                    its backups with their encryption state at backup
  *   env.restore  {backup, env?}           restore a backup (into its own environment by default)

@@ -1,7 +1,7 @@
 /*
  * fuzz_byok.c - fuzz target for .byok files, both readers: the tenant keys' tkc_byok_kid and
- * tkc_byok_open (controller/tenantkey_crypto.c), and the vault's vault_key_import_byok
- * (controller/vault_byok.c): JSON, schema, header, the key-exchange key's id, RSA-OAEP of the
+ * tkc_byok_open (controller/tenantkey/tenantkey_crypto.c), and the vault's vault_key_import_byok
+ * (controller/vault/vault_byok.c): JSON, schema, header, the key-exchange key's id, RSA-OAEP of the
  * transfer key, AES key wrap with padding, PKCS#8 of the target key.
  *
  * Input: a .byok document. The key-exchange key is tests/fuzz/keys/kek.pem with id KEK_KID

@@ -1,7 +1,7 @@
 /*
  * fuzz_pfx.c - fuzz target for uploaded private-key files: the tenant's .pfx upload
- * (tkc_pfx_parse, controller/tenantkey_crypto.c) and the vault's key.import (vrsa_parse_private,
- * controller/vault_rsa.c: PEM, DER or PKCS#12).
+ * (tkc_pfx_parse, controller/tenantkey/tenantkey_crypto.c) and the vault's key.import (vrsa_parse_private,
+ * controller/vault/vault_rsa.c: PEM, DER or PKCS#12).
  *
  * Input: a file's bytes; the password is "fuzz-password" (the corpus is made with it by
  * tests/fuzz/make-corpus.sh). Contract: each reader gives a key or fails with a code and a

@@ -2,7 +2,7 @@
  * authz_test.c - the authorization matrix (rules AUTHZ-1..AUTHZ-4): every operation of the
  * controller's tables has a class; each role's decisions; default deny; a tenant-admin's scope
  * resolved over a real controller.db (directory and vault tables); and docs/SECURITY.md shows
- * the same matrix as controller/authz.c.
+ * the same matrix as controller/authz/authz.c.
  */
 #include <check.h>
 #include <stdio.h>
@@ -348,7 +348,7 @@ START_TEST(test_doc_matches_table)
                     ck_assert_msg(
                         (strcmp(c[i], "yes") == 0) ==
                             authz_role_allows(*r, (authz_class)header_classes[i - 1]),
-                        "SECURITY.md says role %s / class %s is '%s'; controller/authz.c differs",
+                        "SECURITY.md says role %s / class %s is '%s'; controller/authz/authz.c differs",
                         *r, authz_class_name((authz_class)header_classes[i - 1]), c[i]);
                 roles_seen++;
             }
@@ -372,7 +372,7 @@ START_TEST(test_doc_matches_table)
                 row = authz_find(
                     cls == AUTHZ_PEER || cls == AUTHZ_DATAKEY ? AUTHZ_BACK : AUTHZ_FRONT, tick + 1);
                 ck_assert_msg(row && (int)row->cls == cls,
-                              "SECURITY.md lists '%s' under %s; controller/authz.c does not",
+                              "SECURITY.md lists '%s' under %s; controller/authz/authz.c does not",
                               tick + 1, c[0]);
                 doc_n++;
                 ops = end + 1;
@@ -380,7 +380,7 @@ START_TEST(test_doc_matches_table)
             for (const authz_op *op = cmk_op_table(); op < cmk_op_table() + CMK_NOPS; op++)
                 code_n += op->door != AUTHZ_INTERNAL && (int)op->cls == cls;
             ck_assert_msg(doc_n == code_n,
-                          "SECURITY.md lists %d %s operations, controller/authz.c has %d", doc_n,
+                          "SECURITY.md lists %d %s operations, controller/authz/authz.c has %d", doc_n,
                           c[0], code_n);
             classes_seen++;
         }

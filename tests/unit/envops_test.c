@@ -1,5 +1,5 @@
 /*
- * envops_test.c - Check suite for the pure parts of environment backups (controller/envops.h):
+ * envops_test.c - Check suite for the pure parts of environment backups (controller/envops/envops.h):
  * the sealed backup file (round trip; a flipped byte, another key, another environment or
  * backup id, a bad header are refused; no plaintext in the file), the RFC 5649 wrap of a
  * backup's data key, the encryption state kept with a backup (JSON round trip), the overlay of
