@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "load_int.h"
+#include "ops.h"
 
 /* Options of `cmk-bench load`. */
 typedef struct {
@@ -240,7 +241,7 @@ static int create_child(ld_run *r, const char *env, cmk_err *err)
     cJSON_AddItemToObject(b, "definition", cJSON_Duplicate(r->wl.child, 1));
     cJSON_AddBoolToObject(b, "in_solution", 1);
     cJSON_AddStringToObject(b, "kind", "cloud");
-    return call(r, "flow.create", b, NULL, err);
+    return call(r, CMK_T_FLOW_CREATE, b, NULL, err);
 }
 
 /* setup - tenant, environments, flows, one warm-up run of each flow */
@@ -258,7 +259,7 @@ static int setup(ld_run *r, cmk_err *err)
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "id", w->tenant);
     cJSON_AddStringToObject(b, "name", w->tenant);
-    if ((rc = call(r, "tenant.create", b, NULL, err)) < 0 && rc != CMK_EEXIST)
+    if ((rc = call(r, CMK_T_TENANT_CREATE, b, NULL, err)) < 0 && rc != CMK_EEXIST)
         return rc;
     cmk_err_clear(err);
     if (bench_workload_needs_cmk(w)) {
@@ -283,7 +284,7 @@ static int setup(ld_run *r, cmk_err *err)
         cJSON_AddStringToObject(b, "region", w->region);
         cJSON_AddStringToObject(b, "type", w->env_type);
         cJSON_AddBoolToObject(b, "managed", 1); /* so that CMK can be applied to it */
-        if ((rc = call(r, "env.create", b, &rep, err)) < 0)
+        if ((rc = call(r, CMK_T_ENV_CREATE, b, &rep, err)) < 0)
             return rc;
         cmk_strlcpy(env, cmk_json_str(rep->body, "id", ""), sizeof env);
         cmk_msg_destroy(&rep);
@@ -313,7 +314,7 @@ static int setup(ld_run *r, cmk_err *err)
             }
             cJSON_AddBoolToObject(b, "in_solution", w->child != NULL); /* child flows need solutions */
             cJSON_AddStringToObject(b, "kind", "cloud");
-            if ((rc = call(r, "flow.create", b, &rep, err)) < 0)
+            if ((rc = call(r, CMK_T_FLOW_CREATE, b, &rep, err)) < 0)
                 return rc;
             cmk_strlcpy(t->env, env, sizeof t->env);
             cmk_strlcpy(t->flow, cmk_json_str(rep->body, "id", ""), sizeof t->flow);
@@ -323,7 +324,7 @@ static int setup(ld_run *r, cmk_err *err)
                 b = cJSON_CreateObject();
                 cJSON_AddStringToObject(b, "env", env);
                 cJSON_AddStringToObject(b, "flow", t->flow);
-                if ((rc = call(r, "flow.trigger-url", b, &rep, err)) < 0 && rc != CMK_ENOENT)
+                if ((rc = call(r, CMK_T_FLOW_TRIGGER_URL, b, &rep, err)) < 0 && rc != CMK_ENOENT)
                     return rc;
                 if (rc == 0)
                     cmk_strlcpy(t->path, cmk_json_str(rep->body, "trigger_path", ""), sizeof t->path);
@@ -343,7 +344,7 @@ static int setup(ld_run *r, cmk_err *err)
             cJSON_AddStringToObject(b, "flow", t->flow);
             if (w->body)
                 cJSON_AddItemToObject(b, "body", cJSON_Duplicate(w->body, 1));
-            if ((rc = call(r, "flow.run", b, NULL, err)) < 0)
+            if ((rc = call(r, CMK_T_FLOW_RUN, b, NULL, err)) < 0)
                 return cmk_err_prefix(err, "warm-up run of %s in %s: ", t->flow, t->env);
         }
     }

@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "load_int.h"
+#include "ops.h"
 
 #define LD_OP_WAIT_MS 120000     /* an add-to-policy operation must end within this */
 #define LD_CMK_DEFAULT_LIMIT 25  /* CMK environments per tenant without a support ticket */
@@ -56,7 +57,7 @@ static int raise_limit(ld_run *r, cmk_client *c, cmk_err *err)
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "tenant", r->wl.tenant);
     cJSON_AddNumberToObject(b, "limit", need + LD_CMK_DEFAULT_LIMIT); /* room for a second run */
-    rc = call_ok(r, admin, "support.raise-cmk-limit", b, 0, NULL, err);
+    rc = call_ok(r, admin, CMK_T_SUPPORT_RAISE_CMK_LIMIT, b, 0, NULL, err);
     cmk_client_destroy(&admin);
     return rc;
 }
@@ -74,23 +75,23 @@ int ld_cmk_setup(ld_run *r, cmk_client *c, cmk_err *err)
     cJSON_AddStringToObject(b, "vault", w->cmk_vault);
     cJSON_AddStringToObject(b, "region", w->region);
     cJSON_AddBoolToObject(b, "purge_protection", 1);
-    if ((rc = call_ok(r, c, "vault.create", b, 1, NULL, err)) < 0)
+    if ((rc = call_ok(r, c, CMK_T_VAULT_CREATE, b, 1, NULL, err)) < 0)
         return rc;
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "vault", w->cmk_vault);
     cJSON_AddStringToObject(b, "name", w->cmk_key);
-    if ((rc = call_ok(r, c, "key.show", b, 0, NULL, err)) == CMK_ENOENT) {
+    if ((rc = call_ok(r, c, CMK_T_KEY_SHOW, b, 0, NULL, err)) == CMK_ENOENT) {
         cmk_err_clear(err);
         b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "vault", w->cmk_vault);
         cJSON_AddStringToObject(b, "name", w->cmk_key);
-        rc = call_ok(r, c, "key.create", b, 0, NULL, err);
+        rc = call_ok(r, c, CMK_T_KEY_CREATE, b, 0, NULL, err);
     }
     if (rc < 0)
         return rc;
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "policy", w->cmk_policy);
-    if ((rc = call_ok(r, c, "policy.show", b, 0, &rep, err)) == CMK_ENOENT) {
+    if ((rc = call_ok(r, c, CMK_T_POLICY_SHOW, b, 0, &rep, err)) == CMK_ENOENT) {
         cmk_err_clear(err);
         b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "tenant", w->tenant);
@@ -98,7 +99,7 @@ int ld_cmk_setup(ld_run *r, cmk_client *c, cmk_err *err)
         cJSON_AddStringToObject(b, "vault", w->cmk_vault);
         cJSON_AddStringToObject(b, "key", w->cmk_key);
         cJSON_AddStringToObject(b, "region", w->region);
-        rc = call_ok(r, c, "policy.create", b, 0, &rep, err);
+        rc = call_ok(r, c, CMK_T_POLICY_CREATE, b, 0, &rep, err);
     }
     if (rc < 0)
         return rc;
@@ -110,11 +111,11 @@ int ld_cmk_setup(ld_run *r, cmk_client *c, cmk_err *err)
     cJSON_AddStringToObject(b, "vault", w->cmk_vault);
     cJSON_AddStringToObject(b, "principal", r->identity);
     cJSON_AddStringToObject(b, "perms", "get,wrapKey,unwrapKey");
-    if ((rc = call_ok(r, c, "vault.grant", b, 1, NULL, err)) < 0)
+    if ((rc = call_ok(r, c, CMK_T_VAULT_GRANT, b, 1, NULL, err)) < 0)
         return rc;
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "policy", w->cmk_policy);
-    if ((rc = call_ok(r, c, "policy.validate", b, 0, NULL, err)) < 0)
+    if ((rc = call_ok(r, c, CMK_T_POLICY_VALIDATE, b, 0, NULL, err)) < 0)
         return rc;
     return raise_limit(r, c, err);
 }
@@ -129,7 +130,7 @@ int ld_cmk_link(ld_run *r, cmk_client *c, const char *env, cmk_err *err)
 
     cJSON_AddStringToObject(b, "policy", r->wl.cmk_policy);
     cJSON_AddStringToObject(b, "env", env);
-    if ((rc = call_ok(r, c, "policy.link", b, 0, &rep, err)) < 0)
+    if ((rc = call_ok(r, c, CMK_T_POLICY_LINK, b, 0, &rep, err)) < 0)
         return rc;
     cmk_strlcpy(id, cmk_json_str(rep->body, "id", ""), sizeof id);
     cmk_msg_destroy(&rep);
@@ -137,7 +138,7 @@ int ld_cmk_link(ld_run *r, cmk_client *c, const char *env, cmk_err *err)
         const char *status;
         b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "id", id);
-        if ((rc = call_ok(r, c, "policy.operation", b, 0, &rep, err)) < 0)
+        if ((rc = call_ok(r, c, CMK_T_POLICY_OPERATION, b, 0, &rep, err)) < 0)
             return rc;
         status = cmk_json_str(rep->body, "status", "");
         if (strcmp(status, "Running") != 0) {

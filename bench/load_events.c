@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "load_int.h"
+#include "ops.h"
 
 /* ev_call - one request on the events connection (body owned) */
 static int ev_call(ld_run *r, const char *type, cJSON *body, cmk_msg **rep, cmk_err *err)
@@ -42,7 +43,7 @@ static int env_row(ld_run *r, int i, cmk_msg **rep, cmk_err *err)
 {
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "env", r->envs[i].id);
-    return ev_call(r, "env.show", b, rep, err);
+    return ev_call(r, CMK_T_ENV_SHOW, b, rep, err);
 }
 
 /* do_reenable - env.reenable of every environment that is locked now */
@@ -60,7 +61,7 @@ static int do_reenable(ld_run *r, char *msg, size_t cap, cmk_err *err)
         if (locked) {
             cJSON *b = cJSON_CreateObject();
             cJSON_AddStringToObject(b, "env", r->envs[i].id);
-            if ((rc = ev_call(r, "env.reenable", b, NULL, err)) == 0)
+            if ((rc = ev_call(r, CMK_T_ENV_REENABLE, b, NULL, err)) == 0)
                 n++;
         }
     }
@@ -117,7 +118,7 @@ static int do_firewall(ld_run *r, const bench_event *e, char *msg, size_t cap, c
     cJSON_AddStringToObject(b, "config", text);
     cJSON_AddStringToObject(b, "name", e->config_path);
     free(text);
-    if ((rc = ev_call(r, "firewall.apply", b, NULL, err)) == 0)
+    if ((rc = ev_call(r, CMK_T_FIREWALL_APPLY, b, NULL, err)) == 0)
         snprintf(msg, cap, "firewall config %s applied", e->config_path);
     return rc;
 }
@@ -133,7 +134,7 @@ static int run_event(ld_run *r, const bench_event *e, ld_event_result *res, cmk_
 
     switch (e->kind) {
     case BENCH_EV_ROTATE_KEY:
-        if ((rc = ev_call(r, "key.rotate", key_body(r), &rep, err)) == 0)
+        if ((rc = ev_call(r, CMK_T_KEY_ROTATE, key_body(r), &rep, err)) == 0)
             snprintf(msg, cap, "key %s/%s rotated to version %s", r->wl.cmk_vault, r->wl.cmk_key,
                      cmk_json_str(rep->body, "version", "?"));
         cmk_msg_destroy(&rep);
@@ -142,7 +143,7 @@ static int run_event(ld_run *r, const bench_event *e, ld_event_result *res, cmk_
     case BENCH_EV_ENABLE_KEY:
         b = key_body(r);
         cJSON_AddBoolToObject(b, "enabled", e->kind == BENCH_EV_ENABLE_KEY);
-        if ((rc = ev_call(r, "key.update", b, NULL, err)) == 0)
+        if ((rc = ev_call(r, CMK_T_KEY_UPDATE, b, NULL, err)) == 0)
             snprintf(msg, cap, "key %s/%s %s", r->wl.cmk_vault, r->wl.cmk_key,
                      e->kind == BENCH_EV_ENABLE_KEY ? "enabled" : "disabled");
         return rc;

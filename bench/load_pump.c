@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "load_int.h"
+#include "ops.h"
 
 /* What the pump is doing. */
 typedef struct {
@@ -143,7 +144,7 @@ static int send_one(ld_run *r, ld_job *j, int s, cmk_err *err)
         snprintf(creq, sizeof creq, "%s%llu", r->req_prefix, (unsigned long long)r->seq);
         cJSON_AddStringToObject(body, "client_req", creq);
     }
-    if (!(msg = cmk_msg_new(j->verify ? "run.show" : "flow.run", sl->reqid))) {
+    if (!(msg = cmk_msg_new(j->verify ? CMK_T_RUN_SHOW : CMK_T_FLOW_RUN, sl->reqid))) {
         cJSON_Delete(body);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
@@ -410,7 +411,7 @@ int ld_verify(ld_run *r, cmk_err *err)
         const ld_ack *a = &r->acks[retry[k]];
         cJSON_AddStringToObject(b, "env", r->targets[a->target].env);
         cJSON_AddStringToObject(b, "run", a->run);
-        rc = cmk_client_call(r->conns[0], "run.show", b, r->wl.request_timeout_ms, &rep, &e);
+        rc = cmk_client_call(r->conns[0], CMK_T_RUN_SHOW, b, r->wl.request_timeout_ms, &rep, &e);
         cJSON_Delete(b);
         cmk_msg_destroy(&rep);
         if (rc == 0)

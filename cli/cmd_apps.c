@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
 
@@ -30,7 +31,7 @@ int cmd_app(cli_opts *o)
     cJSON_AddStringToObject(b, "env", cli_opt(o, "--env"));
     cJSON_AddStringToObject(b, "flow", flow);
     cJSON_AddStringToObject(b, "app", cli_opt(o, "--app") ? cli_opt(o, "--app") : "Canvas app");
-    return cli_request(o, "app.register-flow", b, show_object);
+    return cli_request(o, CMK_T_APP_REGISTER_FLOW, b, show_object);
 }
 
 /* cmd_machine_group - machine-group create|list|reprovision --env ENV ... */
@@ -48,5 +49,5 @@ int cmd_machine_group(cli_opts *o)
         cJSON_AddStringToObject(b, "name", cli_opt(o, "--name"));
     if (cli_positional(o, 2, 0))
         cJSON_AddStringToObject(b, "group", cli_positional(o, 2, 0));
-    return cli_request(o, "machine-group", b, show_groups);
+    return cli_request(o, CMK_T_MACHINE_GROUP, b, show_groups);
 }

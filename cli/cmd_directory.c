@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 static const char *const env_fields[] = { "id", "tenant", "name", "region", "type", "managed",
                                           "encryption", "infrastructure", "state", NULL };
@@ -52,10 +53,10 @@ int cmd_tenant(cli_opts *o)
         cJSON_AddStringToObject(body, "id", id);
         if (cli_opt(o, "--name"))
             cJSON_AddStringToObject(body, "name", cli_opt(o, "--name"));
-        return cli_request(o, "tenant.create", body, show_object);
+        return cli_request(o, CMK_T_TENANT_CREATE, body, show_object);
     }
     if (strcmp(sub, "list") == 0)
-        return cli_request(o, "tenant.list", body, show_tenants);
+        return cli_request(o, CMK_T_TENANT_LIST, body, show_tenants);
     if (strcmp(sub, "show") == 0) {
         const char *id = cli_positional(o, 2, 0);
         if (!id) {
@@ -63,7 +64,7 @@ int cmd_tenant(cli_opts *o)
             return cli_fail(CMK_EINVAL, "usage: cmkctl tenant show ID");
         }
         cJSON_AddStringToObject(body, "id", id);
-        return cli_request(o, "tenant.show", body, show_tenant);
+        return cli_request(o, CMK_T_TENANT_SHOW, body, show_tenant);
     }
     cJSON_Delete(body);
     return cli_fail(CMK_EINVAL, "unknown tenant command '%s'; use create, list or show", sub);
@@ -97,12 +98,12 @@ int cmd_env(cli_opts *o)
             return cli_fail(CMK_EINVAL, "env create needs --tenant, --name and --region; see `cmkctl env --help`");
         }
         cJSON_AddBoolToObject(body, "managed", cli_flag(o, "--managed"));
-        return cli_request(o, "env.create", body, show_object);
+        return cli_request(o, CMK_T_ENV_CREATE, body, show_object);
     }
     if (strcmp(sub, "list") == 0) {
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(body, "tenant", cli_opt(o, "--tenant"));
-        return cli_request(o, "env.list", body, show_envs);
+        return cli_request(o, CMK_T_ENV_LIST, body, show_envs);
     }
     if (strcmp(sub, "settings") == 0) {
         const char *env = cli_positional(o, 2, 0), *v = cli_opt(o, "--create-flows-in-solutions");
@@ -113,7 +114,7 @@ int cmd_env(cli_opts *o)
         cJSON_AddStringToObject(body, "env", env);
         if (v)
             cJSON_AddBoolToObject(body, "create_flows_in_solutions", strcmp(v, "on") == 0);
-        return cli_request(o, "env.settings", body, show_object);
+        return cli_request(o, CMK_T_ENV_SETTINGS, body, show_object);
     }
     if (strcmp(sub, "reenable") == 0 || strcmp(sub, "cmk-status") == 0 || strcmp(sub, "migration") == 0) {
         const char *env = cli_positional(o, 2, 0);
@@ -122,8 +123,8 @@ int cmd_env(cli_opts *o)
             return cli_fail(CMK_EINVAL, "usage: cmkctl env %s ENV", sub);
         }
         cJSON_AddStringToObject(body, "env", env);
-        return cli_request(o, strcmp(sub, "reenable") == 0 ? "env.reenable"
-                              : strcmp(sub, "migration") == 0 ? "env.migration" : "env.cmk-status",
+        return cli_request(o, strcmp(sub, "reenable") == 0 ? CMK_T_ENV_REENABLE
+                              : strcmp(sub, "migration") == 0 ? CMK_T_ENV_MIGRATION : CMK_T_ENV_CMK_STATUS,
                            body, show_object);
     }
     if (strcmp(sub, "show") == 0 || strcmp(sub, "enable-managed") == 0 || strcmp(sub, "delete") == 0) {
@@ -147,10 +148,10 @@ int cmd_clock(cli_opts *o)
     const char *sub = o->argc > 1 ? o->argv[1] : "show";
     cJSON *body = cJSON_CreateObject();
     if (strcmp(sub, "show") == 0)
-        return cli_request(o, "clock.show", body, show_object);
+        return cli_request(o, CMK_T_CLOCK_SHOW, body, show_object);
     if (strcmp(sub, "advance") == 0 && o->argc > 2) {
         cJSON_AddStringToObject(body, "by", o->argv[2]);
-        return cli_request(o, "clock.advance", body, show_object);
+        return cli_request(o, CMK_T_CLOCK_ADVANCE, body, show_object);
     }
     cJSON_Delete(body);
     return cli_fail(CMK_EINVAL, "usage: cmkctl clock [show] | cmkctl clock advance DURATION (e.g. 72h, 7d)");

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 /* cmd_firewall - firewall status | apply FILE | fault KIND [--ms N] [--duration DUR] */
 int cmd_firewall(cli_opts *o)
@@ -15,7 +16,7 @@ int cmd_firewall(cli_opts *o)
     const char *sub = o->argc > 1 ? o->argv[1] : "status";
     cJSON *b = cJSON_CreateObject();
     if (strcmp(sub, "status") == 0)
-        return cli_request(o, "firewall.status", b, NULL);
+        return cli_request(o, CMK_T_FIREWALL_STATUS, b, NULL);
     if (strcmp(sub, "apply") == 0 && cli_positional(o, 2, 0)) {
         char *text;
         size_t len;
@@ -27,7 +28,7 @@ int cmd_firewall(cli_opts *o)
         cJSON_AddStringToObject(b, "config", text);
         cJSON_AddStringToObject(b, "name", cli_positional(o, 2, 0));
         free(text);
-        return cli_request(o, "firewall.apply", b, NULL);
+        return cli_request(o, CMK_T_FIREWALL_APPLY, b, NULL);
     }
     if (strcmp(sub, "fault") == 0 && cli_positional(o, 2, 0)) {
         cJSON_AddStringToObject(b, "kind", cli_positional(o, 2, 0));
@@ -35,7 +36,7 @@ int cmd_firewall(cli_opts *o)
             cJSON_AddNumberToObject(b, "ms", (double)cli_opt_int(o, "--ms", 0));
         if (cli_opt(o, "--duration"))
             cJSON_AddStringToObject(b, "duration", cli_opt(o, "--duration"));
-        return cli_request(o, "firewall.fault", b, NULL);
+        return cli_request(o, CMK_T_FIREWALL_FAULT, b, NULL);
     }
     cJSON_Delete(b);
     return cli_fail(CMK_EINVAL, "usage: cmkctl firewall status | apply CONFIG.json | fault latency|reset|timeout "

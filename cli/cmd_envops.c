@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
@@ -32,26 +33,26 @@ int cmd_envops(cli_opts *o)
         cJSON_AddStringToObject(body, "env", a);
         if (cli_opt(o, "--label"))
             cJSON_AddStringToObject(body, "label", cli_opt(o, "--label"));
-        return cli_request(o, "env.backup", body, show_object);
+        return cli_request(o, CMK_T_ENV_BACKUP, body, show_object);
     }
     if (strcmp(sub, "backups") == 0 && a) {
         cJSON_AddStringToObject(body, "env", a);
-        return cli_request(o, "env.backups", body, show_backups);
+        return cli_request(o, CMK_T_ENV_BACKUPS, body, show_backups);
     }
     if (strcmp(sub, "restore") == 0 && a) {
         cJSON_AddStringToObject(body, "backup", a);
         if (cli_opt(o, "--to"))
             cJSON_AddStringToObject(body, "env", cli_opt(o, "--to"));
-        return cli_request(o, "env.restore", body, show_object);
+        return cli_request(o, CMK_T_ENV_RESTORE, body, show_object);
     }
     if (strcmp(sub, "copy") == 0 && a && b) {
         cJSON_AddStringToObject(body, "source", a);
         cJSON_AddStringToObject(body, "target", b);
-        return cli_request(o, "env.copy", body, show_object);
+        return cli_request(o, CMK_T_ENV_COPY, body, show_object);
     }
     if (strcmp(sub, "reset") == 0 && a) {
         cJSON_AddStringToObject(body, "env", a);
-        return cli_request(o, "env.reset", body, show_object);
+        return cli_request(o, CMK_T_ENV_RESET, body, show_object);
     }
     cJSON_Delete(body);
     return cli_fail(CMK_EINVAL, "env %s: missing arguments; see `cmkctl env %s --help`", sub, sub);

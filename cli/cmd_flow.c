@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
 
@@ -56,7 +57,7 @@ int cmd_flows(cli_opts *o)
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "env", cli_opt(o, "--env"));
     cJSON_AddBoolToObject(b, "cannot_migrate", cli_flag(o, "--cannot-migrate"));
-    return cli_request(o, "flows.mmk", b, show_mmk);
+    return cli_request(o, CMK_T_FLOWS_MMK, b, show_mmk);
 }
 
 static void show_runs(const cJSON *r)
@@ -90,7 +91,7 @@ static int run_and_report(cli_opts *o, cJSON *b)
 {
     cmk_msg *rep;
     const char *status;
-    int rc = cli_call(o, "flow.run", b, &rep);
+    int rc = cli_call(o, CMK_T_FLOW_RUN, b, &rep);
     cJSON_Delete(b);
     if (rc != 0)
         return rc;
@@ -136,9 +137,9 @@ int cmd_flow(cli_opts *o)
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "env", env);
     if (strcmp(sub, "list") == 0)
-        return cli_request(o, "flow.list", b, show_flows);
+        return cli_request(o, CMK_T_FLOW_LIST, b, show_flows);
     if (strcmp(sub, "schedules") == 0)
-        return cli_request(o, "flow.schedules", b, show_schedules);
+        return cli_request(o, CMK_T_FLOW_SCHEDULES, b, show_schedules);
     if (strcmp(sub, "create") == 0 || strcmp(sub, "import") == 0) {
         if (!cli_opt(o, "--file")) {
             cJSON_Delete(b);
@@ -164,7 +165,7 @@ int cmd_flow(cli_opts *o)
         if (cli_flag(o, "--solution"))
             cJSON_AddBoolToObject(b, "in_solution", 1);
         cJSON_AddStringToObject(b, "kind", cli_flag(o, "--desktop") ? "desktop" : "cloud");
-        return cli_request(o, strcmp(sub, "create") == 0 ? "flow.create" : "flow.import", b, show_object);
+        return cli_request(o, strcmp(sub, "create") == 0 ? CMK_T_FLOW_CREATE : CMK_T_FLOW_IMPORT, b, show_object);
     }
     if (!flow) {
         cJSON_Delete(b);
@@ -172,9 +173,9 @@ int cmd_flow(cli_opts *o)
     }
     cJSON_AddStringToObject(b, "flow", flow);
     if (strcmp(sub, "show") == 0)
-        return cli_request(o, "flow.get", b, show_object);
+        return cli_request(o, CMK_T_FLOW_GET, b, show_object);
     if (strcmp(sub, "trigger-url") == 0)
-        return cli_request(o, "flow.trigger-url", b, show_trigger_url);
+        return cli_request(o, CMK_T_FLOW_TRIGGER_URL, b, show_trigger_url);
     if (strcmp(sub, "update") == 0) {
         if (cli_opt(o, "--file") && (rc = load_json_file(cli_opt(o, "--file"), b, "definition")) != 0) {
             cJSON_Delete(b);
@@ -184,11 +185,11 @@ int cmd_flow(cli_opts *o)
             cJSON_AddStringToObject(b, "name", cli_opt(o, "--name"));
         if (cli_flag(o, "--solution"))
             cJSON_AddBoolToObject(b, "in_solution", 1);
-        return cli_request(o, "flow.update", b, show_object);
+        return cli_request(o, CMK_T_FLOW_UPDATE, b, show_object);
     }
     if (strcmp(sub, "save-as") == 0) {
         cJSON_AddStringToObject(b, "name", cli_opt(o, "--name") ? cli_opt(o, "--name") : "Copy");
-        return cli_request(o, "flow.save-as", b, show_object);
+        return cli_request(o, CMK_T_FLOW_SAVE_AS, b, show_object);
     }
     if (strcmp(sub, "run") == 0) {
         if (cli_opt(o, "--body")) {
@@ -208,7 +209,7 @@ int cmd_flow(cli_opts *o)
         cmk_msg *rep;
         char *text;
         cmk_err err = CMK_ERR_INIT;
-        if ((rc = cli_call(o, "flow.export", b, &rep)) != 0) {
+        if ((rc = cli_call(o, CMK_T_FLOW_EXPORT, b, &rep)) != 0) {
             cJSON_Delete(b);
             return rc;
         }
@@ -247,7 +248,7 @@ int cmd_run(cli_opts *o)
     if (cli_opt(o, "--flow"))
         cJSON_AddStringToObject(b, "flow", cli_opt(o, "--flow"));
     if (strcmp(sub, "list") == 0)
-        return cli_request(o, "run.list", b, show_runs);
+        return cli_request(o, CMK_T_RUN_LIST, b, show_runs);
     if (strcmp(sub, "show") == 0) {
         const char *run = cli_positional(o, 2, 0);
         if (!run) {
@@ -255,12 +256,12 @@ int cmd_run(cli_opts *o)
             return cli_fail(CMK_EINVAL, "usage: cmkctl run show --env ENV RUN");
         }
         cJSON_AddStringToObject(b, "run", run);
-        return cli_request(o, "run.show", b, NULL);
+        return cli_request(o, CMK_T_RUN_SHOW, b, NULL);
     }
     if (strcmp(sub, "export-csv") == 0) {
         cmk_msg *rep;
         cmk_err err = CMK_ERR_INIT;
-        int rc = cli_call(o, "run.export-csv", b, &rep);
+        int rc = cli_call(o, CMK_T_RUN_EXPORT_CSV, b, &rep);
         const char *csv;
         cJSON_Delete(b);
         if (rc != 0)
@@ -306,11 +307,11 @@ int cmd_conn(cli_opts *o)
         cJSON_AddBoolToObject(b, "oauth", !cli_flag(o, "--non-oauth"));
         cJSON_AddStringToObject(b, "secret", secret);
         cmk_wipe_str(secret, len);
-        return cli_request(o, "conn.create", b, show_object);
+        return cli_request(o, CMK_T_CONN_CREATE, b, show_object);
     }
     if (strcmp(sub, "show") == 0 && cli_positional(o, 2, 0)) {
         cJSON_AddStringToObject(b, "conn", cli_positional(o, 2, 0));
-        return cli_request(o, "conn.show", b, show_object);
+        return cli_request(o, CMK_T_CONN_SHOW, b, show_object);
     }
     cJSON_Delete(b);
     return cli_fail(CMK_EINVAL, "unknown conn command '%s'; use create or show", sub);

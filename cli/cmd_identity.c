@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "util.h"
+#include "ops.h"
 
 
 /* show_identities - the list as a table */
@@ -135,7 +136,7 @@ int cmd_identity(cli_opts *o)
         return print_matrix(o);
     b = cJSON_CreateObject();
     if (strcmp(sub, "list") == 0)
-        return cli_request(o, "identity.list", b, show_identities);
+        return cli_request(o, CMK_T_IDENTITY_LIST, b, show_identities);
     if (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0) {
         const char *name = cli_positional(o, 2, 0);
         if (!name) {
@@ -144,7 +145,7 @@ int cmd_identity(cli_opts *o)
         }
         cJSON_AddStringToObject(b, "name", name);
         if (strcmp(sub, "remove") == 0)
-            return cli_request(o, "identity.remove", b, show_removed);
+            return cli_request(o, CMK_T_IDENTITY_REMOVE, b, show_removed);
         if (!cli_opt(o, "--role")) {
             cJSON_Delete(b);
             return cli_fail(CMK_EINVAL,
@@ -157,7 +158,7 @@ int cmd_identity(cli_opts *o)
                 if (strcmp(o->argv[i], "--tenant") == 0)
                     cJSON_AddItemToArray(t, cJSON_CreateString(o->argv[++i]));
         }
-        return cli_request(o, "identity.add", b, show_added);
+        return cli_request(o, CMK_T_IDENTITY_ADD, b, show_added);
     }
     cJSON_Delete(b);
     return cli_fail(CMK_EINVAL, "unknown identity command '%s'; see `cmkctl identity --help`", sub);

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "util.h"
 #include "vault.h"
+#include "ops.h"
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
 
@@ -125,7 +126,7 @@ static int byok_export(cli_opts *o)
     if (version[0])
         cJSON_AddStringToObject(b, "version", version);
     cJSON_AddBoolToObject(b, "pem", 1);
-    rc = cli_call(o, "key.show", b, &rep);
+    rc = cli_call(o, CMK_T_KEY_SHOW, b, &rep);
     cJSON_Delete(b);
     if (rc != 0)
         return rc;
@@ -202,7 +203,7 @@ static cJSON *locked_envs(cli_opts *o, const char *vault, const char *name)
     cmk_msg *pols = NULL, *envs = NULL;
     cJSON *q = cJSON_CreateObject(), *out = cJSON_CreateArray();
     const cJSON *p, *e;
-    if (cli_call(o, "policy.list", q, &pols) != 0 || cli_call(o, "env.list", q, &envs) != 0) {
+    if (cli_call(o, CMK_T_POLICY_LIST, q, &pols) != 0 || cli_call(o, CMK_T_ENV_LIST, q, &envs) != 0) {
         cJSON_Delete(q);
         cmk_msg_destroy(&pols);
         return out;
@@ -235,7 +236,7 @@ static int disable_and_report(cli_opts *o, cJSON *b, const char *vault, const ch
     cmk_msg *rep;
     cJSON *envs;
     const cJSON *e;
-    int rc = cli_call(o, "key.update", b, &rep);
+    int rc = cli_call(o, CMK_T_KEY_UPDATE, b, &rep);
     cJSON_Delete(b);
     if (rc != 0)
         return rc;
@@ -276,7 +277,7 @@ int cmd_key(cli_opts *o)
     cJSON_AddStringToObject(b, "vault", vault);
     if (strcmp(sub, "list") == 0) {
         cJSON_AddBoolToObject(b, "deleted", cli_flag(o, "--deleted"));
-        return cli_request(o, "key.list", b, show_keys);
+        return cli_request(o, CMK_T_KEY_LIST, b, show_keys);
     }
     if (strcmp(sub, "restore") == 0) {
         char *text;
@@ -287,7 +288,7 @@ int cmd_key(cli_opts *o)
         }
         cJSON_AddStringToObject(b, "backup", text);
         free(text);
-        return cli_request(o, "key.restore", b, show_object);
+        return cli_request(o, CMK_T_KEY_RESTORE, b, show_object);
     }
     if (!name) {
         cJSON_Delete(b);
@@ -332,22 +333,22 @@ int cmd_key(cli_opts *o)
             cJSON_Delete(b);
             return rc;
         }
-        return cli_request(o, strcmp(sub, "import") == 0 ? "key.import" : "key.import-byok", b, show_key);
+        return cli_request(o, strcmp(sub, "import") == 0 ? CMK_T_KEY_IMPORT : CMK_T_KEY_IMPORT_BYOK, b, show_key);
     }
     if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0) {
         cJSON_AddBoolToObject(b, "enabled", strcmp(sub, "enable") == 0);
         add_opt(o, b, "--version", "version");
         if (strcmp(sub, "disable") == 0)
             return disable_and_report(o, b, vault, name);
-        return cli_request(o, "key.update", b, show_key);
+        return cli_request(o, CMK_T_KEY_UPDATE, b, show_key);
     }
     if (strcmp(sub, "show") == 0) {
         add_opt(o, b, "--version", "version");
         cJSON_AddBoolToObject(b, "pem", cli_flag(o, "--pem"));
-        return cli_request(o, "key.show", b, show_key);
+        return cli_request(o, CMK_T_KEY_SHOW, b, show_key);
     }
     if (strcmp(sub, "versions") == 0)
-        return cli_request(o, "key.versions", b, show_keys);
+        return cli_request(o, CMK_T_KEY_VERSIONS, b, show_keys);
     if (strcmp(sub, "wrap") == 0 || strcmp(sub, "unwrap") == 0) {
         snprintf(type, sizeof type, "key.%s", sub);
         return wrap_cmd(o, type, b);
@@ -360,7 +361,7 @@ int cmd_key(cli_opts *o)
             cJSON_Delete(b);
             return cli_fail(CMK_EINVAL, "usage: cmkctl key backup VAULT NAME --out FILE");
         }
-        rc = cli_call(o, "key.backup", b, &rep);
+        rc = cli_call(o, CMK_T_KEY_BACKUP, b, &rep);
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -380,7 +381,7 @@ int cmd_key(cli_opts *o)
         add_opt(o, b, "--rotate-after", "rotate_after");
         add_opt(o, b, "--rotate-before-expiry", "rotate_before_expiry");
         add_opt(o, b, "--expires-after", "expires_after");
-        return cli_request(o, cJSON_GetArraySize(b) > 2 ? "key.policy-set" : "key.policy-show", b, show_object);
+        return cli_request(o, cJSON_GetArraySize(b) > 2 ? CMK_T_KEY_POLICY_SET : CMK_T_KEY_POLICY_SHOW, b, show_object);
     }
     if (strcmp(sub, "create") == 0 || strcmp(sub, "rotate") == 0 || strcmp(sub, "update") == 0) {
         snprintf(type, sizeof type, "key.%s", sub);

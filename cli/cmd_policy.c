@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "client.h"
 #include "util.h"
+#include "ops.h"
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
 
@@ -32,7 +33,7 @@ static int wait_op(cli_opts *o, const char *id)
         cmk_msg *rep;
         int rc;
         cJSON_AddStringToObject(b, "id", id);
-        rc = cli_call(o, "policy.operation", b, &rep);
+        rc = cli_call(o, CMK_T_POLICY_OPERATION, b, &rep);
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -86,7 +87,7 @@ int cmd_policy(cli_opts *o)
     if (strcmp(sub, "list") == 0) {
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
-        return cli_request(o, "policy.list", b, show_policies);
+        return cli_request(o, CMK_T_POLICY_LIST, b, show_policies);
     }
     if (!a) {
         cJSON_Delete(b);
@@ -99,14 +100,14 @@ int cmd_policy(cli_opts *o)
         for (int i = 0; i < 5; i++)
             if (cli_opt(o, keys[i][0]))
                 cJSON_AddStringToObject(b, keys[i][1], cli_opt(o, keys[i][0]));
-        return cli_request(o, "policy.create", b, show_object);
+        return cli_request(o, CMK_T_POLICY_CREATE, b, show_object);
     }
     if (strcmp(sub, "validate") == 0) {
         /* the view either way; the exit status says whether the policy is valid */
         cmk_msg *rep;
         int rc;
         cJSON_AddStringToObject(b, "policy", a);
-        rc = cli_call(o, "policy.validate", b, &rep);
+        rc = cli_call(o, CMK_T_POLICY_VALIDATE, b, &rep);
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -130,11 +131,11 @@ int cmd_policy(cli_opts *o)
     }
     if (strcmp(sub, "env-status") == 0) {
         cJSON_AddStringToObject(b, "env", a);
-        return cli_request(o, "env.cmk-status", b, show_object);
+        return cli_request(o, CMK_T_ENV_CMK_STATUS, b, show_object);
     }
     if (strcmp(sub, "apply-rotation") == 0) {
         cJSON_AddStringToObject(b, "policy", a);
-        return cli_request(o, "policy.apply-rotation", b, show_object);
+        return cli_request(o, CMK_T_POLICY_APPLY_ROTATION, b, show_object);
     }
     if (strcmp(sub, "grant-identity") == 0) {
         /* the key vault access the policy's identity needs: get, wrapKey, unwrapKey */
@@ -142,7 +143,7 @@ int cmd_policy(cli_opts *o)
         cJSON *g;
         int rc;
         cJSON_AddStringToObject(b, "policy", a);
-        rc = cli_call(o, "policy.show", b, &rep);
+        rc = cli_call(o, CMK_T_POLICY_SHOW, b, &rep);
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -151,7 +152,7 @@ int cmd_policy(cli_opts *o)
         cJSON_AddStringToObject(g, "principal", cmk_json_str(rep->body, "identity", ""));
         cJSON_AddStringToObject(g, "perms", "get,wrapKey,unwrapKey");
         cmk_msg_destroy(&rep);
-        return cli_request(o, "vault.grant", g, show_object);
+        return cli_request(o, CMK_T_VAULT_GRANT, g, show_object);
     }
     if (strcmp(sub, "operation") == 0) {
         cJSON_Delete(b);
@@ -164,11 +165,11 @@ int cmd_policy(cli_opts *o)
         }
         cJSON_AddStringToObject(b, "policy", a);
         cJSON_AddStringToObject(b, "env", b2);
-        return start_op(o, "policy.link", b);
+        return start_op(o, CMK_T_POLICY_LINK, b);
     }
     if (strcmp(sub, "remove-env") == 0) {
         cJSON_AddStringToObject(b, "env", a);
-        return start_op(o, "policy.unlink", b);
+        return start_op(o, CMK_T_POLICY_UNLINK, b);
     }
     if (strcmp(sub, "move-env") == 0) {
         const char *to = cli_opt(o, "--to");
@@ -181,12 +182,12 @@ int cmd_policy(cli_opts *o)
         fprintf(stderr, "moving an environment to another policy is two operations (remove, then add), "
                         "each with an outage of the environment\n");
         cJSON_AddStringToObject(b, "env", a);
-        if ((rc = start_op(o, "policy.unlink", b)) != 0)
+        if ((rc = start_op(o, CMK_T_POLICY_UNLINK, b)) != 0)
             return rc;
         link = cJSON_CreateObject();
         cJSON_AddStringToObject(link, "policy", to);
         cJSON_AddStringToObject(link, "env", a);
-        return start_op(o, "policy.link", link);
+        return start_op(o, CMK_T_POLICY_LINK, link);
     }
     cJSON_Delete(b);
     return cli_fail(CMK_EINVAL, "unknown policy command '%s'; see `cmkctl policy --help`", sub);
@@ -207,14 +208,14 @@ int cmd_support(cli_opts *o)
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "env", cli_opt(o, "--env"));
         if (strcmp(sub, "run-history") == 0)
-            return cli_request(o, "support.run-history", b, show_summary);
-        return start_op(o, "support.protect-flows", b);
+            return cli_request(o, CMK_T_SUPPORT_RUN_HISTORY, b, show_summary);
+        return start_op(o, CMK_T_SUPPORT_PROTECT_FLOWS, b);
     }
     if (strcmp(sub, "raise-cmk-limit") == 0 && cli_opt(o, "--tenant") && cli_opt(o, "--to")) {
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
         cJSON_AddNumberToObject(b, "limit", (double)cli_opt_int(o, "--to", 0));
-        return cli_request(o, "support.raise-cmk-limit", b, show_object);
+        return cli_request(o, CMK_T_SUPPORT_RAISE_CMK_LIMIT, b, show_object);
     }
     return cli_fail(CMK_EINVAL, "usage: cmkctl support raise-cmk-limit --tenant T --to N | run-history --env ENV | "
                                 "protect-flows --env ENV");

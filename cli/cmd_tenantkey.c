@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 static void notice(void)
 {
@@ -95,7 +96,7 @@ int cmd_tenant_key(cli_opts *o)
             cJSON_Delete(b);
             return cli_fail(CMK_EINVAL, "tenant-key generate needs --out KEY.pfx (where the password-protected key goes)");
         }
-        rc = cli_call(o, "tenantkey.generate", b, &rep);
+        rc = cli_call(o, CMK_T_TENANTKEY_GENERATE, b, &rep);
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -123,21 +124,21 @@ int cmd_tenant_key(cli_opts *o)
             cJSON_Delete(b);
             return file ? rc : cli_fail(CMK_EINVAL, "usage: cmkctl tenant-key upload FILE --tenant T --region R --name N");
         }
-        return cli_request(o, "tenantkey.upload", b, show_object);
+        return cli_request(o, CMK_T_TENANTKEY_UPLOAD, b, show_object);
     }
     if (strcmp(sub, "activate") == 0) {
         if (cli_positional(o, 2, 0))
             cJSON_AddStringToObject(b, "name", cli_positional(o, 2, 0));
-        return cli_request(o, "tenantkey.activate", b, show_object);
+        return cli_request(o, CMK_T_TENANTKEY_ACTIVATE, b, show_object);
     }
     if (strcmp(sub, "list") == 0)
-        return cli_request(o, "tenantkey.list", b, show_keys);
+        return cli_request(o, CMK_T_TENANTKEY_LIST, b, show_keys);
     if (strcmp(sub, "status") == 0)
-        return cli_request(o, "tenantkey.status", b, NULL);
+        return cli_request(o, CMK_T_TENANTKEY_STATUS, b, NULL);
     if (strcmp(sub, "kek") == 0) {
         cmk_msg *rep;
         cmk_err err = CMK_ERR_INIT;
-        rc = cli_call(o, "tenantkey.kek", b, &rep);
+        rc = cli_call(o, CMK_T_TENANTKEY_KEK, b, &rep);
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -171,7 +172,7 @@ int cmd_tenant_byok(cli_opts *o)
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "tenant", tenant);
     if (strcmp(sub, "enable-byok") == 0)
-        return cli_request(o, "tenant.enable-byok", b, NULL);
+        return cli_request(o, CMK_T_TENANT_ENABLE_BYOK, b, NULL);
     if (!cli_opt(o, "--key-file")) {
         cJSON_Delete(b);
         return cli_fail(CMK_EINVAL, "cmkctl tenant %s needs --key-file F (the %s key) and --password-file F", sub,
@@ -187,7 +188,7 @@ int cmd_tenant_byok(cli_opts *o)
             cJSON *s = cJSON_CreateObject();
             cJSON_AddStringToObject(s, "tenant", tenant);
             cJSON_Delete(b);
-            if ((rc = cli_call(o, "tenantkey.status", s, &rep)) == 0) {
+            if ((rc = cli_call(o, CMK_T_TENANTKEY_STATUS, s, &rep)) == 0) {
                 if (o->json) {
                     cJSON *j = cJSON_CreateObject();
                     cJSON_AddStringToObject(j, "tenant", tenant);
@@ -205,9 +206,9 @@ int cmd_tenant_byok(cli_opts *o)
             return rc ? rc : 1;
         }
         cJSON_AddStringToObject(b, "confirmation", cli_opt(o, "--confirm"));
-        return cli_request(o, "tenant.lock", b, NULL);
+        return cli_request(o, CMK_T_TENANT_LOCK, b, NULL);
     }
-    return cli_request(o, "tenant.unlock-key", b, show_object);
+    return cli_request(o, CMK_T_TENANT_UNLOCK_KEY, b, show_object);
 }
 
 /* cmd_env_byok - env unlock|apply-tenant-key|return-to-microsoft-key|byok-state ENV */
@@ -233,5 +234,5 @@ int cmd_env_byok(cli_opts *o)
             cJSON_AddStringToObject(b, "typed_name", cli_opt(o, "--confirm-name"));
     } else
         cJSON_AddStringToObject(b, "op", "state");
-    return cli_request(o, "env.byok", b, show_object);
+    return cli_request(o, CMK_T_ENV_BYOK, b, show_object);
 }

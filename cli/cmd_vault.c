@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "ops.h"
 
 static void show_object(const cJSON *r) { cli_print_object(r); }
 
@@ -40,7 +41,7 @@ int cmd_vault(cli_opts *o)
         if (cli_opt(o, "--tenant"))
             cJSON_AddStringToObject(b, "tenant", cli_opt(o, "--tenant"));
         cJSON_AddBoolToObject(b, "deleted", cli_flag(o, "--deleted"));
-        return cli_request(o, "vault.list", b, show_vaults);
+        return cli_request(o, CMK_T_VAULT_LIST, b, show_vaults);
     }
     if (strcmp(sub, "network-rule") == 0) {
         const char *action = cli_positional(o, 2, 0), *vault = cli_positional(o, 2, 1);
@@ -55,7 +56,7 @@ int cmd_vault(cli_opts *o)
             cJSON_AddStringToObject(b, "ip", cli_opt(o, "--ip"));
         if (cli_opt(o, "--vnet"))
             cJSON_AddStringToObject(b, "vnet", cli_opt(o, "--vnet"));
-        return cli_request(o, "vault.network-rule", b, show_object);
+        return cli_request(o, CMK_T_VAULT_NETWORK_RULE, b, show_object);
     }
     if (!name) {
         cJSON_Delete(b);
@@ -93,7 +94,7 @@ int cmd_vault(cli_opts *o)
         cJSON_AddStringToObject(b, "principal", cli_opt(o, "--principal"));
         cJSON_AddStringToObject(b, "perms", perms);
     } else if (strcmp(sub, "access") == 0) {
-        return cli_request(o, "vault.access", b, show_access);
+        return cli_request(o, CMK_T_VAULT_ACCESS, b, show_access);
     } else if (strcmp(sub, "show") != 0 && strcmp(sub, "delete") != 0 && strcmp(sub, "recover") != 0 &&
                strcmp(sub, "purge") != 0) {
         cJSON_Delete(b);
@@ -126,7 +127,7 @@ int cmd_audit(cli_opts *o)
     cJSON *b = cJSON_CreateObject();
     if (strcmp(sub, "verify") == 0) {
         cmk_msg *rep;
-        int rc = cli_call(o, "audit.verify", b, &rep), intact;
+        int rc = cli_call(o, CMK_T_AUDIT_VERIFY, b, &rep), intact;
         cJSON_Delete(b);
         if (rc != 0)
             return rc;
@@ -147,7 +148,7 @@ int cmd_audit(cli_opts *o)
         if (cli_opt(o, "--limit"))
             cJSON_AddNumberToObject(b, "limit", (double)cli_opt_int(o, "--limit", 0));
         cJSON_AddBoolToObject(b, "newest_first", cli_flag(o, "--newest-first"));
-        return cli_request(o, "audit.list", b, show_audit);
+        return cli_request(o, CMK_T_AUDIT_LIST, b, show_audit);
     }
     cJSON_Delete(b);
     return cli_fail(CMK_EINVAL, "usage: cmkctl audit list [--principal P] [--operation OP] [--target T] "

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "log.h"
 #include "util.h"
+#include "ops.h"
 
 #define CALL_MS 1500          /* one front-door call at most */
 #define WATCH_MS 30000        /* polling goes on this long after the last snapshot asked for */
@@ -204,9 +205,9 @@ static void count_runs(con_world *self, const cJSON *envs, int64_t now_ms, cJSON
         cJSON_AddStringToObject(b, "env", cmk_json_str(env, "id", ""));
         cJSON_AddNumberToObject(b, "since_ms", (double)(first * 1000));
         cJSON_AddNumberToObject(b, "limit", 20000);
-        list = call(self, "run.list", b, &err);
+        list = call(self, CMK_T_RUN_LIST, b, &err);
         if (!list) {
-            note_error(errors, "run.list", &err);
+            note_error(errors, CMK_T_RUN_LIST, &err);
             continue;
         }
         answered++;
@@ -318,11 +319,11 @@ static cJSON *series_json(con_world *self, int64_t now_ms)
 static cJSON *read_envs(con_world *self, int64_t now_ms, cJSON *errors)
 {
     cmk_err err = CMK_ERR_INIT;
-    cJSON *list = call(self, "env.list", cJSON_CreateObject(), &err), *envs, *env, *states;
+    cJSON *list = call(self, CMK_T_ENV_LIST, cJSON_CreateObject(), &err), *envs, *env, *states;
     int n = 0;
 
     if (!list) {
-        note_error(errors, "env.list", &err);
+        note_error(errors, CMK_T_ENV_LIST, &err);
         return NULL;
     }
     envs = items(list);
@@ -333,7 +334,7 @@ static cJSON *read_envs(con_world *self, int64_t now_ms, cJSON *errors)
         if (n++ >= MAX_ENVS)
             break;
         cmk_err_clear(&err);
-        if ((st = call1(self, "env.cmk-status", "env", id, &err))) {
+        if ((st = call1(self, CMK_T_ENV_CMK_STATUS, "env", id, &err))) {
             /* the CMK status is a superset of the list entry: take its extra fields */
             cJSON_ArrayForEach(it, st)
                 if (!cJSON_GetObjectItem(env, it->string))
@@ -341,7 +342,7 @@ static cJSON *read_envs(con_world *self, int64_t now_ms, cJSON *errors)
             cJSON_ReplaceItemInObject(env, "state", cJSON_Duplicate(cJSON_GetObjectItem(st, "state"), 1));
             cJSON_Delete(st);
         } else
-            note_error(errors, "env.cmk-status", &err);
+            note_error(errors, CMK_T_ENV_CMK_STATUS, &err);
         if (strcmp(cmk_json_str(env, "state", ""), "Locked") == 0) {
             int64_t at = con_world_parse_time(cmk_json_str(env, "locked_at", ""));
             int sandbox = strcmp(cmk_json_str(env, "type", ""), "sandbox") == 0;
@@ -353,7 +354,7 @@ static cJSON *read_envs(con_world *self, int64_t now_ms, cJSON *errors)
             }
         }
         if (cJSON_IsString(cJSON_GetObjectItem(env, "policy")) || strcmp(cmk_json_str(env, "state", ""), "Ready") != 0) {
-            cJSON *m = call1(self, "env.migration", "env", id, &err);
+            cJSON *m = call1(self, CMK_T_ENV_MIGRATION, "env", id, &err);
             if (m)
                 cJSON_AddItemToObject(env, "migration", m);
         }
@@ -376,15 +377,15 @@ static cJSON *read_envs(con_world *self, int64_t now_ms, cJSON *errors)
 static cJSON *read_policies(con_world *self, cJSON *errors)
 {
     cmk_err err = CMK_ERR_INIT;
-    cJSON *list = call(self, "policy.list", cJSON_CreateObject(), &err), *pols, *p;
+    cJSON *list = call(self, CMK_T_POLICY_LIST, cJSON_CreateObject(), &err), *pols, *p;
 
     if (!list) {
-        note_error(errors, "policy.list", &err);
+        note_error(errors, CMK_T_POLICY_LIST, &err);
         return cJSON_CreateArray();
     }
     pols = items(list);
     cJSON_ArrayForEach(p, pols) {
-        cJSON *full = call1(self, "policy.show", "policy", cmk_json_str(p, "id", ""), &err);
+        cJSON *full = call1(self, CMK_T_POLICY_SHOW, "policy", cmk_json_str(p, "id", ""), &err);
         cJSON *envs = full ? cJSON_DetachItemFromObject(full, "environments") : NULL;
         cJSON_AddItemToObject(p, "environments", envs ? envs : cJSON_CreateArray());
         cJSON_Delete(full);
@@ -396,11 +397,11 @@ static cJSON *read_policies(con_world *self, cJSON *errors)
 static cJSON *read_vaults(con_world *self, cJSON *errors)
 {
     cmk_err err = CMK_ERR_INIT;
-    cJSON *list = call(self, "vault.list", cJSON_CreateObject(), &err), *vaults, *v;
+    cJSON *list = call(self, CMK_T_VAULT_LIST, cJSON_CreateObject(), &err), *vaults, *v;
     int nv = 0;
 
     if (!list) {
-        note_error(errors, "vault.list", &err);
+        note_error(errors, CMK_T_VAULT_LIST, &err);
         return NULL;
     }
     vaults = items(list);
@@ -409,7 +410,7 @@ static cJSON *read_vaults(con_world *self, cJSON *errors)
         int nk = 0;
         if (nv++ >= MAX_VAULTS)
             break;
-        keys = items(call1(self, "key.list", "vault", cmk_json_str(v, "name", ""), &err));
+        keys = items(call1(self, CMK_T_KEY_LIST, "vault", cmk_json_str(v, "name", ""), &err));
         cJSON_ArrayForEach(k, keys) {
             cJSON *b, *vers, *ver;
             cJSON_DeleteItemFromObject(cJSON_GetObjectItem(k, "key"), "n"); /* not shown */
@@ -418,7 +419,7 @@ static cJSON *read_vaults(con_world *self, cJSON *errors)
             b = cJSON_CreateObject();
             cJSON_AddStringToObject(b, "vault", cmk_json_str(v, "name", ""));
             cJSON_AddStringToObject(b, "name", cmk_json_str(k, "name", ""));
-            vers = items(call(self, "key.versions", b, &err));
+            vers = items(call(self, CMK_T_KEY_VERSIONS, b, &err));
             cJSON_ArrayForEach(ver, vers) {
                 cJSON *key = cJSON_GetObjectItem(ver, "key");
                 cJSON_DeleteItemFromObject(key, "n");
@@ -438,8 +439,8 @@ static cJSON *read_audit(con_world *self, cJSON *errors, int *hidden)
 
     cJSON_AddNumberToObject(b, "limit", 200);
     cJSON_AddBoolToObject(b, "newest_first", 1);
-    if (!(all = call(self, "audit.list", b, &err))) {
-        note_error(errors, "audit.list", &err);
+    if (!(all = call(self, CMK_T_AUDIT_LIST, b, &err))) {
+        note_error(errors, CMK_T_AUDIT_LIST, &err);
         return out;
     }
     all = items(all);
@@ -527,7 +528,7 @@ static cJSON *poll_once(con_world *self)
     cJSON_AddStringToObject(console, "access", "read-only");
     cJSON_AddNumberToObject(console, "refresh_ms", (double)self->o.refresh_ms);
     cJSON_AddStringToObject(console, "reports_dir", self->reports);
-    if ((r = call(self, "clock.show", NULL, &err)))
+    if ((r = call(self, CMK_T_CLOCK_SHOW, NULL, &err)))
         cJSON_AddItemToObject(snap, "clock", r);
     else
         note_error(errors, "controller", &err);
@@ -540,7 +541,7 @@ static cJSON *poll_once(con_world *self)
     if ((r = call(self, "status", NULL, &err)))
         cJSON_AddItemToObject(snap, "processes", cJSON_DetachItemFromObject(r, "processes"));
     cJSON_Delete(r);
-    r = call(self, "tenant.list", cJSON_CreateObject(), &err);
+    r = call(self, CMK_T_TENANT_LIST, cJSON_CreateObject(), &err);
     cJSON_AddItemToObject(snap, "tenants", items(r));
     envs = read_envs(self, now, errors);
     cJSON_AddItemToObject(snap, "environments", envs ? envs : cJSON_CreateArray());

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "proto.h"
 #include "util.h"
+#include "ops.h"
 
 /* clean - a log value without double quotes or control characters, into buf */
 static const char *clean(const char *s, char *buf, size_t n)
@@ -254,7 +255,7 @@ static int on_router(cmk_loop *loop, void *sock, int fd, void *arg)
             cJSON_AddBoolToObject(rep->body, "pong", 1);
             cJSON_AddStringToObject(rep->body, "role", "gateway");
             cJSON_AddNumberToObject(rep->body, "pid", getpid());
-        } else if (strcmp(msg->type, "http.request") == 0) {
+        } else if (strcmp(msg->type, CMK_T_HTTP_REQUEST) == 0) {
             rep = http_request(self, &msg);
         } else {
             char text[128];
@@ -277,7 +278,7 @@ static int on_peer(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *err)
     gateway *self = arg;
     cmk_msg *rep;
 
-    if (strcmp(req->type, "metrics") != 0 && strcmp(req->type, "gateway.status") != 0)
+    if (strcmp(req->type, "metrics") != 0 && strcmp(req->type, CMK_T_GATEWAY_STATUS) != 0)
         return cmk_err_set(err, CMK_EPROTO, "unknown request '%s' for the gateway (it answers "
                            "metrics and gateway.status)", req->type);
     if (!(rep = cmk_msg_reply(req, CMK_MSG_REPLY)))

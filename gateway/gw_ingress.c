@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "util.h"
+#include "ops.h"
 
 #define POOL_MAX 16 /* front-door clients at most */
 
@@ -172,7 +173,7 @@ int gw_ingress_invoke(gw_ingress *self, const cJSON *body, cJSON **reply, cmk_er
         snprintf(why, sizeof why, "%s", err ? err->msg : "no client");
         return cmk_err_set(err, CMK_EUNAVAIL, "the gateway cannot reach the controller: %s", why);
     }
-    rc = cmk_client_call(c, "flow.invoke", body, self->timeout_ms, &rep, err);
+    rc = cmk_client_call(c, CMK_T_FLOW_INVOKE, body, self->timeout_ms, &rep, err);
     give_back(self, c);
     if (rc == 0 && rep) {
         *reply = rep->body;

@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "proto.h"
 #include "util.h"
+#include "ops.h"
 
 static const char usage_text[] =
     "cmk-gateway probe - send one outbound HTTP action to the gateway as a worker, print the reply\n\n"
@@ -170,7 +171,7 @@ static int exchange(const probe_opts *o, cmk_msg **reply, cmk_err *err)
         if (zmq_connect(sock, ep) != 0)
             rc = cmk_err_set(err, CMK_EIO, "cannot connect to %s: %s", ep, zmq_strerror(errno));
     }
-    if (rc == 0 && !(req = cmk_msg_new("http.request", NULL)))
+    if (rc == 0 && !(req = cmk_msg_new(CMK_T_HTTP_REQUEST, NULL)))
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (rc == 0) {
         zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };

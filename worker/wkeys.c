@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "ops.h"
 
 /* One caller waiting for an environment's keys. */
 typedef struct waiter {
@@ -146,7 +147,7 @@ static int fetch(wkeys *self, env_keys *e, int mmk, cmk_err *err)
     cmk_strlcpy(f->env, e->env, sizeof f->env);
     cJSON_AddStringToObject(body, "env", e->env);
     cJSON_AddStringToObject(body, "purpose", mmk ? "mmk" : self->purpose);
-    rc = cmk_peer_request(self->peer, "dek.get", body, self->timeout_ms, on_reply, f, err);
+    rc = cmk_peer_request(self->peer, CMK_T_DEK_GET, body, self->timeout_ms, on_reply, f, err);
     cJSON_Delete(body);
     if (rc < 0)
         free(f);

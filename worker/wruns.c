@@ -18,6 +18,7 @@
 #include "util.h"
 #include "wmetrics.h"
 #include "worker.h"
+#include "ops.h"
 
 #define CHILD_DEPTH_MAX 8        /* child flows nested deeper than this fail */
 #define GATEWAY_GRACE_MS 5000    /* beyond egress.timeout before a worker gives up on the gateway */
@@ -198,7 +199,7 @@ static int send_http(wrun *r, const engine_work *wk)
 {
     worker *w = r->w;
     wenv *e = wenv_find(w, r->env);
-    cmk_msg *msg = cmk_msg_new("http.request", NULL);
+    cmk_msg *msg = cmk_msg_new(CMK_T_HTTP_REQUEST, NULL);
     wgw_call *c = calloc(1, sizeof *c);
     cmk_err err = CMK_ERR_INIT;
     int64_t timeout = cmk_server_config(w->srv)->egress_timeout;
