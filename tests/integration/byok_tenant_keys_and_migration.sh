@@ -65,8 +65,8 @@ cmkctl clock advance 24h >/dev/null
 workload
 cmkctl tenant-key activate --tenant contoso k2 >/dev/null 2>&1 || fail "activation after 24 hours"
 cmkctl clock advance 11m >/dev/null
-n0=$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)
-more_runs() { [ "$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)" -gt "$n0" ]; }
+n0=$({ cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null || true; } | wc -l)
+more_runs() { [ "$({ cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null || true; } | wc -l)" -gt "$n0" ]; }
 wait_until 60 more_runs || fail "no run after the activation"
 stop_workload "activation"
 ok "BYOK-5 refusals (password, size); BYOK-6 no activation within 24 hours; activation with no downtime"
@@ -108,8 +108,8 @@ cmkctl policy grant-identity byok-move >/dev/null
 cmkctl policy validate byok-move >/dev/null
 workload
 cmkctl policy add-env byok-move "$sbx" >/dev/null || fail "BYOK environment not added to the policy"
-n0=$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)
-more_runs() { [ "$(cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null | wc -l)" -gt "$n0" ]; }
+n0=$({ cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null || true; } | wc -l)
+more_runs() { [ "$({ cat "$RUN/good-runs" "$RUN/failed-runs" 2>/dev/null || true; } | wc -l)" -gt "$n0" ]; }
 wait_until 60 more_runs || fail "no run after the move to CMK"
 stop_workload "migration to CMK"
 [ "$(json_get "$(cmkctl env byok-state "$sbx" --json 2>/dev/null)" 'j["managed_by"]')" = CustomerViaMicrosoft ] || fail "not CustomerViaMicrosoft"
