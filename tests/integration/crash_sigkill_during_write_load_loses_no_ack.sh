@@ -172,12 +172,14 @@ cmkctl down >/dev/null
 python3 - "$RUN" <<'PY' || fail "a run is lost or applied twice in the partitions"
 import glob, sqlite3, sys
 run = sys.argv[1]
-rows = {}
+rows = {}   # (env, flow, keyed hash of the client request id) -> run ids
+by_id = {}  # run id -> [(env, flow)] (client request ids are stored as keyed hashes, SEC-SEAL-1)
 for db in glob.glob(run + "/partitions/*/*/partition.db"):
     env = db.split("/")[-3]
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     for rid, flow, creq in con.execute("SELECT id, flow_id, client_req FROM runs WHERE client_req <> ''"):
         rows.setdefault((env, flow, creq), []).append(rid)
+        by_id.setdefault(rid, []).append((env, flow))
     con.close()
 running = []
 for db in glob.glob(run + "/partitions/*/*/partition.db"):
@@ -191,8 +193,8 @@ bad = []
 for p in glob.glob(run + "/acked.*"):
     for line in open(p):
         env, flow, creq, rid = line.split()
-        if rows.get((env, flow, creq)) != [rid]:
-            bad.append((env, flow, creq, rid, rows.get((env, flow, creq))))
+        if by_id.get(rid) != [(env, flow)]:
+            bad.append((env, flow, creq, rid, by_id.get(rid)))
 assert not bad, "acknowledged runs not stored exactly once: %s" % bad[:5]
 flows = {}
 for db in glob.glob(run + "/partitions/*/*/partition.db"):

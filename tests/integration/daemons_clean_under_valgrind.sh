@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null || fail "valgrind is not installed (make deps installs it)"
 
-vg="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$SRC/tests/valgrind.supp --log-file=$RUN/vg.%p.log"
+vg="valgrind --error-exitcode=99 --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$SRC/tests/valgrind.supp --log-file=$RUN/vg.%p.log"
 export CMK_CONTROLLER_WRAPPER="$vg"
 # valgrind cannot follow OpenSSL's AES-NI/PCLMUL assembly and takes its ciphertext for
 # uninitialised memory (then flags SQLite for writing it); use OpenSSL's portable code paths

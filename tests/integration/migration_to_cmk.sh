@@ -9,8 +9,9 @@
 # a controller SIGKILL resumes with nothing lost or duplicated; run history rules.
 . "$(dirname "$0")/lib.sh"
 
-# 400 ms per flow: the migration runs for seconds, long enough to be caught in the middle
-cmkctl up --set clock.mode=virtual --set migration.step_delay=400ms >/dev/null
+# 1.5 s per flow: the migration runs for ten seconds or more, long enough to be caught in the
+# middle even on a busy machine
+cmkctl up --set clock.mode=virtual --set migration.step_delay=1500ms >/dev/null
 setup_cmk contoso unitedstates
 env=$(new_env Prod contoso unitedstates production --managed)
 for f in "$SRC"/configs/flows/*.json; do cmkctl flow create --env "$env" --file "$f" --id "$(basename "$f" .json)" >/dev/null; done
@@ -42,7 +43,7 @@ kill -9 "$(cat "$RUN/controller.pid")"
 wait_until 10 no_procs || true
 cmkctl up --set clock.mode=virtual --set migration.step_delay=150ms >/dev/null
 done_() { [ "$(json_get "$(cmkctl env migration "$env" --json)" 'j["status"]')" = Done ]; }
-wait_until 30 done_ || fail "migration did not finish after the restart: $(cmkctl env migration "$env")"
+wait_until 90 done_ || fail "migration did not finish after the restart: $(cmkctl env migration "$env")"
 list=$(cmkctl flow list --env "$env" --json)
 [ "$(json_get "$list" 'len(j["items"])')" = 15 ] || fail "flows lost or duplicated: $(json_get "$list" '[f["id"] for f in j["items"]]')"
 [ "$(json_get "$list" 'len(set(f["id"] for f in j["items"]))')" = 15 ] || fail "a flow is on both sides"
