@@ -36,6 +36,7 @@ typedef struct {
     int restarts;            /* restarts so far */
     int failures;            /* consecutive quick deaths, for the backoff */
     int64_t restart_timer;   /* pending restart, 0 if none */
+    void **restart_arg;      /* its argument (freed when the timer is cancelled) */
     int used;                /* slot in use */
     int removing;            /* forget it once it exited */
 } child;
@@ -209,6 +210,8 @@ static int on_restart(cmk_loop *loop, int64_t id, void *arg)
     child *c = find(self, name);
     cmk_err err = CMK_ERR_INIT;
 
+    if (c && c->restart_arg == (void **)arg)
+        c->restart_arg = NULL;
     free(name);
     free(arg);
     if (!c || self->stopping || c->state != CH_BACKOFF)
@@ -242,9 +245,23 @@ static void schedule_restart(supervisor *self, child *c)
         return;
     arg[0] = self;
     arg[1] = strdup(c->name);
+    c->restart_arg = arg;
     c->restart_timer = cmk_loop_add_timer(cmk_server_loop(self->srv), delay, 0, on_restart, arg);
     cmk_warn("child.restart_scheduled", "name=%s delay_ms=%lld restarts=%d", c->name,
              (long long)delay, c->restarts);
+}
+
+/* cancel_restart - a pending restart will not happen: cancel its timer, free its argument */
+static void cancel_restart(supervisor *self, child *c)
+{
+    if (c->restart_timer)
+        cmk_loop_cancel_timer(cmk_server_loop(self->srv), c->restart_timer);
+    c->restart_timer = 0;
+    if (c->restart_arg) {
+        free(c->restart_arg[1]);
+        free(c->restart_arg);
+        c->restart_arg = NULL;
+    }
 }
 
 /* alive - children with a process */
@@ -303,8 +320,7 @@ int supervisor_remove(supervisor *self, const char *name, cmk_err *err)
     child *c = find(self, name);
     if (!c)
         return cmk_err_set(err, CMK_ENOENT, "no supervised process named %s", name);
-    if (c->restart_timer)
-        cmk_loop_cancel_timer(cmk_server_loop(self->srv), c->restart_timer);
+    cancel_restart(self, c);
     if (c->pid > 0) {
         c->removing = 1;
         c->state = CH_STOPPING;
@@ -355,9 +371,7 @@ void supervisor_stop_all(supervisor *self, supervisor_done_fn done, void *arg)
         child *c = &self->children[i];
         if (!c->used)
             continue;
-        if (c->restart_timer)
-            cmk_loop_cancel_timer(cmk_server_loop(self->srv), c->restart_timer);
-        c->restart_timer = 0;
+        cancel_restart(self, c);
         if (c->pid > 0) {
             c->state = CH_STOPPING;
             kill(c->pid, SIGTERM);
