@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +79,32 @@ static int listen_port(int port, int *bound)
     return fd;
 }
 
+/* listen_fixed_range - a first port for a process, below the kernel's ephemeral range: a port
+ * handed out by bind(0) or to an outgoing connection could be taken by another socket while
+ * its process restarts, and the restarted one must get it back (OBS-2). Ports are tried at
+ * random in [low - 12000, low) (low from ip_local_port_range, 32768 if unreadable); a
+ * socket or -errno when none of 64 tries is free */
+static int listen_fixed_range(int *bound)
+{
+    int low = 32768, fd = -EADDRINUSE;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+    if (f) {
+        if (fscanf(f, "%d", &low) != 1)
+            low = 32768;
+        fclose(f);
+    }
+    if (low - 12000 < 1024)
+        return -ERANGE;
+    for (int i = 0; i < 64 && fd < 0; i++) {
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            r = (uint32_t)getpid() * 2654435761u + (uint32_t)i;
+        fd = listen_port(low - 12000 + (int)(r % 12000u), bound);
+    }
+    return fd;
+}
+
 /* same_process_serves - whether addr answers /metrics as process name (a live instance) */
 static int same_process_serves(const char *addr, const char *name)
 {
@@ -120,6 +147,8 @@ cmk_metrics_http *cmk_metrics_http_bind(const char *run_dir, const char *name, c
                      want, strerror(-fd));
         }
     }
+    if (fd < 0)
+        fd = listen_fixed_range(&port);
     if (fd < 0 && (fd = listen_port(0, &port)) < 0) {
         cmk_err_set(err, CMK_EIO, "cannot listen on 127.0.0.1 for metrics: %s", strerror(-fd));
         return NULL;

@@ -14,6 +14,8 @@
  *   idle MS                   only heartbeat and print for MS
  *   catch TYPE FILE MS        wait for a message of TYPE and write its request id to FILE
  *   forge FILE TYPE BODY MS   wait up to MS for FILE, then send TYPE with its request id
+ * After `ready` it leaves as a daemon does: a `disconnect` goes out before it closes, so the
+ * next cmk_raw under the same key is not refused as a second live connection (PEER-3).
  * Exit: 0 done, 2 usage or setup error, 3 an expectation failed.
  */
 #include <errno.h>
@@ -33,6 +35,7 @@
 static void *sock;
 static int back = 1;
 static int64_t next_hb;
+static int registered; /* sent `ready` */
 
 /* print_msg - one received message on stdout */
 static void print_msg(const cmk_msg *m)
@@ -172,6 +175,7 @@ int main(int argc, char **argv)
             snprintf(body, sizeof body, "{\"name\":\"%s\",\"role\":\"%s\",\"pid\":%s,\"envs\":[]}", name, argv[i],
                      argv[i + 1]);
             rc = send_msg(CMK_MSG_READY, body, NULL);
+            registered = rc == 0;
             i += 2;
         } else if (strcmp(cmd, "send") == 0 && left >= 3) {
             rc = send_msg(argv[i], argv[i + 1], strcmp(argv[i + 2], "-") == 0 ? NULL : argv[i + 2]);
@@ -215,6 +219,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "cmk_raw: unknown command or missing arguments: %s\n", cmd);
             rc = 2;
         }
+    }
+    if (registered && back) {
+        int linger = 1000; /* let the goodbye leave before the socket closes */
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        send_msg(CMK_MSG_DISCONNECT, NULL, NULL);
     }
     zmq_close(sock);
     zmq_ctx_term(ctx);
