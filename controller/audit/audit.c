@@ -19,6 +19,7 @@
 #include "common/util.h"
 
 #include "ctl_metrics.h"
+#include "log.h"
 
 #define AUDIT_DOMAIN "cmksim-audit-v1"
 #define ANCHOR_DOMAIN "cmksim-audit-head-v1"
@@ -316,7 +317,10 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
 {
     audit_entry e;
     int rc, outer;
+    cmk_err local = CMK_ERR_INIT;
 
+    if (!err)
+        err = &local;
     if (!self)
         return cmk_err_set(err, CMK_EINVAL, "audit log: no log given");
     memset(&e, 0, sizeof e);
@@ -356,7 +360,25 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
 out:
     pthread_mutex_unlock(&self->mu);
     ctl_metrics_audit_append(rc == 0);
+    if (rc < 0) /* every failed append is seen, also by callers that go on (a lock by timer) */
+        cmk_warn("audit.append_failed", "op=%s target=%s error=\"%s\"", e.operation, e.target,
+                 err->msg);
     return rc;
+}
+
+/* audit_must - append, or refuse the operation with an error naming why */
+int audit_must(audit_log *self, const char *principal, const char *operation, const char *target,
+               int result_code, const char *detail, cmk_err *err)
+{
+    cmk_err aerr = CMK_ERR_INIT;
+
+    if (audit_append(self, principal, operation, target, result_code, detail, NULL, &aerr) == 0)
+        return 0;
+    cmk_warn("audit.refused", "op=%s target=%s error=\"%s\"", operation ? operation : "-", target ? target : "-",
+             aerr.msg);
+    return cmk_err_set(err, CMK_EIO,
+                       "refused: %s on %s could not be audited (%s); free space for the run dir and retry",
+                       operation ? operation : "-", target && *target ? target : "-", aerr.msg);
 }
 
 /* row_entry - fill an entry from a SELECT of the nine columns in table order */

@@ -91,6 +91,14 @@ void audit_log_destroy(audit_log **self_p);
 int audit_append(audit_log *self, const char *principal, const char *operation, const char *target,
                  int result_code, const char *detail, int64_t *seq_out, cmk_err *err);
 
+/* audit_must - append the entry of an operation that must be audited (fail closed): 0, or
+ * CMK_EIO "refused: OPERATION on TARGET could not be audited (why); free space for the run dir
+ * and retry", logged as event=audit.refused. The caller then undoes what it changed (or
+ * appended the entry before changing anything) so the refused operation leaves things as
+ * they were and can be run again. */
+int audit_must(audit_log *self, const char *principal, const char *operation, const char *target,
+               int result_code, const char *detail, cmk_err *err);
+
 /* audit_list - call cb for every entry that passes filter (NULL: all), in seq order */
 int audit_list(audit_log *self, const audit_filter *filter, audit_cb cb, void *arg, cmk_err *err);
 

@@ -75,6 +75,16 @@ static int check_tenants(ctl *self, const char *role, const cJSON *tenants, cmk_
     return 0;
 }
 
+/* drop_key_files - keys/NAME.key and keys/NAME.pub, gone */
+static void drop_key_files(ctl *self, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/keys/%s.key", self->cfg->run_dir, name);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/keys/%s.pub", self->cfg->run_dir, name);
+    unlink(path);
+}
+
 /* op_identity_add - {name, role, tenants?}: a key file and an authorized.json entry */
 int op_identity_add(void *ctx, const cmk_msg *req, cmk_err *err)
 {
@@ -111,10 +121,17 @@ int op_identity_add(void *ctx, const cmk_msg *req, cmk_err *err)
         goto fail;
     cmk_keypair_wipe(&kp);
     rc = cmk_authorized_set(self->cfg->run_dir, name, role, kp.pub, NULL, tenants, err);
-    audit_append(self->audit, req->user, "identity.add", name, rc, rc < 0 ? err->msg : role, NULL,
-                 NULL);
-    if (rc < 0)
+    if (rc < 0) {
+        audit_append(self->audit, req->user, "identity.add", name, rc, err->msg, NULL, NULL);
+        drop_key_files(self, name);
         goto fail;
+    }
+    if ((rc = audit_must(self->audit, req->user, "identity.add", name, 0, role, err)) < 0) {
+        /* fail closed: an identity nobody can trace back is not added */
+        cmk_authorized_remove(self->cfg->run_dir, name, NULL);
+        drop_key_files(self, name);
+        goto fail;
+    }
     out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "name", name);
     cJSON_AddStringToObject(out, "role", role);
@@ -173,7 +190,6 @@ int op_identity_remove(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = ctx;
     const char *name = cmk_json_str(req->body, "name", "");
-    char path[PATH_MAX];
     const cJSON *entry;
     int rc;
 
@@ -188,15 +204,15 @@ int op_identity_remove(void *ctx, const cmk_msg *req, cmk_err *err)
                            "identity '%s' (role %s) belongs to the cluster; only identities made "
                            "with `cmkctl identity add` can be removed",
                            name, cmk_json_str(entry, "role", ""));
-    rc = cmk_authorized_remove(self->cfg->run_dir, name, err);
-    audit_append(self->audit, req->user, "identity.remove", name, rc, rc < 0 ? err->msg : NULL,
-                 NULL, NULL);
-    if (rc < 0)
+    /* fail closed: the removal is recorded first, and not made when it cannot be (a failure
+     * to remove is recorded after it) */
+    if ((rc = audit_must(self->audit, req->user, "identity.remove", name, 0, NULL, err)) < 0)
         return rc;
-    snprintf(path, sizeof path, "%s/keys/%s.key", self->cfg->run_dir, name);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/keys/%s.pub", self->cfg->run_dir, name);
-    unlink(path);
+    if ((rc = cmk_authorized_remove(self->cfg->run_dir, name, err)) < 0) {
+        audit_append(self->audit, req->user, "identity.remove", name, rc, err->msg, NULL, NULL);
+        return rc;
+    }
+    drop_key_files(self, name);
     {
         cJSON *out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "name", name);

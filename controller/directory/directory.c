@@ -434,3 +434,20 @@ cJSON *directory_env_states(directory *self)
 {
     return store_count_by(self->db, "SELECT state, count(*) FROM environments GROUP BY state");
 }
+
+/* directory_tenant_set_cmk_limit - the tenant's cmk_env_limit */
+int directory_tenant_set_cmk_limit(directory *self, const char *tenant, int limit, cmk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(self->db, "UPDATE tenants SET cmk_env_limit = ? WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return store_err(self->db, err, "tenant limit");
+    sqlite3_bind_int(st, 1, limit);
+    sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(self->db, err, "tenant limit");
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(self->db) == 0)
+        rc = cmk_err_set(err, CMK_ENOENT, "no tenant '%s'", tenant);
+    return rc;
+}

@@ -62,6 +62,9 @@ typedef struct {
     int in_solutions;        /* new flows are created in solutions */
 } dir_env;
 
+/* directory_tenant_set_cmk_limit - a tenant's limit of CMK environments (the support ticket) */
+int directory_tenant_set_cmk_limit(directory *self, const char *tenant, int limit, cmk_err *err);
+
 /* directory_env_states - {state: count} of the environments (NULL on a database error) */
 cJSON *directory_env_states(directory *self);
 

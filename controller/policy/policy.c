@@ -176,7 +176,11 @@ int policy_create(policy_svc *self, const char *principal, const cJSON *b, cJSON
         if (rc < 0)
             return rc;
     }
-    audit_append(self->ctl->audit, principal, "policy.create", id, 0, name, NULL, NULL);
+    if ((rc = audit_must(self->ctl->audit, principal, "policy.create", id, 0, name, err)) < 0) {
+        /* fail closed: a policy nobody can trace back is not created */
+        pol_exec(self, "DELETE FROM policies WHERE id = ?1", id, NULL, NULL, NULL, NULL);
+        return rc;
+    }
     /* the identity needs get, wrapKey and unwrapKey before environments can be added */
     *out = pol_row(self, id);
     if (pol_check_key(self, *out, &kerr) == 0)
@@ -319,10 +323,17 @@ int policy_delete(policy_svc *self, const char *principal, const char *ref, cJSO
         cJSON_Delete(p);
         return rc;
     }
+    /* fail closed: recorded first, not made when it cannot be (a failure is recorded after) */
+    if ((rc = audit_must(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), 0, NULL, err)) < 0) {
+        cJSON_Delete(p);
+        return rc;
+    }
     rc = pol_exec(self, "UPDATE policies SET state = 'Disabled', health = 'Unhealthy', health_reason = 'deleted', "
                         "name = name || ' (deleted ' || id || ')' WHERE id = ?1",
                   cmk_json_str(p, "id", ""), NULL, NULL, NULL, err);
-    audit_append(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, NULL, NULL, NULL);
+    if (rc < 0)
+        audit_append(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, err ? err->msg : NULL,
+                     NULL, NULL);
     *out = p;
     cJSON_AddBoolToObject(p, "deleted", 1);
     return rc;
@@ -339,8 +350,11 @@ int policy_raise_limit(policy_svc *self, const char *principal, const char *tena
     if ((rc = directory_tenant_get(self->ctl->dir, tenant, out, err)) < 0)
         return rc;
     cJSON_Delete(*out);
-    rc = pol_exec(self, "UPDATE tenants SET cmk_env_limit = CAST(?2 AS INTEGER) WHERE id = ?1", tenant, text, NULL, NULL, err);
-    audit_append(self->ctl->audit, principal, "support.raise-cmk-limit", tenant, rc, text, NULL, NULL);
+    /* fail closed: recorded first, not made when it cannot be (a failure is recorded after) */
+    if ((rc = audit_must(self->ctl->audit, principal, "support.raise-cmk-limit", tenant, 0, text, err)) < 0)
+        return rc;
+    if ((rc = directory_tenant_set_cmk_limit(self->ctl->dir, tenant, limit, err)) < 0)
+        audit_append(self->ctl->audit, principal, "support.raise-cmk-limit", tenant, rc, err->msg, NULL, NULL);
     return rc < 0 ? rc : directory_tenant_get(self->ctl->dir, tenant, out, err);
 }
 
