@@ -102,7 +102,7 @@ typedef enum {
 
 /* Fields the controller owns in a request routed to a worker. */
 #define CMK_OWN_NONE ""
-#define CMK_OWN_ROUTED "env region infrastructure encryption requested_by"
+#define CMK_OWN_ROUTED "env region infrastructure encryption requested_by clock_ms"
 
 /* One row, as the table's users see it. */
 typedef struct {

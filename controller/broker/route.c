@@ -60,7 +60,8 @@ void ctl_worker_of(const dir_env *env, char *name, size_t cap)
 
 /* owned_body - the client's body with every field the controller owns for op set by the
  * controller (a client's `infrastructure` or `requested_by` changes nothing) */
-static cJSON *owned_body(const cmk_op *op, const cmk_msg *req, const dir_env *env, const char *infrastructure)
+static cJSON *owned_body(ctl *self, const cmk_op *op, const cmk_msg *req, const dir_env *env,
+                         const char *infrastructure)
 {
     cJSON *body = cJSON_CreateObject(), *it;
     if (!body)
@@ -74,6 +75,8 @@ static cJSON *owned_body(const cmk_op *op, const cmk_msg *req, const dir_env *en
     cJSON_AddStringToObject(body, "infrastructure", infrastructure);
     cJSON_AddStringToObject(body, "encryption", env->encryption);
     cJSON_AddStringToObject(body, "requested_by", req->user);
+    /* the cluster's time: workers stamp flows and runs with it (virtual clock included) */
+    cJSON_AddNumberToObject(body, "clock_ms", (double)cmk_clock_now(self->clock));
     return body;
 }
 
@@ -96,6 +99,7 @@ static void save_as_got(void *arg, const cmk_msg *reply, const cmk_err *err)
     cJSON_AddBoolToObject(body, "in_solution", cJSON_IsTrue(cJSON_GetObjectItem(reply->body, "in_solution")));
     cJSON_AddStringToObject(body, "kind", cmk_json_str(reply->body, "kind", "cloud"));
     cJSON_AddStringToObject(body, "infrastructure", "dedicated");
+    cJSON_AddNumberToObject(body, "clock_ms", (double)cmk_clock_now(j->ctl->clock));
     cmk_strlcpy(j->type, "flow.create", sizeof j->type);
     if (broker_forward(j->ctl->broker, j->target, "flow.create", body, j->ctl->cfg->request_timeout, route_done, j, &ferr) < 0)
         route_done(j, NULL, &ferr);
@@ -152,7 +156,7 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
     if (op->route == CMK_ROUTE_WORKER_BOTH && strcmp(env.infrastructure, "dedicated") == 0)
         return ctl_route_both(self, req, &env, err);
     worker_for(self, &env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
-    if (!(body = owned_body(op, req, &env, env.infrastructure)))
+    if (!(body = owned_body(self, op, req, &env, env.infrastructure)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (op->id == CMK_OP_FLOW_CREATE && !cJSON_GetObjectItem(body, "in_solution") && env.in_solutions)
         cJSON_AddBoolToObject(body, "in_solution", 1); /* the setting: new flows are solution flows */
@@ -374,7 +378,7 @@ int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *e
     cmk_worker_name(env->id, ded, sizeof ded);
     for (int side = 0; side < 2; side++) {
         void **pair = malloc(2 * sizeof *pair);
-        cJSON *body = owned_body(op, req, env, side == 0 ? "dedicated" : "shared");
+        cJSON *body = owned_body(self, op, req, env, side == 0 ? "dedicated" : "shared");
         pair[0] = j;
         pair[1] = (void *)(intptr_t)side;
         {
