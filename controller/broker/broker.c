@@ -29,7 +29,8 @@ static const struct {
     const char *role;
     const char *types[8];
 } back_types[] = {
-    { "worker", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR, "dek.get" } },
+    { "worker", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR, "dek.get",
+                  "flow.child-run", "conn.use" } },
     { "gateway", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
     { "firewall", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
     { "console", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
