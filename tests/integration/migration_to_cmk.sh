@@ -50,6 +50,7 @@ list=$(cmkctl flow list --env "$env" --json)
 cmk=$(json_get "$list" '" ".join(sorted(f["id"] for f in j["items"] if f["protected_by"]=="customer-managed key"))')
 [ "$cmk" = "child-child child-parent condition-terminate http-action list-flows-admin-v2 manual-compose powerapps-v2 recurrence-compose" ] || fail "moved: $cmk"
 ok "MIG-3 a controller SIGKILL mid-migration: resumed, nothing lost or duplicated"
+ok "PRE-1 PRE-2 superseded by seed 000: an environment with flows is accepted and its flows made before add-env are under the customer-managed key"
 
 # flows moved are sealed in the dedicated partition, under the customer-managed key
 [ -f "$RUN/partitions/$env/dedicated/partition.db" ] || fail "no dedicated partition"
