@@ -370,6 +370,7 @@ static int use_remote_connection(wrun *r, const engine_work *wk, const char *nam
     cmk_strlcpy(c->action, wk->action, sizeof c->action);
     cJSON_AddStringToObject(body, "env", r->env);
     cJSON_AddStringToObject(body, "conn", name);
+    cJSON_AddStringToObject(body, "caller", r->flow_id);
     r->outstanding++;
     rc = cmk_peer_request(r->w->peer, CMK_T_CONN_USE, body,
                           cmk_server_config(r->w->srv)->request_timeout + GATEWAY_GRACE_MS, on_conn_used, c, err);
@@ -481,6 +482,7 @@ static int start_remote_child(wrun *r, const engine_work *wk, cmk_err *err)
     cmk_strlcpy(c->action, wk->action, sizeof c->action);
     cJSON_AddStringToObject(body, "env", r->env);
     cJSON_AddStringToObject(body, "flow", wk->child_flow ? wk->child_flow : "");
+    cJSON_AddStringToObject(body, "caller", r->flow_id);
     cJSON_AddItemToObject(body, "body", wk->body ? cJSON_Duplicate(wk->body, 1) : cJSON_CreateNull());
     r->outstanding++;
     rc = cmk_peer_request(w->peer, CMK_T_FLOW_CHILD_RUN, body,

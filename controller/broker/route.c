@@ -426,15 +426,23 @@ static int serves(const cJSON *entry, const char *env)
 }
 
 /* relay_placement - the environment of a worker's relayed call, checked: the calling worker
- * serves it and it is Ready */
+ * serves it, it is the shared worker, the environment is on dedicated infrastructure, the
+ * calling flow (`caller`) is one kept on the shared worker, and the environment is Ready */
 static int relay_placement(ctl *self, const cmk_msg *req, const char *what, dir_env *env, cmk_err *err)
 {
+    const char *caller = cmk_json_str(req->body, "caller", "");
     int rc;
     if ((rc = directory_env_placement(self->dir, cmk_json_str(req->body, "env", ""), env, err)) < 0)
         return rc;
     if (!serves(cmk_zap_entry(self->zap, req->user), env->id))
         return cmk_err_set(err, CMK_EPERM, "worker '%s' does not serve environment %s and cannot use its %s",
                            req->user, env->id, what);
+    if (strcmp(req->user, CMK_WORKER_SHARED) != 0 || strcmp(env->infrastructure, "dedicated") != 0 || !*caller ||
+        strcmp(migration_home(self, env->id, caller, env->infrastructure), "shared") != 0)
+        return cmk_err_set(err, CMK_EPERM,
+                           "only a flow kept on the Microsoft-managed key (shared worker) of an environment on dedicated "
+                           "infrastructure reaches the other side's %s; '%s' (flow '%s') in environment %s does not",
+                           what, req->user, caller, env->id);
     if (strcmp(env->state, "Ready") != 0)
         return cmk_err_set(err, CMK_EUNAVAIL, "environment %s is %s: its %s cannot be used now", env->id, env->state,
                            what);

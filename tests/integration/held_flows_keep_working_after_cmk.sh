@@ -4,8 +4,8 @@
 # a child flow which migrated reaches the child where it lives (the controller relays the call,
 # flow.child-run, to the dedicated worker); a held flow that uses a connection - moved to the
 # dedicated partition, OAuth ones under the customer's key, non-OAuth ones under the
-# Microsoft-managed key - still opens it there (conn.use). A worker may relay only within an
-# environment it serves.
+# Microsoft-managed key - still opens it there (conn.use). Only the shared worker relays, for a
+# flow kept on it, within an environment it serves; a worker of another environment is refused.
 . "$(dirname "$0")/lib.sh"
 
 cmkctl up --set clock.mode=virtual >/dev/null
