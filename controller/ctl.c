@@ -18,7 +18,7 @@
 #include <zmq.h>
 
 #include "authz.h"
-#include "ctl_metrics.h"
+#include "cluster_metrics.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
@@ -360,8 +360,11 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         rc = start_children(self, err);
     if (rc == 0)
         rc = policy_start_dedicated_workers(self->policies, err);
-    if (rc == 0)
-        cmk_metrics_on_collect(ctl_metrics_collect, self);
+    if (rc == 0) {
+        self->gauges = (cluster_metrics){ .dir = self->dir, .policies = self->policies, .broker = self->broker,
+                                          .sup = self->sup, .cfg = self->cfg };
+        cmk_metrics_on_collect(cluster_metrics_collect, &self->gauges);
+    }
     if (rc == 0) {
         migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
         policy_resume(self->policies);
@@ -406,7 +409,7 @@ void ctl_stop(ctl **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
-    cmk_metrics_remove_collect(ctl_metrics_collect, self);
+    cmk_metrics_remove_collect(cluster_metrics_collect, &self->gauges);
     jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
     envops_svc_destroy(&self->envops);
     flow_homes_destroy(&self->homes);

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "broker.h"
+#include "cluster_metrics.h"
 #include "clock.h"
 #include "directory.h"
 #include "envops.h"
@@ -42,6 +43,7 @@ typedef struct {
     tenantkey_svc *tenantkeys; /* legacy BYOK tenant keys */
     envops_svc *envops; /* environment backup, restore, copy, reset */
     flow_homes *homes;  /* where flows live while and after they migrate (the router reads it) */
+    cluster_metrics gauges; /* what the metrics collect hook reads */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
     int stopping;      /* shutdown in progress */

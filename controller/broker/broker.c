@@ -10,38 +10,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <zmq.h>
 
+#include "authz.h"
 #include "clock.h"
 #include "hmap.h"
 #include "ctl_metrics.h"
 #include "keys.h"
 #include "log.h"
 #include "ops.h"
+#include "poison.h"
 #include "util.h"
 
-/* What each peer role may send on the back channel: the one table of it (the broker refuses
- * any other type from a registered peer of that role, logged and answered with an error).
- * The authorization matrix (authz.c) still decides requests (dek.get: which keys). */
-static const struct {
-    const char *role;
-    const char *types[8];
-} back_types[] = {
-    { "worker", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR, "dek.get",
-                  "flow.child-run", "conn.use" } },
-    { "gateway", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
-    { "firewall", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
-    { "console", { CMK_MSG_READY, CMK_MSG_HEARTBEAT, CMK_MSG_DISCONNECT, CMK_MSG_REPLY, CMK_MSG_ERROR } },
-};
-
-#define NBACK_TYPES (sizeof back_types / sizeof back_types[0])
-
-/* How long a request that stopped its peer twice is refused when sent again (ms). */
-#define POISON_MEMORY_MS (10 * 60 * 1000)
-/* How many such requests are remembered (the oldest is forgotten first). */
-#define POISON_SLOTS 64
 
 /* A registered peer. */
 typedef struct {
@@ -51,7 +32,6 @@ typedef struct {
     uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* back ROUTER identity */
     size_t routing_len;
     int64_t last_heard;                     /* mono ms */
-    int role_row;                           /* its row of back_types */
     int used;                               /* slot in use */
 } broker_peer;
 
@@ -71,12 +51,6 @@ typedef struct forward {
     struct forward *next, *prev;
 } forward;
 
-/* A request that stopped its peer twice: refused when sent again until `until`. */
-typedef struct {
-    uint8_t digest[32]; /* SHA-256 of peer, type and body */
-    int64_t until;      /* mono ms; 0: free slot */
-} poison;
-
 struct broker {
     cmk_server *srv;
     void *front, *back;        /* ROUTER sockets */
@@ -94,9 +68,7 @@ struct broker {
     broker_role_fn role_fn;    /* the role of a key */
     void *role_arg;
     void *child_arg;
-    poison poisons[POISON_SLOTS];
-    int npoison;               /* slots in use (0: nothing to check on the forward path) */
-    int next_poison;           /* next slot to overwrite */
+    poison_memory *poisons;    /* requests that stopped their peer twice */
     struct inflight {
         char peer[64];         /* peer name */
         int n;                 /* forwards to it now */
@@ -131,73 +103,25 @@ static const char *routing_hex(const uint8_t *id, size_t len, char *buf, size_t 
     return len ? cmk_hex_encode(id, len, buf, cap) : strcpy(buf, "-");
 }
 
-/* role_row - the back_types row of a role, -1 if the role sends nothing on the back channel */
-static int role_row(const char *role)
+/* peer_role - a role that registers on the back channel (authz.c's roles with the PEER class) */
+static int peer_role(const char *role)
 {
-    for (size_t i = 0; i < NBACK_TYPES; i++)
-        if (strcmp(back_types[i].role, role) == 0)
-            return (int)i;
-    return -1;
+    return authz_role_allows(role, AUTHZ_PEER);
 }
 
-/* role_may_send - may a peer of back_types row `row` send `type` */
-static int role_may_send(int row, const char *type)
+/* role_may_send - may a registered peer of role send type on the back channel: the protocol's
+ * own messages (heartbeat, disconnect, reply, error) and the operation table's BACK-door rows
+ * whose class its role holds (ready: PEER, every peer; dek.get: DATAKEY, workers;
+ * flow.child-run and conn.use: RELAY, workers). Nothing
+ * else; the authorization matrix still decides the request itself (dek.get: which keys) */
+static int role_may_send(const char *role, const char *type)
 {
-    if (row < 0)
-        return 0;
-    for (int i = 0; i < 8 && back_types[row].types[i]; i++)
-        if (strcmp(back_types[row].types[i], type) == 0)
-            return 1;
-    return 0;
-}
-
-/* fingerprint - SHA-256 of (peer, type, body): how a request that stopped its peer twice is
- * recognised when it is sent again */
-static int fingerprint(const char *peer, const char *type, const cJSON *body, uint8_t out[32])
-{
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned len = 0;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, peer, strlen(peer) + 1) == 1 &&
-             EVP_DigestUpdate(ctx, type, strlen(type) + 1) == 1 &&
-             EVP_DigestUpdate(ctx, text ? text : "", text ? strlen(text) : 0) == 1 &&
-             EVP_DigestFinal_ex(ctx, out, &len) == 1;
-    EVP_MD_CTX_free(ctx);
-    free(text);
-    return ok ? 0 : -1;
-}
-
-/* poisoned - was this request (peer, type, body) failed for stopping its peer twice lately */
-static int poisoned(broker *self, const char *peer, const char *type, const cJSON *body)
-{
-    uint8_t d[32];
-    int64_t now = cmk_mono_ms();
-    int found = 0;
-
-    if (self->npoison == 0 || fingerprint(peer, type, body, d) < 0)
-        return 0;
-    for (int i = 0; i < POISON_SLOTS; i++) {
-        poison *q = &self->poisons[i];
-        if (q->until && q->until <= now) {
-            q->until = 0; /* expired */
-            self->npoison--;
-        } else if (q->until && memcmp(q->digest, d, sizeof d) == 0)
-            found = 1;
-    }
-    return found;
-}
-
-/* remember_poison - remember a request that stopped its peer twice */
-static void remember_poison(broker *self, const forward *f)
-{
-    poison *q = &self->poisons[self->next_poison];
-    if (fingerprint(f->peer, f->type, f->body, q->digest) < 0)
-        return;
-    if (!q->until)
-        self->npoison++;
-    q->until = cmk_mono_ms() + POISON_MEMORY_MS;
-    self->next_poison = (self->next_poison + 1) % POISON_SLOTS;
+    const cmk_op *op;
+    if (strcmp(type, CMK_MSG_REPLY) == 0 || strcmp(type, CMK_MSG_HEARTBEAT) == 0 ||
+        strcmp(type, CMK_MSG_ERROR) == 0 || strcmp(type, CMK_MSG_DISCONNECT) == 0)
+        return 1;
+    op = cmk_op_find(type);
+    return op && op->door == AUTHZ_BACK && authz_role_allows(role, op->cls);
 }
 
 /* send_to_peer - address msg to a peer and send on back */
@@ -279,7 +203,7 @@ static void requeue_forwards(broker *self, const char *name, int died)
             cmk_err err = CMK_ERR_INIT;
             cmk_log(CMK_LOG_WARN, NULL, f->id, "forward.poisoned", "peer=%s type=%s deaths=%d action=fail",
                     name, f->type, f->deaths);
-            remember_poison(self, f);
+            poison_remember(self->poisons, f->peer, f->type, f->body);
             cmk_err_set(&err, CMK_EUNAVAIL,
                         "the worker stopped while handling this request (%s stopped twice with this '%s' "
                         "in flight); it is not sent again - see %s.log",
@@ -321,7 +245,7 @@ static void on_ready(broker *self, const cmk_msg *msg)
         /* registered with its key's role: that decides what it may send */
         cmk_warn("peer.role_mismatch", "name=%s claimed=%s key_role=%s", name, cmk_json_str(msg->body, "role", "-"),
                  role);
-    if (role_row(role) < 0) {
+    if (!peer_role(role)) {
         cmk_warn("peer.refused", "identity=%s role=%s reason=\"no such peer role\"", name, role);
         return;
     }
@@ -374,7 +298,6 @@ static void on_ready(broker *self, const cmk_msg *msg)
     p->used = 1;
     cmk_strlcpy(p->name, name, sizeof p->name);
     cmk_strlcpy(p->role, role, sizeof p->role);
-    p->role_row = role_row(p->role);
     p->pid = pid;
     memcpy(p->routing, msg->routing, msg->routing_len);
     p->routing_len = msg->routing_len;
@@ -438,8 +361,8 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             cmk_msg_destroy(&msg);
             continue;
         }
-        if (!role_may_send(p->role_row, msg->type)) {
-            /* each role sends only its own types (back_types) */
+        if (!role_may_send(p->role, msg->type)) {
+            /* each role sends only its own types (role_may_send) */
             cmk_err rerr = CMK_ERR_INIT;
             /* the matrix words (and audits) the refusal when it refuses too */
             if (!self->authz || self->authz(self->authz_arg, msg, 1, &rerr) == 0)
@@ -631,13 +554,15 @@ broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err
     }
     self->srv = srv;
     self->metrics = ctl_metrics_new(); /* NULL (out of memory): requests are not counted */
-    if (!(self->forward_ids = cmk_hmap_new())) {
+    if (!(self->forward_ids = cmk_hmap_new()) || !(self->poisons = poison_memory_new())) {
+        cmk_hmap_destroy(&self->forward_ids);
         ctl_metrics_destroy(&self->metrics);
         free(self);
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
     if (cmk_keypair_ensure(cfg->run_dir, server_secret_name, &kp, err) < 0) {
+        poison_memory_destroy(&self->poisons);
         cmk_hmap_destroy(&self->forward_ids);
         ctl_metrics_destroy(&self->metrics);
         free(self);
@@ -680,6 +605,7 @@ void broker_destroy(broker **self_p)
     }
     free(self->peers);
     free(self->inflight);
+    poison_memory_destroy(&self->poisons);
     cmk_hmap_destroy(&self->forward_ids);
     ctl_metrics_destroy(&self->metrics);
     free(self);
@@ -757,7 +683,7 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
 
     if (!n)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    if (poisoned(self, name, type, body)) {
+    if (poison_known(self->poisons, name, type, body)) {
         cmk_log(CMK_LOG_WARN, NULL, NULL, "forward.poison_refused", "peer=%s type=%s", name, type);
         return cmk_err_set(err, CMK_ELIMIT,
                            "the worker stopped twice while handling this same '%s' request; it is not "

@@ -24,7 +24,8 @@
  * per identity: a second `ready` for a name heard within the last 1.5 heartbeat intervals is
  * refused unless it comes from the pid the supervisor just started for that name (a restart)
  * or the supervisor reaped the registered one. Each role may send only its own message types
- * on the back channel (back_types in broker.c); anything else is refused with an error.
+ * on the back channel (the protocol's heartbeat, disconnect, reply, error, and the operation
+ * table's BACK-door rows whose class its role holds in authz.c); anything else is refused with an error.
  */
 #ifndef CMK_BROKER_H
 #define CMK_BROKER_H

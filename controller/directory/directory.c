@@ -428,3 +428,9 @@ int directory_env_delete(directory *self, const char *ref, cJSON **out, cmk_err 
         cJSON_Delete(env);
     return rc;
 }
+
+/* directory_env_states - {state: count} of the environments */
+cJSON *directory_env_states(directory *self)
+{
+    return store_count_by(self->db, "SELECT state, count(*) FROM environments GROUP BY state");
+}

@@ -62,6 +62,9 @@ typedef struct {
     int in_solutions;        /* new flows are created in solutions */
 } dir_env;
 
+/* directory_env_states - {state: count} of the environments (NULL on a database error) */
+cJSON *directory_env_states(directory *self);
+
 /* directory_env_placement - the environment `ref` (id or unique name) from memory; the first
  * lookup of a ref reads controller.db, and every write to an environment (or a rollback on
  * the connection) makes the next lookups read it again */

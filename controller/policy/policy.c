@@ -462,3 +462,10 @@ void policy_svc_destroy(policy_svc **self_p)
     free(*self_p);
     *self_p = NULL;
 }
+
+/* policy_locks_by_reason - {lock reason: count} of the locked links */
+cJSON *policy_locks_by_reason(policy_svc *self)
+{
+    return store_count_by(self->ctl->db, "SELECT lock_reason, count(*) FROM policy_links WHERE locked_at > 0 "
+                                         "GROUP BY lock_reason");
+}

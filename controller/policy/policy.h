@@ -56,6 +56,10 @@ void policy_health_check(policy_svc *self, const char *why);
 /* policy_env_status - the CMK view of an environment: policy, encryption status, lock, warnings */
 int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *err);
 
+/* policy_locks_by_reason - {lock reason: count} of the environments a policy lock holds now
+ * (NULL on a database error) */
+cJSON *policy_locks_by_reason(policy_svc *self);
+
 /* policy_env_lock_view - if env (a directory row) is Locked, add what the environment details
  * page shows: "status": "Environment disabled", "lock_cause", "locked_at", "deletion_due" and
  * "remedy" (a policy lock, or the legacy BYOK tenant lock); nothing otherwise */

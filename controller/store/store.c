@@ -322,3 +322,31 @@ int store_master_check(sqlite3 *db, cmk_sealer *sealer, cmk_dek *master, const c
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : store_err(db, err, "storing the master key check");
 }
+
+/* store_count_by - {label: count} from "SELECT label, count(*) ... GROUP BY" rows */
+cJSON *store_count_by(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    cJSON *out;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    if (!(out = cJSON_CreateObject())) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *label = (const char *)sqlite3_column_text(st, 0);
+        cJSON *have = cJSON_GetObjectItemCaseSensitive(out, label ? label : "-");
+        double n = (double)sqlite3_column_int64(st, 1);
+        if (have)
+            cJSON_SetNumberValue(have, have->valuedouble + n);
+        else
+            cJSON_AddNumberToObject(out, label ? label : "-", n);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        cJSON_Delete(out), out = NULL;
+    return out;
+}

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "envelope.h"
@@ -55,6 +56,10 @@ typedef void (*store_rollback_fn)(void *arg);
  * store_rollback_to on db (at most 8 listeners; register before threads start) */
 int store_on_rollback(sqlite3 *db, store_rollback_fn fn, void *arg);
 void store_off_rollback(sqlite3 *db, store_rollback_fn fn, void *arg);
+
+/* store_count_by - {label: count} from the rows of "SELECT label, count(*) ... GROUP BY ..."
+ * (a NULL label counts as "-"); NULL on a database error or out of memory */
+cJSON *store_count_by(sqlite3 *db, const char *sql);
 
 /* store_col_text - copy a text column ("" for NULL) */
 void store_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);

@@ -9,10 +9,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "ctl.h"
 #include "log.h"
 #include "metrics.h"
-#include "metrics_http.h"
 #include "util.h"
 
 #define N_SLOTS 1024  /* hash slots of requests in flight */
@@ -252,80 +250,4 @@ void ctl_metrics_audit_append(int ok)
 {
     pthread_once(&g_once, g_make);
     cmk_metric_inc(g.audit[ok ? 1 : 0]);
-}
-
-/* count_rows - set family's series from "SELECT label, count" rows of sql (zeroing first);
- * map, if given, turns a label into another (lock reason to cause) */
-static void count_rows(sqlite3 *db, const char *sql, cmk_family *f, const char *(*map)(const char *))
-{
-    sqlite3_stmt *st;
-    if (!f || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return;
-    cmk_family_zero(f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *label = (const char *)sqlite3_column_text(st, 0);
-        if (map)
-            label = map(label);
-        cmk_metric_add(cmk_family_get1(f, label ? label : "-"), sqlite3_column_int64(st, 1));
-    }
-    sqlite3_finalize(st);
-}
-
-/* ctl_metrics_collect - every second on the loop: environments by state, locks by cause, peers,
- * children and their restarts; and the file_sd targets of the processes running now */
-void ctl_metrics_collect(void *arg)
-{
-    ctl *self = arg;
-    static cmk_family *envs, *locked, *peers, *children, *restarts;
-    cJSON *list, *it, *procs;
-    cmk_err err = CMK_ERR_INIT;
-
-    if (!envs) {
-        envs = cmk_metrics_family("cmk_controller_environments", "Environments by state.",
-                                  CMK_METRIC_GAUGE, "state", NULL, 0);
-        locked = cmk_metrics_family("cmk_controller_environments_locked",
-                                    "Environments locked now, by cause.", CMK_METRIC_GAUGE,
-                                    "cause", NULL, 0);
-        peers = cmk_metrics_family("cmk_controller_peers", "Registered peers (workers, gateway, "
-                                   "firewall) by role.", CMK_METRIC_GAUGE, "role", NULL, 0);
-        children = cmk_metrics_family("cmk_controller_children",
-                                      "Supervised processes by state.", CMK_METRIC_GAUGE,
-                                      "state", NULL, 0);
-        restarts = cmk_metrics_family("cmk_controller_child_restarts_total",
-                                      "Restarts of a supervised process.", CMK_METRIC_COUNTER,
-                                      "process", NULL, 0);
-        cmk_family_get1(envs, "Ready");
-        cmk_family_get1(envs, "Locked");
-    }
-    count_rows(self->db, "SELECT state, count(*) FROM environments GROUP BY state", envs, NULL);
-    count_rows(self->db, "SELECT lock_reason, count(*) FROM policy_links WHERE locked_at > 0 "
-                         "GROUP BY lock_reason", locked, ctl_metrics_lock_cause);
-    if ((list = broker_peers_json(self->broker))) {
-        cmk_family_zero(peers);
-        cJSON_ArrayForEach(it, list) {
-            cmk_metric_inc(cmk_family_get1(peers, cmk_json_str(it, "role", "-")));
-        }
-        cJSON_Delete(list);
-    }
-    if (!self->sup || !(list = supervisor_status(self->sup)))
-        return;
-    procs = cJSON_CreateArray();
-    it = cJSON_CreateObject();
-    cJSON_AddStringToObject(it, "name", "controller");
-    cJSON_AddStringToObject(it, "role", "controller");
-    cJSON_AddItemToArray(procs, it);
-    cmk_family_zero(children);
-    cJSON_ArrayForEach(it, list) {
-        cJSON *p = cJSON_CreateObject();
-        cmk_metric_inc(cmk_family_get1(children, cmk_json_str(it, "state", "-")));
-        cmk_metric_set(cmk_family_get1(restarts, cmk_json_str(it, "name", "-")),
-                       (int64_t)cmk_json_num(it, "restarts", 0));
-        cJSON_AddStringToObject(p, "name", cmk_json_str(it, "name", ""));
-        cJSON_AddStringToObject(p, "role", cmk_json_str(it, "role", ""));
-        cJSON_AddItemToArray(procs, p);
-    }
-    cJSON_Delete(list);
-    if (self->cfg->metrics_enabled && cmk_metrics_write_targets(self->cfg->run_dir, procs, &err) < 0)
-        cmk_warn("metrics.targets_failed", "error=\"%s\"", err.msg);
-    cJSON_Delete(procs);
 }

@@ -1,8 +1,8 @@
 /*
  * ctl_metrics.h - the controller's metrics (common/metrics.h): front requests by type and result
  * and their latency, peers and children's restarts, environments by state, locks by cause, vault
- * transactions and throttling, audit appends; and the cluster's file_sd targets
- * (<run>/metrics/targets.json), rewritten when the processes change.
+ * transactions and throttling, audit appends. Counted by the services themselves (a leaf:
+ * it knows none of them); cluster_metrics.c reads the gauges of the cluster's state.
  *
  *   cmk_controller_requests_total{type="env.show",result="ok"|"<error code>"}
  *   cmk_controller_request_duration_seconds{type} (histogram)
@@ -49,9 +49,5 @@ void ctl_metrics_vault_tx(int cls, int throttled);
 
 /* ctl_metrics_audit_append - one audit append, ok or failed */
 void ctl_metrics_audit_append(int ok);
-
-/* ctl_metrics_collect - a collect hook (arg: the ctl): environments by state, locks by cause,
- * peers, children and restarts; rewrites <run>/metrics/targets.json when processes change */
-void ctl_metrics_collect(void *arg);
 
 #endif
