@@ -113,7 +113,7 @@ const char *authz_class_name(authz_class cls)
     static const char *const names[AUTHZ_NCLASS] = {
         [AUTHZ_READ] = "read",   [AUTHZ_WRITE] = "write",   [AUTHZ_KEYS] = "keys",
         [AUTHZ_FAULT] = "fault", [AUTHZ_ADMIN] = "admin",   [AUTHZ_SYSTEM] = "system",
-        [AUTHZ_PEER] = "peer",   [AUTHZ_DATAKEY] = "datakey",
+        [AUTHZ_PEER] = "peer",   [AUTHZ_DATAKEY] = "datakey", [AUTHZ_RELAY] = "relay",
     };
     return (unsigned)cls < AUTHZ_NCLASS ? names[cls] : "?";
 }

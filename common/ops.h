@@ -51,6 +51,7 @@ typedef enum {
     AUTHZ_SYSTEM,  /* front calls only peers make (the gateway's flow.invoke) */
     AUTHZ_PEER,    /* back channel: register as a peer (ready), then heartbeats and replies */
     AUTHZ_DATAKEY, /* back channel: a worker's data keys */
+    AUTHZ_RELAY,   /* back channel: a worker's call relayed to the other worker of its environment */
     AUTHZ_NCLASS
 } authz_class;
 
@@ -102,7 +103,7 @@ typedef enum {
 
 /* Fields the controller owns in a request routed to a worker. */
 #define CMK_OWN_NONE ""
-#define CMK_OWN_ROUTED "env region infrastructure encryption requested_by"
+#define CMK_OWN_ROUTED "env region infrastructure encryption requested_by clock_ms"
 
 /* One row, as the table's users see it. */
 typedef struct {
@@ -227,6 +228,8 @@ typedef struct {
     X(KEY_POLICY_SHOW, "key.policy-show", op_key_policy_show, FRONT, READ, TENANT, CTL, 0, KIB64, OWN_NONE, "rotation policy {vault, name}", F_VAULT("vault")) \
     X(READY, "ready", op_not_dispatched, BACK, PEER, NONE, CTL, 0, KIB64, OWN_NONE, "a peer registers: {role, name, pid, envs[]} (its name must be its CURVE identity)", F_NONE) \
     X(DEK_GET, "dek.get", op_dek_get, BACK, DATAKEY, NONE, CTL, 0, KIB64, OWN_NONE, "a worker's data key {env, purpose}; the reply carries two binary frames (id, key)", F_NONE) \
+    X(FLOW_CHILD_RUN, "flow.child-run", op_flow_child_run, BACK, RELAY, NONE, CTL, 0, MIB, OWN_ROUTED, "a worker's child-flow call of a flow that lives on the other worker of the environment (a flow held on the Microsoft-managed key calling a migrated child); run there as flow.run {env, flow, caller, body?}", F_NONE) \
+    X(CONN_USE, "conn.use", op_conn_use, BACK, RELAY, NONE, CTL, 0, KIB64, OWN_ROUTED, "a worker's use of a connection that moved to the environment's dedicated partition (by a flow held on the Microsoft-managed key); opened there as conn.show {env, conn, caller}", F_NONE) \
     X(FLOW_DUMP, "flow.dump", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: every flow of an environment with its data, for a migration or a backup {env}", F_NONE) \
     X(FLOW_PUT, "flow.put", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, MAX, OWN_NONE, "controller to worker: store a flow moved from another partition {env, flow}", F_NONE) \
     X(ENV_CLEAR, "env.clear", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: delete an environment's flows and runs (reset, restore) {env}", F_NONE) \

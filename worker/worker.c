@@ -25,11 +25,19 @@
 #define TICK_MS 2        /* group commits and deadlines are checked this often while pending */
 #define TICK_IDLE_MS 250 /* and this often when nothing is (an idle worker barely wakes up) */
 
-/* worker_now - the time runs are stamped with */
+/* worker_now - the time flows and runs are stamped with: the controller's clock */
 int64_t worker_now(const worker *w)
 {
-    (void)w;
-    return cmk_wall_ms();
+    return cmk_wall_ms() + w->clock_offset;
+}
+
+/* learn_clock - keep the controller's clock from a routed request's clock_ms (a virtual clock
+ * moves by `clock advance`; the next request carries it) */
+static void learn_clock(worker *w, const cJSON *body)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "clock_ms");
+    if (cJSON_IsNumber(c) && c->valuedouble > 0)
+        w->clock_offset = (int64_t)c->valuedouble - cmk_wall_ms();
 }
 
 /* worker_reply - send a reply to the controller */
@@ -61,6 +69,7 @@ static int on_request(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *er
 {
     worker *w = arg;
     wop_fn fn = wops_find(req->type);
+    learn_clock(w, req->body);
     if (strcmp(req->type, CMK_T_ENV_RELEASE) == 0) {
         /* the controller moves the environment away or locks it: wipe its keys now */
         int rc = wenv_release(w, cmk_json_str(req->body, "env", ""), cmk_json_str(req->body, "reason", "released"));

@@ -53,6 +53,8 @@ struct worker {
     int64_t tick_ms;          /* its interval now: short while work is pending, long when idle */
     long runs_started;        /* counters for status */
     long runs_finished;
+    int64_t clock_offset;     /* the controller's clock minus this host's wall clock, as the last
+                               * routed request said (clock_ms) */
 };
 
 /* worker_start - keys, controller link, gateway link */
@@ -67,7 +69,8 @@ void worker_reply(worker *w, cmk_msg *reply);
 /* worker_fail - turn reply into an error reply, send and free it */
 void worker_fail(worker *w, cmk_msg *reply, int code, const char *message);
 
-/* worker_now - the controller's clock as this worker knows it (wall + the controller's offset) */
+/* worker_now - the controller's clock as this worker knows it (wall + the controller's offset,
+ * learnt from the clock_ms of every routed request) */
 int64_t worker_now(const worker *w);
 
 /* wops - the request table of flow.*, run.*, conn.* (wflows.c) */

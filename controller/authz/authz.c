@@ -26,7 +26,7 @@ static const struct {
     {"tenant-admin", C(READ) | C(WRITE) | C(KEYS), 1},
     {"bench", C(READ) | C(WRITE) | C(KEYS) | C(FAULT), 0},
     {"gateway", C(SYSTEM) | C(PEER), 0},
-    {"worker", C(PEER) | C(DATAKEY), 0},
+    {"worker", C(PEER) | C(DATAKEY) | C(RELAY), 0},
     {"firewall", C(PEER), 0},
     {"console", C(READ) | C(PEER), 0},
 };

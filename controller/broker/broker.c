@@ -111,7 +111,8 @@ static int peer_role(const char *role)
 
 /* role_may_send - may a registered peer of role send type on the back channel: the protocol's
  * own messages (heartbeat, disconnect, reply, error) and the operation table's BACK-door rows
- * whose class its role holds (ready: PEER, every peer; dek.get: DATAKEY, workers). Nothing
+ * whose class its role holds (ready: PEER, every peer; dek.get: DATAKEY, workers;
+ * flow.child-run and conn.use: RELAY, workers). Nothing
  * else; the authorization matrix still decides the request itself (dek.get: which keys) */
 static int role_may_send(const char *role, const char *type)
 {

@@ -60,7 +60,8 @@ void ctl_worker_of(const dir_env *env, char *name, size_t cap)
 
 /* owned_body - the client's body with every field the controller owns for op set by the
  * controller (a client's `infrastructure` or `requested_by` changes nothing) */
-static cJSON *owned_body(const cmk_op *op, const cmk_msg *req, const dir_env *env, const char *infrastructure)
+static cJSON *owned_body(ctl *self, const cmk_op *op, const cmk_msg *req, const dir_env *env,
+                         const char *infrastructure)
 {
     cJSON *body = cJSON_CreateObject(), *it;
     if (!body)
@@ -74,6 +75,8 @@ static cJSON *owned_body(const cmk_op *op, const cmk_msg *req, const dir_env *en
     cJSON_AddStringToObject(body, "infrastructure", infrastructure);
     cJSON_AddStringToObject(body, "encryption", env->encryption);
     cJSON_AddStringToObject(body, "requested_by", req->user);
+    /* the cluster's time: workers stamp flows and runs with it (virtual clock included) */
+    cJSON_AddNumberToObject(body, "clock_ms", (double)cmk_clock_now(self->clock));
     return body;
 }
 
@@ -96,6 +99,7 @@ static void save_as_got(void *arg, const cmk_msg *reply, const cmk_err *err)
     cJSON_AddBoolToObject(body, "in_solution", cJSON_IsTrue(cJSON_GetObjectItem(reply->body, "in_solution")));
     cJSON_AddStringToObject(body, "kind", cmk_json_str(reply->body, "kind", "cloud"));
     cJSON_AddStringToObject(body, "infrastructure", "dedicated");
+    cJSON_AddNumberToObject(body, "clock_ms", (double)cmk_clock_now(j->ctl->clock));
     cmk_strlcpy(j->type, "flow.create", sizeof j->type);
     if (broker_forward(j->ctl->broker, j->target, "flow.create", body, j->ctl->cfg->request_timeout, route_done, j, &ferr) < 0)
         route_done(j, NULL, &ferr);
@@ -152,7 +156,7 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
     if (op->route == CMK_ROUTE_WORKER_BOTH && strcmp(env.infrastructure, "dedicated") == 0)
         return ctl_route_both(self, req, &env, err);
     worker_for(self, &env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
-    if (!(body = owned_body(op, req, &env, env.infrastructure)))
+    if (!(body = owned_body(self, op, req, &env, env.infrastructure)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (op->id == CMK_OP_FLOW_CREATE && !cJSON_GetObjectItem(body, "in_solution") && env.in_solutions)
         cJSON_AddBoolToObject(body, "in_solution", 1); /* the setting: new flows are solution flows */
@@ -374,7 +378,7 @@ int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *e
     cmk_worker_name(env->id, ded, sizeof ded);
     for (int side = 0; side < 2; side++) {
         void **pair = malloc(2 * sizeof *pair);
-        cJSON *body = owned_body(op, req, env, side == 0 ? "dedicated" : "shared");
+        cJSON *body = owned_body(self, op, req, env, side == 0 ? "dedicated" : "shared");
         pair[0] = j;
         pair[1] = (void *)(intptr_t)side;
         {
@@ -386,4 +390,133 @@ int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *e
         cJSON_Delete(body);
     }
     return 0;
+}
+
+/* A child-flow call relayed from one worker of an environment to the other. */
+typedef struct {
+    ctl *ctl;
+    cmk_msg *reply; /* to the calling worker (back channel) */
+} relay_job;
+
+/* relay_done - the child's worker answered (the child run's result), or did not */
+static void relay_done(void *arg, const cmk_msg *reply, const cmk_err *err)
+{
+    relay_job *j = arg;
+    if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
+        cmk_msg_set_body(j->reply, cJSON_Duplicate(reply->body, 1));
+        broker_reply_back(j->ctl->broker, j->reply);
+    } else {
+        cmk_msg *e = cmk_msg_error(j->reply, err && err->code ? err->code : CMK_EINTERNAL,
+                                   err && err->msg[0] ? err->msg : "the child flow's worker did not answer");
+        cmk_msg_destroy(&j->reply);
+        broker_reply_back(j->ctl->broker, e);
+    }
+    free(j);
+}
+
+/* serves - does the peer's authorized.json entry name env (or every shared environment, "*") */
+static int serves(const cJSON *entry, const char *env)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(entry, "envs")) {
+        if (cJSON_IsString(it) && (strcmp(it->valuestring, env) == 0 || strcmp(it->valuestring, "*") == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* relay_placement - the environment of a worker's relayed call, checked: the calling worker
+ * serves it, it is the shared worker, the environment is on dedicated infrastructure, the
+ * calling flow (`caller`) is one kept on the shared worker, and the environment is Ready */
+static int relay_placement(ctl *self, const cmk_msg *req, const char *what, dir_env *env, cmk_err *err)
+{
+    const char *caller = cmk_json_str(req->body, "caller", "");
+    int rc;
+    if ((rc = directory_env_placement(self->dir, cmk_json_str(req->body, "env", ""), env, err)) < 0)
+        return rc;
+    if (!serves(cmk_zap_entry(self->zap, req->user), env->id))
+        return cmk_err_set(err, CMK_EPERM, "worker '%s' does not serve environment %s and cannot use its %s",
+                           req->user, env->id, what);
+    if (strcmp(req->user, CMK_WORKER_SHARED) != 0 || strcmp(env->infrastructure, "dedicated") != 0 || !*caller ||
+        strcmp(migration_home(self, env->id, caller, env->infrastructure), "shared") != 0)
+        return cmk_err_set(err, CMK_EPERM,
+                           "only a flow kept on the Microsoft-managed key (shared worker) of an environment on dedicated "
+                           "infrastructure reaches the other side's %s; '%s' (flow '%s') in environment %s does not",
+                           what, req->user, caller, env->id);
+    if (strcmp(env->state, "Ready") != 0)
+        return cmk_err_set(err, CMK_EUNAVAIL, "environment %s is %s: its %s cannot be used now", env->id, env->state,
+                           what);
+    return 0;
+}
+
+/* relay - forward a worker's call as `type` to `target`, the environment's other worker, with the
+ * fields the controller owns; the answer goes back to the caller */
+static int relay(ctl *self, const cmk_msg *req, const dir_env *env, const char *target, const char *type,
+                 cmk_err *err)
+{
+    cJSON *body = owned_body(self, cmk_op_find(req->type), req, env, env->infrastructure);
+    relay_job *j;
+    int rc;
+    if (!body)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(body, "client_req"); /* a relayed run is never deduplicated */
+    j = calloc(1, sizeof *j);
+    if (!j) {
+        cJSON_Delete(body);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
+    j->ctl = self;
+    j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
+    cmk_log(CMK_LOG_INFO, env->id, req->reqid, "relay", "type=%s as=%s from=%s to=%s", req->type, type, req->user,
+            target);
+    rc = broker_forward(self->broker, target, type, body, self->cfg->request_timeout, relay_done, j, err);
+    cJSON_Delete(body);
+    if (rc < 0) {
+        cmk_msg_destroy(&j->reply);
+        free(j);
+    }
+    return rc;
+}
+
+/* op_flow_child_run - a worker's child-flow call of a flow it does not hold: a flow held on the
+ * Microsoft-managed key (shared worker) calling a child that moved to the dedicated worker. The
+ * controller runs it where the child lives, as flow.run, and relays the child run's result. A
+ * worker may relay only within an environment it serves, and only to the environment's other
+ * worker. */
+int op_flow_child_run(void *ctx, const cmk_msg *req, cmk_err *err)
+{
+    ctl *self = ctx;
+    const char *flow = cmk_json_str(req->body, "flow", "");
+    dir_env env;
+    char target[CMK_WORKER_NAME_MAX];
+    int rc;
+
+    if ((rc = relay_placement(self, req, "flows", &env, err)) < 0)
+        return rc;
+    worker_for(self, &env, flow, target, sizeof target);
+    if (!*flow || strcmp(target, req->user) == 0)
+        return cmk_err_set(err, CMK_ENOENT, "child flow '%s' does not exist in environment %s (a child flow must be a "
+                                            "flow of the same environment)", flow, env.id);
+    return relay(self, req, &env, target, CMK_T_FLOW_RUN, err);
+}
+
+/* op_conn_use - a worker's use of a connection it does not hold: a flow held on the
+ * Microsoft-managed key uses a connection that moved to the dedicated partition with the
+ * environment (OAuth ones under the customer's key, non-OAuth ones under the Microsoft-managed
+ * one). The dedicated worker opens it (conn.show unseals the secret and wipes it) and the caller
+ * hears which connection and key served the action; the secret never leaves its worker. */
+int op_conn_use(void *ctx, const cmk_msg *req, cmk_err *err)
+{
+    ctl *self = ctx;
+    dir_env env;
+    char target[CMK_WORKER_NAME_MAX];
+    int rc;
+
+    if ((rc = relay_placement(self, req, "connections", &env, err)) < 0)
+        return rc;
+    ctl_worker_of(&env, target, sizeof target);
+    if (strcmp(target, req->user) == 0)
+        return cmk_err_set(err, CMK_ENOENT, "no connection '%s' in environment %s",
+                           cmk_json_str(req->body, "conn", ""), env.id);
+    return relay(self, req, &env, target, CMK_T_CONN_SHOW, err);
 }

@@ -2,11 +2,62 @@
  * ops_directory.c - front operations on tenants and environments.
  * Bodies and replies are documented in docs/PROTOCOL.md.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
 #include "log.h"
+#include "migration.h"
 #include "util.h"
+
+/* What a customer-managed key covers (seed 004, "Migrate bring-your-own-key (BYOK) environments
+ * to customer-managed key": "the audit log is automatically moved to Azure CosmosDB and the
+ * upload files and images are moved to file storage and are encrypted automatically with the
+ * customer-managed key"; "If you have enabled audit and search ... and created a data lake, all
+ * these storages will be automatically created and encrypted with the customer-managed
+ * encryption key"; it opens "elastic table services, Dataverse search, and long-term
+ * retention"), and seed 000 (flows: "your workflows and all associated at-rest data are stored
+ * and executed on a dedicated infrastructure"; OAuth connections). */
+static const char *const cmk_covers[] = {
+    "Environment database (Dataverse)",
+    "Audit log (Azure Cosmos DB) and audit retention",
+    "Uploaded files and images (file storage)",
+    "Dataverse search",
+    "Elastic tables",
+    "Data lake",
+    "Long-term retention",
+    "Power Automate cloud and desktop flows, their definitions and run history with inputs and outputs (dedicated "
+    "infrastructure)",
+    "OAuth (Microsoft Entra) connections",
+};
+
+/* features_json - a JSON array of strings */
+static cJSON *features_json(const char *const *f, size_t n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(f[i]));
+    return arr;
+}
+
+/* cmk_on_microsoft_key - what stays on the Microsoft-managed key in an environment under a
+ * customer-managed key: non-OAuth connections (seed 000: "CMKs aren't leveraged to encrypt
+ * non-OAuth connections. These non-Microsoft Entra based connections continue to be encrypted at
+ * rest using MMKs.") and the flows the migration held back (seed 000's categories), if any */
+static cJSON *cmk_on_microsoft_key(ctl *self, const char *env)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int held = migration_held_count(self, env);
+    cJSON_AddItemToArray(arr, cJSON_CreateString("Non-OAuth (non-Microsoft Entra) connections"));
+    if (held > 0) {
+        char line[200];
+        snprintf(line, sizeof line,
+                 "Power Automate flows that can't be migrated automatically: %d (`cmkctl flows mmk --env %s "
+                 "--cannot-migrate`)", held, env);
+        cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+    }
+    return arr;
+}
 
 /* wrap_list - {"items": arr} */
 static cJSON *wrap_list(cJSON *arr)
@@ -84,8 +135,16 @@ int op_env_show(void *ctx, const cmk_msg *req, cmk_err *err)
     int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &out, err);
     if (rc < 0)
         return rc;
-    /* seed 003: these stay on the Microsoft-managed key whatever the environment's key */
-    cJSON_AddItemToObject(out, "features_on_microsoft_key", ctl_mmk_only_features());
+    if (strcmp(cmk_json_str(out, "encryption", ""), "customer") == 0) {
+        /* seeds 000 and 004: what the customer's key covers, and what it does not */
+        cJSON_AddItemToObject(out, "features_on_customer_key",
+                              features_json(cmk_covers, sizeof cmk_covers / sizeof cmk_covers[0]));
+        cJSON_AddItemToObject(out, "features_on_microsoft_key", cmk_on_microsoft_key(self, cmk_json_str(out, "id", "")));
+    } else {
+        /* seed 003: an environment on Azure SQL storage only (Microsoft-managed or self-managed
+         * BYOK key): these "continue to use the Microsoft-managed encryption key" */
+        cJSON_AddItemToObject(out, "features_on_microsoft_key", ctl_mmk_only_features());
+    }
     /* a locked environment says so: "Environment disabled", the cause, the deletion due date */
     policy_env_lock_view(self->policies, out);
     {

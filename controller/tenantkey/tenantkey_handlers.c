@@ -139,10 +139,27 @@ static int do_status(ctl *c, const char *who, const cJSON *b, cJSON **out, cmk_e
 {
     int rc = tenantkey_status(c->tenantkeys, who, cmk_json_str(b, "tenant", ""), out, err);
     if (rc == 0) {
+        /* a lock locks the region of the Active key: the text names that region (the one asked
+         * for, else the region of the tenant's Active key, else its first region); each region
+         * with an Active key carries its own */
         char text[256];
-        tenantkey_lock_confirmation_text(cmk_json_str(b, "tenant", ""), cmk_json_str(b, "region", "unitedstates"), text,
-                                         sizeof text);
-        cJSON_AddStringToObject(*out, "lock_confirmation_text", text);
+        const char *region = cmk_json_str(b, "region", NULL);
+        cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(*out, "regions")) {
+            if (!cJSON_GetObjectItem(it, "active_key"))
+                continue;
+            tenantkey_lock_confirmation_text(cmk_json_str(b, "tenant", ""), cmk_json_str(it, "region", ""), text,
+                                             sizeof text);
+            cJSON_AddStringToObject(it, "lock_confirmation_text", text);
+            if (!region)
+                region = cmk_json_str(it, "region", NULL);
+        }
+        if (!region)
+            region = cmk_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(*out, "regions"), 0), "region", NULL);
+        if (region) {
+            tenantkey_lock_confirmation_text(cmk_json_str(b, "tenant", ""), region, text, sizeof text);
+            cJSON_AddStringToObject(*out, "lock_confirmation_text", text);
+        }
         notice(*out);
     }
     return rc;

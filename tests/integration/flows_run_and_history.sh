@@ -45,20 +45,20 @@ rid=$(json_get "$(cmkctl flow run --env "$env" manual-compose --body '{"text":"G
 cmkctl run list --env "$env" --flow manual-compose | grep -q "$rid" || fail "run list"
 show=$(cmkctl run show --env "$env" "$rid" --json)
 grep -q "Grace Hopper" <<<"$show" || fail "run show lacks the trigger input"
-ok "run history"
+ok "FLOW-2 run history"
 
 # a retried submission (same client request id) runs once
 a=$(json_get "$(cmkctl flow run --env "$env" manual-compose --client-req req-42 --json)" 'j["run"]')
 b=$(cmkctl flow run --env "$env" manual-compose --client-req req-42 --json)
 [ "$(json_get "$b" 'j["run"]')" = "$a" ] && [ "$(json_get "$b" 'j.get("duplicate")')" = True ] || fail "retry ran twice: $b"
-ok "retried submission runs once"
+ok "FLOW-4 retried submission runs once"
 
 # the CSV export caps at 100 records
 for i in $(seq 1 105); do cmkctl flow run --env "$env" manual-compose --client-req "csv-$i" >/dev/null; done
 cmkctl run export-csv --env "$env" --flow manual-compose --out "$RUN/runs.csv" >/dev/null
 rows=$(python3 -c "import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1]))) - 1)" "$RUN/runs.csv")
 [ "$rows" = 100 ] || fail "CSV has $rows records"
-ok "CSV export caps at 100"
+ok "FLOW-3 CSV export caps at 100"
 
 # nothing of the flows' content is in the clear on disk
 part="$RUN/partitions/$env/shared"
@@ -67,7 +67,7 @@ part="$RUN/partitions/$env/shared"
 for needle in "Grace Hopper" "Survivor" "hello" "workflowReferenceName" "triggerBody"; do
     if cat "$part"/partition.db* | grep -aq "$needle"; then fail "'$needle' found in the clear in the partition"; fi
 done
-ok "partition holds no flow content in the clear"
+ok "FLOW-6 partition holds no flow content in the clear"
 
 # an acknowledged run survives a SIGKILL of the worker
 rid=$(json_get "$(cmkctl flow run --env "$env" manual-compose --body '{"text":"Survivor"}' --json)" 'j["run"]')
@@ -76,4 +76,4 @@ kill -9 "$wpid"
 back() { cmkctl run show --env "$env" "$rid" --json >/dev/null 2>&1; }
 wait_until 20 back || fail "run lost after SIGKILL"
 grep -q Survivor <<<"$(cmkctl run show --env "$env" "$rid" --json)" || fail "run content lost"
-ok "acknowledged run survives SIGKILL; worker comes back with its history"
+ok "FLOW-5 acknowledged run survives SIGKILL; worker comes back with its history"

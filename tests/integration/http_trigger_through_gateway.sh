@@ -19,7 +19,7 @@ run_id=$(grep -i '^x-ms-workflow-run-id:' <<<"$hdrs" | tr -d '\r' | awk '{print 
 [ -n "$run_id" ] || fail "no x-ms-workflow-run-id header: $hdrs"
 cmkctl run show --env "$env" "$run_id" --json | grep -q '"headers"' || fail "the run id header names no run of this flow"
 [ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 2 ] || fail "the runs are not in the history"
-ok "the right signature runs the flow and returns its Response, with its run id (x-ms-workflow-run-id)"
+ok "ING-3 the right signature runs the flow and returns its Response, with its run id (x-ms-workflow-run-id)"
 
 bad="${path%sig=*}sig=forged"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://$http$bad")

@@ -90,4 +90,4 @@ ok "the sweeper failed a run past run.timeout after $((SECONDS - t0)) s"
 pid1=$(json_get "$(cmkctl status --json)" '[p["pid"] for p in j["processes"] if p["name"]=="worker-shared"][0]')
 [ "$pid0" = "$pid1" ] || fail "the shared worker restarted ($pid0 -> $pid1)"
 [ "$(json_get "$(cmkctl flow run --env "$env" parent --json)" 'j["status"]')" = Succeeded ] || fail "a normal run after"
-ok "no worker restart"
+ok "LIVE-2 no worker restart: heartbeats were never starved by the runs"

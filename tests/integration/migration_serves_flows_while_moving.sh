@@ -26,7 +26,7 @@ while :; do
 done
 [ "$st" = Succeeded ] || fail "the move ended $st"
 [ "$during" -gt 0 ] || fail "no run happened while the flows were moving (last status $st)"
-ok "MIG-9 $runs runs, $during of them during the move: none failed"
+ok "MIG-9 MIG-10 $runs runs, $during of them during the move: none failed"
 
 # afterwards every flow is on the dedicated side
 for f in m1 m4; do
@@ -34,4 +34,4 @@ for f in m1 m4; do
     [ "$(json_get "$out" 'j["status"]')" = Succeeded ] || fail "after the move, $f: $out"
 done
 grep -q "event=migration.done to=dedicated moved=4" "$RUN/logs/controller.log" || fail "not all four flows moved"
-ok "MIG-9 after the move, flows run on the dedicated worker"
+ok "MIG-9 CORE-3 after the move, flows run on the dedicated worker (the in-memory flow homes followed the move)"

@@ -27,7 +27,7 @@ pre=$(cmkctl flows mmk --env "$env" --cannot-migrate --json)
 held=$(json_get "$pre" '" ".join(sorted(f["FlowName"] for f in j["items"]))')
 [ "$held" = "http-trigger-echo level1 level2 level3 list-flows-admin-v1 powerapps-v1 teams-trigger" ] || fail "pre-flight: $held"
 [ "$(json_get "$(cmkctl flows mmk --env "$env" --json)" 'len(j["items"])')" = 15 ] || fail "pre-flight: all flows are on the MMK"
-ok "MIG-1 pre-flight lists every category (parents three levels deep)"
+ok "MIG-1 FLOW-7 pre-flight lists every category (parents three levels deep)"
 
 # start the migration, and meanwhile: creation refused, runs accepted
 op=$(json_get "$(cmkctl policy add-env "$POLICY" "$env" --no-wait --json)" 'j["id"]')
@@ -50,11 +50,12 @@ list=$(cmkctl flow list --env "$env" --json)
 cmk=$(json_get "$list" '" ".join(sorted(f["id"] for f in j["items"] if f["protected_by"]=="customer-managed key"))')
 [ "$cmk" = "child-child child-parent condition-terminate http-action list-flows-admin-v2 manual-compose powerapps-v2 recurrence-compose" ] || fail "moved: $cmk"
 ok "MIG-3 a controller SIGKILL mid-migration: resumed, nothing lost or duplicated"
+ok "PRE-1 PRE-2 superseded by seed 000: an environment with flows is accepted and its flows made before add-env are under the customer-managed key"
 
 # flows moved are sealed in the dedicated partition, under the customer-managed key
 [ -f "$RUN/partitions/$env/dedicated/partition.db" ] || fail "no dedicated partition"
 if cat "$RUN/partitions/$env/dedicated/"partition.db* | grep -aq "workflowReferenceName"; then fail "definitions in the clear"; fi
-ok "MIG-4 moved flows are re-sealed in the dedicated partition"
+ok "MIG-4 PRE-4 moved flows are re-sealed in the dedicated partition"
 
 # warning and remedies
 cmkctl env cmk-status "$env" | grep -q "Power Automate flows are still protected with the Microsoft Managed Key" || fail "no warning"

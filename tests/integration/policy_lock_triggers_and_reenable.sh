@@ -25,7 +25,7 @@ reenable() {
     [ "$(env_field "$env" state)" = Ready ] || fail "$1: not Ready 5 minutes after re-enable"
     cmkctl run show --env "$env" "$rid" --json | grep -q "before the lock" || fail "$1: data lost"
     [ "$(json_get "$(cmkctl flow run --env "$env" m --json)" 'j["status"]')" = Succeeded ] || fail "$1: runs fail after re-enable"
-    ok "$1: locked, refused, re-enabled, nothing lost"
+    ok "$1 LOCK-RE: locked, refused, re-enabled, nothing lost"
 }
 
 cmkctl vault revoke "$VAULT" --principal "$IDENTITY" --perms unwrapKey >/dev/null

@@ -14,7 +14,7 @@ runs() { json_get "$(cmkctl run list --env "$env" --flow every5 --json)" 'len(j[
 cmkctl clock advance 16m >/dev/null
 n3() { [ "$(runs)" = 3 ]; }
 wait_until 10 n3 || fail "expected 3 runs after 16 minutes, got $(runs)"
-ok "three runs in 16 minutes of a 5-minute recurrence"
+ok "SKEL-7 FLOW-8 three runs in 16 minutes of a 5-minute recurrence"
 
 cmkctl down >/dev/null
 cmkctl up --set clock.mode=virtual >/dev/null

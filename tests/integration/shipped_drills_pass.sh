@@ -36,7 +36,7 @@ PY
 if command -v gnuplot >/dev/null; then
     head -c 4 "$RUN/reports/legacy-only-firewall-breaks-after-cmk.png" | grep -q PNG || fail "no timeline picture"
     grep -q "legacy-only-firewall-breaks-after-cmk.png" "$RUN/reports/legacy-only-firewall-breaks-after-cmk.md" || fail "report does not show the picture"
-    ok "DRILL-1 the report has a timeline picture: steps, phases, egress by verdict"
+    ok "DRILL-1 OBS-4 the report has a timeline picture: steps, phases, egress by verdict"
 else
     ok "DRILL-1 timeline data checked; no picture: gnuplot is not installed (apt-get install gnuplot-nox)"
 fi

@@ -14,7 +14,7 @@ set -e
 grep -q "no answer" <<<"$out" || fail "message: $out"
 grep -q "event=zap.refused mechanism=CURVE" "$RUN/logs/controller.log" || fail "refusal not logged"
 grep -qF "$(cat "$RUN/stranger.pub")" "$RUN/logs/controller.log" || fail "refused key not named in the log"
-ok "unknown key refused and logged"
+ok "SKEL-3b unknown key refused and logged; the client is not left waiting"
 
 # the admin key still works, and a worker's key cannot act as the admin's front-door client
 cmkctl ping | grep -q pong || fail "admin refused"

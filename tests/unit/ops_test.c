@@ -46,11 +46,11 @@ START_TEST(test_rows_well_formed)
                           t[i].type);
         if (t[i].door == AUTHZ_FRONT) {
             front++;
-            ck_assert_msg(t[i].cls != AUTHZ_PEER && t[i].cls != AUTHZ_DATAKEY,
+            ck_assert_msg(t[i].cls != AUTHZ_PEER && t[i].cls != AUTHZ_DATAKEY && t[i].cls != AUTHZ_RELAY,
                           "%s: a peer class on the front door", t[i].type);
         }
         if (t[i].door == AUTHZ_BACK)
-            ck_assert_msg(t[i].cls == AUTHZ_PEER || t[i].cls == AUTHZ_DATAKEY,
+            ck_assert_msg(t[i].cls == AUTHZ_PEER || t[i].cls == AUTHZ_DATAKEY || t[i].cls == AUTHZ_RELAY,
                           "%s: a client class on the back door", t[i].type);
         /* a request routed to a worker: the controller decides where, and under which key */
         if (t[i].route == CMK_ROUTE_WORKER || t[i].route == CMK_ROUTE_WORKER_BOTH) {
