@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -29,6 +30,7 @@ typedef struct {
     int next;                    /* index of the flow in flight */
     int moved, held;
     int paused;                  /* the step delay is over for the flow in flight */
+    int gated;                   /* waiting at the step gate (logged once per step) */
     migration_done_fn done;
     void *arg;
 } mig;
@@ -183,6 +185,22 @@ static int on_step_timer(cmk_loop *loop, int64_t id, void *arg)
     return 0;
 }
 
+/* step_gate_open - migration.step_gate: whether <run>/migration.step exists; it is consumed
+ * (removed), so each file moves one flow */
+static int step_gate_open(mig *m)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/migration.step", m->c->cfg->run_dir);
+    return unlink(path) == 0;
+}
+
+/* on_gate_timer - look at the step gate again */
+static int on_gate_timer(cmk_loop *loop, int64_t id, void *arg)
+{
+    next_flow(arg);
+    return 0;
+}
+
 /* on_conns_deleted - the source no longer holds the moved connections: the job is done */
 static void on_conns_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
 {
@@ -205,6 +223,16 @@ static void next_flow(mig *m)
         cmk_loop_add_timer(cmk_server_loop(m->c->srv), m->c->cfg->migration_step_delay, 0, on_step_timer, m);
         return;
     }
+    if (m->c->cfg->migration_step_gate && current(m) && !step_gate_open(m)) {
+        if (!m->gated) {
+            m->gated = 1;
+            cmk_info("migration.gated", "env=%s moved=%d waiting_for=%s/migration.step", m->env, m->next,
+                     m->c->cfg->run_dir);
+        }
+        cmk_loop_add_timer(cmk_server_loop(m->c->srv), 50, 0, on_gate_timer, m);
+        return;
+    }
+    m->gated = 0;
     m->paused = 0;
     cJSON *f = current(m), *body;
     if (!f && cJSON_GetArraySize(m->conns) > 0) {

@@ -9,9 +9,10 @@
 # a controller SIGKILL resumes with nothing lost or duplicated; run history rules.
 . "$(dirname "$0")/lib.sh"
 
-# 1.5 s per flow: the migration runs for ten seconds or more, long enough to be caught in the
-# middle even on a busy machine
-cmkctl up --set clock.mode=virtual --set migration.step_delay=1500ms >/dev/null
+# the migration is held at its first flow (migration.step_gate: nothing moves until a
+# <run>/migration.step file exists), so it is caught in the middle however busy the machine;
+# the controller restarted below runs without the gate
+cmkctl up --set clock.mode=virtual --set migration.step_gate=true >/dev/null
 setup_cmk contoso unitedstates
 env=$(new_env Prod contoso unitedstates production --managed)
 for f in "$SRC"/configs/flows/*.json; do cmkctl flow create --env "$env" --file "$f" --id "$(basename "$f" .json)" >/dev/null; done
@@ -38,7 +39,10 @@ grep -q "Creation and updates of flows are blocked during migration" <<<"$out" |
 [ "$(json_get "$(cmkctl flow run --env "$env" condition-terminate --body '{"number":1}' --json)" 'j["status"]')" != "" ] || fail "run during migration"
 ok "MIG-2 creation blocked, runs accepted during migration"
 
-# kill the controller mid-migration; the restarted one resumes it
+# one flow moves; then the controller is killed mid-migration; the restarted one resumes it
+touch "$RUN/migration.step"
+step1() { grep -q "event=migration.gated env=$env moved=1 " "$RUN/logs/controller.log"; }
+wait_until 60 step1 || fail "the first step of the migration did not happen: $(grep migration "$RUN/logs/controller.log" | tail -3)"
 kill -9 "$(cat "$RUN/controller.pid")"
 wait_until 10 no_procs || true
 cmkctl up --set clock.mode=virtual --set migration.step_delay=150ms >/dev/null
