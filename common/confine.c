@@ -361,13 +361,23 @@ static int load(scmp_filter_ctx ctx, confine_result *res, const char *what, cmk_
     return 0;
 }
 
-/* add_names - one rule per resolvable name */
-static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names, cmk_err *err)
+/* listed - 1 when name is in the NULL-terminated list (NULL: empty) */
+static int listed(const char *const *list, const char *name)
+{
+    for (int i = 0; list && list[i]; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* add_names - one rule per resolvable name, but those in `except` */
+static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
+                     const char *const *except, cmk_err *err)
 {
     for (int i = 0; names[i]; i++) {
         int nr = seccomp_syscall_resolve_name(names[i]);
-        if (nr == __NR_SCMP_ERROR)
-            continue; /* not a call of this architecture */
+        if (nr == __NR_SCMP_ERROR || listed(except, names[i]))
+            continue; /* not a call of this architecture, or one the role makes */
         if (CONFINE_SANITIZER && (strcmp(names[i], "ptrace") == 0 ||
                                   strcmp(names[i], "process_vm_readv") == 0))
             continue; /* LeakSanitizer stops the world with ptrace at exit */
@@ -387,12 +397,13 @@ static int allowlist(const confine_policy *p, confine_result *res, cmk_err *err)
         missing(res, "seccomp: a denylist instead of the allowlist in a sanitizer build");
         if (!(ctx = seccomp_init(SCMP_ACT_ALLOW)))
             return cmk_err_set(err, CMK_ENOMEM, "confine: seccomp_init failed");
-        rc = add_names(ctx, SCMP_ACT_ERRNO(EPERM), dangerous, err);
+        /* the role's own calls stay (the controller's execve, the firewall's setns) */
+        rc = add_names(ctx, SCMP_ACT_ERRNO(EPERM), dangerous, p->syscalls, err);
     } else {
         if (!(ctx = seccomp_init(p->log_only ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(EPERM))))
             return cmk_err_set(err, CMK_ENOMEM, "confine: seccomp_init failed");
         (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1); /* refusals reach the audit log */
-        rc = add_names(ctx, SCMP_ACT_ALLOW, p->syscalls, err);
+        rc = add_names(ctx, SCMP_ACT_ALLOW, p->syscalls, NULL, err);
     }
     (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (rc < 0) {
@@ -402,7 +413,8 @@ static int allowlist(const confine_policy *p, confine_result *res, cmk_err *err)
     return load(ctx, res, "allowlist", err);
 }
 
-/* guard - signals to the parent, to a process group or to every process: EPERM */
+/* guard - signals to the parent, to a process group or to every process, and tracing the
+ * parent: EPERM */
 static int guard(confine_result *res, cmk_err *err)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -428,6 +440,14 @@ static int guard(confine_result *res, cmk_err *err)
     }
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_send_signal), 0);
+    /* tracing or reading the parent: on no allowlist anyway, but sanitizer builds keep ptrace
+     * for LeakSanitizer (it traces its own threads), so the parent is refused here too */
+    if (rc == 0 && parent > 1)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ptrace), 1,
+                              SCMP_A1_32(SCMP_CMP_MASKED_EQ, 0xffffffffu, parent));
+    if (rc == 0 && parent > 1)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(process_vm_readv), 1,
+                              SCMP_A0_32(SCMP_CMP_MASKED_EQ, 0xffffffffu, parent));
     if (rc < 0) {
         seccomp_release(ctx);
         return cmk_err_set(err, CMK_EIO, "confine: signal guard rule refused: %s", strerror(-rc));

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,25 @@ static int try_mknod(const char *dir)
     return 0;
 }
 
+/* try_exec - run /bin/true from a forked child (which has the same confinement), so that
+ * this process stays itself even where exec is allowed: 0 when it ran, else -1 with errno */
+static int try_exec(void)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(errno > 0 && errno < 126 ? errno : 125);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    return -1;
+}
+
 /* confine_probe - from inside its confinement, try what the process must not be able to do */
 void confine_probe(const cmk_config *cfg, const char *role, const char *name, char *out, size_t n)
 {
@@ -403,9 +423,7 @@ void confine_probe(const cmk_config *cfg, const char *role, const char *name, ch
     snprintf(outside, sizeof outside, "%s.probe-%d", cfg->run_dir, (int)getpid());
     {
         const char *w = outcome(try_open(outside, O_WRONLY | O_CREAT | O_EXCL));
-        /* execve last: if it were allowed this process would now be /bin/true */
-        execl("/bin/true", "true", (char *)NULL);
-        r_exec = outcome(-1);
+        r_exec = outcome(try_exec());
         snprintf(out, n, "read_vault_db=%s open_other_partition=%s write_outside_run_dir=%s "
                  "kill_parent=%s connect_tcp=%s mknod=%s ptrace_parent=%s execve=%s",
                  r_secret, r_other, w, r_kill, r_conn, r_mknod, r_trace, r_exec);
