@@ -401,31 +401,27 @@ static int try_exec(void)
 void confine_probe(const cmk_config *cfg, const char *role, const char *name, char *out, size_t n)
 {
     char secret[4300], other[4300], mine[4300], outside[4300];
-    const char *r_secret, *r_other, *r_kill, *r_conn, *r_mknod, *r_trace, *r_exec;
+    const char *r_secret, *r_other, *r_write, *r_kill, *r_conn, *r_mknod, *r_trace, *r_exec;
     pid_t parent = getppid();
 
-    /* the vault's database (the controller's: its own), another environment's partition */
-    snprintf(secret, sizeof secret, "%s/%s", cfg->run_dir, /* its own for the controller */
-             "controller.db");
+    /* the vault's database (the controller's own), another environment's partition, its own
+     * temporary directory (where mknod is tried), a file beside the run dir */
+    snprintf(secret, sizeof secret, "%s/controller.db", cfg->run_dir);
     snprintf(other, sizeof other, "%s/partitions/probe-other-env", cfg->run_dir);
     snprintf(mine, sizeof mine, "%s/tmp/%s", cfg->run_dir, name);
     snprintf(outside, sizeof outside, "%s.probe-%d", cfg->run_dir, (int)getpid());
     mkdir(mine, 0700);
     r_secret = outcome(try_open(secret, O_RDONLY));
     r_other = outcome(try_open(other, O_RDONLY | O_DIRECTORY));
-    (void)outside;
+    r_write = outcome(try_open(outside, O_WRONLY | O_CREAT | O_EXCL));
     r_kill = outcome(kill(strcmp(role, "controller") == 0 ? 1 : parent, 0));
     r_conn = outcome(try_connect(9));
     r_mknod = outcome(try_mknod(mine));
     r_trace = outcome((int)ptrace(PTRACE_ATTACH, parent, NULL, NULL));
     if (strcmp(r_trace, "allowed") == 0)
         ptrace(PTRACE_DETACH, parent, NULL, NULL);
-    snprintf(outside, sizeof outside, "%s.probe-%d", cfg->run_dir, (int)getpid());
-    {
-        const char *w = outcome(try_open(outside, O_WRONLY | O_CREAT | O_EXCL));
-        r_exec = outcome(try_exec());
-        snprintf(out, n, "read_vault_db=%s open_other_partition=%s write_outside_run_dir=%s "
-                 "kill_parent=%s connect_tcp=%s mknod=%s ptrace_parent=%s execve=%s",
-                 r_secret, r_other, w, r_kill, r_conn, r_mknod, r_trace, r_exec);
-    }
+    r_exec = outcome(try_exec());
+    snprintf(out, n, "read_vault_db=%s open_other_partition=%s write_outside_run_dir=%s "
+             "kill_parent=%s connect_tcp=%s mknod=%s ptrace_parent=%s execve=%s",
+             r_secret, r_other, r_write, r_kill, r_conn, r_mknod, r_trace, r_exec);
 }
