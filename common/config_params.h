@@ -41,6 +41,12 @@
       "how long a routed request waits for its process (including a restart) before failing")     \
     X("worker.confine", worker_confine, BOOL, "true",                                             \
       "a dedicated worker confines itself after start: Landlock to its partition, seccomp")      \
+    X("cluster.user", cluster_user, STR, "nobody",                                                \
+      "started as root, every process becomes this user (and hands it the run dir) at start")     \
+    X("confine.mode", confine_mode, STR, "enforce",                                               \
+      "enforce, log (calls outside a role's seccomp list are only logged: dmesg) or off")         \
+    X("confine.probe", confine_probe, BOOL, "false",                                              \
+      "after confining itself, each process tries what it must not do and logs it (confine.probe)") \
     X("worker.commit_when_idle", commit_when_idle, BOOL, "true",                                  \
       "commit a partition's pending writes as soon as no request is queued (not only every 5 ms)") \
     X("request.max_inflight", max_inflight, INT, "4096",                                           \
@@ -144,6 +150,9 @@
     R("supervisor.firewall", 0, 1, "boolean")                                                      \
     R("request.timeout", 100, CMK_MS_DAY, "ms")                                                    \
     R("worker.confine", 0, 1, "boolean")                                                           \
+    R("cluster.user", 0, 32, "user name (\"\" or root: keep uid 0, drop capabilities)")             \
+    R("confine.mode", 3, 7, "one of: enforce|log|off")                                             \
+    R("confine.probe", 0, 1, "boolean")                                                            \
     R("worker.commit_when_idle", 0, 1, "boolean")                                                  \
     R("request.max_inflight", 1, 1000000, "requests")                                              \
     R("gateway.max_inflight", 1, 1000000, "HTTP actions")                                          \

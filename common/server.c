@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "confine_policy.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -33,6 +34,8 @@ struct cmk_server {
     int shared;                    /* --shared */
     int64_t started;               /* wall ms */
     cmk_metrics_http *metrics;     /* the /metrics endpoint (NULL: metrics.enabled false) */
+    confine_result confined;       /* what confinement kept and applied */
+    int confine_done;              /* 1: Landlock and seccomp applied (or confine.mode=off) */
 };
 
 cmk_config *cmk_server_config(cmk_server *srv) { return srv->cfg; }
@@ -218,6 +221,92 @@ const char *cmk_server_metrics_address(cmk_server *srv)
     return srv->metrics ? cmk_metrics_http_address(srv->metrics) : NULL;
 }
 
+/* confine_user - least privilege, step one, before anything is opened (common/confine.h): the
+ * cluster user when started as root, no capability but what the firewall's namespace needs */
+static int confine_user(cmk_server *srv, cmk_err *err)
+{
+    const cmk_config *cfg = srv->cfg;
+    const char *role = srv->hooks->role;
+    int kernel_fw = strcmp(cfg->firewall_mode, "userspace") != 0;
+    uint64_t keep_prm = 0, keep_eff = 0;
+    int rc;
+
+    if (strcmp(cfg->confine_mode, "enforce") != 0 && strcmp(cfg->confine_mode, "log") != 0 &&
+        strcmp(cfg->confine_mode, "off") != 0)
+        return cmk_err_set(err, CMK_EINVAL, "confine.mode must be enforce, log or off, not '%s'",
+                           cfg->confine_mode);
+    if (strcmp(role, "controller") == 0 && cfg->spawn_firewall && kernel_fw)
+        keep_prm = CONFINE_NS_CAPS; /* permitted only: for the firewall it starts */
+    else if (strcmp(role, "firewall") == 0 && kernel_fw)
+        keep_prm = keep_eff = CONFINE_NS_CAPS; /* until its namespace is made */
+    if ((rc = confine_drop_user(cfg->cluster_user, cfg->run_dir, keep_prm, keep_eff,
+                                &srv->confined, err)) < 0)
+        return rc;
+    if (srv->confined.kept_root[0] && strcmp(role, "controller") == 0)
+        cmk_warn("confine.kept_root", "reason=\"%s\" (uid 0 without capabilities; move the tree "
+                 "or the run dir where cluster.user can reach them, or set cluster.user)",
+                 srv->confined.kept_root);
+    return 0;
+}
+
+/* cmk_server_confine - least privilege, step two: what step one kept is dropped (not the
+ * controller's), then no_new_privs, the role's Landlock layer and seccomp filters; logged once */
+int cmk_server_confine(cmk_server *srv, cmk_err *err)
+{
+    const cmk_config *cfg = srv->cfg;
+    confine_result *res = &srv->confined;
+    confine_policy p;
+    int rc;
+
+    if (srv->confine_done)
+        return 0;
+    srv->confine_done = 1;
+    if (res->kept_caps && strcmp(srv->hooks->role, "controller") != 0 &&
+        (rc = confine_drop_caps(res, err)) < 0)
+        return rc;
+    if (strcmp(cfg->confine_mode, "off") == 0) {
+        cmk_warn("confine.off", "uid=%d (confine.mode=off: no Landlock, no seccomp)", (int)res->uid);
+        return 0;
+    }
+    if ((rc = confine_policy_for(cfg, srv->hooks->role, srv->name, srv->shared, srv->envs, &p,
+                                 err)) < 0 ||
+        (rc = confine_apply(&p, res, err)) < 0)
+        return rc;
+    if (res->missing[0])
+        cmk_warn("confine.partial", "role=%s what=\"%s\"", p.role, res->missing);
+    cmk_info("confine", "role=%s uid=%d dropped_root=%d kept_caps=%#llx landlock_abi=%d fs=%d "
+             "net=%d scope=%d seccomp=%d mode=%s", p.role, (int)res->uid, res->dropped,
+             (unsigned long long)res->kept_caps, res->landlock_abi, res->fs, res->net, res->scope,
+             res->seccomp, cfg->confine_mode);
+    if (cfg->confine_probe) {
+        char probe[512];
+        confine_probe(cfg, p.role, srv->name, probe, sizeof probe);
+        cmk_info("confine.probe", "role=%s %s", p.role, probe);
+    }
+    return 0;
+}
+
+/* start - confinement (step two now, or by the daemon in its init: confine_late), init */
+static int start(cmk_server *srv, cmk_err *err)
+{
+    int rc;
+
+    if ((rc = confine_user(srv, err)) < 0)
+        return rc;
+    metrics_bind(srv);
+    if (!srv->hooks->confine_late && (rc = cmk_server_confine(srv, err)) < 0)
+        return rc;
+    if ((rc = srv->hooks->init(srv, &srv->state, err)) < 0)
+        return rc;
+    if (!srv->confine_done) {
+        if (srv->hooks->fini)
+            srv->hooks->fini(srv, srv->state);
+        return cmk_err_set(err, CMK_EINTERNAL, "%s did not confine itself during its start",
+                           srv->hooks->program);
+    }
+    return 0;
+}
+
 /* cmk_server_main - run a daemon */
 int cmk_server_main(int argc, char **argv, const cmk_server_hooks *hooks)
 {
@@ -230,7 +319,7 @@ int cmk_server_main(int argc, char **argv, const cmk_server_hooks *hooks)
     else if (rc < 0) {
         fprintf(stderr, "%s: %s\n", hooks->program, err.msg);
         status = cmk_code_exit(rc);
-    } else if (metrics_bind(&srv), hooks->init(&srv, &srv.state, &err) < 0) {
+    } else if (start(&srv, &err) < 0) {
         cmk_error("start.failed", "error=\"%s\"", err.msg);
         fprintf(stderr, "%s: %s\n", hooks->program, err.msg);
         status = cmk_code_exit(err.code ? err.code : CMK_EINTERNAL);

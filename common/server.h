@@ -32,6 +32,10 @@ typedef struct {
     int (*on_signal)(cmk_server *srv, void *state, int signo);
     /* fini - tear down (always called after a successful init) */
     void (*fini)(cmk_server *srv, void *state);
+    /* confine_late - 1: init calls cmk_server_confine itself once it has made what needs
+     * more than the confinement allows (the firewall: its namespace); 0: the skeleton confines
+     * the daemon before init */
+    int confine_late;
 } cmk_server_hooks;
 
 /* cmk_server_main - run a daemon; returns the process exit status */
@@ -50,6 +54,11 @@ int64_t cmk_server_started_ms(cmk_server *srv); /* wall ms at start */
 /* cmk_server_metrics_address - "127.0.0.1:PORT" of this process's /metrics (recorded in
  * <run>/metrics/<name>.port), or NULL when metrics are off or unavailable */
 const char *cmk_server_metrics_address(cmk_server *srv);
+
+/* cmk_server_confine - Landlock, seccomp and the last capability drop of the daemon's role
+ * (common/confine_policy.c); once (later calls return 0). Called by the skeleton before init,
+ * or by a daemon with confine_late from its init, before it starts threads. */
+int cmk_server_confine(cmk_server *srv, cmk_err *err);
 
 /* cmk_server_stop - stop the loop; the daemon exits with status 0 after fini */
 void cmk_server_stop(cmk_server *srv);

@@ -217,8 +217,8 @@ static int listen_on(const char *addr, char *bound, size_t n, cmk_err *err)
     return fd;
 }
 
-/* con_http_new - listen and start libmicrohttpd */
-con_http *con_http_new(const char *addr, const char *token, con_world *world, cmk_err *err)
+/* con_http_listen - listen only (nothing served yet) */
+con_http *con_http_listen(const char *addr, const char *token, cmk_err *err)
 {
     con_http *self = calloc(1, sizeof *self);
     if (!self) {
@@ -226,21 +226,32 @@ con_http *con_http_new(const char *addr, const char *token, con_world *world, cm
         return NULL;
     }
     self->token = token;
-    self->world = world;
     if ((self->lfd = listen_on(addr, self->address, sizeof self->address, err)) < 0) {
         free(self);
         return NULL;
     }
+    return self;
+}
+
+/* con_http_serve - start libmicrohttpd on the listening socket */
+int con_http_serve(con_http *self, con_world *world, cmk_err *err)
+{
+    self->world = world;
     self->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
                                  on_request, self, MHD_OPTION_LISTEN_SOCKET, self->lfd,
                                  MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                                  MHD_OPTION_END);
-    if (!self->mhd) {
-        close(self->lfd);
-        free(self);
-        cmk_err_set(err, CMK_EIO, "cannot start the console's HTTP server on %s", addr);
-        return NULL;
-    }
+    if (!self->mhd)
+        return cmk_err_set(err, CMK_EIO, "cannot start the console's HTTP server on %s", self->address);
+    return 0;
+}
+
+/* con_http_new - listen and serve */
+con_http *con_http_new(const char *addr, const char *token, con_world *world, cmk_err *err)
+{
+    con_http *self = con_http_listen(addr, token, err);
+    if (self && con_http_serve(self, world, err) < 0)
+        con_http_destroy(&self);
     return self;
 }
 
@@ -249,7 +260,10 @@ void con_http_destroy(con_http **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    MHD_stop_daemon((*self_p)->mhd); /* closes the listening socket too */
+    if ((*self_p)->mhd)
+        MHD_stop_daemon((*self_p)->mhd); /* closes the listening socket too */
+    else if ((*self_p)->lfd >= 0)
+        close((*self_p)->lfd);
     free(*self_p);
     *self_p = NULL;
 }

@@ -25,6 +25,13 @@ typedef struct con_http con_http;
  * borrowed and must outlive the server */
 con_http *con_http_new(const char *addr, const char *token, con_world *world, cmk_err *err);
 
+/* con_http_listen - listen on addr only (port 0 picks one); con_http_serve starts serving.
+ * Two steps so the console can confine itself in between, before any thread starts. */
+con_http *con_http_listen(const char *addr, const char *token, cmk_err *err);
+
+/* con_http_serve - serve on the listening socket; world is borrowed */
+int con_http_serve(con_http *self, con_world *world, cmk_err *err);
+
 /* con_http_destroy - stop serving (NULL is fine) and null the caller's pointer */
 void con_http_destroy(con_http **self_p);
 

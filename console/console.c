@@ -45,7 +45,7 @@ void console_listen_address(const char *listen, const char *kept, char *out, siz
     snprintf(out, cap, "%.*s:%ld", (int)(colon - listen), listen, port);
 }
 
-/* start_http - listen (the kept port first), and write <run>/console.http */
+/* start_http - listen (the kept port first), and write <run>/console.http; serving starts later */
 static int start_http(console *self, const cmk_config *cfg, cmk_err *err)
 {
     char path[4200], addr[128], line[96], *kept = NULL;
@@ -56,13 +56,13 @@ static int start_http(console *self, const cmk_config *cfg, cmk_err *err)
         kept = NULL;
     console_listen_address(cfg->console_listen, kept, addr, sizeof addr);
     free(kept);
-    if (!(self->http = con_http_new(addr, self->token, self->world, err))) {
+    if (!(self->http = con_http_listen(addr, self->token, err))) {
         if (strcmp(addr, cfg->console_listen) == 0)
             return err->code;
         /* the kept port is taken by someone else: any port then */
         cmk_log(CMK_LOG_WARN, NULL, NULL, "console.port_changed", "wanted=%s error=\"%s\"", addr, err->msg);
         cmk_err_clear(err);
-        if (!(self->http = con_http_new(cfg->console_listen, self->token, self->world, err)))
+        if (!(self->http = con_http_listen(cfg->console_listen, self->token, err)))
             return err->code;
     }
     snprintf(line, sizeof line, "%s\n", con_http_address(self->http));
@@ -86,6 +86,12 @@ int console_start(cmk_server *srv, console **out, cmk_err *err)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     self->srv = srv;
     rc = con_token_ensure(cfg->run_dir, self->token, sizeof self->token, err);
+    /* the token and console.http are written, the port bound: now confined (issue #20), before
+     * the poller's and the HTTP server's threads start */
+    if (rc == 0)
+        rc = start_http(self, cfg, err);
+    if (rc == 0)
+        rc = cmk_server_confine(srv, err);
     if (rc == 0) {
         snprintf(key, sizeof key, "%s/keys/%s.key", cfg->run_dir, cmk_server_name(srv));
         cmk_config_endpoint(cfg, cfg->console_reports, reports, sizeof reports);
@@ -100,7 +106,7 @@ int console_start(cmk_server *srv, console **out, cmk_err *err)
             rc = err->code;
     }
     if (rc == 0)
-        rc = start_http(self, cfg, err);
+        rc = con_http_serve(self->http, self->world, err);
     if (rc == 0 && !(self->peer = cmk_peer_new(srv, NULL, self, err)))
         rc = err->code;
     if (rc == 0) {

@@ -30,6 +30,7 @@ int main(int argc, char **argv)
         .init = init,
         .on_signal = NULL,
         .fini = fini,
+        .confine_late = 1, /* console_start: once its token, address and port are made */
     };
     return cmk_server_main(argc, argv, &hooks);
 }

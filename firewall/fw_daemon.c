@@ -66,13 +66,20 @@ static int on_peer(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *err)
     return 0;
 }
 
+/* confine - called by fw_edge_new once the namespace is made: the capabilities its setup
+ * needed go, then Landlock and seccomp (common/server.h) */
+static int confine(void *arg, cmk_err *err)
+{
+    return cmk_server_confine(arg, err);
+}
+
 /* fw_daemon_start - the edge, then the controller link */
 int fw_daemon_start(cmk_server *srv, fw_daemon **out, cmk_err *err)
 {
     fw_daemon *self = calloc(1, sizeof *self);
     const cmk_config *cfg = cmk_server_config(srv);
     fw_edge_opts o = { cfg->run_dir, cfg->firewall_mode, cfg->firewall_config, cfg->service_tags,
-                       (int)cfg->endpoint_port };
+                       (int)cfg->endpoint_port, confine, srv };
     cJSON *info;
 
     *out = NULL;
@@ -157,6 +164,7 @@ int fw_daemon_main(int argc, char **argv)
         .init = init,
         .on_signal = on_signal,
         .fini = fini,
+        .confine_late = 1, /* after its namespace is made: fw_edge_opts.confine */
     };
     return cmk_server_main(argc, argv, &hooks);
 }

@@ -315,6 +315,11 @@ fw_edge *fw_edge_new(const fw_edge_opts *o, cmk_err *err)
         if ((rc = put_in_force(self, &cfg, err)) < 0 || (lfd = listen_socket(self, err)) < 0)
             goto fail;
     }
+    /* the namespace is made: what it needed (capabilities, unshare) goes now, before threads */
+    if (o->confine && o->confine(o->confine_arg, err) < 0) {
+        close(lfd);
+        goto fail;
+    }
     if (!(self->ep = fw_endpoints_new(lfd, self->ns ? FW_ENFORCER_KERNEL : FW_ENFORCER_USERSPACE,
                                       self->endpoint, err)))
         goto fail;

@@ -34,6 +34,10 @@ typedef struct {
     const char *config_path; /* firewall config; NULL/"": configs/firewalls/allow-all.json */
     const char *tags_path;   /* service tags; NULL/"": configs/service-tags.json if found */
     int port;                /* endpoint port on 127.0.0.1 */
+    /* called once the namespace (kernel mode) and the listening socket are made, before any
+     * thread starts: the daemon confines itself there (issue #20); NULL: nothing */
+    int (*confine)(void *arg, cmk_err *err);
+    void *confine_arg;
 } fw_edge_opts;
 
 typedef struct fw_edge fw_edge;

@@ -35,6 +35,7 @@ struct fw_netns {
     char net_path[64];        /* /proc/<pid>/ns/net */
     char user_path[64];       /* /proc/<pid>/ns/user */
     unsigned long net_inode;  /* inode of the network namespace */
+    int user_fd, net_fd;      /* the namespaces, opened once: children enter through them */
 };
 
 /* What the holder reports once: the failed step (0: ready) and its errno. */
@@ -132,7 +133,7 @@ fw_netns *fw_netns_new(cmk_err *err)
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
-    self->keep = -1;
+    self->keep = self->user_fd = self->net_fd = -1;
     snprintf(uidmap, sizeof uidmap, "0 %u 1\n", (unsigned)geteuid());
     snprintf(gidmap, sizeof gidmap, "0 %u 1\n", (unsigned)getegid());
     if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(keep, O_CLOEXEC) < 0) {
@@ -173,6 +174,14 @@ fw_netns *fw_netns_new(cmk_err *err)
         goto fail;
     }
     self->net_inode = (unsigned long)sb.st_ino;
+    /* opened now, while the process may still reach the holder's /proc entries: once it has
+     * confined itself (Landlock), the holder - made before - is outside its domain */
+    if ((self->user_fd = open(self->user_path, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (self->net_fd = open(self->net_path, O_RDONLY | O_CLOEXEC)) < 0) {
+        cmk_err_set(err, CMK_EIO, "cannot open the namespaces of %d: %s", (int)self->pid,
+                    strerror(errno));
+        goto fail;
+    }
     close(ready[0]);
     return self;
 fail:
@@ -193,6 +202,10 @@ void fw_netns_destroy(fw_netns **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    if (self->user_fd >= 0)
+        close(self->user_fd);
+    if (self->net_fd >= 0)
+        close(self->net_fd);
     if (self->keep >= 0)
         close(self->keep); /* the holder reads EOF and exits on its own */
     if (self->pid > 0 && !__atomic_load_n(&self->exited, __ATOMIC_ACQUIRE)) {
@@ -226,17 +239,9 @@ int fw_netns_alive(fw_netns *self)
 /* enter - join the holder's user, then network namespace; 0 or errno */
 static int enter(const fw_netns *self)
 {
-    int u = open(self->user_path, O_RDONLY | O_CLOEXEC), n = open(self->net_path, O_RDONLY | O_CLOEXEC);
-    int e = 0;
-    if (u < 0 || n < 0)
-        e = errno;
-    else if (setns(u, CLONE_NEWUSER) < 0 || setns(n, CLONE_NEWNET) < 0)
-        e = errno;
-    if (u >= 0)
-        close(u);
-    if (n >= 0)
-        close(n);
-    return e;
+    if (setns(self->user_fd, CLONE_NEWUSER) < 0 || setns(self->net_fd, CLONE_NEWNET) < 0)
+        return errno;
+    return 0;
 }
 
 /* spawn - fork a child that enters the namespace and runs fn(arg, fd) with one end of a
@@ -247,7 +252,8 @@ static int spawn(fw_netns *self, void (*fn)(fw_netns *, int, void *), void *arg,
     int sv[2];
     pid_t parent = getpid();
 
-    if (__atomic_load_n(&self->exited, __ATOMIC_ACQUIRE) || kill(self->pid, 0) < 0)
+    /* (a confined firewall may not signal the holder, made before: EPERM means it lives) */
+    if (__atomic_load_n(&self->exited, __ATOMIC_ACQUIRE) || (kill(self->pid, 0) < 0 && errno == ESRCH))
         return cmk_err_set(err, CMK_EUNAVAIL, "the namespace holder %d is gone", (int)self->pid);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return cmk_err_set(err, CMK_EIO, "cannot create a socket pair: %s", strerror(errno));

@@ -5,8 +5,6 @@
 
 #include "ops.h"
 
-#include "confine.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,35 +198,6 @@ static int connect_gateway(worker *self, cmk_err *err)
     return 0;
 }
 
-/* confine - a dedicated worker, once started: only its partitions' directory, no exec & co. */
-static void confine(worker *self)
-{
-    const cmk_config *cfg = cmk_server_config(self->srv);
-    const char *rw[8], *ro[] = { "/dev/urandom" };
-    char dirs[8][4200], list[1024] = "";
-    confine_result res = { 0 };
-    cmk_err err = CMK_ERR_INIT;
-    const cJSON *it;
-    int n = 0;
-
-    if (cmk_server_shared(self->srv) || !cfg->worker_confine)
-        return;
-    cJSON_ArrayForEach(it, cmk_server_envs(self->srv)) {
-        if (cJSON_IsString(it) && n < 8) {
-            snprintf(dirs[n], sizeof dirs[n], "%s/partitions/%s", cfg->run_dir, it->valuestring);
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n ? "," : "", dirs[n]);
-            rw[n] = dirs[n];
-            n++;
-        }
-    }
-    if (confine_syscalls(&res, &err) < 0 || confine_fs(rw, n, ro, 1, &res, &err) < 0)
-        cmk_log(CMK_LOG_ERROR, NULL, NULL, "worker.confine_failed", "error=\"%s\"", err.msg);
-    if (res.landlock_abi > 0)
-        cmk_info("worker.confined", "landlock_abi=%d seccomp=%d dirs=%s", res.landlock_abi, res.seccomp, list);
-    else
-        cmk_warn("worker.not_confined", "seccomp=%d reason=\"%s\"", res.seccomp, res.why_not);
-}
-
 /* collect_metrics - every second on the loop: environments open and their partitions' size */
 static void collect_metrics(void *arg)
 {
@@ -291,7 +260,6 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
     }
     wmetrics_get();
     cmk_metrics_on_collect(collect_metrics, self);
-    confine(self); /* sockets connected, keys in memory: nothing else of the file system */
     *out = self;
     return 0;
 }

@@ -105,3 +105,72 @@ cmk_raw() { "$BIN/cmk_raw" --run-dir "$RUN" "$@"; }
 child_pid() {
     json_get "$(cmkctl status --json)" "[p['pid'] for p in (j['processes'] if isinstance(j, dict) else j) if p['name'] == '$1'][0]"
 }
+
+# ---- least privilege (issue #20): what a process keeps, seen from /proc and from inside ----
+
+# least_privilege_up [cmkctl up args] - a cluster whose processes probe their own confinement
+# (confine.probe) once confined; partitions/probe-other-env is the partition none of them owns
+least_privilege_up() {
+    mkdir -p "$RUN/partitions/probe-other-env"
+    cmkctl up --set confine.probe=true "$@" >/dev/null
+}
+
+# pid_of NAME - pid of a cluster process by name (controller, worker-shared, gateway, ...)
+pid_of() {
+    if [ "$1" = controller ]; then head -1 "$RUN/controller.pid"; else child_pid "$1"; fi
+}
+
+# kept_uid0 - 1 when the cluster kept uid 0 (started as root with cluster.user root or "", or
+# from a tree cluster.user cannot reach: confine.kept_root)
+kept_uid0() {
+    [ "$(id -u)" = 0 ] || { echo 0; return; }
+    if grep -q "event=confine.kept_root" "$RUN/logs/controller.log" 2>/dev/null ||
+       grep -q "event=confine role=controller uid=0 " "$RUN/logs/controller.log" 2>/dev/null; then echo 1; else echo 0; fi
+}
+
+# assert_least_privilege_status PID [PERMITTED] - /proc/PID/status: not root (the cluster user
+# when the test runs as root, our own uid otherwise; uid 0 where kept_uid0), no effective
+# capability, no permitted, inheritable or ambient one but PERMITTED (a hex mask, default 0),
+# a bounding set within PERMITTED when started as root, a seccomp filter, no_new_privs
+assert_least_privilege_status() {
+    local st="/proc/$1/status" keep=${2:-0} want cap v
+    [ -r "$st" ] || fail "no process $1"
+    if [ "$(id -u)" != 0 ]; then want=$(id -u)
+    elif [ "$(kept_uid0)" = 1 ]; then
+        echo "note: uid 0 kept ($(grep -m1 -o 'reason="[^"]*"' "$RUN/logs/controller.log" || echo "cluster.user root")): capabilities dropped"
+        want=0
+    else want=$(id -u nobody); fi
+    read -r _ ruid euid suid _ < <(grep '^Uid:' "$st")
+    [ "$ruid $euid $suid" = "$want $want $want" ] || fail "pid $1 runs as uid $ruid/$euid/$suid, not $want"
+    grep -q "^CapEff:[[:space:]]*0000000000000000" "$st" || fail "pid $1 keeps effective capabilities: $(grep "^CapEff:" "$st")"
+    for cap in CapInh CapAmb; do
+        grep -q "^$cap:[[:space:]]*0000000000000000" "$st" || fail "pid $1 keeps capabilities: $(grep "^$cap:" "$st")"
+    done
+    v=$(awk '/^CapPrm:/ {print $2}' "$st")
+    [ $((0x$v & ~keep)) = 0 ] || fail "pid $1 keeps permitted capabilities: CapPrm $v (allowed: $keep)"
+    if [ "$(id -u)" = 0 ]; then
+        v=$(awk '/^CapBnd:/ {print $2}' "$st")
+        [ $((0x$v & ~keep)) = 0 ] || fail "pid $1 keeps a bounding set: CapBnd $v (allowed: $keep)"
+    fi
+    grep -q "^NoNewPrivs:[[:space:]]*1" "$st" || fail "pid $1 has no no_new_privs"
+    grep -q "^Seccomp:[[:space:]]*2" "$st" || fail "pid $1 has no seccomp filter: $(grep '^Seccomp:' "$st")"
+}
+
+# probe_line LOG - the confine.probe line a process wrote (waits for it)
+probe_line() {
+    wait_until 20 grep -q "event=confine.probe" "$1" || fail "no confine.probe line in $1"
+    grep -m1 "event=confine.probe" "$1"
+}
+
+# expect_probe LINE KIND KEY=VALUE... - each outcome as expected; KIND landlock: skipped (and
+# said) where Landlock is not applied - a sanitizer build or a kernel without it
+expect_probe() {
+    local line=$1 kind=$2 kv; shift 2
+    if [ "$kind" = landlock ] && { [ -n "${ASAN_OPTIONS:-}" ] || ! grep -q "landlock_abi=[1-9]" <<<"$(grep -h "event=confine " "$RUN"/logs/*.log | head -1)"; }; then
+        echo "note: Landlock not applied here (sanitizer build or kernel without it): not checking $*"
+        return 0
+    fi
+    for kv in "$@"; do
+        grep -q " ${kv}\( \|\$\)" <<<"$line" || fail "expected $kv: $line"
+    done
+}

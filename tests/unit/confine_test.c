@@ -1,9 +1,10 @@
 /*
- * confine_test.c - worker/confine.c on the real kernel: a child process confined to one
+ * confine_test.c - common/confine.c on the real kernel: a child process confined to one
  * directory creates and reads files there, but cannot open, create or list anything in a
  * sibling directory - another environment's partition - even by its full path, nor run a
- * program; files it was given read-only stay readable. Without Landlock (old kernel, sanitizer
- * build) only the seccomp part is checked, and the test says so.
+ * program, make a device node, signal its parent or bind/connect TCP; files it was given
+ * read-only stay readable. Without Landlock (old kernel, sanitizer build) only the seccomp part
+ * is checked, and the test says so.
  */
 #include <check.h>
 #include <errno.h>
@@ -15,7 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "worker/confine.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+
+#include "common/confine.h"
 
 static char base[256];
 
@@ -35,27 +42,44 @@ static int in_child(int (*fn)(void))
 /* confined - confine to base/env-a; 0 when every expectation held, else the failing step */
 static int confined(void)
 {
+    static const char *const calls[] = { "read", "write", "openat", "open", "close", "fstat",
+                                         "newfstatat", "mkdir", "mkdirat", "exit_group", "exit",
+                                         "getppid", "getpid", "kill", "socket", "bind", "connect",
+                                         "truncate", "brk", "mmap", "munmap", "lseek", NULL };
     char mine[300], theirs[300], path[400];
-    const char *rw[] = { mine };
-    const char *ro[] = { "/dev/urandom" };
+    confine_policy p = { .role = "test", .fs = 1, .net = 1, .scope = 1, .syscalls = calls,
+                         .guard_signals = 1 };
     confine_result res = { 0 };
     cmk_err err = CMK_ERR_INIT;
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
     int fd;
 
     snprintf(mine, sizeof mine, "%s/env-a", base);
     snprintf(theirs, sizeof theirs, "%s/env-b", base);
-    if (confine_syscalls(&res, &err) < 0 || !res.seccomp)
+    confine_add_path(&p, mine, CONFINE_RW);
+    confine_add_path(&p, "/dev/urandom", CONFINE_RO);
+    if (confine_apply(&p, &res, &err) < 0 || res.seccomp < 1)
         return 10;
-    if (confine_fs(rw, 1, ro, 1, &res, &err) < 0)
-        return 11;
-    /* seccomp: no program can be run */
+    /* seccomp: no program can be run, no device node made, the parent not signalled */
     execl("/bin/true", "true", (char *)NULL);
     if (errno != EPERM)
         return 12;
-    if (res.landlock_abi == 0) {
-        printf("note: Landlock not applied (%s): only seccomp checked\n", res.why_not);
+    snprintf(path, sizeof path, "%s/kmsg", mine);
+    if (mknod(path, S_IFCHR | 0600, makedev(1, 11)) == 0 || errno != EPERM)
+        return 22;
+    if (kill(getppid(), 0) == 0 || errno != EPERM)
+        return 23;
+    if (kill(-1, 0) == 0 || errno != EPERM)
+        return 24;
+    if (res.landlock_abi == 0 || !res.fs) {
+        printf("note: Landlock not applied (%s): only seccomp checked\n", res.missing);
         return 0;
     }
+    /* Landlock ABI 4+: no TCP */
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    if (res.net && ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+                    connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 || errno != EACCES))
+        return 25;
     /* its own directory: create, write, read, create a subdirectory */
     snprintf(path, sizeof path, "%s/dedicated", mine);
     if (mkdir(path, 0700) < 0 && errno != EEXIST)

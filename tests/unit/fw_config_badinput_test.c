@@ -99,7 +99,7 @@ static int apply(fw_edge *edge, const char *body, cmk_err *err)
 START_TEST(a_bad_apply_leaves_the_config_in_force)
 {
     cmk_err err = CMK_ERR_INIT;
-    fw_edge_opts o = { NULL, "userspace", FIREWALLS "legacy-only.json", SIM_TAGS, free_port() };
+    fw_edge_opts o = { NULL, "userspace", FIREWALLS "legacy-only.json", SIM_TAGS, free_port(), NULL, NULL };
     fw_edge *edge = fw_edge_new(&o, &err);
     char name[128];
     int rules0, rules;

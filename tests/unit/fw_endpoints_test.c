@@ -43,7 +43,7 @@ static int free_port(void)
 static void setup(void)
 {
     cmk_err err = CMK_ERR_INIT;
-    fw_edge_opts o = { NULL, "userspace", FIREWALLS "legacy-only.json", SIM_TAGS, 0 };
+    fw_edge_opts o = { NULL, "userspace", FIREWALLS "legacy-only.json", SIM_TAGS, 0, NULL, NULL };
     o.port = port = free_port();
     edge = fw_edge_new(&o, &err);
     ck_assert_msg(edge != NULL, "%s", err.msg);
@@ -302,7 +302,7 @@ END_TEST
 START_TEST(bad_options_are_refused)
 {
     cmk_err err = CMK_ERR_INIT;
-    fw_edge_opts o = { NULL, "sideways", NULL, SIM_TAGS, 18080 };
+    fw_edge_opts o = { NULL, "sideways", NULL, SIM_TAGS, 18080, NULL, NULL };
     ck_assert_ptr_null(fw_edge_new(&o, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, "firewall.mode"));
     o.mode = "userspace";

@@ -237,7 +237,7 @@ static char *http_get(int fd, const char *path)
 START_TEST(the_kernel_edge_serves_inside_and_swaps_configs)
 {
     char dir[] = "/tmp/fw_netns_test.XXXXXX", state[256];
-    fw_edge_opts o = { dir, "kernel", FIREWALLS "legacy-only.json", SIM_TAGS, 18080 };
+    fw_edge_opts o = { dir, "kernel", FIREWALLS "legacy-only.json", SIM_TAGS, 18080, NULL, NULL };
     cmk_err err = CMK_ERR_INIT;
     fw_edge *edge;
     cJSON *body, *reply = NULL, *st;
