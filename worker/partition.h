@@ -256,6 +256,11 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
 int partition_clear(partition *self, int connections, size_t *flows, size_t *runs,
                     partition_durable_fn durable, void *arg, cmk_err *err);
 
+/* partition_flow_gen - a number that changes with every flow write (put, delete, clear), every
+ * key change (partition_set_keys, partition_forget_keys) and every rollback: a cache of what
+ * was read from the flows table (a worker's parsed definitions) is valid while it stays the same */
+uint64_t partition_flow_gen(const partition *self);
+
 /* partition_path - the database file (<dir>/partition.db) */
 const char *partition_path(const partition *self);
 
