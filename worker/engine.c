@@ -16,7 +16,8 @@
 
 #include "flowexpr.h"
 
-#define EN_VERSION 1 /* serialization format */
+#define EN_VERSION 2    /* serialization format: 2 names the definition, 1 carried a copy of it */
+#define EN_VERSION_V1 1 /* still read */
 
 /* One action's record. */
 typedef struct {
@@ -29,7 +30,9 @@ typedef struct {
 } en_rec;
 
 struct engine_run {
-    flowdef *def;             /* own copy of the definition */
+    flowdef *def;             /* the definition (shared: flowdef_ref) */
+    char *def_flow;           /* the flow it is a version of, for the record (or NULL) */
+    int64_t def_version;      /* that version (the flow's updated time) */
     cJSON *trigger;           /* trigger outputs */
     en_rec *recs;             /* one per action */
     size_t n;                 /* entries in recs */
@@ -535,20 +538,24 @@ static engine_run *en_alloc(flowdef *def, cJSON *trigger)
 /* engine_run_new - a run of def started at now_ms */
 int engine_run_new(const flowdef *def, const char *trigger_json, int64_t now_ms, engine_run **out, cmk_err *err)
 {
-    flowdef *copy = NULL;
     cJSON *trigger = trigger_json && trigger_json[0] ? cJSON_Parse(trigger_json) : cJSON_CreateObject();
+    *out = NULL;
+    if (!trigger && trigger_json && trigger_json[0])
+        return cmk_err_set(err, CMK_EINVAL, "the trigger outputs must be a JSON object such as {\"headers\": {}, "
+                           "\"body\": {...}}");
+    return engine_run_start(def, trigger, now_ms, out, err);
+}
+
+/* engine_run_start - a run of def (shared, not copied) with parsed trigger outputs (taken) */
+int engine_run_start(const flowdef *def, cJSON *trigger, int64_t now_ms, engine_run **out, cmk_err *err)
+{
     *out = NULL;
     if (!cJSON_IsObject(trigger)) {
         cJSON_Delete(trigger);
         return cmk_err_set(err, CMK_EINVAL, "the trigger outputs must be a JSON object such as {\"headers\": {}, "
                            "\"body\": {...}}");
     }
-    int rc = flowdef_clone(def, &copy, err);
-    if (rc < 0) {
-        cJSON_Delete(trigger);
-        return rc;
-    }
-    if (!(*out = en_alloc(copy, trigger)))
+    if (!(*out = en_alloc(flowdef_ref(def), trigger)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory while starting a run");
     (*out)->start_ms = (*out)->now_ms = now_ms;
     (*out)->used = flowexpr_json_size(trigger);
@@ -573,6 +580,7 @@ void engine_run_destroy(engine_run **self_p)
     cJSON_Delete(run->trigger);
     cJSON_Delete(run->response);
     flowdef_destroy(&run->def);
+    free(run->def_flow);
     free(run);
     *self_p = NULL;
 }
@@ -657,22 +665,53 @@ static void en_put_error(cJSON *obj, const char *code, const char *message)
         cJSON_AddStringToObject(e, "message", message);
 }
 
-/* engine_run_to_json - the whole run, definition included */
+/* engine_run_set_definition - the flow and version the run's definition is, for its record */
+int engine_run_set_definition(engine_run *run, const char *flow, int64_t version)
+{
+    char *f = strdup(flow ? flow : "");
+    if (!f)
+        return CMK_ENOMEM;
+    free(run->def_flow);
+    run->def_flow = f;
+    run->def_version = version;
+    return 0;
+}
+
+/* en_ref - a reference to item under key (no copy: the record is printed, then dropped) */
+static void en_ref(cJSON *obj, const char *key, const cJSON *item)
+{
+    if (item)
+        cJSON_AddItemReferenceToObject(obj, key, (cJSON *)item);
+}
+
+/* en_int - an integer property, printed as one (cJSON would print a double with %1.15g and
+ * read it back with sscanf to check it) */
+static void en_int(cJSON *obj, const char *key, int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    cJSON_AddRawToObject(obj, key, buf);
+}
+
+/* engine_run_to_json - the whole run; the definition is named (flow and version), not copied */
 int engine_run_to_json(const engine_run *run, char **out, cmk_err *err)
 {
     cJSON *root = cJSON_CreateObject(), *acts;
     *out = NULL;
-    cJSON_AddNumberToObject(root, "version", EN_VERSION);
-    cJSON_AddItemToObject(root, "definition", cJSON_Duplicate(flowdef_json(run->def), 1));
-    cJSON_AddItemToObject(root, "trigger", cJSON_Duplicate(run->trigger, 1));
+    en_int(root, "version", EN_VERSION);
+    if (run->def_flow) {
+        cJSON *d = cJSON_AddObjectToObject(root, "definitionRef");
+        cJSON_AddStringToObject(d, "flow", run->def_flow);
+        en_int(d, "version", run->def_version);
+    }
+    en_ref(root, "trigger", run->trigger);
     cJSON_AddStringToObject(root, "status", en_status_names[run->status]);
     en_put_error(root, run->code, run->message);
-    cJSON_AddNumberToObject(root, "startMs", (double)run->start_ms);
-    cJSON_AddNumberToObject(root, "endMs", (double)run->end_ms);
-    cJSON_AddNumberToObject(root, "nowMs", (double)run->now_ms);
-    cJSON_AddNumberToObject(root, "seq", run->seq);
-    if (run->response)
-        cJSON_AddItemToObject(root, "response", cJSON_Duplicate(run->response, 1));
+    en_int(root, "startMs", run->start_ms);
+    en_int(root, "endMs", run->end_ms);
+    en_int(root, "nowMs", run->now_ms);
+    en_int(root, "seq", run->seq);
+    en_ref(root, "response", run->response);
     acts = cJSON_AddArrayToObject(root, "actions");
     for (size_t i = 0; acts && i < run->n; i++) {
         const en_rec *r = &run->recs[i];
@@ -680,17 +719,15 @@ int engine_run_to_json(const engine_run *run, char **out, cmk_err *err)
         cJSON_AddItemToArray(acts, o);
         cJSON_AddStringToObject(o, "name", en_act(run, i)->name);
         cJSON_AddStringToObject(o, "status", en_status_names[r->status]);
-        if (r->inputs)
-            cJSON_AddItemToObject(o, "inputs", cJSON_Duplicate(r->inputs, 1));
-        if (r->outputs)
-            cJSON_AddItemToObject(o, "outputs", cJSON_Duplicate(r->outputs, 1));
-        cJSON_AddNumberToObject(o, "startMs", (double)r->start_ms);
-        cJSON_AddNumberToObject(o, "endMs", (double)r->end_ms);
+        en_ref(o, "inputs", r->inputs);
+        en_ref(o, "outputs", r->outputs);
+        en_int(o, "startMs", r->start_ms);
+        en_int(o, "endMs", r->end_ms);
         en_put_error(o, r->code, r->message);
-        cJSON_AddNumberToObject(o, "branch", r->branch);
-        cJSON_AddNumberToObject(o, "order", r->order);
+        en_int(o, "branch", r->branch);
+        en_int(o, "order", r->order);
     }
-    *out = acts ? cJSON_PrintUnformatted(root) : NULL;
+    *out = acts ? cJSON_PrintBuffered(root, 1024, 0) : NULL; /* one buffer for a typical record */
     cJSON_Delete(root);
     return *out ? 0 : cmk_err_set(err, CMK_ENOMEM, "out of memory while saving a run");
 }
@@ -749,32 +786,49 @@ static int en_restore(engine_run *run, const cJSON *root, cmk_err *err)
 }
 
 /* engine_run_from_json - a run saved by engine_run_to_json */
-int engine_run_from_json(const char *json, size_t len, engine_run **out, cmk_err *err)
+int engine_run_from_json(const flowdef *def, const char *json, size_t len, engine_run **out, cmk_err *err)
 {
     cJSON *root = json ? cJSON_ParseWithLength(json, len) : NULL, *trigger;
-    const cJSON *def_js = cJSON_GetObjectItemCaseSensitive(root, "definition");
-    flowdef *def = NULL;
+    const cJSON *def_js = cJSON_GetObjectItemCaseSensitive(root, "definition"),
+                *ref = cJSON_GetObjectItemCaseSensitive(root, "definitionRef");
+    int64_t version = root ? en_num(root, "version") : 0;
+    flowdef *use = NULL;
     char *def_text = NULL;
     int rc = 0;
     *out = NULL;
-    if (!root || en_num(root, "version") != EN_VERSION || !def_js)
-        rc = cmk_err_set(err, CMK_EINVAL, "saved run: not a run saved by this version (version %d with a definition "
-                         "expected)", EN_VERSION);
-    else if (!(def_text = cJSON_PrintUnformatted(def_js)))
-        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
-    else if ((rc = flowdef_parse(def_text, strlen(def_text), &def, err)) < 0)
-        cmk_err_prefix(err, "saved run: ");
+    if (!root || (version != EN_VERSION && version != EN_VERSION_V1) || (version == EN_VERSION_V1 && !def_js))
+        rc = cmk_err_set(err, CMK_EINVAL, "saved run: not a run saved by this version (version %d, or %d with a "
+                         "definition, expected)", EN_VERSION, EN_VERSION_V1);
+    else if (version == EN_VERSION_V1) {
+        /* a record of an older build carries its own copy of the definition */
+        if (!(def_text = cJSON_PrintUnformatted(def_js)))
+            rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
+        else if ((rc = flowdef_parse(def_text, strlen(def_text), &use, err)) < 0)
+            cmk_err_prefix(err, "saved run: ");
+    } else if (!def)
+        rc = cmk_err_set(err, CMK_EINVAL, "saved run: it names its definition (flow %s, version %.0f); give that "
+                         "definition to load it", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "flow"))
+                         ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "flow")) : "?",
+                         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ref, "version")));
+    else
+        use = flowdef_ref(def);
     trigger = rc == 0 ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(root, "trigger"), 1) : NULL;
     if (rc == 0 && !cJSON_IsObject(trigger)) {
         cJSON_Delete(trigger);
-        flowdef_destroy(&def);
+        flowdef_destroy(&use);
         rc = cmk_err_set(err, CMK_EINVAL, "saved run: no trigger outputs");
     }
-    if (rc == 0 && !(*out = en_alloc(def, trigger)))
+    if (rc == 0 && !(*out = en_alloc(use, trigger)))
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
-    if (rc == 0 && (rc = en_restore(*out, root, err)) < 0)
-        engine_run_destroy(out);
+    if (rc == 0 && cJSON_IsObject(ref) &&
+        engine_run_set_definition(*out, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "flow")),
+                                  en_num(ref, "version")) < 0)
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
     if (rc == 0)
+        rc = en_restore(*out, root, err);
+    if (rc < 0)
+        engine_run_destroy(out);
+    else
         (*out)->used = len; /* about what it holds: its saved text */
     free(def_text);
     cJSON_Delete(root);
