@@ -45,7 +45,7 @@ static const char *const pt_sql[PT_STMT_COUNT] = {
     [PT_RUN_BY_ID] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
                      " WHERE id = ?1",
     [PT_RUN_INSERT] = "INSERT INTO runs(id, flow_id, client_req, status, start_ms, end_ms,"
-                      " \"trigger\") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      " \"trigger\", record) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [PT_RUN_SAVE] = "UPDATE runs SET status = ?2, end_ms = ?3, record = coalesce(?4, record)"
                     " WHERE id = ?1",
     [PT_RUN_GET] = "SELECT id, flow_id, client_req, status, start_ms, end_ms, \"trigger\", record"

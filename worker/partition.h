@@ -156,6 +156,18 @@ typedef struct {
 int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
                         partition_run *existing, partition_durable_fn durable, void *arg, cmk_err *err);
 
+/* partition_run_dedup / partition_run_insert - partition_run_begin in two halves, so that a run
+ * that ends within its first step is written once, with its record, instead of an INSERT then
+ * an UPDATE: _dedup is the client_req check (0, or CMK_EEXIST and *existing; req_key, cap >= 64,
+ * gets the keyed hash to store), _insert writes the run (meta->status and end_ms as given;
+ * record_json NULL for a run still Running) with that key; nothing else may be written in
+ * between that could start the same client request. */
+int partition_run_dedup(partition *self, const partition_run *meta, partition_run *existing, char *req_key,
+                        size_t cap, cmk_err *err);
+int partition_run_insert(partition *self, const partition_run *meta, const char *req_key, const char *trigger_json,
+                         const char *record_json, partition_run *existing, partition_durable_fn durable, void *arg,
+                         cmk_err *err);
+
 /* partition_run_save - update status/end time and the run's full record (sealed JSON: every
  * action's status, inputs, outputs, timings; engine_run_to_json) */
 int partition_run_save(partition *self, const char *run_id, const char *status, int64_t end_ms,

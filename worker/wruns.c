@@ -2,8 +2,10 @@
  * wruns.c - runs of flows in a worker: the engine steps each run as far as it can; HTTP
  * actions go to the gateway (replies come back asynchronously, matched by request id), child
  * flows run in the same worker and answer with their Response, List flows as Admin is answered
- * from the partition. A run is recorded when it starts (with its trigger) and saved with every
- * action's inputs and outputs when it ends; its caller hears only once that save is durable.
+ * from the partition. A run is recorded when its first step returns to the loop still running
+ * (with its trigger) and saved with every action's inputs and outputs when it ends; a run that
+ * ends within its first step (a Compose-only flow) is written once, trigger and record together.
+ * Its caller hears only once that write is durable.
  * A run submitted again with the same client request id is not run twice.
  *
  * Run ids sort by time, newest first, as Logic Apps run ids do (they count down in time):
@@ -47,6 +49,10 @@ struct wrun {
     int descendants;             /* child runs started under this top-level run, in all */
     int continuing;              /* a continuation of a time-sliced step is scheduled */
     int gw_pending;              /* its calls in w->gw_calls */
+    int recorded;                /* its row is written (Running, or ended) */
+    partition_run meta;          /* what its row says when it starts */
+    char req_key[64];            /* the stored key of its client request (partition_run_dedup) */
+    char *trigger_json;          /* its trigger outputs as text, until its row is written */
     double t0;                   /* monotonic start (cmk_metrics_now), for the latency metric */
     wrun *next;                  /* registry of runs in flight */
 };
@@ -121,7 +127,38 @@ static void free_run(wrun *r)
     unlink_run(r);
     engine_run_destroy(&r->run);
     cmk_msg_destroy(&r->reply);
+    free(r->trigger_json);
     free(r);
+}
+
+/* on_begun - the run's start record: nothing to wait for (runs are acknowledged at the end) */
+static void on_begun(void *arg, int rc)
+{
+    (void)arg;
+    (void)rc;
+}
+
+/* record_started - a run going back to the loop still running gets its Running row now (the
+ * client request was checked when it started and nothing ran in between); 0 or the error */
+static int record_started(wrun *r)
+{
+    wenv *e;
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+    if (r->recorded)
+        return 0;
+    e = wenv_find(r->w, r->env);
+    rc = !e || !e->part ? cmk_err_set(&err, CMK_EUNAVAIL, "environment %s is not open", r->env)
+                        : partition_run_insert(e->part, &r->meta, r->req_key, r->trigger_json, NULL, NULL, on_begun,
+                                               NULL, &err);
+    if (rc < 0) {
+        cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.record_failed", "error=\"%s\"", err.msg);
+        return rc;
+    }
+    r->recorded = 1;
+    free(r->trigger_json);
+    r->trigger_json = NULL;
+    return 0;
 }
 
 /* result_json - what a caller hears about an ended run */
@@ -223,9 +260,18 @@ static void finish(wrun *r)
     /* log first: the save may commit inline, and on_saved frees r */
     cmk_log(CMK_LOG_INFO, r->env, r->id, "run.ended", "flow=%s status=%s duration_ms=%lld", r->flow_id,
             engine_status_name(engine_run_status(r->run)), (long long)(end - start));
+    if (!r->recorded) {
+        /* ended within its first step: one row, trigger and record together */
+        cmk_strlcpy(r->meta.status, engine_status_name(engine_run_status(r->run)), sizeof r->meta.status);
+        r->meta.end_ms = end;
+        r->recorded = 1;
+    } else
+        r->meta.id[0] = '\0';
     if (!e || !e->part || engine_run_to_json(r->run, &record, &err) < 0 ||
-        partition_run_save(e->part, r->id, engine_status_name(engine_run_status(r->run)), end, record, on_saved, r,
-                           &err) < 0) {
+        (r->meta.id[0] ? partition_run_insert(e->part, &r->meta, r->req_key, r->trigger_json, record, NULL, on_saved,
+                                              r, &err)
+                       : partition_run_save(e->part, r->id, engine_status_name(engine_run_status(r->run)), end,
+                                            record, on_saved, r, &err)) < 0) {
         cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.save_failed", "error=\"%s\"", err.msg[0] ? err.msg : "no partition");
         free(record);
         on_saved(r, err.code ? err.code : CMK_EIO);
@@ -449,7 +495,7 @@ static int on_continue(cmk_loop *loop, int64_t id, void *arg)
 /* advance - step the engine until it waits on outside work or ends. A step starts at most
  * SLICE_STARTS actions; if more are ready the rest runs from a zero-delay loop timer, so the
  * worker's loop (heartbeats, other tenants' requests) runs between slices. */
-static void advance(wrun *r)
+static int advance_steps(wrun *r)
 {
     for (int guard = 0; guard < 1000 && !r->finishing; guard++) {
         engine_work_list *work = NULL;
@@ -476,9 +522,9 @@ static void advance(wrun *r)
         if (engine_run_status(r->run) != ENGINE_RUNNING) {
             if (r->outstanding == 0) {
                 finish(r);
-                return;
+                return 0; /* r may be gone */
             }
-            return; /* ended (e.g. Terminate) with answers still to come: they are dropped */
+            return 1; /* ended (e.g. Terminate) with answers still to come: they are dropped */
         }
         if (more) { /* the slice is used: let the loop run, then go on */
             wcont *c = r->continuing ? NULL : calloc(1, sizeof *c);
@@ -490,18 +536,27 @@ static void advance(wrun *r)
                 else
                     free(c);
             }
-            return;
+            return 1;
         }
         if (!immediate)
-            return;
+            return 1;
     }
+    return !r->finishing;
 }
 
-/* on_begun - the run's start record: nothing to wait for (runs are acknowledged at the end) */
-static void on_begun(void *arg, int rc)
+/* advance - step the run (advance_steps); one that goes back to the loop still running has its
+ * Running row written first, so that a crash from here on leaves it recorded. If that write
+ * fails, the run fails: its caller hears why rather than a run that nobody can find. */
+static void advance(wrun *r)
 {
-    (void)arg;
-    (void)rc;
+    char msg[CMK_ERR_MSG_MAX];
+    if (!advance_steps(r) || r->recorded || record_started(r) == 0)
+        return;
+    snprintf(msg, sizeof msg, "the run could not be recorded in environment %s's partition", r->env);
+    if (engine_run_status(r->run) == ENGINE_RUNNING)
+        engine_run_fail(r->run, worker_now(r->w), "RunNotRecorded", msg, NULL);
+    if (r->outstanding == 0 && !r->finishing)
+        finish(r);
 }
 
 /* wrun_start - start a run of flow (parsed definition, shared) with trigger outputs (taken) */
@@ -509,8 +564,8 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
                const char *client_req, cmk_msg *reply, wrun *parent, const char *parent_action, cmk_err *err)
 {
     wrun *r;
-    partition_run meta = { 0 }, existing;
-    char id[64], *trigger_json;
+    partition_run existing;
+    char id[64];
     int rc;
 
     r = calloc(1, sizeof *r);
@@ -533,19 +588,20 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
     }
     /* the record names the definition's version (the flow's updated time), it does not copy it */
     if (engine_run_set_definition(r->run, flow->id, flow->updated_ms) < 0 ||
-        !(trigger_json = cJSON_PrintUnformatted(trigger))) {
+        !(r->trigger_json = cJSON_PrintUnformatted(trigger))) {
         engine_run_destroy(&r->run);
         free(r);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
     engine_set_budget(r->run, (size_t)cmk_server_config(w->srv)->run_data_budget);
-    cmk_strlcpy(meta.id, r->id, sizeof meta.id);
-    cmk_strlcpy(meta.flow_id, flow->id, sizeof meta.flow_id);
-    cmk_strlcpy(meta.client_req, client_req ? client_req : "", sizeof meta.client_req);
-    cmk_strlcpy(meta.status, "Running", sizeof meta.status);
-    meta.start_ms = worker_now(w);
-    rc = partition_run_begin(env->part, &meta, trigger_json, &existing, on_begun, NULL, err);
-    free(trigger_json);
+    cmk_strlcpy(r->meta.id, r->id, sizeof r->meta.id);
+    cmk_strlcpy(r->meta.flow_id, flow->id, sizeof r->meta.flow_id);
+    cmk_strlcpy(r->meta.client_req, client_req ? client_req : "", sizeof r->meta.client_req);
+    cmk_strlcpy(r->meta.status, "Running", sizeof r->meta.status);
+    r->meta.start_ms = worker_now(w);
+    /* the client request is checked now; the run's row is written when its first step ends
+     * (advance), with its record if it ended by then */
+    rc = partition_run_dedup(env->part, &r->meta, &existing, r->req_key, sizeof r->req_key, err);
     if (rc == CMK_EEXIST) {
         /* the same submission again: answer with the run it already made, never run it twice */
         cJSON *o = cJSON_CreateObject();
@@ -557,6 +613,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
         cJSON_AddStringToObject(o, "start", cmk_time_format(existing.start_ms, ts, sizeof ts));
         cJSON_AddBoolToObject(o, "duplicate", 1);
         engine_run_destroy(&r->run);
+        free(r->trigger_json);
         free(r);
         cmk_msg_set_body(reply, o);
         worker_reply(w, reply);
@@ -564,6 +621,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
     }
     if (rc < 0) {
         engine_run_destroy(&r->run);
+        free(r->trigger_json);
         free(r);
         return rc;
     }
