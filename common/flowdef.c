@@ -34,6 +34,7 @@ struct flowdef {
     cJSON *params;           /* parameter name -> defaultValue */
     bool list_v1, list_v2;   /* uses List flows as Admin V1 / V2 */
     bool has_response;       /* has a Response action */
+    int refs;                /* holders beyond the first (flowdef_ref); not atomic */
 };
 
 /* A growing string, for translating designer conditions. */
@@ -650,6 +651,11 @@ void flowdef_destroy(flowdef **self_p)
     if (!self_p || !*self_p)
         return;
     flowdef *d = *self_p;
+    *self_p = NULL;
+    if (d->refs > 0) { /* another holder still reads it */
+        d->refs--;
+        return;
+    }
     for (size_t i = 0; i < d->n_actions; i++) {
         free(d->actions[i].path);
         free(d->actions[i].run_after);
@@ -660,7 +666,15 @@ void flowdef_destroy(flowdef **self_p)
     cJSON_Delete(d->params);
     cJSON_Delete(d->root);
     free(d);
-    *self_p = NULL;
+}
+
+/* flowdef_ref - one more holder of a parsed definition */
+flowdef *flowdef_ref(const flowdef *self)
+{
+    flowdef *d = (flowdef *)self; /* the count is the only thing a holder changes */
+    if (d)
+        d->refs++;
+    return d;
 }
 
 /* flowdef_to_json - the definition as compact JSON */

@@ -114,6 +114,12 @@ int flowdef_parse(const char *json, size_t len, flowdef **out, cmk_err *err);
 /* flowdef_destroy - free a definition; accepts NULL and nulls the caller's pointer */
 void flowdef_destroy(flowdef **self_p);
 
+/* flowdef_ref - the same parsed definition for one more holder (each holder calls
+ * flowdef_destroy once; the last one frees it). A definition is never changed after
+ * flowdef_parse, so holders share it: a worker caches one per flow version and every run of
+ * that version reads it. Not thread-safe: holders live in one thread. */
+flowdef *flowdef_ref(const flowdef *self);
+
 /* flowdef_clone - an independent copy */
 int flowdef_clone(const flowdef *self, flowdef **out, cmk_err *err);
 

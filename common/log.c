@@ -22,6 +22,30 @@ static struct {
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static pid_t log_pid;                     /* this process's pid, asked once (0: not yet) */
+static pthread_once_t log_pid_once = PTHREAD_ONCE_INIT;
+
+/* log_pid_reset - a forked child asks again */
+static void log_pid_reset(void)
+{
+    log_pid = 0;
+}
+
+/* log_pid_init - register log_pid_reset for fork */
+static void log_pid_init(void)
+{
+    pthread_atfork(NULL, NULL, log_pid_reset);
+}
+
+/* my_pid - getpid() without a system call per log line */
+static int my_pid(void)
+{
+    pthread_once(&log_pid_once, log_pid_init);
+    if (!log_pid)
+        log_pid = getpid();
+    return (int)log_pid;
+}
+
 #define LOG_RATE_SLOTS 64          /* distinct warning events tracked at once */
 #define LOG_RATE_WINDOW_S 60       /* the window warn_burst counts over */
 #define LOG_ROTATE_CHECK 65536     /* bytes written between two size checks */
@@ -146,7 +170,7 @@ void cmk_log(int level, const char *env, const char *req, const char *event, con
     gmtime_r(&tv.tv_sec, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     n = snprintf(line, sizeof line, "%s.%03ldZ level=%s proc=%s pid=%d env=%s req=%s event=%s", ts,
-                 (long)(tv.tv_usec / 1000), level_names[level], log_state.proc, (int)getpid(),
+                 (long)(tv.tv_usec / 1000), level_names[level], log_state.proc, my_pid(),
                  env && *env ? env : "-", req && *req ? req : "-", event);
     if (fmt && *fmt && n > 0 && (size_t)n < sizeof line - 2) {
         line[n++] = ' ';
@@ -158,7 +182,7 @@ void cmk_log(int level, const char *env, const char *req, const char *event, con
     if (level >= CMK_LOG_WARN && log_limits.burst > 0) {
         char head[160];
         snprintf(head, sizeof head, "%s.%03ldZ level=info proc=%s pid=%d env=- req=-", ts, (long)(tv.tv_usec / 1000),
-                 log_state.proc, (int)getpid());
+                 log_state.proc, my_pid());
         if (!rate_locked(out, event, tv.tv_sec, head)) {
             pthread_mutex_unlock(&log_lock);
             return;

@@ -14,42 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_int.h"
 #include "flowexpr.h"
-
-#define EN_VERSION 1 /* serialization format */
-
-/* One action's record. */
-typedef struct {
-    engine_status status;     /* its status */
-    cJSON *inputs, *outputs;  /* evaluated inputs; outputs */
-    int64_t start_ms, end_ms; /* caller's clock; 0 if none */
-    char *code, *message;     /* error, or NULL */
-    int branch;               /* Condition: 1 true, 0 else, -1 not evaluated */
-    int order;                /* start order, 0 if never */
-} en_rec;
-
-struct engine_run {
-    flowdef *def;             /* own copy of the definition */
-    cJSON *trigger;           /* trigger outputs */
-    en_rec *recs;             /* one per action */
-    size_t n;                 /* entries in recs */
-    engine_status status;     /* ENGINE_RUNNING until the end */
-    char *code, *message;     /* the run's error, or NULL */
-    int64_t start_ms, end_ms; /* caller's clock */
-    int64_t now_ms;           /* time of the current call */
-    int seq;                  /* actions started so far */
-    cJSON *response;          /* {"statusCode","headers","body"} once a Response ran */
-    size_t budget;            /* bytes of data the run may hold (0: no limit) */
-    size_t used;              /* bytes it holds: trigger, inputs, outputs */
-    int starts_left;          /* actions this step may still start (-1: no limit) */
-    int yielded;              /* the step stopped at its limit: more to do */
-};
 
 static const char *const en_status_names[] = { "NotStarted", "Waiting", "Running", "Succeeded",
                                                "Failed", "Skipped", "TimedOut", "Cancelled" };
 
 /* en_set_error - replace an error pair (code and message are copied) */
-static void en_set_error(char **code_p, char **msg_p, const char *code, const char *message)
+void en_set_error(char **code_p, char **msg_p, const char *code, const char *message)
 {
     free(*code_p);
     free(*msg_p);
@@ -70,11 +42,6 @@ static unsigned en_mask(engine_status s)
            : s == ENGINE_SKIPPED ? FLOWDEF_ON_SKIPPED : s == ENGINE_TIMEDOUT ? FLOWDEF_ON_TIMEDOUT : 0;
 }
 
-/* en_act - the definition of action i */
-static const flowdef_action *en_act(const engine_run *run, size_t i)
-{
-    return flowdef_action_at(run->def, i);
-}
 
 /* en_lookup - body('A') / outputs('A') for expressions */
 static int en_lookup(void *arg, const char *name, const cJSON **outputs, const cJSON **body, cmk_err *err)
@@ -512,7 +479,7 @@ void engine_work_list_destroy(engine_work_list **self_p)
 }
 
 /* en_alloc - a run of def (taken) with the trigger outputs (taken) */
-static engine_run *en_alloc(flowdef *def, cJSON *trigger)
+engine_run *en_alloc(flowdef *def, cJSON *trigger)
 {
     engine_run *run = calloc(1, sizeof *run);
     size_t n = flowdef_action_count(def);
@@ -535,20 +502,24 @@ static engine_run *en_alloc(flowdef *def, cJSON *trigger)
 /* engine_run_new - a run of def started at now_ms */
 int engine_run_new(const flowdef *def, const char *trigger_json, int64_t now_ms, engine_run **out, cmk_err *err)
 {
-    flowdef *copy = NULL;
     cJSON *trigger = trigger_json && trigger_json[0] ? cJSON_Parse(trigger_json) : cJSON_CreateObject();
+    *out = NULL;
+    if (!trigger && trigger_json && trigger_json[0])
+        return cmk_err_set(err, CMK_EINVAL, "the trigger outputs must be a JSON object such as {\"headers\": {}, "
+                           "\"body\": {...}}");
+    return engine_run_start(def, trigger, now_ms, out, err);
+}
+
+/* engine_run_start - a run of def (shared, not copied) with parsed trigger outputs (taken) */
+int engine_run_start(const flowdef *def, cJSON *trigger, int64_t now_ms, engine_run **out, cmk_err *err)
+{
     *out = NULL;
     if (!cJSON_IsObject(trigger)) {
         cJSON_Delete(trigger);
         return cmk_err_set(err, CMK_EINVAL, "the trigger outputs must be a JSON object such as {\"headers\": {}, "
                            "\"body\": {...}}");
     }
-    int rc = flowdef_clone(def, &copy, err);
-    if (rc < 0) {
-        cJSON_Delete(trigger);
-        return rc;
-    }
-    if (!(*out = en_alloc(copy, trigger)))
+    if (!(*out = en_alloc(flowdef_ref(def), trigger)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory while starting a run");
     (*out)->start_ms = (*out)->now_ms = now_ms;
     (*out)->used = flowexpr_json_size(trigger);
@@ -573,6 +544,7 @@ void engine_run_destroy(engine_run **self_p)
     cJSON_Delete(run->trigger);
     cJSON_Delete(run->response);
     flowdef_destroy(&run->def);
+    free(run->def_flow);
     free(run);
     *self_p = NULL;
 }
@@ -645,140 +617,6 @@ bool engine_run_response(const engine_run *run, int *status_code, const cJSON **
     if (body)
         *body = cJSON_GetObjectItemCaseSensitive(run->response, "body");
     return true;
-}
-
-/* en_put_error - {"code","message"} or nothing */
-static void en_put_error(cJSON *obj, const char *code, const char *message)
-{
-    cJSON *e = code || message ? cJSON_AddObjectToObject(obj, "error") : NULL;
-    if (e && code)
-        cJSON_AddStringToObject(e, "code", code);
-    if (e && message)
-        cJSON_AddStringToObject(e, "message", message);
-}
-
-/* engine_run_to_json - the whole run, definition included */
-int engine_run_to_json(const engine_run *run, char **out, cmk_err *err)
-{
-    cJSON *root = cJSON_CreateObject(), *acts;
-    *out = NULL;
-    cJSON_AddNumberToObject(root, "version", EN_VERSION);
-    cJSON_AddItemToObject(root, "definition", cJSON_Duplicate(flowdef_json(run->def), 1));
-    cJSON_AddItemToObject(root, "trigger", cJSON_Duplicate(run->trigger, 1));
-    cJSON_AddStringToObject(root, "status", en_status_names[run->status]);
-    en_put_error(root, run->code, run->message);
-    cJSON_AddNumberToObject(root, "startMs", (double)run->start_ms);
-    cJSON_AddNumberToObject(root, "endMs", (double)run->end_ms);
-    cJSON_AddNumberToObject(root, "nowMs", (double)run->now_ms);
-    cJSON_AddNumberToObject(root, "seq", run->seq);
-    if (run->response)
-        cJSON_AddItemToObject(root, "response", cJSON_Duplicate(run->response, 1));
-    acts = cJSON_AddArrayToObject(root, "actions");
-    for (size_t i = 0; acts && i < run->n; i++) {
-        const en_rec *r = &run->recs[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(acts, o);
-        cJSON_AddStringToObject(o, "name", en_act(run, i)->name);
-        cJSON_AddStringToObject(o, "status", en_status_names[r->status]);
-        if (r->inputs)
-            cJSON_AddItemToObject(o, "inputs", cJSON_Duplicate(r->inputs, 1));
-        if (r->outputs)
-            cJSON_AddItemToObject(o, "outputs", cJSON_Duplicate(r->outputs, 1));
-        cJSON_AddNumberToObject(o, "startMs", (double)r->start_ms);
-        cJSON_AddNumberToObject(o, "endMs", (double)r->end_ms);
-        en_put_error(o, r->code, r->message);
-        cJSON_AddNumberToObject(o, "branch", r->branch);
-        cJSON_AddNumberToObject(o, "order", r->order);
-    }
-    *out = acts ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    return *out ? 0 : cmk_err_set(err, CMK_ENOMEM, "out of memory while saving a run");
-}
-
-/* en_num - a number property, or 0 */
-static int64_t en_num(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-/* en_get_error - read {"error": {"code","message"}} */
-static void en_get_error(const cJSON *obj, char **code, char **message)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "error");
-    if (e)
-        en_set_error(code, message, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "code")),
-                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message")));
-}
-
-/* en_restore - fill a run from its saved JSON */
-static int en_restore(engine_run *run, const cJSON *root, cmk_err *err)
-{
-    const cJSON *acts = cJSON_GetObjectItemCaseSensitive(root, "actions"), *o, *v;
-    size_t i = 0;
-    if (engine_status_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status")), &run->status) < 0 ||
-        !cJSON_IsArray(acts) || (size_t)cJSON_GetArraySize(acts) != run->n)
-        return cmk_err_set(err, CMK_EINVAL, "saved run: status or actions don't match its definition");
-    en_get_error(root, &run->code, &run->message);
-    run->start_ms = en_num(root, "startMs");
-    run->end_ms = en_num(root, "endMs");
-    run->now_ms = en_num(root, "nowMs");
-    run->seq = (int)en_num(root, "seq");
-    if ((v = cJSON_GetObjectItemCaseSensitive(root, "response")) && !(run->response = cJSON_Duplicate(v, 1)))
-        return cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
-    cJSON_ArrayForEach(o, acts)
-    {
-        en_rec *r = &run->recs[i];
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
-        if (!name || strcmp(name, en_act(run, i)->name) ||
-            engine_status_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "status")), &r->status) < 0)
-            return cmk_err_set(err, CMK_EINVAL, "saved run: action %zu is not '%s' with a known status", i,
-                               en_act(run, i)->name);
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "inputs")))
-            r->inputs = cJSON_Duplicate(v, 1);
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "outputs")))
-            r->outputs = cJSON_Duplicate(v, 1);
-        r->start_ms = en_num(o, "startMs");
-        r->end_ms = en_num(o, "endMs");
-        r->branch = (int)en_num(o, "branch");
-        r->order = (int)en_num(o, "order");
-        en_get_error(o, &r->code, &r->message);
-        i++;
-    }
-    return 0;
-}
-
-/* engine_run_from_json - a run saved by engine_run_to_json */
-int engine_run_from_json(const char *json, size_t len, engine_run **out, cmk_err *err)
-{
-    cJSON *root = json ? cJSON_ParseWithLength(json, len) : NULL, *trigger;
-    const cJSON *def_js = cJSON_GetObjectItemCaseSensitive(root, "definition");
-    flowdef *def = NULL;
-    char *def_text = NULL;
-    int rc = 0;
-    *out = NULL;
-    if (!root || en_num(root, "version") != EN_VERSION || !def_js)
-        rc = cmk_err_set(err, CMK_EINVAL, "saved run: not a run saved by this version (version %d with a definition "
-                         "expected)", EN_VERSION);
-    else if (!(def_text = cJSON_PrintUnformatted(def_js)))
-        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
-    else if ((rc = flowdef_parse(def_text, strlen(def_text), &def, err)) < 0)
-        cmk_err_prefix(err, "saved run: ");
-    trigger = rc == 0 ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(root, "trigger"), 1) : NULL;
-    if (rc == 0 && !cJSON_IsObject(trigger)) {
-        cJSON_Delete(trigger);
-        flowdef_destroy(&def);
-        rc = cmk_err_set(err, CMK_EINVAL, "saved run: no trigger outputs");
-    }
-    if (rc == 0 && !(*out = en_alloc(def, trigger)))
-        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory while loading a run");
-    if (rc == 0 && (rc = en_restore(*out, root, err)) < 0)
-        engine_run_destroy(out);
-    if (rc == 0)
-        (*out)->used = len; /* about what it holds: its saved text */
-    free(def_text);
-    cJSON_Delete(root);
-    return rc;
 }
 
 /* engine_status_name - a status in words */

@@ -29,8 +29,10 @@
  *                    [flows...]}}: the environment's flows.
  * For a Compose action outputs and body are the composed value.
  *
- * A run serializes to JSON (definition included) and back, so an in-flight run survives a crash:
- * after engine_run_from_json, engine_run_waiting lists the work to redo or to wait for.
+ * A run serializes to JSON and back, so an in-flight run survives a crash: after
+ * engine_run_from_json, engine_run_waiting lists the work to redo or to wait for. The saved JSON
+ * names its definition (engine_run_set_definition: flow id and version) instead of copying it;
+ * the definition is given back to engine_run_from_json.
  */
 #ifndef CMK_ENGINE_H
 #define CMK_ENGINE_H
@@ -98,10 +100,19 @@ typedef struct {
 
 typedef struct engine_run engine_run;
 
-/* engine_run_new - a run of def (copied) started at now_ms; trigger_json is the trigger's
- * outputs {"headers": {..}, "queries": {..}, "body": ..} (NULL or "": none) */
+/* engine_run_new - a run of def started at now_ms; trigger_json is the trigger's
+ * outputs {"headers": {..}, "queries": {..}, "body": ..} (NULL or "": none). The run shares def
+ * (flowdef_ref: a definition never changes once parsed) and releases it when destroyed. */
 int engine_run_new(const flowdef *def, const char *trigger_json, int64_t now_ms, engine_run **out,
                    cmk_err *err);
+
+/* engine_run_start - the same with the trigger outputs already parsed (a JSON object, taken
+ * even on failure): a request's body is parsed once, not printed and parsed again */
+int engine_run_start(const flowdef *def, cJSON *trigger, int64_t now_ms, engine_run **out, cmk_err *err);
+
+/* engine_run_set_definition - the flow id and version (its updated time) that the run's
+ * definition is: what the saved record names instead of a copy of the definition */
+int engine_run_set_definition(engine_run *run, const char *flow, int64_t version);
 
 /* engine_run_destroy - free a run; accepts NULL and nulls the caller's pointer */
 void engine_run_destroy(engine_run **self_p);
@@ -152,7 +163,7 @@ void engine_run_error(const engine_run *run, const char **code, const char **mes
 /* engine_run_times - start and end (0 while running) on the caller's clock */
 void engine_run_times(const engine_run *run, int64_t *start_ms, int64_t *end_ms);
 
-/* engine_run_def - the run's own copy of the definition */
+/* engine_run_def - the run's definition (shared with other runs of the same version) */
 const flowdef *engine_run_def(const engine_run *run);
 
 /* engine_run_record_count / engine_run_record / engine_run_record_find - per-action records,
@@ -165,9 +176,12 @@ int engine_run_record_find(const engine_run *run, const char *name, engine_recor
 bool engine_run_response(const engine_run *run, int *status_code, const cJSON **headers,
                          const cJSON **body);
 
-/* engine_run_to_json / engine_run_from_json - the whole run, definition included */
+/* engine_run_to_json / engine_run_from_json - the whole run as JSON: trigger outputs, status,
+ * every action's record, and "definitionRef": {"flow", "version"} naming the definition (not a
+ * copy: a flow's definition is stored once, with the flow). engine_run_from_json takes that
+ * definition as def (shared); a record of format 1, which carried a copy, loads with def NULL. */
 int engine_run_to_json(const engine_run *run, char **out, cmk_err *err);
-int engine_run_from_json(const char *json, size_t len, engine_run **out, cmk_err *err);
+int engine_run_from_json(const flowdef *def, const char *json, size_t len, engine_run **out, cmk_err *err);
 
 /* engine_status_name / engine_status_parse - "Succeeded" <-> ENGINE_SUCCEEDED */
 const char *engine_status_name(engine_status status);

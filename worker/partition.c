@@ -45,7 +45,7 @@ static const char *const pt_sql[PT_STMT_COUNT] = {
     [PT_RUN_BY_ID] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
                      " WHERE id = ?1",
     [PT_RUN_INSERT] = "INSERT INTO runs(id, flow_id, client_req, status, start_ms, end_ms,"
-                      " \"trigger\") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      " \"trigger\", record) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [PT_RUN_SAVE] = "UPDATE runs SET status = ?2, end_ms = ?3, record = coalesce(?4, record)"
                     " WHERE id = ?1",
     [PT_RUN_GET] = "SELECT id, flow_id, client_req, status, start_ms, end_ms, \"trigger\", record"
@@ -201,6 +201,7 @@ static int commit_once(partition *p, cmk_err *err)
         code = cmk_err_set(err, p->fail_commit < -1 ? p->fail_commit : CMK_EIO,
                            "committing pending writes: simulated failure (test seam)");
         p->fail_commit = 0;
+        p->flow_gen++; /* what was written since the last commit is gone */
         (void)pt_exec_cached(p, PT_ROLLBACK);
         dispatch(p, code);
         return code;
@@ -210,6 +211,7 @@ static int commit_once(partition *p, cmk_err *err)
     cmk_metric_inc(rc == SQLITE_OK ? wmetrics_get()->commits_ok : wmetrics_get()->commits_failed);
     if (rc != SQLITE_OK) {
         code = pt_db_err(p, rc, "committing pending writes", err);
+        p->flow_gen++;
         if (!sqlite3_get_autocommit(p->db))
             (void)pt_exec_cached(p, PT_ROLLBACK);
     }
@@ -290,6 +292,7 @@ int pt_write_failed(partition *p, int rc, const char *what, cmk_err *err)
 {
     int code = pt_db_err(p, rc, what, err);
 
+    p->flow_gen++; /* a rollback may have taken back a flow written earlier in the group */
     if (!p->in_txn)
         return code;
     if (sqlite3_get_autocommit(p->db)) {

@@ -156,6 +156,18 @@ typedef struct {
 int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
                         partition_run *existing, partition_durable_fn durable, void *arg, cmk_err *err);
 
+/* partition_run_dedup / partition_run_insert - partition_run_begin in two halves, so that a run
+ * that ends within its first step is written once, with its record, instead of an INSERT then
+ * an UPDATE: _dedup is the client_req check (0, or CMK_EEXIST and *existing; req_key, cap >= 64,
+ * gets the keyed hash to store), _insert writes the run (meta->status and end_ms as given;
+ * record_json NULL for a run still Running) with that key; nothing else may be written in
+ * between that could start the same client request. */
+int partition_run_dedup(partition *self, const partition_run *meta, partition_run *existing, char *req_key,
+                        size_t cap, cmk_err *err);
+int partition_run_insert(partition *self, const partition_run *meta, const char *req_key, const char *trigger_json,
+                         const char *record_json, partition_run *existing, partition_durable_fn durable, void *arg,
+                         cmk_err *err);
+
 /* partition_run_save - update status/end time and the run's full record (sealed JSON: every
  * action's status, inputs, outputs, timings; engine_run_to_json) */
 int partition_run_save(partition *self, const char *run_id, const char *status, int64_t end_ms,
@@ -255,6 +267,11 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
  * *flows and *runs (either may be NULL) get the numbers deleted. Needs no key. */
 int partition_clear(partition *self, int connections, size_t *flows, size_t *runs,
                     partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* partition_flow_gen - a number that changes with every flow write (put, delete, clear), every
+ * key change (partition_set_keys, partition_forget_keys) and every rollback: a cache of what
+ * was read from the flows table (a worker's parsed definitions) is valid while it stays the same */
+uint64_t partition_flow_gen(const partition *self);
 
 /* partition_path - the database file (<dir>/partition.db) */
 const char *partition_path(const partition *self);

@@ -78,6 +78,7 @@ int partition_flow_put(partition *self, const partition_flow *meta, const char *
         return cmk_err_set(err, CMK_EINVAL,
                            "partition_flow_put needs a partition, a flow with an id and its "
                            "definition");
+    self->flow_gen++;
     if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
         return rc;
     if (!(st = pt_stmt(self, PT_FLOW_PUT, err)))
@@ -282,6 +283,7 @@ int partition_flow_delete(partition *self, const char *id, partition_durable_fn 
     if (!self || !id)
         return cmk_err_set(err, CMK_EINVAL,
                            "partition_flow_delete needs a partition and a flow id");
+    self->flow_gen++;
     if (!(st = pt_stmt(self, PT_FLOW_DELETE, err)))
         return err ? err->code : CMK_EIO;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
@@ -489,6 +491,7 @@ int partition_clear(partition *self, int connections, size_t *flows, size_t *run
 
     if (!self)
         return cmk_err_set(err, CMK_EINVAL, "partition_clear needs a partition");
+    self->flow_gen++;
     if ((rc = pt_write_begin(self, durable, err)) < 0)
         return rc;
     /* a savepoint inside the group-commit transaction: a failure takes back every delete */
@@ -567,4 +570,10 @@ int partition_conn_delete(partition *self, const char *id, int *deleted, partiti
     if (deleted)
         *deleted = sqlite3_changes(self->db) > 0;
     return pt_write_done(self, durable, arg, err);
+}
+
+/* partition_flow_gen - a number that changes whenever a flow may have changed */
+uint64_t partition_flow_gen(const partition *self)
+{
+    return self ? self->flow_gen : 0;
 }

@@ -94,6 +94,7 @@ struct partition {
     pt_idx_key *idx_keys;            /* index (HMAC) keys derived from DEKs, by DEK id */
     size_t n_idx;                    /* entries in idx_keys */
     EVP_MAC *hmac;                   /* HMAC, fetched once */
+    uint64_t flow_gen;               /* changes with every flow write, key change or rollback */
 };
 
 /* pt_stmt - the cached statement `which`, prepared on first use */

@@ -27,6 +27,7 @@ void partition_set_keys(partition *self, cmk_dek *data_dek, cmk_dek *mmk_dek)
     self->data_dek = data_dek;
     self->mmk_dek = mmk_dek;
     self->locked = 0;
+    self->flow_gen++;
 }
 
 /* partition_add_read_dek - an older DEK to open blobs sealed before a rotation (borrowed) */
@@ -62,6 +63,7 @@ void partition_forget_keys(partition *self)
         memset(self->read_deks, 0, self->cap_read * sizeof *self->read_deks);
     self->n_read = 0;
     self->locked = 1;
+    self->flow_gen++;
     pt_wipe_index_keys(self);
     cmk_sealer_forget(self->sealer);
 }

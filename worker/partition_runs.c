@@ -99,48 +99,79 @@ static int exists_err(partition *p, const partition_run *meta, int by_req, const
                        p->env);
 }
 
-/* partition_run_begin - record a new run with its trigger outputs (sealed), deduplicated by
- * the keyed hash of client_req */
-int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
-                        partition_run *existing, partition_durable_fn durable, void *arg,
-                        cmk_err *err)
+/* partition_run_dedup - is there a run of (flow, client_req) already? 0 if not, CMK_EEXIST with
+ * *existing if so; req_key gets the keyed hash to store with a new run ("" without client_req) */
+int partition_run_dedup(partition *self, const partition_run *meta, partition_run *existing, char *req_key,
+                        size_t cap, cmk_err *err)
+{
+    partition_run ex;
+    cmk_dek *dek;
+    int rc;
+
+    if (cap)
+        req_key[0] = '\0';
+    if (!self || !meta || !meta->id[0] || !meta->flow_id[0] || cap < 64)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition_run_begin needs a partition and a run with an id and a "
+                           "flow id");
+    if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
+        return rc;
+    if (!meta->client_req[0])
+        return 0;
+    if ((rc = pt_index_hash(self, dek, "runs", "client_req", meta->client_req, req_key, cap, err)) < 0)
+        return rc;
+    if ((rc = find_by_req(self, meta, req_key, &ex, err)) < 0)
+        return rc;
+    if (rc == 1) {
+        if (existing)
+            *existing = ex;
+        return exists_err(self, meta, 1, &ex, err);
+    }
+    return 0;
+}
+
+/* partition_run_insert - write a run checked by partition_run_dedup: its trigger outputs and,
+ * for a run that already ended, its record (both sealed) */
+int partition_run_insert(partition *self, const partition_run *meta, const char *req_key, const char *trigger_json,
+                         const char *record_json, partition_run *existing, partition_durable_fn durable, void *arg,
+                         cmk_err *err)
 {
     partition_run ex;
     sqlite3_stmt *st;
     cmk_dek *dek;
     const void *blob = NULL;
     size_t blen = 0;
-    char stored[64] = "";
     int rc;
 
-    if (!self || !meta || !meta->id[0] || !meta->flow_id[0])
+    if (!self || !meta || !meta->id[0] || !meta->flow_id[0] || !req_key)
         return cmk_err_set(err, CMK_EINVAL,
-                           "partition_run_begin needs a partition and a run with an id and a "
+                           "partition_run_insert needs a partition and a run with an id and a "
                            "flow id");
     if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
         return rc;
-    if (meta->client_req[0]) {
-        if ((rc = pt_index_hash(self, dek, "runs", "client_req", meta->client_req, stored,
-                                sizeof stored, err)) < 0)
-            return rc;
-        if ((rc = find_by_req(self, meta, stored, &ex, err)) < 0)
-            return rc;
-        if (rc == 1) {
-            if (existing)
-                *existing = ex;
-            return exists_err(self, meta, 1, &ex, err);
-        }
-    }
     if (!(st = pt_stmt(self, PT_RUN_INSERT, err)))
         return err ? err->code : CMK_EIO;
     if (trigger_json && (rc = pt_seal(self, dek, "runs", meta->id, "trigger", trigger_json,
                                       strlen(trigger_json), &blob, &blen, err)) < 0)
         return rc;
-    if ((rc = pt_write_begin(self, durable, err)) < 0)
+    /* the trigger's sealed copy is bound (SQLITE_TRANSIENT) before the record reuses the scratch */
+    if (blob)
+        sqlite3_bind_blob(st, 7, blob, (int)blen, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 7);
+    blob = NULL;
+    if (record_json && (rc = pt_seal(self, dek, "runs", meta->id, "record", record_json, strlen(record_json),
+                                     &blob, &blen, err)) < 0) {
+        sqlite3_clear_bindings(st);
         return rc;
+    }
+    if ((rc = pt_write_begin(self, durable, err)) < 0) {
+        sqlite3_clear_bindings(st);
+        return rc;
+    }
     sqlite3_bind_text(st, 1, meta->id, flen(meta->id), SQLITE_STATIC);
     sqlite3_bind_text(st, 2, meta->flow_id, flen(meta->flow_id), SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, req_key, -1, SQLITE_STATIC);
     if (meta->status[0])
         sqlite3_bind_text(st, 4, meta->status, flen(meta->status), SQLITE_STATIC);
     else
@@ -148,16 +179,17 @@ int partition_run_begin(partition *self, const partition_run *meta, const char *
     sqlite3_bind_int64(st, 5, meta->start_ms);
     sqlite3_bind_int64(st, 6, meta->end_ms);
     if (blob)
-        sqlite3_bind_blob(st, 7, blob, (int)blen, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 8, blob, (int)blen, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 7);
+        sqlite3_bind_null(st, 8);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* drop the sealed copies */
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         /* the id is taken, or (flow, client_req) was written meanwhile */
         cmk_err tmp = CMK_ERR_INIT;
         int by_req = 0, f = 0;
-        if (stored[0] && (f = run_by(self, PT_RUN_BY_REQ, meta->flow_id, stored, &ex, &tmp)) == 1)
+        if (req_key[0] && (f = run_by(self, PT_RUN_BY_REQ, meta->flow_id, req_key, &ex, &tmp)) == 1)
             by_req = 1;
         if (f != 1)
             f = run_by(self, PT_RUN_BY_ID, meta->id, NULL, &ex, &tmp);
@@ -172,6 +204,19 @@ int partition_run_begin(partition *self, const partition_run *meta, const char *
     if (rc != SQLITE_DONE)
         return pt_write_failed(self, rc, "recording a new run", err);
     return pt_write_done(self, durable, arg, err);
+}
+
+/* partition_run_begin - record a new run with its trigger outputs (sealed), deduplicated by
+ * the keyed hash of client_req */
+int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
+                        partition_run *existing, partition_durable_fn durable, void *arg,
+                        cmk_err *err)
+{
+    char key[64];
+    int rc = partition_run_dedup(self, meta, existing, key, sizeof key, err);
+    if (rc < 0)
+        return rc;
+    return partition_run_insert(self, meta, key, trigger_json, NULL, existing, durable, arg, err);
 }
 
 /* partition_run_save - update status/end time and the run's full record (sealed) */

@@ -184,6 +184,7 @@ void wenv_close_all(worker *w)
         w->envs = e->next;
         cmk_err_set(&err, CMK_EUNAVAIL, "the worker is stopping");
         drain(w, e, &err);
+        wdefs_destroy(&e->defs);
         partition_close(&e->part);
         free(e);
     }
@@ -204,6 +205,7 @@ int wenv_release(worker *w, const char *id, const char *why)
         *pp = e->next;
         cmk_err_set(&err, CMK_EUNAVAIL, "environment %s: %s", id, why);
         drain(w, e, &err);
+        wdefs_destroy(&e->defs);
         if (e->part)
             partition_forget_keys(e->part);
         partition_close(&e->part);

@@ -379,37 +379,41 @@ static int op_flow_import(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     return rc;
 }
 
-/* trigger_outputs - {"headers", "queries", "body"} for the engine */
-static char *trigger_outputs(const cJSON *b)
+/* trigger_outputs - {"headers", "queries", "body"} for the engine (the request's parsed
+ * values, copied once: the engine takes the object as it is) */
+static cJSON *trigger_outputs(const cJSON *b)
 {
     cJSON *t = cJSON_CreateObject();
     const cJSON *h = cJSON_GetObjectItem(b, "headers"), *q = cJSON_GetObjectItem(b, "queries"),
                 *body = cJSON_GetObjectItem(b, "body");
-    char *text;
     cJSON_AddItemToObject(t, "headers", h ? cJSON_Duplicate(h, 1) : cJSON_CreateObject());
     cJSON_AddItemToObject(t, "queries", q ? cJSON_Duplicate(q, 1) : cJSON_CreateObject());
     cJSON_AddItemToObject(t, "body", body ? cJSON_Duplicate(body, 1) : cJSON_CreateNull());
-    text = cJSON_PrintUnformatted(t);
-    cJSON_Delete(t);
-    return text;
+    return t;
 }
 
-/* op_flow_run - {flow, body?, client_req?}: run it; reply once the run has ended and is durable */
+/* op_flow_run - {flow, body?, client_req?}: run it; reply once the run has ended and is durable.
+ * The definition comes parsed from the worker's cache while the flow is unchanged (wdefs.h). */
 static int op_flow_run(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
     partition_flow meta;
-    char *def = NULL, *trig;
-    int rc = load(e, b, &meta, &def, 0, err); /* a run needs neither the name nor the signature */
+    flowdef *fd = NULL;
+    const char *id = cmk_json_str(b, "flow", "");
+    int rc;
+    if (!*id)
+        return cmk_err_set(err, CMK_EINVAL, "name the flow (its id)");
+    rc = wdefs_get(&e->defs, e->part, id, &meta, &fd, err); /* a run needs neither the name nor the signature */
+    if (rc == CMK_ENOENT)
+        return cmk_err_set(err, CMK_ENOENT, "no flow '%s' in environment %s; `cmkctl flow list --env %s` shows them", id,
+                           e->id, e->id);
     if (rc < 0)
         return rc;
     if (!meta.enabled) {
-        cmk_wipe_str(def, strlen(def));
+        flowdef_destroy(&fd);
         return cmk_err_set(err, CMK_ESTATE, "flow %s is turned off; turn it on with `cmkctl flow enable`", meta.id);
     }
-    trig = trigger_outputs(b);
-    rc = wrun_start(w, e, &meta, def, trig, cmk_json_str(b, "client_req", ""), reply, NULL, NULL, err);
-    free(trig);
-    cmk_wipe_str(def, strlen(def));
+    rc = wrun_start(w, e, &meta, fd, trigger_outputs(b), cmk_json_str(b, "client_req", ""), reply, NULL, NULL, err);
+    flowdef_destroy(&fd);
     return rc;
 }
 

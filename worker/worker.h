@@ -20,6 +20,7 @@
 #include "peer.h"
 #include "proto.h"
 #include "server.h"
+#include "wdefs.h"
 #include "wkeys.h"
 
 typedef struct worker worker;
@@ -37,6 +38,7 @@ struct wenv {
     partition *part;          /* its partition, once open */
     int opening;              /* keys requested, partition not open yet */
     struct wqueued *queue;    /* requests waiting for the partition */
+    struct wdefs *defs;       /* parsed definitions per flow version (wdefs.h) */
     wenv *next;
 };
 
@@ -79,8 +81,9 @@ wop_fn wops_find(const char *type);
 /* worker_takes - 1 if a worker answers requests of this type */
 int worker_takes(const char *type);
 
-/* runs (wruns.c) */
-int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *definition, const char *trigger_json,
+/* runs (wruns.c): wrun_start runs flow (its parsed definition fd, shared with the run) with
+ * trigger outputs (a JSON object, taken) */
+int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *fd, cJSON *trigger,
                const char *client_req, cmk_msg *reply, wrun *parent, const char *parent_action, cmk_err *err);
 void wruns_on_gateway(worker *w, const cmk_msg *msg);
 void wruns_tick(worker *w);

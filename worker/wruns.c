@@ -2,18 +2,27 @@
  * wruns.c - runs of flows in a worker: the engine steps each run as far as it can; HTTP
  * actions go to the gateway (replies come back asynchronously, matched by request id), child
  * flows run in the same worker and answer with their Response, List flows as Admin is answered
- * from the partition. A run is recorded when it starts (with its trigger) and saved with every
- * action's inputs and outputs when it ends; its caller hears only once that save is durable.
+ * from the partition. A run is recorded when its first step returns to the loop still running
+ * (with its trigger) and saved with every action's inputs and outputs when it ends; a run that
+ * ends within its first step (a Compose-only flow) is written once, trigger and record together.
+ * Its caller hears only once that write is durable.
  * A run submitted again with the same client request id is not run twice.
+ *
+ * Run ids sort by time, newest first, as Logic Apps run ids do (they count down in time):
+ * "run-" + 12 hex digits of (2^48 - 1 - start ms) + 8 hex digits of a per-process sequence
+ * (random start, counting down). A partition's index of run ids then grows at one end instead
+ * of at random pages. Pending gateway calls are found by request id in a hash map.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
 #include <zmq.h>
 
 #include "clock.h"
 #include "flowdef.h"
+#include "hmap.h"
 #include "log.h"
 #include "util.h"
 #include "wmetrics.h"
@@ -39,6 +48,11 @@ struct wrun {
     int finishing;               /* final save in flight */
     int descendants;             /* child runs started under this top-level run, in all */
     int continuing;              /* a continuation of a time-sliced step is scheduled */
+    int gw_pending;              /* its calls in w->gw_calls */
+    int recorded;                /* its row is written (Running, or ended) */
+    partition_run meta;          /* what its row says when it starts */
+    char req_key[64];            /* the stored key of its client request (partition_run_dedup) */
+    char *trigger_json;          /* its trigger outputs as text, until its row is written */
     double t0;                   /* monotonic start (cmk_metrics_now), for the latency metric */
     wrun *next;                  /* registry of runs in flight */
 };
@@ -49,8 +63,41 @@ typedef struct wgw_call {
     wrun *run;
     char action[128];
     int64_t deadline;            /* mono ms */
-    struct wgw_call *next;
+    struct wgw_call *next, *prev;
 } wgw_call;
+
+static cmk_hmap *gw_by_req;      /* request id -> wgw_call (one worker per process) */
+
+/* gw_unlink - take a pending gateway call out of the list and the map (not freed) */
+static void gw_unlink(worker *w, wgw_call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->gw_calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    if (gw_by_req)
+        cmk_hmap_remove(gw_by_req, c->reqid);
+    c->run->gw_pending--;
+}
+
+/* run_id - a run id that sorts by time, newest first (see the file header) */
+static char *run_id(int64_t now_ms, char *buf, size_t cap)
+{
+    static uint32_t seq;
+    static int seeded;
+    const uint64_t top = (UINT64_C(1) << 48) - 1;
+    uint64_t t = now_ms < 0 ? 0 : (uint64_t)now_ms > top ? top : (uint64_t)now_ms;
+    if (!seeded) {
+        if (RAND_bytes((unsigned char *)&seq, sizeof seq) != 1)
+            seq = (uint32_t)cmk_mono_ms() ^ (uint32_t)(uintptr_t)buf;
+        seeded = 1;
+    }
+    snprintf(buf, cap, "run-%012llx%08x", (unsigned long long)(top - t), (unsigned)seq--);
+    return buf;
+}
 
 static void advance(wrun *r);
 static int send_http(wrun *r, const engine_work *wk);
@@ -70,18 +117,48 @@ static void unlink_run(wrun *r)
 static void free_run(wrun *r)
 {
     worker *w = r->w;
-    for (wgw_call **pp = &w->gw_calls; *pp;) {
-        if ((*pp)->run == r) {
-            wgw_call *c = *pp;
-            *pp = c->next;
+    for (wgw_call *c = r->gw_pending > 0 ? w->gw_calls : NULL, *next; c && r->gw_pending > 0; c = next) {
+        next = c->next;
+        if (c->run == r) {
+            gw_unlink(w, c);
             free(c);
-        } else
-            pp = &(*pp)->next;
+        }
     }
     unlink_run(r);
     engine_run_destroy(&r->run);
     cmk_msg_destroy(&r->reply);
+    free(r->trigger_json);
     free(r);
+}
+
+/* on_begun - the run's start record: nothing to wait for (runs are acknowledged at the end) */
+static void on_begun(void *arg, int rc)
+{
+    (void)arg;
+    (void)rc;
+}
+
+/* record_started - a run going back to the loop still running gets its Running row now (the
+ * client request was checked when it started and nothing ran in between); 0 or the error */
+static int record_started(wrun *r)
+{
+    wenv *e;
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+    if (r->recorded)
+        return 0;
+    e = wenv_find(r->w, r->env);
+    rc = !e || !e->part ? cmk_err_set(&err, CMK_EUNAVAIL, "environment %s is not open", r->env)
+                        : partition_run_insert(e->part, &r->meta, r->req_key, r->trigger_json, NULL, NULL, on_begun,
+                                               NULL, &err);
+    if (rc < 0) {
+        cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.record_failed", "error=\"%s\"", err.msg);
+        return rc;
+    }
+    r->recorded = 1;
+    free(r->trigger_json);
+    r->trigger_json = NULL;
+    return 0;
 }
 
 /* result_json - what a caller hears about an ended run */
@@ -183,9 +260,18 @@ static void finish(wrun *r)
     /* log first: the save may commit inline, and on_saved frees r */
     cmk_log(CMK_LOG_INFO, r->env, r->id, "run.ended", "flow=%s status=%s duration_ms=%lld", r->flow_id,
             engine_status_name(engine_run_status(r->run)), (long long)(end - start));
+    if (!r->recorded) {
+        /* ended within its first step: one row, trigger and record together */
+        cmk_strlcpy(r->meta.status, engine_status_name(engine_run_status(r->run)), sizeof r->meta.status);
+        r->meta.end_ms = end;
+        r->recorded = 1;
+    } else
+        r->meta.id[0] = '\0';
     if (!e || !e->part || engine_run_to_json(r->run, &record, &err) < 0 ||
-        partition_run_save(e->part, r->id, engine_status_name(engine_run_status(r->run)), end, record, on_saved, r,
-                           &err) < 0) {
+        (r->meta.id[0] ? partition_run_insert(e->part, &r->meta, r->req_key, r->trigger_json, record, NULL, on_saved,
+                                              r, &err)
+                       : partition_run_save(e->part, r->id, engine_status_name(engine_run_status(r->run)), end,
+                                            record, on_saved, r, &err)) < 0) {
         cmk_log(CMK_LOG_ERROR, r->env, r->id, "run.save_failed", "error=\"%s\"", err.msg[0] ? err.msg : "no partition");
         free(record);
         on_saved(r, err.code ? err.code : CMK_EIO);
@@ -237,7 +323,14 @@ static int send_http(wrun *r, const engine_work *wk)
     cmk_strlcpy(c->action, wk->action, sizeof c->action);
     c->deadline = cmk_mono_ms() + timeout + GATEWAY_GRACE_MS;
     c->next = w->gw_calls;
+    if (c->next)
+        c->next->prev = c;
     w->gw_calls = c;
+    r->gw_pending++;
+    if (!gw_by_req)
+        gw_by_req = cmk_hmap_new();
+    if (gw_by_req && cmk_hmap_put(gw_by_req, c->reqid, c) < 0)
+        cmk_warn("gateway.map_full", "req=%s: its reply will be looked for in the list", c->reqid);
     r->outstanding++;
     cmk_msg_destroy(&msg);
     return 0;
@@ -507,7 +600,7 @@ static int start_child(wrun *r, const engine_work *wk)
     wrun *root = run_root(r);
     int64_t max_desc = cmk_server_config(w->srv)->run_max_descendants;
     partition_flow meta;
-    char *def = NULL, *trig = NULL;
+    flowdef *fd = NULL;
     const char *child = wk->child_flow ? wk->child_flow : "";
     cJSON *t;
     cmk_err err = CMK_ERR_INIT;
@@ -522,7 +615,7 @@ static int start_child(wrun *r, const engine_work *wk)
                          "may (run.max_descendants)", child, root->descendants);
     else if (!e || !e->part)
         rc = cmk_err_set(&err, CMK_EUNAVAIL, "environment not open");
-    else if ((rc = partition_flow_get_ex(e->part, child, &meta, &def, 0, &err)) == CMK_ENOENT) {
+    else if ((rc = wdefs_get(&e->defs, e->part, child, &meta, &fd, &err)) == CMK_ENOENT) {
         if (cmk_server_shared(w->srv) && strcmp(e->infrastructure, "dedicated") == 0) {
             /* held on the Microsoft-managed key, the child migrated: call it where it lives */
             root->descendants++;
@@ -539,17 +632,13 @@ static int start_child(wrun *r, const engine_work *wk)
         cJSON_AddItemToObject(t, "headers", cJSON_CreateObject());
         cJSON_AddItemToObject(t, "queries", cJSON_CreateObject());
         cJSON_AddItemToObject(t, "body", wk->body ? cJSON_Duplicate(wk->body, 1) : cJSON_CreateNull());
-        trig = cJSON_PrintUnformatted(t);
-        cJSON_Delete(t);
         r->outstanding++;
         root->descendants++;
-        rc = wrun_start(w, e, &meta, def, trig, "", NULL, r, wk->action, &err);
+        rc = wrun_start(w, e, &meta, fd, t, "", NULL, r, wk->action, &err);
         if (rc < 0)
             r->outstanding--;
     }
-    if (def)
-        cmk_wipe_str(def, strlen(def));
-    free(trig);
+    flowdef_destroy(&fd);
     if (rc < 0) {
         cmk_err e2 = CMK_ERR_INIT;
         cmk_log(CMK_LOG_INFO, r->env, r->id, "run.child_refused", "flow=%s action=%s error=\"%s\"", r->flow_id,
@@ -585,7 +674,7 @@ static int on_continue(cmk_loop *loop, int64_t id, void *arg)
 /* advance - step the engine until it waits on outside work or ends. A step starts at most
  * SLICE_STARTS actions; if more are ready the rest runs from a zero-delay loop timer, so the
  * worker's loop (heartbeats, other tenants' requests) runs between slices. */
-static void advance(wrun *r)
+static int advance_steps(wrun *r)
 {
     for (int guard = 0; guard < 1000 && !r->finishing; guard++) {
         engine_work_list *work = NULL;
@@ -611,9 +700,9 @@ static void advance(wrun *r)
         if (engine_run_status(r->run) != ENGINE_RUNNING) {
             if (r->outstanding == 0) {
                 finish(r);
-                return;
+                return 0; /* r may be gone */
             }
-            return; /* ended (e.g. Terminate) with answers still to come: they are dropped */
+            return 1; /* ended (e.g. Terminate) with answers still to come: they are dropped */
         }
         if (more) { /* the slice is used: let the loop run, then go on */
             wcont *c = r->continuing ? NULL : calloc(1, sizeof *c);
@@ -625,38 +714,44 @@ static void advance(wrun *r)
                 else
                     free(c);
             }
-            return;
+            return 1;
         }
         if (!immediate)
-            return;
+            return 1;
     }
+    return !r->finishing;
 }
 
-/* on_begun - the run's start record: nothing to wait for (runs are acknowledged at the end) */
-static void on_begun(void *arg, int rc)
+/* advance - step the run (advance_steps); one that goes back to the loop still running has its
+ * Running row written first, so that a crash from here on leaves it recorded. If that write
+ * fails, the run fails: its caller hears why rather than a run that nobody can find. */
+static void advance(wrun *r)
 {
-    (void)arg;
-    (void)rc;
+    char msg[CMK_ERR_MSG_MAX];
+    if (!advance_steps(r) || r->recorded || record_started(r) == 0)
+        return;
+    snprintf(msg, sizeof msg, "the run could not be recorded in environment %s's partition", r->env);
+    if (engine_run_status(r->run) == ENGINE_RUNNING)
+        engine_run_fail(r->run, worker_now(r->w), "RunNotRecorded", msg, NULL);
+    if (r->outstanding == 0 && !r->finishing)
+        finish(r);
 }
 
-/* wrun_start - start a run of flow (definition text) with trigger outputs */
-int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *definition, const char *trigger_json,
+/* wrun_start - start a run of flow (parsed definition, shared) with trigger outputs (taken) */
+int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *fd, cJSON *trigger,
                const char *client_req, cmk_msg *reply, wrun *parent, const char *parent_action, cmk_err *err)
 {
-    flowdef *fd = NULL;
     wrun *r;
-    partition_run meta = { 0 }, existing;
+    partition_run existing;
     char id[64];
-    int rc = flowdef_parse(definition, strlen(definition), &fd, err);
+    int rc;
 
-    if (rc < 0)
-        return rc;
     r = calloc(1, sizeof *r);
     if (!r) {
-        flowdef_destroy(&fd);
+        cJSON_Delete(trigger);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
-    cmk_random_id("run", id, sizeof id);
+    run_id(worker_now(w), id, sizeof id);
     cmk_strlcpy(r->id, id, sizeof r->id);
     cmk_strlcpy(r->env, env->id, sizeof r->env);
     cmk_strlcpy(r->flow_id, flow->id, sizeof r->flow_id);
@@ -665,19 +760,26 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
     r->depth = parent ? parent->depth + 1 : 0;
     if (parent_action)
         cmk_strlcpy(r->parent_action, parent_action, sizeof r->parent_action);
-    rc = engine_run_new(fd, trigger_json, worker_now(w), &r->run, err);
-    flowdef_destroy(&fd);
-    if (rc < 0) {
+    if ((rc = engine_run_start(fd, trigger, worker_now(w), &r->run, err)) < 0) {
         free(r);
         return rc;
     }
+    /* the record names the definition's version (the flow's updated time), it does not copy it */
+    if (engine_run_set_definition(r->run, flow->id, flow->updated_ms) < 0 ||
+        !(r->trigger_json = cJSON_PrintUnformatted(trigger))) {
+        engine_run_destroy(&r->run);
+        free(r);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
     engine_set_budget(r->run, (size_t)cmk_server_config(w->srv)->run_data_budget);
-    cmk_strlcpy(meta.id, r->id, sizeof meta.id);
-    cmk_strlcpy(meta.flow_id, flow->id, sizeof meta.flow_id);
-    cmk_strlcpy(meta.client_req, client_req ? client_req : "", sizeof meta.client_req);
-    cmk_strlcpy(meta.status, "Running", sizeof meta.status);
-    meta.start_ms = worker_now(w);
-    rc = partition_run_begin(env->part, &meta, trigger_json, &existing, on_begun, NULL, err);
+    cmk_strlcpy(r->meta.id, r->id, sizeof r->meta.id);
+    cmk_strlcpy(r->meta.flow_id, flow->id, sizeof r->meta.flow_id);
+    cmk_strlcpy(r->meta.client_req, client_req ? client_req : "", sizeof r->meta.client_req);
+    cmk_strlcpy(r->meta.status, "Running", sizeof r->meta.status);
+    r->meta.start_ms = worker_now(w);
+    /* the client request is checked now; the run's row is written when its first step ends
+     * (advance), with its record if it ended by then */
+    rc = partition_run_dedup(env->part, &r->meta, &existing, r->req_key, sizeof r->req_key, err);
     if (rc == CMK_EEXIST) {
         /* the same submission again: answer with the run it already made, never run it twice */
         cJSON *o = cJSON_CreateObject();
@@ -689,6 +791,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
         cJSON_AddStringToObject(o, "start", cmk_time_format(existing.start_ms, ts, sizeof ts));
         cJSON_AddBoolToObject(o, "duplicate", 1);
         engine_run_destroy(&r->run);
+        free(r->trigger_json);
         free(r);
         cmk_msg_set_body(reply, o);
         worker_reply(w, reply);
@@ -696,6 +799,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
     }
     if (rc < 0) {
         engine_run_destroy(&r->run);
+        free(r->trigger_json);
         free(r);
         return rc;
     }
@@ -713,14 +817,15 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const char *def
 /* wruns_on_gateway - a reply to an HTTP action */
 void wruns_on_gateway(worker *w, const cmk_msg *msg)
 {
-    wgw_call *c = NULL;
+    wgw_call *c = gw_by_req ? cmk_hmap_get(gw_by_req, msg->reqid) : NULL;
     cmk_err err = CMK_ERR_INIT;
-    for (wgw_call **pp = &w->gw_calls; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->reqid, msg->reqid) == 0) {
-            c = *pp;
-            *pp = c->next;
+    for (wgw_call *it = c ? NULL : w->gw_calls; it; it = it->next) /* one the map could not hold */
+        if (strcmp(it->reqid, msg->reqid) == 0) {
+            c = it;
             break;
         }
+    if (c)
+        gw_unlink(w, c);
     if (!c) {
         cmk_debug("gateway.late_reply", "req=%s", msg->reqid);
         return;
@@ -813,18 +918,17 @@ void wruns_tick(worker *w)
 {
     sweep(w);
     int64_t now = cmk_mono_ms();
-    for (wgw_call **pp = &w->gw_calls; *pp;) {
-        wgw_call *c = *pp;
-        if (c->deadline > now) {
-            pp = &c->next;
+    for (wgw_call *c = w->gw_calls, *next; c; c = next) {
+        next = c->next;
+        if (c->deadline > now)
             continue;
-        }
-        *pp = c->next;
+        gw_unlink(w, c);
         c->run->outstanding--;
         engine_complete(c->run->run, c->action, ENGINE_TIMEDOUT, NULL,
                         "the gateway did not answer within the HTTP action's timeout", worker_now(w), NULL);
         advance(c->run);
         free(c);
+        next = w->gw_calls; /* advancing may have ended runs and dropped their calls: look again */
     }
 }
 
@@ -838,4 +942,5 @@ void wruns_destroy_all(worker *w)
         r->reply = NULL;
         free_run(r);
     }
+    cmk_hmap_destroy(&gw_by_req);
 }

@@ -138,13 +138,16 @@ static void send_forward(broker *self, forward *f, const broker_peer *p)
     cmk_err err = CMK_ERR_INIT;
     if (!msg)
         return;
-    cmk_msg_set_body(msg, cJSON_Duplicate(f->body, 1));
+    cmk_msg_set_body(msg, f->body); /* lent for the encoding, not copied */
+    f->body = NULL;
     if (send_to_peer(self, p, msg, &err) == 0) {
         f->sent = 1;
         memcpy(f->routing, p->routing, p->routing_len);
         f->routing_len = p->routing_len;
     } else
         cmk_warn("broker.forward_failed", "peer=%s type=%s error=\"%s\"", p->name, f->type, err.msg);
+    f->body = msg->body; /* kept: sent again if the peer restarts with it in flight */
+    msg->body = NULL;
     cmk_msg_destroy(&msg);
 }
 

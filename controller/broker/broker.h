@@ -46,7 +46,9 @@ typedef struct broker broker;
 typedef int (*broker_op_fn)(void *ctx, const cmk_msg *req, cmk_err *err);
 
 
-/* broker_reply_fn - the reply to a forwarded request, or NULL with err on timeout */
+/* broker_reply_fn - the reply to a forwarded request, or NULL with err on timeout. The reply is
+ * freed when the callback returns; a callback that hands its body on may take it (set
+ * ((cmk_msg *)reply)->body to NULL) instead of copying it. */
 typedef void (*broker_reply_fn)(void *arg, const cmk_msg *reply, const cmk_err *err);
 
 /* broker_peer_fn - a peer registered (ready) or went away (expired or disconnected) */

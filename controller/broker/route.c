@@ -116,7 +116,8 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
     }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
         schedule_after(j, reply->body);
-        cmk_msg_set_body(j->reply, cJSON_Duplicate(reply->body, 1));
+        cmk_msg_set_body(j->reply, reply->body); /* handed on, not copied (broker_reply_fn) */
+        ((cmk_msg *)reply)->body = NULL;
         for (int i = 0; i < reply->nbins; i++)
             cmk_msg_add_bin(j->reply, reply->bins[i].data, reply->bins[i].len, NULL);
         broker_reply(j->ctl->broker, j->reply);

@@ -437,11 +437,17 @@ START_TEST(test_save_and_resume_mid_run)
     engine_work_list_destroy(&w);
     char *saved = NULL, *again = NULL;
     cmk_err e = CMK_ERR_INIT;
+    ck_assert_int_eq(engine_run_set_definition(run, "flow-orders", 1234), 0);
     ck_assert_int_eq(engine_run_to_json(run, &saved, &e), 0);
+    /* the record names its definition (flow and version) instead of carrying a copy */
+    ck_assert_ptr_null(strstr(saved, "\"definition\""));
+    ck_assert_ptr_nonnull(strstr(saved, "\"definitionRef\":{\"flow\":\"flow-orders\",\"version\":1234}"));
 
-    /* "crash": only the saved text survives */
+    /* "crash": only the saved text survives, and the flow's definition */
     engine_run *back = NULL;
-    ck_assert_msg(engine_run_from_json(saved, strlen(saved), &back, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(engine_run_from_json(NULL, saved, strlen(saved), &back, &e), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "flow flow-orders, version 1234"));
+    ck_assert_msg(engine_run_from_json(engine_run_def(run), saved, strlen(saved), &back, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(engine_run_to_json(back, &again, &e), 0);
     ck_assert_str_eq(saved, again);
     free(again);
@@ -474,7 +480,7 @@ START_TEST(test_save_and_resume_mid_run)
     w = step(echo, T0);
     engine_work_list_destroy(&w);
     ck_assert_int_eq(engine_run_to_json(echo, &a, &e), 0);
-    ck_assert_int_eq(engine_run_from_json(a, strlen(a), &back, &e), 0);
+    ck_assert_int_eq(engine_run_from_json(engine_run_def(echo), a, strlen(a), &back, &e), 0);
     ck_assert(engine_run_response(back, NULL, NULL, NULL));
     ck_assert_int_eq(engine_run_to_json(back, &b, &e), 0);
     ck_assert_str_eq(a, b);
@@ -484,14 +490,37 @@ START_TEST(test_save_and_resume_mid_run)
     engine_run_destroy(&echo);
 
     /* damaged saves are refused */
-    ck_assert_int_eq(engine_run_from_json("{", 1, &back, &e), CMK_EINVAL);
+    ck_assert_int_eq(engine_run_from_json(engine_run_def(run), "{", 1, &back, &e), CMK_EINVAL);
     ck_assert_ptr_null(back);
     char *bad = strdup(saved), *p = strstr(bad, "\"name\":\"Order_status\"");
     ck_assert_ptr_nonnull(p);
     memcpy(p, "\"name\":\"Order_statuX\"", 21);
-    ck_assert_int_eq(engine_run_from_json(bad, strlen(bad), &back, &e), CMK_EINVAL);
+    ck_assert_int_eq(engine_run_from_json(engine_run_def(run), bad, strlen(bad), &back, &e), CMK_EINVAL);
     ck_assert_ptr_nonnull(strstr(e.msg, "saved run: action 1 is not 'Order_status'"));
     free(bad);
+
+    /* a record of format 1 (an older build) carried its own copy of the definition: it loads alone */
+    {
+        cJSON *v1 = cJSON_Parse(saved), *d = NULL;
+        char *dtext = NULL, *v1text;
+        ck_assert_int_eq(flowdef_to_json(engine_run_def(run), &dtext, &e), 0);
+        d = cJSON_Parse(dtext);
+        cJSON_ReplaceItemInObject(v1, "version", cJSON_CreateNumber(1));
+        cJSON_DeleteItemFromObject(v1, "definitionRef");
+        cJSON_AddItemToObject(v1, "definition", d);
+        v1text = cJSON_PrintUnformatted(v1);
+        ck_assert_msg(engine_run_from_json(NULL, v1text, strlen(v1text), &back, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(engine_run_status(back), ENGINE_RUNNING);
+        ck_assert_uint_eq(engine_run_record_count(back), engine_run_record_count(run));
+        engine_run_destroy(&back);
+        cJSON_DeleteItemFromObject(v1, "definition");
+        free(v1text);
+        v1text = cJSON_PrintUnformatted(v1);
+        ck_assert_int_eq(engine_run_from_json(NULL, v1text, strlen(v1text), &back, &e), CMK_EINVAL);
+        free(v1text);
+        free(dtext);
+        cJSON_Delete(v1);
+    }
     free(saved);
     engine_run_destroy(&run);
 }

@@ -387,6 +387,46 @@ static void csv_free(csv_doc *d)
     free(d->nfields);
 }
 
+/* a run that ended within its first step is written once: checked, then inserted with its
+ * record; its client request is deduplicated like one begun and saved */
+START_TEST(test_run_written_once)
+{
+    cmk_err err = CMK_ERR_INIT;
+    partition_run r = mkrun("run-9", "flow-a", "req-9", 9000), ex, got;
+    char key[64], *trig = NULL, *rec = NULL;
+
+    ck_assert_int_eq(partition_run_dedup(part, &r, &ex, key, sizeof key, &err), 0);
+    ck_assert_uint_gt(strlen(key), 0); /* a keyed hash, not the request id */
+    ck_assert_str_ne(key, "req-9");
+    strcpy(r.status, "Succeeded");
+    r.end_ms = 9005;
+    ck_assert_msg(partition_run_insert(part, &r, key, "{\"body\":1}", "{\"status\":\"Succeeded\"}", NULL, NULL, NULL,
+                                       &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(partition_run_get(part, "run-9", &got, &trig, &rec, &err), 0);
+    ck_assert_str_eq(got.status, "Succeeded");
+    ck_assert_int_eq(got.end_ms, 9005);
+    ck_assert_str_eq(trig, "{\"body\":1}");
+    ck_assert_str_eq(rec, "{\"status\":\"Succeeded\"}");
+    free(trig);
+    free(rec);
+    /* the same client request again is found, before and after a commit */
+    r = mkrun("run-10", "flow-a", "req-9", 9100);
+    ck_assert_int_eq(partition_run_dedup(part, &r, &ex, key, sizeof key, &err), CMK_EEXIST);
+    ck_assert_str_eq(ex.id, "run-9");
+    ck_assert_int_eq(partition_commit(part, &err), 0);
+    ck_assert_int_eq(partition_run_begin(part, &r, "{}", &ex, NULL, NULL, &err), CMK_EEXIST);
+    ck_assert_str_eq(ex.id, "run-9");
+    /* no client request: an empty key, never deduplicated */
+    r = mkrun("run-11", "flow-a", "", 9200);
+    ck_assert_int_eq(partition_run_dedup(part, &r, NULL, key, sizeof key, &err), 0);
+    ck_assert_str_eq(key, "");
+    ck_assert_int_eq(partition_run_insert(part, &r, key, "{}", NULL, NULL, NULL, NULL, &err), 0);
+    ck_assert_int_eq(partition_run_get(part, "run-11", &got, NULL, &rec, &err), 0);
+    ck_assert_str_eq(got.status, "Running");
+    ck_assert_ptr_null(rec);
+}
+END_TEST
+
 START_TEST(test_csv_export)
 {
     cmk_err err = CMK_ERR_INIT;
@@ -733,6 +773,7 @@ static Suite *partition_suite(void)
     tcase_add_test(tc, test_flows_roundtrip);
     tcase_add_test(tc, test_runs);
     tcase_add_test(tc, test_dedupe);
+    tcase_add_test(tc, test_run_written_once);
     tcase_add_test(tc, test_csv_export);
     tcase_add_test(tc, test_connections);
     tcase_add_test(tc, test_rotation_read_deks);
