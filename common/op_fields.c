@@ -279,7 +279,10 @@ static void short_type(const cmk_field *f, char *buf, size_t cap)
     w[o] = '\0';
     switch (f->type) {
     case CMK_FT_STR:
-        snprintf(buf, cap, "string %lld..%lld", (long long)f->min, (long long)f->max);
+        if (f->min > 0)
+            snprintf(buf, cap, "string, %lld to %lld", (long long)f->min, (long long)f->max);
+        else
+            snprintf(buf, cap, "string, max %lld", (long long)f->max);
         break;
     case CMK_FT_BOOL:
         snprintf(buf, cap, "bool");
@@ -288,13 +291,13 @@ static void short_type(const cmk_field *f, char *buf, size_t cap)
         if (f->words)
             snprintf(buf, cap, "int %s", w);
         else
-            snprintf(buf, cap, "int %lld..%lld", (long long)f->min, (long long)f->max);
+            snprintf(buf, cap, "int, %lld to %lld", (long long)f->min, (long long)f->max);
         break;
     case CMK_FT_ENUM:
         snprintf(buf, cap, "%s%s", w, f->flags & CMK_FF_ICASE ? " (any case)" : "");
         break;
     case CMK_FT_DURATION:
-        snprintf(buf, cap, "duration %s..%s", cmk_duration_format(f->min, a, sizeof a),
+        snprintf(buf, cap, "duration, %s to %s", cmk_duration_format(f->min, a, sizeof a),
                  cmk_duration_format(f->max, b, sizeof b));
         break;
     case CMK_FT_TIME:
@@ -304,10 +307,10 @@ static void short_type(const cmk_field *f, char *buf, size_t cap)
         snprintf(buf, cap, "object");
         break;
     case CMK_FT_ARRAY:
-        snprintf(buf, cap, "array of <= %lld", (long long)f->max);
+        snprintf(buf, cap, "array, max %lld items", (long long)f->max);
         break;
     case CMK_FT_STRLIST:
-        snprintf(buf, cap, "<= %lld strings 0..%lld", (long long)f->min, (long long)f->max);
+        snprintf(buf, cap, "array of strings (max %lld items, each max %lld)", (long long)f->min, (long long)f->max);
         break;
     default:
         snprintf(buf, cap, "JSON");
