@@ -44,7 +44,7 @@
 #define TKFORMAT E("format", "pfx|byok"),
 
 /* the cluster */
-F(PING, S("target", 64),)
+F(PING, S("target", CMK_FL_REF),)
 F(STATUS, )
 F(SHUTDOWN, )
 F(CLOCK_SHOW, )
@@ -75,7 +75,7 @@ F(FLOW_INVOKE, ENV FLOW S("sig", 256), S("method", 16), O("headers"), O("queries
   S("client_req", CMK_FL_ID),)
 F(FLOW_TRIGGER_URL, ENV FLOW)
 F(FLOW_SCHEDULES, ENV)
-F(RUN_LIST, ENV S("flow", CMK_FL_ID), I("since_ms", 0, MAX_MS), I("limit", 0, 1000000),)
+F(RUN_LIST, ENV S("flow", CMK_FL_ID), I("since_ms", -MAX_MS, MAX_MS), I("limit", 0, 1000000),)
 F(RUN_SHOW, ENV S("run", CMK_FL_ID),)
 F(RUN_EXPORT_CSV, ENV S("flow", CMK_FL_ID),)
 F(CONN_CREATE, ENV S("name", CMK_FL_NAME), B("oauth"), S("secret", CMK_FL_SECRET),)
@@ -163,7 +163,7 @@ F(KEY_UNWRAP, VAULT KNAME VERSION EI("alg", "RSA-OAEP|RSA-OAEP-256"), S("value",
 F(KEY_POLICY_SET, VAULT KNAME S("rotate_after", 32), S("rotate_before_expiry", 32), S("expires_after", 32),)
 F(KEY_POLICY_SHOW, VAULT KNAME)
 /* the back channel and internal requests */
-F(READY, S("role", CMK_FL_WORD), S("name", 64), I("pid", 0, 2147483647), SL("envs", 100000, CMK_FL_ID),)
+F(READY, S("role", CMK_FL_WORD), S("name", CMK_FL_REF), I("pid", 0, 2147483647), SL("envs", 100000, CMK_FL_ID),)
 F(DEK_GET, S("env", CMK_FL_ID), S("purpose", 15),)
 F(FLOW_DUMP, S("env", CMK_FL_ID),)
 F(FLOW_PUT, S("env", CMK_FL_ID), O("flow"),)
