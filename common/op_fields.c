@@ -95,7 +95,7 @@ F(ENV_CMK_STATUS, ENV)
 F(SUPPORT_RAISE_CMK_LIMIT, TENANT I("limit", 1, 10000),)
 /* the customer firewall and the gateway */
 F(FIREWALL_STATUS, )
-F(FIREWALL_APPLY, J("config"), S("path", 4096), S("name", CMK_FL_NAME),)
+F(FIREWALL_APPLY, J("config"), S("path", 4096), S("name", 4096),)
 F(FIREWALL_FAULT, E("kind", "latency|reset|timeout|none"), D("ms", 0, 10 * 60 * 1000), D("duration", 0, 7 * DAY),)
 F(METRICS, )
 /* tenant keys (BYOK) */
