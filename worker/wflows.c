@@ -725,11 +725,14 @@ static int op_conn_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     if (rc < 0)
         return rc;
     cJSON_ArrayForEach(it, items) {
-        char *secret = NULL;
-        if ((rc = partition_conn_get(e->part, cmk_json_str(it, "id", ""), NULL, &secret, err)) < 0) {
+        char *secret = NULL, name[256];
+        /* the listed name is the column as stored (sealed at rest): send the opened one */
+        if ((rc = partition_conn_name(e->part, cmk_json_str(it, "id", ""), name, sizeof name, err)) < 0 ||
+            (rc = partition_conn_get(e->part, cmk_json_str(it, "id", ""), NULL, &secret, err)) < 0) {
             cJSON_Delete(items);
             return rc;
         }
+        cJSON_ReplaceItemInObjectCaseSensitive(it, "name", cJSON_CreateString(name));
         cJSON_AddStringToObject(it, "secret", secret);
         cmk_wipe_str(secret, strlen(secret));
     }
