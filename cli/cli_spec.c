@@ -50,7 +50,8 @@ static const cli_option o_call[] = {
 };
 static const cli_option o_completion[] = { END };
 static const cli_option o_protocol[] = {
-    FLAG("--markdown", "the table of docs/PROTOCOL.md (Markdown)"), END,
+    FLAG("--markdown", "the table of docs/PROTOCOL.md (Markdown)"),
+    FLAG("--fields", "every request type's body fields with type and limits (docs/PROTOCOL.md, Markdown)"), END,
 };
 
 /* ---- tenants and environments ---- */
@@ -485,7 +486,7 @@ static const cli_cmd commands[] = {
     { "call", cmd_call, "TYPE [BODY-JSON|-] [--file F]",
       "send one raw request and print the reply (with --as/--curve-key: check what an identity may call)", NULL,
       NULL },
-    { "protocol", cmd_protocol, "[--markdown]",
+    { "protocol", cmd_protocol, "[--markdown] [--fields]",
       "every request type: who may send it, where it goes, its limits (the operation table)", NULL, NULL },
     { "curve-keygen", cmd_curve_keygen, "FILE",
       "write a new CURVE key pair (for --curve-key: acting as an identity the cluster may not know)", NULL, NULL },

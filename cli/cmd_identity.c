@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "authz.h"
 #include "cli.h"
 #include "keys.h"
@@ -114,6 +115,15 @@ int cmd_call(cli_opts *o)
     if (text && strlen(text) != len) {
         free(text);
         return cli_fail(CMK_EINVAL, "the body has a NUL byte: it must be a JSON object");
+    }
+    {
+        /* the cluster's own checks on the text (common/fields.c): depth, UTF-8, \u0000 */
+        cmk_err err = CMK_ERR_INIT;
+        const char *t = text ? text : arg;
+        if (t && cmk_json_text_check(t, text ? len : strlen(arg), CMK_FIELDS_MAX_DEPTH, &err) < 0) {
+            free(text);
+            return cli_fail(err.code, "%s", err.msg);
+        }
     }
     b = text ? cJSON_Parse(text) : arg ? cJSON_Parse(arg) : cJSON_CreateObject();
     free(text);

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <zmq.h>
 
+#include "fields.h"
 #include "ops.h"
 #include "util.h"
 
@@ -240,7 +241,13 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
     }
     msg->body_len = frames[i + 3].len;
     if (frames[i + 3].len > 0) {
-        cJSON *body = cJSON_ParseWithLength(frames[i + 3].data, frames[i + 3].len);
+        /* a request's text: nesting, UTF-8 and NUL, before cJSON reads it (BAD-7) */
+        int request = cmk_op_find(msg->type) != NULL;
+        cJSON *body;
+        if (request && (rc = cmk_json_text_check(frames[i + 3].data, frames[i + 3].len, CMK_FIELDS_MAX_DEPTH,
+                                                 err)) < 0)
+            goto fail;
+        body = cJSON_ParseWithLength(frames[i + 3].data, frames[i + 3].len);
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);
             rc = cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
@@ -252,6 +259,10 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
                              "body of a '%s' message holds a number too large for a double "
                              "(like 1e999); send numbers within +-1.7e308",
                              msg->type);
+            goto fail;
+        }
+        if (request && (rc = cmk_json_check_duplicates(body, err)) < 0) { /* cJSON keeps both */
+            cJSON_Delete(body);
             goto fail;
         }
         cmk_msg_set_body(msg, body);

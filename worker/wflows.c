@@ -24,6 +24,7 @@
 #include "flowdef.h"
 #include "jschema.h"
 #include "log.h"
+#include "op_fields.h"
 #include "ops.h"
 #include "util.h"
 #include "worker.h"
@@ -582,8 +583,12 @@ static int op_run_list(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     partition_run *list;
     size_t n;
     cJSON *o, *items;
-    int rc = partition_run_list(e->part, cmk_json_str(b, "flow", NULL), (int64_t)cmk_json_num(b, "since_ms", 0),
-                                (size_t)cmk_json_num(b, "limit", 0), &list, &n, err);
+    int64_t since = 0, limit = 0; /* in their declared ranges (common/op_fields.c): no cast out of range */
+    int rc = cmk_op_get_int(CMK_T_RUN_LIST, b, "since_ms", &since, err);
+    if (rc == 0)
+        rc = cmk_op_get_int(CMK_T_RUN_LIST, b, "limit", &limit, err);
+    if (rc == 0)
+        rc = partition_run_list(e->part, cmk_json_str(b, "flow", NULL), since, (size_t)limit, &list, &n, err);
     if (rc < 0)
         return rc;
     o = cJSON_CreateObject();
@@ -724,11 +729,14 @@ static int op_conn_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
     if (rc < 0)
         return rc;
     cJSON_ArrayForEach(it, items) {
-        char *secret = NULL;
-        if ((rc = partition_conn_get(e->part, cmk_json_str(it, "id", ""), NULL, &secret, err)) < 0) {
+        char *secret = NULL, name[256];
+        /* the listed name is the column as stored (sealed at rest): send the opened one */
+        if ((rc = partition_conn_name(e->part, cmk_json_str(it, "id", ""), name, sizeof name, err)) < 0 ||
+            (rc = partition_conn_get(e->part, cmk_json_str(it, "id", ""), NULL, &secret, err)) < 0) {
             cJSON_Delete(items);
             return rc;
         }
+        cJSON_ReplaceItemInObjectCaseSensitive(it, "name", cJSON_CreateString(name));
         cJSON_AddStringToObject(it, "secret", secret);
         cmk_wipe_str(secret, strlen(secret));
     }

@@ -3,6 +3,7 @@
  */
 #include "worker.h"
 
+#include "op_fields.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -67,11 +68,14 @@ static int on_request(cmk_peer *peer, const cmk_msg *req, void *arg, cmk_err *er
 {
     worker *w = arg;
     wop_fn fn = wops_find(req->type);
+    int rc = cmk_op_fields_check(cmk_op_find(req->type), req->body, err); /* common/op_fields.c */
+    if (rc < 0)
+        return rc;
     learn_clock(w, req->body);
     if (strcmp(req->type, CMK_T_ENV_RELEASE) == 0) {
         /* the controller moves the environment away or locks it: wipe its keys now */
-        int rc = wenv_release(w, cmk_json_str(req->body, "env", ""), cmk_json_str(req->body, "reason", "released"));
         cmk_msg *rep;
+        rc = wenv_release(w, cmk_json_str(req->body, "env", ""), cmk_json_str(req->body, "reason", "released"));
         if (rc < 0)
             return cmk_err_set(err, rc, "environment %s is being opened; try again", cmk_json_str(req->body, "env", ""));
         rep = cmk_msg_reply(req, CMK_MSG_REPLY);

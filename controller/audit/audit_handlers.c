@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "op_fields.h"
 #include "ctl.h"
 #include "util.h"
 
@@ -29,14 +30,19 @@ int op_audit_list(void *ctx, const cmk_msg *req, cmk_err *err)
     ctl *self = ctx;
     audit_filter f = { 0 };
     cJSON *out = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(out, "items");
+    int64_t limit = 0;
     int rc;
 
+    if ((rc = cmk_op_get_int(req->type, req->body, "limit", &limit, err)) < 0 ||
+        (rc = cmk_op_get_bool(req->type, req->body, "newest_first", &f.newest_first, err)) < 0) {
+        cJSON_Delete(out);
+        return rc;
+    }
     f.principal = cmk_json_str(req->body, "principal", NULL);
     f.operation = cmk_json_str(req->body, "operation", NULL);
     f.target = cmk_json_str(req->body, "target", NULL);
     f.result = cmk_json_str(req->body, "result", NULL);
-    f.limit = (size_t)cmk_json_num(req->body, "limit", 0);
-    f.newest_first = cmk_json_bool(req->body, "newest_first", 0);
+    f.limit = (size_t)limit;
     if ((rc = audit_list(self->audit, &f, add_entry, items, err)) < 0) {
         cJSON_Delete(out);
         return rc;

@@ -19,6 +19,7 @@
 #include "ctl_metrics.h"
 #include "keys.h"
 #include "log.h"
+#include "op_fields.h"
 #include "ops.h"
 #include "poison.h"
 #include "util.h"
@@ -347,7 +348,9 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
             continue;
         }
         if (strcmp(msg->type, CMK_MSG_READY) == 0) {
-            if (self->authz && self->authz(self->authz_arg, msg, 1, &err) < 0)
+            if (cmk_op_fields_check(cmk_op_find(msg->type), msg->body, &err) < 0)
+                cmk_warn("peer.refused", "identity=%s reason=\"%s\"", msg->user[0] ? msg->user : "-", err.msg);
+            else if (self->authz && self->authz(self->authz_arg, msg, 1, &err) < 0)
                 cmk_warn("peer.refused", "identity=%s reason=\"%s\"", msg->user[0] ? msg->user : "-", err.msg);
             else
                 on_ready(self, msg);
@@ -407,6 +410,8 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
                 cmk_err_set(&rerr, CMK_EPROTO, "the controller does not take '%s' from a peer", msg->type);
             else if (broker_op_limits(op, msg, &rerr) < 0) {
                 /* over its limits: refused */
+            } else if (cmk_op_fields_check(op, msg->body, &rerr) < 0) {
+                /* a malformed field */
             } else if (self->authz && self->authz(self->authz_arg, msg, 1, &rerr) < 0) {
                 /* refused and audited by the hook */
             } else if (self->handlers[op->id](self->ops_ctx, msg, &rerr) == 0) {
@@ -439,8 +444,8 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
         if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
             cmk_log(CMK_LOG_WARN, NULL, partial ? partial->reqid : NULL, "front.bad_message",
                     "error=\"%s\"", err.msg);
-            if (partial && partial->routing_len)
-                rep = cmk_msg_error(partial, CMK_EPROTO, err.msg);
+            if (partial && partial->routing_len) /* a malformed field is EINVAL, the rest EPROTO */
+                rep = cmk_msg_error(partial, err.code == CMK_EINVAL ? CMK_EINVAL : CMK_EPROTO, err.msg);
             cmk_msg_destroy(&partial);
             if (rep)
                 broker_reply(self, rep);
@@ -457,6 +462,8 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
                 cmk_err_set(&err, CMK_EPROTO, "unknown request '%s'; `cmkctl protocol` lists the requests", msg->type);
         } else if (broker_op_limits(op, msg, &err) < 0) {
             /* over its limits: refused */
+        } else if (cmk_op_fields_check(op, msg->body, &err) < 0) {
+            /* a field of the wrong type, out of range or malformed (common/op_fields.c) */
         } else if (self->authz && self->authz(self->authz_arg, msg, 0, &err) < 0) {
             /* refused and audited by the hook */
         } else if (self->handlers[op->id](self->ops_ctx, msg, &err) == 0) {

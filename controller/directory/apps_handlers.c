@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "op_fields.h"
 #include "recurrence.h"
 #include "store.h"
 #include "util.h"
@@ -20,14 +21,16 @@ int op_env_settings(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = ctx;
     cJSON *env, *out;
-    const cJSON *v = cJSON_GetObjectItem(req->body, "create_flows_in_solutions");
-    int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
+    int v = -1; /* -1: not given */
+    int rc = cmk_op_get_bool(req->type, req->body, "create_flows_in_solutions", &v, err);
+    if (rc == 0)
+        rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
     if (rc < 0)
         return rc;
-    if (cJSON_IsBool(v)) {
-        rc = directory_env_set(self->dir, cmk_json_str(env, "id", ""), "flows_in_solutions", cJSON_IsTrue(v) ? "1" : "0", err);
+    if (v >= 0) {
+        rc = directory_env_set(self->dir, cmk_json_str(env, "id", ""), "flows_in_solutions", v ? "1" : "0", err);
         audit_append(self->audit, req->user, "env.settings", cmk_json_str(env, "id", ""), rc,
-                     cJSON_IsTrue(v) ? "create_flows_in_solutions=on" : "create_flows_in_solutions=off", NULL, NULL);
+                     v ? "create_flows_in_solutions=on" : "create_flows_in_solutions=off", NULL, NULL);
     }
     if (rc == 0)
         rc = directory_env_get(self->dir, cmk_json_str(env, "id", ""), &out, err);

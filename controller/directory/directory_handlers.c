@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "op_fields.h"
 #include "log.h"
 #include "migration.h"
 #include "util.h"
@@ -110,9 +111,10 @@ int op_env_create(void *ctx, const cmk_msg *req, cmk_err *err)
         .name = cmk_json_str(req->body, "name", NULL),
         .region = cmk_json_str(req->body, "region", NULL),
         .type = cmk_json_str(req->body, "type", "production"),
-        .managed = cmk_json_bool(req->body, "managed", 0),
     };
-    int rc = directory_env_create(self->dir, &spec, &out, err);
+    int rc = cmk_op_get_bool(req->type, req->body, "managed", &spec.managed, err); /* "yes" is refused */
+    if (rc == 0)
+        rc = directory_env_create(self->dir, &spec, &out, err);
     if (rc < 0)
         return rc;
     cmk_log(CMK_LOG_INFO, cmk_json_str(out, "id", ""), req->reqid, "env.created",

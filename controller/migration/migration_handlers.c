@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "op_fields.h"
 #include "flowclass.h"
 #include "flowdef.h"
 #include "migration.h"
@@ -99,13 +100,16 @@ int op_flows_mmk(void *ctx, const cmk_msg *req, cmk_err *err)
     ctl *self = ctx;
     cJSON *env, *body;
     mmk_job *j;
-    int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
+    int cannot_migrate = 0;
+    int rc = cmk_op_get_bool(req->type, req->body, "cannot_migrate", &cannot_migrate, err);
+    if (rc == 0)
+        rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
     if (rc < 0)
         return rc;
     j = calloc(1, sizeof *j);
     j->ctl = self;
     j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
-    j->cannot_migrate = cmk_json_bool(req->body, "cannot_migrate", 0);
+    j->cannot_migrate = cannot_migrate;
     cmk_strlcpy(j->env, cmk_json_str(env, "id", ""), sizeof j->env);
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "env", j->env);

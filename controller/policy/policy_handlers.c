@@ -2,6 +2,7 @@
  * ops_policy.c - front operations of enterprise policies and of the environments under them.
  */
 #include "ctl.h"
+#include "op_fields.h"
 #include "util.h"
 
 /* reply_or - reply with out if rc is 0 */
@@ -95,8 +96,11 @@ int op_support_raise_limit(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = ctx;
     cJSON *out = NULL;
-    int rc = policy_raise_limit(self->policies, req->user, cmk_json_str(req->body, "tenant", ""),
-                                       (int)cmk_json_num(req->body, "limit", 0), &out, err);
+    int64_t limit = 0; /* 1..10000 */
+    int rc = cmk_op_get_int(req->type, req->body, "limit", &limit, err);
+    if (rc == 0)
+        rc = policy_raise_limit(self->policies, req->user, cmk_json_str(req->body, "tenant", ""), (int)limit, &out,
+                                err);
     return reply_or(self, req, rc, out, err);
 }
 

@@ -3,6 +3,7 @@
  * kept in controller.db, so a restarted controller resumes at the same clock time.
  */
 #include "ctl.h"
+#include "op_fields.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -29,17 +30,20 @@ int op_clock_show(void *ctx, const cmk_msg *req, cmk_err *err)
 int op_clock_advance(void *ctx, const cmk_msg *req, cmk_err *err)
 {
     ctl *self = ctx;
-    int64_t by;
+    int64_t by = -1; /* -1: not given */
+    char text[32];
     int rc;
 
-    if (cmk_duration_parse(cmk_json_str(req->body, "by", ""), &by, err) < 0)
+    if (cmk_op_get_duration(req->type, req->body, "by", &by, err) < 0)
         return cmk_err_prefix(err, "clock advance: ");
+    if (by < 0)
+        return cmk_err_set(err, CMK_EINVAL, "clock advance: field 'by' is required (a duration like 5m or 7d)");
     if ((rc = cmk_clock_advance(self->clock, by, err)) < 0)
         return rc;
     if ((rc = store_meta_set_int(self->db, "clock.offset_ms", cmk_clock_offset(self->clock), err)) < 0)
         return rc;
     policy_health_check(self->policies, "clock advanced"); /* expiries and such came due */
     cmk_log(CMK_LOG_INFO, NULL, req->reqid, "clock.advanced", "by=%s offset_ms=%lld user=%s",
-            cmk_json_str(req->body, "by", ""), (long long)cmk_clock_offset(self->clock), req->user);
+            cmk_duration_format(by, text, sizeof text), (long long)cmk_clock_offset(self->clock), req->user);
     return ctl_reply_json(self, req, clock_body(self), err);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "op_fields.h"
 #include "envelope.h"
 #include "util.h"
 #include "vault.h"
@@ -48,10 +49,13 @@ static int time_of(ctl *c, const cJSON *b, const char *name, int64_t *ms, int *s
 static int key_params(ctl *c, const cJSON *b, vault_key_params *p, cmk_err *err)
 {
     int set, rc;
+    int64_t bits = 0;
     memset(p, 0, sizeof *p);
     if (cmk_json_str(b, "kty", NULL) && (rc = vault_kty_parse(cmk_json_str(b, "kty", ""), &p->kty, err)) < 0)
         return rc;
-    p->bits = (int)cmk_json_num(b, "size", 0);
+    if ((rc = cmk_op_get_int(CMK_T_KEY_CREATE, b, "size", &bits, err)) < 0) /* 2048, 3072 or 4096 */
+        return rc;
+    p->bits = (int)bits;
     if (cmk_json_str(b, "ops", NULL) && (rc = vault_keyops_parse(cmk_json_str(b, "ops", ""), &p->key_ops, err)) < 0)
         return rc;
     p->enabled = ctl_flag_of(b, "enabled");

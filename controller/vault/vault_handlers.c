@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "op_fields.h"
 #include "log.h"
 #include "util.h"
 #include "vault.h"
@@ -100,15 +101,18 @@ static int do_vault_create(ctl *c, const char *who, const cJSON *b, cJSON **out,
     vault_info info;
     const char *tenant = ctl_need(b, "tenant", err), *name = ctl_need(b, "vault", err);
     cJSON *t;
+    int64_t days = 0;
     int rc;
 
     if (!tenant || !name)
         return CMK_EINVAL;
+    if ((rc = cmk_op_get_int(CMK_T_VAULT_CREATE, b, "retention_days", &days, err)) < 0) /* 7..90 */
+        return rc;
     if ((rc = directory_tenant_get(c->dir, tenant, &t, err)) < 0)
         return rc;
     cJSON_Delete(t);
     props.region = cmk_json_str(b, "region", NULL);
-    props.retention_days = (int)cmk_json_num(b, "retention_days", 0);
+    props.retention_days = (int)days;
     props.soft_delete = ctl_flag_of(b, "soft_delete");
     props.purge_protection = ctl_flag_of(b, "purge_protection");
     props.public_network_access = ctl_flag_of(b, "public_network_access");

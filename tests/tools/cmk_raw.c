@@ -10,6 +10,8 @@
  * and every message received is printed as `recv TYPE REQID BODY`):
  *   ready ROLE PID            send `ready` {name, role, pid, envs: []}
  *   send TYPE BODY REQID      send a message (REQID "-": a fresh one); BODY is JSON
+ *   sendraw TYPE FILE REQID   send a message whose body frame is FILE's bytes as they are
+ *                             (invalid UTF-8, \u0000, duplicate members, deep nesting)
  *   expect TYPE MS            wait up to MS for a message of TYPE; exit 3 if none came
  *   idle MS                   only heartbeat and print for MS
  *   catch TYPE FILE MS        wait for a message of TYPE and write its request id to FILE
@@ -71,6 +73,36 @@ static int send_msg(const char *type, const char *body, const char *reqid)
     }
     cmk_msg_destroy(&m);
     return rc < 0 ? -1 : 0;
+}
+
+/* send_raw - a message whose body frame is a file's bytes, unparsed */
+static int send_raw(const char *type, const char *file, const char *reqid)
+{
+    cmk_err err = CMK_ERR_INIT;
+    char *body = NULL, rid[64];
+    size_t len = 0;
+    int rc = 0;
+
+    if (cmk_file_read(file, &body, &len, &err) < 0) {
+        fprintf(stderr, "cmk_raw: %s\n", err.msg);
+        return -1;
+    }
+    if (reqid)
+        snprintf(rid, sizeof rid, "%s", reqid);
+    else
+        cmk_random_id("raw", rid, sizeof rid);
+    if (zmq_send(sock, CMK_PROTO_TAG, strlen(CMK_PROTO_TAG), ZMQ_SNDMORE) < 0 ||
+        zmq_send(sock, type, strlen(type), ZMQ_SNDMORE) < 0 || zmq_send(sock, rid, strlen(rid), ZMQ_SNDMORE) < 0 ||
+        zmq_send(sock, body, len, 0) < 0)
+        rc = -1;
+    free(body);
+    if (rc < 0)
+        fprintf(stderr, "cmk_raw: sendraw %s: %s\n", type, zmq_strerror(errno));
+    else {
+        printf("sent %s %s\n", type, rid);
+        fflush(stdout);
+    }
+    return rc;
 }
 
 /* pump - wait up to ms for a message (heartbeating); returns it, or NULL at the deadline.
@@ -179,6 +211,9 @@ int main(int argc, char **argv)
             i += 2;
         } else if (strcmp(cmd, "send") == 0 && left >= 3) {
             rc = send_msg(argv[i], argv[i + 1], strcmp(argv[i + 2], "-") == 0 ? NULL : argv[i + 2]);
+            i += 3;
+        } else if (strcmp(cmd, "sendraw") == 0 && left >= 3) {
+            rc = send_raw(argv[i], argv[i + 1], strcmp(argv[i + 2], "-") == 0 ? NULL : argv[i + 2]);
             i += 3;
         } else if (strcmp(cmd, "expect") == 0 && left >= 2) {
             cmk_msg *m = pump(argv[i], atoll(argv[i + 1]));
