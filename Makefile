@@ -104,13 +104,14 @@ asan: deps
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMK_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	@# the daemons' stderr goes to their logs in run dirs the tests delete: reports go to files
+	@# (an empty file - a process killed as it opened its report - is not a report)
 	@rm -rf $(BUILD)-asan/sanitizer-reports && mkdir -p $(BUILD)-asan/sanitizer-reports
 	@echo "asan: skipping it.daemons_clean_under_valgrind - valgrind cannot run ASan-instrumented binaries (it runs in the normal suite)"
 	@rc=0; cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)-asan/sanitizer-reports/ubsan \
 	  ctest --output-on-failure -j $(TEST_JOBS) -E 'valgrind' --repeat until-pass:2 || rc=$$?; cd $(CURDIR); \
-	if [ -n "$$(ls -A $(BUILD)-asan/sanitizer-reports)" ]; then \
-	  for f in $(BUILD)-asan/sanitizer-reports/*; do echo "== $$f"; head -n 40 "$$f"; done; \
+	if [ -n "$$(find $(BUILD)-asan/sanitizer-reports -type f -size +0)" ]; then \
+	  for f in $$(find $(BUILD)-asan/sanitizer-reports -type f -size +0); do echo "== $$f"; head -n 40 "$$f"; done; \
 	  echo "sanitizer reports above (in $(BUILD)-asan/sanitizer-reports)"; exit 1; \
 	fi; echo "no sanitizer report from any process"; exit $$rc
 

@@ -165,6 +165,8 @@ F(KEY_POLICY_SHOW, VAULT KNAME)
 /* the back channel and internal requests */
 F(READY, S("role", CMK_FL_WORD), S("name", CMK_FL_REF), I("pid", 0, 2147483647), SL("envs", 100000, CMK_FL_ID),)
 F(DEK_GET, S("env", CMK_FL_ID), S("purpose", 15),)
+F(FLOW_CHILD_RUN, S("env", CMK_FL_ID), FLOW S("caller", CMK_FL_ID), J("body"),)
+F(CONN_USE, S("env", CMK_FL_ID), S("conn", CMK_FL_ID), S("caller", CMK_FL_ID),)
 F(FLOW_DUMP, S("env", CMK_FL_ID),)
 F(FLOW_PUT, S("env", CMK_FL_ID), O("flow"),)
 F(ENV_CLEAR, S("env", CMK_FL_ID), B("connections"),)
