@@ -21,6 +21,13 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+# a test killed from outside (ctest's timeout: SIGKILL, no EXIT trap) leaves no cluster behind
+# to load the machine for the tests after it: a sentinel outside the test's process tree
+# cleans up once the test's shell is gone (a no-op after a normal exit)
+( setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done
+                  [ -d "$3" ] || exit 0
+                  "$2/cmkctl" down --run-dir "$3" --timeout 5s; pkill -9 -f -- "--run-dir $3"; rm -rf "$3"' \
+      sentinel "$$" "$BIN" "$RUN" </dev/null >/dev/null 2>&1 & )
 
 cmkctl() { "$BIN/cmkctl" --run-dir "$RUN" "$@"; }
 
