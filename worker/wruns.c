@@ -744,6 +744,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
     wrun *r;
     partition_run existing;
     char id[64];
+    int64_t now = worker_now(w); /* one start time: the id, the record and the run's row */
     int rc;
 
     r = calloc(1, sizeof *r);
@@ -751,7 +752,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
         cJSON_Delete(trigger);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
-    run_id(worker_now(w), id, sizeof id);
+    run_id(now, id, sizeof id);
     cmk_strlcpy(r->id, id, sizeof r->id);
     cmk_strlcpy(r->env, env->id, sizeof r->env);
     cmk_strlcpy(r->flow_id, flow->id, sizeof r->flow_id);
@@ -760,7 +761,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
     r->depth = parent ? parent->depth + 1 : 0;
     if (parent_action)
         cmk_strlcpy(r->parent_action, parent_action, sizeof r->parent_action);
-    if ((rc = engine_run_start(fd, trigger, worker_now(w), &r->run, err)) < 0) {
+    if ((rc = engine_run_start(fd, trigger, now, &r->run, err)) < 0) {
         free(r);
         return rc;
     }
@@ -776,7 +777,7 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
     cmk_strlcpy(r->meta.flow_id, flow->id, sizeof r->meta.flow_id);
     cmk_strlcpy(r->meta.client_req, client_req ? client_req : "", sizeof r->meta.client_req);
     cmk_strlcpy(r->meta.status, "Running", sizeof r->meta.status);
-    r->meta.start_ms = worker_now(w);
+    r->meta.start_ms = now;
     /* the client request is checked now; the run's row is written when its first step ends
      * (advance), with its record if it ended by then */
     rc = partition_run_dedup(env->part, &r->meta, &existing, r->req_key, sizeof r->req_key, err);

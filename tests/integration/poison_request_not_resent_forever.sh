@@ -31,8 +31,10 @@ before=$(json_get "$(cmkctl status --json)" "[p['restarts'] for p in (j['process
 set +e
 out=$(cmkctl flow run --env "$a" poison --body "{\"text\":\"$text\"}" --json 2>&1); rc=$?
 set -e
-if [ $rc -eq 0 ]; then
-    echo "skip: $TEST_NAME: the poison flow finished without stopping the worker on this machine ($(json_get "$out" 'j["status"]'))"
+if [ $rc -eq 0 ] || grep -q '"RunDataLimit"' <<<"$out"; then
+    # a fast machine evaluates the doubling within a heartbeat and the run's data budget ends
+    # it (LIVE-1): the worker never stopped, so there is no poison pill to prove here
+    echo "skip: $TEST_NAME: the poison flow ended without stopping the worker on this machine ($(json_get "$out" 'j["status"]'): $(json_get "$out" 'j.get("error", {}).get("code", "")'))"
     exit 0
 fi
 grep -q "the worker stopped while handling this request" <<<"$out" || fail "the poison request failed otherwise: $out"
@@ -46,5 +48,12 @@ ok "LIVE-3 the same request sent again is refused at once"
 served() { [ "$(json_get "$(cmkctl flow run --env "$b" ok --body '{"text":"y"}' --json)" 'j["status"]')" = Succeeded ]; }
 wait_until 30 served || fail "environment B was not served after the poison"
 after=$(json_get "$(cmkctl status --json)" "[p['restarts'] for p in (j['processes'] if isinstance(j, dict) else j) if p['name'] == 'worker-shared'][0]")
-[ $((after - before)) -le 2 ] || fail "the shared worker restarted $((after - before)) times for one request"
+# the request itself was sent twice, never a third time: one resend, then it failed back
+resends=$(grep -c "event=forward.resend peer=worker-shared type=flow.run" "$RUN/logs/controller.log" || true)
+[ "$resends" = 1 ] || fail "the poison request was re-sent $resends times (once at most)"
+grep -q "event=forward.poisoned peer=worker-shared type=flow.run deaths=2" "$RUN/logs/controller.log" \
+    || fail "the poison request was not failed after its second worker death"
+# restarts stay bounded (on a loaded machine a worker can also be taken for hung while it
+# writes a failed run's record of several MiB; issue #15 notes it)
+[ $((after - before)) -le 4 ] || fail "the shared worker restarted $((after - before)) times for one request"
 ok "LIVE-3 $((after - before)) restarts for one poison request; environment B served"
