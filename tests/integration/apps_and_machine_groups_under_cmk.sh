@@ -16,14 +16,14 @@ cmkctl flow create --env "$env" --file "$SRC/configs/flows/powerapps-v2.json" --
 out=$(cmkctl app register-flow --env "$env" app-flow 2>&1 || true)
 grep -q "can't be referenced from an app" <<<"$out" || fail "registration of a non-solution flow: $out"
 cmkctl flow update --env "$env" app-flow --solution >/dev/null
-cmkctl app register-flow --env "$env" app-flow | grep -q "registered" || fail "solution flow not registered"
+cmkctl app register-flow --env "$env" app-flow | qgrep -q "registered" || fail "solution flow not registered"
 ok "APP-1 only solution flows can be referenced from an app under CMK"
 
 # APP-2: with the setting on, new flows are solution flows and registration works
 cmkctl env settings "$env" --create-flows-in-solutions on >/dev/null
 f=$(cmkctl flow create --env "$env" --file "$SRC/configs/flows/powerapps-v1.json" --id app-flow-2 --json)
 [ "$(json_get "$f" 'j["in_solution"]')" = True ] || fail "new flow not in a solution: $f"
-cmkctl app register-flow --env "$env" app-flow-2 | grep -q "registered" || fail "registration with the setting"
+cmkctl app register-flow --env "$env" app-flow-2 | qgrep -q "registered" || fail "registration with the setting"
 ok "APP-2 the setting makes new flows solution flows"
 
 # RPA-1: machine group disks

@@ -24,14 +24,14 @@ refused() { # refused WHAT CMD... - the command fails and says it could not be a
     grep -qi "could not be audited" <<<"$out" || fail "$what: the refusal does not name the audit log: $out"
 }
 refused "identity add" cmkctl identity add intruder --role admin
-cmkctl identity list --json | grep -q '"intruder"' && fail "identity 'intruder' was added unaudited"
+cmkctl identity list --json | qgrep -q '"intruder"' && fail "identity 'intruder' was added unaudited"
 [ ! -e "$RUN/keys/intruder.key" ] || fail "identity 'intruder' left its key file behind"
 refused "identity remove" cmkctl identity remove keeper
-cmkctl identity list --json | grep -q '"keeper"' || fail "identity 'keeper' was removed unaudited"
+cmkctl identity list --json | qgrep -q '"keeper"' || fail "identity 'keeper' was removed unaudited"
 refused "policy create" cmkctl policy create shadow --tenant contoso --vault "$VAULT" --key "$KEY" --region unitedstates
-cmkctl policy list --json | grep -q '"shadow"' && fail "policy 'shadow' was created unaudited"
+cmkctl policy list --json | qgrep -q '"shadow"' && fail "policy 'shadow' was created unaudited"
 refused "policy delete" cmkctl policy delete "$POLICY"
-json_get "$(cmkctl policy show "$POLICY" --json)" 'j["state"]' | grep -qv Disabled || fail "policy deleted unaudited"
+json_get "$(cmkctl policy show "$POLICY" --json)" 'j["state"]' | qgrep -qv Disabled || fail "policy deleted unaudited"
 refused "support raise-cmk-limit" cmkctl support raise-cmk-limit --tenant contoso --to 40
 [ "$(json_get "$(cmkctl tenant show contoso --json)" 'j.get("cmk_env_limit")')" = "$limit" ] \
     || fail "the CMK limit changed unaudited"
@@ -44,7 +44,7 @@ cmkctl policy create shadow --tenant contoso --vault "$VAULT" --key "$KEY" --reg
     || fail "policy create still refused"
 cmkctl policy delete shadow >/dev/null || fail "policy delete still refused"
 cmkctl support raise-cmk-limit --tenant contoso --to 40 >/dev/null || fail "raise-cmk-limit still refused"
-cmkctl audit verify | grep -q intact || fail "the audit log is not intact: $(cmkctl audit verify)"
+cmkctl audit verify | qgrep -q intact || fail "the audit log is not intact: $(cmkctl audit verify)"
 for op in identity.add identity.remove policy.create policy.delete support.raise-cmk-limit; do
     n=$(json_get "$(cmkctl audit list --operation "$op" --result ok --json)" 'len(j["items"]) if isinstance(j, dict) else len(j)')
     [ "$n" -ge 1 ] || fail "no audit entry for $op: $(cmkctl audit list --operation "$op")"

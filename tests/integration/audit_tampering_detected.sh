@@ -9,9 +9,9 @@ setup_cmk contoso unitedstates
 env=$(new_env Prod contoso unitedstates production --managed)
 cmkctl policy add-env "$POLICY" "$env" >/dev/null
 cmkctl key disable "$VAULT" "$KEY" >/dev/null   # an automatic lock, audited as "system"
-cmkctl audit list --operation policy.link | grep -q "$env" || fail "admin operation not audited"
-cmkctl audit list --principal system | grep -q env.lock || fail "automatic operation not audited"
-cmkctl audit verify | grep -q "intact" || fail "fresh log not intact"
+cmkctl audit list --operation policy.link | qgrep -q "$env" || fail "admin operation not audited"
+cmkctl audit list --principal system | qgrep -q env.lock || fail "automatic operation not audited"
+cmkctl audit verify | qgrep -q "intact" || fail "fresh log not intact"
 cmkctl down >/dev/null
 
 cp "$RUN/controller.db" "$RUN/pristine.db"

@@ -13,7 +13,7 @@ cmkctl key create "$VAULT" second >/dev/null
 cmkctl key disable "$VAULT" second >/dev/null
 [ -f "$RUN/keys/audit.head" ] || fail "no keys/audit.head"
 [ "$(stat -c %a "$RUN/keys/audit-head.key")" = 600 ] || fail "keys/audit-head.key is not 0600"
-cmkctl audit verify | grep -q "intact" || fail "fresh log not intact"
+cmkctl audit verify | qgrep -q "intact" || fail "fresh log not intact"
 cmkctl down >/dev/null
 
 n=$(sqlite3 "$RUN/controller.db" "SELECT max(seq) FROM audit_log")

@@ -51,11 +51,11 @@ grep -qi "audit" <<<"$out" || fail "the refusal does not say why: $out"
 ok "AUD-3 key.wrap is refused when its audit record cannot be written: $out"
 fill
 out=$(dek error 2>&1) || fail "dek.get was not refused on a full disk: $out"
-grep "^recv error" <<<"$out" | grep -qi "audit" || fail "the dek.get refusal does not say why: $out"
+grep "^recv error" <<<"$out" | qgrep -qi "audit" || fail "the dek.get refusal does not say why: $out"
 if grep -q "^recv reply" <<<"$out"; then fail "a data key was handed out unaudited: $out"; fi
 ok "AUD-3 dek.get is refused when its audit record cannot be written"
 
 rm -f "$RUN"/fill*
 cmkctl key wrap "$VAULT" "$KEY" --value "$value" >/dev/null || fail "key wrap still refused once there is room"
-cmkctl audit verify | grep -q intact || fail "the audit log is not intact after the full disk: $(cmkctl audit verify)"
+cmkctl audit verify | qgrep -q intact || fail "the audit log is not intact after the full disk: $(cmkctl audit verify)"
 ok "AUD-3 with room again the operations are audited and the chain is intact"

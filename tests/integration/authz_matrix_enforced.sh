@@ -33,7 +33,7 @@ audited() {
 
 # --- AUTHZ-1: the reader identity made at start reads, and nothing else
 [ -f "$RUN/keys/reader.key" ] || fail "no keys/reader.key made at start"
-cmkctl --as reader env list | grep -q "$c_env" || fail "reader cannot list environments"
+cmkctl --as reader env list | qgrep -q "$c_env" || fail "reader cannot list environments"
 cmkctl --as reader env show "$f_env" >/dev/null || fail "reader cannot show an environment"
 cmkctl --as reader policy show "$C_POLICY" >/dev/null || fail "reader cannot show a policy"
 cmkctl --as reader audit list >/dev/null || fail "reader cannot list the audit log"
@@ -58,7 +58,7 @@ cmkctl --as alice vault create alice-kv --tenant contoso --region unitedstates >
 cmkctl --as alice key create alice-kv k1 >/dev/null || fail "alice cannot create a key in her vault"
 a_env=$(json_get "$(cmkctl --as alice env create --tenant contoso --name dev --region unitedstates --type sandbox --json)" 'j["id"]')
 cmkctl --as alice env show "$c_env" >/dev/null || fail "alice cannot show a contoso environment"
-cmkctl --as alice env list --tenant contoso | grep -q "$a_env" || fail "alice cannot list contoso's environments"
+cmkctl --as alice env list --tenant contoso | qgrep -q "$a_env" || fail "alice cannot list contoso's environments"
 cmkctl --as alice env delete "$a_env" --yes >/dev/null || fail "alice cannot delete her environment"
 refused "--as alice" env show "$f_env"
 grep -qF "it belongs to tenant fabrikam" "$RUN/err" || fail "message: $(cat "$RUN/err")"
@@ -133,6 +133,6 @@ if cmkctl identity remove reader >/dev/null 2>"$RUN/err"; then fail "the cluster
 if cmkctl identity add master --role admin >/dev/null 2>&1; then fail "identity add overwrote keys/master.key"; fi
 if cmkctl identity add eve --role worker >/dev/null 2>&1; then fail "identity add gave a peer role"; fi
 if cmkctl identity add eve --role tenant-admin --tenant nosuch >/dev/null 2>&1; then fail "tenant-admin of an unknown tenant"; fi
-cmkctl audit list --operation identity.add --json | grep -q '"ops1"' || fail "identity.add not audited"
+cmkctl audit list --operation identity.add --json | qgrep -q '"ops1"' || fail "identity.add not audited"
 cmkctl audit verify >/dev/null || fail "audit chain broken"
 ok "AUTHZ-5 identity add works at once (key mode 0600), identity remove shuts it out; cluster identities are protected; audited"

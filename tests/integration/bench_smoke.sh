@@ -9,9 +9,9 @@
 bench() { "$BIN/cmk-bench" "$@"; }
 
 # --help teaches with an example; unknown options and subcommands are refused
-bench --help | grep -q "cmk-bench write" || fail "cmk-bench --help"
-bench write --help | grep -q "Example" || fail "write --help has no example"
-bench load --help | grep -q "Example" || fail "load --help has no example"
+bench --help | qgrep -q "cmk-bench write" || fail "cmk-bench --help"
+bench write --help | qgrep -q "Example" || fail "write --help has no example"
+bench load --help | qgrep -q "Example" || fail "load --help has no example"
 set +e
 bench write --no-such-option >/dev/null 2>&1; rc=$?
 bench frobnicate >/dev/null 2>&1; rc2=$?

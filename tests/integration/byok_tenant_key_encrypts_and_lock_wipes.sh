@@ -24,7 +24,7 @@ cmkctl env apply-tenant-key "$env" --yes >/dev/null 2>&1 || fail "apply-tenant-k
 j=$(cmkctl env show "$env" --json)
 [ "$(json_get "$j" 'j["encryption"]')" = self-managed ] || fail "env show encryption: $j"
 [ "$(json_get "$j" 'j["encryption_key"]')" = "tenant-key:contoso/k1" ] || fail "env show does not name the tenant key: $j"
-cmkctl run show --env "$env" "$rid" --json | grep -q "before BYOK" || fail "data written before BYOK not readable after"
+cmkctl run show --env "$env" "$rid" --json | qgrep -q "before BYOK" || fail "data written before BYOK not readable after"
 [ "$(json_get "$(cmkctl flow run --env "$env" work --json)" 'j["status"]')" = Succeeded ] || fail "runs fail under the tenant key"
 ok "BYOK-13 apply-tenant-key re-wraps the data key under the tenant key; env show names it; data readable"
 
@@ -32,16 +32,16 @@ cmkctl clock advance 72h >/dev/null
 text=$(json_get "$(cmkctl tenant-key status --tenant contoso --region unitedstates --json 2>/dev/null)" 'j["lock_confirmation_text"]')
 cmkctl tenant lock contoso --key-file "$T/k1.pfx" --password-file "$T/pw" --confirm "$text" >/dev/null 2>&1 || fail "lock"
 [ "$(json_get "$(cmkctl env show "$env" --json)" 'j["state"]')" = Locked ] || fail "environment not locked"
-released() { grep "event=env.released" "$RUN/logs/worker-shared.log" | grep -q "$env"; }
+released() { grep "event=env.released" "$RUN/logs/worker-shared.log" | qgrep -q "$env"; }
 wait_until 10 released || fail "the worker did not wipe the environment's keys: $(grep env.released "$RUN/logs/worker-shared.log")"
 out=$(cmkctl flow run --env "$env" work 2>&1 || true)
 grep -q "Environment disabled" <<<"$out" || fail "a run of a locked environment: $out"
 out=$(cmkctl run show --env "$env" "$rid" 2>&1 || true)
 grep -q "before BYOK" <<<"$out" && fail "data of a locked environment readable: $out"
-cmkctl audit list --operation dek.get | grep "$env" | grep -q "Environment disabled\|EUNAVAIL\|locked" || fail "dek.get not refused while locked: $(cmkctl audit list --operation dek.get | tail -3)"
+cmkctl audit list --operation dek.get | grep "$env" | qgrep -q "Environment disabled\|EUNAVAIL\|locked" || fail "dek.get not refused while locked: $(cmkctl audit list --operation dek.get | tail -3)"
 j=$(cmkctl env show "$env" --json)
 [ "$(json_get "$j" 'j.get("status")')" = "Environment disabled" ] || fail "env show of a BYOK-locked environment: $j"
-json_get "$j" 'j["lock_cause"]' | grep -q "tenant" || fail "lock cause: $j"
+json_get "$j" 'j["lock_cause"]' | qgrep -q "tenant" || fail "lock cause: $j"
 json_get "$j" 'j["deletion_due"]' >/dev/null || fail "no deletion due date: $j"
 ok "BYOK-14 a tenant lock refuses the data key and the worker wipes its keys, like a CMK lock; env show says Environment disabled"
 
@@ -49,7 +49,7 @@ cmkctl clock advance 61m >/dev/null
 cmkctl tenant unlock-key contoso --key-file "$T/k1.pfx" --password-file "$T/pw" >/dev/null 2>&1 || fail "unlock key"
 cmkctl clock advance 11m >/dev/null
 cmkctl env unlock "$env" >/dev/null 2>&1 || fail "env unlock: $(cmkctl env unlock "$env" 2>&1)"
-cmkctl run show --env "$env" "$rid" --json | grep -q "before BYOK" || fail "data not readable after unlock"
+cmkctl run show --env "$env" "$rid" --json | qgrep -q "before BYOK" || fail "data not readable after unlock"
 [ "$(json_get "$(cmkctl flow run --env "$env" work --json)" 'j["status"]')" = Succeeded ] || fail "runs fail after unlock"
 [ "$(dek data | cut -d'|' -f1,2)" = "tenant|k1" ] || fail "after unlock the data key is not under the tenant key: $(dek data)"
 ok "BYOK-14 unlock with the same key restores the keys; the data is read again"

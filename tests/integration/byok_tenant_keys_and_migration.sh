@@ -19,7 +19,7 @@ sbx=$(new_env Sandbox contoso unitedstates sandbox --managed)
 ok "BYOK-1 off until enabled"
 
 cmkctl tenant-key generate --tenant contoso --region unitedstates --name k1 --password-file "$T/pw" --out "$T/k1.pfx" >/dev/null 2>&1
-openssl pkcs12 -in "$T/k1.pfx" -passin file:"$T/pw" -nodes -nocerts 2>/dev/null | grep -q "PRIVATE KEY" || fail "openssl cannot read the .pfx"
+openssl pkcs12 -in "$T/k1.pfx" -passin file:"$T/pw" -nodes -nocerts 2>/dev/null | qgrep -q "PRIVATE KEY" || fail "openssl cannot read the .pfx"
 [ "$(json_get "$(cmkctl tenant-key list --tenant contoso --json 2>/dev/null)" 'j["items"][0]["state"]')" = Installing ] || fail "first key not Installing"
 cmkctl clock advance 11m >/dev/null
 [ "$(json_get "$(cmkctl tenant-key list --tenant contoso --json 2>/dev/null)" 'j["items"][0]["state"]')" = Active ] || fail "first key not Active"
@@ -97,7 +97,7 @@ cmkctl env unlock "$sbx" >/dev/null 2>&1 || fail "env unlock"
 [ "$(json_get "$(cmkctl env show "$sbx" --json)" 'j["state"]')" = Ready ] || fail "environment not unlocked"
 ok "BYOK-9 unlock after an hour with the same key; BYOK-10 environments unlock one by one"
 
-cmkctl env show "$sbx" | grep -q "Dataverse search" || fail "features on the Microsoft key not listed"
+cmkctl env show "$sbx" | qgrep -q "Dataverse search" || fail "features on the Microsoft key not listed"
 ok "BYOK-11 features that stay on the Microsoft-managed key are listed"
 
 # migration to CMK

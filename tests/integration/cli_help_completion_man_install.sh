@@ -67,8 +67,8 @@ done
 grep -q "^install:" "$SRC/Makefile" || fail "no make install target"
 ok "install rules: binaries, cmkctl.1 and the completion under DESTDIR/PREFIX"
 
-"$BIN/cmk-bench" --version | grep -q "^cmk-bench " || fail "cmk-bench --version"
-"$BIN/cmk-firewall" --version | grep -q "^cmk-firewall " || fail "cmk-firewall --version"
+"$BIN/cmk-bench" --version | qgrep -q "^cmk-bench " || fail "cmk-bench --version"
+"$BIN/cmk-firewall" --version | qgrep -q "^cmk-firewall " || fail "cmk-firewall --version"
 out=$("$BIN/cmk-bench" load --worklod x 2>&1) && fail "cmk-bench took --worklod"
 grep -q "did you mean --workload" <<<"$out" || fail "cmk-bench: $out"
 rc=0; out=$("$BIN/cmk-firewall" check --tga x 2>&1) || rc=$?

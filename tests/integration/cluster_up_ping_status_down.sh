@@ -13,7 +13,7 @@ names=$(json_get "$ping" '" ".join(sorted(p["name"] for p in j["processes"]))')
 [ "$names" = "console controller firewall gateway worker-shared" ] || fail "ping answered by: $names"
 ok "ping: $names"
 
-cmkctl ping --target gateway | grep -q pong || fail "single-target ping"
+cmkctl ping --target gateway | qgrep -q pong || fail "single-target ping"
 out=$(cmkctl ping --target nosuch 2>&1 || true)
 grep -q "no process named 'nosuch'" <<<"$out" || fail "unknown target message: $out"
 
@@ -31,8 +31,8 @@ grep -q "already runs" err.txt || fail "second up message: $(cat err.txt)"
 rm -f err.txt
 
 [ -n "$(procs_of_run)" ] || fail "no processes found before down"
-cmkctl down | grep -q stopped || fail "down output"
+cmkctl down | qgrep -q stopped || fail "down output"
 wait_until 5 no_procs || fail "processes left after down: $(procs_of_run)"
 [ ! -e "$RUN/controller.pid" ] || fail "pid file left behind"
-cmkctl down | grep -q "no cluster is running" || fail "down twice"
+cmkctl down | qgrep -q "no cluster is running" || fail "down twice"
 ok "down leaves no process"

@@ -15,7 +15,7 @@ cmkctl up --set clock.mode=virtual >/dev/null
 setup_cmk contoso europe
 env=$(new_env Prod contoso europe production --managed)
 j=$(cmkctl env show "$env" --json)
-json_get "$j" '"\n".join(j["features_on_microsoft_key"])' | grep -q "^Dataverse search$" ||
+json_get "$j" '"\n".join(j["features_on_microsoft_key"])' | qgrep -q "^Dataverse search$" ||
     fail "an environment on the Microsoft-managed key does not list seed 003's features: $j"
 [ "$(json_get "$j" '"features_on_customer_key" in j')" = False ] || fail "a Microsoft-key environment claims customer-key features: $j"
 
@@ -38,7 +38,7 @@ cmkctl flow update --env "$env" held-v1 --file "$SRC/configs/flows/list-flows-ad
 cmkctl support protect-flows --env "$env" >/dev/null || fail "protect-flows"
 [ "$(json_get "$(cmkctl flows mmk --env "$env" --json)" 'len(j["items"])')" = 0 ] || fail "flows left on the MMK"
 j=$(cmkctl env show "$env" --json)
-json_get "$j" '"\n".join(j["features_on_microsoft_key"])' | grep -q "can't be migrated" &&
+json_get "$j" '"\n".join(j["features_on_microsoft_key"])' | qgrep -q "can't be migrated" &&
     fail "env show still lists held flows after they all moved: $j"
 ok "SELF-1 once no flow is held, only non-OAuth connections stay on the Microsoft key"
 

@@ -31,7 +31,7 @@ runs_through() { # FLOW CONN - a run of FLOW succeeds and its action used CONN
     j=$(cmkctl flow run --env "$env" "$1" --json)
     [ "$(json_get "$j" 'j["status"]')" = Succeeded ] || fail "run of $1: $j"
     rid=$(json_get "$j" 'j["run"]')
-    cmkctl run show --env "$env" "$rid" --json | grep -q "$2" || fail "run of $1 did not use connection $2: $(cmkctl run show --env "$env" "$rid" --json)"
+    cmkctl run show --env "$env" "$rid" --json | qgrep -q "$2" || fail "run of $1 did not use connection $2: $(cmkctl run show --env "$env" "$rid" --json)"
 }
 runs_through "uses-$oa" "$oa"; runs_through "uses-$na" "$na"
 # a connection that is not there fails the action, naming it
@@ -52,7 +52,7 @@ dek_of() { json_get "$deks" "[d['id'] for d in j['items'] if d['purpose']=='$1']
 kek_of() { json_get "$deks" "[d['kek'] for d in j['items'] if d['purpose']=='$1'][0]"; }
 s=$(cmkctl conn show --env "$env" "$oa" --json) || fail "OAuth connection not found after add-env"
 [ "$(json_get "$s" 'j["sealed_under_dek"]')" = "$(dek_of cmk)" ] || fail "OAuth connection not under the customer-key data key: $s / $deks"
-kek_of cmk | grep -q "$VAULT/$KEY/" || fail "the cmk data key is not wrapped by the customer's key: $deks"
+kek_of cmk | qgrep -q "$VAULT/$KEY/" || fail "the cmk data key is not wrapped by the customer's key: $deks"
 s=$(cmkctl conn show --env "$env" "$na" --json) || fail "non-OAuth connection not found after add-env"
 [ "$(json_get "$s" 'j["sealed_under_dek"]')" = "$(dek_of mmk)" ] || fail "non-OAuth connection not under the Microsoft-managed data key: $s / $deks"
 [ "$(kek_of mmk)" = microsoft-managed ] || fail "the mmk data key is not wrapped by the Microsoft-managed key: $deks"

@@ -41,7 +41,7 @@ row_state() { grep -o "data-env=\"$1\" data-state=\"[A-Za-z]*\"" "$RUN/dom.html"
 page_shows() {
     dom || return 1
     [ "$(row_state "$1")" = "$2" ] || return 1
-    [ -z "${3:-}" ] || grep -q "$3" "$RUN/dom.html"
+    [ -z "${3:-}" ] || qgrep -q "$3" "$RUN/dom.html"
 }
 # wait_page SECONDS ENV STATE [TEXT] - poll the page (each load takes a few seconds) until it shows
 wait_page() {
@@ -113,7 +113,7 @@ ok "CONSOLE-2: the environments page lists Prod (production, customer-managed ke
 # api_locked - the console's JSON (what the page polls every second) shows Prod Locked (grep,
 # not python: on a loaded machine python's start alone can take a second)
 api_state() {
-    curl -s -H "Authorization: Bearer $TOKEN" "$BASE/api/world" | grep -q "\"id\":\"$PROD\"[^{}]*\"state\":\"$1\""
+    curl -s -H "Authorization: Bearer $TOKEN" "$BASE/api/world" | qgrep -q "\"id\":\"$PROD\"[^{}]*\"state\":\"$1\""
 }
 api_locked() { api_state Locked; }
 api_state Ready || fail "the console's JSON does not show Prod Ready before the key is disabled"

@@ -11,9 +11,9 @@ export OPENSSL_ia32cap="~0x200000200000000"
 mkdir -p "$RUN"
 cmkctl up --set "supervisor.wrapper=$vg" --set heartbeat.interval=1s --set cluster.start_timeout=90s \
     --set supervisor.stop_timeout=30s >/dev/null
-cmkctl --timeout 30s ping | grep -c pong | grep -q 5 || fail "not every process answered under valgrind"
+cmkctl --timeout 30s ping | grep -c pong | qgrep -q 5 || fail "not every process answered under valgrind"
 # the console's poller and HTTP threads run too: one snapshot read through them
-snapshot() { curl -s -m 30 -H "Authorization: Bearer $(cat "$RUN/console.token")" "http://$(cat "$RUN/console.http")/api/world" | grep -q '"processes"'; }
+snapshot() { curl -s -m 30 -H "Authorization: Bearer $(cat "$RUN/console.token")" "http://$(cat "$RUN/console.http")/api/world" | qgrep -q '"processes"'; }
 wait_until 60 snapshot || fail "the console under valgrind did not serve a snapshot"
 cmkctl --timeout 60s down >/dev/null
 wait_until 60 no_procs || fail "processes left: $(procs_of_run)"

@@ -15,10 +15,10 @@ before=$(child_pid worker-shared)
 cmk_raw --key "$RUN/keys/worker-shared.key" ready worker 4242 idle 1200 \
     send dek.get "{\"env\":\"$env\",\"purpose\":\"data\"}" - idle 2000 >"$RUN/copy.out" 2>&1 ||
     fail "cmk_raw: $(cat "$RUN/copy.out")"
-grep "event=peer.duplicate_refused name=worker-shared" "$RUN/logs/controller.log" | grep -q "claimed_pid=4242" ||
+grep "event=peer.duplicate_refused name=worker-shared" "$RUN/logs/controller.log" | qgrep -q "claimed_pid=4242" ||
     fail "the duplicate registration was not refused and logged"
 if grep -q "^recv reply" "$RUN/copy.out"; then fail "the copy got an answer to dek.get: $(cat "$RUN/copy.out")"; fi
-if grep -q "to=worker-shared" "$RUN/logs/controller.log" && grep "event=dek.granted" "$RUN/logs/controller.log" | grep -q "req=$(awk '/^sent dek.get/ {print $3}' "$RUN/copy.out") "; then
+if grep -q "to=worker-shared" "$RUN/logs/controller.log" && grep "event=dek.granted" "$RUN/logs/controller.log" | qgrep -q "req=$(awk '/^sent dek.get/ {print $3}' "$RUN/copy.out") "; then
     fail "a data key was granted to the copy"
 fi
 ok "PEER-2 a second registration of a live identity is refused and logged; its dek.get gets no key"

@@ -58,6 +58,6 @@ grep -qx 'cmk_gateway_egress_requests_total{tag="LogicApps.WestUS",outcome="poli
 grep -qx 'cmk_gateway_ingress_requests_total{status="401"} 1' <<<"$metrics" || fail "ingress count: $metrics"
 grep -qx 'cmk_gateway_egress_inflight 0' <<<"$metrics" || fail "inflight: $metrics"
 ok "EGR-7 /metrics: Prometheus text with egress and ingress counters"
-cmkctl metrics | grep -qx 'cmk_gateway_egress_requests_total{tag="LogicApps.WestUS",outcome="policy"} 2' \
+cmkctl metrics | qgrep -qx 'cmk_gateway_egress_requests_total{tag="LogicApps.WestUS",outcome="policy"} 2' \
     || fail "cmkctl metrics (the gateway's metrics request) disagrees"
 ok "EGR-7 the same counters through cmkctl metrics (the gateway's metrics request)"

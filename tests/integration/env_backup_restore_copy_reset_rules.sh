@@ -68,9 +68,9 @@ for s in "Canary Greeting Flow" "Canary Heartbeat" "Hello @{triggerBody" "heartb
     if grep -aqF -- "$s" "$file"; then fail "backup file holds '$s' in the clear"; fi
 done
 l=$(cmkctl env backups "$a" --json)
-json_get "$l" '[b["id"] for b in j["items"]]' | grep -q "$bak" || fail "backup not listed: $l"
-json_get "$l" '[b["wrapped_by"] for b in j["items"] if b["id"]=="'"$bak"'"][0]' | grep -q "^contoso-kv/cmk/" || fail "wrap not named: $l"
-json_get "$l" '[b["encryption_at_backup"] for b in j["items"] if b["id"]=="'"$mmk_bak"'"][0]' | grep -q microsoft || fail "MMK-era state not listed: $l"
+json_get "$l" '[b["id"] for b in j["items"]]' | qgrep -q "$bak" || fail "backup not listed: $l"
+json_get "$l" '[b["wrapped_by"] for b in j["items"] if b["id"]=="'"$bak"'"][0]' | qgrep -q "^contoso-kv/cmk/" || fail "wrap not named: $l"
+json_get "$l" '[b["encryption_at_backup"] for b in j["items"] if b["id"]=="'"$mmk_bak"'"][0]' | qgrep -q microsoft || fail "MMK-era state not listed: $l"
 # a flipped byte in the file is refused, and the original restores
 cp "$file" "$RUN/orig.bak"
 python3 - "$file" <<'EOF'
@@ -88,7 +88,7 @@ cmkctl flow create --env "$a" --file "$SRC/configs/flows/manual-compose.json" --
 r=$(cmkctl env restore "$bak" --yes --json)
 [ "$(json_get "$r" 'j["flows"]')" = 2 ] && [ "$(json_get "$r" 'j["new_ids"]')" = False ] || fail "restore into itself: $r"
 [ "$(names_of "$a")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "flows after restore: $(names_of "$a")"
-cmkctl flow show --env "$a" greet --json | grep -qF "Hello @{triggerBody" || fail "definition not restored"
+cmkctl flow show --env "$a" greet --json | qgrep -qF "Hello @{triggerBody" || fail "definition not restored"
 [ "$(json_get "$(cmkctl flow run --env "$a" greet --body '{"text":"after"}' --json)" 'j["status"]')" = Succeeded ] || fail "restored flow does not run"
 
 # ---- into another environment under the same key: new ids, same names and definitions
@@ -155,8 +155,8 @@ ok "ENVOP-5 reset (sandbox only) deletes the flows and the backups and returns t
 # ---- every operation audited, allowed or refused
 for o in env.backup env.restore env.copy env.reset; do
     l=$(cmkctl audit list --operation "$o" --json)
-    json_get "$l" 'sum(1 for e in (j["items"] if isinstance(j, dict) else j) if e["result"] == "ok")' | grep -qv '^0$' || fail "$o: no allowed entry: $l"
-    json_get "$l" 'sum(1 for e in (j["items"] if isinstance(j, dict) else j) if e["result"] != "ok")' | grep -qv '^0$' || fail "$o: no refused entry"
+    json_get "$l" 'sum(1 for e in (j["items"] if isinstance(j, dict) else j) if e["result"] == "ok")' | qgrep -qv '^0$' || fail "$o: no allowed entry: $l"
+    json_get "$l" 'sum(1 for e in (j["items"] if isinstance(j, dict) else j) if e["result"] != "ok")' | qgrep -qv '^0$' || fail "$o: no refused entry"
 done
 cmkctl audit verify >/dev/null || fail "audit chain"
 ok "ENVOP-1..6 every backup, restore, copy and reset is audited, allowed or refused"

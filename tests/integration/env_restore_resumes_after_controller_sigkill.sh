@@ -42,5 +42,5 @@ wait_until 20 restored || fail "the restore did not finish after the restart: B 
 [ "$(names_of "$a")" = "Canary Greeting Flow | Canary Heartbeat" ] || fail "the source changed: $(names_of "$a")"
 gid=$(json_get "$(cmkctl flow list --env "$b" --json)" '[f["id"] for f in j["items"] if f["name"]=="Canary Greeting Flow"][0]')
 [ "$(json_get "$(cmkctl flow run --env "$b" "$gid" --body '{"text":"b"}' --json)" 'j["status"]')" = Succeeded ] || fail "restored flow does not run"
-cmkctl audit list --operation env.restore --json | grep -q '"result":[[:space:]]*"ok"' || fail "the resumed restore is not audited"
+cmkctl audit list --operation env.restore --json | qgrep -q '"result":[[:space:]]*"ok"' || fail "the resumed restore is not audited"
 ok "ENVOP-7 a restore interrupted by a controller SIGKILL starts again after the restart and ends with exactly the backed-up flows"

@@ -28,7 +28,7 @@ for f in a b c; do
     cmkctl flow show --env "$env" "$f" >/dev/null || fail "flow $f unreachable after the failed add"
 done
 [ "$(json_get "$(cmkctl flow run --env "$env" b --json)" 'j["status"]')" = Succeeded ] || fail "runs fail after the failed add"
-cmkctl run show --env "$env" "$rid" --json | grep -q before || fail "run history lost"
+cmkctl run show --env "$env" "$rid" --json | qgrep -q before || fail "run history lost"
 pgrep -f -- "--run-dir $RUN.*--env $env" >/dev/null && fail "the dedicated worker still runs after the failed add"
 ok "POL-6b a failed add-env leaves the environment on the Microsoft-managed key and shared infrastructure, flows reachable"
 

@@ -42,7 +42,7 @@ ok "every trigger and action kind runs; child flows answer their parent"
 
 # run history: the list, and one run in full with its inputs and outputs
 rid=$(json_get "$(cmkctl flow run --env "$env" manual-compose --body '{"text":"Grace Hopper"}' --json)" 'j["run"]')
-cmkctl run list --env "$env" --flow manual-compose | grep -q "$rid" || fail "run list"
+cmkctl run list --env "$env" --flow manual-compose | qgrep -q "$rid" || fail "run list"
 show=$(cmkctl run show --env "$env" "$rid" --json)
 grep -q "Grace Hopper" <<<"$show" || fail "run show lacks the trigger input"
 ok "FLOW-2 run history"

@@ -30,6 +30,6 @@ grep -q '"genuine"' <<<"$out" || fail "the client did not get the genuine answer
 if grep -q '"forged"' <<<"$out"; then fail "the forged reply reached the client: $out"; fi
 id=$(cat "$RUN/fwd.id")
 [ ${#id} -eq 32 ] || fail "forward id '$id' is not 128 bits of hex"
-grep "event=back.forged_reply" "$RUN/logs/controller.log" | grep "from=rogue " | grep -q "sent_to=firewall " ||
+grep "event=back.forged_reply" "$RUN/logs/controller.log" | grep "from=rogue " | qgrep -q "sent_to=firewall " ||
     fail "the forged reply was not logged with both identities: $(grep forged "$RUN/logs/controller.log")"
 ok "PEER-1 a reply from a peer the request was not sent to is dropped and logged with both identities"

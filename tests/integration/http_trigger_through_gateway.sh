@@ -17,7 +17,7 @@ grep -q "from curl" <<<"$out" || fail "trigger call: $out"
 hdrs=$(curl -s -D - -o /dev/null -X POST -d '{"message":"headers"}' "http://$http$path")
 run_id=$(grep -i '^x-ms-workflow-run-id:' <<<"$hdrs" | tr -d '\r' | awk '{print $2}')
 [ -n "$run_id" ] || fail "no x-ms-workflow-run-id header: $hdrs"
-cmkctl run show --env "$env" "$run_id" --json | grep -q '"headers"' || fail "the run id header names no run of this flow"
+cmkctl run show --env "$env" "$run_id" --json | qgrep -q '"headers"' || fail "the run id header names no run of this flow"
 [ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 2 ] || fail "the runs are not in the history"
 ok "ING-3 the right signature runs the flow and returns its Response, with its run id (x-ms-workflow-run-id)"
 
@@ -30,7 +30,7 @@ ok "a wrong signature is refused and runs nothing"
 copy=$(cmkctl flow save-as --env "$env" echo --name "Echo copy" --json)
 cpath=$(json_get "$copy" 'j["trigger_path"]')
 [ "$cpath" != "$path" ] || fail "Save as kept the URL"
-curl -s -X POST -d '{"message":"old url"}' "http://$http$path" | grep -q "old url" || fail "the old URL stopped working"
-curl -s -X POST -d '{"message":"new url"}' "http://$http$cpath" | grep -q "new url" || fail "the new URL does not work"
+curl -s -X POST -d '{"message":"old url"}' "http://$http$path" | qgrep -q "old url" || fail "the old URL stopped working"
+curl -s -X POST -d '{"message":"new url"}' "http://$http$cpath" | qgrep -q "new url" || fail "the new URL does not work"
 [ "$(json_get "$(cmkctl run list --env "$env" --flow echo --json)" 'len(j["items"])')" = 3 ] || fail "old URL did not run the old flow"
 ok "Save as gives a new URL; the old one keeps pointing at the old flow"

@@ -22,7 +22,7 @@ if [ "$(id -u)" = 0 ] && ! grep -q "event=confine.kept_root" "$RUN/logs/controll
     [ "$(stat -c %a "$RUN/keys/controller.key")" = 600 ] || fail "keys lost their mode 0600"
     ok "PRIV-1 started as root, the controller runs as nobody and owns its run dir (keys 0600)"
 fi
-cmkctl ping | grep -q pong || fail "no pong"
+cmkctl ping | qgrep -q pong || fail "no pong"
 ok "PRIV-1 the controller: not root, no capability, seccomp, no_new_privs; probes refused: $line"
 cmkctl down >/dev/null
 wait_until 20 no_procs || fail "processes left after down: $(procs_of_run)"

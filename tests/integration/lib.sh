@@ -32,6 +32,11 @@ trap cleanup EXIT
 cmkctl() { "$BIN/cmkctl" --run-dir "$RUN" "$@"; }
 
 fail() { echo "FAIL: $TEST_NAME: $*" >&2; exit 1; }
+
+# qgrep ARGS... - grep for the end of a pipeline: it reads all of its input before it answers
+# (a writer piped into `grep -q` can die of SIGPIPE once grep has its match, and pipefail
+# turns that into a failure)
+qgrep() { local in; in=$(cat); grep "$@" <<<"$in"; }
 ok() { echo "ok: $*"; }
 
 # json_get JSON EXPR - evaluate a python expression on parsed JSON `j`

@@ -18,7 +18,7 @@ case "$out" in
 esac
 ok "16 x 64 MiB ping refused ($out)"
 
-cmkctl ping --json | grep -q '"all_ok":\s*true' || cmkctl ping >/dev/null || fail "ping after the huge one"
+cmkctl ping --json | qgrep -q '"all_ok":\s*true' || cmkctl ping >/dev/null || fail "ping after the huge one"
 hwm=$(rss)
 [ "$hwm" -lt $((256 * 1024)) ] || fail "controller peak memory ${hwm} kB (over 256 MiB)"
 ok "controller peak memory ${hwm} kB"

@@ -22,11 +22,11 @@ wait_until 10 bash -c "[ \"\$('$BIN/cmkctl' --run-dir '$RUN' env cmk-status '$en
 for view in show cmk-status; do
     j=$(cmkctl env "$view" "$env" --json)
     [ "$(json_get "$j" 'j.get("status")')" = "Environment disabled" ] || fail "env $view does not say Environment disabled: $j"
-    json_get "$j" 'j["lock_cause"]' | grep -qi "disabled" || fail "env $view has no cause: $j"
+    json_get "$j" 'j["lock_cause"]' | qgrep -qi "disabled" || fail "env $view has no cause: $j"
     locked=$(json_get "$j" 'j["locked_at"]'); due=$(json_get "$j" 'j["deletion_due"]')
     days=$(python3 -c "from datetime import datetime as d; f=lambda s: d.fromisoformat(s.replace('Z','+00:00')); print(round((f('$due')-f('$locked')).total_seconds()/86400))")
     [ "$days" = 30 ] || fail "env $view: production deletion due $days days after the lock, not 30: $j"
-    json_get "$j" 'j["remedy"]' | grep -q "env reenable" || fail "env $view does not say how to come back: $j"
+    json_get "$j" 'j["remedy"]' | qgrep -q "env reenable" || fail "env $view does not say how to come back: $j"
 done
 text=$(cmkctl env show "$env")
 grep -q "Environment disabled" <<<"$text" || fail "env show (text) does not say it: $text"

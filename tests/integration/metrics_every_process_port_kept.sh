@@ -61,7 +61,7 @@ cmkctl policy add-env "$POLICY" "$denv" >/dev/null
 dname="worker-$denv"
 in_targets() { python3 -c "import json,sys; t=json.load(open('$RUN/metrics/targets.json')); sys.exit(0 if any(x['labels']['process']==sys.argv[1] for x in t) else 1)" "$1"; }
 wait_until 15 in_targets "$dname" || fail "dedicated worker not in targets.json: $(cat "$RUN/metrics/targets.json")"
-curl -sf --max-time 5 "http://$(cat "$RUN/metrics/$dname.port")/metrics" | grep -q '^process_open_fds ' \
+curl -sf --max-time 5 "http://$(cat "$RUN/metrics/$dname.port")/metrics" | qgrep -q '^process_open_fds ' \
     || fail "dedicated worker (confined) serves no process metrics"
 cmkctl key disable "$VAULT" "$KEY" >/dev/null
 locked() { [ "$(metric controller 'cmk_controller_env_locks_total{cause="key_disabled"}')" = 1 ] &&

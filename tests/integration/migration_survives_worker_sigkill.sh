@@ -15,7 +15,7 @@ for victim in shared dedicated; do
     pid=$(pid_of "$name")
     [ -n "$pid" ] && [ "$pid" != 0 ] || fail "no $name to kill"
     kill -9 "$pid"
-    cmkctl policy operation "$op" | grep -q Succeeded || fail "migration did not complete after $name was killed"
+    cmkctl policy operation "$op" | qgrep -q Succeeded || fail "migration did not complete after $name was killed"
     list=$(cmkctl flow list --env "$env" --json)
     [ "$(json_get "$list" 'len(j["items"])')" = 12 ] || fail "flows lost or duplicated ($victim): $(json_get "$list" 'sorted(f["id"] for f in j["items"])')"
     [ "$(json_get "$list" 'len(set(f["id"] for f in j["items"]))')" = 12 ] || fail "a flow is on both sides ($victim)"

@@ -62,7 +62,7 @@ if cat "$RUN/partitions/$env/dedicated/"partition.db* | grep -aq "workflowRefere
 ok "MIG-4 PRE-4 moved flows are re-sealed in the dedicated partition"
 
 # warning and remedies
-cmkctl env cmk-status "$env" | grep -q "Power Automate flows are still protected with the Microsoft Managed Key" || fail "no warning"
+cmkctl env cmk-status "$env" | qgrep -q "Power Automate flows are still protected with the Microsoft Managed Key" || fail "no warning"
 after=$(json_get "$(cmkctl flows mmk --env "$env" --json)" '" ".join(sorted(f["FlowName"] for f in j["items"]))')
 [ "$after" = "http-trigger-echo level1 level2 level3 list-flows-admin-v1 powerapps-v1 teams-trigger" ] || fail "progress: $after"
 ok "MIG-5 warning and progress check"
@@ -83,12 +83,12 @@ ok "MIG-6 run history: details after CMK only, CSV old and new, support summary"
 # remedies: Save as for an HTTP flow (new URL, CMK side), V2 for List flows, delete the rest
 copy=$(cmkctl flow save-as --env "$env" http-trigger-echo --name "Echo (CMK)" --json)
 [ "$(json_get "$copy" 'j["id"]')" != http-trigger-echo ] || fail "save-as kept the id"
-cmkctl flow list --env "$env" --json | json_get "$(cat)" '[f for f in j["items"] if f["name"]=="Echo (CMK)"][0]["protected_by"]' | grep -q customer || fail "the copy is not on the CMK side"
+cmkctl flow list --env "$env" --json | json_get "$(cat)" '[f for f in j["items"] if f["name"]=="Echo (CMK)"][0]["protected_by"]' | qgrep -q customer || fail "the copy is not on the CMK side"
 for f in http-trigger-echo teams-trigger powerapps-v1 level3 level2 level1; do cmkctl flow delete --env "$env" "$f" >/dev/null; done
 cmkctl flow update --env "$env" list-flows-admin-v1 --file "$SRC/configs/flows/list-flows-admin-v2.json" >/dev/null
 cmkctl support protect-flows --env "$env" >/dev/null || fail "protect-flows"
 [ "$(json_get "$(cmkctl flows mmk --env "$env" --json)" 'len(j["items"])')" = 0 ] || fail "flows left on the MMK"
-! cmkctl env cmk-status "$env" | grep -q "still protected with the Microsoft Managed Key" || fail "warning did not disappear"
+! cmkctl env cmk-status "$env" | qgrep -q "still protected with the Microsoft Managed Key" || fail "warning did not disappear"
 ok "MIG-7 remedies applied, the warning disappears"
 
 cmkctl clock advance 31d >/dev/null

@@ -52,7 +52,7 @@ http_fill() {
     p=$(cmkctl flow trigger-url --env "$env" "echo-$tag")
     SIGS+=("${p##*sig=}")
     curl -s -X POST -H 'content-type: application/json' -H "x-note: $M-HEADER-$tag" \
-        -d "{\"message\":\"$M-TRIGGERBODY-$tag\"}" "http://$http$p" | grep -q "$M-TRIGGERBODY-$tag" \
+        -d "{\"message\":\"$M-TRIGGERBODY-$tag\"}" "http://$http$p" | qgrep -q "$M-TRIGGERBODY-$tag" \
         || fail "the HTTP trigger of $env did not run"
 }
 SIGS=()
@@ -72,12 +72,12 @@ cmkctl env backup "$shared" --label "nightly" >/dev/null
 bak=$(json_get "$(cmkctl env backup "$cmk" --json)" 'j["id"]')
 sbak=$(json_get "$(cmkctl env backups "$shared" --json)" 'j["items"][0]["id"]')
 cmkctl env restore "$sbak" --to "$other" --yes >/dev/null
-cmkctl flow list --env "$other" --json | grep -q "$M-IMPORTED-s" || fail "the restore did not bring the flows: $(cmkctl flow list --env "$other")"
+cmkctl flow list --env "$other" --json | qgrep -q "$M-IMPORTED-s" || fail "the restore did not bring the flows: $(cmkctl flow list --env "$other")"
 ok "markers written: flows, renames, save-as, import, definitions, descriptions, runs, client request ids, connections, HTTP triggers; backup $bak; restore into $other"
 
 # everything reads back through the API (the markers are there, sealed)
-cmkctl flow list --env "$cmk" --json | grep -q "$M-RENAMED-pre" || fail "flow list lost a name"
-cmkctl flow show --env "$cmk" note-post --json | grep -q "$M-DEFINITION-post" || fail "flow show lost a definition"
+cmkctl flow list --env "$cmk" --json | qgrep -q "$M-RENAMED-pre" || fail "flow list lost a name"
+cmkctl flow show --env "$cmk" note-post --json | qgrep -q "$M-DEFINITION-post" || fail "flow show lost a definition"
 
 # grep_run WHEN - no marker and no signature in any file of the run dir
 grep_run() {

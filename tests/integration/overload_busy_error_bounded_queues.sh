@@ -12,7 +12,7 @@ env=$(new_env Dev contoso unitedstates sandbox)
 cmkctl flow create --env "$env" --file "$SRC/configs/flows/http-action.json" --id h >/dev/null
 cmkctl flow create --env "$env" --file "$SRC/configs/flows/manual-compose.json" --id c >/dev/null
 cmkctl firewall fault latency --ms 3000 --duration 60s >/dev/null
-inflight_is() { cmkctl metrics 2>/dev/null | grep -q "^cmk_gateway_egress_inflight $1"; }
+inflight_is() { cmkctl metrics 2>/dev/null | qgrep -q "^cmk_gateway_egress_inflight $1"; }
 
 # OVL-1: two slow runs fill worker-shared's bound; a third request is refused at once
 cmkctl flow run --env "$env" h --json >"$RUN/r1.json" 2>&1 &

@@ -15,7 +15,7 @@ cmk_raw --key "$RUN/keys/rogue-fw.key" ready firewall 4242 idle 700 \
     >"$RUN/fw.out" 2>&1 || fail "cmk_raw: $(cat "$RUN/fw.out")"
 [ "$(grep -c '^recv error' "$RUN/fw.out")" -eq 2 ] || fail "expected two error answers: $(cat "$RUN/fw.out")"
 for t in dek.get env.create; do
-    grep "event=back.type_refused" "$RUN/logs/controller.log" | grep -q "peer=rogue-fw role=firewall pid=4242 type=$t" ||
+    grep "event=back.type_refused" "$RUN/logs/controller.log" | qgrep -q "peer=rogue-fw role=firewall pid=4242 type=$t" ||
         fail "refusal of $t not logged"
 done
 ok "PEER-3 a firewall-role peer's dek.get and env.create are refused with an error and logged"
@@ -26,7 +26,7 @@ cmk_raw --key "$RUN/keys/rogue-gw.key" ready worker 4343 idle 700 \
     fail "cmk_raw: $(cat "$RUN/gw.out")"
 grep -q "event=peer.role_mismatch name=rogue-gw claimed=worker key_role=gateway" "$RUN/logs/controller.log" ||
     fail "role mismatch not logged"
-grep "event=back.type_refused" "$RUN/logs/controller.log" | grep -q "peer=rogue-gw role=gateway" ||
+grep "event=back.type_refused" "$RUN/logs/controller.log" | qgrep -q "peer=rogue-gw role=gateway" ||
     fail "rogue-gw was not held to the gateway's types"
 [ "$(json_get "$(cmkctl ping --json)" 'j["all_ok"]')" = True ] || fail "the cluster's own peers were disturbed"
 ok "PEER-3 a peer registers with its key's role, whatever its ready claims"

@@ -22,7 +22,7 @@ ok "POL-1 vault and key checks"
 cmkctl key create big-kv k3072 --size 3072 >/dev/null
 p=$(cmkctl policy create p2 --tenant contoso --vault big-kv --key k3072 --region unitedstates --json)
 [ "$(json_get "$p" 'j["state"]')" = NotConfigured ] || fail "policy without access should be NotConfigured: $p"
-json_get "$p" 'j["health_reason"]' | grep -q "cmkctl policy grant-identity p2" || fail "no fix named: $p"
+json_get "$p" 'j["health_reason"]' | qgrep -q "cmkctl policy grant-identity p2" || fail "no fix named: $p"
 id=$(json_get "$p" 'j["identity"]')
 cmkctl vault grant big-kv --principal "$id" --perms get,wrapKey,unwrapKey >/dev/null
 [ "$(json_get "$(cmkctl policy validate p2 --json)" 'j["state"]')" = Enabled ] || fail "validate after grant"
@@ -47,7 +47,7 @@ b=$(new_env B contoso unitedstates sandbox --managed)
 c=$(new_env C contoso unitedstates production --managed)
 op=$(cmkctl policy add-env p2 "$a" --no-wait --json)
 [ "$(json_get "$op" 'j["status"]')" = Running ] || fail "add is not an operation: $op"
-cmkctl policy operation "$(json_get "$op" 'j["id"]')" | grep -q Succeeded || fail "operation did not succeed"
+cmkctl policy operation "$(json_get "$op" 'j["id"]')" | qgrep -q Succeeded || fail "operation did not succeed"
 [ "$(env_field "$a" encryption_status)" = Encrypted ] || fail "encryption status"
 [ "$(env_field "$a" infrastructure)" = dedicated ] || fail "infrastructure"
 cmkctl policy add-env p2 "$b" >/dev/null

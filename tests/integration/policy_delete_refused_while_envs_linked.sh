@@ -19,7 +19,7 @@ grep -q "remove-env" <<<"$out" || fail "refusal does not say what to do: $out"
 [ "$(env_field "$a" state)" = Ready ] || fail "the refused delete changed $a: $(env_field "$a" state)"
 [ "$(json_get "$(cmkctl policy show "$POLICY" --json)" 'j["state"]')" = Enabled ] || fail "the refused delete disabled the policy"
 [ "$(json_get "$(cmkctl flow run --env "$a" m --json)" 'j["status"]')" = Succeeded ] || fail "flows stopped after the refused delete"
-cmkctl audit list --operation policy.delete | grep -q policy.delete || fail "the refusal is not audited"
+cmkctl audit list --operation policy.delete | qgrep -q policy.delete || fail "the refusal is not audited"
 ok "POL-8 policy delete with linked environments is refused, naming them; nothing locked"
 
 cmkctl policy remove-env "$a" >/dev/null

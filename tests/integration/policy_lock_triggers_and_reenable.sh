@@ -23,7 +23,7 @@ reenable() {
     cmkctl env reenable "$env" >/dev/null || fail "$1: re-enable refused: $(cmkctl env reenable "$env" 2>&1)"
     cmkctl clock advance 5m >/dev/null
     [ "$(env_field "$env" state)" = Ready ] || fail "$1: not Ready 5 minutes after re-enable"
-    cmkctl run show --env "$env" "$rid" --json | grep -q "before the lock" || fail "$1: data lost"
+    cmkctl run show --env "$env" "$rid" --json | qgrep -q "before the lock" || fail "$1: data lost"
     [ "$(json_get "$(cmkctl flow run --env "$env" m --json)" 'j["status"]')" = Succeeded ] || fail "$1: runs fail after re-enable"
     ok "$1 LOCK-RE: locked, refused, re-enabled, nothing lost"
 }
@@ -55,7 +55,7 @@ cmkctl key update "$VAULT" "$KEY" --expires +1d >/dev/null
 cmkctl clock advance 1d1h >/dev/null; expect_locked "key expired"
 cmkctl key update "$VAULT" "$KEY" --expires +400d >/dev/null; reenable "LOCK-7 key expired"
 
-cmkctl audit list --principal system --operation env.lock | grep -c env.lock | grep -q 7 || fail "locks not audited"
+cmkctl audit list --principal system --operation env.lock | grep -c env.lock | qgrep -q 7 || fail "locks not audited"
 cmkctl audit verify >/dev/null || fail "audit chain"
 
 # LOCK-8: deleting the policy under a linked environment would be a dead end (issue 16, item 5):

@@ -31,7 +31,7 @@ wait $load
 [ ! -s "$RUN/failed-runs" ] || fail "runs failed across the rotation: $(cat "$RUN/failed-runs")"
 after=$(json_get "$(cmkctl key show "$VAULT" "$KEY" --json)" 'j["version"]')
 [ "$before" != "$after" ] || fail "no new version"
-cmkctl audit list --operation rotation.applied | grep -q "$prod" || fail "rotation not applied to $prod"
+cmkctl audit list --operation rotation.applied | qgrep -q "$prod" || fail "rotation not applied to $prod"
 [ "$(env_field "$prod" key_version)" = "$after" ] || fail "$prod's data key not re-wrapped to $after"
 ok "ROT-1 rotation re-wraps data keys with no failed run"
 
@@ -58,5 +58,5 @@ advance_to $(( 30*86400*1000 - 2000 ))
 exists "$prod" || fail "production deleted before 30 days"
 cmkctl clock advance 3s >/dev/null
 ! exists "$prod" || fail "production not deleted after 30 days"
-cmkctl audit list --operation env.delete | grep -q "$prod" || fail "deletion not audited"
+cmkctl audit list --operation env.delete | qgrep -q "$prod" || fail "deletion not audited"
 ok "LOCK-9 sandbox deleted after 7 days, LOCK-10 production after 30 (across a controller restart)"

@@ -42,16 +42,16 @@ st=$(status_of "$env")
 [ "$(json_get "$st" 'j["key_version"]')" = "$v1" ] || fail "re-wrapped at once, not 24 hours later: $st"
 [ "$(json_get "$st" 'j["rotation"]["status"]')" = pending ] || fail "no pending rotation: $st"
 [ "$(json_get "$st" 'j["rotation"]["to_version"]')" = "$v2" ] || fail "pending rotation to the wrong version: $st"
-json_get "$st" 'j["rotation_due"]' | grep -q Z || fail "no rotation_due: $st"
-cmkctl audit list --operation rotation.pending | grep -q "$env" || fail "rotation.pending not audited"
-! cmkctl audit list --operation rotation.applied | grep -q "$env" || fail "applied before 24 hours"
+json_get "$st" 'j["rotation_due"]' | qgrep -q Z || fail "no rotation_due: $st"
+cmkctl audit list --operation rotation.pending | qgrep -q "$env" || fail "rotation.pending not audited"
+! cmkctl audit list --operation rotation.applied | qgrep -q "$env" || fail "applied before 24 hours"
 cmkctl clock advance 23h >/dev/null
 [ "$(field "$env" 'j["key_version"]')" = "$v1" ] || fail "applied before 24 hours"
 cmkctl clock advance 1h >/dev/null
 st=$(status_of "$env")
 [ "$(json_get "$st" 'j["key_version"]')" = "$v2" ] || fail "not applied after 24 hours: $st"
 [ "$(json_get "$st" 'j["rotation"]["status"]')" = applied ] || fail "rotation not marked applied: $st"
-cmkctl audit list --principal system --operation rotation.applied | grep -q "$env" || fail "rotation.applied not audited"
+cmkctl audit list --principal system --operation rotation.applied | qgrep -q "$env" || fail "rotation.applied not audited"
 wait $load
 run_ok "$env" || fail "runs fail after the rotation was applied"
 [ ! -s "$RUN/failed-runs" ] || fail "runs failed across the rotation: $(cat "$RUN/failed-runs")"
@@ -85,7 +85,7 @@ cmkctl key enable "$VAULT" "$KEY" --version "$v3" >/dev/null
 cmkctl env reenable "$env" >/dev/null || fail "re-enable refused: $(cmkctl env reenable "$env" 2>&1)"
 cmkctl clock advance 5m >/dev/null
 [ "$(field "$env" 'j["state"]')" = Ready ] || fail "not Ready 5 minutes after re-enable"
-cmkctl run show --env "$env" "$rid" --json | grep -q "before the rotations" || fail "data lost"
+cmkctl run show --env "$env" "$rid" --json | qgrep -q "before the rotations" || fail "data lost"
 run_ok "$env" || fail "runs fail after re-enable"
 [ "$(health "$POLICY")" = Healthy ] || fail "policy not Healthy again: $(reason "$POLICY")"
 cmkctl clock advance 24h >/dev/null
@@ -112,7 +112,7 @@ grep -q "previous key version $v4 was disabled 10 days after the rotation" <<<"$
     fail "warning reason: $r"
 st=$(status_of "$env")
 [ "$(json_get "$st" 'j["state"]')" = Ready ] || fail "locked on a warning: $st"
-json_get "$st" '"\n".join(j.get("warnings", []))' | grep -q "earlier than 28 days" || fail "env-status lacks the warning: $st"
+json_get "$st" '"\n".join(j.get("warnings", []))' | qgrep -q "earlier than 28 days" || fail "env-status lacks the warning: $st"
 run_ok "$env" || fail "runs fail under the warning"
 [ "$(health "$POLICY")" = Healthy ] || fail "the other policy is not Healthy"
 cmkctl clock advance 19d >/dev/null
@@ -130,7 +130,7 @@ cmkctl clock advance 3d >/dev/null
 w3=$(current "$VAULT" "$KEY")
 [ "$w3" != "$w2" ] || fail "the rotation policy did not rotate"
 [ "$(field "$env2" 'j["key_version"]')" = "$w3" ] || fail "auto-rotation not applied: $(status_of "$env2")"
-cmkctl audit list --operation rotation.pending | grep "$env2" | grep -q "$w3" || fail "auto-rotation not pending first"
+cmkctl audit list --operation rotation.pending | grep "$env2" | qgrep -q "$w3" || fail "auto-rotation not pending first"
 run_ok "$env2" || fail "runs fail after the auto-rotation"
 ok "ROT-5 the vault's rotation policy: pending, then applied"
 
@@ -139,9 +139,9 @@ cmkctl key rotate "$T1" "$K1" >/dev/null
 v6=$(current "$T1" "$K1")
 [ "$(field "$env" 'j["key_version"]')" = "$v5" ] || fail "applied before apply-rotation"
 out=$(cmkctl policy apply-rotation "$P1" --json)
-json_get "$out" 'j["applied"]' | grep -q "$env" || fail "apply-rotation: $out"
+json_get "$out" 'j["applied"]' | qgrep -q "$env" || fail "apply-rotation: $out"
 [ "$(field "$env" 'j["key_version"]')" = "$v6" ] || fail "apply-rotation did not re-wrap"
-cmkctl audit list --operation policy.apply-rotation | grep -q admin || fail "apply-rotation not audited"
+cmkctl audit list --operation policy.apply-rotation | qgrep -q admin || fail "apply-rotation not audited"
 run_ok "$env" || fail "runs fail after apply-rotation"
 cmkctl audit verify >/dev/null || fail "audit chain"
 ok "ROT-6 policy apply-rotation applies pending rotations now"

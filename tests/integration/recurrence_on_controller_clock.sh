@@ -8,7 +8,7 @@ cmkctl up --set clock.mode=virtual >/dev/null
 cmkctl tenant create contoso >/dev/null
 env=$(new_env Prod contoso unitedstates production --managed)
 cmkctl flow create --env "$env" --file "$SRC/configs/flows/recurrence-compose.json" --id every5 >/dev/null
-cmkctl flow schedules --env "$env" | grep -q "every5" || fail "no schedule"
+cmkctl flow schedules --env "$env" | qgrep -q "every5" || fail "no schedule"
 runs() { json_get "$(cmkctl run list --env "$env" --flow every5 --json)" 'len(j["items"])'; }
 [ "$(runs)" = 0 ] || fail "ran before its time"
 cmkctl clock advance 16m >/dev/null
@@ -36,5 +36,5 @@ cmkctl clock advance 6m >/dev/null
 n5() { [ "$(runs)" = 5 ]; }
 wait_until 10 n5 || fail "turned on again, it did not run: $(runs)"
 cmkctl flow delete --env "$env" every5 >/dev/null
-! cmkctl flow schedules --env "$env" | grep -q every5 || fail "schedule left after delete"
+! cmkctl flow schedules --env "$env" | qgrep -q every5 || fail "schedule left after delete"
 ok "turned off it does not run; turned on it does; deleted, its schedule goes"

@@ -10,7 +10,7 @@ for d in configs/drills/*.json; do
     name=$(basename "$d" .json)
     out=$("$BIN/cmkctl" drill run "$d" --report-dir "$RUN/reports" 2>&1) || { echo "$out" | tail -30; fail "$name"; }
     [ -s "$RUN/reports/$name.md" ] && [ -s "$RUN/reports/$name.json" ] || fail "$name: no report"
-    json_get "$(cat "$RUN/reports/$name.json")" 'j["result"]' | grep -q "as expected" || fail "$name: report says otherwise"
+    json_get "$(cat "$RUN/reports/$name.json")" 'j["result"]' | qgrep -q "as expected" || fail "$name: report says otherwise"
     grep -q "## The fix" "$RUN/reports/$name.md" || fail "$name: report has no fix"
     ok "$name"
 done
@@ -34,7 +34,7 @@ assert brk["egress"].get("refused", 0) >= 1, brk.get("egress")
 assert ver["egress"].get("allow", 0) > brk["egress"].get("allow", 0), (brk.get("egress"), ver.get("egress"))
 PY
 if command -v gnuplot >/dev/null; then
-    head -c 4 "$RUN/reports/legacy-only-firewall-breaks-after-cmk.png" | grep -q PNG || fail "no timeline picture"
+    head -c 4 "$RUN/reports/legacy-only-firewall-breaks-after-cmk.png" | qgrep -q PNG || fail "no timeline picture"
     grep -q "legacy-only-firewall-breaks-after-cmk.png" "$RUN/reports/legacy-only-firewall-breaks-after-cmk.md" || fail "report does not show the picture"
     ok "DRILL-1 OBS-4 the report has a timeline picture: steps, phases, egress by verdict"
 else

@@ -23,11 +23,11 @@ ok "TRUTH-1 policy validate exits nonzero when the policy is not valid"
 cmkctl vault create gone-kv --tenant contoso --region unitedstates >/dev/null
 cmkctl vault delete gone-kv >/dev/null
 del=$(cmkctl vault list --deleted --json)
-json_get "$del" '" ".join(v["name"] for v in j["items"])' | grep -qw gone-kv || fail "deleted vault not listed: $del"
-json_get "$del" '" ".join(v["name"] for v in j["items"])' | grep -qw contoso-kv && fail "vault list --deleted lists a live vault: $del"
+json_get "$del" '" ".join(v["name"] for v in j["items"])' | qgrep -qw gone-kv || fail "deleted vault not listed: $del"
+json_get "$del" '" ".join(v["name"] for v in j["items"])' | qgrep -qw contoso-kv && fail "vault list --deleted lists a live vault: $del"
 all=$(cmkctl vault list --json)
-json_get "$all" '" ".join(v["name"] for v in j["items"])' | grep -qw contoso-kv || fail "vault list lost the live vault: $all"
-json_get "$all" '" ".join(v["name"] for v in j["items"])' | grep -qw gone-kv && fail "vault list shows a deleted vault: $all"
+json_get "$all" '" ".join(v["name"] for v in j["items"])' | qgrep -qw contoso-kv || fail "vault list lost the live vault: $all"
+json_get "$all" '" ".join(v["name"] for v in j["items"])' | qgrep -qw gone-kv && fail "vault list shows a deleted vault: $all"
 ok "TRUTH-2 vault list --deleted lists only the deleted vaults"
 
 a=$(new_env Alpha contoso unitedstates production --managed)
@@ -39,9 +39,9 @@ view=$(cmkctl policy show p --json)
 cmkctl policy remove-env "$a" >/dev/null
 cmkctl env reset "$s" --yes >/dev/null
 view=$(cmkctl policy show p --json)
-json_get "$view" "[e['env'] for e in j['environments']]" | grep -q "$a" && fail "removed environment still listed as linked: $view"
-json_get "$view" "[e['env'] for e in j['environments']]" | grep -q "$s" && fail "reset environment still listed as linked: $view"
-json_get "$view" "[e['env'] for e in j['removed_environments']]" | grep -q "$a" || fail "removed environment not listed apart: $view"
+json_get "$view" "[e['env'] for e in j['environments']]" | qgrep -q "$a" && fail "removed environment still listed as linked: $view"
+json_get "$view" "[e['env'] for e in j['environments']]" | qgrep -q "$s" && fail "reset environment still listed as linked: $view"
+json_get "$view" "[e['env'] for e in j['removed_environments']]" | qgrep -q "$a" || fail "removed environment not listed apart: $view"
 grep -q Encrypted <<<"$view" && fail "the policy view still says Encrypted: $view"
 [ "$(env_field "$a" encryption_status)" = NotEncrypted ] || fail "env cmk-status of a removed environment: $(env_field "$a" encryption_status)"
 ok "TRUTH-3 the policy view no longer says Encrypted for a removed or reset environment"

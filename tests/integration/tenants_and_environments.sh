@@ -33,7 +33,7 @@ grep -q "already" <<<"$out" || fail "duplicate env name: $out"
 
 cmkctl env enable-managed Sandbox >/dev/null
 [ "$(json_get "$(cmkctl env show "$sid" --json)" 'j["managed"]')" = True ] || fail "enable-managed"
-cmkctl env list | grep -q "Contoso Prod" || fail "list"
+cmkctl env list | qgrep -q "Contoso Prod" || fail "list"
 ok "create, refusals, enable-managed"
 
 # persistence across a restart of the whole cluster

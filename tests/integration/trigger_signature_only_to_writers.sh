@@ -73,5 +73,5 @@ cpath=$(json_get "$copy" 'j["trigger_path"]')
 [ -n "$cpath" ] && [ "$cpath" != "$path" ] || fail "save-as: $copy"
 upd=$(cmkctl flow update --env "$env" echo --name "Echo renamed" --json)
 [ "$(json_get "$upd" 'j["trigger_path"]')" = "$path" ] || fail "update changed the URL: $upd"
-curl -s -X POST -d '{"message":"after update"}' "http://$http$path" | grep -q "after update" || fail "the URL stopped working after an update"
+curl -s -X POST -d '{"message":"after update"}' "http://$http$path" | qgrep -q "after update" || fail "the URL stopped working after an update"
 ok "SEC-SIG-1 save-as and update answer writers with the URL; an update keeps it"

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 cmkctl up >/dev/null
-cmkctl curve-keygen "$RUN/stranger.key" | grep -q "public" || fail "keygen"
+cmkctl curve-keygen "$RUN/stranger.key" | qgrep -q "public" || fail "keygen"
 [ "$(stat -c %a "$RUN/stranger.key")" = 600 ] || fail "secret key file is not 0600"
 set +e
 out=$(cmkctl ping --curve-key "$RUN/stranger.key" --timeout 2s 2>&1)
@@ -17,6 +17,6 @@ grep -qF "$(cat "$RUN/stranger.pub")" "$RUN/logs/controller.log" || fail "refuse
 ok "SKEL-3b unknown key refused and logged; the client is not left waiting"
 
 # the admin key still works, and a worker's key cannot act as the admin's front-door client
-cmkctl ping | grep -q pong || fail "admin refused"
+cmkctl ping | qgrep -q pong || fail "admin refused"
 [ "$(stat -c %a "$RUN/keys")" = 700 ] || fail "keys dir not 0700"
 ok "admin key works"

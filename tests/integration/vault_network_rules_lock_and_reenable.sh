@@ -34,7 +34,7 @@ cmkctl vault update "$VAULT" --bypass None >/dev/null
 wait_until 10 locked || fail "an IP range outside Microsoft services' reach without the exception did not lock: $(cmkctl env cmk-status "$env")"
 j=$(cmkctl env show "$env" --json)
 [ "$(json_get "$j" 'j.get("status")')" = "Environment disabled" ] || fail "env show: $j"
-json_get "$j" 'j["lock_cause"]' | grep -q "firewall" || fail "the cause does not name the firewall: $j"
+json_get "$j" 'j["lock_cause"]' | qgrep -q "firewall" || fail "the cause does not name the firewall: $j"
 out=$(cmkctl flow run --env "$env" m 2>&1 || true)
 grep -q "Environment disabled" <<<"$out" || fail "runs not refused: $out"
 grep -q "event=env.released" "$RUN/logs/worker-$env.log" || fail "the worker did not wipe its keys"
@@ -46,7 +46,7 @@ cmkctl vault network-rule add "$VAULT" --ip 127.20.0.0/16 >/dev/null
 cmkctl env reenable "$env" >/dev/null || fail "re-enable with an IP rule within reach: $(cmkctl env reenable "$env" 2>&1)"
 cmkctl clock advance 5m >/dev/null
 [ "$(state)" = Ready ] || fail "not Ready after re-enable"
-cmkctl run show --env "$env" "$rid" --json | grep -q "before the firewall" || fail "data lost"
+cmkctl run show --env "$env" "$rid" --json | qgrep -q "before the firewall" || fail "data lost"
 [ "$(json_get "$(cmkctl flow run --env "$env" m --json)" 'j["status"]')" = Succeeded ] || fail "runs fail after re-enable"
 cmkctl vault network-rule remove "$VAULT" --ip 127.20.0.0/16 >/dev/null
 wait_until 10 locked || fail "removing the rule within reach did not lock"
@@ -66,5 +66,5 @@ cmkctl env reenable "$env" >/dev/null || fail "re-enable after the virtual netwo
 cmkctl clock advance 5m >/dev/null
 [ "$(state)" = Ready ] || fail "not Ready after the virtual network rule"
 [ "$(json_get "$(cmkctl flow run --env "$env" m --json)" 'j["status"]')" = Succeeded ] || fail "runs fail at the end"
-cmkctl audit list --operation vault.network-rule | grep -q network-rule || fail "firewall changes not audited"
+cmkctl audit list --operation vault.network-rule | qgrep -q network-rule || fail "firewall changes not audited"
 ok "LOCK-11 adding a virtual network locks; removing it and env reenable bring the environment back"

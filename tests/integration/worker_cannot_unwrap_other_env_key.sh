@@ -35,7 +35,7 @@ refused() { grep -q "event=dek.prefetch_failed" "$RUN/rogue.log"; }
 wait_until 10 refused || { kill -9 $rogue 2>/dev/null; fail "the rogue worker got no refusal: $(tail -5 "$RUN/rogue.log")"; }
 kill -9 $rogue 2>/dev/null || true
 grep -q "does not serve environment $b" "$RUN/rogue.log" || fail "refusal message: $(grep prefetch "$RUN/rogue.log")"
-cmkctl audit list --operation dek.get --result EPERM | grep -q "worker-$a" || fail "refusal not audited"
+cmkctl audit list --operation dek.get --result EPERM | qgrep -q "worker-$a" || fail "refusal not audited"
 ok "worker-$a cannot unwrap the key of $b"
 
 cmkctl flow create --env "$b" --file "$SRC/configs/flows/manual-compose.json" --id m >/dev/null

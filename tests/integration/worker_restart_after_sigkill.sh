@@ -14,7 +14,7 @@ wait_until 15 new_ready || fail "worker not restarted: $(cmkctl status)"
 new=$(pid_of worker-shared)
 restarts=$(json_get "$(cmkctl status --json)" "[p['restarts'] for p in j['processes'] if p['name']=='worker-shared'][0]")
 [ "$restarts" = 1 ] || fail "restarts=$restarts"
-cmkctl ping --target worker-shared | grep -q pong || fail "restarted worker does not answer"
+cmkctl ping --target worker-shared | qgrep -q pong || fail "restarted worker does not answer"
 grep -q "event=child.exited name=worker-shared pid=$old signal=9" "$RUN/logs/controller.log" || fail "death not logged"
 ok "worker $old killed, $new restarted and answers"
 
@@ -25,7 +25,7 @@ for round in 1 2; do
     gw_back() { [ "$(state_of gateway)" = ready ] && [ "$(pid_of gateway)" != "$g" ]; }
     wait_until 15 gw_back || fail "gateway not restarted (round $round)"
 done
-cmkctl ping | grep -c pong | grep -q 5 || fail "not every process answers after restarts"
+cmkctl ping | grep -c pong | qgrep -q 5 || fail "not every process answers after restarts"
 ok "gateway restarted twice"
 
 # a SIGTERM to the controller stops the whole cluster
