@@ -49,10 +49,11 @@ served() { [ "$(json_get "$(cmkctl flow run --env "$b" ok --body '{"text":"y"}' 
 wait_until 30 served || fail "environment B was not served after the poison"
 after=$(json_get "$(cmkctl status --json)" "[p['restarts'] for p in (j['processes'] if isinstance(j, dict) else j) if p['name'] == 'worker-shared'][0]")
 # the request itself was sent twice, never a third time: one resend, then it failed back
-resends=$(grep -c "event=forward.resend peer=worker-shared type=flow.run" "$RUN/logs/controller.log" || true)
-[ "$resends" = 1 ] || fail "the poison request was re-sent $resends times (once at most)"
-grep -q "event=forward.poisoned peer=worker-shared type=flow.run deaths=2" "$RUN/logs/controller.log" \
-    || fail "the poison request was not failed after its second worker death"
+rid=$(grep -o "req=[0-9a-f]* event=forward.poisoned peer=worker-shared type=flow.run deaths=2" "$RUN/logs/controller.log" \
+      | head -n 1 | cut -d' ' -f1 | cut -d= -f2)
+[ -n "$rid" ] || fail "the poison request was not failed after its second worker death"
+resends=$(grep -c "req=$rid event=forward.resend" "$RUN/logs/controller.log" || true)
+[ "$resends" = 1 ] || fail "the poison request $rid was re-sent $resends times (once at most)"
 # restarts stay bounded (on a loaded machine a worker can also be taken for hung while it
 # writes a failed run's record of several MiB; issue #15 notes it)
 [ $((after - before)) -le 4 ] || fail "the shared worker restarted $((after - before)) times for one request"
