@@ -453,6 +453,8 @@ int cmk_json_text_check(const char *text, size_t len, int max_depth, cmk_err *er
                 }
                 i++;
             }
+            if (i > len) /* an escape at the very end stepped past it */
+                i = len;
             if (in_key) {
                 klen = i - start < KEY_CAP - 1 ? i - start : KEY_CAP - 1;
                 memcpy(s.keys[s.depth], text + start, klen);

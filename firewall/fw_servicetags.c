@@ -137,7 +137,8 @@ static int opt_number(const cJSON *obj, const char *key, long *out)
     *out = 0;
     if (!v || cJSON_IsNull(v))
         return 0;
-    if (!cJSON_IsNumber(v))
+    /* a number out of a long's range (1e300) is refused like a non-number, never cast */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
         return -1;
     *out = (long)v->valuedouble;
     return 0;
@@ -177,7 +178,7 @@ static int load_entry(fw_servicetags *st, const st_ctx *c, const cJSON *v, size_
                       name);
     if (opt_number(props, "changeNumber", &change) < 0 ||
         opt_number(props, "regionId", &region_id) < 0)
-        return refuse(c, path, "entry \"%s\": changeNumber and regionId must be numbers", name);
+        return refuse(c, path, "entry \"%s\": changeNumber and regionId must be whole numbers (within 64 bits)", name);
     prefixes = cJSON_GetObjectItemCaseSensitive(props, "addressPrefixes");
     snprintf(path, sizeof path, "values[%zu].properties.addressPrefixes", i);
     if (!cJSON_IsArray(prefixes))
@@ -269,7 +270,7 @@ fw_servicetags *fw_servicetags_parse(const char *text, size_t len, const char *o
         goto fail;
     }
     if (opt_number(root, "changeNumber", &change) < 0) {
-        refuse(&c, "changeNumber", "\"changeNumber\" must be a number");
+        refuse(&c, "changeNumber", "\"changeNumber\" must be a whole number (within 64 bits)");
         goto fail;
     }
     /* first pass: sizes, so every prefix lands in one array */
