@@ -406,6 +406,16 @@ static void connector_done(wrun *r, const char *action, int version, cJSON *used
     free(out);
 }
 
+/* relay_waiter - the run `id` if it still waits for an answer relayed from the environment's
+ * other worker (it may have ended, or be gone, by the time the answer comes); NULL otherwise */
+static wrun *relay_waiter(worker *w, const char *id)
+{
+    wrun *r = w->runs;
+    while (r && strcmp(r->id, id) != 0)
+        r = r->next;
+    return r && !r->finishing && r->outstanding > 0 && engine_run_status(r->run) == ENGINE_RUNNING ? r : NULL;
+}
+
 /* A connection opened on the environment's other worker (found again by run id). */
 typedef struct {
     worker *w;
@@ -418,11 +428,9 @@ typedef struct {
 static void on_conn_used(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
 {
     wconnuse *c = arg;
-    wrun *r = c->w->runs;
+    wrun *r = relay_waiter(c->w, c->run);
     (void)peer;
-    while (r && strcmp(r->id, c->run) != 0)
-        r = r->next;
-    if (r && !r->finishing && r->outstanding > 0 && engine_run_status(r->run) == ENGINE_RUNNING) {
+    if (r) {
         r->outstanding--;
         if (reply) {
             cJSON *used = cJSON_CreateObject();
@@ -520,11 +528,9 @@ typedef struct {
 static void on_remote_child(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
 {
     wremote *c = arg;
-    wrun *r = c->w->runs;
+    wrun *r = relay_waiter(c->w, c->run);
     (void)peer;
-    while (r && strcmp(r->id, c->run) != 0)
-        r = r->next;
-    if (r && !r->finishing && r->outstanding > 0 && engine_run_status(r->run) == ENGINE_RUNNING) {
+    if (r) {
         cmk_err e2 = CMK_ERR_INIT;
         engine_status st = ENGINE_FAILED;
         char *text = NULL;
