@@ -71,6 +71,7 @@ struct gw_nsock {
     int ctl;                 /* socket pair end to the helper, -1 if none */
     pid_t helper;            /* helper pid, 0 if none */
     unsigned long helper_ns; /* the namespace inode the helper is in */
+    int helper_holder;       /* and the pid of that namespace's holder */
 };
 
 /* gw_fwstate_parse - state.json into a struct */
@@ -241,6 +242,7 @@ static void stop_helper(gw_nsock *self)
     self->ctl = self->holder_fd = -1;
     self->helper = 0;
     self->helper_ns = 0;
+    self->helper_holder = 0;
 }
 
 /* gw_nsock_destroy - stop the helper and the spawner */
@@ -297,8 +299,9 @@ static int start_helper(gw_nsock *self)
         self->holder_fd = fds[1];
         self->helper = rep.pid;
         self->helper_ns = self->state.netns_inode;
-        cmk_info("egress.nsock_ready", "helper_pid=%d netns=%s inode=%lu", rep.pid, self->state.netns,
-                 self->state.netns_inode);
+        self->helper_holder = self->state.holder_pid;
+        cmk_info("egress.nsock_ready", "helper_pid=%d holder_pid=%d netns=%s inode=%lu", rep.pid,
+                 self->state.holder_pid, self->state.netns, self->state.netns_inode);
         return 0;
     }
     for (int i = 0; i < nfds; i++)
@@ -340,10 +343,11 @@ static void reload(gw_nsock *self, const struct stat *sb)
 }
 
 /* holder_lost - the namespace the state file names is gone: no firewall until it restarts */
-static void holder_lost(gw_nsock *self)
+static void holder_lost(gw_nsock *self, int e)
 {
     cmk_warn("egress.firewall", "mode=none reason=\"the firewall's namespace holder %d is "
-             "gone; waiting for the firewall to restart\"", self->state.holder_pid);
+             "gone (%s); waiting for the firewall to restart\"", self->state.holder_pid,
+             e ? strerror(e) : "it exited");
     snprintf(self->state.mode, sizeof self->state.mode, "none");
 }
 
@@ -364,16 +368,19 @@ void gw_nsock_refresh(gw_nsock *self, gw_fwstate *out)
                sb.st_mtim.tv_nsec != self->seen.st_mtim.tv_nsec || sb.st_size != self->seen.st_size) {
         reload(self, &sb);
     }
+    /* (a namespace's inode number is reused once it is freed: the holder's pid tells a new
+     * namespace from the old one too) */
     if (strcmp(self->state.mode, "kernel") != 0 || self->helper_ns != self->state.netns_inode ||
-        holder_gone(self)) {
-        if (strcmp(self->state.mode, "kernel") == 0 && holder_gone(self))
-            holder_lost(self);
+        self->helper_holder != self->state.holder_pid)
+        stop_helper(self);
+    else if (holder_gone(self)) {
+        holder_lost(self, 0);
         stop_helper(self);
     }
     if (strcmp(self->state.mode, "kernel") == 0 && self->helper == 0) {
         int e = start_helper(self);
         if (e == ESRCH || e == ENOENT || e == ESTALE)
-            holder_lost(self);
+            holder_lost(self, e);
     }
     *out = self->state;
     pthread_mutex_unlock(&self->lock);
