@@ -19,6 +19,7 @@
 
 #include "authz.h"
 #include "cluster_metrics.h"
+#include "handlers.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"

@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "flow_homes.h"
 #include "flowclass.h"
 #include "flowdef.h"

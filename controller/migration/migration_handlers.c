@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "flowclass.h"
 #include "flowdef.h"

@@ -72,9 +72,6 @@ int policy_raise_limit(policy_svc *self, const char *principal, const char *tena
  * *out gets {policy, applied: [env], failed: [{env, error}]} */
 int policy_apply_rotation(policy_svc *self, const char *principal, const char *policy, cJSON **out, cmk_err *err);
 
-/* op_policy_apply_rotation - front op policy.apply-rotation {policy} (controller/policy/policy_handlers.c) */
-int op_policy_apply_rotation(void *ctx, const cmk_msg *req, cmk_err *err);
-
 /* policy_resume - reschedule, after a restart, what timers were doing (deletions, re-enables,
  * pending key rotations) */
 void policy_resume(policy_svc *self);

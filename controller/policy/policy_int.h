@@ -4,7 +4,7 @@
 #ifndef CMK_POLICY_INT_H
 #define CMK_POLICY_INT_H
 
-#include "ctl.h"
+#include "handlers.h"
 #include "policy.h"
 
 struct policy_svc {
