@@ -14,11 +14,11 @@
 #include "clock.h"
 #include "directory.h"
 #include "envops.h"
-#include "flow_homes.h"
 #include "jobs.h"
 #include "keyring.h"
 #include "migration.h"
 #include "policy.h"
+#include "recurrence.h"
 #include "tenantkey.h"
 #include "vault.h"
 #include "server.h"
@@ -43,7 +43,8 @@ typedef struct ctl_s {
     policy_svc *policies; /* enterprise policies, links, health monitor */
     tenantkey_svc *tenantkeys; /* legacy BYOK tenant keys */
     envops_svc *envops; /* environment backup, restore, copy, reset */
-    flow_homes *homes;  /* where flows live while and after they migrate (the router reads it) */
+    migration_svc *migration; /* moving flows between partitions; where each flow lives (the router reads it) */
+    recurrence_svc *recurrence; /* Recurrence triggers on the clock */
     cluster_metrics gauges; /* what the metrics collect hook reads */
     int64_t clock_tick; /* loop timer that fires due clock timers */
     int lock_fd;       /* exclusive lock on <run>/controller.lock */
@@ -65,5 +66,13 @@ extern const broker_op_fn ctl_handlers[CMK_NOPS];
 
 /* ctl_reply_json - reply to req with body (takes ownership of body); every handler file uses it */
 int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err);
+
+/* What envops still calls with the whole controller, until it is given typed dependencies as
+ * the other services are (ctl_legacy.c forwards them to the migration and recurrence services;
+ * nothing else may use them). */
+int migration_running(ctl *c, const char *env);
+void migration_forget(ctl *c, const char *env, const char *flow);
+int migration_keep_shared(ctl *c, const char *env, const char *flow);
+void recurrence_set(ctl *c, const char *env, const char *flow, int64_t period_ms, int enabled);
 
 #endif

@@ -24,17 +24,6 @@ CMK_OPS(CTL_HANDLER_DECL_)
 int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err);
 int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *err);
 
-/* ctl_migration_done - a migration ended (policy_link.c: completes the link or unlink) */
-void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held, const char *message);
-
-/* ctl_mmk_warnings - the warning of seed 000 when a CMK environment keeps flows on the MMK
- * (controller/migration/migration_handlers.c) */
-void ctl_mmk_warnings(ctl *self, const char *env, const char *encryption, cJSON *out);
-
-/* pol_op_new_public - a policy operation row for the support tickets (policy_link.c) */
-int pol_op_new_public(ctl *self, const char *kind, const char *env, const char *policy, const char *principal,
-                      char id[64], cmk_err *err);
-
 /* ctl_tenantkey_event - the legacy BYOK events made real (controller/tenantkey/tenantkey_handlers.c):
  * applying a tenant key re-wraps the environment's data key under it, leaving re-wraps it under
  * the Microsoft-managed key, a lock makes the worker wipe its keys, a deletion drops them */

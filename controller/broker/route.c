@@ -37,18 +37,18 @@ static void schedule_after(route_job *j, const cJSON *reply)
     const char *id = cmk_json_str(reply, "id", j->flow);
     int on = strcmp(cmk_json_str(reply, "state", "On"), "On") == 0;
     if (strcmp(j->type, "flow.delete") == 0)
-        recurrence_set(j->ctl, j->env, j->flow, 0, 0);
+        recurrence_schedule(j->ctl->recurrence, j->env, j->flow, 0, 0);
     else if (strcmp(j->type, "flow.enable") == 0 || strcmp(j->type, "flow.disable") == 0)
-        recurrence_enable(j->ctl, j->env, id, on);
+        recurrence_enable(j->ctl->recurrence, j->env, id, on);
     else if (j->period >= 0 && (strcmp(j->type, "flow.create") == 0 || strcmp(j->type, "flow.import") == 0 ||
                                 strcmp(j->type, "flow.update") == 0 || strcmp(j->type, "flow.save-as") == 0))
-        recurrence_set(j->ctl, j->env, id, j->period, on);
+        recurrence_schedule(j->ctl->recurrence, j->env, id, j->period, on);
 }
 
 /* worker_for - the worker holding a flow of env (or where new flows go) */
 static void worker_for(ctl *self, const dir_env *env, const char *flow, char *name, size_t cap)
 {
-    const char *home = migration_home(self, env->id, flow, env->infrastructure);
+    const char *home = migration_home(self->migration, env->id, flow, env->infrastructure);
     cmk_worker_name(strcmp(home, "dedicated") == 0 ? env->id : NULL, name, cap);
 }
 
@@ -116,7 +116,7 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
     route_job *j = arg;
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0 && strcmp(j->type, "flow.delete") == 0 && j->flow[0]) {
         /* a deleted flow is no longer kept anywhere */
-        migration_forget(j->ctl, j->env, j->flow);
+        migration_forget_flows(j->ctl->migration, j->env, j->flow);
     }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
         schedule_after(j, reply->body);
@@ -154,7 +154,7 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
                            strcmp(env.state, "Locked") == 0
                                ? "Environment disabled; restore access to its key and re-enable it"
                                : "wait until the operation on it completes");
-    if ((op->flags & OPF_MIGBLOCK) && migration_running(self, env.id))
+    if ((op->flags & OPF_MIGBLOCK) && migration_is_running(self->migration, env.id))
         return cmk_err_set(err, CMK_ESTATE, "Creation and updates of flows are blocked during migration: environment %s is "
                                             "moving to its customer-managed key; runs are still accepted",
                            env.id);
@@ -182,7 +182,7 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
         j->period = recurrence_period(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "package"), "definition"));
     else if (strcmp(req->type, "flow.save-as") == 0) {
         /* the copy recurs like the original */
-        cJSON *list = recurrence_list(self, j->env), *it;
+        cJSON *list = recurrence_list(self->recurrence, j->env), *it;
         cJSON_ArrayForEach(it, list) {
             int64_t ms;
             if (strcmp(cmk_json_str(it, "flow", ""), j->flow) == 0 &&
@@ -443,7 +443,7 @@ static int relay_placement(ctl *self, const cmk_msg *req, const char *what, dir_
         return cmk_err_set(err, CMK_EPERM, "worker '%s' does not serve environment %s and cannot use its %s",
                            req->user, env->id, what);
     if (strcmp(req->user, CMK_WORKER_SHARED) != 0 || strcmp(env->infrastructure, "dedicated") != 0 || !*caller ||
-        strcmp(migration_home(self, env->id, caller, env->infrastructure), "shared") != 0)
+        strcmp(migration_home(self->migration, env->id, caller, env->infrastructure), "shared") != 0)
         return cmk_err_set(err, CMK_EPERM,
                            "only a flow kept on the Microsoft-managed key (shared worker) of an environment on dedicated "
                            "infrastructure reaches the other side's %s; '%s' (flow '%s') in environment %s does not",
