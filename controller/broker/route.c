@@ -17,6 +17,7 @@
 #include "ops.h"
 #include "migration.h"
 #include "recurrence.h"
+#include "route.h"
 #include "util.h"
 
 /* A routed request in flight. */
@@ -50,38 +51,6 @@ static void worker_for(ctl *self, const dir_env *env, const char *flow, char *na
 {
     const char *home = migration_home(self->migration, env->id, flow, env->infrastructure);
     cmk_worker_name(strcmp(home, "dedicated") == 0 ? env->id : NULL, name, cap);
-}
-
-/* ctl_worker_of - the worker serving an environment (its dedicated one once dedicated) */
-void ctl_worker_of(const dir_env *env, char *name, size_t cap)
-{
-    cmk_worker_name(strcmp(env->infrastructure, "dedicated") == 0 ? env->id : NULL, name, cap);
-}
-
-/* owned_body - the client's body with every field the controller owns for op set by the
- * controller (a client's `infrastructure` or `requested_by` changes nothing) */
-static cJSON *owned_body(ctl *self, const cmk_op *op, const cmk_msg *req, const dir_env *env,
-                         const char *infrastructure)
-{
-    cJSON *body = cJSON_CreateObject(), *it;
-    if (!body)
-        return NULL;
-    cJSON_ArrayForEach(it, req->body) {
-        /* the members set below are never copied, even for a type that owns none (an internal
-         * type such as run.summary sent for a front request): a member twice is refused (BAD-7) */
-        if (it->string && !cmk_op_owns(op, it->string) && strcmp(it->string, "env") != 0 &&
-            strcmp(it->string, "region") != 0 && strcmp(it->string, "infrastructure") != 0 &&
-            strcmp(it->string, "encryption") != 0 && strcmp(it->string, "requested_by") != 0)
-            cJSON_AddItemReferenceToObject(body, it->string, it);
-    }
-    cJSON_AddStringToObject(body, "env", env->id);
-    cJSON_AddStringToObject(body, "region", env->region);
-    cJSON_AddStringToObject(body, "infrastructure", infrastructure);
-    cJSON_AddStringToObject(body, "encryption", env->encryption);
-    cJSON_AddStringToObject(body, "requested_by", req->user);
-    /* the cluster's time: workers stamp flows and runs with it (virtual clock included) */
-    cJSON_AddNumberToObject(body, "clock_ms", (double)cmk_clock_now(self->clock));
-    return body;
 }
 
 static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err);
@@ -161,7 +130,7 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
     if (op->route == CMK_ROUTE_WORKER_BOTH && strcmp(env.infrastructure, "dedicated") == 0)
         return ctl_route_both(self, req, &env, err);
     worker_for(self, &env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
-    if (!(body = owned_body(self, op, req, &env, env.infrastructure)))
+    if (!(body = route_owned_body(op, req->body, req->user, &env, env.infrastructure, cmk_clock_now(self->clock))))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (op->id == CMK_OP_FLOW_CREATE && !cJSON_GetObjectItem(body, "in_solution") && env.in_solutions)
         cJSON_AddBoolToObject(body, "in_solution", 1); /* the setting: new flows are solution flows */
@@ -383,7 +352,8 @@ int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *e
     cmk_worker_name(env->id, ded, sizeof ded);
     for (int side = 0; side < 2; side++) {
         void **pair = malloc(2 * sizeof *pair);
-        cJSON *body = owned_body(self, op, req, env, side == 0 ? "dedicated" : "shared");
+        cJSON *body = route_owned_body(op, req->body, req->user, env, side == 0 ? "dedicated" : "shared",
+                                       cmk_clock_now(self->clock));
         pair[0] = j;
         pair[1] = (void *)(intptr_t)side;
         {
@@ -459,7 +429,8 @@ static int relay_placement(ctl *self, const cmk_msg *req, const char *what, dir_
 static int relay(ctl *self, const cmk_msg *req, const dir_env *env, const char *target, const char *type,
                  cmk_err *err)
 {
-    cJSON *body = owned_body(self, cmk_op_find(req->type), req, env, env->infrastructure);
+    cJSON *body = route_owned_body(cmk_op_find(req->type), req->body, req->user, env, env->infrastructure,
+                                   cmk_clock_now(self->clock));
     relay_job *j;
     int rc;
     if (!body)

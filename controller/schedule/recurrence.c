@@ -17,6 +17,8 @@
 
 #include "flowdef.h"
 #include "log.h"
+#include "ops.h"
+#include "route.h"
 #include "store.h"
 #include "util.h"
 
@@ -82,29 +84,27 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
             free(o);
             return;
         }
-        cJSON *env = NULL;
-        if (directory_env_get(c->d.dir, o->env, &env, NULL) == 0 && strcmp(cmk_json_str(env, "state", ""), "Ready") == 0) {
-            cmk_msg req;
+        dir_env env;
+        if (directory_env_placement(c->d.dir, o->env, &env, NULL) == 0 && strcmp(env.state, "Ready") == 0) {
             char worker[96], creq[96], text[32];
-            cJSON *body = cJSON_CreateObject();
-            memset(&req, 0, sizeof req);
+            cJSON *fields = cJSON_CreateObject(), *body;
             snprintf(creq, sizeof creq, "rec-%s-%lld", o->flow, (long long)o->due);
-            cJSON_AddStringToObject(body, "env", o->env);
-            cJSON_AddStringToObject(body, "flow", o->flow);
-            cJSON_AddStringToObject(body, "client_req", creq);
-            cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
-            cJSON_AddStringToObject(body, "infrastructure", cmk_json_str(env, "infrastructure", "shared"));
-            if (strcmp(migration_home(c->d.migration, o->env, o->flow, cmk_json_str(env, "infrastructure", "shared")), "dedicated") == 0)
+            cJSON_AddStringToObject(fields, "flow", o->flow);
+            cJSON_AddStringToObject(fields, "client_req", creq);
+            /* env, region, infrastructure, ...: set where every routed request gets them */
+            body = route_owned_body(cmk_op_find(CMK_T_FLOW_RUN), fields, "system", &env,
+                                    env.infrastructure, cmk_clock_now(c->d.clock));
+            if (strcmp(migration_home(c->d.migration, o->env, o->flow, env.infrastructure), "dedicated") == 0)
                 cmk_worker_name(o->env, worker, sizeof worker);
             else
                 cmk_worker_name(NULL, worker, sizeof worker);
             {
                 char *what = strdup(o->flow);
                 cmk_err ferr = CMK_ERR_INIT;
-                if (!what)
+                if (!what || !body)
                     cmk_err_set(&ferr, CMK_ENOMEM, "out of memory");
-                if (!what || broker_forward(c->d.broker, worker, "flow.run", body, c->d.cfg->request_timeout, run_done,
-                                            what, &ferr) < 0) {
+                if (!what || !body || broker_forward(c->d.broker, worker, CMK_T_FLOW_RUN, body, c->d.cfg->request_timeout,
+                                                     run_done, what, &ferr) < 0) {
                     /* not sent (the worker is saturated, say): this occurrence is skipped, as a
                      * recurrence that cannot start is in Logic Apps; the next one is armed below */
                     free(what);
@@ -114,9 +114,9 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
                     cmk_log(CMK_LOG_INFO, o->env, creq, "recurrence.fired", "flow=%s due=%s", o->flow,
                             cmk_time_format(o->due, text, sizeof text) ? text : "");
             }
-            cJSON_Delete(body);
+            cJSON_Delete(body); /* before fields: it refers to their members */
+            cJSON_Delete(fields);
         }
-        cJSON_Delete(env);
         next = cmk_time_add(o->due, period);
         {
             char n[32];
