@@ -194,7 +194,8 @@ void policy_migration_done(void *arg, const char *env, int rc, int moved, int he
         return;
     }
     if (strcmp(kind, "unlink") == 0) {
-        char worker[96];
+        char worker[96], who[64];
+        op_principal(self, op, who, sizeof who);
         if (rc < 0) {
             /* still under the policy: flows moved back are served on the shared side (flow_homes) */
             snprintf(msg, sizeof msg, "moving the flows back failed: %s; the environment stays under its policy; "
@@ -202,6 +203,7 @@ void policy_migration_done(void *arg, const char *env, int rc, int moved, int he
             pol_exec(self, "UPDATE policy_links SET status = 'Linked' WHERE env = ?1", env, NULL, NULL, NULL, NULL);
             directory_env_set(self->d.dir, env, "state", "Ready", NULL);
             pol_op_end(self, op, "Failed", msg);
+            audit_append(self->d.audit, who, "policy.unlink", env, rc, msg, NULL, NULL);
             return;
         }
         cmk_worker_name(env, worker, sizeof worker);
@@ -222,14 +224,13 @@ void policy_migration_done(void *arg, const char *env, int rc, int moved, int he
         {
             /* a BYOK environment that went to CMK is no longer managed by CustomerViaMicrosoft */
             tenantkey_env_state ts;
-            char who[64];
-            op_principal(self, op, who, sizeof who);
             if (tenantkey_env_byok_state(self->d.tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_CUSTOMER)
                 tenantkey_left_cmk(self->d.tenantkeys, who, env, NULL, NULL);
         }
         snprintf(msg, sizeof msg, "back on the Microsoft-managed key (%d flows moved back); keep the key and its access "
                                   "for 30 days", moved);
         pol_op_end(self, op, "Succeeded", msg);
+        audit_append(self->d.audit, who, "policy.unlink", env, 0, msg, NULL, NULL);
         return;
     }
     if (rc < 0 && strcmp(kind, "link") == 0) {
@@ -409,6 +410,13 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
                          cmk_json_str(env, "tenant", ""), limit, cmk_json_str(env, "tenant", ""));
         goto out;
     }
+    {
+        /* fail closed (AUD-4): recorded before anything changes, refused when it cannot be */
+        char detail[160];
+        snprintf(detail, sizeof detail, "started: adding it to policy %s", cmk_json_str(p, "id", ""));
+        if ((rc = audit_must(self->d.audit, principal, "policy.link", cmk_json_str(env, "id", ""), 0, detail, err)) < 0)
+            goto out;
+    }
     o = calloc(1, sizeof *o);
     if (!o) {
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
@@ -469,7 +477,21 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
         cJSON_Delete(env);
         return rc;
     }
+    {
+        /* fail closed (AUD-4): recorded before anything changes, refused when it cannot be */
+        char detail[160];
+        snprintf(detail, sizeof detail, "started: removing it from policy %s", cmk_json_str(env, "policy", ""));
+        if ((rc = audit_must(self->d.audit, principal, "policy.unlink", cmk_json_str(env, "id", ""), 0, detail,
+                             err)) < 0) {
+            cJSON_Delete(env);
+            return rc;
+        }
+    }
     o = calloc(1, sizeof *o);
+    if (!o) {
+        cJSON_Delete(env);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
     o->self = self;
     cmk_strlcpy(o->env, cmk_json_str(env, "id", ""), sizeof o->env);
     cmk_strlcpy(o->policy, cmk_json_str(env, "policy", ""), sizeof o->policy);
@@ -483,7 +505,6 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
     pol_exec(self, "UPDATE policy_links SET status = 'Unlinking' WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
     directory_env_set(self->d.dir, o->env, "state", "Disabled", NULL);
     policy_operation(self, o->op, out, err);
-    audit_append(self->d.audit, principal, "policy.unlink", o->env, 0, NULL, NULL, NULL);
     rc = migration_start(self->d.migration, o->env, 0, policy_migration_done, self, err);
     free(o);
     return rc;
@@ -652,16 +673,27 @@ int policy_reenable(policy_svc *self, const char *principal, const char *env_ref
         rc = cmk_err_set(err, CMK_ESTATE, "access to the key is not back yet: %s", kerr.msg);
         goto out;
     }
+    /* fail closed (AUD-4): recorded before anything changes, refused when it cannot be */
+    {
+        char detail[96], d[32];
+        snprintf(detail, sizeof detail, "started: Ready again in %s",
+                 cmk_duration_format(self->d.cfg->reenable_time, d, sizeof d));
+        if ((rc = audit_must(self->d.audit, principal, "env.reenable", cmk_json_str(env, "id", ""), 0, detail, err)) < 0)
+            goto out;
+    }
     pol_exec(self, "UPDATE policies SET health = 'Healthy', health_reason = NULL WHERE id = ?1", cmk_json_str(p, "id", ""),
              NULL, NULL, NULL, NULL);
     r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        goto out;
+    }
     r->self = self;
     cmk_strlcpy(r->env, cmk_json_str(env, "id", ""), sizeof r->env);
     if ((rc = pol_op_new(self, "reenable", r->env, cmk_json_str(p, "id", ""), principal, r->op, err)) < 0) {
         free(r);
         goto out;
     }
-    audit_append(self->d.audit, principal, "env.reenable", r->env, 0, NULL, NULL, NULL);
     policy_operation(self, r->op, out, err);
     cmk_clock_timer_add_owned(self->d.clock, cmk_clock_now(self->d.clock) + self->d.cfg->reenable_time, on_reenabled, r);
 out:

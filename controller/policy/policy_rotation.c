@@ -118,7 +118,8 @@ static const char *days_text(int64_t ms, char *buf, size_t cap)
 }
 
 /* rot_apply - apply env's pending rotation (when due, or now if force): re-wrap its "cmk" data
- * key to the new version. 1 applied, 0 nothing to do, < 0 failed (err says why). quiet: a
+ * key to the new version, once its start is on record (rotation.apply, audit_must). 1 applied, 0 nothing
+ * to do, < 0 failed (err says why: also when the start could not be audited). quiet: a
  * failure is logged but not audited (the health monitor's retries). */
 static int rot_apply(policy_svc *self, const char *env, const char *principal, int force, int quiet, cmk_err *err)
 {
@@ -148,8 +149,16 @@ static int rot_apply(policy_svc *self, const char *env, const char *principal, i
         return cmk_err_set(err, CMK_ENOENT, "the enterprise policy %s is gone", r.policy);
     pol_kek(p, &kek);
     kek.version = r.new_version;
-    rc = keyring_rewrap(self->d.keyring, env, "cmk", &kek, &n, err);
     snprintf(detail, sizeof detail, "%s/%s version %s -> %s", kek.vault, kek.key, r.old_version, r.new_version);
+    {
+        /* fail closed (AUD-4): the data key is not re-wrapped unless this start is on record
+         * (rotation.apply; the outcome is rotation.applied); it stays pending and is tried again */
+        char started[640];
+        snprintf(started, sizeof started, "started: %s", detail);
+        rc = audit_must(self->d.audit, principal, "rotation.apply", env, 0, started, err);
+    }
+    if (rc == 0)
+        rc = keyring_rewrap(self->d.keyring, env, "cmk", &kek, &n, err);
     cJSON_Delete(p);
     if (rc < 0) {
         pol_exec(self, "UPDATE policy_rotations SET last_error = ?2 WHERE env = ?1", env, err ? err->msg : "failed",
@@ -452,18 +461,26 @@ int policy_apply_rotation(policy_svc *self, const char *principal, const char *r
     cJSON *p = pol_row(self, ref), *envs, *it, *applied, *failed;
     cmk_err first = CMK_ERR_INIT;
     char detail[128];
-    int na = 0, nf = 0;
+    int na = 0, nf = 0, rc;
     if (!p)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'; `cmkctl policy list` shows them", ref ? ref : "");
     envs = rot_envs(self, "SELECT env FROM policy_rotations WHERE policy = ?1 AND status = 'pending'",
                     cmk_json_str(p, "id", ""), 0);
+    /* fail closed (AUD-4): recorded before any data key is re-wrapped, refused when it cannot be */
+    snprintf(detail, sizeof detail, "started: %d pending", cJSON_GetArraySize(envs));
+    if ((rc = audit_must(self->d.audit, principal, "policy.apply-rotation", cmk_json_str(p, "id", ""), 0, detail,
+                         err)) < 0) {
+        cJSON_Delete(envs);
+        cJSON_Delete(p);
+        return rc;
+    }
     *out = cJSON_CreateObject();
     cJSON_AddStringToObject(*out, "policy", cmk_json_str(p, "id", ""));
     applied = cJSON_AddArrayToObject(*out, "applied");
     failed = cJSON_AddArrayToObject(*out, "failed");
     cJSON_ArrayForEach(it, envs) {
         cmk_err e = CMK_ERR_INIT;
-        int rc = rot_apply(self, it->valuestring, principal, 1, 0, &e);
+        rc = rot_apply(self, it->valuestring, principal, 1, 0, &e);
         if (rc > 0) {
             cJSON_AddItemToArray(applied, cJSON_CreateString(it->valuestring));
             na++;
