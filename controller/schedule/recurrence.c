@@ -29,12 +29,12 @@ struct recurrence_svc {
 
 /* A pending timer of one schedule. */
 typedef struct {
-    recurrence_svc *c;
+    recurrence_svc *svc;
     char env[64], flow[64];
     int64_t due;        /* the occurrence this timer fires */
 } occurrence;
 
-static void arm(recurrence_svc *c, const char *env, const char *flow, int64_t due);
+static void arm(recurrence_svc *self, const char *env, const char *flow, int64_t due);
 
 /* run_done - the triggered run's answer (nobody waits for it) */
 static void run_done(void *arg, const cmk_msg *reply, const cmk_err *err)
@@ -49,12 +49,12 @@ static void run_done(void *arg, const cmk_msg *reply, const cmk_err *err)
 static void on_due(cmk_clock *clock, int64_t now, void *arg)
 {
     occurrence *o = arg;
-    recurrence_svc *c = o->c;
+    recurrence_svc *self = o->svc;
     sqlite3_stmt *st;
     int64_t period = 0, next = 0;
     int enabled = 0;
 
-    if (sqlite3_prepare_v2(c->d.db, "SELECT period_ms, next_ms, enabled FROM recurrences WHERE env = ? AND flow = ?", -1, &st,
+    if (sqlite3_prepare_v2(self->d.db, "SELECT period_ms, next_ms, enabled FROM recurrences WHERE env = ? AND flow = ?", -1, &st,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, o->env, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, o->flow, -1, SQLITE_STATIC);
@@ -67,7 +67,7 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
     }
     /* a stale timer (the schedule changed since) does nothing */
     if (period > 0 && enabled && next == o->due) {
-        int64_t horizon = cmk_clock_horizon(clock), cap = c->d.cfg->recurrence_catchup_max;
+        int64_t horizon = cmk_clock_horizon(clock), cap = self->d.cfg->recurrence_catchup_max;
         int64_t behind = horizon > o->due ? (horizon - o->due) / period : 0; /* further occurrences due */
         if (behind >= cap) {
             int64_t skip = behind - cap + 1, resume = cmk_time_add(o->due, skip * period);
@@ -78,14 +78,14 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
                     o->flow, (long long)skip, cmk_time_format(o->due, a, sizeof a),
                     cmk_time_format(resume - period, b, sizeof b), (long long)cap);
             snprintf(n, sizeof n, "%lld", (long long)resume);
-            store_exec_text(c->d.db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
+            store_exec_text(self->d.db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
                             o->env, o->flow, n, NULL, NULL);
-            arm(c, o->env, o->flow, resume);
+            arm(self, o->env, o->flow, resume);
             free(o);
             return;
         }
         dir_env env;
-        if (directory_env_placement(c->d.dir, o->env, &env, NULL) == 0 && strcmp(env.state, "Ready") == 0) {
+        if (directory_env_placement(self->d.dir, o->env, &env, NULL) == 0 && strcmp(env.state, "Ready") == 0) {
             char worker[96], creq[96], text[32];
             cJSON *fields = cJSON_CreateObject(), *body;
             snprintf(creq, sizeof creq, "rec-%s-%lld", o->flow, (long long)o->due);
@@ -93,8 +93,8 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
             cJSON_AddStringToObject(fields, "client_req", creq);
             /* env, region, infrastructure, ...: set where every routed request gets them */
             body = route_owned_body(cmk_op_find(CMK_T_FLOW_RUN), fields, "system", &env,
-                                    env.infrastructure, cmk_clock_now(c->d.clock));
-            if (strcmp(migration_home(c->d.migration, o->env, o->flow, env.infrastructure), "dedicated") == 0)
+                                    env.infrastructure, cmk_clock_now(self->d.clock));
+            if (strcmp(migration_home(self->d.migration, o->env, o->flow, env.infrastructure), "dedicated") == 0)
                 cmk_worker_name(o->env, worker, sizeof worker);
             else
                 cmk_worker_name(NULL, worker, sizeof worker);
@@ -103,7 +103,7 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
                 cmk_err ferr = CMK_ERR_INIT;
                 if (!what || !body)
                     cmk_err_set(&ferr, CMK_ENOMEM, "out of memory");
-                if (!what || !body || broker_forward(c->d.broker, worker, CMK_T_FLOW_RUN, body, c->d.cfg->request_timeout,
+                if (!what || !body || broker_forward(self->d.broker, worker, CMK_T_FLOW_RUN, body, self->d.cfg->request_timeout,
                                                      run_done, what, &ferr) < 0) {
                     /* not sent (the worker is saturated, say): this occurrence is skipped, as a
                      * recurrence that cannot start is in Logic Apps; the next one is armed below */
@@ -121,54 +121,54 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
         {
             char n[32];
             snprintf(n, sizeof n, "%lld", (long long)next);
-            store_exec_text(c->d.db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
+            store_exec_text(self->d.db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
                             o->env, o->flow, n, NULL, NULL);
         }
-        arm(c, o->env, o->flow, next);
+        arm(self, o->env, o->flow, next);
     }
     free(o);
 }
 
 /* arm - a timer for one occurrence */
-static void arm(recurrence_svc *c, const char *env, const char *flow, int64_t due)
+static void arm(recurrence_svc *self, const char *env, const char *flow, int64_t due)
 {
     occurrence *o = calloc(1, sizeof *o);
     if (!o)
         return;
-    o->c = c;
+    o->svc = self;
     cmk_strlcpy(o->env, env, sizeof o->env);
     cmk_strlcpy(o->flow, flow, sizeof o->flow);
     o->due = due;
-    cmk_clock_timer_add_owned(c->d.clock, due, on_due, o);
+    cmk_clock_timer_add_owned(self->d.clock, due, on_due, o);
 }
 
 /* recurrence_svc_new - the table; every enabled schedule armed */
 recurrence_svc *recurrence_svc_new(const recurrence_deps *deps, cmk_err *err)
 {
-    recurrence_svc *c = calloc(1, sizeof *c);
+    recurrence_svc *self = calloc(1, sizeof *self);
     sqlite3_stmt *st;
     int rc;
-    if (!c) {
+    if (!self) {
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
-    c->d = *deps;
-    rc = store_exec(c->d.db,
+    self->d = *deps;
+    rc = store_exec(self->d.db,
                         "CREATE TABLE IF NOT EXISTS recurrences (env TEXT NOT NULL, flow TEXT NOT NULL,"
                         "  period_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,"
                         "  PRIMARY KEY (env, flow));",
                         err);
     if (rc < 0) {
-        free(c);
+        free(self);
         return NULL;
     }
-    if (sqlite3_prepare_v2(c->d.db, "SELECT env, flow, next_ms FROM recurrences WHERE enabled = 1", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, flow, next_ms FROM recurrences WHERE enabled = 1", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
-            arm(c, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+            arm(self, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
                 sqlite3_column_int64(st, 2));
         sqlite3_finalize(st);
     }
-    return c;
+    return self;
 }
 
 /* recurrence_svc_destroy - the service (pending timers are the clock's, which it frees) */
@@ -196,33 +196,33 @@ int64_t recurrence_period(const cJSON *definition)
 }
 
 /* recurrence_schedule - set, change or drop a flow's schedule */
-void recurrence_schedule(recurrence_svc *c, const char *env, const char *flow, int64_t period_ms, int enabled)
+void recurrence_schedule(recurrence_svc *self, const char *env, const char *flow, int64_t period_ms, int enabled)
 {
     char p[32], n[32];
-    int64_t next = cmk_clock_now(c->d.clock) + period_ms;
+    int64_t next = cmk_clock_now(self->d.clock) + period_ms;
     if (period_ms <= 0) {
-        store_exec_text(c->d.db, "DELETE FROM recurrences WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL, NULL);
+        store_exec_text(self->d.db, "DELETE FROM recurrences WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL, NULL);
         return;
     }
     snprintf(p, sizeof p, "%lld", (long long)period_ms);
     snprintf(n, sizeof n, "%lld", (long long)next);
-    store_exec_text(c->d.db,
+    store_exec_text(self->d.db,
                     "INSERT INTO recurrences(env, flow, period_ms, next_ms, enabled) VALUES(?1, ?2, CAST(?3 AS INTEGER), "
                     "CAST(?4 AS INTEGER), 1) ON CONFLICT(env, flow) DO UPDATE SET period_ms = excluded.period_ms, "
                     "next_ms = excluded.next_ms, enabled = 1",
                     env, flow, p, n, NULL);
     if (!enabled)
-        recurrence_enable(c, env, flow, 0);
+        recurrence_enable(self, env, flow, 0);
     else
-        arm(c, env, flow, next);
+        arm(self, env, flow, next);
 }
 
 /* recurrence_enable - a flow turned on or off keeps its period */
-void recurrence_enable(recurrence_svc *c, const char *env, const char *flow, int enabled)
+void recurrence_enable(recurrence_svc *self, const char *env, const char *flow, int enabled)
 {
     sqlite3_stmt *st;
     int64_t period = 0;
-    if (sqlite3_prepare_v2(c->d.db, "SELECT period_ms FROM recurrences WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT period_ms FROM recurrences WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -232,18 +232,18 @@ void recurrence_enable(recurrence_svc *c, const char *env, const char *flow, int
     if (period <= 0)
         return;
     if (enabled)
-        recurrence_schedule(c, env, flow, period, 1);
+        recurrence_schedule(self, env, flow, period, 1);
     else
-        store_exec_text(c->d.db, "UPDATE recurrences SET enabled = 0, next_ms = 0 WHERE env = ?1 AND flow = ?2", env, flow,
+        store_exec_text(self->d.db, "UPDATE recurrences SET enabled = 0, next_ms = 0 WHERE env = ?1 AND flow = ?2", env, flow,
                         NULL, NULL, NULL);
 }
 
 /* recurrence_list - the schedules, as `cmkctl flow schedules` shows them */
-cJSON *recurrence_list(recurrence_svc *c, const char *env)
+cJSON *recurrence_list(recurrence_svc *self, const char *env)
 {
     sqlite3_stmt *st;
     cJSON *arr = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c->d.db, "SELECT env, flow, period_ms, next_ms, enabled FROM recurrences WHERE ?1 IS NULL OR env = ?1",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, flow, period_ms, next_ms, enabled FROM recurrences WHERE ?1 IS NULL OR env = ?1",
                            -1, &st, NULL) == SQLITE_OK) {
         if (env)
             sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
