@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "authz.h"
-#include "ctl.h"
+#include "handlers.h"
 #include "keys.h"
 #include "util.h"
 
