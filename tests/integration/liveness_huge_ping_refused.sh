@@ -11,9 +11,16 @@ before=$(pids)
 ctl=$(cat "$RUN/controller.pid")
 rss() { awk '/VmHWM/ {print $2}' "/proc/$ctl/status"; }
 
-out=$(timeout 60 "$BIN/cmk-rawsend" "$RUN" "$RUN/keys/reader.key" 16 $((64 * 1024 * 1024)) 3000)
+# (the controller drops the connection in the middle of the multipart message; the sender's own
+# libzmq may then abort on its side - "Resource temporarily unavailable (src/session_base.cpp)",
+# libzmq issue #3442 - which is the sender's problem, not the controller's: what counts here is
+# that the controller answered nothing but an error and stayed well)
+set +e
+out=$(timeout 60 "$BIN/cmk-rawsend" "$RUN" "$RUN/keys/reader.key" 16 $((64 * 1024 * 1024)) 3000 2>&1); rc=$?
+set -e
 case "$out" in
     "no reply"*|"reply error"*) ;;
+    *session_base.cpp*) [ $rc -ge 128 ] || fail "the sender stopped with $rc: $out"; out="no reply (the sender's libzmq aborted when the controller dropped the connection)" ;;
     *) fail "the huge ping was answered as a success: $out" ;;
 esac
 ok "16 x 64 MiB ping refused ($out)"
