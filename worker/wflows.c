@@ -117,7 +117,7 @@ static durable_reply *reply_when_durable(worker *w, cmk_msg *reply, cJSON *body)
 /* save_flow - validate and store a flow; meta filled from the definition; the reply carries
  * the trigger URL if with_url (answers to writers only) */
 static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, const char *def, int with_url,
-                     cmk_err *err)
+                     const char *stage, cmk_err *err)
 {
     flowdef *fd = NULL;
     durable_reply *d;
@@ -137,7 +137,8 @@ static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, c
     d = reply_when_durable(w, reply, flow_json(meta, e->id, with_url));
     if (!d)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    rc = partition_flow_put(e->part, meta, def, strlen(def), on_durable, d, err);
+    rc = stage ? partition_flow_stage(e->part, stage, meta, def, strlen(def), on_durable, d, err)
+               : partition_flow_put(e->part, meta, def, strlen(def), on_durable, d, err);
     cmk_wipe(meta->trigger_token, sizeof meta->trigger_token);
     if (rc < 0) {
         free(d);
@@ -212,7 +213,7 @@ static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     meta.enabled = 1;
     meta.in_solution = cmk_json_bool(b, "in_solution", 0);
     meta.created_ms = worker_now(w);
-    rc = save_flow(w, e, reply, &meta, def, 1, err);
+    rc = save_flow(w, e, reply, &meta, def, 1, NULL, err);
     if (rc == 0)
         cmk_log(CMK_LOG_INFO, e->id, reply->reqid, "flow.created", "flow=%s trigger=%s", meta.id, meta.trigger_kind);
     free(def);
@@ -282,7 +283,7 @@ static int op_flow_update(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
         if (def)
             rc = check_children(e, def, meta.id, err);
         if (rc == 0)
-            rc = save_flow(w, e, reply, &meta, def ? def : old, 1, err);
+            rc = save_flow(w, e, reply, &meta, def ? def : old, 1, NULL, err);
     }
     if (old)
         cmk_wipe_str(old, strlen(old));
@@ -298,7 +299,7 @@ static int set_enabled(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     int rc = load(e, b, &meta, &def, PARTITION_FLOW_ALL, err);
     if (rc == 0) {
         meta.enabled = on;
-        rc = save_flow(w, e, reply, &meta, def, 0, err);
+        rc = save_flow(w, e, reply, &meta, def, 0, NULL, err);
         cmk_wipe_str(def, strlen(def));
     }
     return rc;
@@ -338,7 +339,7 @@ static int op_flow_save_as(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, c
     cmk_strlcpy(meta.name, cmk_json_str(b, "name", "Copy"), sizeof meta.name);
     meta.trigger_token[0] = '\0';
     meta.created_ms = worker_now(w);
-    rc = save_flow(w, e, reply, &meta, def, 1, err);
+    rc = save_flow(w, e, reply, &meta, def, 1, NULL, err);
     cmk_wipe_str(def, strlen(def));
     return rc;
 }
@@ -855,7 +856,8 @@ static int op_flow_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
 }
 
 /* op_flow_put - store a flow as given (id, metadata, definition): the target side of a
- * migration; the definition is sealed under this partition's key */
+ * migration, or (with `stage`) a flow of a restore or copy into its staging area; the
+ * definition is sealed under this partition's key */
 static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
     const cJSON *f = cJSON_GetObjectItem(b, "flow");
@@ -871,7 +873,8 @@ static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     meta.enabled = cmk_json_bool(f, "enabled", 1);
     meta.in_solution = cmk_json_bool(f, "in_solution", 0);
     meta.created_ms = (int64_t)cmk_json_num(f, "created_ms", (double)worker_now(w));
-    rc = save_flow(w, e, reply, &meta, def, 0, err);
+    /* a restore or copy writes into the staging area the controller began (env.stage) */
+    rc = save_flow(w, e, reply, &meta, def, 0, cmk_json_str(b, "stage", NULL), err);
     free(def);
     return rc;
 }
@@ -922,7 +925,7 @@ static const wop_fn wops[CMK_NOPS] = {
     [CMK_OP_RUN_EXPORT_CSV] = op_run_export_csv, [CMK_OP_CONN_CREATE] = op_conn_create,
     [CMK_OP_CONN_SHOW] = op_conn_show,    [CMK_OP_FLOW_TRIGGER_URL] = op_flow_trigger_url,
     [CMK_OP_CONN_DUMP] = op_conn_dump,    [CMK_OP_CONN_PUT] = op_conn_put,
-    [CMK_OP_CONN_DELETE] = op_conn_delete,
+    [CMK_OP_CONN_DELETE] = op_conn_delete, [CMK_OP_ENV_STAGE] = wstage_op,
 };
 
 /* wops_find - the handler of a request type, or NULL */

@@ -175,7 +175,7 @@ static void put_done(eo_job *j)
 {
     cJSON *result = cJSON_CreateObject();
     char detail[400];
-    int n = cJSON_GetArraySize(j->flows);
+    int n = j->flows_in;
     if (strcmp(j->op, "env.restore") == 0) {
         cJSON_AddStringToObject(result, "backup", j->backup);
         snprintf(detail, sizeof detail, "backup %s of %s restored into %s: %d flows (%d flows and %d runs replaced)%s",
@@ -194,18 +194,25 @@ static void put_done(eo_job *j)
     cJSON_Delete(result);
 }
 
-/* start_put - the target is clear: put the flows */
+/* staged - every flow is in the target's staging areas: commit (swap them in) */
+static void staged(eo_job *j)
+{
+    eo_commit(j, put_done);
+}
+
+/* start_put - the staging areas are made: put the flows there */
 static void start_put(eo_job *j)
 {
-    j->then = put_done;
+    j->then = staged;
     j->put_index = 0;
     eo_put_next(j);
 }
 
-/* clear_target - the flows are in hand: clear the target */
-static void clear_target(eo_job *j)
+/* stage_target - the flows are in hand: a staging area in every partition of the target (the
+ * target itself is untouched until the commit) */
+static void stage_target(eo_job *j)
 {
-    eo_clear(j, j->target, j->tgt_dedicated, start_put);
+    eo_stage_begin(j, start_put);
 }
 
 /* load_backup - a row of env_backups: its state, wrap and path */
@@ -340,7 +347,7 @@ int envops_restore(envops_svc *self, const char *principal, const char *backup, 
     j->new_ids = strcmp(j->source, j->target) != 0;
     cJSON_Delete(row);
     eo_job_start(j);
-    clear_target(j);
+    stage_target(j);
     return 0;
 }
 
@@ -378,7 +385,7 @@ int envops_copy(envops_svc *self, const char *principal, const char *source, con
     cJSON_Delete(srow);
     cJSON_Delete(trow);
     eo_job_start(j);
-    eo_gather(j, j->source, j->src_dedicated, clear_target);
+    eo_gather(j, j->source, j->src_dedicated, stage_target);
     return 0;
 }
 
@@ -406,15 +413,21 @@ static int delete_backups(ctl *c, const char *env)
     return n;
 }
 
-/* reset_finish - the data is gone: backups, the policy, the BYOK view */
+/* reset_finish - the data is gone: backups, the policy, the BYOK view (each step skipped when a
+ * run interrupted by a restart did it already) */
 static void reset_finish(eo_job *j)
 {
     ctl *c = j->svc->c;
-    cJSON *result = cJSON_CreateObject(), *op = NULL;
+    cJSON *result = cJSON_CreateObject(), *op = NULL, *row = NULL;
     tenantkey_env_state after;
     cmk_err err = CMK_ERR_INIT;
     char detail[600];
     int nb = delete_backups(c, j->target), rc = 0;
+
+    if (j->tgt_linked && directory_env_get(c->dir, j->target, &row, NULL) == 0 &&
+        (!cJSON_IsString(cJSON_GetObjectItem(row, "policy")) || strcmp(cmk_json_str(row, "state", ""), "Ready") != 0))
+        j->tgt_linked = 0; /* left its policy already (or is leaving it) */
+    cJSON_Delete(row);
 
     cJSON_AddStringToObject(result, "env", j->target);
     cJSON_AddNumberToObject(result, "flows_deleted", j->flows_deleted);
@@ -446,7 +459,13 @@ static void reset_finish(eo_job *j)
     cJSON_Delete(result);
 }
 
-/* envops_reset - sandbox only, not locked; clear, then reset_finish */
+/* reset_commit - every partition of the target can take part: commit (delete), then finish */
+static void reset_commit(eo_job *j)
+{
+    eo_commit(j, reset_finish);
+}
+
+/* envops_reset - sandbox only, not locked; stage nothing, commit, then reset_finish */
 int envops_reset(envops_svc *self, const char *principal, const char *env, envops_done_fn done, void *arg,
                  cmk_err *err)
 {
@@ -475,8 +494,48 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
     j->connections = 1;
     cJSON_Delete(row);
     eo_job_start(j);
-    eo_clear(j, j->target, j->tgt_dedicated, reset_finish);
+    /* an empty staging area in every partition first: a worker that can't take part fails the
+     * reset before anything is deleted; once committed it is finished, also after a restart */
+    eo_stage_begin(j, reset_commit);
     return 0;
+}
+
+/* ---- after a restart ---------------------------------------------------------------------- */
+
+/* eo_roll_forward - an operation past its commit when the controller stopped: swap in, finish */
+void eo_roll_forward(envops_svc *self, const cJSON *op)
+{
+    const char *kind = cmk_json_str(op, "kind", "");
+    eo_job *j = eo_job_new(self, kind, cmk_json_str(op, "principal", ""), NULL, NULL);
+    cJSON *row = NULL;
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+
+    if (!j)
+        return;
+    cmk_strlcpy(j->id, cmk_json_str(op, "id", ""), sizeof j->id);
+    cmk_strlcpy(j->backup, cmk_json_str(op, "backup", ""), sizeof j->backup);
+    cmk_strlcpy(j->source, cmk_json_str(op, "source", ""), sizeof j->source);
+    cmk_strlcpy(j->target, cmk_json_str(op, "target", ""), sizeof j->target);
+    j->resumed = 1;
+    rc = eo_env_view(self, j->principal, j->target, &j->state, &row, &err);
+    cmk_log(rc < 0 ? CMK_LOG_WARN : CMK_LOG_INFO, j->target, NULL, "envops.roll_forward", "op=%s id=%s rc=%d error=\"%s\"",
+            kind, j->id, rc, rc < 0 ? err.msg : "");
+    if (rc < 0) {
+        cmk_err_prefix(&err, "interrupted by a controller restart after its commit, and could not be finished: ");
+        eo_finish(j, rc, NULL, err.msg);
+        return;
+    }
+    j->tgt_dedicated = eo_is_dedicated(row);
+    j->tgt_linked = cJSON_IsString(cJSON_GetObjectItem(row, "policy"));
+    cJSON_Delete(row);
+    if (strcmp(kind, "env.reset") == 0) {
+        j->connections = 1;
+        eo_swap(j, reset_finish);
+    } else {
+        j->new_ids = strcmp(kind, "env.copy") == 0 || strcmp(j->source, j->target) != 0;
+        eo_swap(j, put_done);
+    }
 }
 
 /* ---- listing ------------------------------------------------------------------------------ */
