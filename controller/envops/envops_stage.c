@@ -158,14 +158,17 @@ void eo_abort(eo_job *j, int rc, const char *what, const char *why)
 
     op_words(j, words, sizeof words);
     if (locked)
-        snprintf(remedy, sizeof remedy, "%s is locked now (its key is unreachable): restore access to the key, "
-                 "re-enable the environment (`cmkctl env reenable %s`), then run it again.", j->target, j->target);
+        snprintf(remedy, sizeof remedy, "%s is locked (its key is unreachable): restore the key, run `cmkctl env "
+                 "reenable %s`, then run it again.", j->target, j->target);
     else
-        snprintf(remedy, sizeof remedy, "Run it again once %s's workers answer (`cmkctl status` lists them).",
-                 j->target);
-    cmk_err_set(&j->aerr, rc < 0 ? rc : CMK_EIO,
-                "%s failed and changed nothing: %s keeps its flows, runs, connections, backups and encryption as they "
-                "were. Cause: %s%.200s. %s", words, j->target, what ? what : "", why ? why : "", remedy);
+        snprintf(remedy, sizeof remedy, "Run it again once %s's workers answer (`cmkctl status`).", j->target);
+    /* a worker that did not answer in time is unavailable (a client reads ETIMEOUT as its own
+     * wait running out) */
+    if (rc == CMK_ETIMEOUT || rc >= 0)
+        rc = rc == CMK_ETIMEOUT ? CMK_EUNAVAIL : CMK_EIO;
+    cmk_err_set(&j->aerr, rc,
+                "%s failed and changed nothing (flows, runs, connections, backups, encryption as they were). Cause: "
+                "%.100s%.150s. %s", words, what ? what : "", why ? why : "", remedy);
     j->then = aborted;
     j->fail_then = aborted;
     j->failed = 0;
