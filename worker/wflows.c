@@ -2,8 +2,8 @@
  * wflows.c - a worker's requests on flows, runs and connections: create (validated at save
  * time), get, list, update, delete, turn on/off, "Save as" (new id, and a new trigger URL for
  * HTTP-trigger flows), export, import, run, HTTP-trigger invoke, run history, CSV export; for
- * the controller: flow.dump, flow.put and env.clear (every flow and run of an environment, for
- * restore, copy and reset).
+ * the controller: flow.dump and flow.put (migration, backup; restore, copy and reset put into
+ * a staging area, see wstage.c).
  *
  * Trigger URLs: an HTTP-trigger flow's signature is 256 random bits, sealed in the partition,
  * checked in constant time (partition_flow_check_sig). It appears only in answers to requests
@@ -879,42 +879,10 @@ static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     return rc;
 }
 
-/* op_env_clear - {env, connections?}: delete every flow and run (and connection) of the
- * environment in this worker's partition, in one transaction (the controller's restore, copy
- * and reset); committed before the reply, which names the flows deleted */
-static int op_env_clear(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
-{
-    partition_flow *list = NULL;
-    size_t n = 0, nflows = 0, nruns = 0;
-    cJSON *o, *ids;
-    int rc = partition_flow_list(e->part, &list, &n, err);
-    if (rc < 0)
-        return rc;
-    rc = partition_clear(e->part, cmk_json_bool(b, "connections", 0), &nflows, &nruns, NULL, NULL, err);
-    if (rc == 0)
-        rc = partition_commit(e->part, err);
-    if (rc < 0) {
-        free(list);
-        return rc;
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "env", e->id);
-    ids = cJSON_AddArrayToObject(o, "flows");
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(ids, cJSON_CreateString(list[i].id));
-    free(list);
-    cJSON_AddNumberToObject(o, "flows_deleted", (double)nflows);
-    cJSON_AddNumberToObject(o, "runs_deleted", (double)nruns);
-    cmk_log(CMK_LOG_INFO, e->id, reply->reqid, "env.cleared", "flows=%zu runs=%zu", nflows, nruns);
-    cmk_msg_set_body(reply, o);
-    worker_reply(w, reply);
-    return 0;
-}
-
 /* the worker's handlers, by operation (common/ops.h) */
 static const wop_fn wops[CMK_NOPS] = {
     [CMK_OP_FLOW_DUMP] = op_flow_dump,     [CMK_OP_FLOW_PUT] = op_flow_put,
-    [CMK_OP_ENV_CLEAR] = op_env_clear,     [CMK_OP_FLOW_CREATE] = op_flow_create,
+    [CMK_OP_FLOW_CREATE] = op_flow_create,
     [CMK_OP_FLOW_GET] = op_flow_get,       [CMK_OP_FLOW_LIST] = op_flow_list,
     [CMK_OP_FLOW_UPDATE] = op_flow_update, [CMK_OP_FLOW_DELETE] = op_flow_delete,
     [CMK_OP_FLOW_ENABLE] = op_flow_enable, [CMK_OP_FLOW_DISABLE] = op_flow_disable,

@@ -2,7 +2,7 @@
  * envops.c - the core of environment backup, restore, copy and reset (see envops.h): the
  * service and its tables, an environment's current encryption state, an operation's life
  * (recorded in env_ops, audited, resumed after a restart), and the conversations with the
- * workers that carry the data (flow.dump, env.clear, flow.put).
+ * workers that carry the data (flow.dump, flow.put into a staging area).
  */
 #include <errno.h>
 #include <limits.h>

@@ -38,7 +38,7 @@ struct eo_job {
     cmk_err ferr;                    /* its error */
     eo_step_fn then;                 /* what runs when the fan-out is complete */
     int put_index;                   /* next flow to put */
-    int flows_deleted, runs_deleted; /* what env.clear or the swaps reported */
+    int flows_deleted, runs_deleted; /* what the swaps reported */
     int flows_in;                    /* flows the swaps moved in */
     eo_step_fn fail_then;            /* a failed fan-out goes here (NULL: eo_fail) */
     eo_step_fn after;                /* what follows the swap (restore/copy result, reset's end) */
