@@ -350,8 +350,13 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     }
     if (rc == 0 && !(self->policies = policy_svc_new(self, err)))
         rc = err->code;
-    if (rc == 0 && !(self->envops = envops_svc_new(self, err)))
-        rc = err->code;
+    if (rc == 0) {
+        envops_deps ed = { .db = self->db, .cfg = self->cfg, .srv = self->srv, .clock = self->clock,
+                           .dir = self->dir, .audit = self->audit, .broker = self->broker, .vault = self->vault,
+                           .policies = self->policies, .tenantkeys = self->tenantkeys, .ctl = self };
+        if (!(self->envops = envops_svc_new(&ed, err)))
+            rc = err->code;
+    }
     if (rc == 0)
         rc = migration_init(self, err);
     if (rc == 0)

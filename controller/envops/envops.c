@@ -22,16 +22,21 @@
 
 /* ---- the service -------------------------------------------------------------------------- */
 
-/* envops_svc_new - the env_backups table */
-envops_svc *envops_svc_new(void *ctl_p, cmk_err *err)
+/* envops_svc_new - the env_backups and env_ops tables */
+envops_svc *envops_svc_new(const envops_deps *deps, cmk_err *err)
 {
-    ctl *c = ctl_p;
-    envops_svc *self = calloc(1, sizeof *self);
-    if (!self) {
+    envops_svc *self;
+    envops_deps *c;
+    if (!deps || !deps->db || !deps->cfg || !deps->srv || !deps->ctl) {
+        cmk_err_set(err, CMK_EINVAL, "envops needs the controller's database, config, server and handle");
+        return NULL;
+    }
+    if (!(self = calloc(1, sizeof *self))) {
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
-    self->c = c;
+    self->c = *deps;
+    c = &self->c;
     if (store_exec(c->db,
                    "CREATE TABLE IF NOT EXISTS env_backups (id TEXT PRIMARY KEY, env TEXT NOT NULL, tenant TEXT NOT NULL,"
                    "  label TEXT, created INTEGER NOT NULL, state TEXT NOT NULL, dek_id TEXT NOT NULL,"
@@ -72,7 +77,7 @@ void envops_svc_destroy(envops_svc **self_p)
 int eo_env_view(envops_svc *self, const char *principal, const char *ref, tenantkey_env_state *state,
                     cJSON **row_out, cmk_err *err)
 {
-    ctl *c = self->c;
+    envops_deps *c = &self->c;
     cJSON *row = NULL;
     int rc = policy_env_status(c->policies, ref, &row, err);
     if (rc < 0)
@@ -102,7 +107,7 @@ static int eo_running_on(envops_svc *self, const char *env)
 {
     sqlite3_stmt *st;
     int n = 0;
-    if (sqlite3_prepare_v2(self->c->db, "SELECT COUNT(*) FROM env_ops WHERE status = 'Running' AND (source = ?1 OR "
+    if (sqlite3_prepare_v2(self->c.db, "SELECT COUNT(*) FROM env_ops WHERE status = 'Running' AND (source = ?1 OR "
                                         "target = ?1)", -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
@@ -120,7 +125,7 @@ int eo_busy(envops_svc *self, const cJSON *row, cmk_err *err)
     if (eo_running_on(self, id))
         return cmk_err_set(err, CMK_EBUSY, "environment %s has a backup, restore, copy or reset under way; try again when "
                                            "it ends", id);
-    if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_running(self->c, id))
+    if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_running(self->c.ctl, id))
         return cmk_err_set(err, CMK_ESTATE,
                            "environment %s is being changed (a policy operation or a flow migration is running); try "
                            "again when `cmkctl env cmk-status %s` shows it Ready",
@@ -145,7 +150,7 @@ static const char *audit_target(const eo_job *j)
 /* eo_refuse - audit a refusal made before anything started; returns rc */
 int eo_refuse(envops_svc *self, const char *principal, const char *op, const char *target, int rc, cmk_err *err)
 {
-    audit_append(self->c->audit, principal, op, target, rc, err ? err->msg : NULL, NULL, NULL);
+    audit_append(self->c.audit, principal, op, target, rc, err ? err->msg : NULL, NULL, NULL);
     cmk_log(CMK_LOG_INFO, target, NULL, "envops.refused", "op=%s error=\"%s\"", op, err ? err->msg : "");
     return rc;
 }
@@ -153,7 +158,7 @@ int eo_refuse(envops_svc *self, const char *principal, const char *op, const cha
 /* eo_finish - audit, tell the caller, free */
 void eo_finish(eo_job *j, int rc, const cJSON *result, const char *detail)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     cmk_err e = CMK_ERR_INIT;
     char note[CMK_ERR_MSG_MAX + 64];
     if (rc < 0)
@@ -203,7 +208,7 @@ eo_job *eo_job_new(envops_svc *self, const char *op, const char *principal, envo
 /* eo_job_start - record the operation (env_ops) so that a restarted controller resumes it */
 int eo_job_start(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     sqlite3_stmt *st;
     cmk_random_id("eop", j->id, sizeof j->id);
     if (sqlite3_prepare_v2(c->db,
@@ -260,7 +265,7 @@ int eo_leg_failed(eo_leg *l, const cmk_msg *reply, const cmk_err *err)
 /* eo_send_leg - one forward of a fan-out to the worker of env's home partition */
 void eo_send_leg(eo_job *j, const char *env, const char *home, const char *type, cJSON *body, broker_reply_fn cb)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     char worker[96];
     cmk_err err = CMK_ERR_INIT;
     eo_leg *l = calloc(1, sizeof *l);
@@ -391,7 +396,7 @@ void eo_put_next(eo_job *j)
     cmk_strlcpy(l->home, home, sizeof l->home);
     cmk_strlcpy(l->env, j->target, sizeof l->env);
     {
-        ctl *c = j->svc->c;
+        envops_deps *c = &j->svc->c;
         char worker[96];
         cmk_err err = CMK_ERR_INIT;
         if (strcmp(home, "dedicated") == 0)
@@ -414,7 +419,7 @@ void eo_put_next(eo_job *j)
  * marked Failed */
 void envops_resume(envops_svc *self)
 {
-    ctl *c = self->c;
+    envops_deps *c = &self->c;
     sqlite3_stmt *st;
     cJSON *running = cJSON_CreateArray(), *it;
     char now[32];

@@ -52,10 +52,19 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
+#include "audit.h"
+#include "broker.h"
+#include "clock.h"
+#include "config.h"
+#include "directory.h"
 #include "envelope.h"
 #include "err.h"
+#include "policy.h"
+#include "server.h"
 #include "tenantkey.h"
+#include "vault.h"
 
 #define ENVOPS_MAGIC "CMKBAK1\n" /* first bytes of a backup file */
 #define ENVOPS_MAGIC_LEN 8
@@ -104,8 +113,23 @@ typedef struct envops_svc envops_svc;
 /* envops_done_fn - an operation ended: rc 0 and result (borrowed), or rc < 0 and err */
 typedef void (*envops_done_fn)(void *arg, int rc, const cJSON *result, const cmk_err *err);
 
-/* envops_svc_new - table env_backups in controller.db; ctl is the controller (ctl.h) */
-envops_svc *envops_svc_new(void *ctl, cmk_err *err);
+/* What envops works with (owned by the controller, all made before envops_svc_new). */
+typedef struct {
+    sqlite3 *db;               /* controller.db: env_backups, env_ops */
+    const cmk_config *cfg;     /* run dir, request.timeout, envops.step_gate */
+    cmk_server *srv;           /* its loop: timers of the gate and the retries */
+    cmk_clock *clock;          /* times of backups and operations */
+    directory *dir;            /* environments */
+    audit_log *audit;          /* every operation, allowed or refused */
+    broker *broker;            /* forwards to the workers */
+    vault_svc *vault;          /* wrapping a backup's data key under the customer key */
+    policy_svc *policies;      /* the policy view, a policy's key, leaving a policy (reset) */
+    tenantkey_svc *tenantkeys; /* the BYOK view and the envops rules */
+    void *ctl;                 /* opaque: for migration_* and recurrence_*, which take the controller */
+} envops_deps;
+
+/* envops_svc_new - tables env_backups and env_ops in controller.db; deps copied */
+envops_svc *envops_svc_new(const envops_deps *deps, cmk_err *err);
 
 /* envops_svc_destroy - free; accepts NULL, nulls the pointer */
 void envops_svc_destroy(envops_svc **self_p);

@@ -6,11 +6,10 @@
 #ifndef CMK_ENVOPS_INT_H
 #define CMK_ENVOPS_INT_H
 
-#include "ctl.h"
 #include "envops.h"
 
 struct envops_svc {
-    ctl *c; /* the controller: db, directory, vault, policies, tenant keys, broker, audit */
+    envops_deps c; /* what it works with: db, directory, vault, policies, tenant keys, broker, audit */
 };
 
 typedef struct eo_job eo_job;
@@ -137,7 +136,7 @@ void eo_roll_forward(envops_svc *self, const cJSON *row);
 
 /* eo_wrap_key / eo_unwrap_key - a backup's data key under the environment's current key (the
  * policy's customer key through its identity, else the Microsoft-managed key), and back */
-int eo_wrap_key(ctl *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err);
-int eo_unwrap_key(ctl *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err);
+int eo_wrap_key(envops_deps *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err);
+int eo_unwrap_key(envops_deps *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err);
 
 #endif

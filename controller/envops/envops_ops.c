@@ -25,7 +25,7 @@
 /* backup_write - seal what was gathered, wrap its key, write the file, record the row */
 static void backup_write(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     int64_t now = cmk_clock_now(c->clock);
     cJSON *payload = cJSON_CreateObject(), *result, *state;
     char *text, dir[PATH_MAX], path[PATH_MAX], hex[33], *state_text, ts[40], detail[400];
@@ -222,11 +222,11 @@ static int load_backup(envops_svc *self, const char *id, char env[64], tenantkey
     sqlite3_stmt *st;
     int rc;
     memset(w, 0, sizeof *w);
-    if (sqlite3_prepare_v2(self->c->db,
+    if (sqlite3_prepare_v2(self->c.db,
                            "SELECT env, state, wrap_kind, wrap_vault, wrap_key, wrap_version, wrap_principal, wrapped, "
                            "path, dek_id FROM env_backups WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return store_err(self->c->db, err, "reading a backup");
+        return store_err(self->c.db, err, "reading a backup");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
@@ -265,7 +265,7 @@ static int open_backup(envops_svc *self, const char *id, const char *env, const 
     size_t len = 0, plen = 0;
     cmk_dek *dek = NULL;
     cJSON *payload;
-    int rc = eo_unwrap_key(self->c, w, key, err);
+    int rc = eo_unwrap_key(&self->c, w, key, err);
 
     if (rc == 0)
         rc = cmk_hex_decode(dek_hex, dek_id, sizeof dek_id, err);
@@ -322,7 +322,7 @@ int envops_restore(envops_svc *self, const char *principal, const char *backup, 
         if (rc == CMK_ENOENT && strcmp(env, src) == 0)
             cmk_err_set(err, CMK_ENOENT, "environment %s, which backup %s was taken from, no longer exists; restore it "
                                          "into another environment encrypted with the same key (--to ENV)", src, backup);
-    } else if ((rc = tenantkey_restore_allowed(&at, has_src ? &src_now : NULL, &tgt, cmk_clock_now(self->c->clock),
+    } else if ((rc = tenantkey_restore_allowed(&at, has_src ? &src_now : NULL, &tgt, cmk_clock_now(self->c.clock),
                                                err)) == 0 &&
                (rc = eo_busy(self, row, err)) == 0)
         rc = open_backup(self, backup, src, &w, path, dek_hex, &flows, err);
@@ -392,7 +392,7 @@ int envops_copy(envops_svc *self, const char *principal, const char *source, con
 /* ---- reset -------------------------------------------------------------------------------- */
 
 /* delete_backups - every backup of env: files and rows; the number deleted */
-static int delete_backups(ctl *c, const char *env)
+static int delete_backups(envops_deps *c, const char *env)
 {
     sqlite3_stmt *st;
     char dir[PATH_MAX];
@@ -417,7 +417,7 @@ static int delete_backups(ctl *c, const char *env)
  * run interrupted by a restart did it already) */
 static void reset_finish(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     cJSON *result = cJSON_CreateObject(), *op = NULL, *row = NULL;
     tenantkey_env_state after;
     cmk_err err = CMK_ERR_INIT;
@@ -478,7 +478,7 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
     if ((rc = envops_reset_check(&s, err)) == 0 && (rc = eo_busy(self, row, err)) == 0 &&
         cJSON_IsString(cJSON_GetObjectItem(row, "policy")))
         /* a BYOK environment migrated to CMK may not return to the Microsoft key yet */
-        rc = tenantkey_cmk_return_check(self->c->tenantkeys, principal, s.env, err);
+        rc = tenantkey_cmk_return_check(self->c.tenantkeys, principal, s.env, err);
     if (rc < 0) {
         cJSON_Delete(row);
         return eo_refuse(self, principal, "env.reset", s.env, rc, err);
@@ -545,7 +545,7 @@ int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
 {
     sqlite3_stmt *st;
     cJSON *row = NULL, *items;
-    int rc = directory_env_get(self->c->dir, env ? env : "", &row, err);
+    int rc = directory_env_get(self->c.dir, env ? env : "", &row, err);
     const char *id;
     if (rc < 0)
         return rc;
@@ -553,14 +553,14 @@ int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
     *out = cJSON_CreateObject();
     cJSON_AddStringToObject(*out, "env", id);
     items = cJSON_AddArrayToObject(*out, "items");
-    if (sqlite3_prepare_v2(self->c->db,
+    if (sqlite3_prepare_v2(self->c.db,
                            "SELECT id, label, created, state, wrap_kind, wrap_vault, wrap_key, wrap_version, size, flows "
                            "FROM env_backups WHERE env = ? ORDER BY created, id",
                            -1, &st, NULL) != SQLITE_OK) {
         cJSON_Delete(row);
         cJSON_Delete(*out);
         *out = NULL;
-        return store_err(self->c->db, err, "listing backups");
+        return store_err(self->c.db, err, "listing backups");
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     while (sqlite3_step(st) == SQLITE_ROW) {

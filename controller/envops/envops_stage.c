@@ -68,7 +68,7 @@ static int on_gate_timer(cmk_loop *loop, int64_t id, void *arg)
 /* eo_gate - envops.step_gate: hold until <run>/envops.step exists (consumed: one step each) */
 int eo_gate(eo_job *j, const char *step, eo_step_fn next)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     char path[4200];
     if (!c->cfg->envops_step_gate || j->resumed)
         return 0;
@@ -198,7 +198,7 @@ static void on_swapped(void *arg, const cmk_msg *reply, const cmk_err *err)
 {
     eo_leg *l = arg;
     eo_job *j = l->j;
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
         char msg[CMK_ERR_MSG_MAX];
         snprintf(msg, sizeof msg, "every flow is staged; waiting for the worker of %s's %s partition to swap them in "
@@ -222,7 +222,7 @@ static void on_swapped(void *arg, const cmk_msg *reply, const cmk_err *err)
 static void send_swap(eo_leg *l)
 {
     eo_job *j = l->j;
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     cJSON *body = stage_body(j, "swap");
     cmk_err err = CMK_ERR_INIT;
     char worker[96];
@@ -251,22 +251,22 @@ static int on_adopt_timer(cmk_loop *loop, int64_t id, void *arg)
 static void adopt_retry(eo_job *j)
 {
     cmk_log(CMK_LOG_WARN, j->target, NULL, "envops.adopt_retry", "id=%s error=\"%s\"", j->id, j->ferr.msg);
-    cmk_loop_add_timer(cmk_server_loop(j->svc->c->srv), SWAP_RETRY_MS, 0, on_adopt_timer, j);
+    cmk_loop_add_timer(cmk_server_loop(j->svc->c.srv), SWAP_RETRY_MS, 0, on_adopt_timer, j);
 }
 
 /* adopted - the target's flows as swapped in: schedule the recurring ones, keep the flows the
  * shared partition holds of a dedicated environment routed there */
 static void adopted(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     const cJSON *f;
     cJSON_ArrayForEach(f, j->flows) {
         const char *id = cmk_json_str(f, "id", "");
         int64_t period = recurrence_period(cJSON_GetObjectItem(f, "definition"));
         if (period > 0)
-            recurrence_set(c, j->target, id, period, cmk_json_bool(f, "enabled", 1));
+            recurrence_set(c->ctl, j->target, id, period, cmk_json_bool(f, "enabled", 1));
         if (j->tgt_dedicated && strcmp(cmk_json_str(f, "home", "shared"), "shared") == 0)
-            migration_keep_shared(c, j->target, id);
+            migration_keep_shared(c->ctl, j->target, id);
     }
     j->after(j);
 }
@@ -275,13 +275,13 @@ static void adopted(eo_job *j)
  * come from what the target now holds */
 static void adopt(eo_job *j)
 {
-    ctl *c = j->svc->c;
-    cJSON *sched = recurrence_list(c, j->target), *it;
+    envops_deps *c = &j->svc->c;
+    cJSON *sched = recurrence_list(c->ctl, j->target), *it;
     cJSON_ArrayForEach(it, sched) {
-        recurrence_set(c, j->target, cmk_json_str(it, "flow", ""), 0, 0);
+        recurrence_set(c->ctl, j->target, cmk_json_str(it, "flow", ""), 0, 0);
     }
     cJSON_Delete(sched);
-    migration_forget(c, j->target, NULL);
+    migration_forget(c->ctl, j->target, NULL);
     cJSON_Delete(j->flows);
     j->flows = cJSON_CreateArray();
     if (strcmp(j->op, "env.reset") == 0) {
@@ -319,7 +319,7 @@ void eo_swap(eo_job *j, eo_step_fn after)
 /* commit_step - (gate) record the commit durably, then swap */
 static void commit_step(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     cmk_err err = CMK_ERR_INIT;
     if (eo_gate(j, "swap", commit_step))
         return;
