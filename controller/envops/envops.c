@@ -342,7 +342,7 @@ static void on_put(void *arg, const cmk_msg *reply, const cmk_err *err)
 
     if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
         snprintf(msg, sizeof msg, "flow %d of %d (%.40s) was not staged in the %s partition: ", j->put_index + 1,
-                 cJSON_GetArraySize(j->flows), cmk_json_str(f, "name", "?"), l->home);
+                 cJSON_GetArraySize(j->flows), cmk_json_str(f, "id", "?"), l->home);
         free(l);
         eo_abort(j, err && err->code ? err->code : CMK_EUNAVAIL, msg, err && err->msg[0] ? err->msg : "no answer");
         return;

@@ -159,7 +159,9 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
  * an interrupted backup is Failed */
 void envops_resume(envops_svc *self);
 
-/* envops_list - {env, items: [{id, env, label, created, encryption_at_backup, ...}]} */
+/* envops_list - {env, items: [{id, env, label, created, encryption_at_backup, ...}], operations:
+ * [{id, kind, status, phase, started, ended?, message, source?, target?, backup?}] (the latest 10,
+ * newest first: what each did, or why it failed and what to do)} */
 int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err);
 
 #endif

@@ -540,7 +540,38 @@ void eo_roll_forward(envops_svc *self, const cJSON *op)
 
 /* ---- listing ------------------------------------------------------------------------------ */
 
-/* envops_list - the backups of env, oldest first */
+/* list_operations - the environment's latest backups, restores, copies and resets, newest
+ * first: what each did, or why it failed and what to do (ENVOP-8) */
+static void list_operations(envops_svc *self, const char *env, cJSON *ops)
+{
+    sqlite3_stmt *st;
+    if (!ops || sqlite3_prepare_v2(self->c.db,
+                                   "SELECT id, kind, status, phase, started, ended, message, source, target, backup "
+                                   "FROM env_ops WHERE target = ?1 OR source = ?1 ORDER BY started DESC, rowid DESC "
+                                   "LIMIT 10",
+                                   -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        static const char *const names[] = { "id", "kind", "status", "phase" };
+        cJSON *o = cJSON_CreateObject();
+        char ts[40];
+        for (int i = 0; i < 4; i++)
+            cJSON_AddStringToObject(o, names[i], sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "");
+        cJSON_AddStringToObject(o, "started", cmk_time_format(sqlite3_column_int64(st, 4), ts, sizeof ts));
+        if (sqlite3_column_int64(st, 5))
+            cJSON_AddStringToObject(o, "ended", cmk_time_format(sqlite3_column_int64(st, 5), ts, sizeof ts));
+        cJSON_AddStringToObject(o, "message", sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
+        for (int i = 7; i < 10; i++)
+            if (sqlite3_column_text(st, i) && *sqlite3_column_text(st, i))
+                cJSON_AddStringToObject(o, i == 7 ? "source" : i == 8 ? "target" : "backup",
+                                        (const char *)sqlite3_column_text(st, i));
+        cJSON_AddItemToArray(ops, o);
+    }
+    sqlite3_finalize(st);
+}
+
+/* envops_list - the backups of env, oldest first, and its latest operations */
 int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
 {
     sqlite3_stmt *st;
@@ -584,6 +615,7 @@ int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
         cJSON_AddItemToArray(items, o);
     }
     sqlite3_finalize(st);
+    list_operations(self, id, cJSON_AddArrayToObject(*out, "operations"));
     cJSON_Delete(row);
     return 0;
 }

@@ -71,6 +71,9 @@ kill -9 "$wpid"           # ... which then dies
 grep -qF "Restoring backup $bak into $b failed and changed nothing" "$RUN/r1.out" || fail "restore failure says: $(cat "$RUN/r1.out")"
 grep -qF "Run it again" "$RUN/r1.out" || fail "restore failure does not say what to do: $(cat "$RUN/r1.out")"
 op_of env.restore | qgrep -q "^Failed prepare .*changed nothing" || fail "env_ops: $(op_of env.restore)"
+last_op() { json_get "$(cmkctl env backups "$b" --json)" 'j["operations"][0]["kind"], j["operations"][0]["status"], j["operations"][0]["message"]'; }
+last_op | qgrep -q "^env.restore Failed Restoring backup $bak into $b failed and changed nothing" || fail "env backups does not show why: $(last_op)"
+cmkctl env backups "$b" | qgrep -q "Latest operations" || fail "env backups does not list the operations"
 worker_ready() {
     local p; p=$(worker_pid "$b"); [ -n "$p" ] && [ "$p" != "$wpid" ] &&
     [ "$(json_get "$(cmkctl status --json)" "[p.get('state') for p in (j['processes'] if isinstance(j, dict) else j) if p['name'] == 'worker-$b'][0]")" = ready ]
