@@ -192,6 +192,12 @@ static int on_swap_timer(cmk_loop *loop, int64_t id, void *arg)
     return 0;
 }
 
+/* swap_gone - the target was deleted while its swap was retried */
+static void swap_gone(eo_job *j)
+{
+    eo_finish(j, j->ferr.code, NULL, j->ferr.msg);
+}
+
 /* on_swapped - a partition swapped its area in (or had already); one that did not answer is
  * asked again: past the commit the operation only goes forward */
 static void on_swapped(void *arg, const cmk_msg *reply, const cmk_err *err)
@@ -201,6 +207,17 @@ static void on_swapped(void *arg, const cmk_msg *reply, const cmk_err *err)
     envops_deps *c = &j->svc->c;
     if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
         char msg[CMK_ERR_MSG_MAX];
+        cJSON *row = NULL;
+        if (directory_env_get(c->dir, j->target, &row, NULL) == CMK_ENOENT) {
+            /* deleted meanwhile: nothing left to swap into (its partitions go with it) */
+            free(l);
+            j->failed = 1;
+            cmk_err_set(&j->ferr, CMK_ENOENT, "environment %s was deleted before its data was swapped in", j->target);
+            j->fail_then = swap_gone;
+            eo_leg_done(j);
+            return;
+        }
+        cJSON_Delete(row);
         snprintf(msg, sizeof msg, "every flow is staged; waiting for the worker of %s's %s partition to swap them in "
                  "(%.200s); asked again every %d ms", j->target, l->home, err && err->msg[0] ? err->msg : "no answer",
                  SWAP_RETRY_MS);
