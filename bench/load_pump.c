@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/util.h"
+#include "gw_errmap.h"
 #include "load_int.h"
 #include "ops.h"
 
@@ -177,12 +178,18 @@ void ld_record_run(ld_run *r, ld_phase *ph, int64_t lat, int64_t now, size_t ite
     if (!run) {
         why = 1 + ld_fail(r, cause, message);
     } else {
+        /* an HTTP action the gateway could not perform (refused by the firewall, reset, timed
+         * out, ...) is a failure by its cause, even when the flow's own error handling
+         * (runAfter Failed) let the run end Succeeded */
+        gw_outcome out = gw_errmap_outcome_of(message);
         ph->acked++;
         add_ack(r, run, item);
-        ok = strcmp(status, "Succeeded") == 0;
+        ok = strcmp(status, "Succeeded") == 0 && out == GW_OUT_OK;
         if (ok) {
             ph->succeeded++;
             bench_samples_add(&ph->lat, lat);
+        } else if (out != GW_OUT_OK) {
+            why = 1 + ld_fail(r, gw_outcome_cause(out), message);
         } else {
             char c[48];
             snprintf(c, sizeof c, "status:%s", status);

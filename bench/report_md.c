@@ -257,13 +257,19 @@ static void load_md(const cJSON *res, FILE *out)
             cmk_json_str(p, "role", "?"), (int)cmk_json_num(p, "pid", 0), cmk_json_num(p, "cpu_s", 0),
             cmk_json_num(p, "cpu_pct", 0), cmk_json_num(p, "rss_kb", 0) / 1024,
             cmk_json_num(p, "rss_peak_kb", 0) / 1024, (int)cmk_json_num(p, "threads", 0));
-    fprintf(out, "\n### Timeline (per second)\n\n| t (s) | phase | runs | failed | p50 ms | p99 ms | max ms |\n"
-                 "|---|---|---|---|---|---|---|\n");
+    fprintf(out, "\n### Timeline (per second)\n\n| t (s) | phase | runs | failed | p50 ms | p99 ms | max ms "
+                 "| failed by cause |\n|---|---|---|---|---|---|---|---|\n");
     cJSON_ArrayForEach(p, cJSON_GetObjectItem(res, "timeline"))
-    fprintf(out, "| %.1f | %s | %d | %d | %.2f | %.2f | %.2f |\n", cmk_json_num(p, "t_s", 0),
-            cmk_json_str(p, "phase", ""), (int)cmk_json_num(p, "runs", 0),
-            (int)cmk_json_num(p, "failed", 0), cmk_json_num(p, "p50_ms", 0),
-            cmk_json_num(p, "p99_ms", 0), cmk_json_num(p, "max_ms", 0));
+    {
+        fprintf(out, "| %.1f | %s | %d | %d | %.2f | %.2f | %.2f |", cmk_json_num(p, "t_s", 0),
+                cmk_json_str(p, "phase", ""), (int)cmk_json_num(p, "runs", 0),
+                (int)cmk_json_num(p, "failed", 0), cmk_json_num(p, "p50_ms", 0),
+                cmk_json_num(p, "p99_ms", 0), cmk_json_num(p, "max_ms", 0));
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(p, "failed_by"))
+        fprintf(out, "%s%s %d", f == cJSON_GetObjectItem(p, "failed_by")->child ? " " : ", ", f->string,
+                (int)f->valuedouble);
+        fprintf(out, " |\n");
+    }
     fputc('\n', out);
 }
 

@@ -9,6 +9,7 @@
  *     "firewall": { "service_tags": "configs/service-tags.json", "tag": "PowerPlatformPlex",
  *                   "region": "WestUS", "before": "...legacy-only.json", "after": "...with-plex.json" },
  *     "fix": "what a person changes",
+ *     "why": "optional: the cause in words, when it is not the firewall's coverage (a fault)",
  *     "steps": [ { "name": "...", "phase": "break", "cmd": [...], "expect": {...} }, ... ] }
  *
  * It prints a progress line per step and writes a report, Markdown and JSON: what broke (the
@@ -74,8 +75,10 @@ static void harvest(const char *out, cJSON *runs, cJSON *errors)
     for (p = out; p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        if ((memmem(p, n, "failed", 6) || memmem(p, n, "Failed", 6) || memmem(p, n, "timeout", 7) ||
-             memmem(p, n, "refused", 7)) && n < 600) {
+        size_t lead = strspn(p, " \t");
+        int json = lead < n && strchr("\"{}[", p[lead]); /* a command's JSON answer, not an error */
+        if (!json && (memmem(p, n, "failed", 6) || memmem(p, n, "Failed", 6) || memmem(p, n, "timeout", 7) ||
+                      memmem(p, n, "refused", 7)) && n < 600) {
             char *line = strndup(p, n);
             while (*line == ' ') memmove(line, line + 1, strlen(line));
             cJSON_AddItemToArray(errors, cJSON_CreateString(line));
@@ -83,6 +86,52 @@ static void harvest(const char *out, cJSON *runs, cJSON *errors)
         }
         p = nl ? nl + 1 : NULL;
     }
+}
+
+/* expect_text - a step's expected outcome in words: exit 0; output has "x"; lacks "y" */
+static void expect_text(const cJSON *expect, char *buf, size_t cap)
+{
+    const cJSON *it;
+    size_t n = (size_t)snprintf(buf, cap, "exit %d", (int)cmk_json_num(expect, "exit", 0));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(expect, "stdout_contains"))
+        if (cJSON_IsString(it) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "; output has \"%s\"", it->valuestring);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(expect, "stderr_contains"))
+        if (cJSON_IsString(it) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "; errors have \"%s\"", it->valuestring);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(expect, "stdout_lacks"))
+        if (cJSON_IsString(it) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "; output lacks \"%s\"", it->valuestring);
+}
+
+/* observed_text - what a step did: its exit status, the first flow error it printed and the
+ * flows' HTTP actions the gateway performed during it, by verdict (before: the counts after
+ * the step before, may be NULL) */
+static void observed_text(const cJSON *s, const cJSON *before, char *buf, size_t cap)
+{
+    const cJSON *errors = cJSON_GetObjectItem(s, "errors"), *v;
+    size_t n = (size_t)snprintf(buf, cap, "exit %d%s%s%s", (int)cmk_json_num(s, "exit", 0),
+                                errors && errors->child ? "; \"" : "",
+                                errors && errors->child ? errors->child->valuestring : "",
+                                errors && errors->child ? "\"" : "");
+    int first = 1;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(s, "egress")) {
+        double d = v->valuedouble - cmk_json_num(before, v->string, 0);
+        if (d > 0 && n < cap) {
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s %.0f", first ? "; HTTP actions: " : ", ", v->string, d);
+            first = 0;
+        }
+    }
+}
+
+/* put_cell - text for a Markdown table cell ('|' escaped, newlines as spaces) */
+static void put_cell(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        if (*s == '|')
+            fputs("\\|", f);
+        else
+            fputc(*s == '\n' ? ' ' : *s, f);
 }
 
 /* egress_now - the gateway's outbound HTTP actions so far by verdict (its /metrics), or NULL */
@@ -209,12 +258,16 @@ static void write_markdown(const char *path, const cJSON *rep)
     fprintf(f, "\n## Why\n\n");
     {
         const cJSON *b = cJSON_GetObjectItem(rep, "coverage_before"), *a = cJSON_GetObjectItem(rep, "coverage_after");
+        if (*cmk_json_str(rep, "why", ""))
+            fprintf(f, "%s\n\n", cmk_json_str(rep, "why", ""));
         if (b) {
-            fprintf(f, "The firewall `%s` does not cover `%s`: ", cmk_json_str(cJSON_GetObjectItem(b, "config"), "name", "?"),
-                    cmk_json_str(b, "tag", ""));
-            if (cJSON_IsTrue(cJSON_GetObjectItem(b, "covered")))
-                fprintf(f, "(it does cover it: the cause is elsewhere, see the errors above)");
+            int covered = cJSON_IsTrue(cJSON_GetObjectItem(b, "covered"));
+            fprintf(f, "The firewall `%s` %s `%s`", cmk_json_str(cJSON_GetObjectItem(b, "config"), "name", "?"),
+                    covered ? "covers" : "does not cover", cmk_json_str(b, "tag", ""));
+            if (covered)
+                fprintf(f, ": the cause is not its rules (see the errors above)");
             else {
+                fprintf(f, ": ");
                 fprintf(f, "these prefixes are refused:");
                 cJSON_ArrayForEach(e, cJSON_GetObjectItem(b, "refused")) fprintf(f, " `%s`", e->valuestring);
             }
@@ -224,13 +277,21 @@ static void write_markdown(const char *path, const cJSON *rep)
             fprintf(f, "After the fix (`%s`): %s.\n\n", cmk_json_str(cJSON_GetObjectItem(a, "config"), "name", "?"),
                     cJSON_IsTrue(cJSON_GetObjectItem(a, "covered")) ? "every prefix is allowed" : "prefixes still refused");
     }
-    fprintf(f, "## The fix\n\n%s\n\n## Steps\n\n| # | phase | step | outcome |\n|---|---|---|---|\n",
-            cmk_json_str(rep, "fix", ""));
+    fprintf(f, "## The fix\n\n%s\n\n## Steps\n\n| # | phase | step | expected | observed | outcome |\n"
+               "|---|---|---|---|---|---|\n", cmk_json_str(rep, "fix", ""));
     {
         int i = 0;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep, "steps"))
-            fprintf(f, "| %d | %s | %s | %s |\n", ++i, cmk_json_str(it, "phase", ""), cmk_json_str(it, "name", ""),
-                    cJSON_IsTrue(cJSON_GetObjectItem(it, "ok")) ? "as expected" : cmk_json_str(it, "why", "unexpected"));
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(rep, "steps")) {
+            fprintf(f, "| %d | %s | ", ++i, cmk_json_str(it, "phase", ""));
+            put_cell(f, cmk_json_str(it, "name", ""));
+            fputs(" | ", f);
+            put_cell(f, cmk_json_str(it, "expected", ""));
+            fputs(" | ", f);
+            put_cell(f, cmk_json_str(it, "observed", ""));
+            fputs(" | ", f);
+            put_cell(f, cJSON_IsTrue(cJSON_GetObjectItem(it, "ok")) ? "as expected" : cmk_json_str(it, "why", "unexpected"));
+            fputs(" |\n", f);
+        }
     }
     fprintf(f, "\n## Outcome after the fix\n\n%s\n", cmk_json_str(rep, "outcome", ""));
     fclose(f);
@@ -274,6 +335,8 @@ int cmd_drill(cli_opts *o)
     cJSON_AddStringToObject(rep, "description", cmk_json_str(d, "description", ""));
     cJSON_AddStringToObject(rep, "started", cmk_time_format(cmk_wall_ms(), ts, sizeof ts));
     cJSON_AddStringToObject(rep, "fix", cmk_json_str(d, "fix", ""));
+    if (cmk_json_str(d, "why", NULL))
+        cJSON_AddStringToObject(rep, "why", cmk_json_str(d, "why", ""));
     steps = cJSON_AddArrayToObject(rep, "steps");
     fprintf(out, "drill %s: %s\n", cmk_json_str(d, "name", path), cmk_json_str(d, "title", ""));
 
@@ -351,10 +414,22 @@ int cmd_drill(cli_opts *o)
         if (!ok)
             cJSON_AddStringToObject(s, "why", why);
         harvest(r.out ? r.out : "", cJSON_AddArrayToObject(s, "runs"), cJSON_AddArrayToObject(s, "errors"));
+
         cJSON_AddNumberToObject(s, "t_s", (double)(t_step - t0) / 1000.0);
         cJSON_AddNumberToObject(s, "took_s", (double)(cmk_mono_ms() - t_step) / 1000.0);
         if ((eg = egress_now(run_dir))) /* the gateway's counts by verdict after the step */
             cJSON_AddItemToObject(s, "egress", eg);
+        {
+            char ex[512] = "", ob[1024];
+            const cJSON *last = cJSON_GetArraySize(steps) > 0
+                                    ? cJSON_GetObjectItem(cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1), "egress")
+                                    : NULL;
+            if (cJSON_IsObject(cJSON_GetObjectItem(step, "expect")))
+                expect_text(cJSON_GetObjectItem(step, "expect"), ex, sizeof ex);
+            observed_text(s, last, ob, sizeof ob);
+            cJSON_AddStringToObject(s, "expected", ex);
+            cJSON_AddStringToObject(s, "observed", ob);
+        }
         cJSON_AddItemToArray(steps, s);
         if (!ok) {
             failed = 1;

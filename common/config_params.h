@@ -14,7 +14,7 @@
       "front door: clients (cmkctl, cmk-bench, gateway ingress) send requests here")               \
     X("controller.back", controller_back, STR, "ipc://{run}/controller-back.sock",                 \
       "back end: workers, gateway and firewall register and heartbeat here")                       \
-    X("gateway.endpoint", gateway_endpoint, STR, "ipc://{run}/gateway.sock",                       \
+    X("gateway.endpoint", gateway_endpoint, STR, "ipc://{run}/gateway/gateway.sock",               \
       "workers send outbound HTTP actions to the gateway here")                                    \
     X("heartbeat.interval", heartbeat_interval, DUR, "500ms", "heartbeat period, both ways")       \
     X("heartbeat.liveness", heartbeat_liveness, INT, "4",                                          \

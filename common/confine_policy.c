@@ -12,8 +12,9 @@
  *
  * Landlock domains nest: children inherit the controller's layer and add their own. Landlock
  * also forbids reaching into a process of another domain (ptrace rules, which cover
- * /proc/PID/ns), so the gateway, which enters the firewall's namespace through its namespace
- * holder, adds no file layer of its own: it keeps the controller's, and seccomp.
+ * /proc/PID/ns), so the gateway forks the spawner of its namespace helpers before it confines
+ * itself (gateway/gw_nsock.c): the spawner keeps the controller's layer and can open the
+ * firewall's namespaces; the gateway itself gets a layer of its own.
  */
 #include "confine_policy.h"
 
@@ -73,8 +74,8 @@
 /* the shared and the dedicated workers: nothing more */
 static const char *const worker_calls[] = { SYSCALLS_BASE, NULL };
 
-/* the gateway: a namespace helper (fork, then setns into the firewall's namespaces) */
-static const char *const gateway_calls[] = { SYSCALLS_BASE, "setns", NULL };
+/* the gateway: nothing more (its namespace spawner, forked before, enters namespaces) */
+static const char *const gateway_calls[] = { SYSCALLS_BASE, NULL };
 
 /* the firewall, confined once its namespace is made: its helpers enter it (setns) and run
  * nftables over netlink; making a namespace (unshare, uid maps) is no longer possible */
@@ -87,7 +88,7 @@ static const char *const console_calls[] = { SYSCALLS_BASE, NULL };
  * own, so it also holds every call of theirs */
 static const char *const controller_calls[] = { SYSCALLS_BASE, "execve", "setns", "unshare",
                                                 "setgroups", "setresuid", "setresgid",
-                                                "setsid", NULL };
+                                                "setsid", "pidfd_open", NULL };
 
 /* interp_cb - dl_iterate_phdr: the main program's PT_INTERP */
 static int interp_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -180,6 +181,34 @@ static void own_tmp(confine_policy *p, const cmk_config *cfg, const char *name)
     setenv("SQLITE_TMPDIR", path, 1);
 }
 
+/* own_logs - <run>/logs: its log is rotated by renaming it NAME.1 and starting a new one
+ * (common/log.c), which needs the directory (the logs hold no secret) */
+static void own_logs(confine_policy *p, const cmk_config *cfg)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/logs", cfg->run_dir);
+    confine_add_path(p, path, CONFINE_RW);
+}
+
+/* ipc_dir - where an endpoint of the config is ipc://PATH, the directory of PATH (made if
+ * missing) with the rights to make and replace the socket there - unless it is the run dir
+ * itself, which would open the whole cluster: then nothing (binding there is refused) */
+static void ipc_dir(confine_policy *p, const cmk_config *cfg, const char *endpoint)
+{
+    char path[4200], real[PATH_MAX], run[PATH_MAX], *slash;
+
+    if (!endpoint || strncmp(endpoint, "ipc://", 6) != 0)
+        return;
+    cmk_config_endpoint(cfg, endpoint + 6, path, sizeof path);
+    if (!(slash = strrchr(path, '/')) || slash == path)
+        return;
+    *slash = '\0';
+    (void)mkdir(path, 0700);
+    if (!realpath(path, real) || !realpath(cfg->run_dir, run) || strcmp(real, run) == 0)
+        return;
+    confine_add_path(p, real, CONFINE_RW);
+}
+
 /* tcp_connect - where an endpoint of the config is tcp://HOST:PORT, allow connecting to PORT
  * (ipc:// endpoints are Unix sockets: no TCP needed) */
 static void tcp_connect(confine_policy *p, const char *endpoint)
@@ -237,6 +266,7 @@ static void worker(confine_policy *p, const cmk_config *cfg, const char *name, i
     system_ro(p);
     own_keys(p, cfg, name);
     own_tmp(p, cfg, name);
+    own_logs(p, cfg);
     if (shared) {
         snprintf(path, sizeof path, "%s/partitions", cfg->run_dir);
         confine_add_path(p, path, CONFINE_RW);
@@ -262,6 +292,7 @@ static void firewall(confine_policy *p, const cmk_config *cfg, const char *name)
     tcp_connect(p, cfg->controller_back);
     own_keys(p, cfg, name);
     own_tmp(p, cfg, name);
+    own_logs(p, cfg);
     snprintf(path, sizeof path, "%s/firewall", cfg->run_dir);
     confine_add_path(p, path, CONFINE_RW);
     configs_dirs(p);
@@ -283,6 +314,7 @@ static void console(confine_policy *p, const cmk_config *cfg, const char *name)
     tcp_connect(p, cfg->controller_back);
     own_keys(p, cfg, name);
     own_tmp(p, cfg, name);
+    own_logs(p, cfg);
     snprintf(reports, sizeof reports, "%s/config.json", cfg->run_dir); /* its client reads it */
     confine_add_path(p, reports, CONFINE_RO);
     cmk_config_endpoint(cfg, cfg->console_reports, reports, sizeof reports);
@@ -290,10 +322,32 @@ static void console(confine_policy *p, const cmk_config *cfg, const char *name)
     confine_add_path(p, reports, CONFINE_RO);
 }
 
-/* gateway - seccomp only on top of the controller's layer (see the file comment) */
-static void gateway(confine_policy *p)
+/* gateway - its keys, its temporary directory, the firewall's state (read), the service tags;
+ * no TCP rules: connecting wherever flows go is its job, and its ports are bound before */
+static void gateway(confine_policy *p, const cmk_config *cfg, const char *name)
 {
+    char path[4200];
+
     p->syscalls = gateway_calls;
+    p->fs = 1;
+    p->scope = 1; /* signals only inside its domain (its spawner, made before, is outside) */
+    system_ro(p);
+    own_keys(p, cfg, name);
+    own_tmp(p, cfg, name);
+    own_logs(p, cfg);
+    snprintf(path, sizeof path, "%s/keys/gateway-server.key", cfg->run_dir); /* workers' side */
+    confine_add_path(p, path, CONFINE_RO);
+    snprintf(path, sizeof path, "%s/keys/public", cfg->run_dir); /* its ZAP handler's list */
+    (void)mkdir(path, 0700);
+    confine_add_path(p, path, CONFINE_RO);
+    snprintf(path, sizeof path, "%s/config.json", cfg->run_dir); /* its trigger client */
+    confine_add_path(p, path, CONFINE_RO);
+    snprintf(path, sizeof path, "%s/firewall", cfg->run_dir); /* state.json */
+    (void)mkdir(path, 0700);
+    confine_add_path(p, path, CONFINE_RO);
+    configs_dirs(p);
+    file_dir(p, cfg->service_tags);
+    ipc_dir(p, cfg, cfg->gateway_endpoint); /* where it binds its ROUTER */
 }
 
 /* confine_policy_for - the row of `role` */
@@ -317,7 +371,7 @@ int confine_policy_for(const cmk_config *cfg, const char *role, const char *name
     else if (strcmp(role, "firewall") == 0)
         firewall(p, cfg, name);
     else if (strcmp(role, "gateway") == 0)
-        gateway(p);
+        gateway(p, cfg, name);
     else if (strcmp(role, "console") == 0)
         console(p, cfg, name);
     else

@@ -122,15 +122,29 @@ int cmk_public_load(const char *run_dir, const char *name, char pub[CMK_Z85_KEY_
     return 0;
 }
 
-/* cmk_authorized_load - read authorized.json */
+/* cmk_authorized_path - <run>/keys/public/authorized.json */
+char *cmk_authorized_path(const char *run_dir, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/" CMK_AUTHORIZED_FILE, run_dir);
+    return buf;
+}
+
+/* cmk_authorized_load - read authorized.json (a run dir made before it moved to keys/public/:
+ * the old place) */
 int cmk_authorized_load(const char *run_dir, cJSON **out, cmk_err *err)
 {
     char path[PATH_MAX];
     int rc;
 
-    snprintf(path, sizeof path, "%s/keys/authorized.json", run_dir);
+    cmk_authorized_path(run_dir, path, sizeof path);
     rc = cmk_json_load_file(path, out, err);
     if (rc == CMK_ENOENT) {
+        cmk_err_clear(err);
+        snprintf(path, sizeof path, "%s/keys/authorized.json", run_dir);
+        rc = cmk_json_load_file(path, out, err);
+    }
+    if (rc == CMK_ENOENT) {
+        cmk_err_clear(err);
         *out = cJSON_CreateArray();
         return *out ? 0 : cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
@@ -153,7 +167,9 @@ static int authorized_edit(const char *run_dir, const char *name, cJSON *entry, 
 
     if (found)
         *found = 0;
-    snprintf(path, sizeof path, "%s/keys/authorized.json", run_dir);
+    snprintf(path, sizeof path, "%s/keys/public", run_dir);
+    (void)mkdir(path, 0700);
+    cmk_authorized_path(run_dir, path, sizeof path);
     snprintf(lockpath, sizeof lockpath, "%s/keys/.authorized.lock", run_dir);
     lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lockfd < 0) {
@@ -215,7 +231,7 @@ int cmk_authorized_remove(const char *run_dir, const char *name, cmk_err *err)
 {
     int found = 0, rc = authorized_edit(run_dir, name, NULL, &found, err);
     if (rc == 0 && !found)
-        return cmk_err_set(err, CMK_ENOENT, "no identity '%s' in %s/keys/authorized.json", name, run_dir);
+        return cmk_err_set(err, CMK_ENOENT, "no identity '%s' in %s/" CMK_AUTHORIZED_FILE, name, run_dir);
     return rc;
 }
 

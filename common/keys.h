@@ -3,7 +3,7 @@
  *
  * Every process has a key pair in <run>/keys/<name>.key (Z85 public and secret, mode 0600) and
  * its public key in <run>/keys/<name>.pub. The controller creates them on first start and
- * records each client key it trusts in <run>/keys/authorized.json:
+ * records each client key it trusts in <run>/keys/public/authorized.json:
  *
  *   [ {"key": "<z85 public>", "name": "worker-shared", "role": "worker", "envs": ["*"]},
  *     {"key": "...", "name": "alice", "role": "tenant-admin", "envs": [], "tenants": ["contoso"]}, ... ]
@@ -55,6 +55,13 @@ int cmk_authorized_set(const char *run_dir, const char *name, const char *role, 
 
 /* cmk_authorized_remove - drop the entry `name`; CMK_ENOENT if there is none */
 int cmk_authorized_remove(const char *run_dir, const char *name, cmk_err *err);
+
+/* Where the trusted client keys are listed, under the run dir: a directory of its own, since it
+ * holds only public keys and the gateway, which may not read keys/, reads it (issue #20). */
+#define CMK_AUTHORIZED_FILE "keys/public/authorized.json"
+
+/* cmk_authorized_path - the list's path in run_dir, into buf */
+char *cmk_authorized_path(const char *run_dir, char *buf, size_t n);
 
 /* cmk_authorized_load - the whole authorized.json (an empty array if none) */
 int cmk_authorized_load(const char *run_dir, cJSON **out, cmk_err *err);

@@ -35,9 +35,11 @@ static void reload(cmk_zap *self)
     cJSON *list;
     cmk_err err = CMK_ERR_INIT;
 
-    snprintf(path, sizeof path, "%s/keys/authorized.json", self->run_dir);
-    if (stat(path, &st) < 0)
-        return;
+    if (stat(cmk_authorized_path(self->run_dir, path, sizeof path), &st) < 0) {
+        snprintf(path, sizeof path, "%s/keys/authorized.json", self->run_dir); /* an older run dir */
+        if (stat(path, &st) < 0)
+            return;
+    }
     if (self->authorized && st.st_mtim.tv_sec == self->mtime.tv_sec &&
         st.st_mtim.tv_nsec == self->mtime.tv_nsec && st.st_ino == self->ino && st.st_size == self->size)
         return;

@@ -2,7 +2,7 @@
  * zap.h - the ZeroMQ authentication (ZAP) handler of the controller and the gateway.
  *
  * It binds inproc://zeromq.zap.01 in the process's ZeroMQ context and answers libzmq's ZAP
- * requests for CURVE connections: a client key listed in <run>/keys/authorized.json (with a
+ * requests for CURVE connections: a client key listed in <run>/keys/public/authorized.json (with a
  * role this process accepts) is let in and its messages carry the entry's name as User-Id;
  * any other key is refused and the refusal is logged (event=zap.refused).
  * The list is re-read when the file changes (mtime, inode or size), so keys added by the

@@ -18,6 +18,7 @@
 #include "con_assets.h"
 #include "con_token.h"
 #include "log.h"
+#include "tcp_listen.h"
 #include "util.h"
 
 #define COOKIE "cmk_console"
@@ -184,39 +185,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return respond_error(c, MHD_HTTP_NOT_FOUND, CMK_ENOENT, "no such page in the console");
 }
 
-/* listen_on - a listening TCP socket on "host:port"; fills the bound address */
-static int listen_on(const char *addr, char *bound, size_t n, cmk_err *err)
-{
-    char host[64];
-    const char *colon = strrchr(addr, ':');
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    socklen_t sl = sizeof sa;
-    int fd, one = 1;
-    long port;
-    char *end;
-
-    if (!colon || (size_t)(colon - addr) >= sizeof host)
-        return cmk_err_set(err, CMK_EINVAL, "console.listen must be HOST:PORT (e.g. 127.0.0.1:0), not \"%s\"", addr);
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    port = strtol(colon + 1, &end, 10);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || *end || port < 0 || port > 65535)
-        return cmk_err_set(err, CMK_EINVAL, "console.listen: \"%s\" is not an IPv4 address and port", addr);
-    sa.sin_port = htons((uint16_t)port);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return cmk_err_set(err, CMK_EIO, "cannot create a socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-        int e = errno;
-        close(fd);
-        return cmk_err_set(err, CMK_EIO, "cannot listen on %s (console.listen): %s", addr, strerror(e));
-    }
-    snprintf(bound, n, "%s:%u", host, ntohs(sa.sin_port));
-    return fd;
-}
-
 /* con_http_listen - listen only (nothing served yet) */
 con_http *con_http_listen(const char *addr, const char *token, cmk_err *err)
 {
@@ -226,7 +194,7 @@ con_http *con_http_listen(const char *addr, const char *token, cmk_err *err)
         return NULL;
     }
     self->token = token;
-    if ((self->lfd = listen_on(addr, self->address, sizeof self->address, err)) < 0) {
+    if ((self->lfd = cmk_tcp_listen(addr, "console.listen", 64, self->address, sizeof self->address, err)) < 0) {
         free(self);
         return NULL;
     }

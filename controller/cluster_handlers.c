@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "ctl.h"
+#include "handlers.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "util.h"

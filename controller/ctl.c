@@ -19,6 +19,7 @@
 
 #include "authz.h"
 #include "cluster_metrics.h"
+#include "handlers.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
@@ -218,6 +219,35 @@ static int open_domain(ctl *self, cmk_err *err)
     return 0;
 }
 
+/* open_services - the services that act on environments, each given what it uses, typed:
+ * migration (flows between partitions), policy (which starts migrations), recurrence (which
+ * asks migration where a flow lives), envops (which reschedules and places the flows it swaps in) */
+static int open_services(ctl *self, cmk_err *err)
+{
+    cmk_loop *loop = cmk_server_loop(self->srv);
+    migration_deps mdeps = { .db = self->db, .clock = self->clock, .audit = self->audit, .broker = self->broker,
+                             .loop = loop, .cfg = self->cfg };
+    if (!(self->migration = migration_svc_new(&mdeps, err)))
+        return err->code;
+    policy_deps pdeps = { .db = self->db, .clock = self->clock, .loop = loop, .cfg = self->cfg, .dir = self->dir,
+                          .audit = self->audit, .vault = self->vault, .keyring = self->keyring,
+                          .tenantkeys = self->tenantkeys, .sup = self->sup, .broker = self->broker,
+                          .migration = self->migration };
+    if (!(self->policies = policy_svc_new(&pdeps, err)))
+        return err->code;
+    recurrence_deps rdeps = { .db = self->db, .clock = self->clock, .dir = self->dir, .migration = self->migration,
+                              .broker = self->broker, .cfg = self->cfg };
+    if (!(self->recurrence = recurrence_svc_new(&rdeps, err)))
+        return err->code;
+    envops_deps edeps = { .db = self->db, .cfg = self->cfg, .loop = loop, .clock = self->clock, .dir = self->dir,
+                          .audit = self->audit, .broker = self->broker, .vault = self->vault,
+                          .policies = self->policies, .tenantkeys = self->tenantkeys, .migration = self->migration,
+                          .recurrence = self->recurrence };
+    if (!(self->envops = envops_svc_new(&edeps, err)))
+        return err->code;
+    return 0;
+}
+
 /* take_lock - one controller per run dir */
 static int take_lock(ctl *self, cmk_err *err)
 {
@@ -348,19 +378,8 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         broker_set_role_hook(self->broker, on_role, self);
         rc = write_pid(self, err);
     }
-    if (rc == 0 && !(self->policies = policy_svc_new(self, err)))
-        rc = err->code;
-    if (rc == 0) {
-        envops_deps ed = { .db = self->db, .cfg = self->cfg, .srv = self->srv, .clock = self->clock,
-                           .dir = self->dir, .audit = self->audit, .broker = self->broker, .vault = self->vault,
-                           .policies = self->policies, .tenantkeys = self->tenantkeys, .ctl = self };
-        if (!(self->envops = envops_svc_new(&ed, err)))
-            rc = err->code;
-    }
     if (rc == 0)
-        rc = migration_init(self, err);
-    if (rc == 0)
-        rc = recurrence_init(self, err);
+        rc = open_services(self, err);
     if (rc == 0)
         rc = start_children(self, err);
     if (rc == 0)
@@ -371,7 +390,9 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
         cmk_metrics_on_collect(cluster_metrics_collect, &self->gauges);
     }
     if (rc == 0) {
-        migration_resume_all(self); /* a crash interrupted them: every step is idempotent */
+        /* a crash interrupted them (every step is idempotent); the operations that started them
+         * complete when they end */
+        migration_resume_all(self->migration, policy_migration_done, self->policies);
         policy_resume(self->policies);
         envops_resume(self->envops); /* restore, copy, reset interrupted by a crash start again */
     }
@@ -417,8 +438,9 @@ void ctl_stop(ctl **self_p)
     cmk_metrics_remove_collect(cluster_metrics_collect, &self->gauges);
     jobs_destroy(&self->jobs); /* delivers finished jobs' replies: before the broker goes */
     envops_svc_destroy(&self->envops);
-    flow_homes_destroy(&self->homes);
     policy_svc_destroy(&self->policies);
+    recurrence_svc_destroy(&self->recurrence);
+    migration_svc_destroy(&self->migration);
     broker_destroy(&self->broker);
     supervisor_destroy(&self->sup);
     if (self->clock_tick)

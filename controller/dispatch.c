@@ -2,11 +2,7 @@
  * dispatch.c - the operation table's handler column bound to the controller's functions: the
  * broker dispatches every front and back request through ctl_handlers[CMK_OP_<ID>].
  */
-#include "ctl.h"
-
-/* every handler, declared from the table itself (so a row cannot name a missing function) */
-#define CTL_HANDLER_DECL_(id, type, handler, ...) int handler(void *ctx, const cmk_msg *req, cmk_err *err);
-CMK_OPS(CTL_HANDLER_DECL_)
+#include "handlers.h" /* every handler, declared from the table itself */
 
 /* op_not_dispatched - rows the broker never dispatches: `ready` (the broker registers the peer
  * itself) and internal types (the controller sends them; it does not take them) */

@@ -7,7 +7,9 @@
  *   firewall.apply   {config: "<JSON text>" | {...}, name?}  -> {applied, config, previous, ...}
  *                    {path: "/abs/fw.json"}              (name: origin in messages, a file name)
  *   firewall.fault   {kind: latency|reset|timeout|none, ms?, duration?}
- *                                                        -> {kind, ms, duration_ms}
+ *                                                        -> {kind, ms, duration_ms, enforced_by}
+ *                    (enforced_by "kernel": reset/timeout in nftables in kernel mode, so
+ *                    pooled connections meet them too; else "endpoints")
  *
  * SIGHUP re-applies the config file in force (edit it, then `kill -HUP`). In kernel mode the
  * nftables counters are read every second (from a thread of the edge) and increases are logged

@@ -46,8 +46,12 @@ struct fw_edge {
     pthread_t counter;        /* the counter thread (kernel mode) */
     int counting;             /* the counter thread runs */
     int stop;                 /* ask it to end */
+    int kicked;               /* look at the kernel fault again now */
     int64_t interval_ms;      /* its period */
     cJSON *last_counts;       /* kernel counters at the last poll */
+    pthread_mutex_t fault_lock; /* serializes changes of the kernel fault table; guards below */
+    char kfault[16];          /* kernel fault in force: "", "reset" or "timeout" */
+    int64_t kfault_until;     /* mono ms it ends (0: until cleared) */
 };
 
 /* fw_edge_find_config - ./configs, <exe>/../configs, the build's source tree */
@@ -286,6 +290,7 @@ fw_edge *fw_edge_new(const fw_edge_opts *o, cmk_err *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
+    pthread_mutex_init(&self->fault_lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     self->port = o->port;
     snprintf(self->endpoint, sizeof self->endpoint, "127.0.0.1:%d", o->port);
@@ -356,6 +361,7 @@ void fw_edge_destroy(fw_edge **self_p)
     fw_servicetags_destroy(&self->tags);
     cJSON_Delete(self->last_counts);
     pthread_cond_destroy(&self->wake);
+    pthread_mutex_destroy(&self->fault_lock);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
@@ -500,28 +506,78 @@ void fw_edge_poll_counters(fw_edge *self)
     pthread_mutex_unlock(&self->lock);
 }
 
-/* counter_main - the counter thread: poll, then wait interval_ms or until told to stop */
+/* kernel_fault - put the kernel fault table of kind ("" removes it) in force; under
+ * fault_lock */
+static int kernel_fault(fw_edge *self, const char *kind, int64_t until, cmk_err *err)
+{
+    char *ruleset = NULL;
+    int rc = fw_nft_render_fault(kind, self->port, &ruleset, err);
+    if (rc == 0)
+        rc = fw_netns_nft(self->ns, ruleset, false, NULL, err);
+    free(ruleset);
+    if (rc < 0)
+        return rc;
+    snprintf(self->kfault, sizeof self->kfault, "%s", kind);
+    self->kfault_until = kind[0] ? until : 0;
+    return 0;
+}
+
+/* expire_fault - remove the kernel fault table once its duration is over; returns the ms
+ * until it ends (-1: no timed fault) */
+static int64_t expire_fault(fw_edge *self)
+{
+    cmk_err err = CMK_ERR_INIT;
+    int64_t left = -1;
+    pthread_mutex_lock(&self->fault_lock);
+    if (self->kfault[0] && self->kfault_until) {
+        left = self->kfault_until - cmk_mono_ms();
+        if (left <= 0) {
+            char kind[16];
+            snprintf(kind, sizeof kind, "%s", self->kfault);
+            if (kernel_fault(self, "", 0, &err) < 0)
+                cmk_warn("fw.fault_clear_failed", "kind=%s error=\"%s\"", kind, err.msg);
+            else
+                cmk_info("fw.fault_over", "kind=%s enforcer=kernel", kind);
+            left = -1;
+        }
+    }
+    pthread_mutex_unlock(&self->fault_lock);
+    return left;
+}
+
+/* counter_main - the counter thread: every interval_ms poll the counters; end a timed kernel
+ * fault when it is due (a new fault wakes it to look again); until told to stop */
 static void *counter_main(void *arg)
 {
     fw_edge *self = arg;
+    int64_t next_poll = cmk_mono_ms() + self->interval_ms;
     for (;;) {
         struct timespec until;
+        int64_t left = expire_fault(self), wait = next_poll - cmk_mono_ms();
         int stop;
+        if (left >= 0 && left < wait)
+            wait = left + 1;
+        if (wait < 0)
+            wait = 0;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += self->interval_ms / 1000;
-        until.tv_nsec += (self->interval_ms % 1000) * 1000000L;
+        until.tv_sec += wait / 1000;
+        until.tv_nsec += (wait % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
         pthread_mutex_lock(&self->lock);
-        while (!self->stop && pthread_cond_timedwait(&self->wake, &self->lock, &until) == 0)
-            ;
+        if (!self->stop && !self->kicked)
+            pthread_cond_timedwait(&self->wake, &self->lock, &until);
+        self->kicked = 0;
         stop = self->stop;
         pthread_mutex_unlock(&self->lock);
         if (stop)
             return NULL;
-        fw_edge_poll_counters(self);
+        if (cmk_mono_ms() >= next_poll) {
+            fw_edge_poll_counters(self);
+            next_poll = cmk_mono_ms() + self->interval_ms;
+        }
     }
 }
 
@@ -574,7 +630,14 @@ cJSON *fw_edge_status(fw_edge *self)
         cJSON_AddItemToObject(j, "counters", k);
     cJSON_AddItemToObject(j, "endpoints", fw_endpoints_stats(self->ep));
     if (self->ns) {
-        cJSON *n = cJSON_AddObjectToObject(j, "netns");
+        cJSON *n = cJSON_AddObjectToObject(j, "netns"), *kf;
+        pthread_mutex_lock(&self->fault_lock);
+        kf = cJSON_AddObjectToObject(j, "kernel_fault");
+        cJSON_AddStringToObject(kf, "kind", self->kfault[0] ? self->kfault : "none");
+        if (self->kfault[0])
+            cJSON_AddNumberToObject(kf, "remaining_ms", self->kfault_until
+                                        ? (double)(self->kfault_until - cmk_mono_ms()) : -1);
+        pthread_mutex_unlock(&self->fault_lock);
         cJSON_AddNumberToObject(n, "holder_pid", fw_netns_pid(self->ns));
         cJSON_AddStringToObject(n, "net", fw_netns_net_path(self->ns));
         cJSON_AddStringToObject(n, "user", fw_netns_user_path(self->ns));
@@ -605,13 +668,16 @@ static int64_t duration_ms(const cJSON *v)
     return -1;
 }
 
-/* fw_edge_fault - inject a fault at the endpoints */
+/* fw_edge_fault - inject a fault: reset and timeout in the kernel's path (kernel mode: every
+ * connection to the endpoints, pooled ones included, meets it) and at the endpoints (which
+ * apply it per request, so in userspace mode established connections meet it too); latency at
+ * the endpoints */
 int fw_edge_fault(fw_edge *self, const cJSON *body, cJSON **reply, cmk_err *err)
 {
     const char *kind = cmk_json_str(body, "kind", NULL);
     int64_t dur = duration_ms(cJSON_GetObjectItem(body, "duration"));
     int64_t ms = duration_ms(cJSON_GetObjectItem(body, "ms"));
-    int rc;
+    int kernel_kind, rc = 0;
 
     *reply = NULL;
     if (dur < 0 || ms < 0)
@@ -619,9 +685,26 @@ int fw_edge_fault(fw_edge *self, const cJSON *body, cJSON **reply, cmk_err *err)
                            "durations like \"500ms\", \"10s\"");
     if ((rc = fw_endpoints_fault(self->ep, kind, ms, dur, err)) < 0)
         return rc;
+    kernel_kind = !strcmp(kind, "reset") || !strcmp(kind, "timeout");
+    if (self->ns) {
+        pthread_mutex_lock(&self->fault_lock);
+        if (kernel_kind || self->kfault[0])
+            rc = kernel_fault(self, kernel_kind ? kind : "", dur > 0 ? cmk_mono_ms() + dur : 0, err);
+        pthread_mutex_unlock(&self->fault_lock);
+        if (rc < 0) {
+            cmk_err e2 = CMK_ERR_INIT;
+            fw_endpoints_fault(self->ep, "none", 0, 0, &e2); /* all or nothing */
+            return cmk_err_prefix(err, "firewall.fault: the kernel rule: ");
+        }
+        pthread_mutex_lock(&self->lock);
+        self->kicked = 1; /* the counter thread ends a timed fault */
+        pthread_cond_signal(&self->wake);
+        pthread_mutex_unlock(&self->lock);
+    }
     *reply = cJSON_CreateObject();
     cJSON_AddStringToObject(*reply, "kind", kind);
     cJSON_AddNumberToObject(*reply, "ms", (double)ms);
     cJSON_AddNumberToObject(*reply, "duration_ms", (double)dur);
+    cJSON_AddStringToObject(*reply, "enforced_by", self->ns && kernel_kind ? "kernel" : "endpoints");
     return 0;
 }

@@ -68,10 +68,15 @@ int fw_edge_apply_file(fw_edge *self, const char *path, cJSON **summary, cmk_err
 int fw_edge_reload(fw_edge *self, cJSON **summary, cmk_err *err);
 
 /* fw_edge_status - {mode, reason, config {name, origin, mode, default}, rules [...],
- * counters [...] (kernel), endpoints {...}, netns {...}} */
+ * counters [...] (kernel), endpoints {...}, netns {...}, kernel_fault {kind, remaining_ms}
+ * (kernel)} */
 cJSON *fw_edge_status(fw_edge *self);
 
-/* fw_edge_fault - body {kind: latency|reset|timeout|none, ms?, duration?} ("10s" or ms) */
+/* fw_edge_fault - body {kind: latency|reset|timeout|none, ms?, duration?} ("10s" or ms).
+ * Reset and timeout are enforced in the kernel's path in kernel mode (an nftables table of
+ * their own in the namespace, fw_nft_render_fault: connections opened before the fault meet
+ * it too; the counter thread removes it when its duration is over) and per request by the
+ * endpoints; latency by the endpoints. Reply {kind, ms, duration_ms, enforced_by}. */
 int fw_edge_fault(fw_edge *self, const cJSON *body, cJSON **reply, cmk_err *err);
 
 /* fw_edge_poll_counters - read kernel counters and log increases (kernel mode; else no-op) */

@@ -332,11 +332,26 @@ static void process(fw_endpoints *self, conn *c)
         fw_http_req_clear(&r);
         return;
     }
-    resp = route(self, c, &r, c->in + r.head_len, r.content_length, &len, &delay);
     pthread_mutex_lock(&self->lock);
     self->requests++;
     fault_now(self, fault, &fault_ms);
     pthread_mutex_unlock(&self->lock);
+    if (!strcmp(fault, "reset") || !strcmp(fault, "timeout")) {
+        /* a connection admitted before the fault (a caller's pooled keep-alive one) meets it
+         * on its next request: reset, or held unanswered */
+        cmk_info("fw.fault_hit", "src=%s sport=%d kind=%s served_before=%u", c->ip, c->port, fault,
+                 c->served);
+        fw_http_req_clear(&r);
+        if (!strcmp(fault, "reset")) {
+            kill_conn(c, 1);
+            return;
+        }
+        c->in_len = 0;
+        c->state = C_HOLD;
+        c->deadline = cmk_mono_ms() + HOLD_MS;
+        return;
+    }
+    resp = route(self, c, &r, c->in + r.head_len, r.content_length, &len, &delay);
     if (!strcmp(fault, "latency"))
         delay += fault_ms;
     memmove(c->in, c->in + total, c->in_len - total);

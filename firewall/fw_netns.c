@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "fw_nft.h"
 
 #define OP_TIMEOUT_MS 15000 /* longest a child inside the namespace may take */
@@ -297,60 +298,29 @@ static int wait_readable(int fd)
 static void socket_child(fw_netns *self, int fd, void *arg)
 {
     const int *spec = arg;
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov;
-    struct msghdr mh;
     int e = enter(self), s = -1;
 
     if (!e && (s = socket(spec[0], spec[1] | SOCK_CLOEXEC, spec[2])) < 0)
         e = errno;
-    memset(&mh, 0, sizeof mh);
-    iov.iov_base = &e;
-    iov.iov_len = sizeof e;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (s >= 0) {
-        struct cmsghdr *c;
-        memset(cbuf, 0, sizeof cbuf);
-        mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof cbuf;
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &s, sizeof s);
-    }
-    sendmsg(fd, &mh, MSG_NOSIGNAL);
+    (void)cmk_send_fds(fd, &e, sizeof e, &s, s >= 0 ? 1 : 0);
 }
 
 /* fw_netns_socket - a socket from inside */
 int fw_netns_socket(fw_netns *self, int domain, int type, int protocol, cmk_err *err)
 {
-    int spec[3] = { domain, type, protocol }, e = 0, s = -1, fd;
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = { &e, sizeof e };
-    struct msghdr mh;
-    struct cmsghdr *c;
+    int spec[3] = { domain, type, protocol }, e = 0, s = -1, fd, n = 0;
     pid_t pid;
 
     if ((fd = spawn(self, socket_child, spec, &pid, err)) < 0)
         return fd;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    if (!wait_readable(fd) || recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof e) {
+    if (!wait_readable(fd) || cmk_recv_fds(fd, &e, sizeof e, &s, 1, &n) != (ssize_t)sizeof e) {
         finish(fd, pid);
         return cmk_err_set(err, CMK_EIO, "no socket came back from the namespace %s",
                            self->net_path);
     }
-    for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            memcpy(&s, CMSG_DATA(c), sizeof s);
     finish(fd, pid);
-    if (e || s < 0) {
-        if (s >= 0)
+    if (e || !n) {
+        if (n)
             close(s);
         return cmk_err_set(err, CMK_EIO, "cannot create a socket in the namespace %s: %s",
                            self->net_path, strerror(e ? e : EPROTO));

@@ -218,6 +218,36 @@ int fw_nft_render(const fw_config *cfg, const fw_nft_opts *opts, char **out, cmk
     return 0;
 }
 
+/* fw_nft_render_fault - the fault table's ruleset, or the commands that remove it */
+int fw_nft_render_fault(const char *kind, int port, char **out, cmk_err *err)
+{
+    const char *stmt;
+    char buf[512];
+    *out = NULL;
+    if (port < 1 || port > 65535)
+        return cmk_err_set(err, CMK_EINVAL, "fault port must be 1..65535");
+    if (!kind || !*kind || !strcmp(kind, "none"))
+        stmt = NULL;
+    else if (!strcmp(kind, "reset"))
+        stmt = "tcp flags & (syn | rst) == 0 counter reject with tcp reset";
+    else if (!strcmp(kind, "timeout"))
+        stmt = "counter drop";
+    else
+        return cmk_err_set(err, CMK_EINVAL, "a kernel fault is reset or timeout, not \"%s\"", kind);
+    if (!stmt)
+        snprintf(buf, sizeof buf, "add table inet %s\ndelete table inet %s\n", FW_NFT_FAULT_TABLE,
+                 FW_NFT_FAULT_TABLE);
+    else
+        snprintf(buf, sizeof buf,
+                 "add table inet %s\ndelete table inet %s\n\n"
+                 "table inet %s {\n\tchain input {\n\t\ttype filter hook input priority -10; policy accept;\n"
+                 "\t\ttcp dport %d %s comment \"fault %s\"\n\t}\n}\n",
+                 FW_NFT_FAULT_TABLE, FW_NFT_FAULT_TABLE, FW_NFT_FAULT_TABLE, port, stmt, kind);
+    if (!(*out = strdup(buf)))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* flatten - nft's multi-line error text as one line: "a | b | c" */
 static void flatten(const char *in, char *out, size_t n)
 {

@@ -51,6 +51,21 @@ int fw_nft_run(const char *commands, bool dry_run, char **output, cmk_err *err);
 /* fw_nft_apply - apply a rendered ruleset, or with dry_run only validate it */
 int fw_nft_apply(const char *ruleset, bool dry_run, cmk_err *err);
 
+/* The table of an injected fault (firewall.fault reset|timeout in kernel mode). It hooks input
+ * before the config's table (priority -10), so it sees every packet to the endpoints, those of
+ * connections opened before the fault (a caller's pooled keep-alive connections) included:
+ *
+ *   reset    tcp dport P tcp flags ! syn,rst counter reject with tcp reset
+ *            (the handshake completes, then the connection is reset: ECONNRESET, not refused)
+ *   timeout  tcp dport P counter drop           (no answer at all, new or established)
+ */
+#define FW_NFT_FAULT_TABLE "cmksim_fault"
+
+/* fw_nft_render_fault - the ruleset that puts fault kind ("reset" or "timeout") on TCP port
+ * port in force, replacing any earlier one; kind "" or "none" gives the commands that remove
+ * it. *out is malloc'd. CMK_EINVAL for another kind or a bad port. */
+int fw_nft_render_fault(const char *kind, int port, char **out, cmk_err *err);
+
 /* fw_nft_list_table - the ruleset of `table inet <table>` as nft lists it; *out is malloc'd */
 int fw_nft_list_table(const char *table, char **out, cmk_err *err);
 

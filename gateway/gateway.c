@@ -338,24 +338,23 @@ static int kept_address(const cmk_config *cfg, const char *file, char *out, size
     return 1;
 }
 
-/* start_http - the HTTP server and <run>/gateway.http (the port chosen at the first start is
- * kept there and used again: trigger URLs callers hold stay valid across gateway restarts) */
-static int start_http(gateway *self, const cmk_config *cfg, cmk_err *err)
+/* listen_http - bind the HTTP port and write <run>/gateway.http (the port chosen at the first
+ * start is kept there and used again: trigger URLs callers hold stay valid across gateway
+ * restarts); serving starts after the gateway has confined itself (serve_http) */
+static int listen_http(gateway *self, const cmk_config *cfg, cmk_err *err)
 {
     char line[80], kept[96], kept_file[4200];
-    gw_http_limits lim = { (unsigned)cfg->gw_per_ip_connections, (unsigned)cfg->gw_max_connections,
-                           (unsigned)((cfg->gw_connection_timeout + 999) / 1000) };
     if (!(self->ingress = gw_ingress_new(cfg->run_dir, cfg->request_timeout)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     snprintf(self->http_file, sizeof self->http_file, "%s/gateway.http", cfg->run_dir);
     snprintf(kept_file, sizeof kept_file, "%s/gateway.http.kept", cfg->run_dir); /* never removed */
     if (kept_address(cfg, kept_file, kept, sizeof kept)) {
         cmk_err kerr = CMK_ERR_INIT;
-        if (!(self->http = gw_http_new_limited(kept, self->metrics, self->ingress, &lim, &kerr)))
+        if (!(self->http = gw_http_listen(kept, self->metrics, self->ingress, &kerr)))
             cmk_warn("gateway.http_port_lost", "address=%s error=\"%s\" (trigger URLs change: a new port is picked)",
                      kept, kerr.msg);
     }
-    if (!self->http && !(self->http = gw_http_new_limited(cfg->gateway_http, self->metrics, self->ingress, &lim, err)))
+    if (!self->http && !(self->http = gw_http_listen(cfg->gateway_http, self->metrics, self->ingress, err)))
         return err->code;
     snprintf(line, sizeof line, "%s\n", gw_http_address(self->http));
     if (cmk_file_write_atomic(self->http_file, line, strlen(line), 0644, err) < 0 ||
@@ -365,12 +364,19 @@ static int start_http(gateway *self, const cmk_config *cfg, cmk_err *err)
     return 0;
 }
 
-/* start_router - ZAP, then the CURVE ROUTER for workers */
-static int start_router(gateway *self, const cmk_config *cfg, cmk_err *err)
+/* serve_http - start the HTTP server's threads on the bound port */
+static int serve_http(gateway *self, const cmk_config *cfg, cmk_err *err)
 {
-    cmk_keypair kp;
+    gw_http_limits lim = { (unsigned)cfg->gw_per_ip_connections, (unsigned)cfg->gw_max_connections,
+                           (unsigned)((cfg->gw_connection_timeout + 999) / 1000) };
+    return gw_http_serve(self->http, &lim, err);
+}
+
+/* start_router - ZAP, then the CURVE ROUTER for workers (kp: the server key, wiped here) */
+static int start_router(gateway *self, const cmk_config *cfg, cmk_keypair *kp, cmk_err *err)
+{
     char ep[4200];
-    int zero = 0, rc = cmk_keypair_ensure(cfg->run_dir, "gateway-server", &kp, err);
+    int zero = 0, rc = 0;
 
     if (rc == 0 && !(self->zap = cmk_zap_new(cmk_server_zmq(self->srv), cfg->run_dir, "worker", err)))
         rc = err->code;
@@ -380,32 +386,47 @@ static int start_router(gateway *self, const cmk_config *cfg, cmk_err *err)
         zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
         rc = cmk_proto_limit_socket(self->router, cfg->msg_max_size, err);
         if (rc == 0)
-            rc = cmk_curve_server(self->router, &kp, err);
+            rc = cmk_curve_server(self->router, kp, err);
     }
-    cmk_keypair_wipe(&kp);
+    cmk_keypair_wipe(kp);
     if (rc < 0)
         return rc;
     cmk_config_endpoint(cfg, cfg->gateway_endpoint, ep, sizeof ep);
     if (zmq_bind(self->router, ep) != 0)
-        return cmk_err_set(err, CMK_EIO, "cannot bind %s: %s", ep, zmq_strerror(errno));
+        return cmk_err_set(err, CMK_EIO, "cannot bind %s: %s%s", ep, zmq_strerror(errno),
+                           errno == EACCES ? " (the confined gateway makes its socket only in a directory of "
+                                             "its own, not in the run dir itself: e.g. ipc://{run}/gateway/gateway.sock)"
+                                           : "");
     cmk_loop_add_socket(cmk_server_loop(self->srv), self->router, on_router, self);
     cmk_info("gateway.bound", "endpoint=%s", ep);
     return 0;
 }
 
-/* gateway_start - modules, HTTP, ROUTER, controller link */
+/* gateway_start - what the confinement would forbid first (the namespace spawner, the HTTP
+ * port and its file, the server key), then the confinement (issue #20; before any thread
+ * starts: Landlock holds only for the threads made after it), then the modules, HTTP, ROUTER
+ * and the controller link */
 int gateway_start(cmk_server *srv, gateway **out, cmk_err *err)
 {
     gateway *self = calloc(1, sizeof *self);
     const cmk_config *cfg = cmk_server_config(srv);
-    int rc = 0;
+    cmk_keypair kp;
+    int rc = 0, have_kp = 0;
 
     *out = NULL;
     if (!self)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     self->srv = srv;
-    if (!(self->metrics = gw_metrics_new()) || !(self->nsock = gw_nsock_new(cfg->run_dir)))
+    if (!(self->nsock = gw_nsock_new(cfg->run_dir, err)))
+        rc = err->code;
+    if (rc == 0 && !(self->metrics = gw_metrics_new()))
         rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = listen_http(self, cfg, err);
+    if (rc == 0 && (rc = cmk_keypair_ensure(cfg->run_dir, "gateway-server", &kp, err)) == 0)
+        have_kp = 1;
+    if (rc == 0)
+        rc = cmk_server_confine(srv, err);
     if (rc == 0)
         rc = cmk_metrics_add_text(render_gw_metrics, self->metrics);
     if (rc == 0)
@@ -415,9 +436,13 @@ int gateway_start(cmk_server *srv, gateway **out, cmk_err *err)
     if (rc == 0)
         rc = cmk_loop_add_fd(cmk_server_loop(srv), gw_egress_fd(self->egress), on_egress, self);
     if (rc == 0)
-        rc = start_http(self, cfg, err);
-    if (rc == 0)
-        rc = start_router(self, cfg, err);
+        rc = serve_http(self, cfg, err);
+    if (rc == 0) {
+        rc = start_router(self, cfg, &kp, err);
+        have_kp = 0;
+    }
+    if (have_kp)
+        cmk_keypair_wipe(&kp);
     if (rc == 0 && !(self->peer = cmk_peer_new(srv, on_peer, self, err)))
         rc = err->code;
     if (rc < 0) {

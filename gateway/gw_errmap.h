@@ -52,6 +52,14 @@ int gw_outcome_code(gw_outcome o);
  * libcurl saw (CURLINFO_OS_ERRNO) and GW_FAIL_* flags */
 gw_outcome gw_errmap_classify(int curl_code, long os_errno, unsigned flags);
 
+/* gw_outcome_cause - what a load report calls a failure of this outcome ("firewall refused",
+ * "connection reset", "HTTP timeout", ...; "" for GW_OUT_OK) */
+const char *gw_outcome_cause(gw_outcome o);
+
+/* gw_errmap_outcome_of - the outcome whose message a flow's action got (the inverse of
+ * gw_errmap_message, whatever its detail); GW_OUT_OK when message is none of them */
+gw_outcome gw_errmap_outcome_of(const char *message);
+
 /* gw_errmap_message - the flow-facing message of an outcome into buf; detail fills the
  * outcomes whose text names something (the host, the URI, libcurl's words). Returns buf. */
 char *gw_errmap_message(gw_outcome o, const char *detail, char *buf, size_t n);

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "tcp_listen.h"
 #include "util.h"
 
 #define MAX_TRIGGER_BODY (4 * 1024 * 1024) /* largest trigger request body accepted */
@@ -239,41 +240,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-/* listen_on - a listening TCP socket on "host:port"; fills the bound address */
-static int listen_on(const char *addr, char *bound, size_t n, cmk_err *err)
-{
-    char host[64];
-    const char *colon = strrchr(addr, ':');
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    socklen_t sl = sizeof sa;
-    int fd, one = 1;
-    long port;
-
-    if (!colon || (size_t)(colon - addr) >= sizeof host)
-        return cmk_err_set(err, CMK_EINVAL, "gateway.http must be HOST:PORT (e.g. 127.0.0.1:0), "
-                           "not \"%s\"", addr);
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    port = strtol(colon + 1, NULL, 10);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || port < 0 || port > 65535)
-        return cmk_err_set(err, CMK_EINVAL, "gateway.http: \"%s\" is not an IPv4 address and "
-                           "port", addr);
-    sa.sin_port = htons((uint16_t)port);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return cmk_err_set(err, CMK_EIO, "cannot create a socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 128) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-        int e = errno;
-        close(fd);
-        return cmk_err_set(err, CMK_EIO, "cannot listen on %s (gateway.http): %s", addr,
-                           strerror(e));
-    }
-    snprintf(bound, n, "%s:%u", host, ntohs(sa.sin_port));
-    return fd;
-}
-
 /* gw_http_new - listen and start libmicrohttpd with the default limits */
 gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err)
 {
@@ -281,10 +247,9 @@ gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
     return gw_http_new_limited(addr, metrics, ingress, &lim, err);
 }
 
-/* gw_http_new_limited - listen and start libmicrohttpd: a connection limit per source address
- * and in all, and a short idle timeout, so slow clients cost their sender, not other callers */
-gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
-                             const gw_http_limits *limits, cmk_err *err)
+/* gw_http_listen - bind addr only (nothing served yet): a daemon binds before it confines
+ * itself and starts the server's threads after (gw_http_serve) */
+gw_http *gw_http_listen(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err)
 {
     gw_http *self = calloc(1, sizeof *self);
     if (!self) {
@@ -293,10 +258,18 @@ gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *
     }
     self->metrics = metrics;
     self->ingress = ingress;
-    if ((self->lfd = listen_on(addr, self->address, sizeof self->address, err)) < 0) {
+    if ((self->lfd = cmk_tcp_listen(addr, "gateway.http", 128, self->address, sizeof self->address, err)) < 0) {
         free(self);
         return NULL;
     }
+    return self;
+}
+
+/* gw_http_serve - start libmicrohttpd on the listening socket: a connection limit per source
+ * address and in all, and a short idle timeout, so slow clients cost their sender, not other
+ * callers */
+int gw_http_serve(gw_http *self, const gw_http_limits *limits, cmk_err *err)
+{
     self->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
                                  0, NULL, NULL, on_request, self, MHD_OPTION_LISTEN_SOCKET,
                                  self->lfd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, self,
@@ -304,12 +277,18 @@ gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_ip,
                                  MHD_OPTION_CONNECTION_TIMEOUT, limits->timeout_s ? limits->timeout_s : 1u,
                                  MHD_OPTION_END);
-    if (!self->mhd) {
-        close(self->lfd);
-        free(self);
-        cmk_err_set(err, CMK_EIO, "cannot start the HTTP server on %s", addr);
-        return NULL;
-    }
+    if (!self->mhd)
+        return cmk_err_set(err, CMK_EIO, "cannot start the HTTP server on %s", self->address);
+    return 0;
+}
+
+/* gw_http_new_limited - listen and serve with explicit limits */
+gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
+                             const gw_http_limits *limits, cmk_err *err)
+{
+    gw_http *self = gw_http_listen(addr, metrics, ingress, err);
+    if (self && gw_http_serve(self, limits, err) < 0)
+        gw_http_destroy(&self);
     return self;
 }
 
@@ -318,7 +297,10 @@ void gw_http_destroy(gw_http **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    MHD_stop_daemon((*self_p)->mhd); /* closes the listening socket too */
+    if ((*self_p)->mhd)
+        MHD_stop_daemon((*self_p)->mhd); /* closes the listening socket too */
+    else if ((*self_p)->lfd >= 0)
+        close((*self_p)->lfd);
     free(*self_p);
     *self_p = NULL;
 }

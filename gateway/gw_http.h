@@ -36,6 +36,13 @@ typedef struct {
 gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *ingress,
                              const gw_http_limits *limits, cmk_err *err);
 
+/* gw_http_listen - bind addr ("host:port"; port 0 picks one) without serving yet: the gateway
+ * binds before it confines itself (issue #20) and starts the server's threads after */
+gw_http *gw_http_listen(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err);
+
+/* gw_http_serve - start serving on the socket of gw_http_listen, with these limits */
+int gw_http_serve(gw_http *self, const gw_http_limits *limits, cmk_err *err);
+
 /* gw_http_destroy - stop serving (NULL is fine) and null the caller's pointer */
 void gw_http_destroy(gw_http **self_p);
 

@@ -13,7 +13,8 @@
  * enter a user namespace (setns(2) refuses with EINVAL), and without entering the user
  * namespace it has no right to enter the network namespace (EPERM) unless it is root; so the
  * gateway forks a small single-threaded helper that enters both namespaces (the same uid owns
- * them: no root needed) and hands out sockets over a Unix socket pair (SCM_RIGHTS). Without a
+ * them: no root needed) and hands out sockets over a Unix socket pair (SCM_RIGHTS); a spawner
+ * forked before the gateway confines itself makes the helpers (gw_nsock.c). Without a
  * state file (no firewall process) or in userspace mode, sockets are made on the host.
  *
  * Used from the egress thread; gw_nsock_reap is called by the main thread on SIGCHLD.
@@ -39,8 +40,10 @@ typedef struct gw_nsock gw_nsock;
 /* gw_fwstate_parse - state.json text into out (pure; for tests) */
 int gw_fwstate_parse(const char *text, gw_fwstate *out, cmk_err *err);
 
-/* gw_nsock_new - follow <run_dir>/firewall/state.json; NULL when out of memory */
-gw_nsock *gw_nsock_new(const char *run_dir);
+/* gw_nsock_new - follow <run_dir>/firewall/state.json; forks the spawner of namespace helpers,
+ * so call it while the process is single-threaded and before it confines itself (Landlock
+ * keeps a confined process out of the holder's /proc/PID/ns). NULL with err on failure. */
+gw_nsock *gw_nsock_new(const char *run_dir, cmk_err *err);
 
 /* gw_nsock_destroy - stop the helper (NULL is fine) and null the caller's pointer */
 void gw_nsock_destroy(gw_nsock **self_p);
@@ -53,7 +56,7 @@ void gw_nsock_refresh(gw_nsock *self, gw_fwstate *out);
  * kernel mode, on the host otherwise. -1 with errno set on failure. */
 int gw_nsock_socket(gw_nsock *self, int domain, int type, int protocol);
 
-/* gw_nsock_reap - reap exited helpers (call on SIGCHLD) */
+/* gw_nsock_reap - reap the spawner if it died (call on SIGCHLD) */
 void gw_nsock_reap(gw_nsock *self);
 
 #endif

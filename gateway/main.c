@@ -40,6 +40,7 @@ int main(int argc, char **argv)
                  "  cmk-gateway probe --url URL [...]  send one outbound HTTP action as a worker\n"
                  "                                     and print the reply (probe --help)\n",
         .init = init,
+        .confine_late = 1, /* gateway_start: once its spawner, HTTP port and key are made */
         .on_signal = on_signal,
         .fini = fini,
     };

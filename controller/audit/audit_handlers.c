@@ -5,7 +5,7 @@
 
 #include "audit.h"
 #include "op_fields.h"
-#include "ctl.h"
+#include "handlers.h"
 #include "util.h"
 
 /* add_entry - one entry into an array */

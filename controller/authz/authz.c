@@ -206,7 +206,7 @@ int authz_check(const cJSON *entry, const char *name, authz_door door, const cha
     if (!entry)
         return cmk_err_set(
             err, CMK_EPERM,
-            "identity '%s' may not call '%s': it is no longer in keys/authorized.json; "
+            "identity '%s' may not call '%s': it is no longer in keys/public/authorized.json; "
             "ask an admin for an identity (`cmkctl identity add`)",
             name && *name ? name : "-", type);
     for (int i = 0; op && target && i < AUTHZ_MAX_FIELDS && op->fields[i].field && !target[0]; i++)

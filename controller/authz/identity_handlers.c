@@ -1,6 +1,6 @@
 /*
  * ops_identity.c - front operations on client identities: `identity.add` makes a CURVE key pair
- * <run>/keys/NAME.key (mode 0600) and lists it in keys/authorized.json with a role (reader,
+ * <run>/keys/NAME.key (mode 0600) and lists it in keys/public/authorized.json with a role (reader,
  * tenant-admin, admin) and, for a tenant-admin, its tenants; `identity.list` shows the list;
  * `identity.remove` takes an added identity out again. The running controller needs no restart:
  * the ZAP handler and the authorization check re-read authorized.json when it changes.
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "authz.h"
-#include "ctl.h"
+#include "handlers.h"
 #include "keys.h"
 #include "util.h"
 

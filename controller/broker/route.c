@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "log.h"
 #include "ops.h"
 #include "migration.h"
 #include "recurrence.h"
+#include "route.h"
 #include "util.h"
 
 /* A routed request in flight. */
@@ -37,51 +38,19 @@ static void schedule_after(route_job *j, const cJSON *reply)
     const char *id = cmk_json_str(reply, "id", j->flow);
     int on = strcmp(cmk_json_str(reply, "state", "On"), "On") == 0;
     if (strcmp(j->type, "flow.delete") == 0)
-        recurrence_set(j->ctl, j->env, j->flow, 0, 0);
+        recurrence_schedule(j->ctl->recurrence, j->env, j->flow, 0, 0);
     else if (strcmp(j->type, "flow.enable") == 0 || strcmp(j->type, "flow.disable") == 0)
-        recurrence_enable(j->ctl, j->env, id, on);
+        recurrence_enable(j->ctl->recurrence, j->env, id, on);
     else if (j->period >= 0 && (strcmp(j->type, "flow.create") == 0 || strcmp(j->type, "flow.import") == 0 ||
                                 strcmp(j->type, "flow.update") == 0 || strcmp(j->type, "flow.save-as") == 0))
-        recurrence_set(j->ctl, j->env, id, j->period, on);
+        recurrence_schedule(j->ctl->recurrence, j->env, id, j->period, on);
 }
 
 /* worker_for - the worker holding a flow of env (or where new flows go) */
 static void worker_for(ctl *self, const dir_env *env, const char *flow, char *name, size_t cap)
 {
-    const char *home = migration_home(self, env->id, flow, env->infrastructure);
+    const char *home = migration_home(self->migration, env->id, flow, env->infrastructure);
     cmk_worker_name(strcmp(home, "dedicated") == 0 ? env->id : NULL, name, cap);
-}
-
-/* ctl_worker_of - the worker serving an environment (its dedicated one once dedicated) */
-void ctl_worker_of(const dir_env *env, char *name, size_t cap)
-{
-    cmk_worker_name(strcmp(env->infrastructure, "dedicated") == 0 ? env->id : NULL, name, cap);
-}
-
-/* owned_body - the client's body with every field the controller owns for op set by the
- * controller (a client's `infrastructure` or `requested_by` changes nothing) */
-static cJSON *owned_body(ctl *self, const cmk_op *op, const cmk_msg *req, const dir_env *env,
-                         const char *infrastructure)
-{
-    cJSON *body = cJSON_CreateObject(), *it;
-    if (!body)
-        return NULL;
-    cJSON_ArrayForEach(it, req->body) {
-        /* the members set below are never copied, even for a type that owns none (an internal
-         * type such as run.summary sent for a front request): a member twice is refused (BAD-7) */
-        if (it->string && !cmk_op_owns(op, it->string) && strcmp(it->string, "env") != 0 &&
-            strcmp(it->string, "region") != 0 && strcmp(it->string, "infrastructure") != 0 &&
-            strcmp(it->string, "encryption") != 0 && strcmp(it->string, "requested_by") != 0)
-            cJSON_AddItemReferenceToObject(body, it->string, it);
-    }
-    cJSON_AddStringToObject(body, "env", env->id);
-    cJSON_AddStringToObject(body, "region", env->region);
-    cJSON_AddStringToObject(body, "infrastructure", infrastructure);
-    cJSON_AddStringToObject(body, "encryption", env->encryption);
-    cJSON_AddStringToObject(body, "requested_by", req->user);
-    /* the cluster's time: workers stamp flows and runs with it (virtual clock included) */
-    cJSON_AddNumberToObject(body, "clock_ms", (double)cmk_clock_now(self->clock));
-    return body;
 }
 
 static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err);
@@ -116,7 +85,7 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
     route_job *j = arg;
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0 && strcmp(j->type, "flow.delete") == 0 && j->flow[0]) {
         /* a deleted flow is no longer kept anywhere */
-        migration_forget(j->ctl, j->env, j->flow);
+        migration_forget_flows(j->ctl->migration, j->env, j->flow);
     }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
         schedule_after(j, reply->body);
@@ -154,14 +123,14 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
                            strcmp(env.state, "Locked") == 0
                                ? "Environment disabled; restore access to its key and re-enable it"
                                : "wait until the operation on it completes");
-    if ((op->flags & OPF_MIGBLOCK) && migration_running(self, env.id))
+    if ((op->flags & OPF_MIGBLOCK) && migration_is_running(self->migration, env.id))
         return cmk_err_set(err, CMK_ESTATE, "Creation and updates of flows are blocked during migration: environment %s is "
                                             "moving to its customer-managed key; runs are still accepted",
                            env.id);
     if (op->route == CMK_ROUTE_WORKER_BOTH && strcmp(env.infrastructure, "dedicated") == 0)
         return ctl_route_both(self, req, &env, err);
     worker_for(self, &env, cmk_json_str(req->body, "flow", NULL), worker, sizeof worker);
-    if (!(body = owned_body(self, op, req, &env, env.infrastructure)))
+    if (!(body = route_owned_body(op, req->body, req->user, &env, env.infrastructure, cmk_clock_now(self->clock))))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     if (op->id == CMK_OP_FLOW_CREATE && !cJSON_GetObjectItem(body, "in_solution") && env.in_solutions)
         cJSON_AddBoolToObject(body, "in_solution", 1); /* the setting: new flows are solution flows */
@@ -182,7 +151,7 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
         j->period = recurrence_period(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "package"), "definition"));
     else if (strcmp(req->type, "flow.save-as") == 0) {
         /* the copy recurs like the original */
-        cJSON *list = recurrence_list(self, j->env), *it;
+        cJSON *list = recurrence_list(self->recurrence, j->env), *it;
         cJSON_ArrayForEach(it, list) {
             int64_t ms;
             if (strcmp(cmk_json_str(it, "flow", ""), j->flow) == 0 &&
@@ -383,7 +352,8 @@ int ctl_route_both(ctl *self, const cmk_msg *req, const dir_env *env, cmk_err *e
     cmk_worker_name(env->id, ded, sizeof ded);
     for (int side = 0; side < 2; side++) {
         void **pair = malloc(2 * sizeof *pair);
-        cJSON *body = owned_body(self, op, req, env, side == 0 ? "dedicated" : "shared");
+        cJSON *body = route_owned_body(op, req->body, req->user, env, side == 0 ? "dedicated" : "shared",
+                                       cmk_clock_now(self->clock));
         pair[0] = j;
         pair[1] = (void *)(intptr_t)side;
         {
@@ -443,7 +413,7 @@ static int relay_placement(ctl *self, const cmk_msg *req, const char *what, dir_
         return cmk_err_set(err, CMK_EPERM, "worker '%s' does not serve environment %s and cannot use its %s",
                            req->user, env->id, what);
     if (strcmp(req->user, CMK_WORKER_SHARED) != 0 || strcmp(env->infrastructure, "dedicated") != 0 || !*caller ||
-        strcmp(migration_home(self, env->id, caller, env->infrastructure), "shared") != 0)
+        strcmp(migration_home(self->migration, env->id, caller, env->infrastructure), "shared") != 0)
         return cmk_err_set(err, CMK_EPERM,
                            "only a flow kept on the Microsoft-managed key (shared worker) of an environment on dedicated "
                            "infrastructure reaches the other side's %s; '%s' (flow '%s') in environment %s does not",
@@ -459,7 +429,8 @@ static int relay_placement(ctl *self, const cmk_msg *req, const char *what, dir_
 static int relay(ctl *self, const cmk_msg *req, const dir_env *env, const char *target, const char *type,
                  cmk_err *err)
 {
-    cJSON *body = owned_body(self, cmk_op_find(req->type), req, env, env->infrastructure);
+    cJSON *body = route_owned_body(cmk_op_find(req->type), req->body, req->user, env, env->infrastructure,
+                                   cmk_clock_now(self->clock));
     relay_job *j;
     int rc;
     if (!body)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "recurrence.h"
 #include "store.h"
@@ -95,7 +95,7 @@ int op_app_register_flow(void *ctx, const cmk_msg *req, cmk_err *err)
     j->reply = cmk_msg_reply(req, CMK_MSG_REPLY);
     j->cmk = strcmp(cmk_json_str(env, "encryption", ""), "customer") == 0;
     cmk_strlcpy(j->app, cmk_json_str(req->body, "app", "app"), sizeof j->app);
-    snprintf(worker, sizeof worker, "%s", strcmp(migration_home(self, cmk_json_str(env, "id", ""),
+    snprintf(worker, sizeof worker, "%s", strcmp(migration_home(self->migration, cmk_json_str(env, "id", ""),
                                                                  cmk_json_str(req->body, "flow", ""),
                                                                  cmk_json_str(env, "infrastructure", "shared")),
                                                  "dedicated") == 0 ? "" : CMK_WORKER_SHARED);
@@ -202,7 +202,7 @@ int op_flow_schedules(void *ctx, const cmk_msg *req, cmk_err *err)
         cJSON_Delete(out);
         return err->code;
     }
-    cJSON_AddItemToObject(out, "items", recurrence_list(self, env ? cmk_json_str(env, "id", NULL) : NULL));
+    cJSON_AddItemToObject(out, "items", recurrence_list(self->recurrence, env ? cmk_json_str(env, "id", NULL) : NULL));
     cJSON_Delete(env);
     return ctl_reply_json(self, req, out, err);
 }

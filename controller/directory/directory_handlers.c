@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "log.h"
 #include "migration.h"
@@ -48,7 +48,7 @@ static cJSON *features_json(const char *const *f, size_t n)
 static cJSON *cmk_on_microsoft_key(ctl *self, const char *env)
 {
     cJSON *arr = cJSON_CreateArray();
-    int held = migration_held_count(self, env);
+    int held = migration_held_count(self->migration, env);
     cJSON_AddItemToArray(arr, cJSON_CreateString("Non-OAuth (non-Microsoft Entra) connections"));
     if (held > 0) {
         char line[200];

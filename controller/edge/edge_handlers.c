@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "util.h"
 
 /* A forwarded request. */

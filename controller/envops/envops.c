@@ -27,8 +27,8 @@ envops_svc *envops_svc_new(const envops_deps *deps, cmk_err *err)
 {
     envops_svc *self;
     envops_deps *c;
-    if (!deps || !deps->db || !deps->cfg || !deps->srv || !deps->ctl) {
-        cmk_err_set(err, CMK_EINVAL, "envops needs the controller's database, config, server and handle");
+    if (!deps || !deps->db || !deps->cfg || !deps->loop || !deps->migration || !deps->recurrence) {
+        cmk_err_set(err, CMK_EINVAL, "envops needs the controller's database, config, loop, migration and recurrence");
         return NULL;
     }
     if (!(self = calloc(1, sizeof *self))) {
@@ -125,7 +125,7 @@ int eo_busy(envops_svc *self, const cJSON *row, cmk_err *err)
     if (eo_running_on(self, id))
         return cmk_err_set(err, CMK_EBUSY, "environment %s has a backup, restore, copy or reset under way; try again when "
                                            "it ends", id);
-    if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_running(self->c.ctl, id))
+    if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_is_running(self->c.migration, id))
         return cmk_err_set(err, CMK_ESTATE,
                            "environment %s is being changed (a policy operation or a flow migration is running); try "
                            "again when `cmkctl env cmk-status %s` shows it Ready",

@@ -61,8 +61,10 @@
 #include "directory.h"
 #include "envelope.h"
 #include "err.h"
+#include "loop.h"
+#include "migration.h"
 #include "policy.h"
-#include "server.h"
+#include "recurrence.h"
 #include "tenantkey.h"
 #include "vault.h"
 
@@ -117,7 +119,7 @@ typedef void (*envops_done_fn)(void *arg, int rc, const cJSON *result, const cmk
 typedef struct {
     sqlite3 *db;               /* controller.db: env_backups, env_ops */
     const cmk_config *cfg;     /* run dir, request.timeout, envops.step_gate */
-    cmk_server *srv;           /* its loop: timers of the gate and the retries */
+    cmk_loop *loop;            /* timers of the gate and the retries */
     cmk_clock *clock;          /* times of backups and operations */
     directory *dir;            /* environments */
     audit_log *audit;          /* every operation, allowed or refused */
@@ -125,7 +127,8 @@ typedef struct {
     vault_svc *vault;          /* wrapping a backup's data key under the customer key */
     policy_svc *policies;      /* the policy view, a policy's key, leaving a policy (reset) */
     tenantkey_svc *tenantkeys; /* the BYOK view and the envops rules */
-    void *ctl;                 /* opaque: for migration_* and recurrence_*, which take the controller */
+    migration_svc *migration;  /* where a flow lives (flows swapped in, or held on the shared side) */
+    recurrence_svc *recurrence; /* the schedules of the flows swapped out and in */
 } envops_deps;
 
 /* envops_svc_new - tables env_backups and env_ops in controller.db; deps copied */

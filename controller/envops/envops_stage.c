@@ -83,7 +83,7 @@ int eo_gate(eo_job *j, const char *step, eo_step_fn next)
                 j->id, step, j->put_index, path);
     }
     j->gate_next = next;
-    cmk_loop_add_timer(cmk_server_loop(c->srv), 50, 0, on_gate_timer, j);
+    cmk_loop_add_timer(c->loop, 50, 0, on_gate_timer, j);
     return 1;
 }
 
@@ -225,7 +225,7 @@ static void on_swapped(void *arg, const cmk_msg *reply, const cmk_err *err)
         if (l->tries == 1 || l->tries % 30 == 0)
             cmk_log(CMK_LOG_WARN, j->target, NULL, "envops.swap_retry", "id=%s home=%s tries=%d error=\"%s\"", j->id,
                     l->home, l->tries, err && err->msg[0] ? err->msg : "no answer");
-        cmk_loop_add_timer(cmk_server_loop(c->srv), SWAP_RETRY_MS, 0, on_swap_timer, l);
+        cmk_loop_add_timer(c->loop, SWAP_RETRY_MS, 0, on_swap_timer, l);
         return;
     }
     j->flows_deleted += (int)cmk_json_num(reply->body, "flows_deleted", 0);
@@ -268,7 +268,7 @@ static int on_adopt_timer(cmk_loop *loop, int64_t id, void *arg)
 static void adopt_retry(eo_job *j)
 {
     cmk_log(CMK_LOG_WARN, j->target, NULL, "envops.adopt_retry", "id=%s error=\"%s\"", j->id, j->ferr.msg);
-    cmk_loop_add_timer(cmk_server_loop(j->svc->c.srv), SWAP_RETRY_MS, 0, on_adopt_timer, j);
+    cmk_loop_add_timer(j->svc->c.loop, SWAP_RETRY_MS, 0, on_adopt_timer, j);
 }
 
 /* adopted - the target's flows as swapped in: schedule the recurring ones, keep the flows the
@@ -281,9 +281,9 @@ static void adopted(eo_job *j)
         const char *id = cmk_json_str(f, "id", "");
         int64_t period = recurrence_period(cJSON_GetObjectItem(f, "definition"));
         if (period > 0)
-            recurrence_set(c->ctl, j->target, id, period, cmk_json_bool(f, "enabled", 1));
+            recurrence_schedule(c->recurrence, j->target, id, period, cmk_json_bool(f, "enabled", 1));
         if (j->tgt_dedicated && strcmp(cmk_json_str(f, "home", "shared"), "shared") == 0)
-            migration_keep_shared(c->ctl, j->target, id);
+            migration_keep_on_shared(c->migration, j->target, id);
     }
     j->after(j);
 }
@@ -293,12 +293,12 @@ static void adopted(eo_job *j)
 static void adopt(eo_job *j)
 {
     envops_deps *c = &j->svc->c;
-    cJSON *sched = recurrence_list(c->ctl, j->target), *it;
+    cJSON *sched = recurrence_list(c->recurrence, j->target), *it;
     cJSON_ArrayForEach(it, sched) {
-        recurrence_set(c->ctl, j->target, cmk_json_str(it, "flow", ""), 0, 0);
+        recurrence_schedule(c->recurrence, j->target, cmk_json_str(it, "flow", ""), 0, 0);
     }
     cJSON_Delete(sched);
-    migration_forget(c->ctl, j->target, NULL);
+    migration_forget_flows(c->migration, j->target, NULL);
     cJSON_Delete(j->flows);
     j->flows = cJSON_CreateArray();
     if (strcmp(j->op, "env.reset") == 0) {

@@ -10,7 +10,6 @@
 
 #include <openssl/crypto.h>
 
-#include "ctl.h"
 #include "flow_homes.h"
 #include "flowclass.h"
 #include "flowdef.h"
@@ -18,9 +17,17 @@
 #include "store.h"
 #include "util.h"
 
+#define MMK_WARNING "Power Automate flows are still protected with the Microsoft Managed Key"
+
+/* The service. */
+struct migration_svc {
+    migration_deps d;   /* what it was given */
+    flow_homes *homes;  /* where each flow lives (memory and controller.db) */
+};
+
 /* A migration in flight. */
 typedef struct {
-    ctl *c;
+    migration_svc *s;
     char env[64];
     char source[96], target[96]; /* worker names */
     int to_dedicated;
@@ -36,33 +43,52 @@ typedef struct {
 } mig;
 
 static void next_flow(mig *m);
-static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b);
+static int64_t int_query(migration_svc *s, const char *sql, const char *a, const char *b);
 
 /* exec - SQL with text parameters, on controller.db */
-static int exec(ctl *c, const char *sql, const char *a, const char *b, const char *d, const char *e)
+static int exec(migration_svc *s, const char *sql, const char *a, const char *b, const char *d, const char *e)
 {
-    return store_exec_text(c->db, sql, a, b, d, e, NULL);
+    return store_exec_text(s->d.db, sql, a, b, d, e, NULL);
 }
 
-int migration_init(void *ctl_p, cmk_err *err)
+/* migration_svc_new - flow_homes and migrations (flow_homes.c), migration_held, migration_moved */
+migration_svc *migration_svc_new(const migration_deps *deps, cmk_err *err)
 {
-    ctl *c = ctl_p;
-    if (!c->homes && !(c->homes = flow_homes_new(c->db, err))) /* flow_homes and migrations */
-        return err->code;
-    return store_exec(c->db,
-                      "CREATE TABLE IF NOT EXISTS migration_held (env TEXT NOT NULL, flow TEXT NOT NULL, name TEXT,"
-                      "  categories TEXT, remedies TEXT, PRIMARY KEY (env, flow));"
-                      /* flows verified on the target by the job in flight: counted once even when
-                       * a crash makes the job move a flow again */
-                      "CREATE TABLE IF NOT EXISTS migration_moved (env TEXT NOT NULL, flow TEXT NOT NULL,"
-                      "  PRIMARY KEY (env, flow));",
-                      err);
+    migration_svc *self = calloc(1, sizeof *self);
+    if (!self) {
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->d = *deps;
+    if (!(self->homes = flow_homes_new(self->d.db, err)) ||
+        store_exec(self->d.db,
+                   "CREATE TABLE IF NOT EXISTS migration_held (env TEXT NOT NULL, flow TEXT NOT NULL, name TEXT,"
+                   "  categories TEXT, remedies TEXT, PRIMARY KEY (env, flow));"
+                   /* flows verified on the target by the job in flight: counted once even when
+                    * a crash makes the job move a flow again */
+                   "CREATE TABLE IF NOT EXISTS migration_moved (env TEXT NOT NULL, flow TEXT NOT NULL,"
+                   "  PRIMARY KEY (env, flow));",
+                   err) < 0) {
+        migration_svc_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+/* migration_svc_destroy - the flow homes' memory (jobs in flight end with the loop) */
+void migration_svc_destroy(migration_svc **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    flow_homes_destroy(&(*self_p)->homes);
+    free(*self_p);
+    *self_p = NULL;
 }
 
 /* count_moved - every flow the job verified on the target, before and after a controller restart */
 static void count_moved(mig *m)
 {
-    m->moved = (int)int_query(m->c, "SELECT COUNT(*) FROM migration_moved WHERE env = ?", m->env, NULL);
+    m->moved = (int)int_query(m->s, "SELECT COUNT(*) FROM migration_moved WHERE env = ?", m->env, NULL);
 }
 
 /* finish - end the job and tell whoever started it */
@@ -70,25 +96,25 @@ static void finish(mig *m, int rc, const char *message)
 {
     char now[32], moved[16], held[16];
     count_moved(m);
-    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(m->c->clock));
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(m->s->d.clock));
     snprintf(moved, sizeof moved, "%d", m->moved);
     snprintf(held, sizeof held, "%d", m->held);
-    exec(m->c, "UPDATE migrations SET status = ?2, finished = CAST(?3 AS INTEGER), moved = CAST(?4 AS INTEGER) "
+    exec(m->s, "UPDATE migrations SET status = ?2, finished = CAST(?3 AS INTEGER), moved = CAST(?4 AS INTEGER) "
                "WHERE env = ?1", m->env, rc ? "Failed" : "Done", now, moved);
-    flow_homes_running(m->c->homes, m->env, 0, m->to_dedicated);
+    flow_homes_running(m->s->homes, m->env, 0, m->to_dedicated);
     if (rc == 0 && m->to_dedicated)
-        exec(m->c, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
+        exec(m->s, "UPDATE migrations SET migrated_at = CAST(?2 AS INTEGER), held = CAST(?3 AS INTEGER) WHERE env = ?1",
              m->env, now, held, NULL);
     if (rc && m->to_dedicated && m->flows) {
         /* the flows not moved stay on the source: route them there explicitly (the environment
          * may be on its dedicated infrastructure by now) */
         for (int i = m->next; i < cJSON_GetArraySize(m->flows); i++)
-            exec(m->c, "INSERT OR IGNORE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", m->env,
+            exec(m->s, "INSERT OR IGNORE INTO flow_homes(env, flow, home) VALUES(?1, ?2, 'shared')", m->env,
                  cmk_json_str(cJSON_GetArrayItem(m->flows, i), "id", ""), NULL, NULL);
     }
     cmk_log(rc ? CMK_LOG_WARN : CMK_LOG_INFO, m->env, NULL, "migration.done", "to=%s moved=%d held=%d rc=%d",
             m->to_dedicated ? "dedicated" : "shared", m->moved, m->held, rc);
-    audit_append(m->c->audit, "system", "migration", m->env, rc, message, NULL, NULL);
+    audit_append(m->s->d.audit, "system", "migration", m->env, rc, message, NULL, NULL);
     if (m->done)
         m->done(m->arg, m->env, rc, m->moved, m->held, message);
     cJSON_Delete(m->flows);
@@ -102,7 +128,7 @@ static int forward(mig *m, const char *worker, const char *type, cJSON *body, br
     cmk_err err = CMK_ERR_INIT;
     int rc;
     cJSON_AddStringToObject(body, "env", m->env);
-    rc = broker_forward(m->c->broker, worker, type, body, m->c->cfg->request_timeout, cb, m, &err);
+    rc = broker_forward(m->s->d.broker, worker, type, body, m->s->d.cfg->request_timeout, cb, m, &err);
     cJSON_Delete(body);
     if (rc < 0)
         finish(m, rc, err.msg);
@@ -122,13 +148,13 @@ static void on_deleted(void *arg, const cmk_msg *reply, const cmk_err *err)
     /* a delete sent again after a worker restart finds the flow gone already: that is done too */
     if ((!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) && !(err && err->code == CMK_ENOENT)) {
         /* still on the source: route it there again */
-        flow_homes_forget(m->c->homes, m->env, id);
-        exec(m->c, "DELETE FROM migration_moved WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
+        flow_homes_forget(m->s->homes, m->env, id);
+        exec(m->s, "DELETE FROM migration_moved WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
         finish(m, err && err->code ? err->code : CMK_EIO, err ? err->msg : "the source did not remove the flow");
         return;
     }
-    flow_homes_set(m->c->homes, m->env, id, m->to_dedicated ? "dedicated" : "shared");
-    exec(m->c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
+    flow_homes_set(m->s->homes, m->env, id, m->to_dedicated ? "dedicated" : "shared");
+    exec(m->s, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", m->env, id, NULL, NULL);
     m->next++;
     next_flow(m);
 }
@@ -155,8 +181,8 @@ static void on_verified(void *arg, const cmk_msg *reply, const cmk_err *err)
     }
     /* route the flow to the target before the source deletes it: a run sent meanwhile must not
      * reach the source after the delete (requests to one worker arrive in order) */
-    flow_homes_set(m->c->homes, m->env, cmk_json_str(f, "id", ""), m->to_dedicated ? "dedicated" : "shared");
-    exec(m->c, "INSERT OR IGNORE INTO migration_moved(env, flow) VALUES(?1, ?2)", m->env, cmk_json_str(f, "id", ""),
+    flow_homes_set(m->s->homes, m->env, cmk_json_str(f, "id", ""), m->to_dedicated ? "dedicated" : "shared");
+    exec(m->s, "INSERT OR IGNORE INTO migration_moved(env, flow) VALUES(?1, ?2)", m->env, cmk_json_str(f, "id", ""),
          NULL, NULL);
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "flow", cmk_json_str(f, "id", ""));
@@ -190,7 +216,7 @@ static int on_step_timer(cmk_loop *loop, int64_t id, void *arg)
 static int step_gate_open(mig *m)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/migration.step", m->c->cfg->run_dir);
+    snprintf(path, sizeof path, "%s/migration.step", m->s->d.cfg->run_dir);
     return unlink(path) == 0;
 }
 
@@ -219,17 +245,17 @@ static void on_conns_deleted(void *arg, const cmk_msg *reply, const cmk_err *err
 /* next_flow - copy the next flow to the target */
 static void next_flow(mig *m)
 {
-    if (m->c->cfg->migration_step_delay > 0 && !m->paused && current(m)) {
-        cmk_loop_add_timer(cmk_server_loop(m->c->srv), m->c->cfg->migration_step_delay, 0, on_step_timer, m);
+    if (m->s->d.cfg->migration_step_delay > 0 && !m->paused && current(m)) {
+        cmk_loop_add_timer(m->s->d.loop, m->s->d.cfg->migration_step_delay, 0, on_step_timer, m);
         return;
     }
-    if (m->c->cfg->migration_step_gate && current(m) && !step_gate_open(m)) {
+    if (m->s->d.cfg->migration_step_gate && current(m) && !step_gate_open(m)) {
         if (!m->gated) {
             m->gated = 1;
             cmk_info("migration.gated", "env=%s moved=%d waiting_for=%s/migration.step", m->env, m->next,
-                     m->c->cfg->run_dir);
+                     m->s->d.cfg->run_dir);
         }
-        cmk_loop_add_timer(cmk_server_loop(m->c->srv), 50, 0, on_gate_timer, m);
+        cmk_loop_add_timer(m->s->d.loop, 50, 0, on_gate_timer, m);
         return;
     }
     m->gated = 0;
@@ -290,11 +316,11 @@ static void classify(mig *m)
                 }
                 /* no display name: a customer's string stays sealed in the partition (the
                  * names come from the worker: `flows mmk`) */
-                exec(m->c, "INSERT OR REPLACE INTO migration_held(env, flow, name, categories) VALUES(?1, ?2, ?3, ?4)",
+                exec(m->s, "INSERT OR REPLACE INTO migration_held(env, flow, name, categories) VALUES(?1, ?2, ?3, ?4)",
                      m->env, in[i].id, "", cats);
-                exec(m->c, "UPDATE migration_held SET remedies = ?3 WHERE env = ?1 AND flow = ?2", m->env, in[i].id, rems,
+                exec(m->s, "UPDATE migration_held SET remedies = ?3 WHERE env = ?1 AND flow = ?2", m->env, in[i].id, rems,
                      NULL);
-                flow_homes_set(m->c->homes, m->env, in[i].id, "shared");
+                flow_homes_set(m->s->homes, m->env, in[i].id, "shared");
                 m->held++;
             } else
                 cJSON_AddItemToArray(keep, cJSON_Duplicate(f, 1));
@@ -363,7 +389,7 @@ static void on_conns_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
     cJSON_AddStringToObject(body, "env", m->env);
     {
         cmk_err ferr = CMK_ERR_INIT;
-        int rc = broker_forward(m->c->broker, m->target, "conn.put", body, m->c->cfg->request_timeout, on_conns_put, m,
+        int rc = broker_forward(m->s->d.broker, m->target, "conn.put", body, m->s->d.cfg->request_timeout, on_conns_put, m,
                                 &ferr);
         wipe_secrets(cJSON_GetObjectItem(body, "connections"));
         cJSON_Delete(body);
@@ -390,52 +416,51 @@ static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
 
 /* start_job - begin moving env's flows, or resume the job a crash interrupted (keeping the
  * flows it already counted as moved) */
-static int start_job(void *ctl_p, const char *env, int to_dedicated, int resume, migration_done_fn done, void *arg,
-                     cmk_err *err)
+static int start_job(migration_svc *self, const char *env, int to_dedicated, int resume, migration_done_fn done,
+                     void *arg, cmk_err *err)
 {
-    ctl *c = ctl_p;
     mig *m = calloc(1, sizeof *m);
     char now[32], dir[2];
     if (!m)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    m->c = c;
+    m->s = self;
     m->to_dedicated = to_dedicated;
     m->done = done;
     m->arg = arg;
     cmk_strlcpy(m->env, env, sizeof m->env);
     cmk_worker_name(to_dedicated ? NULL : env, m->source, sizeof m->source);
     cmk_worker_name(to_dedicated ? env : NULL, m->target, sizeof m->target);
-    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->d.clock));
     snprintf(dir, sizeof dir, "%d", to_dedicated ? 1 : 0);
-    if (exec(c, "INSERT INTO migrations(env, to_dedicated, status, started) VALUES(?1, CAST(?2 AS INTEGER), 'Running', "
+    if (exec(self, "INSERT INTO migrations(env, to_dedicated, status, started) VALUES(?1, CAST(?2 AS INTEGER), 'Running', "
                 "CAST(?3 AS INTEGER)) ON CONFLICT(env) DO UPDATE SET to_dedicated = excluded.to_dedicated, "
                 "status = 'Running', started = excluded.started, finished = 0, moved = 0",
              env, dir, now, NULL) < 0) {
         free(m);
         return cmk_err_set(err, CMK_EIO, "cannot record the migration of %s", env);
     }
-    flow_homes_running(c->homes, env, 1, to_dedicated);
+    flow_homes_running(self->homes, env, 1, to_dedicated);
     if (!resume)
-        exec(c, "DELETE FROM migration_moved WHERE env = ?1", env, NULL, NULL, NULL);
+        exec(self, "DELETE FROM migration_moved WHERE env = ?1", env, NULL, NULL, NULL);
     if (to_dedicated)
-        exec(c, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
+        exec(self, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
     cmk_log(CMK_LOG_INFO, env, NULL, "migration.start", "from=%s to=%s", m->source, m->target);
     return forward(m, m->source, "flow.dump", cJSON_CreateObject(), on_dump) < 0 ? CMK_EIO : 0;
 }
 
 /* migration_start - begin moving env's flows */
-int migration_start(void *ctl_p, const char *env, int to_dedicated, migration_done_fn done, void *arg, cmk_err *err)
+int migration_start(migration_svc *self, const char *env, int to_dedicated, migration_done_fn done, void *arg,
+                    cmk_err *err)
 {
-    return start_job(ctl_p, env, to_dedicated, 0, done, arg, err);
+    return start_job(self, env, to_dedicated, 0, done, arg, err);
 }
 
 /* migration_resume_all - Running migrations start again (every step is idempotent) */
-void migration_resume_all(void *ctl_p)
+void migration_resume_all(migration_svc *self, migration_done_fn done, void *arg)
 {
-    ctl *c = ctl_p;
     sqlite3_stmt *st;
     cJSON *running = cJSON_CreateArray(), *it;
-    if (sqlite3_prepare_v2(c->db, "SELECT env, to_dedicated FROM migrations WHERE status = 'Running'", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, to_dedicated FROM migrations WHERE status = 'Running'", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "env", (const char *)sqlite3_column_text(st, 0));
@@ -446,15 +471,15 @@ void migration_resume_all(void *ctl_p)
     }
     cJSON_ArrayForEach(it, running) {
         cmk_log(CMK_LOG_INFO, cmk_json_str(it, "env", ""), NULL, "migration.resume", "%s", "");
-        start_job(c, cmk_json_str(it, "env", ""), (int)cmk_json_num(it, "to", 1), 1, ctl_migration_done, c, NULL);
+        start_job(self, cmk_json_str(it, "env", ""), (int)cmk_json_num(it, "to", 1), 1, done, arg, NULL);
     }
     cJSON_Delete(running);
 }
 
 /* int_query - one integer from SQL with one text parameter */
-static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
+static int64_t int_query(migration_svc *s, const char *sql, const char *a, const char *b)
 {
-    sqlite3_stmt *st = store_stmt(c->db, sql); /* hot: asked for every routed request */
+    sqlite3_stmt *st = store_stmt(s->d.db, sql); /* hot: asked for every routed request */
     int64_t v = 0;
     if (!st)
         return 0;
@@ -467,60 +492,83 @@ static int64_t int_query(ctl *c, const char *sql, const char *a, const char *b)
     return v;
 }
 
-int migration_to_dedicated(void *ctl_p, const char *env)
+/* migration_to_dedicated - the direction of env's last (or running) migration */
+int migration_to_dedicated(migration_svc *self, const char *env)
 {
-    return int_query(ctl_p, "SELECT to_dedicated FROM migrations WHERE env = ?", env, NULL) > 0;
+    return int_query(self, "SELECT to_dedicated FROM migrations WHERE env = ?", env, NULL) > 0;
 }
 
-int migration_running(void *ctl_p, const char *env)
+/* migration_is_running - from memory */
+int migration_is_running(migration_svc *self, const char *env)
 {
-    return flow_homes_is_running(((ctl *)ctl_p)->homes, env);
+    return flow_homes_is_running(self->homes, env);
 }
 
-int migration_held_count(void *ctl_p, const char *env)
+/* migration_held_count - flows of env kept on the shared side */
+int migration_held_count(migration_svc *self, const char *env)
 {
-    return (int)int_query(ctl_p, "SELECT COUNT(*) FROM flow_homes WHERE env = ? AND home = 'shared'", env, NULL);
+    return (int)int_query(self, "SELECT COUNT(*) FROM flow_homes WHERE env = ? AND home = 'shared'", env, NULL);
 }
 
-int64_t migration_migrated_at(void *ctl_p, const char *env)
+/* migration_migrated_at - when env's flows last moved to CMK */
+int64_t migration_migrated_at(migration_svc *self, const char *env)
 {
-    return int_query(ctl_p, "SELECT migrated_at FROM migrations WHERE env = ?", env, NULL);
+    return int_query(self, "SELECT migrated_at FROM migrations WHERE env = ?", env, NULL);
 }
 
 /* migration_home - where a flow lives: where it was moved or kept; while a migration runs, a
  * flow not moved yet is still on the source side (from memory: flow_homes.h) */
-const char *migration_home(void *ctl_p, const char *env, const char *flow, const char *infra)
+const char *migration_home(migration_svc *self, const char *env, const char *flow, const char *infra)
 {
-    return flow_homes_where(((ctl *)ctl_p)->homes, env, flow, infra);
+    return flow_homes_where(self->homes, env, flow, infra);
 }
 
-/* migration_forget - flow of env (NULL: every flow) lives where its environment says again, and
- * is no longer listed as held on the Microsoft-managed key */
-void migration_forget(void *ctl_p, const char *env, const char *flow)
+/* migration_forget_flows - flow of env (NULL: every flow) lives where its environment says
+ * again, and is no longer listed as held on the Microsoft-managed key */
+void migration_forget_flows(migration_svc *self, const char *env, const char *flow)
 {
-    ctl *c = ctl_p;
-    flow_homes_forget(c->homes, env, flow);
+    flow_homes_forget(self->homes, env, flow);
     if (flow)
-        exec(c, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL);
+        exec(self, "DELETE FROM migration_held WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL);
     else
-        exec(c, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
+        exec(self, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL);
 }
 
-/* migration_keep_shared - flow of env (a dedicated environment) stays on the shared worker */
-int migration_keep_shared(void *ctl_p, const char *env, const char *flow)
+/* migration_forget_homes - env's flows live where it says again (the held list stays) */
+void migration_forget_homes(migration_svc *self, const char *env)
 {
-    return flow_homes_set(((ctl *)ctl_p)->homes, env, flow, "shared");
+    flow_homes_forget(self->homes, env, NULL);
+}
+
+/* migration_keep_on_shared - flow of env (a dedicated environment) stays on the shared worker */
+int migration_keep_on_shared(migration_svc *self, const char *env, const char *flow)
+{
+    return flow_homes_set(self->homes, env, flow, "shared");
+}
+
+/* migration_mmk_warnings - the warning of seed 000 when a CMK environment keeps flows on the MMK */
+void migration_mmk_warnings(migration_svc *self, const char *env, const char *encryption, cJSON *out)
+{
+    if (strcmp(encryption, "customer") == 0 && migration_held_count(self, env) > 0) {
+        cJSON *w = cJSON_GetObjectItem(out, "warnings"), *it;
+        if (!w)
+            w = cJSON_AddArrayToObject(out, "warnings");
+        cJSON_ArrayForEach(it, w) {
+            if (cJSON_IsString(it) && strcmp(it->valuestring, MMK_WARNING) == 0)
+                return;
+        }
+        cJSON_AddItemToArray(w, cJSON_CreateString(MMK_WARNING));
+    }
 }
 
 /* migration_status - the job and the flows it kept on the Microsoft-managed key */
-int migration_status(void *ctl_p, const char *env, cJSON **out, cmk_err *err)
+int migration_status(migration_svc *self, const char *env, cJSON **out, cmk_err *err)
 {
-    ctl *c = ctl_p;
     sqlite3_stmt *st;
     cJSON *held;
     *out = cJSON_CreateObject();
     cJSON_AddStringToObject(*out, "env", env);
-    if (sqlite3_prepare_v2(c->db, "SELECT status, moved, held, migrated_at FROM migrations WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT status, moved, held, migrated_at FROM migrations WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             char ts[40];
@@ -533,7 +581,7 @@ int migration_status(void *ctl_p, const char *env, cJSON **out, cmk_err *err)
         sqlite3_finalize(st);
     }
     held = cJSON_AddArrayToObject(*out, "held");
-    if (sqlite3_prepare_v2(c->db, "SELECT flow, name, categories, remedies FROM migration_held WHERE env = ? ORDER BY flow",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT flow, name, categories, remedies FROM migration_held WHERE env = ? ORDER BY flow",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW) {

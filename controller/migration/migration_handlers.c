@@ -1,5 +1,5 @@
 /*
- * ops_migration.c - the operations around applying CMK to Power Automate (seed 000):
+ * migration_handlers.c - the operations around applying CMK to Power Automate (seed 000):
  *   flows.mmk            Get-AdminFlowEncryptedByMicrosoftKey [-ListCannotMigrateToCustomerManagedKey]
  *   env.migration        the migration's status and the flows it kept on the Microsoft-managed key
  *   support.run-history  the support ticket: summary of old and new runs, for 30 days after migration
@@ -9,14 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "flowclass.h"
 #include "flowdef.h"
 #include "migration.h"
 #include "util.h"
 
-#define MMK_WARNING "Power Automate flows are still protected with the Microsoft Managed Key"
 #define RUN_HISTORY_DAYS 30
 
 /* A request answered from the shared worker's flows. */
@@ -121,21 +120,6 @@ int op_flows_mmk(void *ctx, const cmk_msg *req, cmk_err *err)
     return rc;
 }
 
-/* ctl_mmk_warnings - the warning of seed 000 when a CMK environment keeps flows on the MMK */
-void ctl_mmk_warnings(ctl *self, const char *env, const char *encryption, cJSON *out)
-{
-    if (strcmp(encryption, "customer") == 0 && migration_held_count(self, env) > 0) {
-        cJSON *w = cJSON_GetObjectItem(out, "warnings"), *it;
-        if (!w)
-            w = cJSON_AddArrayToObject(out, "warnings");
-        cJSON_ArrayForEach(it, w) {
-            if (cJSON_IsString(it) && strcmp(it->valuestring, MMK_WARNING) == 0)
-                return;
-        }
-        cJSON_AddItemToArray(w, cJSON_CreateString(MMK_WARNING));
-    }
-}
-
 /* op_env_migration - the migration's state and the flows it kept back */
 int op_env_migration(void *ctx, const cmk_msg *req, cmk_err *err)
 {
@@ -144,8 +128,8 @@ int op_env_migration(void *ctx, const cmk_msg *req, cmk_err *err)
     int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
     if (rc < 0)
         return rc;
-    migration_status(self, cmk_json_str(env, "id", ""), &out, err);
-    ctl_mmk_warnings(self, cmk_json_str(env, "id", ""), cmk_json_str(env, "encryption", ""), out);
+    migration_status(self->migration, cmk_json_str(env, "id", ""), &out, err);
+    migration_mmk_warnings(self->migration, cmk_json_str(env, "id", ""), cmk_json_str(env, "encryption", ""), out);
     cJSON_Delete(env);
     return ctl_reply_json(self, req, out, err);
 }
@@ -160,7 +144,7 @@ int op_support_run_history(void *ctx, const cmk_msg *req, cmk_err *err)
     int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
     if (rc < 0)
         return rc;
-    at = migration_migrated_at(self, cmk_json_str(env, "id", ""));
+    at = migration_migrated_at(self->migration, cmk_json_str(env, "id", ""));
     if (!at)
         rc = cmk_err_set(err, CMK_ESTATE, "environment %s has not been migrated to a customer-managed key; its run history "
                                           "is on the flow details page", cmk_json_str(env, "id", ""));
@@ -189,15 +173,15 @@ int op_support_protect_flows(void *ctx, const cmk_msg *req, cmk_err *err)
     int rc = directory_env_get(self->dir, cmk_json_str(req->body, "env", ""), &env, err);
     if (rc < 0)
         return rc;
-    if (strcmp(cmk_json_str(env, "encryption", ""), "customer") != 0 || migration_running(self, cmk_json_str(env, "id", ""))) {
+    if (strcmp(cmk_json_str(env, "encryption", ""), "customer") != 0 || migration_is_running(self->migration, cmk_json_str(env, "id", ""))) {
         rc = cmk_err_set(err, CMK_ESTATE, "environment %s is not protected by a customer-managed key, or its flows are "
                                           "moving already", cmk_json_str(env, "id", ""));
         cJSON_Delete(env);
         return rc;
     }
-    rc = pol_op_new_public(self, "protect", cmk_json_str(env, "id", ""), cmk_json_str(env, "policy", ""), req->user, op, err);
+    rc = policy_op_new(self->policies, "protect", cmk_json_str(env, "id", ""), cmk_json_str(env, "policy", ""), req->user, op, err);
     if (rc == 0)
-        rc = migration_start(self, cmk_json_str(env, "id", ""), 1, ctl_migration_done, self, err);
+        rc = migration_start(self->migration, cmk_json_str(env, "id", ""), 1, policy_migration_done, self->policies, err);
     cJSON_Delete(env);
     if (rc < 0)
         return rc;

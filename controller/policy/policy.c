@@ -12,11 +12,20 @@
 #include "store.h"
 #include "util.h"
 
+/* need - a required string member of a request's body */
+static const char *need(const cJSON *body, const char *name, cmk_err *err)
+{
+    const char *v = cmk_json_str(body, name, NULL);
+    if (!v || !*v)
+        cmk_err_set(err, CMK_EINVAL, "missing '%s'", name);
+    return v && *v ? v : NULL;
+}
+
 /* pol_exec - SQL with text parameters, on controller.db */
 int pol_exec(policy_svc *self, const char *sql, const char *a, const char *b, const char *c, const char *d,
              cmk_err *err)
 {
-    return store_exec_text(self->ctl->db, sql, a, b, c, d, err);
+    return store_exec_text(self->d.db, sql, a, b, c, d, err);
 }
 
 #define POL_COLS "id, tenant, name, region, vault, key, version, identity, state, health, health_reason, created"
@@ -44,7 +53,7 @@ cJSON *pol_row(policy_svc *self, const char *ref)
 {
     sqlite3_stmt *st;
     cJSON *o = NULL;
-    if (!ref || sqlite3_prepare_v2(self->ctl->db, "SELECT " POL_COLS " FROM policies WHERE id = ?1 OR name = ?1", -1,
+    if (!ref || sqlite3_prepare_v2(self->d.db, "SELECT " POL_COLS " FROM policies WHERE id = ?1 OR name = ?1", -1,
                                    &st, NULL) != SQLITE_OK)
         return NULL;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
@@ -73,7 +82,7 @@ int pol_check_key(policy_svc *self, const cJSON *p, cmk_err *err)
 /* pol_check_version - the same for one version of the policy's key (NULL: the current one) */
 int pol_check_version(policy_svc *self, const cJSON *p, const char *version, cmk_err *err)
 {
-    vault_svc *v = self->ctl->vault;
+    vault_svc *v = self->d.vault;
     const char *who = cmk_json_str(p, "identity", ""), *vault = cmk_json_str(p, "vault", "");
     const char *key = cmk_json_str(p, "key", "");
     vault_info vi;
@@ -92,7 +101,7 @@ int pol_check_version(policy_svc *self, const cJSON *p, const char *version, cmk
         /* the vault firewall: the policy's identity is a trusted Microsoft service calling from
          * the Power Platform infrastructure (vault.microsoft_services) */
         char why[CMK_ERR_MSG_MAX];
-        if (!vault_network_admits(v, vault, self->ctl->cfg->vault_ms_ranges, 1, why, sizeof why))
+        if (!vault_network_admits(v, vault, self->d.cfg->vault_ms_ranges, 1, why, sizeof why))
             return cmk_err_set(err, CMK_ESTATE, "%s", why);
     }
     if ((rc = vault_key_get(v, who, vault, key, version, &ki, err)) < 0)
@@ -113,14 +122,14 @@ static int check_vault_setup(policy_svc *self, const char *principal, const char
 {
     vault_info vi;
     vault_key_info ki;
-    int rc = vault_get(self->ctl->vault, principal, vault, &vi, err);
+    int rc = vault_get(self->d.vault, principal, vault, &vi, err);
     if (rc < 0)
         return rc;
     if (!vi.soft_delete || !vi.purge_protection)
         return cmk_err_set(err, CMK_ESTATE,
                            "the key vault %s must have soft delete and purge protection turned on; turn purge "
                            "protection on with: cmkctl vault update %s --purge-protection", vault, vault);
-    if ((rc = vault_key_get(self->ctl->vault, principal, vault, key, version, &ki, err)) < 0)
+    if ((rc = vault_key_get(self->d.vault, principal, vault, key, version, &ki, err)) < 0)
         return rc;
     rc = 0;
     if (ki.kty != VAULT_KTY_RSA && ki.kty != VAULT_KTY_RSA_HSM)
@@ -135,8 +144,8 @@ static int check_vault_setup(policy_svc *self, const char *principal, const char
 /* policy_create - a new policy with its identity */
 int policy_create(policy_svc *self, const char *principal, const cJSON *b, cJSON **out, cmk_err *err)
 {
-    const char *tenant = ctl_need(b, "tenant", err), *name = ctl_need(b, "name", err), *vault = ctl_need(b, "vault", err);
-    const char *key = ctl_need(b, "key", err), *region = ctl_need(b, "region", err);
+    const char *tenant = need(b, "tenant", err), *name = need(b, "name", err), *vault = need(b, "vault", err);
+    const char *key = need(b, "key", err), *region = need(b, "region", err);
     const char *version = cmk_json_str(b, "version", NULL);
     char id[64], identity[96];
     cJSON *t, *existing;
@@ -145,7 +154,7 @@ int policy_create(policy_svc *self, const char *principal, const cJSON *b, cJSON
 
     if (!tenant || !name || !vault || !key || !region)
         return CMK_EINVAL;
-    if ((rc = directory_tenant_get(self->ctl->dir, tenant, &t, err)) < 0)
+    if ((rc = directory_tenant_get(self->d.dir, tenant, &t, err)) < 0)
         return rc;
     cJSON_Delete(t);
     if (!directory_valid_region(region))
@@ -162,21 +171,21 @@ int policy_create(policy_svc *self, const char *principal, const cJSON *b, cJSON
     {
         sqlite3_stmt *st;
         const char *vals[] = { id, tenant, name, region, vault, key, version, identity };
-        if (sqlite3_prepare_v2(self->ctl->db,
+        if (sqlite3_prepare_v2(self->d.db,
                                "INSERT INTO policies(id, tenant, name, region, vault, key, version, identity, state, "
                                "health, created) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'NotConfigured', 'Undetermined', ?)",
                                -1, &st, NULL) != SQLITE_OK)
-            return store_err(self->ctl->db, err, "policy insert");
+            return store_err(self->d.db, err, "policy insert");
         for (int i = 0; i < 8; i++)
             if (vals[i])
                 sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 9, cmk_clock_now(self->ctl->clock));
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(self->ctl->db, err, "policy insert");
+        sqlite3_bind_int64(st, 9, cmk_clock_now(self->d.clock));
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_err(self->d.db, err, "policy insert");
         sqlite3_finalize(st);
         if (rc < 0)
             return rc;
     }
-    if ((rc = audit_must(self->ctl->audit, principal, "policy.create", id, 0, name, err)) < 0) {
+    if ((rc = audit_must(self->d.audit, principal, "policy.create", id, 0, name, err)) < 0) {
         /* fail closed: a policy nobody can trace back is not created */
         pol_exec(self, "DELETE FROM policies WHERE id = ?1", id, NULL, NULL, NULL, NULL);
         return rc;
@@ -209,7 +218,7 @@ int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'; `cmkctl policy list` shows them", ref ? ref : "");
     envs = cJSON_AddArrayToObject(*out, "environments");
     /* an environment removed from the policy (or reset) is not Encrypted by it: listed apart */
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env, unlinked_at FROM policy_links WHERE policy = ? AND status = 'Unlinked'",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, unlinked_at FROM policy_links WHERE policy = ? AND status = 'Unlinked'",
                            -1, &st, NULL) == SQLITE_OK) {
         cJSON *removed = cJSON_AddArrayToObject(*out, "removed_environments");
         sqlite3_bind_text(st, 1, cmk_json_str(*out, "id", ""), -1, SQLITE_TRANSIENT);
@@ -223,7 +232,7 @@ int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err)
         }
         sqlite3_finalize(st);
     }
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env, status, encryption_status, locked_at FROM policy_links WHERE policy = ? "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, status, encryption_status, locked_at FROM policy_links WHERE policy = ? "
                                           "AND status <> 'Unlinked'", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cmk_json_str(*out, "id", ""), -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -234,11 +243,11 @@ int policy_get(policy_svc *self, const char *ref, cJSON **out, cmk_err *err)
             cJSON_AddBoolToObject(o, "locked", sqlite3_column_int64(st, 3) > 0);
             {
                 char ver[VAULT_VERSION_MAX];
-                if (keyring_kek_version(self->ctl->keyring, (const char *)sqlite3_column_text(st, 0), "cmk", ver,
+                if (keyring_kek_version(self->d.keyring, (const char *)sqlite3_column_text(st, 0), "cmk", ver,
                                         sizeof ver, NULL) == 0 && ver[0])
                     cJSON_AddStringToObject(o, "key_version", ver);
             }
-            ctl_mmk_warnings(self->ctl, (const char *)sqlite3_column_text(st, 0), "customer", *out);
+            migration_mmk_warnings(self->d.migration, (const char *)sqlite3_column_text(st, 0), "customer", *out);
             cJSON_AddItemToArray(envs, o);
         }
         sqlite3_finalize(st);
@@ -250,9 +259,9 @@ int policy_list(policy_svc *self, const char *tenant, cJSON **out, cmk_err *err)
 {
     sqlite3_stmt *st;
     cJSON *items;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT " POL_COLS " FROM policies WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT " POL_COLS " FROM policies WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created",
                            -1, &st, NULL) != SQLITE_OK)
-        return store_err(self->ctl->db, err, "policy list");
+        return store_err(self->d.db, err, "policy list");
     if (tenant)
         sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     *out = cJSON_CreateObject();
@@ -278,7 +287,7 @@ int policy_validate(policy_svc *self, const char *principal, const char *ref, cJ
     else
         pol_exec(self, "UPDATE policies SET health_reason = ?2 WHERE id = ?1", cmk_json_str(p, "id", ""), kerr.msg, NULL,
                  NULL, NULL);
-    audit_append(self->ctl->audit, principal, "policy.validate", cmk_json_str(p, "id", ""), rc, rc ? kerr.msg : NULL, NULL,
+    audit_append(self->d.audit, principal, "policy.validate", cmk_json_str(p, "id", ""), rc, rc ? kerr.msg : NULL, NULL,
                  NULL);
     cJSON_Delete(p);
     policy_health_check(self, "validate");
@@ -301,7 +310,7 @@ int policy_delete(policy_svc *self, const char *principal, const char *ref, cJSO
     int n = 0, rc;
     if (!p)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'", ref ? ref : "");
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT l.env, e.name FROM policy_links l LEFT JOIN environments e ON "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT l.env, e.name FROM policy_links l LEFT JOIN environments e ON "
                                           "e.id = l.env WHERE l.policy = ? AND l.status IN ('Linking', 'Linked', "
                                           "'Unlinking') ORDER BY l.env", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cmk_json_str(p, "id", ""), -1, SQLITE_TRANSIENT);
@@ -318,13 +327,13 @@ int policy_delete(policy_svc *self, const char *principal, const char *ref, cJSO
         rc = cmk_err_set(err, CMK_ESTATE, "enterprise policy %s cannot be deleted: %d environment%s linked to it: %s; "
                                           "remove them first with `cmkctl policy remove-env ENV`",
                          cmk_json_str(p, "name", ""), n, n == 1 ? " is" : "s are", linked);
-        audit_append(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, err ? err->msg : NULL,
+        audit_append(self->d.audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, err ? err->msg : NULL,
                      NULL, NULL);
         cJSON_Delete(p);
         return rc;
     }
     /* fail closed: recorded first, not made when it cannot be (a failure is recorded after) */
-    if ((rc = audit_must(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), 0, NULL, err)) < 0) {
+    if ((rc = audit_must(self->d.audit, principal, "policy.delete", cmk_json_str(p, "id", ""), 0, NULL, err)) < 0) {
         cJSON_Delete(p);
         return rc;
     }
@@ -332,7 +341,7 @@ int policy_delete(policy_svc *self, const char *principal, const char *ref, cJSO
                         "name = name || ' (deleted ' || id || ')' WHERE id = ?1",
                   cmk_json_str(p, "id", ""), NULL, NULL, NULL, err);
     if (rc < 0)
-        audit_append(self->ctl->audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, err ? err->msg : NULL,
+        audit_append(self->d.audit, principal, "policy.delete", cmk_json_str(p, "id", ""), rc, err ? err->msg : NULL,
                      NULL, NULL);
     *out = p;
     cJSON_AddBoolToObject(p, "deleted", 1);
@@ -347,15 +356,15 @@ int policy_raise_limit(policy_svc *self, const char *principal, const char *tena
     if (limit < 1 || limit > 10000)
         return cmk_err_set(err, CMK_EINVAL, "give the new limit as a number from 1 to 10000");
     snprintf(text, sizeof text, "%d", limit);
-    if ((rc = directory_tenant_get(self->ctl->dir, tenant, out, err)) < 0)
+    if ((rc = directory_tenant_get(self->d.dir, tenant, out, err)) < 0)
         return rc;
     cJSON_Delete(*out);
     /* fail closed: recorded first, not made when it cannot be (a failure is recorded after) */
-    if ((rc = audit_must(self->ctl->audit, principal, "support.raise-cmk-limit", tenant, 0, text, err)) < 0)
+    if ((rc = audit_must(self->d.audit, principal, "support.raise-cmk-limit", tenant, 0, text, err)) < 0)
         return rc;
-    if ((rc = directory_tenant_set_cmk_limit(self->ctl->dir, tenant, limit, err)) < 0)
-        audit_append(self->ctl->audit, principal, "support.raise-cmk-limit", tenant, rc, err->msg, NULL, NULL);
-    return rc < 0 ? rc : directory_tenant_get(self->ctl->dir, tenant, out, err);
+    if ((rc = directory_tenant_set_cmk_limit(self->d.dir, tenant, limit, err)) < 0)
+        audit_append(self->d.audit, principal, "support.raise-cmk-limit", tenant, rc, err->msg, NULL, NULL);
+    return rc < 0 ? rc : directory_tenant_get(self->d.dir, tenant, out, err);
 }
 
 /* policy_env_status - an environment's CMK view */
@@ -363,11 +372,11 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
 {
     sqlite3_stmt *st;
     cJSON *row;
-    int rc = directory_env_get(self->ctl->dir, env, &row, err);
+    int rc = directory_env_get(self->d.dir, env, &row, err);
     if (rc < 0)
         return rc;
     *out = row;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT policy, status, encryption_status, locked_at, lock_reason, unlinked_at "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT policy, status, encryption_status, locked_at, lock_reason, unlinked_at "
                                           "FROM policy_links WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cmk_json_str(row, "id", ""), -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -382,7 +391,7 @@ int policy_env_status(policy_svc *self, const char *env, cJSON **out, cmk_err *e
         sqlite3_finalize(st);
     }
     policy_env_lock_view(self, row); /* "Environment disabled", cause, locked_at, deletion due */
-    ctl_mmk_warnings(self->ctl, cmk_json_str(row, "id", ""), cmk_json_str(row, "encryption", ""), row);
+    migration_mmk_warnings(self->d.migration, cmk_json_str(row, "id", ""), cmk_json_str(row, "encryption", ""), row);
     pol_rotation_status(self, cmk_json_str(row, "id", ""), row);
     return 0;
 }
@@ -396,15 +405,15 @@ void policy_env_lock_view(policy_svc *self, cJSON *row)
     int64_t locked_at = 0, due = 0;
     if (strcmp(cmk_json_str(row, "state", ""), "Locked") != 0)
         return;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT locked_at, lock_reason FROM policy_links WHERE env = ? AND locked_at > 0",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT locked_at, lock_reason FROM policy_links WHERE env = ? AND locked_at > 0",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW) {
             locked_at = sqlite3_column_int64(st, 0);
             snprintf(cause, sizeof cause, "%s", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
                                                                              : "the customer-managed key is not reachable");
-            due = locked_at + (strcmp(cmk_json_str(row, "type", ""), "sandbox") == 0 ? self->ctl->cfg->locked_delete_sandbox
-                                                                                   : self->ctl->cfg->locked_delete_production);
+            due = locked_at + (strcmp(cmk_json_str(row, "type", ""), "sandbox") == 0 ? self->d.cfg->locked_delete_sandbox
+                                                                                   : self->d.cfg->locked_delete_production);
             snprintf(remedy, sizeof remedy, "restore access to the key, then: cmkctl env reenable %s", id);
         }
         sqlite3_finalize(st);
@@ -412,7 +421,7 @@ void policy_env_lock_view(policy_svc *self, cJSON *row)
     if (!locked_at) {
         /* the legacy BYOK tenant lock */
         tenantkey_env_state ts2;
-        if (tenantkey_env_byok_state(self->ctl->tenantkeys, "system", id, &ts2, NULL) == 0 && ts2.locked_ms) {
+        if (tenantkey_env_byok_state(self->d.tenantkeys, "system", id, &ts2, NULL) == 0 && ts2.locked_ms) {
             locked_at = ts2.locked_ms;
             due = ts2.delete_at_ms;
             snprintf(cause, sizeof cause, "the tenant's encryption key %s was locked (legacy BYOK tenant lock)", ts2.key);
@@ -437,16 +446,16 @@ static int on_health_tick(cmk_loop *loop, int64_t id, void *arg)
     return 0;
 }
 
-policy_svc *policy_svc_new(void *c, cmk_err *err)
+/* policy_svc_new - the tables, the vault's rotation hook, the health timer */
+policy_svc *policy_svc_new(const policy_deps *deps, cmk_err *err)
 {
-    ctl *owner = c;
     policy_svc *self = calloc(1, sizeof *self);
     if (!self) {
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
-    self->ctl = owner;
-    if (store_exec(owner->db,
+    self->d = *deps;
+    if (store_exec(self->d.db,
                    "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL UNIQUE,"
                    "  region TEXT NOT NULL, vault TEXT NOT NULL, key TEXT NOT NULL, version TEXT, identity TEXT NOT NULL,"
                    "  state TEXT NOT NULL, health TEXT NOT NULL, health_reason TEXT, created INTEGER NOT NULL);"
@@ -460,19 +469,20 @@ policy_svc *policy_svc_new(void *c, cmk_err *err)
         free(self);
         return NULL;
     }
-    vault_svc_set_rotate_hook(owner->vault, pol_on_rotation, self);
+    vault_svc_set_rotate_hook(self->d.vault, pol_on_rotation, self);
     self->health_timer =
-        cmk_loop_add_timer(cmk_server_loop(owner->srv), owner->cfg->health_interval, 1, on_health_tick, self);
+        cmk_loop_add_timer(self->d.loop, self->d.cfg->health_interval, 1, on_health_tick, self);
     return self;
 }
 
+/* policy_svc_destroy - the hook and the timer go with it */
 void policy_svc_destroy(policy_svc **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    vault_svc_set_rotate_hook((*self_p)->ctl->vault, NULL, NULL);
+    vault_svc_set_rotate_hook((*self_p)->d.vault, NULL, NULL);
     if ((*self_p)->health_timer)
-        cmk_loop_cancel_timer(cmk_server_loop((*self_p)->ctl->srv), (*self_p)->health_timer);
+        cmk_loop_cancel_timer((*self_p)->d.loop, (*self_p)->health_timer);
     free(*self_p);
     *self_p = NULL;
 }
@@ -480,6 +490,6 @@ void policy_svc_destroy(policy_svc **self_p)
 /* policy_locks_by_reason - {lock reason: count} of the locked links */
 cJSON *policy_locks_by_reason(policy_svc *self)
 {
-    return store_count_by(self->ctl->db, "SELECT lock_reason, count(*) FROM policy_links WHERE locked_at > 0 "
+    return store_count_by(self->d.db, "SELECT lock_reason, count(*) FROM policy_links WHERE locked_at > 0 "
                                          "GROUP BY lock_reason");
 }

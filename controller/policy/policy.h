@@ -20,15 +20,42 @@
 #define CMK_POLICY_H
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
+#include "audit.h"
+#include "broker.h"
+#include "clock.h"
+#include "config.h"
+#include "directory.h"
 #include "err.h"
-#include "proto.h"
+#include "keyring.h"
+#include "loop.h"
+#include "migration.h"
+#include "supervisor.h"
+#include "tenantkey.h"
+#include "vault.h"
 
-struct ctl_s;
 typedef struct policy_svc policy_svc;
 
-/* policy_svc_new - tables in controller.db, the rotation hook, resumed operations and timers */
-policy_svc *policy_svc_new(void *ctl, cmk_err *err);
+/* What the policy service is given (owned by the controller, which outlives it). */
+typedef struct {
+    sqlite3 *db;               /* controller.db: policies, policy_links, policy_ops, policy_rotations */
+    cmk_clock *clock;          /* operations' times, lock and deletion timers, re-enable, rotations */
+    cmk_loop *loop;            /* the periodic health check */
+    const cmk_config *cfg;     /* health.interval, cmk.env_limit, locked deletion, re-enable and rotation
+                                * times, vault.microsoft_services ranges, the run dir (worker keys) */
+    directory *dir;            /* environments' state, encryption, infrastructure, policy; tenants' limits */
+    audit_log *audit;          /* every operation's record */
+    vault_svc *vault;          /* the policy's key, seen from its identity; the rotation hook */
+    keyring *keyring;          /* the environments' "cmk" data keys */
+    tenantkey_svc *tenantkeys; /* legacy BYOK environments that move to CMK and back */
+    supervisor *sup;           /* the dedicated workers */
+    broker *broker;            /* env.release to a locked environment's worker */
+    migration_svc *migration;  /* moving flows when an environment is added or removed */
+} policy_deps;
+
+/* policy_svc_new - tables in controller.db, the rotation hook, the health timer; deps is copied */
+policy_svc *policy_svc_new(const policy_deps *deps, cmk_err *err);
 void policy_svc_destroy(policy_svc **self_p);
 
 /* policy_create - {tenant, name, vault, key, version?, region}; checks the vault and key */
@@ -49,6 +76,15 @@ int policy_reenable(policy_svc *self, const char *principal, const char *env, cJ
 
 /* policy_operation - one operation by id */
 int policy_operation(policy_svc *self, const char *id, cJSON **out, cmk_err *err);
+
+/* policy_op_new - a Running operation row that others start (kind "protect": the support
+ * ticket that moves the flows of a CMK environment); *id gets its id */
+int policy_op_new(policy_svc *self, const char *kind, const char *env, const char *policy, const char *principal,
+                  char id[64], cmk_err *err);
+
+/* policy_migration_done - a migration_done_fn (arg: the policy_svc): the flows of env moved (or
+ * did not), so the link, unlink or protect operation that started the move completes */
+void policy_migration_done(void *arg, const char *env, int rc, int moved, int held, const char *message);
 
 /* policy_health_check - evaluate every policy now; lock environments of unhealthy ones */
 void policy_health_check(policy_svc *self, const char *why);
@@ -71,9 +107,6 @@ int policy_raise_limit(policy_svc *self, const char *principal, const char *tena
 /* policy_apply_rotation - apply the policy's pending key rotations now (re-wrap the data keys);
  * *out gets {policy, applied: [env], failed: [{env, error}]} */
 int policy_apply_rotation(policy_svc *self, const char *principal, const char *policy, cJSON **out, cmk_err *err);
-
-/* op_policy_apply_rotation - front op policy.apply-rotation {policy} (controller/policy/policy_handlers.c) */
-int op_policy_apply_rotation(void *ctx, const cmk_msg *req, cmk_err *err);
 
 /* policy_resume - reschedule, after a restart, what timers were doing (deletions, re-enables,
  * pending key rotations) */

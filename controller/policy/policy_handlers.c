@@ -1,7 +1,7 @@
 /*
  * ops_policy.c - front operations of enterprise policies and of the environments under them.
  */
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "util.h"
 

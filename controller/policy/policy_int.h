@@ -4,11 +4,10 @@
 #ifndef CMK_POLICY_INT_H
 #define CMK_POLICY_INT_H
 
-#include "ctl.h"
 #include "policy.h"
 
 struct policy_svc {
-    ctl *ctl;                 /* the controller (directory, vault, keyring, supervisor, ...) */
+    policy_deps d;            /* what it was given */
     int64_t health_timer;     /* loop timer of the periodic health check */
     int checking;             /* a health check is running (no re-entry) */
 };

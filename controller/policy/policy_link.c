@@ -12,7 +12,6 @@
 
 #include "ctl_metrics.h"
 #include "keys.h"
-#include "flow_homes.h"
 #include "migration.h"
 #include "log.h"
 #include "policy_int.h"
@@ -35,7 +34,7 @@ int pol_op_new(policy_svc *self, const char *kind, const char *env, const char *
 {
     char now[32];
     cmk_random_id("op", id, 64);
-    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->d.clock));
     if (pol_exec(self, "INSERT INTO policy_ops(id, kind, env, policy, status, started) VALUES(?1, ?2, ?3, ?4, 'Running', 0)",
                  id, kind, env, policy, err) < 0)
         return err ? err->code : CMK_EIO;
@@ -47,18 +46,18 @@ int pol_op_new(policy_svc *self, const char *kind, const char *env, const char *
 void pol_op_end(policy_svc *self, const char *id, const char *status, const char *message)
 {
     char now[32];
-    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->d.clock));
     pol_exec(self, "UPDATE policy_ops SET status = ?2, message = ?3, ended = CAST(?4 AS INTEGER) WHERE id = ?1", id, status,
              message, now, NULL);
     cmk_log(strcmp(status, "Succeeded") == 0 ? CMK_LOG_INFO : CMK_LOG_WARN, NULL, id, "policy.operation",
             "status=%s message=\"%s\"", status, message ? message : "");
 }
 
-/* pol_op_new_public - an operation row for other modules (support tickets) */
-int pol_op_new_public(ctl *c, const char *kind, const char *env, const char *policy, const char *principal, char id[64],
-                      cmk_err *err)
+/* policy_op_new - an operation row for other modules (support tickets) */
+int policy_op_new(policy_svc *self, const char *kind, const char *env, const char *policy, const char *principal,
+                  char id[64], cmk_err *err)
 {
-    return pol_op_new(c->policies, kind, env, policy, principal, id, err);
+    return pol_op_new(self, kind, env, policy, principal, id, err);
 }
 
 /* policy_operation - one operation */
@@ -66,9 +65,9 @@ int policy_operation(policy_svc *self, const char *id, cJSON **out, cmk_err *err
 {
     sqlite3_stmt *st;
     int rc = CMK_ENOENT;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id, kind, env, policy, status, message, started, ended FROM policy_ops "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT id, kind, env, policy, status, message, started, ended FROM policy_ops "
                                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return store_err(self->ctl->db, err, "operation lookup");
+        return store_err(self->d.db, err, "operation lookup");
     sqlite3_bind_text(st, 1, id ? id : "", -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         char ts[40];
@@ -97,13 +96,13 @@ int pol_dedicated_worker(policy_svc *self, const char *env, cmk_err *err)
     int rc;
     cmk_worker_name(env, name, sizeof name);
     cJSON_AddItemToArray(envs, cJSON_CreateString(env));
-    rc = cmk_keypair_ensure(self->ctl->cfg->run_dir, name, &kp, err);
+    rc = cmk_keypair_ensure(self->d.cfg->run_dir, name, &kp, err);
     if (rc == 0)
-        rc = cmk_authorized_add(self->ctl->cfg->run_dir, name, "worker", kp.pub, envs, err);
+        rc = cmk_authorized_add(self->d.cfg->run_dir, name, "worker", kp.pub, envs, err);
     cmk_keypair_wipe(&kp);
     cJSON_Delete(envs);
-    if (rc == 0 && supervisor_pid(self->ctl->sup, name) == 0) {
-        rc = supervisor_add(self->ctl->sup, name, "worker", "cmk-worker", args, err);
+    if (rc == 0 && supervisor_pid(self->d.sup, name) == 0) {
+        rc = supervisor_add(self->d.sup, name, "worker", "cmk-worker", args, err);
         if (rc == CMK_EEXIST)
             rc = 0;
     }
@@ -114,7 +113,7 @@ int pol_dedicated_worker(policy_svc *self, const char *env, cmk_err *err)
 int policy_start_dedicated_workers(policy_svc *self, cmk_err *err)
 {
     cJSON *envs, *it;
-    int rc = directory_env_list(self->ctl->dir, NULL, &envs, err);
+    int rc = directory_env_list(self->d.dir, NULL, &envs, err);
     if (rc < 0)
         return rc;
     cJSON_ArrayForEach(it, envs) {
@@ -131,7 +130,7 @@ static int cmk_count(policy_svc *self, const char *tenant)
 {
     sqlite3_stmt *st;
     int n = 0;
-    if (sqlite3_prepare_v2(self->ctl->db,
+    if (sqlite3_prepare_v2(self->d.db,
                            "SELECT COUNT(*) FROM policy_links l JOIN environments e ON e.id = l.env WHERE e.tenant = ? AND "
                            "l.status IN ('Linking', 'Linked')", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
@@ -147,7 +146,7 @@ static int running_op(policy_svc *self, const char *env, char id[64], char kind[
 {
     sqlite3_stmt *st;
     int found = 0;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id, kind FROM policy_ops WHERE env = ? AND status = 'Running' AND "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT id, kind FROM policy_ops WHERE env = ? AND status = 'Running' AND "
                                           "kind IN ('link', 'unlink', 'protect') ORDER BY started DESC",
                            -1, &st, NULL) != SQLITE_OK)
         return 0;
@@ -161,19 +160,18 @@ static int running_op(policy_svc *self, const char *env, char id[64], char kind[
     return found;
 }
 
-/* ctl_migration_done - the flows moved: complete the operation that started it */
-void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held, const char *message)
+/* policy_migration_done - the flows moved: complete the operation that started it */
+void policy_migration_done(void *arg, const char *env, int rc, int moved, int held, const char *message)
 {
-    ctl *c = arg;
-    policy_svc *self = c->policies;
+    policy_svc *self = arg;
     char op[64], kind[16], msg[600];
     if (!running_op(self, env, op, kind))
         return;
-    if (strcmp(kind, "link") == 0 && !migration_to_dedicated(c, env)) {
+    if (strcmp(kind, "link") == 0 && !migration_to_dedicated(self->d.migration, env)) {
         /* the end of moving a failed add's flows back (link_failed) */
         char why[600] = "";
         sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(c->db, "SELECT message FROM policy_ops WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_prepare_v2(self->d.db, "SELECT message FROM policy_ops WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
             sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
             if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
                 cmk_strlcpy(why, (const char *)sqlite3_column_text(st, 0), sizeof why);
@@ -183,7 +181,7 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
             snprintf(msg, sizeof msg, "adding the environment failed (%s) and moving its flows back failed too (%s); "
                                       "they are served where they are: run `cmkctl policy add-env` again",
                      why, message ? message : "");
-            directory_env_set(c->dir, env, "infrastructure", "dedicated", NULL);
+            directory_env_set(self->d.dir, env, "infrastructure", "dedicated", NULL);
             pol_op_end(self, op, "Failed", msg);
             return;
         }
@@ -192,31 +190,33 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
                                   "went back; your data continues to be encrypted with the Microsoft-managed key; run "
                                   "`cmkctl policy add-env` again", why, moved);
         pol_op_end(self, op, "Failed", msg);
-        audit_append(c->audit, "system", "policy.link", env, CMK_EIO, msg, NULL, NULL);
+        audit_append(self->d.audit, "system", "policy.link", env, CMK_EIO, msg, NULL, NULL);
         return;
     }
     if (strcmp(kind, "unlink") == 0) {
-        char worker[96];
+        char worker[96], who[64];
+        op_principal(self, op, who, sizeof who);
         if (rc < 0) {
             /* still under the policy: flows moved back are served on the shared side (flow_homes) */
             snprintf(msg, sizeof msg, "moving the flows back failed: %s; the environment stays under its policy; "
                                       "run `cmkctl policy remove-env %s` again", message ? message : "", env);
             pol_exec(self, "UPDATE policy_links SET status = 'Linked' WHERE env = ?1", env, NULL, NULL, NULL, NULL);
-            directory_env_set(c->dir, env, "state", "Ready", NULL);
+            directory_env_set(self->d.dir, env, "state", "Ready", NULL);
             pol_op_end(self, op, "Failed", msg);
+            audit_append(self->d.audit, who, "policy.unlink", env, rc, msg, NULL, NULL);
             return;
         }
         cmk_worker_name(env, worker, sizeof worker);
-        supervisor_remove(c->sup, worker, NULL);
-        directory_env_set(c->dir, env, "encryption", "microsoft", NULL);
-        directory_env_set(c->dir, env, "infrastructure", "shared", NULL);
-        directory_env_set(c->dir, env, "policy", NULL, NULL);
-        directory_env_set(c->dir, env, "state", "Ready", NULL);
-        flow_homes_forget(c->homes, env, NULL);
+        supervisor_remove(self->d.sup, worker, NULL);
+        directory_env_set(self->d.dir, env, "encryption", "microsoft", NULL);
+        directory_env_set(self->d.dir, env, "infrastructure", "shared", NULL);
+        directory_env_set(self->d.dir, env, "policy", NULL, NULL);
+        directory_env_set(self->d.dir, env, "state", "Ready", NULL);
+        migration_forget_homes(self->d.migration, env);
         pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", env, NULL, NULL, NULL, NULL);
         {
             char now[32];
-            snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(c->clock));
+            snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->d.clock));
             pol_exec(self, "UPDATE policy_links SET status = 'Unlinked', encryption_status = 'NotEncrypted', "
                            "unlinked_at = CAST(?2 AS INTEGER) WHERE env = ?1",
                      env, now, NULL, NULL, NULL);
@@ -224,14 +224,13 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
         {
             /* a BYOK environment that went to CMK is no longer managed by CustomerViaMicrosoft */
             tenantkey_env_state ts;
-            char who[64];
-            op_principal(self, op, who, sizeof who);
-            if (tenantkey_env_byok_state(c->tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_CUSTOMER)
-                tenantkey_left_cmk(c->tenantkeys, who, env, NULL, NULL);
+            if (tenantkey_env_byok_state(self->d.tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_CUSTOMER)
+                tenantkey_left_cmk(self->d.tenantkeys, who, env, NULL, NULL);
         }
         snprintf(msg, sizeof msg, "back on the Microsoft-managed key (%d flows moved back); keep the key and its access "
                                   "for 30 days", moved);
         pol_op_end(self, op, "Succeeded", msg);
+        audit_append(self->d.audit, who, "policy.unlink", env, 0, msg, NULL, NULL);
         return;
     }
     if (rc < 0 && strcmp(kind, "link") == 0) {
@@ -252,11 +251,11 @@ void ctl_migration_done(void *arg, const char *env, int rc, int moved, int held,
         char who[64], policy[64] = "";
         cJSON *row = NULL;
         op_principal(self, op, who, sizeof who);
-        if (directory_env_get(c->dir, env, &row, NULL) == 0)
+        if (directory_env_get(self->d.dir, env, &row, NULL) == 0)
             cmk_strlcpy(policy, cmk_json_str(row, "policy", ""), sizeof policy);
         cJSON_Delete(row);
-        if (tenantkey_env_byok_state(c->tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_SELF_MANAGED)
-            tenantkey_migrated_to_cmk(c->tenantkeys, who, env, policy, &ts, NULL);
+        if (tenantkey_env_byok_state(self->d.tenantkeys, who, env, &ts, NULL) == 0 && ts.mode == TENANTKEY_ENV_SELF_MANAGED)
+            tenantkey_migrated_to_cmk(self->d.tenantkeys, who, env, policy, &ts, NULL);
     }
     pol_exec(self, "UPDATE policy_links SET encryption_status = ?2 WHERE env = ?1", env, held ? "Warning" : "Encrypted",
              NULL, NULL, NULL);
@@ -272,15 +271,14 @@ static void link_undo(policy_svc *self, const char *env)
 {
     char worker[96];
     cmk_worker_name(env, worker, sizeof worker);
-    supervisor_remove(self->ctl->sup, worker, NULL);
-    directory_env_set(self->ctl->dir, env, "encryption", "microsoft", NULL);
-    directory_env_set(self->ctl->dir, env, "infrastructure", "shared", NULL);
-    directory_env_set(self->ctl->dir, env, "policy", NULL, NULL);
-    directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
+    supervisor_remove(self->d.sup, worker, NULL);
+    directory_env_set(self->d.dir, env, "encryption", "microsoft", NULL);
+    directory_env_set(self->d.dir, env, "infrastructure", "shared", NULL);
+    directory_env_set(self->d.dir, env, "policy", NULL, NULL);
+    directory_env_set(self->d.dir, env, "state", "Ready", NULL);
     pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", env, NULL, NULL, NULL, NULL);
     pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", env, NULL, NULL, NULL, NULL);
-    pol_exec(self, "DELETE FROM flow_homes WHERE env = ?1", env, NULL, NULL, NULL, NULL);
-    pol_exec(self, "DELETE FROM migration_held WHERE env = ?1", env, NULL, NULL, NULL, NULL);
+    migration_forget_flows(self->d.migration, env, NULL); /* the migration service's tables */
 }
 
 /* op_principal - who started operation id */
@@ -288,7 +286,7 @@ static void op_principal(policy_svc *self, const char *id, char *out, size_t cap
 {
     sqlite3_stmt *st;
     cmk_strlcpy(out, "system", cap);
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT principal FROM policy_ops WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT principal FROM policy_ops WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
             cmk_strlcpy(out, (const char *)sqlite3_column_text(st, 0), cap);
@@ -297,26 +295,26 @@ static void op_principal(policy_svc *self, const char *id, char *out, size_t cap
 }
 
 /* link_failed - the flows did not all move: the ones that did go back to the shared side
- * (a migration back, whose end comes to ctl_migration_done again), then link_undo */
+ * (a migration back, whose end comes to policy_migration_done again), then link_undo */
 static void link_failed(policy_svc *self, const char *op, const char *env, int moved, const char *why)
 {
     char msg[900];
     cmk_err merr = CMK_ERR_INIT;
     cJSON *row = NULL;
     char policy[128] = "";
-    if (directory_env_get(self->ctl->dir, env, &row, NULL) == 0)
+    if (directory_env_get(self->d.dir, env, &row, NULL) == 0)
         cmk_strlcpy(policy, cmk_json_str(row, "policy", ""), sizeof policy);
     cJSON_Delete(row);
     if (moved > 0) {
         /* routed meanwhile: moved flows by flow_homes (dedicated), the rest on the shared side */
-        directory_env_set(self->ctl->dir, env, "infrastructure", "shared", NULL);
+        directory_env_set(self->d.dir, env, "infrastructure", "shared", NULL);
         pol_exec(self, "UPDATE policy_ops SET message = ?2 WHERE id = ?1", op, why, NULL, NULL, NULL);
-        if (migration_start(self->ctl, env, 0, ctl_migration_done, self->ctl, &merr) == 0)
+        if (migration_start(self->d.migration, env, 0, policy_migration_done, self, &merr) == 0)
             return;
         snprintf(msg, sizeof msg, "adding the environment failed (%s) and moving its %d flows back failed too (%s); "
                                   "they are served where they are: run `cmkctl policy add-env %s %s` again",
                  why, moved, merr.msg, policy, env);
-        directory_env_set(self->ctl->dir, env, "infrastructure", "dedicated", NULL);
+        directory_env_set(self->d.dir, env, "infrastructure", "dedicated", NULL);
         pol_op_end(self, op, "Failed", msg);
         return;
     }
@@ -325,7 +323,7 @@ static void link_failed(policy_svc *self, const char *op, const char *env, int m
                               "encrypted with the Microsoft-managed key; run `cmkctl policy add-env %s %s` again",
              why, policy, env);
     pol_op_end(self, op, "Failed", msg);
-    audit_append(self->ctl->audit, "system", "policy.link", env, CMK_EIO, msg, NULL, NULL);
+    audit_append(self->d.audit, "system", "policy.link", env, CMK_EIO, msg, NULL, NULL);
 }
 
 /* link_key - the dedicated partition's key under the customer key, the environment moved */
@@ -338,26 +336,26 @@ static int link_key(policy_svc *self, const char *env, const char *policy, const
 
     if (rc == 0) {
         pol_kek(p, &kek);
-        rc = keyring_ensure(self->ctl->keyring, env, "cmk", &kek, NULL, err);
+        rc = keyring_ensure(self->d.keyring, env, "cmk", &kek, NULL, err);
         /* a key from an earlier link goes under this policy's key */
         if (rc == 0)
-            rc = keyring_rewrap(self->ctl->keyring, env, "cmk", &kek, &n, err);
+            rc = keyring_rewrap(self->d.keyring, env, "cmk", &kek, &n, err);
     }
     cJSON_Delete(p);
     if (rc < 0)
         return rc;
-    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->ctl->clock));
-    directory_env_set(self->ctl->dir, env, "encryption", "customer", NULL);
-    directory_env_set(self->ctl->dir, env, "infrastructure", "dedicated", NULL);
-    directory_env_set(self->ctl->dir, env, "policy", policy, NULL);
+    snprintf(now, sizeof now, "%lld", (long long)cmk_clock_now(self->d.clock));
+    directory_env_set(self->d.dir, env, "encryption", "customer", NULL);
+    directory_env_set(self->d.dir, env, "infrastructure", "dedicated", NULL);
+    directory_env_set(self->d.dir, env, "policy", policy, NULL);
     pol_exec(self, "UPDATE policy_links SET status = 'Linked', encryption_status = 'Warning', "
                    "linked_at = CAST(?2 AS INTEGER) WHERE env = ?1", env, now, NULL, NULL, NULL);
     if ((rc = pol_dedicated_worker(self, env, err)) < 0) {
         link_undo(self, env);
         return rc;
     }
-    directory_env_set(self->ctl->dir, env, "state", "Ready", NULL);
-    audit_append(self->ctl->audit, principal, "policy.link", env, 0, policy, NULL, NULL);
+    directory_env_set(self->d.dir, env, "state", "Ready", NULL);
+    audit_append(self->d.audit, principal, "policy.link", env, 0, policy, NULL, NULL);
     return 0;
 }
 
@@ -370,7 +368,7 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
 
     if (!p)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'; `cmkctl policy list` shows them", policy ? policy : "");
-    if ((rc = directory_env_get(self->ctl->dir, env_ref, &env, err)) < 0)
+    if ((rc = directory_env_get(self->d.dir, env_ref, &env, err)) < 0)
         goto out;
     if (strcmp(cmk_json_str(p, "state", ""), "Enabled") != 0) {
         rc = cmk_err_set(err, CMK_ESTATE, "policy %s is %s: %s", cmk_json_str(p, "name", ""), cmk_json_str(p, "state", ""),
@@ -403,14 +401,21 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
                          cmk_json_str(env, "policy", ""));
         goto out;
     }
-    if ((rc = directory_tenant_get(self->ctl->dir, cmk_json_str(env, "tenant", ""), &tenant, err)) < 0)
+    if ((rc = directory_tenant_get(self->d.dir, cmk_json_str(env, "tenant", ""), &tenant, err)) < 0)
         goto out;
-    limit = (int)cmk_json_num(tenant, "cmk_env_limit", (double)self->ctl->cfg->cmk_env_limit);
+    limit = (int)cmk_json_num(tenant, "cmk_env_limit", (double)self->d.cfg->cmk_env_limit);
     if (cmk_count(self, cmk_json_str(env, "tenant", "")) >= limit) {
         rc = cmk_err_set(err, CMK_ELIMIT, "tenant %s has %d environments protected by customer-managed keys, its limit; "
                                           "to protect more, create a support ticket: cmkctl support raise-cmk-limit --tenant %s --to N",
                          cmk_json_str(env, "tenant", ""), limit, cmk_json_str(env, "tenant", ""));
         goto out;
+    }
+    {
+        /* fail closed (AUD-4): recorded before anything changes, refused when it cannot be */
+        char detail[160];
+        snprintf(detail, sizeof detail, "started: adding it to policy %s", cmk_json_str(p, "id", ""));
+        if ((rc = audit_must(self->d.audit, principal, "policy.link", cmk_json_str(env, "id", ""), 0, detail, err)) < 0)
+            goto out;
     }
     o = calloc(1, sizeof *o);
     if (!o) {
@@ -428,7 +433,7 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
         goto out;
     }
     /* the environment is disabled while it is added */
-    directory_env_set(self->ctl->dir, o->env, "state", "Disabled", NULL);
+    directory_env_set(self->d.dir, o->env, "state", "Disabled", NULL);
     policy_operation(self, o->op, out, err);
     {
         cmk_err kerr = CMK_ERR_INIT;
@@ -440,8 +445,8 @@ int policy_link(policy_svc *self, const char *principal, const char *policy, con
                      o->env);
             link_undo(self, o->env);
             pol_op_end(self, o->op, "Failed", msg);
-            audit_append(self->ctl->audit, principal, "policy.link", o->env, kerr.code, msg, NULL, NULL);
-        } else if (migration_start(self->ctl, o->env, 1, ctl_migration_done, self->ctl, &kerr) < 0)
+            audit_append(self->d.audit, principal, "policy.link", o->env, kerr.code, msg, NULL, NULL);
+        } else if (migration_start(self->d.migration, o->env, 1, policy_migration_done, self, &kerr) < 0)
             link_failed(self, o->op, o->env, 0, kerr.msg);
     }
     free(o);
@@ -458,7 +463,7 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
 {
     cJSON *env;
     op_ctx *o;
-    int rc = directory_env_get(self->ctl->dir, env_ref, &env, err);
+    int rc = directory_env_get(self->d.dir, env_ref, &env, err);
     if (rc < 0)
         return rc;
     if (!cJSON_IsString(cJSON_GetObjectItem(env, "policy")) || strcmp(cmk_json_str(env, "state", ""), "Ready") != 0) {
@@ -468,11 +473,25 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
         return rc;
     }
     /* an environment migrated from BYOK cannot return to the Microsoft-managed key for 7 days */
-    if ((rc = tenantkey_cmk_return_check(self->ctl->tenantkeys, principal, cmk_json_str(env, "id", ""), err)) < 0) {
+    if ((rc = tenantkey_cmk_return_check(self->d.tenantkeys, principal, cmk_json_str(env, "id", ""), err)) < 0) {
         cJSON_Delete(env);
         return rc;
     }
+    {
+        /* fail closed (AUD-4): recorded before anything changes, refused when it cannot be */
+        char detail[160];
+        snprintf(detail, sizeof detail, "started: removing it from policy %s", cmk_json_str(env, "policy", ""));
+        if ((rc = audit_must(self->d.audit, principal, "policy.unlink", cmk_json_str(env, "id", ""), 0, detail,
+                             err)) < 0) {
+            cJSON_Delete(env);
+            return rc;
+        }
+    }
     o = calloc(1, sizeof *o);
+    if (!o) {
+        cJSON_Delete(env);
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
     o->self = self;
     cmk_strlcpy(o->env, cmk_json_str(env, "id", ""), sizeof o->env);
     cmk_strlcpy(o->policy, cmk_json_str(env, "policy", ""), sizeof o->policy);
@@ -484,10 +503,9 @@ int policy_unlink(policy_svc *self, const char *principal, const char *env_ref, 
         return rc;
     }
     pol_exec(self, "UPDATE policy_links SET status = 'Unlinking' WHERE env = ?1", o->env, NULL, NULL, NULL, NULL);
-    directory_env_set(self->ctl->dir, o->env, "state", "Disabled", NULL);
+    directory_env_set(self->d.dir, o->env, "state", "Disabled", NULL);
     policy_operation(self, o->op, out, err);
-    audit_append(self->ctl->audit, principal, "policy.unlink", o->env, 0, NULL, NULL, NULL);
-    rc = migration_start(self->ctl, o->env, 0, ctl_migration_done, self->ctl, err);
+    rc = migration_start(self->d.migration, o->env, 0, policy_migration_done, self, err);
     free(o);
     return rc;
 }
@@ -505,22 +523,22 @@ void pol_lock_env(policy_svc *self, const char *env_id, const char *reason)
 {
     cJSON *env;
     char worker[96], now[32];
-    int64_t t = cmk_clock_now(self->ctl->clock);
-    if (directory_env_get(self->ctl->dir, env_id, &env, NULL) < 0)
+    int64_t t = cmk_clock_now(self->d.clock);
+    if (directory_env_get(self->d.dir, env_id, &env, NULL) < 0)
         return;
     if (strcmp(cmk_json_str(env, "state", ""), "Locked") != 0) {
         cJSON *b = cJSON_CreateObject();
         snprintf(now, sizeof now, "%lld", (long long)t);
-        directory_env_set(self->ctl->dir, env_id, "state", "Locked", NULL);
+        directory_env_set(self->d.dir, env_id, "state", "Locked", NULL);
         pol_exec(self, "UPDATE policy_links SET locked_at = CAST(?2 AS INTEGER), lock_reason = ?3 WHERE env = ?1", env_id,
                  now, reason, NULL, NULL);
         cmk_worker_name(strcmp(cmk_json_str(env, "infrastructure", ""), "dedicated") == 0 ? env_id : NULL, worker,
                         sizeof worker);
         cJSON_AddStringToObject(b, "env", env_id);
         cJSON_AddStringToObject(b, "reason", "Environment disabled");
-        broker_forward(self->ctl->broker, worker, "env.release", b, 5000, forward_done, NULL, NULL);
+        broker_forward(self->d.broker, worker, "env.release", b, 5000, forward_done, NULL, NULL);
         cJSON_Delete(b);
-        audit_append(self->ctl->audit, "system", "env.lock", env_id, 0, reason, NULL, NULL);
+        audit_append(self->d.audit, "system", "env.lock", env_id, 0, reason, NULL, NULL);
         ctl_metrics_env_locked(reason);
         cmk_log(CMK_LOG_WARN, env_id, NULL, "env.locked", "reason=\"%s\"", reason);
         pol_schedule_deletion(self, env_id, cmk_json_str(env, "type", "production"), t);
@@ -548,7 +566,7 @@ static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
     policy_svc *self = d->self;
     sqlite3_stmt *st;
     int64_t locked_at = 0;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT locked_at FROM policy_links WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT locked_at FROM policy_links WHERE env = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, d->env, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             locked_at = sqlite3_column_int64(st, 0);
@@ -557,14 +575,14 @@ static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
     if (locked_at && locked_at == d->locked_at) {
         char worker[96], dir[PATH_MAX];
         cmk_worker_name(d->env, worker, sizeof worker);
-        supervisor_remove(self->ctl->sup, worker, NULL);
-        keyring_forget_env(self->ctl->keyring, d->env, NULL);
-        directory_env_delete(self->ctl->dir, d->env, NULL, NULL);
+        supervisor_remove(self->d.sup, worker, NULL);
+        keyring_forget_env(self->d.keyring, d->env, NULL);
+        directory_env_delete(self->d.dir, d->env, NULL, NULL);
         pol_exec(self, "DELETE FROM policy_links WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
         pol_exec(self, "DELETE FROM policy_rotations WHERE env = ?1", d->env, NULL, NULL, NULL, NULL);
-        snprintf(dir, sizeof dir, "%s/partitions/%s", self->ctl->cfg->run_dir, d->env);
+        snprintf(dir, sizeof dir, "%s/partitions/%s", self->d.cfg->run_dir, d->env);
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        audit_append(self->ctl->audit, "system", "env.delete", d->env, 0, "locked and not re-enabled in time", NULL, NULL);
+        audit_append(self->d.audit, "system", "env.delete", d->env, 0, "locked and not re-enabled in time", NULL, NULL);
         cmk_log(CMK_LOG_WARN, d->env, NULL, "env.deleted", "reason=\"locked and not re-enabled in time\"");
     }
     free(d);
@@ -574,14 +592,14 @@ static void on_deletion_due(cmk_clock *clock, int64_t now, void *arg)
 void pol_schedule_deletion(policy_svc *self, const char *env, const char *type, int64_t locked_at)
 {
     deletion *d = calloc(1, sizeof *d);
-    int64_t after = strcmp(type, "sandbox") == 0 ? self->ctl->cfg->locked_delete_sandbox
-                                                 : self->ctl->cfg->locked_delete_production;
+    int64_t after = strcmp(type, "sandbox") == 0 ? self->d.cfg->locked_delete_sandbox
+                                                 : self->d.cfg->locked_delete_production;
     if (!d)
         return;
     d->self = self;
     cmk_strlcpy(d->env, env, sizeof d->env);
     d->locked_at = locked_at;
-    cmk_clock_timer_add_owned(self->ctl->clock, locked_at + after, on_deletion_due, d);
+    cmk_clock_timer_add_owned(self->d.clock, locked_at + after, on_deletion_due, d);
 }
 
 /* A re-enable in flight. */
@@ -597,9 +615,9 @@ static void on_reenabled(cmk_clock *clock, int64_t now, void *arg)
     r->self->checking++; /* no lock from a stale check while we flip the state */
     pol_exec(r->self, "UPDATE policy_links SET locked_at = 0, lock_reason = NULL WHERE env = ?1", r->env, NULL, NULL, NULL,
              NULL);
-    directory_env_set(r->self->ctl->dir, r->env, "state", "Ready", NULL);
+    directory_env_set(r->self->d.dir, r->env, "state", "Ready", NULL);
     pol_op_end(r->self, r->op, "Succeeded", "environment re-enabled");
-    audit_append(r->self->ctl->audit, "system", "env.reenabled", r->env, 0, NULL, NULL, NULL);
+    audit_append(r->self->d.audit, "system", "env.reenabled", r->env, 0, NULL, NULL, NULL);
     r->self->checking--;
     free(r);
 }
@@ -610,14 +628,14 @@ void policy_resume(policy_svc *self)
 {
     sqlite3_stmt *st;
     pol_rotation_resume(self);
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT l.env, e.type, l.locked_at FROM policy_links l JOIN environments e "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT l.env, e.type, l.locked_at FROM policy_links l JOIN environments e "
                                           "ON e.id = l.env WHERE l.locked_at > 0", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
             pol_schedule_deletion(self, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
                                   sqlite3_column_int64(st, 2));
         sqlite3_finalize(st);
     }
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id, env, started FROM policy_ops WHERE kind = 'reenable' AND "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT id, env, started FROM policy_ops WHERE kind = 'reenable' AND "
                                           "status = 'Running'", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             reenable_ctx *r = calloc(1, sizeof *r);
@@ -626,7 +644,7 @@ void policy_resume(policy_svc *self)
             r->self = self;
             cmk_strlcpy(r->op, (const char *)sqlite3_column_text(st, 0), sizeof r->op);
             cmk_strlcpy(r->env, (const char *)sqlite3_column_text(st, 1), sizeof r->env);
-            cmk_clock_timer_add_owned(self->ctl->clock, sqlite3_column_int64(st, 2) + self->ctl->cfg->reenable_time,
+            cmk_clock_timer_add_owned(self->d.clock, sqlite3_column_int64(st, 2) + self->d.cfg->reenable_time,
                                 on_reenabled, r);
         }
         sqlite3_finalize(st);
@@ -639,7 +657,7 @@ int policy_reenable(policy_svc *self, const char *principal, const char *env_ref
     cJSON *env, *p = NULL;
     reenable_ctx *r;
     cmk_err kerr = CMK_ERR_INIT;
-    int rc = directory_env_get(self->ctl->dir, env_ref, &env, err);
+    int rc = directory_env_get(self->d.dir, env_ref, &env, err);
     if (rc < 0)
         return rc;
     if (strcmp(cmk_json_str(env, "state", ""), "Locked") != 0) {
@@ -655,18 +673,29 @@ int policy_reenable(policy_svc *self, const char *principal, const char *env_ref
         rc = cmk_err_set(err, CMK_ESTATE, "access to the key is not back yet: %s", kerr.msg);
         goto out;
     }
+    /* fail closed (AUD-4): recorded before anything changes, refused when it cannot be */
+    {
+        char detail[96], d[32];
+        snprintf(detail, sizeof detail, "started: Ready again in %s",
+                 cmk_duration_format(self->d.cfg->reenable_time, d, sizeof d));
+        if ((rc = audit_must(self->d.audit, principal, "env.reenable", cmk_json_str(env, "id", ""), 0, detail, err)) < 0)
+            goto out;
+    }
     pol_exec(self, "UPDATE policies SET health = 'Healthy', health_reason = NULL WHERE id = ?1", cmk_json_str(p, "id", ""),
              NULL, NULL, NULL, NULL);
     r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        goto out;
+    }
     r->self = self;
     cmk_strlcpy(r->env, cmk_json_str(env, "id", ""), sizeof r->env);
     if ((rc = pol_op_new(self, "reenable", r->env, cmk_json_str(p, "id", ""), principal, r->op, err)) < 0) {
         free(r);
         goto out;
     }
-    audit_append(self->ctl->audit, principal, "env.reenable", r->env, 0, NULL, NULL, NULL);
     policy_operation(self, r->op, out, err);
-    cmk_clock_timer_add_owned(self->ctl->clock, cmk_clock_now(self->ctl->clock) + self->ctl->cfg->reenable_time, on_reenabled, r);
+    cmk_clock_timer_add_owned(self->d.clock, cmk_clock_now(self->d.clock) + self->d.cfg->reenable_time, on_reenabled, r);
 out:
     cJSON_Delete(env);
     cJSON_Delete(p);
@@ -681,7 +710,7 @@ void policy_health_check(policy_svc *self, const char *why)
     if (self->checking)
         return;
     self->checking = 1;
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT id FROM policies WHERE state = 'Enabled'", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT id FROM policies WHERE state = 'Enabled'", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
             cJSON_AddItemToArray(ids, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
         sqlite3_finalize(st);
@@ -704,7 +733,7 @@ void policy_health_check(policy_svc *self, const char *why)
             sqlite3_stmt *ls;
             pol_exec(self, "UPDATE policies SET health = 'Unhealthy', health_reason = ?2 WHERE id = ?1", it->valuestring,
                      err.msg, NULL, NULL, NULL);
-            if (sqlite3_prepare_v2(self->ctl->db, "SELECT env FROM policy_links WHERE policy = ? AND status = 'Linked' "
+            if (sqlite3_prepare_v2(self->d.db, "SELECT env FROM policy_links WHERE policy = ? AND status = 'Linked' "
                                                   "AND locked_at = 0", -1, &ls, NULL) == SQLITE_OK) {
                 sqlite3_bind_text(ls, 1, it->valuestring, -1, SQLITE_STATIC);
                 while (sqlite3_step(ls) == SQLITE_ROW)

@@ -67,7 +67,7 @@ static int rot_load(policy_svc *self, const char *env, rot_row *r)
     sqlite3_stmt *st;
     int found = 0;
     memset(r, 0, sizeof *r);
-    if (sqlite3_prepare_v2(self->ctl->db,
+    if (sqlite3_prepare_v2(self->d.db,
                            "SELECT env, policy, old_version, new_version, status, rotated_at, due_at, applied_at, "
                            "old_disabled_at, warning, last_error FROM policy_rotations WHERE env = ?",
                            -1, &st, NULL) != SQLITE_OK)
@@ -96,7 +96,7 @@ static cJSON *rot_envs(policy_svc *self, const char *sql, const char *param, int
 {
     sqlite3_stmt *st;
     cJSON *out = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(self->ctl->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(self->d.db, sql, -1, &st, NULL) != SQLITE_OK)
         return out;
     sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
     if (sqlite3_bind_parameter_count(st) > 1)
@@ -118,7 +118,8 @@ static const char *days_text(int64_t ms, char *buf, size_t cap)
 }
 
 /* rot_apply - apply env's pending rotation (when due, or now if force): re-wrap its "cmk" data
- * key to the new version. 1 applied, 0 nothing to do, < 0 failed (err says why). quiet: a
+ * key to the new version, once its start is on record (rotation.apply, audit_must). 1 applied, 0 nothing
+ * to do, < 0 failed (err says why: also when the start could not be audited). quiet: a
  * failure is logged but not audited (the health monitor's retries). */
 static int rot_apply(policy_svc *self, const char *env, const char *principal, int force, int quiet, cmk_err *err)
 {
@@ -127,13 +128,13 @@ static int rot_apply(policy_svc *self, const char *env, const char *principal, i
     keyring_kek kek;
     cJSON *p;
     char now_s[32], detail[600];
-    int64_t now = cmk_clock_now(self->ctl->clock);
+    int64_t now = cmk_clock_now(self->d.clock);
     int linked = 0, n = 0, rc;
 
     if (!rot_load(self, env, &r) || strcmp(r.status, "pending") != 0 || (!force && r.due_at > now))
         return 0;
     /* still under the policy whose key rotated? (unlinked or moved since: nothing to apply) */
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT 1 FROM policy_links WHERE env = ? AND policy = ? AND status = 'Linked'",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT 1 FROM policy_links WHERE env = ? AND policy = ? AND status = 'Linked'",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, r.policy, -1, SQLITE_STATIC);
@@ -148,20 +149,28 @@ static int rot_apply(policy_svc *self, const char *env, const char *principal, i
         return cmk_err_set(err, CMK_ENOENT, "the enterprise policy %s is gone", r.policy);
     pol_kek(p, &kek);
     kek.version = r.new_version;
-    rc = keyring_rewrap(self->ctl->keyring, env, "cmk", &kek, &n, err);
     snprintf(detail, sizeof detail, "%s/%s version %s -> %s", kek.vault, kek.key, r.old_version, r.new_version);
+    {
+        /* fail closed (AUD-4): the data key is not re-wrapped unless this start is on record
+         * (rotation.apply; the outcome is rotation.applied); it stays pending and is tried again */
+        char started[640];
+        snprintf(started, sizeof started, "started: %s", detail);
+        rc = audit_must(self->d.audit, principal, "rotation.apply", env, 0, started, err);
+    }
+    if (rc == 0)
+        rc = keyring_rewrap(self->d.keyring, env, "cmk", &kek, &n, err);
     cJSON_Delete(p);
     if (rc < 0) {
         pol_exec(self, "UPDATE policy_rotations SET last_error = ?2 WHERE env = ?1", env, err ? err->msg : "failed",
                  NULL, NULL, NULL);
         if (!quiet)
-            audit_append(self->ctl->audit, principal, "rotation.applied", env, rc, err ? err->msg : NULL, NULL, NULL);
+            audit_append(self->d.audit, principal, "rotation.applied", env, rc, err ? err->msg : NULL, NULL, NULL);
         cmk_log(CMK_LOG_WARN, env, NULL, "rotation.failed", "%s error=\"%s\"", detail, err ? err->msg : "");
         return rc;
     }
     pol_exec(self, "UPDATE policy_rotations SET status = 'applied', applied_at = CAST(?2 AS INTEGER), last_error = NULL "
                    "WHERE env = ?1", env, num(now, now_s), NULL, NULL, NULL);
-    audit_append(self->ctl->audit, principal, "rotation.applied", env, 0, detail, NULL, NULL);
+    audit_append(self->d.audit, principal, "rotation.applied", env, 0, detail, NULL, NULL);
     cmk_log(CMK_LOG_INFO, env, NULL, "rotation.applied", "%s by=%s", detail, principal);
     return 1;
 }
@@ -185,7 +194,7 @@ static void rot_schedule(policy_svc *self, const char *env, int64_t due_at)
         return;
     t->self = self;
     cmk_strlcpy(t->env, env, sizeof t->env);
-    cmk_clock_timer_add_owned(self->ctl->clock, due_at, on_rotation_due, t);
+    cmk_clock_timer_add_owned(self->d.clock, due_at, on_rotation_due, t);
 }
 
 /* pol_on_rotation - a key got a new version: a pending rotation for every environment whose
@@ -195,9 +204,9 @@ void pol_on_rotation(const vault_rotation_event *ev, void *arg)
     policy_svc *self = arg;
     sqlite3_stmt *st;
     cJSON *rows = cJSON_CreateArray(), *it;
-    int64_t at = ev->at_ms ? ev->at_ms : cmk_clock_now(self->ctl->clock);
+    int64_t at = ev->at_ms ? ev->at_ms : cmk_clock_now(self->d.clock);
 
-    if (!ev->new_version || sqlite3_prepare_v2(self->ctl->db,
+    if (!ev->new_version || sqlite3_prepare_v2(self->d.db,
                                                "SELECT l.env, p.id FROM policy_links l JOIN policies p ON p.id = l.policy "
                                                "WHERE l.status = 'Linked' AND p.vault = ? AND p.key = ? AND "
                                                "(p.version IS NULL OR p.version = '')", -1, &st, NULL) != SQLITE_OK) {
@@ -218,7 +227,7 @@ void pol_on_rotation(const vault_rotation_event *ev, void *arg)
         char ver[VAULT_VERSION_MAX], a[32], b[32], ts[40], detail[600];
         rot_row r;
         int64_t due;
-        if (keyring_kek_version(self->ctl->keyring, env, "cmk", ver, sizeof ver, NULL) < 0 || !ver[0] ||
+        if (keyring_kek_version(self->d.keyring, env, "cmk", ver, sizeof ver, NULL) < 0 || !ver[0] ||
             strcmp(ver, ev->new_version) == 0)
             continue;
         if (rot_load(self, env, &r) && strcmp(r.status, "pending") == 0) {
@@ -228,7 +237,7 @@ void pol_on_rotation(const vault_rotation_event *ev, void *arg)
             pol_exec(self, "UPDATE policy_rotations SET new_version = ?2, policy = ?3 WHERE env = ?1", env,
                      ev->new_version, policy, NULL, NULL);
         } else {
-            due = at + self->ctl->cfg->rotation_apply;
+            due = at + self->d.cfg->rotation_apply;
             pol_exec(self, "INSERT OR REPLACE INTO policy_rotations(env, policy, vault, key, old_version, new_version, "
                            "status, rotated_at, due_at) VALUES(?1, ?2, ?3, ?4, '', '', 'pending', 0, 0)",
                      env, policy, ev->vault, ev->key, NULL);
@@ -239,7 +248,7 @@ void pol_on_rotation(const vault_rotation_event *ev, void *arg)
         }
         snprintf(detail, sizeof detail, "%s/%s version %s -> %s, applied at %s", ev->vault, ev->key, ver,
                  ev->new_version, cmk_time_format(due, ts, sizeof ts));
-        audit_append(self->ctl->audit, "system", "rotation.pending", env, 0, detail, NULL, NULL);
+        audit_append(self->d.audit, "system", "rotation.pending", env, 0, detail, NULL, NULL);
         cmk_log(CMK_LOG_INFO, env, NULL, "rotation.pending", "%s reason=%s", detail, ev->reason ? ev->reason : "");
         rot_schedule(self, env, due);
     }
@@ -249,7 +258,7 @@ void pol_on_rotation(const vault_rotation_event *ev, void *arg)
 /* pol_rotation_init - the policy_rotations table */
 int pol_rotation_init(policy_svc *self, cmk_err *err)
 {
-    return store_exec(self->ctl->db,
+    return store_exec(self->d.db,
                       "CREATE TABLE IF NOT EXISTS policy_rotations (env TEXT PRIMARY KEY, policy TEXT NOT NULL,"
                       "  vault TEXT NOT NULL, key TEXT NOT NULL, old_version TEXT NOT NULL, new_version TEXT NOT NULL,"
                       "  status TEXT NOT NULL, rotated_at INTEGER NOT NULL, due_at INTEGER NOT NULL,"
@@ -264,8 +273,8 @@ void pol_rotation_resume(policy_svc *self)
 {
     sqlite3_stmt *st;
     cJSON *rows = cJSON_CreateArray(), *it;
-    int64_t now = cmk_clock_now(self->ctl->clock);
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env, due_at FROM policy_rotations WHERE status = 'pending'", -1, &st,
+    int64_t now = cmk_clock_now(self->d.clock);
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, due_at FROM policy_rotations WHERE status = 'pending'", -1, &st,
                            NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
@@ -311,7 +320,7 @@ static const ver_check *check_cached(policy_svc *self, const cJSON *p, const cha
 int pol_rotation_check(policy_svc *self, const cJSON *p, char *reason, size_t cap)
 {
     const char *pid = cmk_json_str(p, "id", "");
-    int64_t now = cmk_clock_now(self->ctl->clock), grace = self->ctl->cfg->old_version_grace;
+    int64_t now = cmk_clock_now(self->d.clock), grace = self->d.cfg->old_version_grace;
     ver_check cache[16];
     int ncache = 0, result = 0;
     cJSON *envs, *it;
@@ -333,7 +342,7 @@ int pol_rotation_check(policy_svc *self, const cJSON *p, char *reason, size_t ca
         char ver[VAULT_VERSION_MAX], msg[1200];
         const ver_check *c;
         rot_row r;
-        if (keyring_kek_version(self->ctl->keyring, it->valuestring, "cmk", ver, sizeof ver, NULL) < 0 || !ver[0])
+        if (keyring_kek_version(self->d.keyring, it->valuestring, "cmk", ver, sizeof ver, NULL) < 0 || !ver[0])
             continue;
         c = check_cached(self, p, ver, cache, &ncache, 16);
         if (c->rc == 0)
@@ -351,7 +360,7 @@ int pol_rotation_check(policy_svc *self, const cJSON *p, char *reason, size_t ca
     cJSON_Delete(envs);
 
     /* 3. the previous version disabled earlier than policy.old_version_grace after the rotation */
-    if (sqlite3_prepare_v2(self->ctl->db, "SELECT env FROM policy_rotations WHERE policy = ?1 AND status = 'applied' AND "
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env FROM policy_rotations WHERE policy = ?1 AND status = 'applied' AND "
                                           "(rotated_at + ?2 > ?3 OR warning IS NOT NULL)", -1, &st, NULL) != SQLITE_OK)
         return result;
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
@@ -407,7 +416,7 @@ int pol_rotation_env_ok(policy_svc *self, const cJSON *p, const char *env, cmk_e
     cmk_err aerr = CMK_ERR_INIT;
     int rc;
     rot_apply(self, env, "system", 0, 1, &aerr);
-    if (keyring_kek_version(self->ctl->keyring, env, "cmk", ver, sizeof ver, NULL) < 0 || !ver[0])
+    if (keyring_kek_version(self->d.keyring, env, "cmk", ver, sizeof ver, NULL) < 0 || !ver[0])
         return 0;
     if ((rc = pol_check_version(self, p, ver, err)) < 0 && rc != CMK_EBUSY)
         return cmk_err_prefix(err, "the key version %s that wraps the environment's data key: ", ver);
@@ -419,7 +428,7 @@ void pol_rotation_status(policy_svc *self, const char *env, cJSON *row)
 {
     char ver[VAULT_VERSION_MAX], ts[40];
     rot_row r;
-    if (keyring_kek_version(self->ctl->keyring, env, "cmk", ver, sizeof ver, NULL) == 0 && ver[0])
+    if (keyring_kek_version(self->d.keyring, env, "cmk", ver, sizeof ver, NULL) == 0 && ver[0])
         cJSON_AddStringToObject(row, "key_version", ver);
     if (!rot_load(self, env, &r))
         return;
@@ -452,18 +461,26 @@ int policy_apply_rotation(policy_svc *self, const char *principal, const char *r
     cJSON *p = pol_row(self, ref), *envs, *it, *applied, *failed;
     cmk_err first = CMK_ERR_INIT;
     char detail[128];
-    int na = 0, nf = 0;
+    int na = 0, nf = 0, rc;
     if (!p)
         return cmk_err_set(err, CMK_ENOENT, "no enterprise policy '%s'; `cmkctl policy list` shows them", ref ? ref : "");
     envs = rot_envs(self, "SELECT env FROM policy_rotations WHERE policy = ?1 AND status = 'pending'",
                     cmk_json_str(p, "id", ""), 0);
+    /* fail closed (AUD-4): recorded before any data key is re-wrapped, refused when it cannot be */
+    snprintf(detail, sizeof detail, "started: %d pending", cJSON_GetArraySize(envs));
+    if ((rc = audit_must(self->d.audit, principal, "policy.apply-rotation", cmk_json_str(p, "id", ""), 0, detail,
+                         err)) < 0) {
+        cJSON_Delete(envs);
+        cJSON_Delete(p);
+        return rc;
+    }
     *out = cJSON_CreateObject();
     cJSON_AddStringToObject(*out, "policy", cmk_json_str(p, "id", ""));
     applied = cJSON_AddArrayToObject(*out, "applied");
     failed = cJSON_AddArrayToObject(*out, "failed");
     cJSON_ArrayForEach(it, envs) {
         cmk_err e = CMK_ERR_INIT;
-        int rc = rot_apply(self, it->valuestring, principal, 1, 0, &e);
+        rc = rot_apply(self, it->valuestring, principal, 1, 0, &e);
         if (rc > 0) {
             cJSON_AddItemToArray(applied, cJSON_CreateString(it->valuestring));
             na++;
@@ -477,7 +494,7 @@ int policy_apply_rotation(policy_svc *self, const char *principal, const char *r
         }
     }
     snprintf(detail, sizeof detail, "%d applied, %d failed", na, nf);
-    audit_append(self->ctl->audit, principal, "policy.apply-rotation", cmk_json_str(p, "id", ""), nf ? first.code : 0,
+    audit_append(self->d.audit, principal, "policy.apply-rotation", cmk_json_str(p, "id", ""), nf ? first.code : 0,
                  detail, NULL, NULL);
     cJSON_Delete(envs);
     cJSON_Delete(p);

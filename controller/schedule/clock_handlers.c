@@ -2,7 +2,7 @@
  * ops_clock.c - the controller's clock: show it, advance a virtual one. The virtual offset is
  * kept in controller.db, so a restarted controller resumes at the same clock time.
  */
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "log.h"
 #include "store.h"

@@ -15,20 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
 #include "flowdef.h"
 #include "log.h"
+#include "ops.h"
+#include "route.h"
 #include "store.h"
 #include "util.h"
 
+/* The service. */
+struct recurrence_svc {
+    recurrence_deps d; /* what it was given */
+};
+
 /* A pending timer of one schedule. */
 typedef struct {
-    ctl *c;
+    recurrence_svc *svc;
     char env[64], flow[64];
     int64_t due;        /* the occurrence this timer fires */
 } occurrence;
 
-static void arm(ctl *c, const char *env, const char *flow, int64_t due);
+static void arm(recurrence_svc *self, const char *env, const char *flow, int64_t due);
 
 /* run_done - the triggered run's answer (nobody waits for it) */
 static void run_done(void *arg, const cmk_msg *reply, const cmk_err *err)
@@ -43,12 +49,12 @@ static void run_done(void *arg, const cmk_msg *reply, const cmk_err *err)
 static void on_due(cmk_clock *clock, int64_t now, void *arg)
 {
     occurrence *o = arg;
-    ctl *c = o->c;
+    recurrence_svc *self = o->svc;
     sqlite3_stmt *st;
     int64_t period = 0, next = 0;
     int enabled = 0;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT period_ms, next_ms, enabled FROM recurrences WHERE env = ? AND flow = ?", -1, &st,
+    if (sqlite3_prepare_v2(self->d.db, "SELECT period_ms, next_ms, enabled FROM recurrences WHERE env = ? AND flow = ?", -1, &st,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, o->env, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, o->flow, -1, SQLITE_STATIC);
@@ -61,7 +67,7 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
     }
     /* a stale timer (the schedule changed since) does nothing */
     if (period > 0 && enabled && next == o->due) {
-        int64_t horizon = cmk_clock_horizon(clock), cap = c->cfg->recurrence_catchup_max;
+        int64_t horizon = cmk_clock_horizon(clock), cap = self->d.cfg->recurrence_catchup_max;
         int64_t behind = horizon > o->due ? (horizon - o->due) / period : 0; /* further occurrences due */
         if (behind >= cap) {
             int64_t skip = behind - cap + 1, resume = cmk_time_add(o->due, skip * period);
@@ -72,35 +78,33 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
                     o->flow, (long long)skip, cmk_time_format(o->due, a, sizeof a),
                     cmk_time_format(resume - period, b, sizeof b), (long long)cap);
             snprintf(n, sizeof n, "%lld", (long long)resume);
-            store_exec_text(c->db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
+            store_exec_text(self->d.db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
                             o->env, o->flow, n, NULL, NULL);
-            arm(c, o->env, o->flow, resume);
+            arm(self, o->env, o->flow, resume);
             free(o);
             return;
         }
-        cJSON *env = NULL;
-        if (directory_env_get(c->dir, o->env, &env, NULL) == 0 && strcmp(cmk_json_str(env, "state", ""), "Ready") == 0) {
-            cmk_msg req;
+        dir_env env;
+        if (directory_env_placement(self->d.dir, o->env, &env, NULL) == 0 && strcmp(env.state, "Ready") == 0) {
             char worker[96], creq[96], text[32];
-            cJSON *body = cJSON_CreateObject();
-            memset(&req, 0, sizeof req);
+            cJSON *fields = cJSON_CreateObject(), *body;
             snprintf(creq, sizeof creq, "rec-%s-%lld", o->flow, (long long)o->due);
-            cJSON_AddStringToObject(body, "env", o->env);
-            cJSON_AddStringToObject(body, "flow", o->flow);
-            cJSON_AddStringToObject(body, "client_req", creq);
-            cJSON_AddStringToObject(body, "region", cmk_json_str(env, "region", ""));
-            cJSON_AddStringToObject(body, "infrastructure", cmk_json_str(env, "infrastructure", "shared"));
-            if (strcmp(migration_home(c, o->env, o->flow, cmk_json_str(env, "infrastructure", "shared")), "dedicated") == 0)
+            cJSON_AddStringToObject(fields, "flow", o->flow);
+            cJSON_AddStringToObject(fields, "client_req", creq);
+            /* env, region, infrastructure, ...: set where every routed request gets them */
+            body = route_owned_body(cmk_op_find(CMK_T_FLOW_RUN), fields, "system", &env,
+                                    env.infrastructure, cmk_clock_now(self->d.clock));
+            if (strcmp(migration_home(self->d.migration, o->env, o->flow, env.infrastructure), "dedicated") == 0)
                 cmk_worker_name(o->env, worker, sizeof worker);
             else
                 cmk_worker_name(NULL, worker, sizeof worker);
             {
                 char *what = strdup(o->flow);
                 cmk_err ferr = CMK_ERR_INIT;
-                if (!what)
+                if (!what || !body)
                     cmk_err_set(&ferr, CMK_ENOMEM, "out of memory");
-                if (!what || broker_forward(c->broker, worker, "flow.run", body, c->cfg->request_timeout, run_done,
-                                            what, &ferr) < 0) {
+                if (!what || !body || broker_forward(self->d.broker, worker, CMK_T_FLOW_RUN, body, self->d.cfg->request_timeout,
+                                                     run_done, what, &ferr) < 0) {
                     /* not sent (the worker is saturated, say): this occurrence is skipped, as a
                      * recurrence that cannot start is in Logic Apps; the next one is armed below */
                     free(what);
@@ -110,54 +114,74 @@ static void on_due(cmk_clock *clock, int64_t now, void *arg)
                     cmk_log(CMK_LOG_INFO, o->env, creq, "recurrence.fired", "flow=%s due=%s", o->flow,
                             cmk_time_format(o->due, text, sizeof text) ? text : "");
             }
-            cJSON_Delete(body);
+            cJSON_Delete(body); /* before fields: it refers to their members */
+            cJSON_Delete(fields);
         }
-        cJSON_Delete(env);
         next = cmk_time_add(o->due, period);
         {
             char n[32];
             snprintf(n, sizeof n, "%lld", (long long)next);
-            store_exec_text(c->db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
+            store_exec_text(self->d.db, "UPDATE recurrences SET next_ms = CAST(?3 AS INTEGER) WHERE env = ?1 AND flow = ?2",
                             o->env, o->flow, n, NULL, NULL);
         }
-        arm(c, o->env, o->flow, next);
+        arm(self, o->env, o->flow, next);
     }
     free(o);
 }
 
 /* arm - a timer for one occurrence */
-static void arm(ctl *c, const char *env, const char *flow, int64_t due)
+static void arm(recurrence_svc *self, const char *env, const char *flow, int64_t due)
 {
     occurrence *o = calloc(1, sizeof *o);
     if (!o)
         return;
-    o->c = c;
+    o->svc = self;
     cmk_strlcpy(o->env, env, sizeof o->env);
     cmk_strlcpy(o->flow, flow, sizeof o->flow);
     o->due = due;
-    cmk_clock_timer_add_owned(c->clock, due, on_due, o);
+    cmk_clock_timer_add_owned(self->d.clock, due, on_due, o);
 }
 
-int recurrence_init(void *ctl_p, cmk_err *err)
+/* recurrence_svc_new - the table; every enabled schedule armed */
+recurrence_svc *recurrence_svc_new(const recurrence_deps *deps, cmk_err *err)
 {
-    ctl *c = ctl_p;
+    recurrence_svc *self = calloc(1, sizeof *self);
     sqlite3_stmt *st;
-    int rc = store_exec(c->db,
+    int rc;
+    if (!self) {
+        cmk_err_set(err, CMK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->d = *deps;
+    rc = store_exec(self->d.db,
                         "CREATE TABLE IF NOT EXISTS recurrences (env TEXT NOT NULL, flow TEXT NOT NULL,"
                         "  period_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,"
                         "  PRIMARY KEY (env, flow));",
                         err);
-    if (rc < 0)
-        return rc;
-    if (sqlite3_prepare_v2(c->db, "SELECT env, flow, next_ms FROM recurrences WHERE enabled = 1", -1, &st, NULL) == SQLITE_OK) {
+    if (rc < 0) {
+        free(self);
+        return NULL;
+    }
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, flow, next_ms FROM recurrences WHERE enabled = 1", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
-            arm(c, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+            arm(self, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
                 sqlite3_column_int64(st, 2));
         sqlite3_finalize(st);
     }
-    return 0;
+    return self;
 }
 
+/* recurrence_svc_destroy - the service (pending timers are the clock's, which it frees) */
+void recurrence_svc_destroy(recurrence_svc **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+
+/* recurrence_period - the period of a Recurrence trigger */
 int64_t recurrence_period(const cJSON *definition)
 {
     char *text = definition ? cJSON_PrintUnformatted(definition) : NULL;
@@ -171,34 +195,34 @@ int64_t recurrence_period(const cJSON *definition)
     return period;
 }
 
-void recurrence_set(void *ctl_p, const char *env, const char *flow, int64_t period_ms, int enabled)
+/* recurrence_schedule - set, change or drop a flow's schedule */
+void recurrence_schedule(recurrence_svc *self, const char *env, const char *flow, int64_t period_ms, int enabled)
 {
-    ctl *c = ctl_p;
     char p[32], n[32];
-    int64_t next = cmk_clock_now(c->clock) + period_ms;
+    int64_t next = cmk_clock_now(self->d.clock) + period_ms;
     if (period_ms <= 0) {
-        store_exec_text(c->db, "DELETE FROM recurrences WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL, NULL);
+        store_exec_text(self->d.db, "DELETE FROM recurrences WHERE env = ?1 AND flow = ?2", env, flow, NULL, NULL, NULL);
         return;
     }
     snprintf(p, sizeof p, "%lld", (long long)period_ms);
     snprintf(n, sizeof n, "%lld", (long long)next);
-    store_exec_text(c->db,
+    store_exec_text(self->d.db,
                     "INSERT INTO recurrences(env, flow, period_ms, next_ms, enabled) VALUES(?1, ?2, CAST(?3 AS INTEGER), "
                     "CAST(?4 AS INTEGER), 1) ON CONFLICT(env, flow) DO UPDATE SET period_ms = excluded.period_ms, "
                     "next_ms = excluded.next_ms, enabled = 1",
                     env, flow, p, n, NULL);
     if (!enabled)
-        recurrence_enable(c, env, flow, 0);
+        recurrence_enable(self, env, flow, 0);
     else
-        arm(c, env, flow, next);
+        arm(self, env, flow, next);
 }
 
-void recurrence_enable(void *ctl_p, const char *env, const char *flow, int enabled)
+/* recurrence_enable - a flow turned on or off keeps its period */
+void recurrence_enable(recurrence_svc *self, const char *env, const char *flow, int enabled)
 {
-    ctl *c = ctl_p;
     sqlite3_stmt *st;
     int64_t period = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT period_ms FROM recurrences WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(self->d.db, "SELECT period_ms FROM recurrences WHERE env = ? AND flow = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, flow, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -208,18 +232,18 @@ void recurrence_enable(void *ctl_p, const char *env, const char *flow, int enabl
     if (period <= 0)
         return;
     if (enabled)
-        recurrence_set(c, env, flow, period, 1);
+        recurrence_schedule(self, env, flow, period, 1);
     else
-        store_exec_text(c->db, "UPDATE recurrences SET enabled = 0, next_ms = 0 WHERE env = ?1 AND flow = ?2", env, flow,
+        store_exec_text(self->d.db, "UPDATE recurrences SET enabled = 0, next_ms = 0 WHERE env = ?1 AND flow = ?2", env, flow,
                         NULL, NULL, NULL);
 }
 
-cJSON *recurrence_list(void *ctl_p, const char *env)
+/* recurrence_list - the schedules, as `cmkctl flow schedules` shows them */
+cJSON *recurrence_list(recurrence_svc *self, const char *env)
 {
-    ctl *c = ctl_p;
     sqlite3_stmt *st;
     cJSON *arr = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(c->db, "SELECT env, flow, period_ms, next_ms, enabled FROM recurrences WHERE ?1 IS NULL OR env = ?1",
+    if (sqlite3_prepare_v2(self->d.db, "SELECT env, flow, period_ms, next_ms, enabled FROM recurrences WHERE ?1 IS NULL OR env = ?1",
                            -1, &st, NULL) == SQLITE_OK) {
         if (env)
             sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "envelope.h"
 #include "log.h"
 #include "tenantkey.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "handlers.h"
 #include "op_fields.h"
 #include "envelope.h"
 #include "util.h"

@@ -93,11 +93,11 @@ python3 - "$RUN/keys" <<'EOF'
 import json, sys, os
 d = sys.argv[1]
 pub = open(os.path.join(d, "gw-rogue.pub")).read().strip()
-a = json.load(open(os.path.join(d, "authorized.json")))
+a = json.load(open(os.path.join(d, "public", "authorized.json")))
 a.append({"key": pub, "name": "gw-rogue", "role": "gateway", "envs": [], "tenants": []})
-tmp = os.path.join(d, "authorized.json.tmp")
+tmp = os.path.join(d, "public", "authorized.json.tmp")
 json.dump(a, open(tmp, "w"), indent=1)
-os.rename(tmp, os.path.join(d, "authorized.json"))
+os.rename(tmp, os.path.join(d, "public", "authorized.json"))
 EOF
 "$BIN/cmk-worker" --run-dir "$RUN" --config "$RUN/config.json" --name gw-rogue --env "$c_env" >"$RUN/rogue.log" 2>&1 &
 rogue=$!

@@ -102,11 +102,11 @@ add_raw_identity() {
 import json, sys, os
 d, name, role, envs = sys.argv[1:5]
 pub = open(os.path.join(d, name + ".pub")).read().strip()
-a = json.load(open(os.path.join(d, "authorized.json")))
+a = json.load(open(os.path.join(d, "public", "authorized.json")))
 a.append({"key": pub, "name": name, "role": role, "envs": json.loads(envs), "tenants": []})
-tmp = os.path.join(d, "authorized.json.tmp")
+tmp = os.path.join(d, "public", "authorized.json.tmp")
 json.dump(a, open(tmp, "w"), indent=1)
-os.rename(tmp, os.path.join(d, "authorized.json"))
+os.rename(tmp, os.path.join(d, "public", "authorized.json"))
 PY
 }
 

@@ -19,6 +19,21 @@ grep -q "actively refused it" "$RUN/reports/legacy-only-firewall-breaks-after-cm
 grep -q "127.40.9.0/24" "$RUN/reports/weekly-service-tag-update.json" || fail "the update drill does not name the new prefix"
 ok "reports name the missing prefix, the error and the fix"
 
+# the fault drill (EGR-10): its report shows each fault, what was expected and what was observed
+f="$RUN/reports/edge-faults-reset-and-timeout"
+grep -q "^| # | phase | step | expected | observed | outcome |" "$f.md" || fail "fault drill: no expected/observed columns"
+grep -q "| break | the HTTP action is reset, on the kept-alive connection too | exit 0; output has \"An existing connection was forcibly closed by the remote host.\" | exit 0; \"Get_order: Http request failed as there is an error: 'An existing connection was forcibly closed by the remote host.'\"; HTTP actions: reset 1 | as expected |" "$f.md" \
+    || fail "fault drill: the reset step's expected/observed: $(grep 'is reset' "$f.md")"
+grep -q "cmkctl firewall fault timeout --duration 10m" "$f.md" || fail "fault drill: the timeout fault is not in the report"
+python3 - "$f.json" <<'PY' || fail "fault drill: the gateway's verdicts"
+import json, sys
+steps = json.load(open(sys.argv[1]))["steps"]
+brk = [s for s in steps if s["phase"] == "break"][-1]
+assert brk["egress"].get("reset", 0) >= 1 and brk["egress"].get("timeout", 0) >= 1, brk.get("egress")
+assert "HTTP actions: timeout 1" in brk["observed"], brk["observed"]
+PY
+ok "DRILL-1 EGR-10 the fault drill's report shows the reset and the timeout, expected and observed"
+
 # the timeline: every step timed, the gateway's egress by verdict after it (a refusal during
 # the break, through again after the fix), and the picture when gnuplot is installed
 r="$RUN/reports/legacy-only-firewall-breaks-after-cmk.json"

@@ -113,7 +113,7 @@ START_TEST(test_role_decisions)
     /* an identity without an entry (removed since it connected) */
     ck_assert_int_eq(
         authz_check(NULL, "gone", AUTHZ_FRONT, "ping", NULL, NULL, NULL, NULL, 0, &err), CMK_EPERM);
-    ck_assert_ptr_nonnull(strstr(err.msg, "no longer in keys/authorized.json"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "no longer in keys/public/authorized.json"));
     /* gateway: flow.invoke only, no key operation */
     ck_assert_int_eq(check("gateway", "gateway", AUTHZ_FRONT, "flow.invoke", NULL, &err), 0);
     ck_assert_int_eq(check("gateway", "gateway", AUTHZ_FRONT, "key.unwrap", NULL, &err), CMK_EPERM);

@@ -2,7 +2,8 @@
  * fw_endpoints_test.c - the simulated customer endpoints and the user-space enforcer
  * (firewall/fw_endpoints.h, fw_httpmsg.h) through a userspace edge (fw_edge.h) on host
  * loopback: allow serves, reject resets, drop never answers, report mode serves and says
- * would_reject, faults, live config swaps and the daemon's request handler.
+ * would_reject, faults (on connections opened before them too), live config swaps and the
+ * daemon's request handler.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -271,6 +272,63 @@ START_TEST(faults_reset_and_clear)
 }
 END_TEST
 
+/* fault - set a fault through the daemon's handler */
+static void fault(const char *body)
+{
+    cmk_err err = CMK_ERR_INIT;
+    cJSON *b = cJSON_Parse(body), *reply = NULL;
+    ck_assert_msg(fw_daemon_request(edge, "firewall.fault", b, &reply, &err) == 0, "%s", err.msg);
+    cJSON_Delete(reply);
+    cJSON_Delete(b);
+}
+
+/* one_response - send a keep-alive GET on fd and read one whole response (headers and
+ * Content-Length bytes); returns its length, 0 on EOF, -errno on a socket error, -1 if no
+ * answer within wait_ms */
+static int one_response(int fd, int wait_ms)
+{
+    static const char req[] = "GET /anything HTTP/1.1\r\nHost: t\r\n\r\n";
+    char buf[65536];
+    size_t n = 0;
+    if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) < 0)
+        return -errno;
+    for (;;) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        char *end, *cl;
+        ssize_t r;
+        if (poll(&p, 1, wait_ms) != 1)
+            return -1;
+        r = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return 0;
+        n += (size_t)r;
+        buf[n] = '\0';
+        if ((end = strstr(buf, "\r\n\r\n")) && (cl = strstr(buf, "Content-Length: ")) &&
+            n >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10))
+            return (int)n;
+    }
+}
+
+START_TEST(faults_hit_connections_opened_before_them)
+{
+    int fd = dial("127.10.1.9"), rc;
+    ck_assert_int_gt(one_response(fd, 5000), 0);
+    fault("{\"kind\": \"reset\", \"duration\": \"1m\"}");
+    rc = one_response(fd, 5000);
+    ck_assert_msg(rc == -ECONNRESET || rc == 0, "a kept-alive connection was answered under a reset fault: %d", rc);
+    close(fd);
+    fault("{\"kind\": \"none\"}");
+    fd = dial("127.10.1.9");
+    ck_assert_int_gt(one_response(fd, 5000), 0);
+    fault("{\"kind\": \"timeout\", \"duration\": \"1m\"}");
+    ck_assert_int_eq(one_response(fd, 300), -1); /* held: no answer, no close */
+    close(fd);
+    fault("{\"kind\": \"none\"}");
+}
+END_TEST
+
 START_TEST(bad_applies_keep_the_config_in_force)
 {
     cmk_err err = CMK_ERR_INIT;
@@ -328,6 +386,7 @@ static Suite *fw_endpoints_suite(void)
     tcase_add_test(tc, report_mode_serves_and_says_would_reject);
     tcase_add_test(tc, keep_alive_serves_many_requests);
     tcase_add_test(tc, faults_reset_and_clear);
+    tcase_add_test(tc, faults_hit_connections_opened_before_them);
     tcase_add_test(tc, bad_applies_keep_the_config_in_force);
     tcase_add_test(tc, bad_options_are_refused);
     suite_add_tcase(s, tc);

@@ -382,6 +382,26 @@ static int apply_body(void *arg, char *msg, size_t n)
     return 0;
 }
 
+START_TEST(faults_render_as_their_own_table)
+{
+    cmk_err err = CMK_ERR_INIT;
+    char *t = NULL;
+    ck_assert_int_eq(fw_nft_render_fault("reset", 18080, &t, &err), 0);
+    ck_assert_msg(strstr(t, "table inet cmksim_fault {") && strstr(t, "hook input priority -10;") &&
+                  strstr(t, "tcp dport 18080 tcp flags & (syn | rst) == 0 counter reject with tcp reset"), "%s", t);
+    free(t);
+    ck_assert_int_eq(fw_nft_render_fault("timeout", 18080, &t, &err), 0);
+    ck_assert_msg(strstr(t, "tcp dport 18080 counter drop comment \"fault timeout\""), "%s", t);
+    free(t);
+    ck_assert_int_eq(fw_nft_render_fault("none", 18080, &t, &err), 0);
+    ck_assert_str_eq(t, "add table inet cmksim_fault\ndelete table inet cmksim_fault\n");
+    free(t);
+    ck_assert_int_eq(fw_nft_render_fault("latency", 18080, &t, &err), CMK_EINVAL);
+    ck_assert_int_eq(fw_nft_render_fault("reset", 0, &t, &err), CMK_EINVAL);
+    ck_assert_ptr_null(t);
+}
+END_TEST
+
 START_TEST(rulesets_apply_in_a_private_namespace_and_enforce)
 {
     rulesets rs = { render_file("with-plex.json"), render_file("legacy-only.json"),
@@ -412,6 +432,7 @@ static Suite *fw_nft_suite(void)
     tcase_add_test(tc, defaults_and_report_mode_render_as_documented);
     tcase_add_test(tc, ports_ipv6_any_and_reject_render_and_validate);
     tcase_add_test(tc, nftables_errors_reach_the_caller);
+    tcase_add_test(tc, faults_render_as_their_own_table);
     tcase_add_test(tc, rulesets_apply_in_a_private_namespace_and_enforce);
     suite_add_tcase(s, tc);
     return s;

@@ -98,6 +98,24 @@ START_TEST(every_outcome_has_a_name_and_a_message)
 }
 END_TEST
 
+START_TEST(messages_map_back_to_their_outcome_and_cause)
+{
+    char buf[1024];
+    for (int o = 1; o < GW_OUT_COUNT; o++) {
+        gw_errmap_message((gw_outcome)o, "127.0.0.1:9", buf, sizeof buf);
+        ck_assert_msg(gw_errmap_outcome_of(buf) == (gw_outcome)o, "%s", buf);
+        ck_assert_str_ne(gw_outcome_cause((gw_outcome)o), "");
+    }
+    ck_assert_str_eq(gw_outcome_cause(GW_OUT_REFUSED), "firewall refused");
+    ck_assert_str_eq(gw_outcome_cause(GW_OUT_RESET), "connection reset");
+    ck_assert_str_eq(gw_outcome_cause(GW_OUT_TIMEOUT), "HTTP timeout");
+    ck_assert_int_eq(gw_errmap_outcome_of("Http request failed as there is an error: 'boom'"), GW_OUT_ERROR);
+    ck_assert_int_eq(gw_errmap_outcome_of("the child flow failed"), GW_OUT_OK);
+    ck_assert_int_eq(gw_errmap_outcome_of(""), GW_OUT_OK);
+    ck_assert_int_eq(gw_errmap_outcome_of(NULL), GW_OUT_OK);
+}
+END_TEST
+
 /* gw_errmap_suite - every test of this module */
 static Suite *gw_errmap_suite(void)
 {
@@ -108,6 +126,7 @@ static Suite *gw_errmap_suite(void)
     tcase_add_test(tc, reset_dns_tls_and_others_have_their_own);
     tcase_add_test(tc, flags_from_the_transfer_win);
     tcase_add_test(tc, every_outcome_has_a_name_and_a_message);
+    tcase_add_test(tc, messages_map_back_to_their_outcome_and_cause);
     suite_add_tcase(s, tc);
     return s;
 }

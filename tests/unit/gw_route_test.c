@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gw_metrics.h"
@@ -153,7 +155,8 @@ START_TEST(without_a_firewall_sockets_are_made_on_the_host)
     gw_nsock *ns;
     int fd;
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ns = gw_nsock_new(dir);
+    ns = gw_nsock_new(dir, NULL);
+    ck_assert_ptr_nonnull(ns);
     gw_nsock_refresh(ns, &st);
     ck_assert_str_eq(st.mode, "none");
     fd = gw_nsock_socket(ns, AF_INET, SOCK_STREAM, 0);
@@ -162,6 +165,60 @@ START_TEST(without_a_firewall_sockets_are_made_on_the_host)
     gw_nsock_destroy(&ns);
     ck_assert_ptr_null(ns);
     rmdir(dir);
+}
+END_TEST
+
+/* write_state - a kernel-mode state.json naming holder pid and a network namespace inode */
+static void write_state(const char *dir, int pid, unsigned long inode)
+{
+    char path[256], text[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/firewall", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/firewall/state.json", dir);
+    snprintf(text, sizeof text, "{\"mode\":\"kernel\",\"holder_pid\":%d,\"netns\":\"/proc/%d/ns/net\","
+             "\"userns\":\"/proc/%d/ns/user\",\"netns_inode\":%lu,\"config\":\"t\"}", pid, pid, pid, inode);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* remove_state - the state file and its directory */
+static void remove_state(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/firewall/state.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/firewall", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+START_TEST(a_gone_or_replaced_namespace_holder_is_no_firewall)
+{
+    char dir[] = "/tmp/gw_route_test.XXXXXX";
+    gw_fwstate st;
+    gw_nsock *ns;
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    ck_assert_int_gt(dead, 0);
+    waitpid(dead, NULL, 0);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ns = gw_nsock_new(dir, NULL);
+    ck_assert_ptr_nonnull(ns);
+    /* the holder has exited: the spawner finds no process (ESRCH) */
+    write_state(dir, (int)dead, 4026531840UL);
+    gw_nsock_refresh(ns, &st);
+    ck_assert_str_eq(st.mode, "none");
+    /* a live process whose network namespace is not the announced one (a reused pid): ESTALE */
+    /* (the state file's size changes: the gateway reads it again) */
+    write_state(dir, (int)getpid(), 1UL);
+    gw_nsock_refresh(ns, &st);
+    ck_assert_str_eq(st.mode, "none");
+    gw_nsock_destroy(&ns);
+    remove_state(dir);
 }
 END_TEST
 
@@ -208,6 +265,7 @@ static Suite *gw_route_suite(void)
     tcase_add_test(tc, worker_keys_act_only_for_their_environments);
     tcase_add_test(tc, the_firewall_state_file);
     tcase_add_test(tc, without_a_firewall_sockets_are_made_on_the_host);
+    tcase_add_test(tc, a_gone_or_replaced_namespace_holder_is_no_firewall);
     tcase_add_test(tc, metrics_are_prometheus_text);
     suite_add_tcase(s, tc);
     return s;
