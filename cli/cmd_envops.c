@@ -19,7 +19,13 @@ static void show_backups(const cJSON *r)
                                      "wrapped_by", "flows", NULL };
     static const char *const h[] = { "ID", "LABEL", "CREATED", "ENCRYPTION AT BACKUP", "POLICY AT BACKUP",
                                      "KEY WRAPPED BY", "FLOWS" };
+    static const char *const of[] = { "id", "kind", "status", "started", "message", NULL };
+    static const char *const oh[] = { "OPERATION", "KIND", "STATUS", "STARTED", "MESSAGE" };
     cli_print_items(cJSON_GetObjectItem(r, "items"), f, h);
+    if (cJSON_GetArraySize(cJSON_GetObjectItem(r, "operations")) > 0) {
+        printf("\nLatest operations (newest first):\n");
+        cli_print_items(cJSON_GetObjectItem(r, "operations"), of, oh);
+    }
 }
 
 /* cmd_envops - env backup|backups|restore|copy|reset */

@@ -86,6 +86,8 @@
       "pause between two flows of a migration (slows it down to watch or interrupt it)")           \
     X("migration.step_gate", migration_step_gate, BOOL, "false",                                   \
       "move a flow only when <run>/migration.step exists (removed as each flow moves): a rehearsal steps a migration by hand") \
+    X("envops.step_gate", envops_step_gate, BOOL, "false",                                         \
+      "a restore, copy or reset stages a flow (or commits) only when <run>/envops.step exists (removed at each step)") \
     X("vault.throttle", vault_throttle, BOOL, "true",                                              \
       "enforce Azure Key Vault's per-vault transaction limits (HTTP 429 with retry-after)")        \
     X("vault.throttle_window", vault_throttle_window, DUR, "10s", "the window the limits count over") \
@@ -173,6 +175,7 @@
     R("policy.rotation_apply", 0, 10 * CMK_MS_YEAR, "ms")                                          \
     R("migration.step_delay", 0, 3600000, "ms")                                                    \
     R("migration.step_gate", 0, 1, "boolean")                                                      \
+    R("envops.step_gate", 0, 1, "boolean")                                                         \
     R("vault.throttle", 0, 1, "boolean")                                                           \
     R("vault.throttle_window", 1, CMK_MS_DAY, "ms")                                                \
     R("vault.limit_rsa2048", 1, 100000000, "transactions")                                         \

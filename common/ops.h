@@ -232,7 +232,7 @@ typedef struct {
     X(CONN_USE, "conn.use", op_conn_use, BACK, RELAY, NONE, CTL, 0, KIB64, OWN_ROUTED, "a worker's use of a connection that moved to the environment's dedicated partition (by a flow held on the Microsoft-managed key); opened there as conn.show {env, conn, caller}", F_NONE) \
     X(FLOW_DUMP, "flow.dump", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: every flow of an environment with its data, for a migration or a backup {env}", F_NONE) \
     X(FLOW_PUT, "flow.put", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, MAX, OWN_NONE, "controller to worker: store a flow moved from another partition {env, flow}", F_NONE) \
-    X(ENV_CLEAR, "env.clear", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: delete an environment's flows and runs (reset, restore) {env}", F_NONE) \
+    X(ENV_STAGE, "env.stage", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: a restore, copy or reset replaces the flows all at once: begin a staging area, swap it in (one transaction) or discard it {env, stage, step}", F_NONE) \
     X(ENV_RELEASE, "env.release", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: forget an environment's data key and partition handle {env}", F_NONE) \
     X(RUN_SUMMARY, "run.summary", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: runs before and after a migration {env}", F_NONE) \
     X(CONN_DUMP, "conn.dump", op_not_dispatched, INTERNAL, PEER, NONE, WORKER, 0, KIB64, OWN_NONE, "controller to worker: every connection of an environment, for a migration {env}", F_NONE) \

@@ -220,8 +220,8 @@ static int open_domain(ctl *self, cmk_err *err)
 }
 
 /* open_services - the services that act on environments, each given what it uses, typed:
- * migration (flows between partitions), policy (which starts migrations), envops (still given
- * the whole controller), recurrence (which asks migration where a flow lives) */
+ * migration (flows between partitions), policy (which starts migrations), recurrence (which
+ * asks migration where a flow lives), envops (which reschedules and places the flows it swaps in) */
 static int open_services(ctl *self, cmk_err *err)
 {
     cmk_loop *loop = cmk_server_loop(self->srv);
@@ -235,11 +235,15 @@ static int open_services(ctl *self, cmk_err *err)
                           .migration = self->migration };
     if (!(self->policies = policy_svc_new(&pdeps, err)))
         return err->code;
-    if (!(self->envops = envops_svc_new(self, err)))
-        return err->code;
     recurrence_deps rdeps = { .db = self->db, .clock = self->clock, .dir = self->dir, .migration = self->migration,
                               .broker = self->broker, .cfg = self->cfg };
     if (!(self->recurrence = recurrence_svc_new(&rdeps, err)))
+        return err->code;
+    envops_deps edeps = { .db = self->db, .cfg = self->cfg, .loop = loop, .clock = self->clock, .dir = self->dir,
+                          .audit = self->audit, .broker = self->broker, .vault = self->vault,
+                          .policies = self->policies, .tenantkeys = self->tenantkeys, .migration = self->migration,
+                          .recurrence = self->recurrence };
+    if (!(self->envops = envops_svc_new(&edeps, err)))
         return err->code;
     return 0;
 }

@@ -67,12 +67,4 @@ extern const broker_op_fn ctl_handlers[CMK_NOPS];
 /* ctl_reply_json - reply to req with body (takes ownership of body); every handler file uses it */
 int ctl_reply_json(ctl *self, const cmk_msg *req, cJSON *body, cmk_err *err);
 
-/* What envops still calls with the whole controller, until it is given typed dependencies as
- * the other services are (ctl_legacy.c forwards them to the migration and recurrence services;
- * nothing else may use them). */
-int migration_running(ctl *c, const char *env);
-void migration_forget(ctl *c, const char *env, const char *flow);
-int migration_keep_shared(ctl *c, const char *env, const char *flow);
-void recurrence_set(ctl *c, const char *env, const char *flow, int64_t period_ms, int enabled);
-
 #endif

@@ -66,6 +66,10 @@ static const char *const pt_sql[PT_STMT_COUNT] = {
     [PT_CONN_GET] = "SELECT oauth, secret, name FROM connections WHERE id = ?1",
     [PT_FLOW_SIG] = "SELECT trigger_kind, trigger_token FROM flows WHERE id = ?1",
     [PT_BENCH_PUT] = "INSERT OR REPLACE INTO bench(id, payload) VALUES(?1, ?2)",
+    [PT_FLOW_STAGE] =
+        "INSERT OR REPLACE INTO flows_staged(id, name, trigger_kind, kind, enabled, in_solution,"
+        " trigger_token, created_ms, updated_ms, definition, stage)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE EXISTS (SELECT 1 FROM stages WHERE id = ?11)",
 };
 
 /* Schema, created on first open. Clear columns: ids, kinds, states, times (what the platform
@@ -88,7 +92,14 @@ static const char pt_schema[] =
     "CREATE INDEX IF NOT EXISTS runs_running ON runs(start_ms) WHERE status = 'Running';"
     "CREATE TABLE IF NOT EXISTS connections(id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
     " oauth INTEGER NOT NULL, secret BLOB);"
-    "CREATE TABLE IF NOT EXISTS bench(id INTEGER PRIMARY KEY, payload BLOB);";
+    "CREATE TABLE IF NOT EXISTS bench(id INTEGER PRIMARY KEY, payload BLOB);"
+    /* staging of a restore, copy or reset (partition_stage.c): flows sealed at their place in
+     * `flows`, swapped in by one transaction */
+    "CREATE TABLE IF NOT EXISTS stages(id TEXT PRIMARY KEY NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS flows_staged(stage TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,"
+    " trigger_kind TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL,"
+    " in_solution INTEGER NOT NULL, trigger_token TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL, definition BLOB, PRIMARY KEY(stage, id));";
 
 /* partition_opts_default - seal on, NORMAL, 5 ms, 256 */
 void partition_opts_default(partition_opts *o)

@@ -268,6 +268,27 @@ int partition_bench_put(partition *self, int64_t row, const uint8_t *data, size_
 int partition_clear(partition *self, int connections, size_t *flows, size_t *runs,
                     partition_durable_fn durable, void *arg, cmk_err *err);
 
+/* ---- staging (partition_stage.c): a restore, copy or reset replaces the flows all at once ---- */
+
+/* partition_stage_begin - an empty staging area named stage (dropping any other), committed */
+int partition_stage_begin(partition *self, const char *stage, cmk_err *err);
+
+/* partition_flow_stage - partition_flow_put into staging area stage instead of `flows` (sealed
+ * at the same places); CMK_ESTATE if the area does not exist (swapped in or discarded) */
+int partition_flow_stage(partition *self, const char *stage, const partition_flow *meta, const char *definition,
+                         size_t len, partition_durable_fn durable, void *arg, cmk_err *err);
+
+/* partition_stage_swap - in one committed transaction: every flow and run (and connection if
+ * connections) deleted, the staged flows moved in, the area dropped. No key needed. *found 0
+ * and nothing changed when there is no area stage (already swapped in, or discarded); *flows_out,
+ * *runs_out, *flows_in (may be NULL) get the flows and runs deleted and the flows moved in */
+int partition_stage_swap(partition *self, const char *stage, int connections, int *found, size_t *flows_out,
+                         size_t *runs_out, size_t *flows_in, cmk_err *err);
+
+/* partition_stage_discard - drop the staging area (and any other), committed; the partition's
+ * own data is untouched */
+int partition_stage_discard(partition *self, const char *stage, cmk_err *err);
+
 /* partition_flow_gen - a number that changes with every flow write (put, delete, clear), every
  * key change (partition_set_keys, partition_forget_keys) and every rollback: a cache of what
  * was read from the flows table (a worker's parsed definitions) is valid while it stays the same */

@@ -64,9 +64,10 @@ static int seal_bind(partition *p, sqlite3_stmt *st, int param, cmk_dek *dek, co
     return 0;
 }
 
-/* partition_flow_put - insert or replace a flow; name, signature and definition are sealed */
-int partition_flow_put(partition *self, const partition_flow *meta, const char *definition,
-                       size_t len, partition_durable_fn durable, void *arg, cmk_err *err)
+/* flow_write - a flow into `flows` (stage NULL) or into staging area `stage` (flows_staged),
+ * sealed at its place in `flows` either way, so that a swap moves it without opening it */
+static int flow_write(partition *self, const char *stage, const partition_flow *meta, const char *definition,
+                      size_t len, partition_durable_fn durable, void *arg, cmk_err *err)
 {
     sqlite3_stmt *st;
     cmk_dek *dek;
@@ -81,7 +82,7 @@ int partition_flow_put(partition *self, const partition_flow *meta, const char *
     self->flow_gen++;
     if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
         return rc;
-    if (!(st = pt_stmt(self, PT_FLOW_PUT, err)))
+    if (!(st = pt_stmt(self, stage ? PT_FLOW_STAGE : PT_FLOW_PUT, err)))
         return err ? err->code : CMK_EIO;
     if ((rc = seal_bind(self, st, 2, dek, "flows", meta->id, "name", meta->name, strnlen(meta->name, sizeof meta->name),
                         err)) < 0)
@@ -109,12 +110,36 @@ int partition_flow_put(partition *self, const partition_flow *meta, const char *
         sqlite3_bind_blob(st, 10, blob, (int)blen, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 10);
+    if (stage)
+        sqlite3_bind_text(st, 11, stage, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st); /* drop the sealed copies */
     if (rc != SQLITE_DONE)
         return pt_write_failed(self, rc, "saving a flow", err);
+    if (stage && sqlite3_changes(self->db) == 0) {
+        pt_write_nothing(self);
+        return cmk_err_set(err, CMK_ESTATE,
+                           "staging area %s of environment %s is gone (swapped in or discarded): start the "
+                           "operation again", stage, self->env);
+    }
     return pt_write_done(self, durable, arg, err);
+}
+
+/* partition_flow_put - insert or replace a flow; name, signature and definition are sealed */
+int partition_flow_put(partition *self, const partition_flow *meta, const char *definition,
+                       size_t len, partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    return flow_write(self, NULL, meta, definition, len, durable, arg, err);
+}
+
+/* partition_flow_stage - the same into staging area stage (partition_stage_begin) */
+int partition_flow_stage(partition *self, const char *stage, const partition_flow *meta, const char *definition,
+                         size_t len, partition_durable_fn durable, void *arg, cmk_err *err)
+{
+    if (!stage || !*stage)
+        return cmk_err_set(err, CMK_EINVAL, "partition_flow_stage needs a staging area");
+    return flow_write(self, stage, meta, definition, len, durable, arg, err);
 }
 
 /* partition_flow_get_ex - a flow, opening only the sealed fields `want` asks for */

@@ -37,6 +37,7 @@ typedef enum {
     PT_CONN_GET,       /* a connection's kind, secret and name */
     PT_FLOW_SIG,       /* a flow's trigger kind and sealed trigger signature */
     PT_BENCH_PUT,      /* one benchmark record */
+    PT_FLOW_STAGE,     /* a flow into a staging area (partition_stage.c) */
     PT_STMT_COUNT      /* number of cached statements */
 } pt_stmt_id;
 

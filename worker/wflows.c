@@ -2,8 +2,8 @@
  * wflows.c - a worker's requests on flows, runs and connections: create (validated at save
  * time), get, list, update, delete, turn on/off, "Save as" (new id, and a new trigger URL for
  * HTTP-trigger flows), export, import, run, HTTP-trigger invoke, run history, CSV export; for
- * the controller: flow.dump, flow.put and env.clear (every flow and run of an environment, for
- * restore, copy and reset).
+ * the controller: flow.dump and flow.put (migration, backup; restore, copy and reset put into
+ * a staging area, see wstage.c).
  *
  * Trigger URLs: an HTTP-trigger flow's signature is 256 random bits, sealed in the partition,
  * checked in constant time (partition_flow_check_sig). It appears only in answers to requests
@@ -117,7 +117,7 @@ static durable_reply *reply_when_durable(worker *w, cmk_msg *reply, cJSON *body)
 /* save_flow - validate and store a flow; meta filled from the definition; the reply carries
  * the trigger URL if with_url (answers to writers only) */
 static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, const char *def, int with_url,
-                     cmk_err *err)
+                     const char *stage, cmk_err *err)
 {
     flowdef *fd = NULL;
     durable_reply *d;
@@ -137,7 +137,8 @@ static int save_flow(worker *w, wenv *e, cmk_msg *reply, partition_flow *meta, c
     d = reply_when_durable(w, reply, flow_json(meta, e->id, with_url));
     if (!d)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    rc = partition_flow_put(e->part, meta, def, strlen(def), on_durable, d, err);
+    rc = stage ? partition_flow_stage(e->part, stage, meta, def, strlen(def), on_durable, d, err)
+               : partition_flow_put(e->part, meta, def, strlen(def), on_durable, d, err);
     cmk_wipe(meta->trigger_token, sizeof meta->trigger_token);
     if (rc < 0) {
         free(d);
@@ -212,7 +213,7 @@ static int op_flow_create(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
     meta.enabled = 1;
     meta.in_solution = cmk_json_bool(b, "in_solution", 0);
     meta.created_ms = worker_now(w);
-    rc = save_flow(w, e, reply, &meta, def, 1, err);
+    rc = save_flow(w, e, reply, &meta, def, 1, NULL, err);
     if (rc == 0)
         cmk_log(CMK_LOG_INFO, e->id, reply->reqid, "flow.created", "flow=%s trigger=%s", meta.id, meta.trigger_kind);
     free(def);
@@ -282,7 +283,7 @@ static int op_flow_update(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cm
         if (def)
             rc = check_children(e, def, meta.id, err);
         if (rc == 0)
-            rc = save_flow(w, e, reply, &meta, def ? def : old, 1, err);
+            rc = save_flow(w, e, reply, &meta, def ? def : old, 1, NULL, err);
     }
     if (old)
         cmk_wipe_str(old, strlen(old));
@@ -298,7 +299,7 @@ static int set_enabled(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     int rc = load(e, b, &meta, &def, PARTITION_FLOW_ALL, err);
     if (rc == 0) {
         meta.enabled = on;
-        rc = save_flow(w, e, reply, &meta, def, 0, err);
+        rc = save_flow(w, e, reply, &meta, def, 0, NULL, err);
         cmk_wipe_str(def, strlen(def));
     }
     return rc;
@@ -338,7 +339,7 @@ static int op_flow_save_as(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, c
     cmk_strlcpy(meta.name, cmk_json_str(b, "name", "Copy"), sizeof meta.name);
     meta.trigger_token[0] = '\0';
     meta.created_ms = worker_now(w);
-    rc = save_flow(w, e, reply, &meta, def, 1, err);
+    rc = save_flow(w, e, reply, &meta, def, 1, NULL, err);
     cmk_wipe_str(def, strlen(def));
     return rc;
 }
@@ -855,7 +856,8 @@ static int op_flow_dump(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_
 }
 
 /* op_flow_put - store a flow as given (id, metadata, definition): the target side of a
- * migration; the definition is sealed under this partition's key */
+ * migration, or (with `stage`) a flow of a restore or copy into its staging area; the
+ * definition is sealed under this partition's key */
 static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
 {
     const cJSON *f = cJSON_GetObjectItem(b, "flow");
@@ -871,47 +873,16 @@ static int op_flow_put(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_e
     meta.enabled = cmk_json_bool(f, "enabled", 1);
     meta.in_solution = cmk_json_bool(f, "in_solution", 0);
     meta.created_ms = (int64_t)cmk_json_num(f, "created_ms", (double)worker_now(w));
-    rc = save_flow(w, e, reply, &meta, def, 0, err);
+    /* a restore or copy writes into the staging area the controller began (env.stage) */
+    rc = save_flow(w, e, reply, &meta, def, 0, cmk_json_str(b, "stage", NULL), err);
     free(def);
     return rc;
-}
-
-/* op_env_clear - {env, connections?}: delete every flow and run (and connection) of the
- * environment in this worker's partition, in one transaction (the controller's restore, copy
- * and reset); committed before the reply, which names the flows deleted */
-static int op_env_clear(worker *w, wenv *e, cmk_msg *reply, const cJSON *b, cmk_err *err)
-{
-    partition_flow *list = NULL;
-    size_t n = 0, nflows = 0, nruns = 0;
-    cJSON *o, *ids;
-    int rc = partition_flow_list(e->part, &list, &n, err);
-    if (rc < 0)
-        return rc;
-    rc = partition_clear(e->part, cmk_json_bool(b, "connections", 0), &nflows, &nruns, NULL, NULL, err);
-    if (rc == 0)
-        rc = partition_commit(e->part, err);
-    if (rc < 0) {
-        free(list);
-        return rc;
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "env", e->id);
-    ids = cJSON_AddArrayToObject(o, "flows");
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(ids, cJSON_CreateString(list[i].id));
-    free(list);
-    cJSON_AddNumberToObject(o, "flows_deleted", (double)nflows);
-    cJSON_AddNumberToObject(o, "runs_deleted", (double)nruns);
-    cmk_log(CMK_LOG_INFO, e->id, reply->reqid, "env.cleared", "flows=%zu runs=%zu", nflows, nruns);
-    cmk_msg_set_body(reply, o);
-    worker_reply(w, reply);
-    return 0;
 }
 
 /* the worker's handlers, by operation (common/ops.h) */
 static const wop_fn wops[CMK_NOPS] = {
     [CMK_OP_FLOW_DUMP] = op_flow_dump,     [CMK_OP_FLOW_PUT] = op_flow_put,
-    [CMK_OP_ENV_CLEAR] = op_env_clear,     [CMK_OP_FLOW_CREATE] = op_flow_create,
+    [CMK_OP_FLOW_CREATE] = op_flow_create,
     [CMK_OP_FLOW_GET] = op_flow_get,       [CMK_OP_FLOW_LIST] = op_flow_list,
     [CMK_OP_FLOW_UPDATE] = op_flow_update, [CMK_OP_FLOW_DELETE] = op_flow_delete,
     [CMK_OP_FLOW_ENABLE] = op_flow_enable, [CMK_OP_FLOW_DISABLE] = op_flow_disable,
@@ -922,7 +893,7 @@ static const wop_fn wops[CMK_NOPS] = {
     [CMK_OP_RUN_EXPORT_CSV] = op_run_export_csv, [CMK_OP_CONN_CREATE] = op_conn_create,
     [CMK_OP_CONN_SHOW] = op_conn_show,    [CMK_OP_FLOW_TRIGGER_URL] = op_flow_trigger_url,
     [CMK_OP_CONN_DUMP] = op_conn_dump,    [CMK_OP_CONN_PUT] = op_conn_put,
-    [CMK_OP_CONN_DELETE] = op_conn_delete,
+    [CMK_OP_CONN_DELETE] = op_conn_delete, [CMK_OP_ENV_STAGE] = wstage_op,
 };
 
 /* wops_find - the handler of a request type, or NULL */

@@ -78,6 +78,9 @@ int64_t worker_now(const worker *w);
 /* wops - the request table of flow.*, run.*, conn.* (wflows.c) */
 wop_fn wops_find(const char *type);
 
+/* wstage_op - env.stage: begin, swap in or discard a restore's staging area (wstage.c) */
+int wstage_op(worker *w, wenv *e, cmk_msg *reply, const cJSON *body, cmk_err *err);
+
 /* worker_takes - 1 if a worker answers requests of this type */
 int worker_takes(const char *type);
 

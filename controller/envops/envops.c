@@ -2,7 +2,7 @@
  * envops.c - the core of environment backup, restore, copy and reset (see envops.h): the
  * service and its tables, an environment's current encryption state, an operation's life
  * (recorded in env_ops, audited, resumed after a restart), and the conversations with the
- * workers that carry the data (flow.dump, env.clear, flow.put).
+ * workers that carry the data (flow.dump, flow.put into a staging area).
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,16 +22,21 @@
 
 /* ---- the service -------------------------------------------------------------------------- */
 
-/* envops_svc_new - the env_backups table */
-envops_svc *envops_svc_new(void *ctl_p, cmk_err *err)
+/* envops_svc_new - the env_backups and env_ops tables */
+envops_svc *envops_svc_new(const envops_deps *deps, cmk_err *err)
 {
-    ctl *c = ctl_p;
-    envops_svc *self = calloc(1, sizeof *self);
-    if (!self) {
+    envops_svc *self;
+    envops_deps *c;
+    if (!deps || !deps->db || !deps->cfg || !deps->loop || !deps->migration || !deps->recurrence) {
+        cmk_err_set(err, CMK_EINVAL, "envops needs the controller's database, config, loop, migration and recurrence");
+        return NULL;
+    }
+    if (!(self = calloc(1, sizeof *self))) {
         cmk_err_set(err, CMK_ENOMEM, "out of memory");
         return NULL;
     }
-    self->c = c;
+    self->c = *deps;
+    c = &self->c;
     if (store_exec(c->db,
                    "CREATE TABLE IF NOT EXISTS env_backups (id TEXT PRIMARY KEY, env TEXT NOT NULL, tenant TEXT NOT NULL,"
                    "  label TEXT, created INTEGER NOT NULL, state TEXT NOT NULL, dek_id TEXT NOT NULL,"
@@ -42,6 +47,15 @@ envops_svc *envops_svc_new(void *ctl_p, cmk_err *err)
                    "  backup TEXT, source TEXT, target TEXT, status TEXT NOT NULL, started INTEGER NOT NULL,"
                    "  ended INTEGER NOT NULL DEFAULT 0, message TEXT);",
                    err) < 0) {
+        free(self);
+        return NULL;
+    }
+    /* the phase of a restore, copy or reset: prepare (staging; a failure changes nothing) or
+     * commit (swapping in; finished even after a restart). Added to older files. */
+    if (sqlite3_exec(c->db, "ALTER TABLE env_ops ADD COLUMN phase TEXT NOT NULL DEFAULT 'prepare'", NULL, NULL, NULL) !=
+            SQLITE_OK &&
+        !strstr(sqlite3_errmsg(c->db), "duplicate column")) {
+        store_err(c->db, err, "adding env_ops.phase");
         free(self);
         return NULL;
     }
@@ -63,7 +77,7 @@ void envops_svc_destroy(envops_svc **self_p)
 int eo_env_view(envops_svc *self, const char *principal, const char *ref, tenantkey_env_state *state,
                     cJSON **row_out, cmk_err *err)
 {
-    ctl *c = self->c;
+    envops_deps *c = &self->c;
     cJSON *row = NULL;
     int rc = policy_env_status(c->policies, ref, &row, err);
     if (rc < 0)
@@ -93,7 +107,7 @@ static int eo_running_on(envops_svc *self, const char *env)
 {
     sqlite3_stmt *st;
     int n = 0;
-    if (sqlite3_prepare_v2(self->c->db, "SELECT COUNT(*) FROM env_ops WHERE status = 'Running' AND (source = ?1 OR "
+    if (sqlite3_prepare_v2(self->c.db, "SELECT COUNT(*) FROM env_ops WHERE status = 'Running' AND (source = ?1 OR "
                                         "target = ?1)", -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_text(st, 1, env, -1, SQLITE_STATIC);
@@ -111,7 +125,7 @@ int eo_busy(envops_svc *self, const cJSON *row, cmk_err *err)
     if (eo_running_on(self, id))
         return cmk_err_set(err, CMK_EBUSY, "environment %s has a backup, restore, copy or reset under way; try again when "
                                            "it ends", id);
-    if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_running(self->c, id))
+    if (strcmp(cmk_json_str(row, "state", ""), "Disabled") == 0 || migration_is_running(self->c.migration, id))
         return cmk_err_set(err, CMK_ESTATE,
                            "environment %s is being changed (a policy operation or a flow migration is running); try "
                            "again when `cmkctl env cmk-status %s` shows it Ready",
@@ -136,7 +150,7 @@ static const char *audit_target(const eo_job *j)
 /* eo_refuse - audit a refusal made before anything started; returns rc */
 int eo_refuse(envops_svc *self, const char *principal, const char *op, const char *target, int rc, cmk_err *err)
 {
-    audit_append(self->c->audit, principal, op, target, rc, err ? err->msg : NULL, NULL, NULL);
+    audit_append(self->c.audit, principal, op, target, rc, err ? err->msg : NULL, NULL, NULL);
     cmk_log(CMK_LOG_INFO, target, NULL, "envops.refused", "op=%s error=\"%s\"", op, err ? err->msg : "");
     return rc;
 }
@@ -144,10 +158,15 @@ int eo_refuse(envops_svc *self, const char *principal, const char *op, const cha
 /* eo_finish - audit, tell the caller, free */
 void eo_finish(eo_job *j, int rc, const cJSON *result, const char *detail)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     cmk_err e = CMK_ERR_INIT;
+    char note[CMK_ERR_MSG_MAX + 64];
     if (rc < 0)
         cmk_err_set(&e, rc, "%s", detail ? detail : "failed");
+    if (j->resumed && detail) {
+        snprintf(note, sizeof note, "%s (finished after a controller restart)", detail);
+        detail = note;
+    }
     audit_append(c->audit, j->principal, j->op, audit_target(j), rc, detail, NULL, NULL);
     if (j->id[0]) {
         char now[32];
@@ -187,9 +206,9 @@ eo_job *eo_job_new(envops_svc *self, const char *op, const char *principal, envo
 }
 
 /* eo_job_start - record the operation (env_ops) so that a restarted controller resumes it */
-void eo_job_start(eo_job *j)
+int eo_job_start(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     sqlite3_stmt *st;
     cmk_random_id("eop", j->id, sizeof j->id);
     if (sqlite3_prepare_v2(c->db,
@@ -198,7 +217,7 @@ void eo_job_start(eo_job *j)
                            -1, &st, NULL) != SQLITE_OK) {
         cmk_log(CMK_LOG_WARN, audit_target(j), NULL, "envops.not_recorded", "op=%s", j->op);
         j->id[0] = '\0';
-        return;
+        return CMK_EIO;
     }
     sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, j->op, -1, SQLITE_STATIC);
@@ -212,23 +231,26 @@ void eo_job_start(eo_job *j)
     sqlite3_finalize(st);
     cmk_log(CMK_LOG_INFO, audit_target(j), NULL, "envops.start", "op=%s id=%s source=%s backup=%s", j->op, j->id,
             j->source, j->backup);
+    return j->id[0] ? 0 : CMK_EIO;
 }
 
 /* ---- fan-outs: dump and clear ------------------------------------------------------------- */
 
-/* leg_done - one answer of a fan-out in; the last one moves on */
-static void leg_done(eo_job *j)
+/* eo_leg_done - one answer of a fan-out in; the last one moves on */
+void eo_leg_done(eo_job *j)
 {
     if (--j->outstanding > 0)
         return;
-    if (j->failed)
+    if (j->failed && j->fail_then)
+        j->fail_then(j);
+    else if (j->failed)
         eo_fail(j, j->ferr.code, "a worker did not do its part: ", j->ferr.msg);
     else
         j->then(j);
 }
 
-/* leg_failed - record a fan-out failure */
-static int leg_failed(eo_leg *l, const cmk_msg *reply, const cmk_err *err)
+/* eo_leg_failed - record a fan-out failure */
+int eo_leg_failed(eo_leg *l, const cmk_msg *reply, const cmk_err *err)
 {
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0)
         return 0;
@@ -240,10 +262,10 @@ static int leg_failed(eo_leg *l, const cmk_msg *reply, const cmk_err *err)
     return 1;
 }
 
-/* send_leg - one forward of a fan-out to the worker of env's home partition */
-static void send_leg(eo_job *j, const char *env, const char *home, const char *type, cJSON *body, broker_reply_fn cb)
+/* eo_send_leg - one forward of a fan-out to the worker of env's home partition */
+void eo_send_leg(eo_job *j, const char *env, const char *home, const char *type, cJSON *body, broker_reply_fn cb)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     char worker[96];
     cmk_err err = CMK_ERR_INIT;
     eo_leg *l = calloc(1, sizeof *l);
@@ -253,7 +275,7 @@ static void send_leg(eo_job *j, const char *env, const char *home, const char *t
         j->failed = 1;
         cmk_err_set(&j->ferr, CMK_ENOMEM, "out of memory");
         cJSON_Delete(body);
-        leg_done(j);
+        eo_leg_done(j);
         return;
     }
     l->j = j;
@@ -276,7 +298,7 @@ static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
     eo_leg *l = arg;
     eo_job *j = l->j;
     const cJSON *it;
-    if (!leg_failed(l, reply, err)) {
+    if (!eo_leg_failed(l, reply, err)) {
         cJSON_ArrayForEach(it, cJSON_GetObjectItem(reply->body, "items")) {
             static const char *const keep[] = { "id", "name", "kind", "enabled", "in_solution", "created_ms",
                                                 "trigger_token", "definition" };
@@ -291,89 +313,47 @@ static void on_dump(void *arg, const cmk_msg *reply, const cmk_err *err)
         }
     }
     free(l);
-    leg_done(j);
+    eo_leg_done(j);
 }
 
 /* eo_gather - every flow of env from the worker(s) holding them, then `then` */
 void eo_gather(eo_job *j, const char *env, int dedicated, eo_step_fn then)
 {
     j->then = then;
+    j->failed = 0;
     j->outstanding = 1; /* held until every eo_leg is sent */
     if (dedicated)
-        send_leg(j, env, "dedicated", "flow.dump", cJSON_CreateObject(), on_dump);
-    send_leg(j, env, "shared", "flow.dump", cJSON_CreateObject(), on_dump);
-    leg_done(j);
-}
-
-/* on_cleared - a worker deleted the environment's flows and runs: unschedule them */
-static void on_cleared(void *arg, const cmk_msg *reply, const cmk_err *err)
-{
-    eo_leg *l = arg;
-    eo_job *j = l->j;
-    const cJSON *it;
-    if (!leg_failed(l, reply, err)) {
-        cJSON_ArrayForEach(it, cJSON_GetObjectItem(reply->body, "flows")) {
-            if (cJSON_IsString(it))
-                recurrence_set(j->svc->c, l->env, it->valuestring, 0, 0);
-        }
-        j->flows_deleted += (int)cmk_json_num(reply->body, "flows_deleted", 0);
-        j->runs_deleted += (int)cmk_json_num(reply->body, "runs_deleted", 0);
-    }
-    free(l);
-    leg_done(j);
-}
-
-/* eo_clear - delete every flow and run of env in the worker(s) holding them, then `then` */
-void eo_clear(eo_job *j, const char *env, int dedicated, eo_step_fn then)
-{
-    ctl *c = j->svc->c;
-    migration_forget(c, env, NULL);
-    j->then = then;
-    j->outstanding = 1;
-    for (int i = 0; i < 2; i++) {
-        cJSON *b;
-        if (i == 0 && !dedicated)
-            continue;
-        b = cJSON_CreateObject();
-        cJSON_AddBoolToObject(b, "connections", j->connections);
-        send_leg(j, env, i == 0 ? "dedicated" : "shared", "env.clear", b, on_cleared);
-    }
-    leg_done(j);
+        eo_send_leg(j, env, "dedicated", "flow.dump", cJSON_CreateObject(), on_dump);
+    eo_send_leg(j, env, "shared", "flow.dump", cJSON_CreateObject(), on_dump);
+    eo_leg_done(j);
 }
 
 /* ---- putting flows back ------------------------------------------------------------------- */
 
 void eo_put_next(eo_job *j);
 
-/* on_put - one flow stored: schedule it if it recurs, remember where it lives, next */
+/* on_put - one flow staged: the next (scheduled and placed once swapped in: eo_commit) */
 static void on_put(void *arg, const cmk_msg *reply, const cmk_err *err)
 {
     eo_leg *l = arg;
     eo_job *j = l->j;
-    ctl *c = j->svc->c;
     cJSON *f = cJSON_GetArrayItem(j->flows, j->put_index);
-    const char *id = reply ? cmk_json_str(reply->body, "id", "") : "";
-    char msg[160];
-    int64_t period;
+    char msg[400];
 
     if (!reply || strcmp(reply->type, CMK_MSG_REPLY) != 0) {
-        snprintf(msg, sizeof msg, "stopped after %d of %d flows were written into %s (run it again): ", j->put_index,
-                 cJSON_GetArraySize(j->flows), j->target);
-        eo_fail(j, err && err->code ? err->code : CMK_EUNAVAIL, msg, err && err->msg[0] ? err->msg : "no answer");
+        snprintf(msg, sizeof msg, "flow %d of %d (%.40s) was not staged in the %s partition: ", j->put_index + 1,
+                 cJSON_GetArraySize(j->flows), cmk_json_str(f, "id", "?"), l->home);
         free(l);
+        eo_abort(j, err && err->code ? err->code : CMK_EUNAVAIL, msg, err && err->msg[0] ? err->msg : "no answer");
         return;
     }
-    period = recurrence_period(cJSON_GetObjectItem(f, "definition"));
-    if (period > 0)
-        recurrence_set(c, j->target, id, period, cmk_json_bool(f, "enabled", 1));
-    if (strcmp(l->home, "shared") == 0 && j->tgt_dedicated)
-        migration_keep_shared(c, j->target, id);
     free(l);
     j->put_index++;
     eo_put_next(j);
 }
 
-/* eo_put_next - the next flow into the target (a new id into another environment), or `then` */
+/* eo_put_next - the next flow into the target's staging area (a new id into another
+ * environment), or `then` */
 void eo_put_next(eo_job *j)
 {
     cJSON *f = cJSON_GetArrayItem(j->flows, j->put_index), *copy, *body;
@@ -384,6 +364,8 @@ void eo_put_next(eo_job *j)
         j->then(j);
         return;
     }
+    if (eo_gate(j, "put", eo_put_next))
+        return;
     /* a flow kept on the Microsoft-managed key (the shared side of a split environment) stays
      * there; everything else goes where the target's flows live */
     if (!j->tgt_dedicated)
@@ -406,14 +388,15 @@ void eo_put_next(eo_job *j)
     l = calloc(1, sizeof *l);
     if (!l) {
         cJSON_Delete(body);
-        eo_fail(j, CMK_ENOMEM, "out of memory", NULL);
+        eo_abort(j, CMK_ENOMEM, "out of memory", NULL);
         return;
     }
+    cJSON_AddStringToObject(body, "stage", j->id);
     l->j = j;
     cmk_strlcpy(l->home, home, sizeof l->home);
     cmk_strlcpy(l->env, j->target, sizeof l->env);
     {
-        ctl *c = j->svc->c;
+        envops_deps *c = &j->svc->c;
         char worker[96];
         cmk_err err = CMK_ERR_INIT;
         if (strcmp(home, "dedicated") == 0)
@@ -430,21 +413,23 @@ void eo_put_next(eo_job *j)
 
 /* ---- after a restart ---------------------------------------------------------------------- */
 
-/* envops_resume - operations a controller crash interrupted: restore, copy and reset start again
- * (each clears the target first, so running one again is safe); a backup is marked Failed */
+/* envops_resume - operations a controller crash interrupted: a restore, copy or reset that had
+ * reached its commit finishes swapping in (eo_roll_forward); one still staging starts again
+ * (its new staging area replaces the old one, the target untouched meanwhile); a backup is
+ * marked Failed */
 void envops_resume(envops_svc *self)
 {
-    ctl *c = self->c;
+    envops_deps *c = &self->c;
     sqlite3_stmt *st;
     cJSON *running = cJSON_CreateArray(), *it;
     char now[32];
 
-    if (sqlite3_prepare_v2(c->db, "SELECT id, kind, principal, backup, source, target FROM env_ops WHERE status = 'Running'",
+    if (sqlite3_prepare_v2(c->db, "SELECT id, kind, principal, backup, source, target, phase FROM env_ops WHERE status = 'Running'",
                            -1, &st, NULL) == SQLITE_OK) {
-        static const char *const names[] = { "id", "kind", "principal", "backup", "source", "target" };
+        static const char *const names[] = { "id", "kind", "principal", "backup", "source", "target", "phase" };
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < 7; i++)
                 cJSON_AddStringToObject(o, names[i], sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "");
             cJSON_AddItemToArray(running, o);
         }
@@ -455,6 +440,11 @@ void envops_resume(envops_svc *self)
         const char *kind = cmk_json_str(it, "kind", ""), *who = cmk_json_str(it, "principal", "");
         cmk_err err = CMK_ERR_INIT;
         int rc;
+        if (strcmp(cmk_json_str(it, "phase", ""), "commit") == 0 && strcmp(kind, "env.backup") != 0) {
+            /* past the point of no return: finish swapping in, under the same row */
+            eo_roll_forward(self, it);
+            continue;
+        }
         /* no longer under way: the operation started again below has its own row */
         store_exec_text(c->db, "UPDATE env_ops SET status = 'Resumed', ended = CAST(?2 AS INTEGER) WHERE id = ?1",
                         cmk_json_str(it, "id", ""), now, NULL, NULL, NULL);

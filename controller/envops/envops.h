@@ -14,26 +14,36 @@
  * - Restore (env.restore): tenantkey_restore_allowed() decides (same environment or another
  *   under the same customer-managed key; the encryption state at backup must match the
  *   target's now; never into a locked environment); then the data key is unwrapped (fails if
- *   the customer key is unreachable), the file opened, the target's flows and runs cleared
- *   (worker op env.clear) and every backed-up flow put back (flow.put). Into another
- *   environment the flows get new ids (flow ids are global), names and definitions are kept.
- * - Copy (env.copy): tenantkey_copy_allowed(), then dump the source, clear the target, put
- *   the flows into the target with new ids.
+ *   the customer key is unreachable), the file opened, and every backed-up flow replaces the
+ *   target's flows and runs (below). Into another environment the flows get new ids (flow ids
+ *   are global), names and definitions are kept.
+ * - Copy (env.copy): tenantkey_copy_allowed(), then dump the source and replace the target's
+ *   flows with them, with new ids.
  * - Reset (env.reset): sandbox environments only; refused while locked
  *   (tenantkey_reset_outcome()); the flows, runs and connections are deleted in every worker
  *   holding them, the backups (rows and files) deleted, the environment removed from its
  *   policy (policy_unlink) and its BYOK view reset (tenantkey_env_reset): afterwards it is on
  *   the Microsoft-managed key.
  *
+ * All at once (ENVOP-8, envops_stage.c): restore, copy and reset never write into the target's
+ * flows directly. Each begins a staging area in every partition of the target (worker op
+ * env.stage), puts the flows there (flow.put with `stage`), records the phase `commit` in
+ * env_ops once every flow is staged, and only then has each partition swap its area in (one
+ * transaction: flows and runs - and a reset's connections - deleted, the staged flows moved
+ * in), retrying until every partition did it. A failure before the commit discards the areas:
+ * the target keeps its flows, runs, connections, backups, encryption and data keys, and the
+ * error says so, why, and what to do. envops.step_gate holds each step (tests, rehearsals).
+ *
  * An environment's current encryption state is its BYOK view (tenantkey_env_byok_state)
  * overlaid with the enterprise-policy view (policy_env_status): an environment of a policy is
  * customer-managed with that policy's key; a policy-locked one is locked.
  *
  * Every operation, allowed or refused, is audited (env.backup, env.restore, env.copy,
- * env.reset). An operation under way is recorded in table env_ops; a controller restarted
- * mid-operation starts restore, copy and reset again (envops_resume: each clears the target
- * first, so a second run ends in the same state). Operations that talk to workers finish asynchronously: `done` is called once,
- * on the loop thread, with the result or the error.
+ * env.reset). An operation under way is recorded in table env_ops (with its phase); a
+ * controller restarted mid-operation starts a restore, copy or reset still staging again (its
+ * new staging area replaces the old one) and finishes one past its commit (envops_resume).
+ * Operations that talk to workers finish asynchronously: `done` is called once, on the loop
+ * thread, with the result or the error.
  */
 #ifndef CMK_ENVOPS_H
 #define CMK_ENVOPS_H
@@ -42,10 +52,21 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
+#include "audit.h"
+#include "broker.h"
+#include "clock.h"
+#include "config.h"
+#include "directory.h"
 #include "envelope.h"
 #include "err.h"
+#include "loop.h"
+#include "migration.h"
+#include "policy.h"
+#include "recurrence.h"
 #include "tenantkey.h"
+#include "vault.h"
 
 #define ENVOPS_MAGIC "CMKBAK1\n" /* first bytes of a backup file */
 #define ENVOPS_MAGIC_LEN 8
@@ -94,8 +115,24 @@ typedef struct envops_svc envops_svc;
 /* envops_done_fn - an operation ended: rc 0 and result (borrowed), or rc < 0 and err */
 typedef void (*envops_done_fn)(void *arg, int rc, const cJSON *result, const cmk_err *err);
 
-/* envops_svc_new - table env_backups in controller.db; ctl is the controller (ctl.h) */
-envops_svc *envops_svc_new(void *ctl, cmk_err *err);
+/* What envops works with (owned by the controller, all made before envops_svc_new). */
+typedef struct {
+    sqlite3 *db;               /* controller.db: env_backups, env_ops */
+    const cmk_config *cfg;     /* run dir, request.timeout, envops.step_gate */
+    cmk_loop *loop;            /* timers of the gate and the retries */
+    cmk_clock *clock;          /* times of backups and operations */
+    directory *dir;            /* environments */
+    audit_log *audit;          /* every operation, allowed or refused */
+    broker *broker;            /* forwards to the workers */
+    vault_svc *vault;          /* wrapping a backup's data key under the customer key */
+    policy_svc *policies;      /* the policy view, a policy's key, leaving a policy (reset) */
+    tenantkey_svc *tenantkeys; /* the BYOK view and the envops rules */
+    migration_svc *migration;  /* where a flow lives (flows swapped in, or held on the shared side) */
+    recurrence_svc *recurrence; /* the schedules of the flows swapped out and in */
+} envops_deps;
+
+/* envops_svc_new - tables env_backups and env_ops in controller.db; deps copied */
+envops_svc *envops_svc_new(const envops_deps *deps, cmk_err *err);
 
 /* envops_svc_destroy - free; accepts NULL, nulls the pointer */
 void envops_svc_destroy(envops_svc **self_p);
@@ -121,10 +158,13 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
                  void *arg, cmk_err *err);
 
 /* envops_resume - after a start: restore, copy and reset operations a controller crash
- * interrupted start again (env_ops rows still Running); an interrupted backup is Failed */
+ * interrupted (env_ops rows still Running) start again, or are finished if past their commit;
+ * an interrupted backup is Failed */
 void envops_resume(envops_svc *self);
 
-/* envops_list - {env, items: [{id, env, label, created, encryption_at_backup, ...}]} */
+/* envops_list - {env, items: [{id, env, label, created, encryption_at_backup, ...}], operations:
+ * [{id, kind, status, phase, started, ended?, message, source?, target?, backup?}] (the latest 10,
+ * newest first: what each did, or why it failed and what to do)} */
 int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err);
 
 #endif

@@ -6,11 +6,10 @@
 #ifndef CMK_ENVOPS_INT_H
 #define CMK_ENVOPS_INT_H
 
-#include "ctl.h"
 #include "envops.h"
 
 struct envops_svc {
-    ctl *c; /* the controller: db, directory, vault, policies, tenant keys, broker, audit */
+    envops_deps c; /* what it works with: db, directory, vault, policies, tenant keys, broker, audit */
 };
 
 typedef struct eo_job eo_job;
@@ -38,7 +37,14 @@ struct eo_job {
     cmk_err ferr;                    /* its error */
     eo_step_fn then;                 /* what runs when the fan-out is complete */
     int put_index;                   /* next flow to put */
-    int flows_deleted, runs_deleted; /* what env.clear reported */
+    int flows_deleted, runs_deleted; /* what the swaps reported */
+    int flows_in;                    /* flows the swaps moved in */
+    eo_step_fn fail_then;            /* a failed fan-out goes here (NULL: eo_fail) */
+    eo_step_fn after;                /* what follows the swap (restore/copy result, reset's end) */
+    eo_step_fn gate_next;            /* what runs when envops.step_gate opens */
+    int gated;                       /* waiting at envops.step_gate (logged once) */
+    int resumed;                     /* rolled forward after a controller restart */
+    cmk_err aerr;                    /* an aborted operation's error, told once the areas are discarded */
     envops_done_fn done;             /* the caller's completion */
     void *arg;                       /* its argument */
 };
@@ -48,6 +54,7 @@ typedef struct {
     eo_job *j;     /* the operation */
     char home[12]; /* "shared" or "dedicated": the partition asked */
     char env[64];  /* the environment asked about */
+    int tries;     /* a swap: times it was sent */
 } eo_leg;
 
 /* A wrapped backup key and what wrapped it. */
@@ -76,23 +83,60 @@ int eo_is_dedicated(const cJSON *row);
 int eo_refuse(envops_svc *self, const char *principal, const char *op, const char *target, int rc, cmk_err *err);
 
 /* eo_job_new / eo_job_start / eo_finish / eo_fail - an operation's life: made, recorded in
- * env_ops, ended (audited, the caller told, freed) with a result or an error */
+ * env_ops (eo_job_start: 0, or < 0 if it could not be recorded: j->id stays empty), ended
+ * (audited, the caller told, freed) with a result or an error */
 eo_job *eo_job_new(envops_svc *self, const char *op, const char *principal, envops_done_fn done, void *arg);
-void eo_job_start(eo_job *j);
+int eo_job_start(eo_job *j);
 void eo_finish(eo_job *j, int rc, const cJSON *result, const char *detail);
 void eo_fail(eo_job *j, int rc, const char *what, const char *why);
 
-/* eo_gather / eo_clear - every flow of env from the worker(s) holding them into j->flows, or
- * every flow and run deleted there; then `then` (or eo_fail) */
+/* eo_gather - every flow of env from the worker(s) holding them into j->flows (each with its
+ * home); then `then` (or j->fail_then / eo_fail) */
 void eo_gather(eo_job *j, const char *env, int dedicated, eo_step_fn then);
-void eo_clear(eo_job *j, const char *env, int dedicated, eo_step_fn then);
 
-/* eo_put_next - put j->flows from j->put_index on into j->target, then j->then */
+/* eo_put_next - put j->flows from j->put_index on into j->target's staging area, then j->then
+ * (a failed put: eo_abort) */
 void eo_put_next(eo_job *j);
+
+/* eo_send_leg / eo_leg_done / eo_leg_failed - one forward of a fan-out to the worker of env's
+ * home partition (body taken); an answer in (the last one moves on: j->then, or j->fail_then /
+ * eo_fail if a leg failed); 1 (and the failure recorded) if reply is not a reply */
+void eo_send_leg(eo_job *j, const char *env, const char *home, const char *type, cJSON *body, broker_reply_fn cb);
+void eo_leg_done(eo_job *j);
+int eo_leg_failed(eo_leg *l, const cmk_msg *reply, const cmk_err *err);
+
+/* ---- replacing the target all at once (envops_stage.c) ----
+ * A restore, copy or reset never writes into the target's flows directly: it begins a staging
+ * area (named by the operation's id) in every partition of the target, puts the flows there,
+ * and only then, once env_ops records the phase `commit`, swaps each area in (one transaction
+ * per partition; retried until every partition did it, also after a controller restart). A
+ * failure before the commit discards the areas: the target is as it was. */
+
+/* eo_stage_begin - a staging area in every partition of j->target, then `then` (or eo_abort) */
+void eo_stage_begin(eo_job *j, eo_step_fn then);
+
+/* eo_commit - (envops.step_gate) record the phase `commit`, swap every area in, reschedule the
+ * target's flows, then `after` */
+void eo_commit(eo_job *j, eo_step_fn after);
+
+/* eo_swap - the swaps and rescheduling alone (an operation rolled forward after a restart) */
+void eo_swap(eo_job *j, eo_step_fn after);
+
+/* eo_abort - the operation failed before its commit: discard the staging areas and finish with
+ * a message that says nothing changed, why, and what to do (what: the step, why: the cause) */
+void eo_abort(eo_job *j, int rc, const char *what, const char *why);
+
+/* eo_gate - envops.step_gate: 1 (and next runs later) while <run>/envops.step does not exist;
+ * each file lets one step through */
+int eo_gate(eo_job *j, const char *step, eo_step_fn next);
+
+/* eo_roll_forward - a restore, copy or reset (row of env_ops: id, kind, principal, backup,
+ * source, target) a restart interrupted after its commit: swap in, then finish (envops_ops.c) */
+void eo_roll_forward(envops_svc *self, const cJSON *row);
 
 /* eo_wrap_key / eo_unwrap_key - a backup's data key under the environment's current key (the
  * policy's customer key through its identity, else the Microsoft-managed key), and back */
-int eo_wrap_key(ctl *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err);
-int eo_unwrap_key(ctl *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err);
+int eo_wrap_key(envops_deps *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err);
+int eo_unwrap_key(envops_deps *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err);
 
 #endif

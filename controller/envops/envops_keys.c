@@ -23,7 +23,7 @@
 /* ---- keys --------------------------------------------------------------------------------- */
 
 /* load_mmk - the Microsoft-managed key the keyring keeps in <run>/keys (wipe it after use) */
-static int load_mmk(ctl *c, uint8_t mmk[ENVOPS_KEK_LEN], cmk_err *err)
+static int load_mmk(envops_deps *c, uint8_t mmk[ENVOPS_KEK_LEN], cmk_err *err)
 {
     char path[PATH_MAX], *text = NULL;
     size_t len = 0;
@@ -39,7 +39,7 @@ static int load_mmk(ctl *c, uint8_t mmk[ENVOPS_KEK_LEN], cmk_err *err)
 }
 
 /* eo_wrap_key - wrap a backup's data key like the environment's data is wrapped now */
-int eo_wrap_key(ctl *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err)
+int eo_wrap_key(envops_deps *c, const tenantkey_env_state *s, const uint8_t *key, eo_wrap *w, cmk_err *err)
 {
     memset(w, 0, sizeof *w);
     if (s->mode == TENANTKEY_ENV_CUSTOMER && s->policy[0]) {
@@ -77,7 +77,7 @@ int eo_wrap_key(ctl *c, const tenantkey_env_state *s, const uint8_t *key, eo_wra
 }
 
 /* eo_unwrap_key - the backup's data key back (key gets 32 bytes; wipe it) */
-int eo_unwrap_key(ctl *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err)
+int eo_unwrap_key(envops_deps *c, const eo_wrap *w, uint8_t key[CMK_DEK_KEY_LEN], cmk_err *err)
 {
     if (strcmp(w->kind, "vault") == 0) {
         uint8_t *plain = NULL;

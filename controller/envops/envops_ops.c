@@ -25,7 +25,7 @@
 /* backup_write - seal what was gathered, wrap its key, write the file, record the row */
 static void backup_write(eo_job *j)
 {
-    ctl *c = j->svc->c;
+    envops_deps *c = &j->svc->c;
     int64_t now = cmk_clock_now(c->clock);
     cJSON *payload = cJSON_CreateObject(), *result, *state;
     char *text, dir[PATH_MAX], path[PATH_MAX], hex[33], *state_text, ts[40], detail[400];
@@ -175,7 +175,7 @@ static void put_done(eo_job *j)
 {
     cJSON *result = cJSON_CreateObject();
     char detail[400];
-    int n = cJSON_GetArraySize(j->flows);
+    int n = j->flows_in;
     if (strcmp(j->op, "env.restore") == 0) {
         cJSON_AddStringToObject(result, "backup", j->backup);
         snprintf(detail, sizeof detail, "backup %s of %s restored into %s: %d flows (%d flows and %d runs replaced)%s",
@@ -194,18 +194,25 @@ static void put_done(eo_job *j)
     cJSON_Delete(result);
 }
 
-/* start_put - the target is clear: put the flows */
+/* staged - every flow is in the target's staging areas: commit (swap them in) */
+static void staged(eo_job *j)
+{
+    eo_commit(j, put_done);
+}
+
+/* start_put - the staging areas are made: put the flows there */
 static void start_put(eo_job *j)
 {
-    j->then = put_done;
+    j->then = staged;
     j->put_index = 0;
     eo_put_next(j);
 }
 
-/* clear_target - the flows are in hand: clear the target */
-static void clear_target(eo_job *j)
+/* stage_target - the flows are in hand: a staging area in every partition of the target (the
+ * target itself is untouched until the commit) */
+static void stage_target(eo_job *j)
 {
-    eo_clear(j, j->target, j->tgt_dedicated, start_put);
+    eo_stage_begin(j, start_put);
 }
 
 /* load_backup - a row of env_backups: its state, wrap and path */
@@ -215,11 +222,11 @@ static int load_backup(envops_svc *self, const char *id, char env[64], tenantkey
     sqlite3_stmt *st;
     int rc;
     memset(w, 0, sizeof *w);
-    if (sqlite3_prepare_v2(self->c->db,
+    if (sqlite3_prepare_v2(self->c.db,
                            "SELECT env, state, wrap_kind, wrap_vault, wrap_key, wrap_version, wrap_principal, wrapped, "
                            "path, dek_id FROM env_backups WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return store_err(self->c->db, err, "reading a backup");
+        return store_err(self->c.db, err, "reading a backup");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
@@ -258,7 +265,7 @@ static int open_backup(envops_svc *self, const char *id, const char *env, const 
     size_t len = 0, plen = 0;
     cmk_dek *dek = NULL;
     cJSON *payload;
-    int rc = eo_unwrap_key(self->c, w, key, err);
+    int rc = eo_unwrap_key(&self->c, w, key, err);
 
     if (rc == 0)
         rc = cmk_hex_decode(dek_hex, dek_id, sizeof dek_id, err);
@@ -315,7 +322,7 @@ int envops_restore(envops_svc *self, const char *principal, const char *backup, 
         if (rc == CMK_ENOENT && strcmp(env, src) == 0)
             cmk_err_set(err, CMK_ENOENT, "environment %s, which backup %s was taken from, no longer exists; restore it "
                                          "into another environment encrypted with the same key (--to ENV)", src, backup);
-    } else if ((rc = tenantkey_restore_allowed(&at, has_src ? &src_now : NULL, &tgt, cmk_clock_now(self->c->clock),
+    } else if ((rc = tenantkey_restore_allowed(&at, has_src ? &src_now : NULL, &tgt, cmk_clock_now(self->c.clock),
                                                err)) == 0 &&
                (rc = eo_busy(self, row, err)) == 0)
         rc = open_backup(self, backup, src, &w, path, dek_hex, &flows, err);
@@ -340,7 +347,7 @@ int envops_restore(envops_svc *self, const char *principal, const char *backup, 
     j->new_ids = strcmp(j->source, j->target) != 0;
     cJSON_Delete(row);
     eo_job_start(j);
-    clear_target(j);
+    stage_target(j);
     return 0;
 }
 
@@ -378,14 +385,14 @@ int envops_copy(envops_svc *self, const char *principal, const char *source, con
     cJSON_Delete(srow);
     cJSON_Delete(trow);
     eo_job_start(j);
-    eo_gather(j, j->source, j->src_dedicated, clear_target);
+    eo_gather(j, j->source, j->src_dedicated, stage_target);
     return 0;
 }
 
 /* ---- reset -------------------------------------------------------------------------------- */
 
 /* delete_backups - every backup of env: files and rows; the number deleted */
-static int delete_backups(ctl *c, const char *env)
+static int delete_backups(envops_deps *c, const char *env)
 {
     sqlite3_stmt *st;
     char dir[PATH_MAX];
@@ -406,15 +413,21 @@ static int delete_backups(ctl *c, const char *env)
     return n;
 }
 
-/* reset_finish - the data is gone: backups, the policy, the BYOK view */
+/* reset_finish - the data is gone: backups, the policy, the BYOK view (each step skipped when a
+ * run interrupted by a restart did it already) */
 static void reset_finish(eo_job *j)
 {
-    ctl *c = j->svc->c;
-    cJSON *result = cJSON_CreateObject(), *op = NULL;
+    envops_deps *c = &j->svc->c;
+    cJSON *result = cJSON_CreateObject(), *op = NULL, *row = NULL;
     tenantkey_env_state after;
     cmk_err err = CMK_ERR_INIT;
     char detail[600];
     int nb = delete_backups(c, j->target), rc = 0;
+
+    if (j->tgt_linked && directory_env_get(c->dir, j->target, &row, NULL) == 0 &&
+        (!cJSON_IsString(cJSON_GetObjectItem(row, "policy")) || strcmp(cmk_json_str(row, "state", ""), "Ready") != 0))
+        j->tgt_linked = 0; /* left its policy already (or is leaving it) */
+    cJSON_Delete(row);
 
     cJSON_AddStringToObject(result, "env", j->target);
     cJSON_AddNumberToObject(result, "flows_deleted", j->flows_deleted);
@@ -446,7 +459,13 @@ static void reset_finish(eo_job *j)
     cJSON_Delete(result);
 }
 
-/* envops_reset - sandbox only, not locked; clear, then reset_finish */
+/* reset_commit - every partition of the target can take part: commit (delete), then finish */
+static void reset_commit(eo_job *j)
+{
+    eo_commit(j, reset_finish);
+}
+
+/* envops_reset - sandbox only, not locked; stage nothing, commit, then reset_finish */
 int envops_reset(envops_svc *self, const char *principal, const char *env, envops_done_fn done, void *arg,
                  cmk_err *err)
 {
@@ -459,7 +478,7 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
     if ((rc = envops_reset_check(&s, err)) == 0 && (rc = eo_busy(self, row, err)) == 0 &&
         cJSON_IsString(cJSON_GetObjectItem(row, "policy")))
         /* a BYOK environment migrated to CMK may not return to the Microsoft key yet */
-        rc = tenantkey_cmk_return_check(self->c->tenantkeys, principal, s.env, err);
+        rc = tenantkey_cmk_return_check(self->c.tenantkeys, principal, s.env, err);
     if (rc < 0) {
         cJSON_Delete(row);
         return eo_refuse(self, principal, "env.reset", s.env, rc, err);
@@ -475,18 +494,89 @@ int envops_reset(envops_svc *self, const char *principal, const char *env, envop
     j->connections = 1;
     cJSON_Delete(row);
     eo_job_start(j);
-    eo_clear(j, j->target, j->tgt_dedicated, reset_finish);
+    /* an empty staging area in every partition first: a worker that can't take part fails the
+     * reset before anything is deleted; once committed it is finished, also after a restart */
+    eo_stage_begin(j, reset_commit);
     return 0;
+}
+
+/* ---- after a restart ---------------------------------------------------------------------- */
+
+/* eo_roll_forward - an operation past its commit when the controller stopped: swap in, finish */
+void eo_roll_forward(envops_svc *self, const cJSON *op)
+{
+    const char *kind = cmk_json_str(op, "kind", "");
+    eo_job *j = eo_job_new(self, kind, cmk_json_str(op, "principal", ""), NULL, NULL);
+    cJSON *row = NULL;
+    cmk_err err = CMK_ERR_INIT;
+    int rc;
+
+    if (!j)
+        return;
+    cmk_strlcpy(j->id, cmk_json_str(op, "id", ""), sizeof j->id);
+    cmk_strlcpy(j->backup, cmk_json_str(op, "backup", ""), sizeof j->backup);
+    cmk_strlcpy(j->source, cmk_json_str(op, "source", ""), sizeof j->source);
+    cmk_strlcpy(j->target, cmk_json_str(op, "target", ""), sizeof j->target);
+    j->resumed = 1;
+    rc = eo_env_view(self, j->principal, j->target, &j->state, &row, &err);
+    cmk_log(rc < 0 ? CMK_LOG_WARN : CMK_LOG_INFO, j->target, NULL, "envops.roll_forward", "op=%s id=%s rc=%d error=\"%s\"",
+            kind, j->id, rc, rc < 0 ? err.msg : "");
+    if (rc < 0) {
+        cmk_err_prefix(&err, "interrupted by a controller restart after its commit, and could not be finished: ");
+        eo_finish(j, rc, NULL, err.msg);
+        return;
+    }
+    j->tgt_dedicated = eo_is_dedicated(row);
+    j->tgt_linked = cJSON_IsString(cJSON_GetObjectItem(row, "policy"));
+    cJSON_Delete(row);
+    if (strcmp(kind, "env.reset") == 0) {
+        j->connections = 1;
+        eo_swap(j, reset_finish);
+    } else {
+        j->new_ids = strcmp(kind, "env.copy") == 0 || strcmp(j->source, j->target) != 0;
+        eo_swap(j, put_done);
+    }
 }
 
 /* ---- listing ------------------------------------------------------------------------------ */
 
-/* envops_list - the backups of env, oldest first */
+/* list_operations - the environment's latest backups, restores, copies and resets, newest
+ * first: what each did, or why it failed and what to do (ENVOP-8) */
+static void list_operations(envops_svc *self, const char *env, cJSON *ops)
+{
+    sqlite3_stmt *st;
+    if (!ops || sqlite3_prepare_v2(self->c.db,
+                                   "SELECT id, kind, status, phase, started, ended, message, source, target, backup "
+                                   "FROM env_ops WHERE target = ?1 OR source = ?1 ORDER BY started DESC, rowid DESC "
+                                   "LIMIT 10",
+                                   -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, env, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        static const char *const names[] = { "id", "kind", "status", "phase" };
+        cJSON *o = cJSON_CreateObject();
+        char ts[40];
+        for (int i = 0; i < 4; i++)
+            cJSON_AddStringToObject(o, names[i], sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "");
+        cJSON_AddStringToObject(o, "started", cmk_time_format(sqlite3_column_int64(st, 4), ts, sizeof ts));
+        if (sqlite3_column_int64(st, 5))
+            cJSON_AddStringToObject(o, "ended", cmk_time_format(sqlite3_column_int64(st, 5), ts, sizeof ts));
+        cJSON_AddStringToObject(o, "message", sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
+        for (int i = 7; i < 10; i++)
+            if (sqlite3_column_text(st, i) && *sqlite3_column_text(st, i))
+                cJSON_AddStringToObject(o, i == 7 ? "source" : i == 8 ? "target" : "backup",
+                                        (const char *)sqlite3_column_text(st, i));
+        cJSON_AddItemToArray(ops, o);
+    }
+    sqlite3_finalize(st);
+}
+
+/* envops_list - the backups of env, oldest first, and its latest operations */
 int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
 {
     sqlite3_stmt *st;
     cJSON *row = NULL, *items;
-    int rc = directory_env_get(self->c->dir, env ? env : "", &row, err);
+    int rc = directory_env_get(self->c.dir, env ? env : "", &row, err);
     const char *id;
     if (rc < 0)
         return rc;
@@ -494,14 +584,14 @@ int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
     *out = cJSON_CreateObject();
     cJSON_AddStringToObject(*out, "env", id);
     items = cJSON_AddArrayToObject(*out, "items");
-    if (sqlite3_prepare_v2(self->c->db,
+    if (sqlite3_prepare_v2(self->c.db,
                            "SELECT id, label, created, state, wrap_kind, wrap_vault, wrap_key, wrap_version, size, flows "
                            "FROM env_backups WHERE env = ? ORDER BY created, id",
                            -1, &st, NULL) != SQLITE_OK) {
         cJSON_Delete(row);
         cJSON_Delete(*out);
         *out = NULL;
-        return store_err(self->c->db, err, "listing backups");
+        return store_err(self->c.db, err, "listing backups");
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -525,6 +615,7 @@ int envops_list(envops_svc *self, const char *env, cJSON **out, cmk_err *err)
         cJSON_AddItemToArray(items, o);
     }
     sqlite3_finalize(st);
+    list_operations(self, id, cJSON_AddArrayToObject(*out, "operations"));
     cJSON_Delete(row);
     return 0;
 }
