@@ -15,66 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "worker/partition.h"
 
 #define ENV "env-seal-1"
 
-static char rootdir[64]; /* temp dir of the whole test case */
-static char tmpdir[96];  /* this test's temp dir */
-static cmk_dek *dek;     /* data DEK */
-static cmk_dek *mmk;     /* MMK DEK */
-static partition *part;  /* the open partition */
-
-/* rm_entry - nftw callback removing one entry */
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* open_part - (re)open the partition of tmpdir and give it the keys */
-static void open_part(void)
-{
-    cmk_err err = CMK_ERR_INIT;
-    int rc = partition_open(tmpdir, ENV, NULL, &part, &err);
-    ck_assert_msg(rc == 0, "partition_open: %s", err.msg);
-    partition_set_keys(part, dek, mmk);
-}
-
-static void root_setup(void)
-{
-    strcpy(rootdir, "/tmp/cmk-seal-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(rootdir));
-}
-
-static void root_teardown(void)
-{
-    nftw(rootdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* setup - a temp dir, two DEKs, an open partition */
-static void setup(void)
-{
-    cmk_err err = CMK_ERR_INIT;
-    snprintf(tmpdir, sizeof tmpdir, "%s/t-XXXXXX", rootdir);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    dek = cmk_dek_generate(&err);
-    mmk = cmk_dek_generate(&err);
-    ck_assert_ptr_nonnull(dek);
-    ck_assert_ptr_nonnull(mmk);
-    open_part();
-}
-
-/* teardown - close, free the keys, remove the temp dir */
-static void teardown(void)
-{
-    partition_close(&part);
-    cmk_dek_destroy(&dek);
-    cmk_dek_destroy(&mmk);
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+#include "partition_fixture.h"
 
 /* mkflow - an HTTP-trigger flow's metadata */
 static partition_flow mkflow(const char *id, const char *name, const char *token)

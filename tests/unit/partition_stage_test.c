@@ -13,52 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "worker/partition.h"
 
 #define ENV "env-stage-1"
 #define DEF "{\"triggers\":{\"manual\":{}},\"actions\":{}}"
 
-static char tmpdir[64];  /* this test's temp dir */
-static cmk_dek *dek;     /* data DEK */
-static cmk_dek *mmk;     /* MMK DEK */
-static partition *part;  /* the open partition */
-
-/* rm_entry - nftw callback removing one entry */
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* open_part - (re)open the partition with the keys */
-static void open_part(void)
-{
-    cmk_err err = CMK_ERR_INIT;
-    ck_assert_msg(partition_open(tmpdir, ENV, NULL, &part, &err) == 0, "partition_open: %s", err.msg);
-    partition_set_keys(part, dek, mmk);
-}
-
-/* setup - temp dir, keys, partition */
-static void setup(void)
-{
-    cmk_err err = CMK_ERR_INIT;
-    strcpy(tmpdir, "/tmp/cmk-stage-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    ck_assert_ptr_nonnull(dek = cmk_dek_generate(&err));
-    ck_assert_ptr_nonnull(mmk = cmk_dek_generate(&err));
-    open_part();
-}
-
-/* teardown - close, wipe, remove */
-static void teardown(void)
-{
-    partition_close(&part);
-    cmk_dek_destroy(&dek);
-    cmk_dek_destroy(&mmk);
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+#include "partition_fixture.h"
 
 /* mkflow - flow metadata */
 static partition_flow mkflow(const char *id, const char *name)
@@ -205,6 +164,7 @@ static Suite *stage_suite(void)
 {
     Suite *s = suite_create("partition_stage");
     TCase *tc = tcase_create("stage");
+    tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_swap_replaces_all_at_once);
     tcase_add_test(tc, test_discard_and_begin_drop_areas);
