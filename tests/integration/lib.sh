@@ -10,14 +10,24 @@ RUN="$(mktemp -d /tmp/cmkit.XXXXXX)"
 export CMK_RUN_DIR="$RUN"
 
 cleanup() {
-    local rc=$?
+    local rc=$? j
+    # the test's own background jobs first (a `( cmkctl ... > $RUN/x.out; echo $? > $RUN/x.rc ) &`
+    # would write into the run dir while it is removed)
+    for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
     "$BIN/cmkctl" down --run-dir "$RUN" --timeout 10s >/dev/null 2>&1 || true
     pkill -9 -f -- "--run-dir $RUN" 2>/dev/null || true
     if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then  # 77: skipped (SKIP_RETURN_CODE), said why
         echo "---- $TEST_NAME failed; logs of $RUN:"
         for f in "$RUN"/logs/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
     fi
-    rm -rf "$RUN"
+    # (a process of the cluster still exiting can write a file while rm walks the tree: again)
+    local i
+    for i in 1 2 3; do
+        rm -rf "$RUN" 2>/dev/null && break
+        sleep 0.3
+        pkill -9 -f -- "--run-dir $RUN" 2>/dev/null || true
+    done
+    [ ! -e "$RUN" ] || echo "note: $RUN could not be removed: $(ls -A "$RUN" | head -5 | tr '\n' ' ')" >&2
     exit $rc
 }
 trap cleanup EXIT
