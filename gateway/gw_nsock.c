@@ -46,12 +46,11 @@ typedef struct {
     int protocol; /* usually 0 */
 } sock_req;
 
-/* A request to the spawner: a helper for these namespaces. */
+/* A request to the spawner: a helper for the namespaces of this holder. The spawner makes the
+ * paths itself (/proc/<pid>/ns/user and net): it opens nothing else for the gateway. */
 typedef struct {
     int holder_pid;            /* the namespace holder (a pidfd of it comes back) */
     unsigned long netns_inode; /* the network namespace the helper must find there */
-    char userns[64];           /* /proc/<pid>/ns/user */
-    char netns[64];            /* /proc/<pid>/ns/net */
 } spawn_req;
 
 /* The spawner's answer (descriptors ride along when err is 0). */
@@ -103,6 +102,7 @@ static void helper_main(int fd, const spawn_req *r)
 {
     sigset_t none;
     struct stat sb;
+    char userns[64], netns[64];
     int u, n, status = 0;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -113,8 +113,10 @@ static void helper_main(int fd, const spawn_req *r)
     if (dup2(fd, 3) < 0)
         _exit(1);
     close_range(4, ~0U, 0);
-    u = open(r->userns, O_RDONLY | O_CLOEXEC);
-    n = open(r->netns, O_RDONLY | O_CLOEXEC);
+    snprintf(userns, sizeof userns, "/proc/%d/ns/user", r->holder_pid);
+    snprintf(netns, sizeof netns, "/proc/%d/ns/net", r->holder_pid);
+    u = open(userns, O_RDONLY | O_CLOEXEC);
+    n = open(netns, O_RDONLY | O_CLOEXEC);
     if (u < 0 || n < 0)
         status = errno;
     else if (fstat(n, &sb) < 0)
@@ -170,8 +172,9 @@ static void spawner_main(int fd)
             _exit(0);
         if (got != (ssize_t)sizeof r)
             continue;
-        r.userns[sizeof r.userns - 1] = r.netns[sizeof r.netns - 1] = '\0';
-        if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r.holder_pid, 0)) < 0)
+        if (r.holder_pid <= 0)
+            rep.err = ESRCH;
+        else if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r.holder_pid, 0)) < 0)
             rep.err = errno;
         else if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
             rep.err = errno;
@@ -285,8 +288,6 @@ static int start_helper(gw_nsock *self)
     memset(&r, 0, sizeof r);
     r.holder_pid = self->state.holder_pid;
     r.netns_inode = self->state.netns_inode;
-    cmk_strlcpy(r.userns, self->state.userns, sizeof r.userns);
-    cmk_strlcpy(r.netns, self->state.netns, sizeof r.netns);
     if (send(self->spawner, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r || !wait_in(self->spawner, 5000) ||
         cmk_recv_fds(self->spawner, &rep, sizeof rep, fds, 2, &nfds) != (ssize_t)sizeof rep) {
         cmk_error("egress.nsock_failed", "netns=%s error=\"the namespace spawner did not answer\"",
