@@ -638,3 +638,9 @@ out:
     return rc;
 }
 
+
+/* audit_is_refusal - the wording every fail-closed refusal shares ("... could not be audited") */
+int audit_is_refusal(const cmk_err *err)
+{
+    return err && err->code == CMK_EIO && strstr(err->msg, "could not be audited") != NULL;
+}

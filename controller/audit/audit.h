@@ -99,6 +99,11 @@ int audit_append(audit_log *self, const char *principal, const char *operation, 
 int audit_must(audit_log *self, const char *principal, const char *operation, const char *target,
                int result_code, const char *detail, cmk_err *err);
 
+/* audit_is_refusal - whether err is an operation refused because its audit record could not be
+ * written (audit_must here, or the vault's own fail-closed append): not a verdict on what the
+ * operation would have found (a health check must not lock environments over it) */
+int audit_is_refusal(const cmk_err *err);
+
 /* audit_list - call cb for every entry that passes filter (NULL: all), in seq order */
 int audit_list(audit_log *self, const audit_filter *filter, audit_cb cb, void *arg, cmk_err *err);
 

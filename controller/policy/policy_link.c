@@ -729,6 +729,10 @@ void policy_health_check(policy_svc *self, const char *why)
                 strcmp(cmk_json_str(p, "health_reason", ""), reason) != 0)
                 pol_exec(self, "UPDATE policies SET health = ?2, health_reason = NULLIF(?3, '') WHERE id = ?1",
                          it->valuestring, health, reason, NULL, NULL);
+        } else if (audit_is_refusal(&err)) {
+            /* the vault refused the identity's reads because the audit log cannot be written:
+             * that says nothing about the key, so no verdict (no lock) until the log is back */
+            cmk_warn("policy.health_no_verdict", "policy=%s reason=\"%s\"", it->valuestring, err.msg);
         } else if (err.code != CMK_EBUSY) {
             sqlite3_stmt *ls;
             pol_exec(self, "UPDATE policies SET health = 'Unhealthy', health_reason = ?2 WHERE id = ?1", it->valuestring,

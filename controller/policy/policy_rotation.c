@@ -308,8 +308,8 @@ static const ver_check *check_cached(policy_svc *self, const cJSON *p, const cha
     c = *n < cap ? &cache[(*n)++] : &cache[cap - 1];
     cmk_strlcpy(c->version, version, sizeof c->version);
     c->rc = pol_check_version(self, p, version, &err);
-    if (c->rc == CMK_EBUSY)
-        c->rc = 0; /* throttled: not a verdict */
+    if (c->rc == CMK_EBUSY || audit_is_refusal(&err))
+        c->rc = 0; /* throttled, or refused for want of an audit record: not a verdict */
     cmk_strlcpy(c->msg, err.msg, sizeof c->msg);
     return c;
 }
