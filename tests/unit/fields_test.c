@@ -18,6 +18,7 @@
 #include "common/op_fields.h"
 #include "common/ops.h"
 #include "common/proto.h"
+#include "doc_block.h"
 
 /* body - parse a JSON object for a test */
 static cJSON *body(const char *text)
@@ -452,26 +453,9 @@ END_TEST
 /* PROTOCOL.md holds the generated field table between its markers */
 START_TEST(protocol_doc_lists_the_limits)
 {
-    char path[4096], *text, *md, *begin, *end;
-    FILE *f;
-    long n;
-    snprintf(path, sizeof path, "%s/docs/PROTOCOL.md", CMK_SOURCE_DIR);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    text = calloc(1, (size_t)n + 1);
-    ck_assert_int_eq(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    begin = strstr(text, "<!-- fields-table:begin");
-    ck_assert_ptr_nonnull(begin);
-    begin = strchr(begin, '\n') + 1;
-    end = strstr(begin, "<!-- fields-table:end -->");
-    ck_assert_ptr_nonnull(end);
-    *end = '\0';
+    char *text = doc_block("docs/PROTOCOL.md", "fields-table"), *md;
     md = cmk_op_fields_markdown();
-    ck_assert_msg(strcmp(begin, md) == 0, "docs/PROTOCOL.md's field table differs from common/op_fields.c: "
+    ck_assert_msg(strcmp(text, md) == 0, "docs/PROTOCOL.md's field table differs from common/op_fields.c: "
                                           "replace it with the output of `cmkctl protocol --fields`");
     free(md);
     free(text);

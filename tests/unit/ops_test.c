@@ -15,6 +15,7 @@
 #include "ops.h"
 #include "proto.h"
 #include "worker.h"
+#include "doc_block.h"
 
 int op_not_dispatched(void *ctx, const cmk_msg *req, cmk_err *err);
 int op_route(void *ctx, const cmk_msg *req, cmk_err *err);
@@ -131,26 +132,9 @@ END_TEST
 /* PROTOCOL.md holds the generated table between its markers */
 START_TEST(test_protocol_doc_matches)
 {
-    char path[4096], *text, *md, *begin, *end;
-    FILE *f;
-    long n;
-    snprintf(path, sizeof path, "%s/docs/PROTOCOL.md", CMK_SOURCE_DIR);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    text = calloc(1, (size_t)n + 1);
-    ck_assert_int_eq(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    begin = strstr(text, "<!-- ops-table:begin");
-    ck_assert_ptr_nonnull(begin);
-    begin = strchr(begin, '\n') + 1;
-    end = strstr(begin, "<!-- ops-table:end -->");
-    ck_assert_ptr_nonnull(end);
-    *end = '\0';
+    char *text = doc_block("docs/PROTOCOL.md", "ops-table"), *md;
     md = cmk_op_markdown();
-    ck_assert_msg(strcmp(begin, md) == 0,
+    ck_assert_msg(strcmp(text, md) == 0,
                   "docs/PROTOCOL.md's operation table differs from common/ops.h: replace it with the "
                   "output of `cmkctl protocol --markdown`");
     free(md);
