@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,8 @@ int cmk_authorized_load(const char *run_dir, cJSON **out, cmk_err *err)
     return rc;
 }
 
+static atomic_ulong authorized_gen; /* edits made by this process (cmk_authorized_local_gen) */
+
 /* authorized_edit - under an exclusive lock: drop the entry `name` and, if entry is not NULL,
  * append it (taken); *found (may be NULL) tells whether `name` was there */
 static int authorized_edit(const char *run_dir, const char *name, cJSON *entry, int *found, cmk_err *err)
@@ -195,6 +198,7 @@ static int authorized_edit(const char *run_dir, const char *name, cJSON *entry, 
     rc = text ? cmk_file_write_atomic(path, text, strlen(text), 0600, err)
               : cmk_err_set(err, CMK_ENOMEM, "out of memory");
     free(text);
+    atomic_fetch_add(&authorized_gen, 1);
 out:
     cJSON_Delete(entry);
     cJSON_Delete(all);
@@ -202,6 +206,9 @@ out:
     close(lockfd);
     return rc;
 }
+
+/* cmk_authorized_local_gen - how many edits this process made to authorized.json */
+unsigned long cmk_authorized_local_gen(void) { return atomic_load(&authorized_gen); }
 
 /* cmk_authorized_set - add or replace an entry with its environments and tenants */
 int cmk_authorized_set(const char *run_dir, const char *name, const char *role, const char *pub,

@@ -53,6 +53,10 @@ int cmk_authorized_add(const char *run_dir, const char *name, const char *role, 
 int cmk_authorized_set(const char *run_dir, const char *name, const char *role, const char *pub,
                        const cJSON *envs, const cJSON *tenants, cmk_err *err);
 
+/* cmk_authorized_local_gen - a count of the edits this process made (set, add, remove), so a
+ * cache of the file in this process (zap.c) knows to look again without a stat */
+unsigned long cmk_authorized_local_gen(void);
+
 /* cmk_authorized_remove - drop the entry `name`; CMK_ENOENT if there is none */
 int cmk_authorized_remove(const char *run_dir, const char *name, cmk_err *err);
 

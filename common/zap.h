@@ -7,8 +7,13 @@
  * any other key is refused and the refusal is logged (event=zap.refused).
  * The list is re-read when the file changes (mtime, inode or size), so keys added by the
  * controller at run time (a new dedicated worker, `cmkctl identity add`) are known without a
- * restart. The controller's authorization check (controller/authz/authz.h) takes an identity's role
- * and tenants from the same cached list (cmk_zap_entry): one lookup, no re-read per request.
+ * restart. Every handshake checks the file; a per-request lookup (cmk_zap_entry) checks it only
+ * when the process wrote it itself (cmk_authorized_local_gen) or, if the owner put the watch in
+ * its loop (cmk_zap_attach), when the watch saw its directory change: a change made by
+ * another process counts from the loop's next turn. Without a watch (not attached, or inotify
+ * unavailable) every lookup stats it. The controller's authorization check
+ * (controller/authz/authz.h) takes an identity's role and tenants from the same cached list
+ * (cmk_zap_entry): one hash lookup, no system call per request (issue #18).
  */
 #ifndef CMK_ZAP_H
 #define CMK_ZAP_H
@@ -16,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "loop.h"
 
 typedef struct cmk_zap cmk_zap;
 
@@ -33,6 +39,14 @@ int cmk_zap_handle(cmk_zap *self);
 /* cmk_zap_entry - the authorized.json entry of a User-Id (name), or NULL; valid until the
  * next cmk_zap_handle */
 const cJSON *cmk_zap_entry(cmk_zap *self, const char *name);
+
+/* cmk_zap_attach - serve ZAP requests in loop and watch the key list's directory there;
+ * cmk_zap_detach before destroying either */
+int cmk_zap_attach(cmk_zap *self, cmk_loop *loop, cmk_err *err);
+void cmk_zap_detach(cmk_zap *self, cmk_loop *loop);
+
+/* cmk_zap_watching - 1 if lookups rely on the directory watch, 0 if they stat the file */
+int cmk_zap_watching(const cmk_zap *self);
 
 /* cmk_zap_refused - how many connections were refused so far */
 long cmk_zap_refused(const cmk_zap *self);

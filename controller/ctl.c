@@ -42,12 +42,6 @@ static const struct {
     { "console", "console" }, /* cmk-console: reads for the browser, a peer */
 };
 
-/* on_zap - ZAP requests */
-static int on_zap(cmk_loop *loop, void *sock, int fd, void *arg)
-{
-    return cmk_zap_handle(arg) < 0 ? 0 : 0;
-}
-
 /* resolve_tenant - the tenant of an object named in a request: environments from the
  * directory's placements in memory, the rest from controller.db */
 static int resolve_tenant(void *arg, authz_ref ref, const char *value, char *tenant, size_t cap, cmk_err *err)
@@ -364,7 +358,9 @@ int ctl_start(cmk_server *srv, ctl **out, cmk_err *err)
     if (rc == 0 && !(self->zap = cmk_zap_new(cmk_server_zmq(srv), self->cfg->run_dir, NULL, err)))
         rc = err->code;
     if (rc == 0) {
-        cmk_loop_add_socket(cmk_server_loop(srv), cmk_zap_socket(self->zap), on_zap, self->zap);
+        rc = cmk_zap_attach(self->zap, cmk_server_loop(srv), err);
+    }
+    if (rc == 0) {
         if (!(self->broker = broker_new(srv, "controller", err)))
             rc = err->code;
     }
@@ -453,7 +449,7 @@ void ctl_stop(ctl **self_p)
     cmk_clock_destroy(&self->clock);
     store_close(&self->db);
     if (self->zap) {
-        cmk_loop_remove_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap));
+        cmk_zap_detach(self->zap, cmk_server_loop(self->srv));
         cmk_zap_destroy(&self->zap);
     }
     if (self->lock_fd >= 0) {

@@ -225,13 +225,6 @@ static cmk_msg *http_request(gateway *self, cmk_msg **msg_p)
     return NULL;
 }
 
-/* on_zap - authenticate connecting workers */
-static int on_zap(cmk_loop *loop, void *sock, int fd, void *arg)
-{
-    cmk_zap_handle(arg);
-    return 0;
-}
-
 /* on_router - requests from workers */
 static int on_router(cmk_loop *loop, void *sock, int fd, void *arg)
 {
@@ -380,8 +373,9 @@ static int start_router(gateway *self, const cmk_config *cfg, cmk_keypair *kp, c
 
     if (rc == 0 && !(self->zap = cmk_zap_new(cmk_server_zmq(self->srv), cfg->run_dir, "worker", err)))
         rc = err->code;
+    if (rc == 0)
+        rc = cmk_zap_attach(self->zap, cmk_server_loop(self->srv), err);
     if (rc == 0) {
-        cmk_loop_add_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap), on_zap, self->zap);
         self->router = zmq_socket(cmk_server_zmq(self->srv), ZMQ_ROUTER);
         zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
         rc = cmk_proto_limit_socket(self->router, cfg->msg_max_size, err);
@@ -484,7 +478,7 @@ void gateway_stop(gateway **self_p)
         zmq_close(self->router);
     }
     if (self->zap) {
-        cmk_loop_remove_socket(cmk_server_loop(self->srv), cmk_zap_socket(self->zap));
+        cmk_zap_detach(self->zap, cmk_server_loop(self->srv));
         cmk_zap_destroy(&self->zap);
     }
     gw_tags_destroy(&self->tags);
