@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -25,16 +26,68 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t log_pid;                     /* this process's pid, asked once (0: not yet) */
 static pthread_once_t log_pid_once = PTHREAD_ONCE_INIT;
 
-/* log_pid_reset - a forked child asks again */
+/* Lines written by a loop thread between two polls wait here and go out in one write when the
+ * loop is about to wait (cmk_log_flush), so a busy worker does not pay a system call per line
+ * (issue #18); warnings, errors, other threads' lines and a line 100 ms after the oldest one
+ * waiting flush at once. */
+#define LOG_BUF_SIZE 32768
+#define LOG_BUF_MAX_AGE_US 100000
+static char log_buf[LOG_BUF_SIZE];
+static size_t log_len;                 /* bytes waiting in log_buf (log_lock) */
+static long long log_buf_since_us;     /* when the oldest waiting line was made */
+static __thread int log_deferring;     /* this thread is a loop's: its info lines may wait */
+
+/* flush_locked - write the waiting lines (lock held) */
+static void flush_locked(FILE *out)
+{
+    if (log_len) {
+        fwrite(log_buf, 1, log_len, out);
+        fflush(out);
+        log_len = 0;
+    }
+}
+
+/* cmk_log_flush - write the lines waiting */
+void cmk_log_flush(void)
+{
+    pthread_mutex_lock(&log_lock);
+    flush_locked(log_state.out ? log_state.out : stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* cmk_log_defer - this thread's info lines may wait for the next cmk_log_flush (on) or not */
+void cmk_log_defer(int on)
+{
+    log_deferring = on;
+    if (!on)
+        cmk_log_flush();
+}
+
+/* log_pid_reset - a forked child asks again; the lines waiting are its parent's to write */
 static void log_pid_reset(void)
 {
     log_pid = 0;
+    log_len = 0;
+    pthread_mutex_unlock(&log_lock); /* held by this thread since log_fork_prepare */
 }
 
-/* log_pid_init - register log_pid_reset for fork */
+/* log_fork_prepare - hold the lock across fork, so the child gets a consistent one */
+static void log_fork_prepare(void)
+{
+    pthread_mutex_lock(&log_lock);
+}
+
+/* log_fork_parent - release it again in the parent */
+static void log_fork_parent(void)
+{
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* log_pid_init - register the fork handlers and the flush at exit */
 static void log_pid_init(void)
 {
-    pthread_atfork(NULL, NULL, log_pid_reset);
+    pthread_atfork(log_fork_prepare, log_fork_parent, log_pid_reset);
+    atexit(cmk_log_flush);
 }
 
 /* my_pid - getpid() without a system call per log line */
@@ -155,10 +208,12 @@ int cmk_log_level_parse(const char *s)
 /* cmk_log - one event line */
 void cmk_log(int level, const char *env, const char *req, const char *event, const char *fmt, ...)
 {
-    char line[2048], ts[32];
+    static __thread time_t ts_sec = -1; /* the second ts_text shows */
+    static __thread char ts_text[32];
+    char line[2048];
     struct timeval tv;
-    struct tm tm;
     int n;
+    long long now_us;
     va_list ap;
     FILE *out = log_state.out ? log_state.out : stderr;
 
@@ -167,33 +222,53 @@ void cmk_log(int level, const char *env, const char *req, const char *event, con
     if (level < 0 || level > CMK_LOG_ERROR)
         level = CMK_LOG_ERROR;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    n = snprintf(line, sizeof line, "%s.%03ldZ level=%s proc=%s pid=%d env=%s req=%s event=%s", ts,
+    if (tv.tv_sec != ts_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(ts_text, sizeof ts_text, "%Y-%m-%dT%H:%M:%S", &tm);
+        ts_sec = tv.tv_sec;
+    }
+    n = snprintf(line, sizeof line, "%s.%03ldZ level=%s proc=%s pid=%d env=%s req=%s event=%s", ts_text,
                  (long)(tv.tv_usec / 1000), level_names[level], log_state.proc, my_pid(),
                  env && *env ? env : "-", req && *req ? req : "-", event);
-    if (fmt && *fmt && n > 0 && (size_t)n < sizeof line - 2) {
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line - 1)
+        n = (int)sizeof line - 2;
+    if (fmt && *fmt && (size_t)n < sizeof line - 2) {
+        int m;
         line[n++] = ' ';
         va_start(ap, fmt);
-        vsnprintf(line + n, sizeof line - n, fmt, ap);
+        m = vsnprintf(line + n, sizeof line - 1 - (size_t)n, fmt, ap);
         va_end(ap);
+        if (m > 0)
+            n += (size_t)m < sizeof line - 1 - (size_t)n ? m : (int)(sizeof line - 2 - (size_t)n);
     }
+    line[n++] = '\n';
+    now_us = (long long)tv.tv_sec * 1000000 + tv.tv_usec;
     pthread_mutex_lock(&log_lock);
     if (level >= CMK_LOG_WARN && log_limits.burst > 0) {
         char head[160];
-        snprintf(head, sizeof head, "%s.%03ldZ level=info proc=%s pid=%d env=- req=-", ts, (long)(tv.tv_usec / 1000),
-                 log_state.proc, my_pid());
+        snprintf(head, sizeof head, "%s.%03ldZ level=info proc=%s pid=%d env=- req=-", ts_text,
+                 (long)(tv.tv_usec / 1000), log_state.proc, my_pid());
+        flush_locked(out); /* a summary line it writes comes after the lines before it */
         if (!rate_locked(out, event, tv.tv_sec, head)) {
             pthread_mutex_unlock(&log_lock);
             return;
         }
     }
-    fputs(line, out);
-    fputc('\n', out);
-    fflush(out);
-    log_limits.since_check += n + 1;
+    if (log_len + (size_t)n > sizeof log_buf)
+        flush_locked(out);
+    if (!log_len)
+        log_buf_since_us = now_us;
+    memcpy(log_buf + log_len, line, (size_t)n);
+    log_len += (size_t)n;
+    if (!log_deferring || level >= CMK_LOG_WARN || now_us - log_buf_since_us >= LOG_BUF_MAX_AGE_US)
+        flush_locked(out);
+    log_limits.since_check += n;
     if (log_limits.max_size > 0 && log_limits.since_check >= (log_limits.max_size < LOG_ROTATE_CHECK * 4 ? 1 : LOG_ROTATE_CHECK)) {
         log_limits.since_check = 0;
+        flush_locked(out);
         rotate_locked(out);
     }
     pthread_mutex_unlock(&log_lock);

@@ -24,6 +24,14 @@ void cmk_log_init(const char *proc, FILE *out, int min_level);
  * warnings to warn_burst a minute (0: no limit) */
 void cmk_log_limits(long long max_size, int warn_burst);
 
+/* cmk_log_defer - on: this thread's info lines may wait (at most 100 ms, and never past a
+ * warning) for the next cmk_log_flush, so they go out in one write; the event loop sets it for
+ * its thread and flushes before each wait (loop.c). off: flush and write each line at once. */
+void cmk_log_defer(int on);
+
+/* cmk_log_flush - write every line waiting (also at exit) */
+void cmk_log_flush(void);
+
 /* cmk_log_level_parse - "debug|info|warn|error" to a level; -1 if unknown */
 int cmk_log_level_parse(const char *s);
 

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "log.h"
 
 /* One watched socket or fd. */
 typedef struct {
@@ -194,6 +195,7 @@ int cmk_loop_run(cmk_loop *self)
     size_t capitems = 0;
 
     self->stopped = 0;
+    cmk_log_defer(1); /* this thread's info lines go out in one write before each wait */
     while (!self->stopped) {
         int64_t wait = -1, now = cmk_mono_ms();
         size_t n;
@@ -219,6 +221,7 @@ int cmk_loop_run(cmk_loop *self)
         }
         if (self->max_wait >= 0 && (wait < 0 || wait > self->max_wait))
             wait = self->max_wait;
+        cmk_log_flush();
         rc = zmq_poll(items, (int)n, (long)wait);
         if (rc < 0 && errno != EINTR)
             break;
@@ -236,5 +239,6 @@ int cmk_loop_run(cmk_loop *self)
             self->stopped = 1;
     }
     free(items);
+    cmk_log_defer(0);
     return 0;
 }
