@@ -45,9 +45,15 @@ static void en_ref(cJSON *obj, const char *key, const cJSON *item)
  * read it back with sscanf to check it) */
 static void en_int(cJSON *obj, const char *key, int64_t v)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", (long long)v);
-    cJSON_AddRawToObject(obj, key, buf);
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    *--p = '\0';
+    do /* digits by hand: snprintf's "%lld" was 3% of the worker's CPU under load */
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--p = '-';
+    cJSON_AddRawToObject(obj, key, p);
 }
 
 /* engine_run_to_json - the whole run; the definition is named (flow and version), not copied */

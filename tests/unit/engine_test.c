@@ -442,6 +442,19 @@ START_TEST(test_save_and_resume_mid_run)
     /* the record names its definition (flow and version) instead of carrying a copy */
     ck_assert_ptr_null(strstr(saved, "\"definition\""));
     ck_assert_ptr_nonnull(strstr(saved, "\"definitionRef\":{\"flow\":\"flow-orders\",\"version\":1234}"));
+    {   /* integers are printed exactly, at both ends of their range */
+        static const struct { int64_t v; const char *text; } ints[] = {
+            { 0, "\"version\":0}" }, { -7, "\"version\":-7}" },
+            { INT64_MAX, "\"version\":9223372036854775807}" }, { INT64_MIN, "\"version\":-9223372036854775808}" } };
+        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+            char *text = NULL;
+            ck_assert_int_eq(engine_run_set_definition(run, "flow-orders", ints[i].v), 0);
+            ck_assert_int_eq(engine_run_to_json(run, &text, &e), 0);
+            ck_assert_msg(strstr(text, ints[i].text) != NULL, "%s not in %s", ints[i].text, text);
+            free(text);
+        }
+        ck_assert_int_eq(engine_run_set_definition(run, "flow-orders", 1234), 0);
+    }
 
     /* "crash": only the saved text survives, and the flow's definition */
     engine_run *back = NULL;
