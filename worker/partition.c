@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "worker/wmetrics.h"
 
@@ -550,6 +551,11 @@ int partition_open(const char *dir, const char *env, const partition_opts *opts,
     }
     if ((rc = setup_db(p, err)) < 0)
         goto fail;
+    {
+        cmk_err cerr = CMK_ERR_INIT;
+        if (!(p->ckpt = pt_ckpt_start(p->db, p->path, &cerr)))
+            cmk_log(CMK_LOG_WARN, p->env, NULL, "partition.checkpoints_inline", "error=\"%s\"", cerr.msg);
+    }
     *out = p;
     return 0;
 fail:
@@ -568,6 +574,7 @@ void partition_close(partition **self_p)
     *self_p = NULL;
     for (int i = 0; p->db && p->in_txn && !p->dispatching && i < 1000; i++)
         (void)commit_now(p, NULL); /* again if durable callbacks wrote more */
+    pt_ckpt_stop(&p->ckpt); /* before the writer closes: its close checkpoints what is left */
     for (size_t i = 0; i < PT_STMT_COUNT; i++)
         sqlite3_finalize(p->st[i]);
     if (p->db)
