@@ -37,8 +37,13 @@ TEST_TOOL_PACKAGES := prometheus
 # Only for the console's browser test (it.console_shows_lock_in_browser): installed when root;
 # otherwise that test is skipped with a line saying why.
 BROWSER_PACKAGES := chromium
+# Only for `make bench` (never needed by make, make test or make check): SQLCipher's runtime,
+# which cmk-bench write loads with dlopen for its comparison (default and tuned configurations).
+# Installed by `make bench` when root; otherwise, or if the install fails, that comparison is
+# skipped and the report says so.
+BENCH_PACKAGES := libsqlcipher0
 
-.PHONY: all deps build run test check bench asan fuzz clean distclean install
+.PHONY: all deps bench-deps build run test check bench asan fuzz clean distclean install
 
 all: build
 
@@ -94,8 +99,24 @@ check: build
 # flow loads on clusters of their own (Compose-only, HTTP actions, HTTP triggers, child flows, CMK events,
 # 200 dedicated environments); results and plots in docs/bench/, and the "Full results" section
 # of docs/BENCHMARKS.md rewritten from them
-bench: build
+bench: build bench-deps
 	bench/make-bench.sh $(BUILD)
+
+# bench-deps - the packages only `make bench` uses (BENCH_PACKAGES), installed when missing and
+# root; never fatal: cmk-bench skips what it cannot load and says so
+bench-deps:
+	@missing=""; \
+	for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing for make bench:$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; } || \
+	    echo "note: could not install$$missing: the SQLCipher comparison of cmk-bench write will be skipped"; \
+	elif [ -n "$$missing" ]; then \
+	  echo "note: the SQLCipher comparison of cmk-bench write will be skipped; to measure it: sudo apt-get install -y$$missing"; \
+	fi
 
 # make asan - optimised (-O2, as ASan advises -O1 or more) so the suite runs in CI's budget; a
 # test that fails is run once more (instrumented daemons are slow, and a few integration tests

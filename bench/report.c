@@ -142,14 +142,16 @@ static void machine_line(const cJSON *res, char *buf, size_t n)
 static int write_plot_data(const cJSON *res, FILE *dat, FILE *gp, const char *datpath,
                            const char *png)
 {
-    const char *modes[] = {"mmk", "cmk", "sqlcipher"};
-    const char *names[] = {"Microsoft-managed key (MMK)", "customer-managed key (CMK)", "SQLCipher"};
+    const char *modes[] = {"mmk", "cmk", "sqlcipher-tuned", "sqlcipher-default"};
+    const char *names[] = {"Microsoft-managed key (MMK)", "customer-managed key (CMK)",
+                           "SQLCipher tuned (raw key, 4 KiB pages)",
+                           "SQLCipher default (PBKDF2, default pages)"};
     const cJSON *row, *batched = cJSON_GetObjectItem(res, "batched");
     const cJSON *cfg = cJSON_GetObjectItem(res, "config");
     double last = -1;
-    char sizes[256] = "", machine[256], present[3] = {0, 0, 0};
+    char sizes[256] = "", machine[256], present[4] = {0, 0, 0, 0};
 
-    fprintf(dat, "size mmk cmk sqlcipher\n");
+    fprintf(dat, "size mmk cmk sqlcipher-tuned sqlcipher-default\n");
     cJSON_ArrayForEach(row, batched)
     {
         double size = cmk_json_num(row, "size", 0), plain = 0;
@@ -164,7 +166,7 @@ static int write_plot_data(const cJSON *res, FILE *dat, FILE *gp, const char *da
             plain = cmk_json_num(cJSON_GetObjectItem(r, "rows_s"), "median", 0);
         fprintf(dat, "\"%s\\n(plaintext %.0fk rows/s)\"", cmk_json_str(row, "size_label", "?"),
                 plain / 1000.0);
-        for (int m = 0; m < 3; m++) {
+        for (int m = 0; m < 4; m++) {
             const cJSON *v = NULL;
             cJSON_ArrayForEach(r, batched)
             if (cmk_json_num(r, "size", 0) == size && strcmp(cmk_json_str(r, "mode", ""), modes[m]) == 0)
@@ -184,14 +186,14 @@ static int write_plot_data(const cJSON *res, FILE *dat, FILE *gp, const char *da
             "set style fill solid 0.8 border -1\nset yrange [0:1.2<*]\nset grid ytics\n"
             "set ylabel 'rows/s / plaintext rows/s'\nset key outside right\n"
             "plot '%s' using 2:xtic(1) title '%s', '' using 3 title '%s', '' using 4 title "
-            "'%s', 1 with lines lt 0 title 'plaintext'\n",
+            "'%s', '' using 5 title '%s', 1 with lines lt 0 title 'plaintext'\n",
             png, cmk_json_num(cfg, "reps", 0), cmk_json_num(cfg, "records", 0), sizes,
             present[0] ? "MMK" : "", present[0] && present[1] ? ", " : "", present[1] ? "CMK" : "",
-            present[2] ? ", SQLCipher" : "", cJSON_IsTrue(cJSON_GetObjectItem(
-                                                 cJSON_GetObjectItem(res, "sqlcipher"), "available"))
-                                                 ? ""
-                                                 : " (SQLCipher not installed)",
-            machine, datpath, names[0], names[1], names[2]);
+            present[2] || present[3] ? ", SQLCipher tuned and default (a comparison)" : "",
+            cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "sqlcipher"), "available"))
+                ? ""
+                : " (SQLCipher not installed)",
+            machine, datpath, names[0], names[1], names[2], names[3]);
     return 0;
 }
 

@@ -26,7 +26,8 @@ struct bench_sqlc {
     char version[64];                                           /* for reports */
     int (*open_v2)(const char *, void **, int, const char *);   /* sqlite3_open_v2 */
     int (*close)(void *);                                       /* sqlite3_close */
-    int (*exec)(void *, const char *, void *, void *, char **); /* sqlite3_exec */
+    int (*exec)(void *, const char *, int (*)(void *, int, char **, char **), void *,
+                char **);                                       /* sqlite3_exec */
     int (*prepare)(void *, const char *, int, void **, const char **); /* sqlite3_prepare_v2 */
     int (*bind_int64)(void *, int, long long);                  /* sqlite3_bind_int64 */
     int (*bind_blob)(void *, int, const void *, int, void (*)(void *)); /* sqlite3_bind_blob */
@@ -124,13 +125,37 @@ static int exec(bench_sqlc_db *d, const char *sql, cmk_err *err)
     return rc;
 }
 
+/* bench_sqlc_cfg_what - what a configuration is */
+const char *bench_sqlc_cfg_what(bench_sqlc_cfg cfg)
+{
+    return cfg == BENCH_SQLC_TUNED
+               ? "raw 256-bit key (no PBKDF2), 4096-byte cipher pages"
+               : "the library's defaults: passphrase key through PBKDF2 (default iterations), "
+                 "default cipher page size";
+}
+
+/* key_sql - `PRAGMA key` with a fresh random raw key (tuned) or passphrase (default) */
+static void key_sql(bench_sqlc_cfg cfg, char *sql, size_t cap)
+{
+    uint8_t key[32];
+    char hex[65];
+
+    RAND_bytes(key, sizeof key);
+    cmk_hex_encode(key, sizeof key, hex, sizeof hex);
+    if (cfg == BENCH_SQLC_TUNED)
+        snprintf(sql, cap, "PRAGMA key = \"x'%s'\";", hex); /* raw key: no PBKDF2 */
+    else
+        snprintf(sql, cap, "PRAGMA key = '%s';", hex); /* a passphrase: PBKDF2 */
+    cmk_wipe(key, sizeof key);
+    cmk_wipe(hex, sizeof hex);
+}
+
 /* bench_sqlc_open - a fresh encrypted database with the partition's settings */
-int bench_sqlc_open(bench_sqlc *lib, const char *path, int synchronous, int group_max,
-                    bench_sqlc_db **out, cmk_err *err)
+int bench_sqlc_open(bench_sqlc *lib, const char *path, bench_sqlc_cfg cfg, int synchronous,
+                    int group_max, bench_sqlc_db **out, cmk_err *err)
 {
     bench_sqlc_db *d = calloc(1, sizeof *d);
-    uint8_t key[32];
-    char hex[65], sql[160];
+    char sql[200];
     int rc;
 
     *out = NULL;
@@ -142,19 +167,14 @@ int bench_sqlc_open(bench_sqlc *lib, const char *path, int synchronous, int grou
         rc = cmk_err_set(err, CMK_EIO, "SQLCipher cannot open %s", path);
         goto fail;
     }
-    RAND_bytes(key, sizeof key);
-    cmk_hex_encode(key, sizeof key, hex, sizeof hex);
-    snprintf(sql, sizeof sql, "PRAGMA key = \"x'%s'\";", hex); /* raw key: no PBKDF2 */
-    cmk_wipe(key, sizeof key);
+    key_sql(cfg, sql, sizeof sql);
     rc = exec(d, sql, err);
     cmk_wipe(sql, sizeof sql);
-    cmk_wipe(hex, sizeof hex);
     if (rc < 0)
         goto fail;
     snprintf(sql, sizeof sql,
-             "PRAGMA cipher_page_size = 4096; PRAGMA journal_mode = WAL; PRAGMA synchronous = %d;"
-             " PRAGMA temp_store = MEMORY;",
-             synchronous);
+             "%s PRAGMA journal_mode = WAL; PRAGMA synchronous = %d; PRAGMA temp_store = MEMORY;",
+             cfg == BENCH_SQLC_TUNED ? "PRAGMA cipher_page_size = 4096;" : "", synchronous);
     if ((rc = exec(d, sql, err)) < 0 ||
         (rc = exec(d, "CREATE TABLE IF NOT EXISTS bench(id INTEGER PRIMARY KEY, payload BLOB);",
                    err)) < 0)
@@ -168,6 +188,41 @@ int bench_sqlc_open(bench_sqlc *lib, const char *path, int synchronous, int grou
     return 0;
 fail:
     bench_sqlc_close(&d);
+    return rc;
+}
+
+/* Where pragma_row puts a value. */
+typedef struct {
+    char *buf;  /* the caller's buffer */
+    size_t cap; /* its size */
+} sqlc_value;
+
+/* pragma_row - sqlite3_exec callback: the first column of the first row into the buffer */
+static int pragma_row(void *arg, int ncol, char **vals, char **names)
+{
+    sqlc_value *v = arg;
+    (void)names;
+    if (ncol > 0 && vals[0] && !v->buf[0])
+        cmk_strlcpy(v->buf, vals[0], v->cap);
+    return 0;
+}
+
+/* bench_sqlc_pragma - the value of one PRAGMA */
+int bench_sqlc_pragma(bench_sqlc_db *d, const char *name, char *buf, size_t cap, cmk_err *err)
+{
+    char sql[96], *msg = NULL;
+    sqlc_value v = {buf, cap};
+    int rc;
+
+    if (!cap)
+        return cmk_err_set(err, CMK_EINVAL, "no room for the value of PRAGMA %s", name);
+    buf[0] = '\0';
+    snprintf(sql, sizeof sql, "PRAGMA %s;", name);
+    rc = d->lib->exec(d->db, sql, pragma_row, &v, &msg);
+    if (rc == SQLC_OK)
+        return 0;
+    rc = cmk_err_set(err, CMK_EIO, "SQLCipher: %s: %s", sql, msg ? msg : d->lib->errmsg(d->db));
+    d->lib->free_(msg);
     return rc;
 }
 

@@ -50,6 +50,8 @@ typedef struct {
     cmk_dek *dek[BW_NMODES];                /* DEK of each sealed mode (via its KEK) */
     bench_sqlc *sqlc;                       /* SQLCipher, if loaded */
     char sqlc_why[CMK_ERR_MSG_MAX];         /* why not */
+    char sqlc_prm[2][3][64];                /* per configuration: kdf_iter, cipher_page_size,
+                                               cipher_version as the library reports them */
     uint8_t *payload;                       /* random bytes, the largest size */
     uint64_t records[BW_MAX_SIZES];         /* records per batched trial of each size */
     bw_cell batched[BW_MAX_SIZES][BW_NMODES]; /* batched cells */
@@ -62,7 +64,8 @@ typedef struct {
 /* bw_mode_name - short name */
 const char *bw_mode_name(bw_mode m)
 {
-    static const char *const n[] = {"plain", "mmk", "cmk", "sqlcipher"};
+    static const char *const n[] = {"plain", "mmk", "cmk", "sqlcipher-tuned",
+                                    "sqlcipher-default"};
     return m < BW_NMODES ? n[m] : "?";
 }
 
@@ -70,7 +73,9 @@ const char *bw_mode_name(bw_mode m)
 const char *bw_mode_label(bw_mode m)
 {
     static const char *const n[] = {"plaintext (seal off)", "Microsoft-managed key (sealed)",
-                                    "customer-managed key (sealed)", "SQLCipher (page encryption)"};
+                                    "customer-managed key (sealed)",
+                                    "SQLCipher tuned (raw key, 4 KiB pages)",
+                                    "SQLCipher default (PBKDF2 key, default pages)"};
     return m < BW_NMODES ? n[m] : "?";
 }
 
@@ -82,7 +87,8 @@ static void usage(void)
         "Writes records through the worker's storage path (partition_bench_put: group commit,\n"
         "sealing, the worker's SQLite settings) in every mode, interleaved repetition by\n"
         "repetition: plaintext, Microsoft-managed key, customer-managed key, and SQLCipher when\n"
-        "installed. Batched mode (writes back to back) and durable mode (C writers, each waiting\n"
+        "installed (a comparison, in its default configuration and tuned: raw key, 4 KiB\n"
+        "pages). Batched mode (writes back to back) and durable mode (C writers, each waiting\n"
         "for its write to be committed) against one fsync per write. Also cmk_seal alone against\n"
         "`openssl speed -evp aes-256-gcm`, and the one-time DEK unwrap of each key.\n\n"
         "Options:\n"
@@ -155,6 +161,32 @@ static int parse_opts(int argc, char **argv, bw_opts *o, int *help, cmk_err *err
     return 0;
 }
 
+/* sqlc_probe - what each SQLCipher configuration really runs with, asked of the library on a
+ * throwaway database: its PBKDF2 iterations, cipher page size and version */
+static int sqlc_probe(bw_run *r, cmk_err *err)
+{
+    static const char *const prm[3] = {"kdf_iter", "cipher_page_size", "cipher_version"};
+    char path[4200];
+    int rc = 0;
+
+    for (int c = 0; c < 2 && rc == 0; c++) {
+        bench_sqlc_db *db = NULL;
+        snprintf(path, sizeof path, "%s/probe-%d.db", r->workdir, c);
+        rc = bench_sqlc_open(r->sqlc, path, c ? BENCH_SQLC_TUNED : BENCH_SQLC_DEFAULT, 1, 1, &db,
+                             err);
+        for (int i = 0; i < 3 && rc == 0; i++)
+            rc = bench_sqlc_pragma(db, prm[i], r->sqlc_prm[c][i], sizeof r->sqlc_prm[c][i], err);
+        bench_sqlc_close(&db);
+        unlink(path);
+        snprintf(path + strlen(path), sizeof path - strlen(path), "-wal");
+        unlink(path);
+        path[strlen(path) - 4] = '\0';
+        snprintf(path + strlen(path), sizeof path - strlen(path), "-shm");
+        unlink(path);
+    }
+    return rc < 0 ? cmk_err_prefix(err, "asking SQLCipher for its settings: ") : 0;
+}
+
 /* setup - work dir, keys of each mode, SQLCipher, payload, durable configurations */
 static int setup(bw_run *r, cmk_err *err)
 {
@@ -178,6 +210,8 @@ static int setup(bw_run *r, cmk_err *err)
     else if (!(r->sqlc = bench_sqlc_load(err))) {
         cmk_strlcpy(r->sqlc_why, err->msg, sizeof r->sqlc_why);
         cmk_err_clear(err);
+    } else if (sqlc_probe(r, err) < 0) {
+        return err->code;
     }
     for (size_t i = 0; i < r->o.nsizes; i++) {
         uint64_t cap = (uint64_t)r->o.max_mb * 1024 * 1024 / r->o.sizes[i];
@@ -260,7 +294,7 @@ static int run_durable_trial(bw_run *r, bw_trial *t, bw_cell *c, int rep, const 
 /* run_batched_rep - every size: one round of every mode, interleaved chunk by chunk */
 static int run_batched_rep(bw_run *r, int rep, cmk_err *err)
 {
-    int nm = r->sqlc ? BW_NMODES : BW_NMODES - 1, rc = 0;
+    int nm = r->sqlc ? BW_NMODES : BW_SQLC_TUNED, rc = 0; /* the SQLCipher modes come last */
 
     for (size_t s = 0; s < r->o.nsizes && rc == 0; s++) {
         char what[64], lbl[24], dirs[BW_NMODES][4200];
@@ -418,6 +452,19 @@ static void results_add(bw_run *r, cJSON *res)
     sq = cJSON_AddObjectToObject(res, "sqlcipher");
     cJSON_AddBoolToObject(sq, "available", r->sqlc != NULL);
     cJSON_AddStringToObject(sq, r->sqlc ? "version" : "message", r->sqlc ? bench_sqlc_version(r->sqlc) : r->sqlc_why);
+    cJSON_AddStringToObject(sq, "role", "a reported comparison, no target");
+    if (r->sqlc) {
+        cJSON *cfgs = cJSON_AddArrayToObject(sq, "configs");
+        for (int c = 0; c < 2; c++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "mode", bw_mode_name(c ? BW_SQLC_TUNED : BW_SQLC_DEFAULT));
+            cJSON_AddStringToObject(o, "what", bench_sqlc_cfg_what(c ? BENCH_SQLC_TUNED : BENCH_SQLC_DEFAULT));
+            cJSON_AddNumberToObject(o, "kdf_iter", atof(r->sqlc_prm[c][0]));
+            cJSON_AddNumberToObject(o, "cipher_page_size", atof(r->sqlc_prm[c][1]));
+            cJSON_AddStringToObject(o, "cipher_version", r->sqlc_prm[c][2]);
+            cJSON_AddItemToArray(cfgs, o);
+        }
+    }
     arr = cJSON_AddArrayToObject(res, "batched");
     for (size_t s = 0; s < r->o.nsizes; s++)
         for (int k = 0; k < BW_NMODES; k++) {
@@ -433,9 +480,10 @@ static void results_add(bw_run *r, cJSON *res)
             cJSON_AddNumberToObject(row, "records", (double)r->records[s]);
             if (k != BW_PLAIN)
                 cJSON_AddItemToObject(row, "ratio_to_plain", bw_ratio_json(c, &r->batched[s][BW_PLAIN]));
-            if (k == BW_MMK || k == BW_CMK)
-                if (r->batched[s][BW_SQLCIPHER].reps)
-                    cJSON_AddItemToObject(row, "ratio_to_sqlcipher", bw_ratio_json(c, &r->batched[s][BW_SQLCIPHER]));
+            if ((k == BW_MMK || k == BW_CMK) && r->batched[s][BW_SQLC_TUNED].reps) {
+                cJSON_AddItemToObject(row, "ratio_to_sqlcipher_tuned", bw_ratio_json(c, &r->batched[s][BW_SQLC_TUNED]));
+                cJSON_AddItemToObject(row, "ratio_to_sqlcipher_default", bw_ratio_json(c, &r->batched[s][BW_SQLC_DEFAULT]));
+            }
             cJSON_AddItemToArray(arr, row);
         }
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(res, "seal")) /* what sealing alone would cost */

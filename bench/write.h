@@ -8,7 +8,10 @@
  *   plain      opts.seal = 0, the reference
  *   mmk        sealed under a DEK wrapped by the Microsoft-managed key (AES key wrap)
  *   cmk        sealed under a DEK wrapped by a customer-managed key (RSA-OAEP-256)
- *   sqlcipher  SQLCipher's page encryption, when libsqlcipher is installed
+ *   sqlcipher-default / sqlcipher-tuned
+ *              SQLCipher's page encryption, when libsqlcipher is installed: as the library
+ *              ships it (PBKDF2 passphrase, default page size) and tuned (raw key, 4 KiB
+ *              pages); a reported comparison, no target
  *
  * in batched mode (group commit, writes back to back) and durable mode (C writers whose next
  * write waits for the durable callback of the previous one, against one fsync per write).

@@ -58,13 +58,14 @@ static int sink_open(const bw_trial *t, bw_sink *k, cmk_err *err)
 {
     char path[4200];
 
-    if (t->mode != BW_SQLCIPHER)
+    if (!bw_mode_sqlc(t->mode))
         return open_part(t, &k->p, err);
     if (cmk_mkdirs(t->dir, 0700, err) < 0)
         return err->code;
     snprintf(path, sizeof path, "%s/sqlcipher.db", t->dir);
-    return bench_sqlc_open(t->sqlc, path, t->popts.synchronous, t->popts.group_commit_max, &k->db,
-                           err);
+    return bench_sqlc_open(t->sqlc, path,
+                           t->mode == BW_SQLC_TUNED ? BENCH_SQLC_TUNED : BENCH_SQLC_DEFAULT,
+                           t->popts.synchronous, t->popts.group_commit_max, &k->db, err);
 }
 
 /* sink_put - one record, then the worker's timer (partition_tick) */

@@ -4,7 +4,9 @@
  * The fast path of a seal costs: one compare-and-swap on the DEK's record count (the limit),
  * one fetch-add on the DEK's nonce sequence, a lock-free read of the current nonce prefix, an
  * AAD built on the stack, and one GCM pass through a cipher context that already holds the
- * DEK's key schedule (only the IV is set per record). No malloc, no syscall per record.
+ * DEK's key schedule (only the IV is set per record, straight through the provider's
+ * encrypt_init rather than a whole EVP_CipherInit_ex: gcmctx.h). No malloc, no syscall per
+ * record.
  *
  * Nonces: the 64-bit sequence splits into an epoch (high 32 bits) and a counter (low 32 bits).
  * Each epoch gets its own random 8-byte prefix, drawn once (epoch 0 when the handle is made,
@@ -14,6 +16,8 @@
  * handle moves to a fresh epoch (and so a fresh prefix) before its first seal.
  */
 #include "envelope.h"
+
+#include "gcmctx.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -64,9 +68,10 @@ struct cmk_dek {
 
 /* Per-thread cipher contexts, each remembering which DEK's key schedule it holds. */
 struct cmk_sealer {
-    EVP_CIPHER *cipher;     /* AES-256-GCM, fetched once */
-    EVP_CIPHER_CTX *enc;    /* context for sealing */
-    EVP_CIPHER_CTX *dec;    /* context for opening */
+    EVP_CIPHER *cipher;     /* AES-256-GCM, fetched once (keeps its provider loaded) */
+    cmk_gcm_impl impl;      /* that implementation's provider functions (zeroed: EVP path) */
+    cmk_gcm_ctx enc;        /* context for sealing */
+    cmk_gcm_ctx dec;        /* context for opening */
     const cmk_dek *enc_dek; /* DEK whose key is in enc (NULL: none) */
     uint64_t enc_gen;       /* and its generation, so a reused address is not mistaken */
     const cmk_dek *dec_dek; /* DEK whose key is in dec (NULL: none) */
@@ -451,37 +456,15 @@ static int aad_build(const uint8_t id[CMK_DEK_ID_LEN], const cmk_place *place, u
     return 0;
 }
 
-/* gcm_pass - after an init: AAD, data and tag (produced when enc, checked when not) */
-static int gcm_pass(EVP_CIPHER_CTX *ctx, int enc, const uint8_t *aad, size_t aadlen,
-                    const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
-{
-    OSSL_PARAM prm[2];
-    uint8_t fin[16];
-    int n;
-
-    if (aadlen && EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
-        return -1;
-    if (len && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1)
-        return -1;
-    /* the tag goes through the params API directly: cheaper than EVP_CIPHER_CTX_ctrl */
-    prm[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, CMK_BLOB_TAG_LEN);
-    prm[1] = OSSL_PARAM_construct_end();
-    if (enc)
-        return EVP_CipherFinal_ex(ctx, fin, &n) == 1 && EVP_CIPHER_CTX_get_params(ctx, prm) == 1
-                   ? 0
-                   : -1;
-    return EVP_CIPHER_CTX_set_params(ctx, prm) == 1 && EVP_CipherFinal_ex(ctx, fin, &n) == 1 ? 0
-                                                                                             : -1;
-}
-
-/* sealer_key - init ctx for dek with iv, re-running the key schedule only for a new DEK */
-static int sealer_key(cmk_sealer *s, EVP_CIPHER_CTX *ctx, const cmk_dek **cached,
-                      uint64_t *cached_gen, const cmk_dek *dek, const uint8_t *iv, int enc)
+/* sealer_key - start one record on ctx for dek with iv; the key schedule is set only for a new
+ * DEK (a fresh IV is all a cached one needs) */
+static int sealer_key(cmk_gcm_ctx *ctx, const cmk_dek **cached, uint64_t *cached_gen,
+                      const cmk_dek *dek, const uint8_t *iv)
 {
     if (*cached == dek && *cached_gen == dek->gen)
-        return EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, enc) == 1 ? 0 : -1;
+        return cmk_gcm_ctx_start(ctx, NULL, iv);
     *cached = NULL;
-    if (EVP_CipherInit_ex(ctx, s->cipher, NULL, dek->key, iv, enc) != 1)
+    if (cmk_gcm_ctx_start(ctx, dek->key, iv) < 0)
         return -1;
     *cached = dek;
     *cached_gen = dek->gen;
@@ -498,9 +481,7 @@ cmk_sealer *cmk_sealer_new(cmk_err *err)
         return NULL;
     }
     s->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    s->enc = EVP_CIPHER_CTX_new();
-    s->dec = EVP_CIPHER_CTX_new();
-    if (!s->cipher || !s->enc || !s->dec) {
+    if (!s->cipher) {
         ERR_clear_error();
         cmk_err_set(err, CMK_ECRYPTO,
                     "OpenSSL has no AES-256-GCM (or is out of memory); check the OpenSSL 3 "
@@ -508,6 +489,10 @@ cmk_sealer *cmk_sealer_new(cmk_err *err)
         cmk_sealer_destroy(&s);
         return NULL;
     }
+    (void)cmk_gcm_impl_find(s->cipher, &s->impl); /* not found: the EVP path */
+    ERR_clear_error();
+    cmk_gcm_ctx_init(&s->enc, s->cipher, &s->impl, 1);
+    cmk_gcm_ctx_init(&s->dec, s->cipher, &s->impl, 0);
     return s;
 }
 
@@ -516,12 +501,26 @@ void cmk_sealer_forget(cmk_sealer *s)
 {
     if (!s)
         return;
-    if (s->enc)
-        EVP_CIPHER_CTX_reset(s->enc);
-    if (s->dec)
-        EVP_CIPHER_CTX_reset(s->dec);
+    cmk_gcm_ctx_reset(&s->enc);
+    cmk_gcm_ctx_reset(&s->dec);
     s->enc_dek = s->dec_dek = NULL;
     s->enc_gen = s->dec_gen = 0;
+}
+
+/* cmk_sealer_use_evp - test hook: wipe the contexts and take the EVP path from now on */
+void cmk_sealer_use_evp(cmk_sealer *s)
+{
+    if (!s)
+        return;
+    cmk_sealer_forget(s);
+    cmk_gcm_ctx_init(&s->enc, s->cipher, NULL, 1);
+    cmk_gcm_ctx_init(&s->dec, s->cipher, NULL, 0);
+}
+
+/* cmk_sealer_direct - 1 if the sealer drives the provider's AES-256-GCM functions directly */
+int cmk_sealer_direct(const cmk_sealer *s)
+{
+    return s && cmk_gcm_ctx_uses_provider(&s->enc) && cmk_gcm_ctx_uses_provider(&s->dec);
 }
 
 /* cmk_sealer_destroy - free the contexts (their key schedules are wiped); nulls the pointer */
@@ -533,8 +532,8 @@ void cmk_sealer_destroy(cmk_sealer **self_p)
         return;
     s = *self_p;
     *self_p = NULL;
-    EVP_CIPHER_CTX_free(s->enc);
-    EVP_CIPHER_CTX_free(s->dec);
+    cmk_gcm_ctx_reset(&s->enc);
+    cmk_gcm_ctx_reset(&s->dec);
     EVP_CIPHER_free(s->cipher);
     free(s);
 }
@@ -569,8 +568,8 @@ int cmk_seal(cmk_sealer *s, cmk_dek *dek, const cmk_place *place, const uint8_t 
         goto done;
     out[0] = CMK_BLOB_FORMAT_V1;
     memcpy(out + OFF_ID, dek->id, CMK_DEK_ID_LEN);
-    if (sealer_key(s, s->enc, &s->enc_dek, &s->enc_gen, dek, out + OFF_NONCE, 1) < 0 ||
-        gcm_pass(s->enc, 1, aad, aadlen, plain, len, out + OFF_CT, out + OFF_CT + len) < 0) {
+    if (sealer_key(&s->enc, &s->enc_dek, &s->enc_gen, dek, out + OFF_NONCE) < 0 ||
+        cmk_gcm_ctx_pass(&s->enc, aad, aadlen, plain, len, out + OFF_CT, out + OFF_CT + len) < 0) {
         ERR_clear_error();
         cmk_sealer_forget(s); /* the context's state is unknown: re-key next time */
         cmk_wipe(out, len + CMK_BLOB_OVERHEAD);
@@ -636,11 +635,11 @@ int cmk_open(cmk_sealer *s, const cmk_dek *dek, const cmk_place *place, const ui
     if ((rc = aad_build(blob + OFF_ID, place, aadbuf, sizeof aadbuf, &aad, &aadlen, err)) < 0)
         return rc;
     memcpy(tag, blob + OFF_CT + len, sizeof tag);
-    if (sealer_key(s, s->dec, &s->dec_dek, &s->dec_gen, dek, blob + OFF_NONCE, 0) < 0) {
+    if (sealer_key(&s->dec, &s->dec_dek, &s->dec_gen, dek, blob + OFF_NONCE) < 0) {
         ERR_clear_error();
         cmk_sealer_forget(s);
         rc = cmk_err_set(err, CMK_ECRYPTO, "AES-256-GCM setup failed inside OpenSSL");
-    } else if (gcm_pass(s->dec, 0, aad, aadlen, blob + OFF_CT, len, out, tag) < 0) {
+    } else if (cmk_gcm_ctx_pass(&s->dec, aad, aadlen, blob + OFF_CT, len, out, tag) < 0) {
         char hex[HEX_LEN];
         ERR_clear_error();
         cmk_wipe(out, len); /* never hand out unauthenticated plaintext */
@@ -671,12 +670,13 @@ int cmk_blob_dek_id(const uint8_t *blob, size_t blob_len, uint8_t id[CMK_DEK_ID_
     return 0;
 }
 
-/* gcm_raw - one AES-256-GCM pass with a throwaway context */
+/* gcm_raw - one AES-256-GCM pass with a throwaway EVP context (independent of the sealer's
+ * direct path, so known-answer tests and hand-built AADs check that path from outside) */
 static int gcm_raw(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *aad,
                    size_t aadlen, const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag,
                    cmk_err *err)
 {
-    EVP_CIPHER_CTX *ctx;
+    cmk_gcm_ctx ctx;
     int rc = 0;
 
     if (!key || !iv || !tag || (aadlen && !aad) || (len && (!in || !out)))
@@ -685,12 +685,10 @@ static int gcm_raw(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t
                            "its inputs");
     if (len > RECORD_MAX || aadlen > RECORD_MAX)
         return cmk_err_set(err, CMK_EINVAL, "input too large for one AES-256-GCM pass");
-    ctx = EVP_CIPHER_CTX_new();
-    if (!ctx)
-        return cmk_err_set(err, CMK_ENOMEM, "out of memory making a cipher context");
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv, enc) != 1) {
+    cmk_gcm_ctx_init(&ctx, EVP_aes_256_gcm(), NULL, enc);
+    if (cmk_gcm_ctx_start(&ctx, key, iv) < 0) {
         rc = cmk_err_set(err, CMK_ECRYPTO, "AES-256-GCM setup failed inside OpenSSL");
-    } else if (gcm_pass(ctx, enc, aad, aadlen, in, len, out, tag) < 0) {
+    } else if (cmk_gcm_ctx_pass(&ctx, aad, aadlen, in, len, out, tag) < 0) {
         if (!enc)
             cmk_wipe(out, len);
         rc = cmk_err_set(err, CMK_ECRYPTO,
@@ -699,7 +697,7 @@ static int gcm_raw(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t
                                "the data was tampered with");
     }
     ERR_clear_error();
-    EVP_CIPHER_CTX_free(ctx);
+    cmk_gcm_ctx_reset(&ctx);
     return rc;
 }
 

@@ -116,6 +116,14 @@ int cmk_dek_nonce_skip(cmk_dek *self, uint64_t n, cmk_err *err);
  * lock or revoke, so no expanded key lingers in the cipher contexts); accepts NULL */
 void cmk_sealer_forget(cmk_sealer *s);
 
+/* cmk_sealer_direct - 1 if the sealer drives the provider's AES-256-GCM functions directly
+ * (a fresh IV per record without an EVP init; see gcmctx.h), 0 if it goes through EVP */
+int cmk_sealer_direct(const cmk_sealer *s);
+
+/* cmk_sealer_use_evp - test hook: forget the key schedules and go through EVP from now on (the
+ * fallback when the provider's functions cannot be reached); accepts NULL */
+void cmk_sealer_use_evp(cmk_sealer *s);
+
 /* cmk_gcm256_seal_raw - one AES-256-GCM encryption with a 12-byte IV, no blob framing (for
  * known-answer tests): ct gets len bytes, tag gets 16 */
 int cmk_gcm256_seal_raw(const uint8_t key[CMK_DEK_KEY_LEN], const uint8_t iv[CMK_BLOB_NONCE_LEN],

@@ -107,16 +107,18 @@ START_TEST(test_write_targets)
     cJSON_AddStringToObject(sq, "message", "SQLCipher not installed (apt-get install libsqlcipher-dev) — skipped");
     t = bw_targets_json(res, 64);
     x = target_of(t, "batched-1k");
-    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(x, "met")));
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(x, "met"))); /* 0.91 < 0.95 */
+    ck_assert_double_eq(cJSON_GetObjectItem(x, "target")->valuedouble, 0.95);
     ck_assert_double_eq(cJSON_GetObjectItem(x, "measured")->valuedouble, 0.91); /* the worse mode */
     x = target_of(t, "batched-256");
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(x, "met")));
-    ck_assert_double_eq_tol(cJSON_GetObjectItem(x, "of_target")->valuedouble, 0.75 / 0.80, 1e-12);
+    ck_assert_double_eq_tol(cJSON_GetObjectItem(x, "of_target")->valuedouble, 0.75 / 0.85, 1e-12);
+    ck_assert_double_eq(cJSON_GetObjectItem(x, "target")->valuedouble, 0.85);
     x = target_of(t, "batched-4k");
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(x, "met")));
-    x = target_of(t, "vs-sqlcipher-1k");
-    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(x, "met")));
-    ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(x, "note")->valuestring, "SQLCipher not installed"));
+    ck_assert_double_eq(cJSON_GetObjectItem(x, "target")->valuedouble, 0.97);
+    ck_assert_double_eq(cJSON_GetObjectItem(target_of(t, "batched-64k"), "target")->valuedouble, 0.95);
+    ck_assert_ptr_null(target_of(t, "vs-sqlcipher-1k")); /* SQLCipher: a comparison, no target */
     x = target_of(t, "durable-64");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(x, "met")));
     cJSON_Delete(t);
@@ -137,6 +139,36 @@ START_TEST(test_write_targets)
         ck_assert_ptr_nonnull(strstr(buf, "SQLCipher not installed"));
         free(buf);
     }
+    cJSON_Delete(res);
+}
+END_TEST
+
+START_TEST(test_sqlcipher_comparison_markdown)
+{
+    /* SQLCipher installed: both configurations are named with what the library reported, and
+     * each sealed row is set against both, as a comparison without a target */
+    const char *doc =
+        "{\"kind\":\"write\",\"sqlcipher\":{\"available\":true,\"version\":\"libsqlcipher (SQLite 3.15.2)\","
+        "\"configs\":[{\"mode\":\"sqlcipher-default\",\"what\":\"the library's defaults\",\"kdf_iter\":64000,"
+        "\"cipher_page_size\":1024,\"cipher_version\":\"3.4.1\"},{\"mode\":\"sqlcipher-tuned\","
+        "\"what\":\"raw key\",\"kdf_iter\":64000,\"cipher_page_size\":4096,\"cipher_version\":\"3.4.1\"}]},"
+        "\"batched\":[{\"size\":1024,\"size_label\":\"1 KiB\",\"mode\":\"mmk\",\"label\":\"MMK\","
+        "\"ratio_to_sqlcipher_default\":{\"median\":2.5,\"min\":2.4,\"max\":2.6},"
+        "\"ratio_to_sqlcipher_tuned\":{\"median\":1.3,\"min\":1.25,\"max\":1.35}}]}";
+    cJSON *res = cJSON_Parse(doc);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(res);
+    bench_report_md(res, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(buf, "a reported comparison, no target"));
+    ck_assert_ptr_nonnull(strstr(buf, "- `sqlcipher-default`: the library's defaults (kdf_iter 64,000, "
+                                      "cipher_page_size 1,024, cipher_version 3.4.1)"));
+    ck_assert_ptr_nonnull(strstr(buf, "cipher_page_size 4,096"));
+    ck_assert_ptr_nonnull(strstr(buf, "| 1 KiB | mmk | 2.50 (2.40–2.60) | 1.30 (1.25–1.35) |"));
+    free(buf);
     cJSON_Delete(res);
 }
 END_TEST
@@ -192,6 +224,7 @@ int main(void)
 
     tcase_add_test(tc, test_cell_and_paired_ratio);
     tcase_add_test(tc, test_write_targets);
+    tcase_add_test(tc, test_sqlcipher_comparison_markdown);
     tcase_add_test(tc, test_load_markdown);
     tcase_add_test(tc, test_command_line_quoting);
     suite_add_tcase(s, tc);
