@@ -54,7 +54,7 @@ struct wrun {
     char req_key[64];            /* the stored key of its client request (partition_run_dedup) */
     char *trigger_json;          /* its trigger outputs as text, until its row is written */
     double t0;                   /* monotonic start (cmk_metrics_now), for the latency metric */
-    wrun *next;                  /* registry of runs in flight */
+    wrun *next, *prev;           /* registry of runs in flight (doubly linked: O(1) removal) */
 };
 
 /* An HTTP action waiting for the gateway. */
@@ -67,6 +67,8 @@ typedef struct wgw_call {
 } wgw_call;
 
 static cmk_hmap *gw_by_req;      /* request id -> wgw_call (one worker per process) */
+static cmk_hmap *runs_by_id;     /* run id -> wrun in flight (one worker per process) */
+static int runs_by_id_off;       /* the map could not be kept: walk the list */
 
 /* gw_unlink - take a pending gateway call out of the list and the map (not freed) */
 static void gw_unlink(worker *w, wgw_call *c)
@@ -106,11 +108,26 @@ static int start_child(wrun *r, const engine_work *wk);
 /* unlink_run - take r out of the registry */
 static void unlink_run(wrun *r)
 {
-    for (wrun **pp = &r->w->runs; *pp; pp = &(*pp)->next)
-        if (*pp == r) {
-            *pp = r->next;
-            return;
-        }
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (r->w->runs == r)
+        r->w->runs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+    if (runs_by_id && cmk_hmap_get(runs_by_id, r->id) == r)
+        cmk_hmap_remove(runs_by_id, r->id);
+}
+
+/* run_by_id - the run in flight with this id, or NULL */
+static wrun *run_by_id(worker *w, const char *id)
+{
+    wrun *r;
+    if (runs_by_id)
+        return cmk_hmap_get(runs_by_id, id);
+    for (r = w->runs; r && strcmp(r->id, id) != 0; r = r->next)
+        ;
+    return r;
 }
 
 /* free_run - forget a run; its pending gateway calls are dropped */
@@ -410,9 +427,7 @@ static void connector_done(wrun *r, const char *action, int version, cJSON *used
  * other worker (it may have ended, or be gone, by the time the answer comes); NULL otherwise */
 static wrun *relay_waiter(worker *w, const char *id)
 {
-    wrun *r = w->runs;
-    while (r && strcmp(r->id, id) != 0)
-        r = r->next;
+    wrun *r = run_by_id(w, id);
     return r && !r->finishing && r->outstanding > 0 && engine_run_status(r->run) == ENGINE_RUNNING ? r : NULL;
 }
 
@@ -667,12 +682,13 @@ static int on_continue(cmk_loop *loop, int64_t id, void *arg)
     wcont *c = arg;
     (void)loop;
     (void)id;
-    for (wrun *r = c->w->runs; r; r = r->next)
-        if (strcmp(r->id, c->id) == 0) {
+    {
+        wrun *r = run_by_id(c->w, c->id);
+        if (r) {
             r->continuing = 0;
             advance(r);
-            break;
         }
+    }
     free(c);
     return 0;
 }
@@ -811,8 +827,17 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
         return rc;
     }
     r->reply = reply;
+    r->prev = NULL;
     r->next = w->runs;
+    if (w->runs)
+        w->runs->prev = r;
     w->runs = r;
+    if (!runs_by_id && !runs_by_id_off && !(runs_by_id = cmk_hmap_new()))
+        runs_by_id_off = 1; /* out of memory: runs are found by walking the list from now on */
+    if (runs_by_id && cmk_hmap_put(runs_by_id, r->id, r) < 0) {
+        cmk_hmap_destroy(&runs_by_id);
+        runs_by_id_off = 1;
+    }
     w->runs_started++;
     r->t0 = cmk_metrics_now();
     cmk_metric_inc(wmetrics_get()->runs_started);
@@ -873,10 +898,8 @@ static void sweep_stale_records(worker *w, int64_t now, int64_t timeout)
         if (!e->part || partition_run_unfinished(e->part, &list, &n, NULL) < 0)
             continue;
         for (size_t i = 0; i < n; i++) {
-            wrun *live = w->runs;
+            wrun *live = run_by_id(w, list[i].id);
             cmk_err err = CMK_ERR_INIT;
-            while (live && strcmp(live->id, list[i].id) != 0)
-                live = live->next;
             if (live || now - list[i].start_ms <= timeout)
                 continue;
             if (partition_run_save(e->part, list[i].id, "Failed", now, NULL, NULL, NULL, &err) == 0)
@@ -950,4 +973,6 @@ void wruns_destroy_all(worker *w)
         free_run(r);
     }
     cmk_hmap_destroy(&gw_by_req);
+    cmk_hmap_destroy(&runs_by_id);
+    runs_by_id_off = 0;
 }
