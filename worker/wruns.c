@@ -1,8 +1,8 @@
 /*
- * wruns.c - runs of flows in a worker: the engine steps each run as far as it can; HTTP
- * actions go to the gateway (replies come back asynchronously, matched by request id), child
- * flows run in the same worker and answer with their Response, List flows as Admin is answered
- * from the partition. A run is recorded when its first step returns to the loop still running
+ * wruns.c - runs of flows in a worker: the engine steps each run as far as it can and hands
+ * out the work it waits on - HTTP actions to the gateway (wruns_gw.c), child flows and List
+ * flows as Admin to the worker itself (wruns_actions.c); the sweeper (wruns_sweep.c) ends runs
+ * past run.timeout. A run is recorded when its first step returns to the loop still running
  * (with its trigger) and saved with every action's inputs and outputs when it ends; a run that
  * ends within its first step (a Compose-only flow) is written once, trigger and record together.
  * Its caller hears only once that write is durable.
@@ -11,7 +11,7 @@
  * Run ids sort by time, newest first, as Logic Apps run ids do (they count down in time):
  * "run-" + 12 hex digits of (2^48 - 1 - start ms) + 8 hex digits of a per-process sequence
  * (random start, counting down). A partition's index of run ids then grows at one end instead
- * of at random pages. Pending gateway calls are found by request id in a hash map.
+ * of at random pages. Runs in flight are found by id in a hash map.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,63 +27,13 @@
 #include "util.h"
 #include "wmetrics.h"
 #include "worker.h"
+#include "wruns_int.h"
 #include "ops.h"
 
-#define CHILD_DEPTH_MAX 8        /* child flows nested deeper than this fail */
-#define GATEWAY_GRACE_MS 5000    /* beyond egress.timeout before a worker gives up on the gateway */
 #define SLICE_STARTS 16          /* actions one step of a run may start before the loop runs again */
-#define SWEEP_EVERY_MS 1000      /* how often the sweeper looks for runs past run.timeout */
 
-struct wrun {
-    worker *w;
-    char env[64];                /* environment id */
-    engine_run *run;             /* the engine's state */
-    char id[64];                 /* run id */
-    char flow_id[64];
-    cmk_msg *reply;              /* the caller's reply (NULL for child runs) */
-    wrun *parent;                /* the run whose child flow this is */
-    char parent_action[128];     /* the parent's Workflow action */
-    int depth;                   /* child depth */
-    int outstanding;             /* external work in flight */
-    int finishing;               /* final save in flight */
-    int descendants;             /* child runs started under this top-level run, in all */
-    int continuing;              /* a continuation of a time-sliced step is scheduled */
-    int gw_pending;              /* its calls in w->gw_calls */
-    int recorded;                /* its row is written (Running, or ended) */
-    partition_run meta;          /* what its row says when it starts */
-    char req_key[64];            /* the stored key of its client request (partition_run_dedup) */
-    char *trigger_json;          /* its trigger outputs as text, until its row is written */
-    double t0;                   /* monotonic start (cmk_metrics_now), for the latency metric */
-    wrun *next, *prev;           /* registry of runs in flight (doubly linked: O(1) removal) */
-};
-
-/* An HTTP action waiting for the gateway. */
-typedef struct wgw_call {
-    char reqid[CMK_PROTO_MAX_REQID + 1];
-    wrun *run;
-    char action[128];
-    int64_t deadline;            /* mono ms */
-    struct wgw_call *next, *prev;
-} wgw_call;
-
-static cmk_hmap *gw_by_req;      /* request id -> wgw_call (one worker per process) */
 static cmk_hmap *runs_by_id;     /* run id -> wrun in flight (one worker per process) */
 static int runs_by_id_off;       /* the map could not be kept: walk the list */
-
-/* gw_unlink - take a pending gateway call out of the list and the map (not freed) */
-static void gw_unlink(worker *w, wgw_call *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->gw_calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->next = c->prev = NULL;
-    if (gw_by_req)
-        cmk_hmap_remove(gw_by_req, c->reqid);
-    c->run->gw_pending--;
-}
 
 /* run_id - a run id that sorts by time, newest first (see the file header) */
 static char *run_id(int64_t now_ms, char *buf, size_t cap)
@@ -101,10 +51,6 @@ static char *run_id(int64_t now_ms, char *buf, size_t cap)
     return buf;
 }
 
-static void advance(wrun *r);
-static int send_http(wrun *r, const engine_work *wk);
-static int start_child(wrun *r, const engine_work *wk);
-
 /* unlink_run - take r out of the registry */
 static void unlink_run(wrun *r)
 {
@@ -119,8 +65,8 @@ static void unlink_run(wrun *r)
         cmk_hmap_remove(runs_by_id, r->id);
 }
 
-/* run_by_id - the run in flight with this id, or NULL */
-static wrun *run_by_id(worker *w, const char *id)
+/* wrun_by_id - the run in flight with this id, or NULL */
+wrun *wrun_by_id(worker *w, const char *id)
 {
     wrun *r;
     if (runs_by_id)
@@ -133,14 +79,7 @@ static wrun *run_by_id(worker *w, const char *id)
 /* free_run - forget a run; its pending gateway calls are dropped */
 static void free_run(wrun *r)
 {
-    worker *w = r->w;
-    for (wgw_call *c = r->gw_pending > 0 ? w->gw_calls : NULL, *next; c && r->gw_pending > 0; c = next) {
-        next = c->next;
-        if (c->run == r) {
-            gw_unlink(w, c);
-            free(c);
-        }
-    }
+    wrun_gw_drop(r);
     unlink_run(r);
     engine_run_destroy(&r->run);
     cmk_msg_destroy(&r->reply);
@@ -250,7 +189,7 @@ static void on_saved(void *arg, int rc)
         p->outstanding--;
         if (engine_complete(p->run, r->parent_action, st, text, st == ENGINE_SUCCEEDED ? NULL : "the child flow failed",
                             worker_now(w), &err) == 0)
-            advance(p);
+            wrun_advance(p);
         free(text);
     } else if (r->reply) {
         if (rc < 0)
@@ -264,8 +203,8 @@ static void on_saved(void *arg, int rc)
     free_run(r);
 }
 
-/* finish - save the ended run; the caller hears once it is durable */
-static void finish(wrun *r)
+/* wrun_finish - save the ended run; the caller hears once it is durable */
+void wrun_finish(wrun *r)
 {
     wenv *e = wenv_find(r->w, r->env);
     char *record = NULL;
@@ -297,379 +236,6 @@ static void finish(wrun *r)
     free(record);
 }
 
-/* send_http - an HTTP action to the gateway; 1 if it failed at once (step the run again) */
-static int send_http(wrun *r, const engine_work *wk)
-{
-    worker *w = r->w;
-    wenv *e = wenv_find(w, r->env);
-    cmk_msg *msg = cmk_msg_new(CMK_T_HTTP_REQUEST, NULL);
-    wgw_call *c = calloc(1, sizeof *c);
-    cmk_err err = CMK_ERR_INIT;
-    int64_t timeout = cmk_server_config(w->srv)->egress_timeout;
-
-    if (!msg || !c) {
-        cmk_msg_destroy(&msg);
-        free(c);
-        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, "out of memory", worker_now(w), &err);
-        return 1;
-    }
-    cJSON_AddStringToObject(msg->body, "env", r->env);
-    cJSON_AddStringToObject(msg->body, "flow", r->flow_id);
-    cJSON_AddStringToObject(msg->body, "run", r->id);
-    cJSON_AddStringToObject(msg->body, "action", wk->action);
-    cJSON_AddStringToObject(msg->body, "infrastructure", e ? e->infrastructure : "shared");
-    cJSON_AddStringToObject(msg->body, "region", e ? e->region : "");
-    cJSON_AddStringToObject(msg->body, "kind", "http");
-    cJSON_AddStringToObject(msg->body, "method", wk->method ? wk->method : "GET");
-    cJSON_AddStringToObject(msg->body, "uri", wk->uri ? wk->uri : "");
-    cJSON_AddItemToObject(msg->body, "headers", wk->headers ? cJSON_Duplicate(wk->headers, 1) : cJSON_CreateObject());
-    if (wk->body) {
-        char *text = cJSON_IsString(wk->body) ? strdup(wk->body->valuestring) : cJSON_PrintUnformatted(wk->body);
-        cJSON_AddStringToObject(msg->body, "body", text ? text : "");
-        free(text);
-    }
-    cJSON_AddNumberToObject(msg->body, "timeout_ms", (double)timeout);
-    if (cmk_msg_send(msg, w->gateway, &err) < 0) {
-        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(w), &err);
-        cmk_msg_destroy(&msg);
-        free(c);
-        return 1;
-    }
-    cmk_strlcpy(c->reqid, msg->reqid, sizeof c->reqid);
-    c->run = r;
-    cmk_strlcpy(c->action, wk->action, sizeof c->action);
-    c->deadline = cmk_mono_ms() + timeout + GATEWAY_GRACE_MS;
-    c->next = w->gw_calls;
-    if (c->next)
-        c->next->prev = c;
-    w->gw_calls = c;
-    r->gw_pending++;
-    if (!gw_by_req)
-        gw_by_req = cmk_hmap_new();
-    if (gw_by_req && cmk_hmap_put(gw_by_req, c->reqid, c) < 0)
-        cmk_warn("gateway.map_full", "req=%s: its reply will be looked for in the list", c->reqid);
-    r->outstanding++;
-    cmk_msg_destroy(&msg);
-    return 0;
-}
-
-/* list_flows - the environment's flows for List flows as Admin */
-static char *list_flows(wrun *r, int version)
-{
-    wenv *e = wenv_find(r->w, r->env);
-    partition_flow *list = NULL;
-    size_t n = 0;
-    cJSON *out = cJSON_CreateObject(), *body = cJSON_AddObjectToObject(out, "body"),
-          *value = cJSON_AddArrayToObject(body, "value");
-    char *text;
-    cJSON_AddNumberToObject(out, "statusCode", 200);
-    if (e && e->part && partition_flow_list(e->part, &list, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            cJSON *f = cJSON_CreateObject();
-            cJSON_AddStringToObject(f, "name", list[i].id);
-            cJSON_AddStringToObject(f, version == 2 ? "displayName" : "DisplayName", list[i].name);
-            cJSON_AddStringToObject(f, "state", list[i].enabled ? "Started" : "Stopped");
-            cJSON_AddItemToArray(value, f);
-        }
-        free(list);
-    }
-    text = cJSON_PrintUnformatted(out);
-    cJSON_Delete(out);
-    return text;
-}
-
-/* open_connection - a connector action's host.connectionName that names one of the
- * environment's connections (conn-...) is opened: its secret unsealed with the key that
- * protects it (the customer's for OAuth ones after CMK, the Microsoft-managed one for non-OAuth
- * ones); 0 and *used (a JSON object for the outputs, or NULL when the action names no stored
- * connection), or the reason the action fails */
-static int open_connection(wrun *r, const engine_work *wk, cJSON **used, cmk_err *err)
-{
-    wenv *e = wenv_find(r->w, r->env);
-    const char *name = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(wk->request, "host"), "connectionName"));
-    char *secret = NULL, hex[33] = "";
-    int oauth = 0, rc;
-    *used = NULL;
-    if (!name || strncmp(name, "conn", 4) != 0)
-        return 0; /* the connector's built-in connection */
-    if (!e || !e->part)
-        return cmk_err_set(err, CMK_EUNAVAIL, "environment %s is not open", r->env);
-    if ((rc = partition_conn_get(e->part, name, &oauth, &secret, err)) < 0)
-        return cmk_err_prefix(err, "the action's connection cannot be used: ");
-    cmk_wipe_str(secret, strlen(secret));
-    partition_conn_key_id(e->part, name, hex, NULL);
-    *used = cJSON_CreateObject();
-    cJSON_AddStringToObject(*used, "id", name);
-    cJSON_AddBoolToObject(*used, "oauth", oauth);
-    cJSON_AddStringToObject(*used, "protected_by", oauth ? "environment key" : "Microsoft-managed key");
-    cJSON_AddStringToObject(*used, "sealed_under_dek", hex);
-    return 0;
-}
-
-/* connector_done - complete a List flows as Admin action, with the connection it used (or NULL) */
-static void connector_done(wrun *r, const char *action, int version, cJSON *used)
-{
-    cmk_err e2 = CMK_ERR_INIT;
-    char *out = list_flows(r, version);
-    if (used) {
-        cJSON *o = cJSON_Parse(out);
-        free(out);
-        cJSON_AddItemToObject(o, "connection", used);
-        out = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-    }
-    engine_complete(r->run, action, ENGINE_SUCCEEDED, out, NULL, worker_now(r->w), &e2);
-    free(out);
-}
-
-/* relay_waiter - the run `id` if it still waits for an answer relayed from the environment's
- * other worker (it may have ended, or be gone, by the time the answer comes); NULL otherwise */
-static wrun *relay_waiter(worker *w, const char *id)
-{
-    wrun *r = run_by_id(w, id);
-    return r && !r->finishing && r->outstanding > 0 && engine_run_status(r->run) == ENGINE_RUNNING ? r : NULL;
-}
-
-/* A connection opened on the environment's other worker (found again by run id). */
-typedef struct {
-    worker *w;
-    char run[64];
-    char action[128];
-    int version;
-} wconnuse;
-
-/* on_conn_used - the dedicated worker opened the connection (or why not): the action ends */
-static void on_conn_used(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
-{
-    wconnuse *c = arg;
-    wrun *r = relay_waiter(c->w, c->run);
-    (void)peer;
-    if (r) {
-        r->outstanding--;
-        if (reply) {
-            cJSON *used = cJSON_CreateObject();
-            const char *k[] = {"id", "protected_by", "sealed_under_dek"};
-            for (size_t i = 0; i < sizeof k / sizeof *k; i++)
-                cJSON_AddStringToObject(used, k[i], cmk_json_str(reply->body, k[i], ""));
-            cJSON_AddBoolToObject(used, "oauth", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply->body, "oauth")));
-            cJSON_AddStringToObject(used, "opened_by", "the environment's dedicated worker");
-            connector_done(r, c->action, c->version, used);
-        } else {
-            char msg[CMK_ERR_MSG_MAX];
-            cmk_err e2 = CMK_ERR_INIT;
-            snprintf(msg, sizeof msg, "the action's connection cannot be used: %s",
-                     err && err->msg[0] ? err->msg : "the dedicated worker did not answer");
-            engine_complete(r->run, c->action, ENGINE_FAILED, NULL, msg, worker_now(r->w), &e2);
-        }
-        advance(r);
-    }
-    free(c);
-}
-
-/* use_remote_connection - the connection moved to the environment's dedicated partition (a
- * flow held on the Microsoft-managed key after CMK): the dedicated worker opens it (conn.use);
- * 0 if asked */
-static int use_remote_connection(wrun *r, const engine_work *wk, const char *name, cmk_err *err)
-{
-    wconnuse *c = calloc(1, sizeof *c);
-    cJSON *body = cJSON_CreateObject();
-    int rc;
-    if (!c || !body) {
-        free(c);
-        cJSON_Delete(body);
-        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    }
-    c->w = r->w;
-    c->version = wk->list_flows_version;
-    cmk_strlcpy(c->run, r->id, sizeof c->run);
-    cmk_strlcpy(c->action, wk->action, sizeof c->action);
-    cJSON_AddStringToObject(body, "env", r->env);
-    cJSON_AddStringToObject(body, "conn", name);
-    cJSON_AddStringToObject(body, "caller", r->flow_id);
-    r->outstanding++;
-    rc = cmk_peer_request(r->w->peer, CMK_T_CONN_USE, body,
-                          cmk_server_config(r->w->srv)->request_timeout + GATEWAY_GRACE_MS, on_conn_used, c, err);
-    cJSON_Delete(body);
-    if (rc < 0) {
-        r->outstanding--;
-        free(c);
-    }
-    return rc;
-}
-
-/* connector_action - List flows as Admin, through the action's connection if it names one; 1 if
- * the action ended (step the run again), 0 if it waits for the dedicated worker */
-static int connector_action(wrun *r, const engine_work *wk)
-{
-    cmk_err err = CMK_ERR_INIT, e2 = CMK_ERR_INIT;
-    cJSON *used = NULL;
-    wenv *e = wenv_find(r->w, r->env);
-    int rc = open_connection(r, wk, &used, &err);
-    if (rc == CMK_ENOENT && e && cmk_server_shared(r->w->srv) && strcmp(e->infrastructure, "dedicated") == 0) {
-        const char *name = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(wk->request, "host"), "connectionName"));
-        cmk_err_clear(&err);
-        if ((rc = use_remote_connection(r, wk, name, &err)) == 0)
-            return 0;
-        cmk_err_prefix(&err, "the action's connection cannot be used: ");
-    }
-    if (rc < 0) {
-        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(r->w), &e2);
-        return 1;
-    }
-    connector_done(r, wk->action, wk->list_flows_version, used);
-    return 1;
-}
-
-/* run_root - the top-level run a child run belongs to */
-static wrun *run_root(wrun *r)
-{
-    while (r->parent)
-        r = r->parent;
-    return r;
-}
-
-/* A child-flow call relayed to the environment's other worker (found again by run id: the run
- * may be gone by the time the answer comes). */
-typedef struct {
-    worker *w;
-    char run[64];
-    char action[128];
-} wremote;
-
-/* on_remote_child - the child run's result from the other worker (the controller relayed the
- * call), or why there is none: the parent's Workflow action ends like a local child's */
-static void on_remote_child(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
-{
-    wremote *c = arg;
-    wrun *r = relay_waiter(c->w, c->run);
-    (void)peer;
-    if (r) {
-        cmk_err e2 = CMK_ERR_INIT;
-        engine_status st = ENGINE_FAILED;
-        char *text = NULL;
-        const char *why = err && err->msg[0] ? err->msg : "the child flow's worker did not answer";
-        if (reply) {
-            const cJSON *resp = cJSON_GetObjectItemCaseSensitive(reply->body, "response");
-            cJSON *out = cJSON_CreateObject();
-            int ok = strcmp(cmk_json_str(reply->body, "status", ""), "Succeeded") == 0;
-            int code = resp ? (int)cmk_json_num(resp, "statusCode", 200) : ok ? 200 : 500;
-            st = ok && code < 400 ? ENGINE_SUCCEEDED : ENGINE_FAILED;
-            cJSON_AddNumberToObject(out, "statusCode", code);
-            if (resp) {
-                const cJSON *h = cJSON_GetObjectItemCaseSensitive(resp, "headers");
-                const cJSON *b = cJSON_GetObjectItemCaseSensitive(resp, "body");
-                cJSON_AddItemToObject(out, "headers", h ? cJSON_Duplicate(h, 1) : cJSON_CreateObject());
-                cJSON_AddItemToObject(out, "body", b ? cJSON_Duplicate(b, 1) : cJSON_CreateNull());
-            } else
-                cJSON_AddItemToObject(out, "body", cJSON_CreateNull());
-            text = cJSON_PrintUnformatted(out);
-            cJSON_Delete(out);
-            why = "the child flow failed";
-        }
-        r->outstanding--;
-        if (engine_complete(r->run, c->action, st, text, st == ENGINE_SUCCEEDED ? NULL : why, worker_now(r->w),
-                            &e2) == 0)
-            advance(r);
-        free(text);
-    }
-    free(c);
-}
-
-/* start_remote_child - a child flow this worker does not hold, in an environment on dedicated
- * infrastructure: a flow held on the Microsoft-managed key calls a child that migrated. The
- * controller runs it on the worker where it lives (flow.child-run); 0 if sent */
-static int start_remote_child(wrun *r, const engine_work *wk, cmk_err *err)
-{
-    worker *w = r->w;
-    wremote *c = calloc(1, sizeof *c);
-    cJSON *body = cJSON_CreateObject();
-    int rc;
-    if (!c || !body) {
-        free(c);
-        cJSON_Delete(body);
-        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    }
-    c->w = w;
-    cmk_strlcpy(c->run, r->id, sizeof c->run);
-    cmk_strlcpy(c->action, wk->action, sizeof c->action);
-    cJSON_AddStringToObject(body, "env", r->env);
-    cJSON_AddStringToObject(body, "flow", wk->child_flow ? wk->child_flow : "");
-    cJSON_AddStringToObject(body, "caller", r->flow_id);
-    cJSON_AddItemToObject(body, "body", wk->body ? cJSON_Duplicate(wk->body, 1) : cJSON_CreateNull());
-    r->outstanding++;
-    rc = cmk_peer_request(w->peer, CMK_T_FLOW_CHILD_RUN, body,
-                          cmk_server_config(w->srv)->request_timeout + GATEWAY_GRACE_MS, on_remote_child, c, err);
-    cJSON_Delete(body);
-    if (rc < 0) {
-        r->outstanding--;
-        free(c);
-        return rc;
-    }
-    cmk_log(CMK_LOG_INFO, r->env, r->id, "run.child_remote", "flow=%s action=%s child=%s", r->flow_id, wk->action,
-            wk->child_flow ? wk->child_flow : "");
-    return 0;
-}
-
-/* start_child - a child flow of the same environment; 1 if it failed at once (the action is
- * Failed with the reason and the run goes on by its runAfter rules) */
-static int start_child(wrun *r, const engine_work *wk)
-{
-    worker *w = r->w;
-    wenv *e = wenv_find(w, r->env);
-    wrun *root = run_root(r);
-    int64_t max_desc = cmk_server_config(w->srv)->run_max_descendants;
-    partition_flow meta;
-    flowdef *fd = NULL;
-    const char *child = wk->child_flow ? wk->child_flow : "";
-    cJSON *t;
-    cmk_err err = CMK_ERR_INIT;
-    int rc;
-
-    if (r->depth >= CHILD_DEPTH_MAX)
-        rc = cmk_err_set(&err, CMK_ELIMIT, "child flow %s not started: child flows are nested more than %d deep",
-                         child, CHILD_DEPTH_MAX);
-    else if (root->descendants >= max_desc)
-        rc = cmk_err_set(&err, CMK_ELIMIT,
-                         "child flow %s not started: this run already started %d child runs in all, the most one run "
-                         "may (run.max_descendants)", child, root->descendants);
-    else if (!e || !e->part)
-        rc = cmk_err_set(&err, CMK_EUNAVAIL, "environment not open");
-    else if ((rc = wdefs_get(&e->defs, e->part, child, &meta, &fd, &err)) == CMK_ENOENT) {
-        if (cmk_server_shared(w->srv) && strcmp(e->infrastructure, "dedicated") == 0) {
-            /* held on the Microsoft-managed key, the child migrated: call it where it lives */
-            root->descendants++;
-            if ((rc = start_remote_child(r, wk, &err)) == 0)
-                return 0;
-        } else
-            cmk_err_set(&err, CMK_ENOENT, "child flow '%s' does not exist in environment %s (a child flow must be a "
-                        "flow of the same environment)", child, r->env);
-    }
-    if (rc == 0 && !meta.enabled)
-        rc = cmk_err_set(&err, CMK_ESTATE, "child flow %s is turned off; turn it on to call it", meta.id);
-    if (rc == 0) {
-        t = cJSON_CreateObject();
-        cJSON_AddItemToObject(t, "headers", cJSON_CreateObject());
-        cJSON_AddItemToObject(t, "queries", cJSON_CreateObject());
-        cJSON_AddItemToObject(t, "body", wk->body ? cJSON_Duplicate(wk->body, 1) : cJSON_CreateNull());
-        r->outstanding++;
-        root->descendants++;
-        rc = wrun_start(w, e, &meta, fd, t, "", NULL, r, wk->action, &err);
-        if (rc < 0)
-            r->outstanding--;
-    }
-    flowdef_destroy(&fd);
-    if (rc < 0) {
-        cmk_err e2 = CMK_ERR_INIT;
-        cmk_log(CMK_LOG_INFO, r->env, r->id, "run.child_refused", "flow=%s action=%s error=\"%s\"", r->flow_id,
-                wk->action, err.msg);
-        engine_complete(r->run, wk->action, ENGINE_FAILED, NULL, err.msg, worker_now(w), &e2);
-        return 1;
-    }
-    return 0;
-}
-
 /* A scheduled continuation of a time-sliced run (found again by id: it may be gone by then). */
 typedef struct {
     worker *w;
@@ -683,10 +249,10 @@ static int on_continue(cmk_loop *loop, int64_t id, void *arg)
     (void)loop;
     (void)id;
     {
-        wrun *r = run_by_id(c->w, c->id);
+        wrun *r = wrun_by_id(c->w, c->id);
         if (r) {
             r->continuing = 0;
-            advance(r);
+            wrun_advance(r);
         }
     }
     free(c);
@@ -711,17 +277,17 @@ static int advance_steps(wrun *r)
         for (size_t i = 0; work && i < work->count; i++) {
             const engine_work *wk = &work->items[i];
             if (wk->kind == ENGINE_WORK_HTTP)
-                immediate |= send_http(r, wk);
+                immediate |= wrun_send_http(r, wk);
             else if (wk->kind == ENGINE_WORK_CHILD_FLOW)
-                immediate |= start_child(r, wk);
+                immediate |= wrun_start_child(r, wk);
             else if (wk->kind == ENGINE_WORK_LIST_FLOWS) {
-                immediate |= connector_action(r, wk);
+                immediate |= wrun_connector_action(r, wk);
             }
         }
         engine_work_list_destroy(&work);
         if (engine_run_status(r->run) != ENGINE_RUNNING) {
             if (r->outstanding == 0) {
-                finish(r);
+                wrun_finish(r);
                 return 0; /* r may be gone */
             }
             return 1; /* ended (e.g. Terminate) with answers still to come: they are dropped */
@@ -744,10 +310,10 @@ static int advance_steps(wrun *r)
     return !r->finishing;
 }
 
-/* advance - step the run (advance_steps); one that goes back to the loop still running has its
+/* wrun_advance - step the run (advance_steps); one that goes back to the loop still running has its
  * Running row written first, so that a crash from here on leaves it recorded. If that write
  * fails, the run fails: its caller hears why rather than a run that nobody can find. */
-static void advance(wrun *r)
+void wrun_advance(wrun *r)
 {
     char msg[CMK_ERR_MSG_MAX];
     if (!advance_steps(r) || r->recorded || record_started(r) == 0)
@@ -756,7 +322,7 @@ static void advance(wrun *r)
     if (engine_run_status(r->run) == ENGINE_RUNNING)
         engine_run_fail(r->run, worker_now(r->w), "RunNotRecorded", msg, NULL);
     if (r->outstanding == 0 && !r->finishing)
-        finish(r);
+        wrun_finish(r);
 }
 
 /* wrun_start - start a run of flow (parsed definition, shared) with trigger outputs (taken) */
@@ -842,124 +408,15 @@ int wrun_start(worker *w, wenv *env, const partition_flow *flow, const flowdef *
     r->t0 = cmk_metrics_now();
     cmk_metric_inc(wmetrics_get()->runs_started);
     cmk_metric_add(wmetrics_get()->runs_inflight, 1);
-    advance(r);
+    wrun_advance(r);
     return 0;
-}
-
-/* wruns_on_gateway - a reply to an HTTP action */
-void wruns_on_gateway(worker *w, const cmk_msg *msg)
-{
-    wgw_call *c = gw_by_req ? cmk_hmap_get(gw_by_req, msg->reqid) : NULL;
-    cmk_err err = CMK_ERR_INIT;
-    for (wgw_call *it = c ? NULL : w->gw_calls; it; it = it->next) /* one the map could not hold */
-        if (strcmp(it->reqid, msg->reqid) == 0) {
-            c = it;
-            break;
-        }
-    if (c)
-        gw_unlink(w, c);
-    if (!c) {
-        cmk_debug("gateway.late_reply", "req=%s", msg->reqid);
-        return;
-    }
-    c->run->outstanding--;
-    if (strcmp(msg->type, CMK_MSG_ERROR) == 0) {
-        cmk_err gerr = CMK_ERR_INIT;
-        cmk_msg_error_of(msg, &gerr);
-        engine_complete(c->run->run, c->action, gerr.code == CMK_ETIMEOUT ? ENGINE_TIMEDOUT : ENGINE_FAILED, NULL,
-                        gerr.msg, worker_now(w), &err);
-    } else {
-        int status = (int)cmk_json_num(msg->body, "status", 0);
-        cJSON *out = cJSON_CreateObject(), *body;
-        const char *text = cmk_json_str(msg->body, "body", NULL);
-        char *outs, emsg[160];
-        cJSON_AddNumberToObject(out, "statusCode", status);
-        cJSON_AddItemToObject(out, "headers", cJSON_Duplicate(cJSON_GetObjectItem(msg->body, "headers"), 1));
-        body = text ? cJSON_Parse(text) : NULL;
-        cJSON_AddItemToObject(out, "body", body ? body : text ? cJSON_CreateString(text) : cJSON_CreateNull());
-        outs = cJSON_PrintUnformatted(out);
-        cJSON_Delete(out);
-        snprintf(emsg, sizeof emsg, "the HTTP action returned status %d", status);
-        engine_complete(c->run->run, c->action, status >= 200 && status < 400 ? ENGINE_SUCCEEDED : ENGINE_FAILED, outs,
-                        status >= 200 && status < 400 ? NULL : emsg, worker_now(w), &err);
-        free(outs);
-    }
-    advance(c->run);
-    free(c);
-}
-
-/* sweep_stale_records - runs recorded Running by a worker that died (not in memory here) and
- * older than run.timeout are marked Failed in their partition */
-static void sweep_stale_records(worker *w, int64_t now, int64_t timeout)
-{
-    for (wenv *e = w->envs; e; e = e->next) {
-        partition_run *list = NULL;
-        size_t n = 0;
-        if (!e->part || partition_run_unfinished(e->part, &list, &n, NULL) < 0)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            wrun *live = run_by_id(w, list[i].id);
-            cmk_err err = CMK_ERR_INIT;
-            if (live || now - list[i].start_ms <= timeout)
-                continue;
-            if (partition_run_save(e->part, list[i].id, "Failed", now, NULL, NULL, NULL, &err) == 0)
-                cmk_log(CMK_LOG_WARN, e->id, list[i].id, "run.swept",
-                        "flow=%s reason=\"still Running past run.timeout; its worker stopped during the run\"",
-                        list[i].flow_id);
-        }
-        free(list);
-    }
-}
-
-/* sweep - runs in flight past run.timeout (cluster clock) are failed and saved */
-static void sweep(worker *w)
-{
-    static int64_t last;
-    int64_t mono = cmk_mono_ms(), now = worker_now(w), timeout = cmk_server_config(w->srv)->run_timeout;
-    char msg[160], d[40];
-    if (mono - last < SWEEP_EVERY_MS)
-        return;
-    last = mono;
-    snprintf(msg, sizeof msg, "the run was still running after %s (run.timeout) and was stopped",
-             cmk_duration_format(timeout, d, sizeof d));
-    for (int again = 1; again;) {
-        again = 0;
-        for (wrun *r = w->runs; r; r = r->next) {
-            int64_t start = 0;
-            engine_run_times(r->run, &start, NULL);
-            if (r->finishing || engine_run_status(r->run) != ENGINE_RUNNING || now - start <= timeout)
-                continue;
-            engine_run_fail(r->run, now, "RunTimedOut", msg, NULL);
-            cmk_log(CMK_LOG_WARN, r->env, r->id, "run.swept", "flow=%s reason=\"%s\"", r->flow_id, msg);
-            for (wrun *c = w->runs; c; c = c->next) /* its children answer no one now */
-                if (c->parent == r)
-                    c->parent = NULL;
-            r->outstanding = 0; /* late answers find no waiting action and are dropped */
-            finish(r);          /* a child's parent hears of the failure; may free r: rescan */
-            again = 1;
-            break;
-        }
-    }
-    sweep_stale_records(w, now, timeout);
 }
 
 /* wruns_tick - HTTP actions the gateway never answered time out; the sweeper */
 void wruns_tick(worker *w)
 {
-    sweep(w);
-    int64_t now = cmk_mono_ms();
-    for (wgw_call *c = w->gw_calls, *next; c; c = next) {
-        next = c->next;
-        if (c->deadline > now)
-            continue;
-        gw_unlink(w, c);
-        c->run->outstanding--;
-        engine_complete(c->run->run, c->action, ENGINE_TIMEDOUT, NULL,
-                        "the gateway did not answer within the HTTP action's timeout", worker_now(w), NULL);
-        advance(c->run);
-        free(c);
-        next = w->gw_calls; /* advancing may have ended runs and dropped their calls: look again */
-    }
+    wruns_sweep(w);
+    wruns_gw_timeouts(w);
 }
 
 /* wruns_destroy_all - the worker stops: runs in flight end (their callers retry) */
@@ -972,7 +429,7 @@ void wruns_destroy_all(worker *w)
         r->reply = NULL;
         free_run(r);
     }
-    cmk_hmap_destroy(&gw_by_req);
+    wruns_gw_forget();
     cmk_hmap_destroy(&runs_by_id);
     runs_by_id_off = 0;
 }
