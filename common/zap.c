@@ -52,7 +52,7 @@ static void index_names(cmk_zap *self)
 }
 
 /* reload - re-read authorized.json if it changed. Without force, a process whose watch is on
- * (cmk_zap_watch_fd) and saw no change, and which wrote no change itself, skips the stat: the
+ * (cmk_zap_attach) and saw no change, and which wrote no change itself, skips the stat: the
  * per-request lookups cost no system call (issue #18). A handshake always checks the file. */
 static void reload(cmk_zap *self, int force)
 {
@@ -64,20 +64,23 @@ static void reload(cmk_zap *self, int force)
 
     if (!force && self->watch_fd >= 0 && !self->watch_lost && !self->changed && gen == self->local_gen && self->authorized)
         return;
-    self->changed = 0;
-    self->local_gen = gen;
     if (stat(cmk_authorized_path(self->run_dir, path, sizeof path), &st) < 0) {
         snprintf(path, sizeof path, "%s/keys/authorized.json", self->run_dir); /* an older run dir */
         if (stat(path, &st) < 0)
-            return;
+            return; /* looked for again at the next lookup */
     }
     if (self->authorized && st.st_mtim.tv_sec == self->mtime.tv_sec &&
-        st.st_mtim.tv_nsec == self->mtime.tv_nsec && st.st_ino == self->ino && st.st_size == self->size)
-        return;
-    if (cmk_authorized_load(self->run_dir, &list, &err) < 0) {
-        cmk_warn("zap.reload_failed", "error=\"%s\"", err.msg);
+        st.st_mtim.tv_nsec == self->mtime.tv_nsec && st.st_ino == self->ino && st.st_size == self->size) {
+        self->changed = 0;
+        self->local_gen = gen;
         return;
     }
+    if (cmk_authorized_load(self->run_dir, &list, &err) < 0) {
+        cmk_warn("zap.reload_failed", "error=\"%s\"", err.msg);
+        return; /* read again at the next lookup */
+    }
+    self->changed = 0;
+    self->local_gen = gen;
     cJSON_Delete(self->authorized);
     self->authorized = list;
     self->mtime = st.st_mtim;
