@@ -88,7 +88,7 @@ static int parse_phase(const cJSON *p, int i, bench_phase *ph, cmk_err *err)
     if ((ph->duration_ms != 0) + (ph->requests != 0) + (ph->until_runs != 0) != 1)
         return cmk_err_set(err, CMK_EINVAL,
                            "workload %s needs one of \"duration\" (\"10s\"), \"requests\" (a "
-                           "count) or \"until_runs\" (the runs the environments hold at its end)",
+                           "count) or \"until_runs\" (the runs the environments hold at its end), not both or all three",
                            ph->name);
     if (cJSON_IsNumber(rate) && rate->valuedouble > 0) {
         ph->rate = rate->valuedouble;
