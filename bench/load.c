@@ -31,6 +31,8 @@ typedef struct {
     const char *clients;     /* --clients: runs in flight, every phase */
     const char *connections; /* --connections: DEALER sockets */
     const char *verify;      /* --verify all|none|N */
+    const char *scale;       /* --scale F: phases' durations, requests and fills times F */
+    const char *fill;        /* --fill N: fill phases until the environments hold N runs */
     const char *json;        /* --json FILE */
     const char *md;          /* --md FILE */
     const char *png;         /* --png FILE */
@@ -59,6 +61,10 @@ static void usage(void)
         "  --clients C         runs in flight at once, every phase\n"
         "  --connections N     DEALER sockets the clients share\n"
         "  --verify WHAT       all, none, or N: run.show of N acknowledged runs (a sample)\n"
+        "  --scale F           every phase's duration (at least 0.1 s), requests and fill\n"
+        "                      (\"until_runs\") times F: the same workload, smaller (0.01)\n"
+        "  --fill N            fill phases run until the environments hold N runs (after\n"
+        "                      --scale), e.g. flat-latency.json with --fill 3000 for a test\n"
         "  --key FILE          another client key (default DIR/keys/bench.key)\n"
         "  --up                start a cluster in DIR first (cmkctl up, with the workload's\n"
         "                      \"cluster\" settings) and stop it after\n"
@@ -69,7 +75,9 @@ static void usage(void)
         "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/compose-shared.json \\\n"
         "      --json load.json --md load.md\n"
         "  cmk-bench load --run-dir /tmp/c1 --workload configs/workloads/smoke.json --duration 3s\n"
-        "  cmk-bench load --up --run-dir /tmp/c2 --workload configs/workloads/cmk-events.json\n");
+        "  cmk-bench load --up --run-dir /tmp/c2 --workload configs/workloads/cmk-events.json\n"
+        "  cmk-bench load --up --run-dir /tmp/c3 --workload configs/workloads/flat-latency.json \\\n"
+        "      --fill 300000 --md flat.md      (the full workload fills its partition to 2,000,000)\n");
 }
 
 /* apply_overrides - the command line over the workload */
@@ -95,6 +103,22 @@ static int apply_overrides(const ld_opts *o, bench_workload *w, cmk_err *err)
         }
         w->phases[0] = p;
         w->nphases = 1;
+        w->cmp_phase[0] = '\0'; /* its phases are gone */
+    }
+    if (o->scale || o->fill) {
+        double f = 1;
+        uint64_t fill = 0;
+        if (o->scale) {
+            char *end;
+            f = strtod(o->scale, &end);
+            if (end == o->scale || *end)
+                return cmk_err_set(err, CMK_EINVAL, "--scale must be a number > 0 (0.01: a hundredth "
+                                                    "of the workload), not \"%s\"", o->scale);
+        }
+        if (o->fill && (rc = bench_parse_count(o->fill, &fill, err)) < 0)
+            return cmk_err_prefix(err, "--fill: ");
+        if ((rc = bench_workload_scale(w, f, fill, err)) < 0)
+            return rc;
     }
     if (o->clients) {
         if ((rc = bench_parse_int(o->clients, "--clients", 1, 100000, &v, err)) < 0)
@@ -371,6 +395,20 @@ static int run_phases(ld_run *r, cmk_err *err)
         ld_phase *ph = &r->phases[i];
         ph->ph = r->wl.phases[i];
         ph->clients = ph->ph.clients ? ph->ph.clients : r->wl.clients;
+        ph->runs_before = (uint64_t)r->ntargets + r->ack_total; /* the warm-ups and runs so far */
+        if (ph->ph.until_runs) {
+            ph->ph.requests = ph->ph.until_runs > ph->runs_before ? ph->ph.until_runs - ph->runs_before : 0;
+            fprintf(stderr, "phase %s: filling to %llu runs: %llu runs to go\n", ph->ph.name,
+                    (unsigned long long)ph->ph.until_runs, (unsigned long long)ph->ph.requests);
+            if (!ph->ph.requests) { /* full already */
+                ph->start_ns = ph->end_ns = cmk_mono_ns();
+                if (i == 0)
+                    r->t0_ns = ph->start_ns;
+                ph->pt_first = ph->pt_end = r->npts;
+                ld_sample_procs(r, i + 1);
+                continue;
+            }
+        }
         if (ph->ph.rate_share > 0)
             ph->ph.rate = closed_rate * ph->ph.rate_share > 1 ? closed_rate * ph->ph.rate_share : 1;
         r->nphases = i + 1;
@@ -503,6 +541,7 @@ int bench_load_cmd(int argc, char **argv, cmk_err *err)
         {"--requests", &o.requests, NULL},   {"--rate", &o.rate, NULL},
         {"--clients", &o.clients, NULL},     {"--connections", &o.connections, NULL},
         {"--verify", &o.verify, NULL},       {"--json", &o.json, NULL},
+        {"--scale", &o.scale, NULL},         {"--fill", &o.fill, NULL},
         {"--md", &o.md, NULL},               {"--png", &o.png, NULL},
         {"--up", NULL, &o.up},               {"--help", NULL, &o.help},
         {NULL, NULL, NULL},
@@ -560,6 +599,7 @@ done:
     }
     for (int i = 0; i < BENCH_WL_MAX_PHASES; i++)
         bench_samples_free(&r->phases[i].lat);
+    bench_samples_free(&r->prog_lat);
     if (r->wl.http_trigger)
         curl_global_cleanup();
     bench_workload_free(&r->wl);

@@ -81,6 +81,8 @@ typedef struct {
     uint64_t failed;      /* error replies, timeouts and runs that did not succeed */
     bench_samples lat;    /* latencies of succeeded runs */
     double runs_s;        /* acknowledged runs per second over the phase */
+    uint64_t runs_before; /* runs the environments held when it started (warm-ups and the
+                             acknowledged runs of the phases before) */
     size_t pt_first;      /* its points in ld_run.pts: [pt_first, pt_end) */
     size_t pt_end;        /* one past its last point */
 } ld_phase;
@@ -128,9 +130,13 @@ typedef struct {
     int ntargets;                        /* how many */
     ld_slot *slots;                      /* requests in flight */
     int nslots;                          /* slots allocated (the most clients of any phase) */
-    ld_ack *acks;                        /* acknowledged runs */
-    size_t nacks;                        /* acknowledged runs so far */
+    ld_ack *acks;                        /* acknowledged runs kept for verification: every
+                                            one, or with "verify": N every ack_stride-th (an
+                                            even sample, at most max(4 N, 65536) kept) */
+    size_t nacks;                        /* acknowledged runs kept */
     size_t cap_acks;                     /* room in acks */
+    uint64_t ack_total;                  /* acknowledged runs so far (kept or not) */
+    uint64_t ack_stride;                 /* one kept in this many (1, 2, 4, ...) */
     bench_point *pts;                    /* every completed run request (t_ms from its phase's start) */
     size_t npts;                         /* points so far */
     size_t cap_pts;                      /* room in pts */
@@ -146,6 +152,11 @@ typedef struct {
     int64_t next_sample_ns;              /* next per-second progress and RSS sample */
     char req_prefix[40];                 /* client_req prefix: unique per cmk-bench run */
     bench_progress prog;                 /* progress line */
+    int64_t next_line_ns;                /* next progress line (every second on a terminal,
+                                            every 5 s otherwise) */
+    size_t prog_pt;                      /* first point since the last progress line */
+    int64_t prog_ns;                     /* when the last progress line was written */
+    bench_samples prog_lat;              /* scratch: latencies since the last progress line */
     uint64_t v_checked;                  /* acknowledged runs asked for with run.show */
     uint64_t v_found;                    /* found */
     uint64_t v_lost;                     /* not found: runs lost */

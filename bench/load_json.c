@@ -41,6 +41,9 @@ static cJSON *phases_json(ld_run *r)
         cJSON_AddNumberToObject(o, "succeeded", (double)ph->succeeded);
         cJSON_AddNumberToObject(o, "failed", (double)ph->failed);
         cJSON_AddNumberToObject(o, "runs_s", ph->runs_s);
+        cJSON_AddNumberToObject(o, "runs_before", (double)ph->runs_before);
+        if (ph->ph.until_runs)
+            cJSON_AddNumberToObject(o, "until_runs", (double)ph->ph.until_runs);
         cJSON_AddItemToObject(o, "latency_ms", lat_json(&ph->lat));
         cpu = cJSON_AddObjectToObject(o, "cpu_pct");
         per = cJSON_AddObjectToObject(o, "cpu_us_per_run");
@@ -198,6 +201,82 @@ static int has_http_action(const cJSON *def)
     return 0;
 }
 
+/* grouped - n with thousands separators ("2,000,000") */
+static const char *grouped(uint64_t n, char *buf, size_t cap)
+{
+    char d[32];
+    size_t len, o = 0;
+
+    len = (size_t)snprintf(d, sizeof d, "%llu", (unsigned long long)n);
+    for (size_t i = 0; i < len && o + 2 < cap; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = d[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* find_phase - the phase of that name as it ran (NULL: it did not run) */
+static ld_phase *find_phase(ld_run *r, const char *name)
+{
+    for (int i = 0; i < r->nphases; i++)
+        if (strcmp(r->phases[i].ph.name, name) == 0)
+            return &r->phases[i];
+    return NULL;
+}
+
+/* compare_target - the workload's "compare": phase's p99 over with's, at most p99_ratio_max
+ * ("p99 at 5,000 runs/s on a partition of 2,000,000 runs within 1.5x of a fresh partition"):
+ * both p99s and p50s, the ratio and the runs the environments held at each phase's start */
+static void compare_target(ld_run *r, cJSON *arr)
+{
+    const bench_workload *w = &r->wl;
+    ld_phase *a = find_phase(r, w->cmp_phase), *b = find_phase(r, w->cmp_with);
+    uint64_t size = 0;
+    char what[240], note[320], g1[32], g2[32], g3[32];
+    double p99a = 0, p99b = 0, p50a = 0, p50b = 0, ratio = 0;
+    int measured = a && b && a->lat.n > 0 && b->lat.n > 0;
+    cJSON *t;
+
+    for (int i = 0; i < w->nphases; i++) /* the size aimed at: the largest fill */
+        if (w->phases[i].until_runs > size)
+            size = w->phases[i].until_runs;
+    if (!size && a)
+        size = a->runs_before;
+    snprintf(what, sizeof what, "p99 at %s runs/s on a partition of %s runs within %gx of a fresh partition",
+             grouped(a ? (uint64_t)(a->ph.rate + 0.5) : 0, g1, sizeof g1), grouped(size, g2, sizeof g2),
+             w->cmp_p99_ratio_max);
+    if (measured) {
+        p99a = (double)bench_percentile(&a->lat, 99) / 1e6;
+        p99b = (double)bench_percentile(&b->lat, 99) / 1e6;
+        p50a = (double)bench_percentile(&a->lat, 50) / 1e6;
+        p50b = (double)bench_percentile(&b->lat, 50) / 1e6;
+        ratio = p99b > 0 ? p99a / p99b : 0;
+        snprintf(note, sizeof note,
+                 "%s: p99 %.2f ms, p50 %.2f ms at %.0f runs/s on %s runs; %s: p99 %.2f ms, p50 %.2f ms "
+                 "at %.0f runs/s on %s runs",
+                 a->ph.name, p99a, p50a, a->runs_s, grouped(a->runs_before, g1, sizeof g1), b->ph.name, p99b,
+                 p50b, b->runs_s, grouped(b->runs_before, g3, sizeof g3));
+    } else {
+        snprintf(note, sizeof note, "phase %s or %s did not run or had no successful run", w->cmp_phase,
+                 w->cmp_with);
+    }
+    target(arr, "flat-latency", what, "≤", w->cmp_p99_ratio_max, "x", measured && p99b > 0, ratio,
+           measured && p99b > 0 && ratio <= w->cmp_p99_ratio_max, note);
+    t = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
+    cJSON_AddStringToObject(t, "phase", w->cmp_phase);
+    cJSON_AddStringToObject(t, "with", w->cmp_with);
+    if (measured) {
+        cJSON_AddNumberToObject(t, "phase_p99_ms", p99a);
+        cJSON_AddNumberToObject(t, "with_p99_ms", p99b);
+        cJSON_AddNumberToObject(t, "phase_p50_ms", p50a);
+        cJSON_AddNumberToObject(t, "with_p50_ms", p50b);
+        cJSON_AddNumberToObject(t, "phase_runs_before", (double)a->runs_before);
+        cJSON_AddNumberToObject(t, "with_runs_before", (double)b->runs_before);
+    }
+}
+
 /* targets_json - runs/s (Compose-only or HTTP), p99 at half the rate, dedicated environments
  * and idle worker memory (workloads of 200 dedicated environments), runs lost */
 static cJSON *targets_json(ld_run *r)
@@ -279,8 +358,10 @@ static cJSON *targets_json(ld_run *r)
                    fds <= r->wl.soak_fds, note);
         }
     }
+    if (r->wl.cmp_phase[0])
+        compare_target(r, arr);
     snprintf(note, sizeof note, "run.show of %llu of %llu acknowledged runs",
-             (unsigned long long)r->v_checked, (unsigned long long)r->nacks);
+             (unsigned long long)r->v_checked, (unsigned long long)r->ack_total);
     target(arr, "runs-lost", "runs lost (acknowledged, not found afterwards)", "=", 0, "runs",
            r->v_checked > 0, (double)r->v_lost, r->v_lost == 0, note);
     return arr;
@@ -338,7 +419,8 @@ cJSON *ld_results(ld_run *r, const char *command, const char *workload_file)
     cJSON_AddNumberToObject(res, "late_replies", (double)r->late);
     cJSON_AddItemToObject(res, "events", events_json(r));
     v = cJSON_AddObjectToObject(res, "verify");
-    cJSON_AddNumberToObject(v, "acknowledged", (double)r->nacks);
+    cJSON_AddNumberToObject(v, "acknowledged", (double)r->ack_total);
+    cJSON_AddNumberToObject(v, "warmup", r->ntargets); /* one run per flow before the phases */
     cJSON_AddNumberToObject(v, "checked", (double)r->v_checked);
     cJSON_AddNumberToObject(v, "found", (double)r->v_found);
     cJSON_AddNumberToObject(v, "lost", (double)r->v_lost);

@@ -5,6 +5,7 @@
  * request_timeout, and records every completion. Used for the flow runs of each phase and
  * then for the run.show requests that verify no acknowledged run was lost.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,16 +99,39 @@ static void add_point(ld_run *r, int64_t t_ms, int64_t lat, int ok, int cause)
         r->pts = n;
         r->cap_pts = ncap;
     }
-    r->pts[r->npts].t_ms = t_ms;
+    r->pts[r->npts].t_ms = t_ms > INT32_MAX ? INT32_MAX : (int32_t)t_ms;
     r->pts[r->npts].lat_ns = lat;
-    r->pts[r->npts].ok = ok;
-    r->pts[r->npts].cause = cause;
+    r->pts[r->npts].ok = (int16_t)ok;
+    r->pts[r->npts].cause = (int16_t)cause;
     r->npts++;
 }
 
-/* add_ack - remember an acknowledged run for verification */
+/* thin_acks - keep every other remembered run (an even sample still) and double the stride */
+static void thin_acks(ld_run *r)
+{
+    size_t k;
+    for (k = 0; 2 * k < r->nacks; k++)
+        r->acks[k] = r->acks[2 * k];
+    r->nacks = k;
+    r->ack_stride *= 2;
+}
+
+/* add_ack - remember an acknowledged run for verification: all of them, or with "verify": N
+ * an even sample of at most max(4 N, 65536) (memory bounded however long the load) */
 static void add_ack(ld_run *r, const char *run, size_t target)
 {
+    uint64_t idx = r->ack_total++;
+
+    if (!r->ack_stride)
+        r->ack_stride = 1;
+    if (idx % r->ack_stride)
+        return;
+    if (r->nacks == r->cap_acks && r->wl.verify > 0 &&
+        r->nacks >= (size_t)(4 * r->wl.verify > 65536 ? 4 * r->wl.verify : 65536)) {
+        thin_acks(r);
+        if (idx % r->ack_stride)
+            return;
+    }
     if (r->nacks == r->cap_acks) {
         size_t ncap = r->cap_acks ? r->cap_acks * 2 : 65536;
         ld_ack *n = realloc(r->acks, ncap * sizeof *n);
@@ -295,13 +319,19 @@ static void expire(ld_run *r, ld_job *j, int64_t now)
     }
 }
 
-/* progress - once a second: a progress line and an RSS sample */
+/* progress - once a second an RSS sample; a progress line every second on a terminal, every
+ * 5 s otherwise (a fill of millions of runs logs a line per 5 s): runs so far, runs/s over the
+ * phase and since the last line, and the p99 of the runs since the last line (not of the whole
+ * phase: sorting millions of samples every second would cost the machine being measured) */
 static void progress(ld_run *r, ld_job *j, int64_t now)
 {
     if (now < r->next_sample_ns)
         return;
     r->next_sample_ns = now + 1000000000;
     ld_sample_procs(r, -1);
+    if (now < r->next_line_ns)
+        return;
+    r->next_line_ns = now + (r->prog.tty ? 1000000000 : 5000000000);
     if (j->verify) {
         bench_progress_line(&r->prog, "verifying: %llu checked, %llu found, %llu lost",
                             (unsigned long long)r->v_checked, (unsigned long long)r->v_found,
@@ -309,11 +339,26 @@ static void progress(ld_run *r, ld_job *j, int64_t now)
     } else {
         ld_phase *ph = j->phase;
         double el = (double)(now - ph->start_ns) / 1e9;
-        bench_progress_line(&r->prog, "[%s] %.0fs  %.0f runs/s  p99 %.1f ms  failed %llu  in flight %d",
-                            ph->ph.name, el, el > 0 ? (double)ph->acked / el : 0,
-                            (double)bench_percentile(&ph->lat, 99) / 1e6,
+        double win = (double)(now - r->prog_ns) / 1e9;
+        size_t from = r->prog_pt < ph->pt_first ? ph->pt_first : r->prog_pt;
+        bench_samples_reset(&r->prog_lat);
+        for (size_t k = from; k < r->npts; k++)
+            if (r->pts[k].ok)
+                bench_samples_add(&r->prog_lat, r->pts[k].lat_ns);
+        char of[40] = "";
+        if (ph->ph.requests)
+            snprintf(of, sizeof of, " of %llu", (unsigned long long)ph->ph.requests);
+        bench_progress_line(&r->prog,
+                            "[%s] %.0fs  %llu runs%s  %.0f runs/s (%.0f lately)  p99 %.1f ms lately  "
+                            "failed %llu  in flight %d",
+                            ph->ph.name, el, (unsigned long long)ph->acked, of,
+                            el > 0 ? (double)ph->acked / el : 0,
+                            r->prog_ns && win > 0 ? (double)(r->npts - from) / win : 0,
+                            (double)bench_percentile(&r->prog_lat, 99) / 1e6,
                             (unsigned long long)ph->failed, j->inflight);
+        r->prog_pt = r->npts;
     }
+    r->prog_ns = now;
 }
 
 /* pump - run a job to its end */
@@ -381,6 +426,9 @@ int ld_run_phase(ld_run *r, int i, cmk_err *err)
     if (i == 0)
         r->t0_ns = ph->start_ns;
     ph->pt_first = r->npts;
+    r->prog_pt = r->npts; /* the progress line's window starts with the phase */
+    r->prog_ns = ph->start_ns;
+    r->next_line_ns = ph->start_ns + 1000000000;
     rc = pump(r, &j, err);
     ph->pt_end = r->npts;
     if (ph->end_ns < (j.deadline_ns ? j.deadline_ns : ph->start_ns))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make-bench.sh BIN_DIR - `make bench`: the standard set of cmk-bench runs, on this machine, one
 # after the other: encrypt-on-write at four record sizes, then flow loads on clusters of their
-# own (Compose-only runs, HTTP actions through the gateway, HTTP triggers through the gateway's
+# own (Compose-only runs, the same on one partition fresh and filled to 2 million runs, HTTP actions through the gateway, HTTP triggers through the gateway's
 # URLs, child flows, CMK events under load, 200 dedicated environments). Each result goes to docs/bench/
 # (JSON, Markdown, and a PNG plot when gnuplot is installed), and the "Full results" section of
 # docs/BENCHMARKS.md - everything after its marker line - is rewritten from them, with the
@@ -35,6 +35,7 @@ load() {  # load NAME WORKLOAD [ARGS...] - a cluster of its own, removed afterwa
 
 run write write --sizes 256,1024,4096,65536 --records 20000 --reps 5
 load load-compose compose-shared
+load load-flat-latency flat-latency
 load load-http-actions http-shared
 load load-http-triggers http-trigger
 load load-child-flows child-flows

@@ -63,6 +63,7 @@ static int parse_phase(const cJSON *p, int i, bench_phase *ph, cmk_err *err)
 {
     char where[32];
     const cJSON *req = cJSON_GetObjectItem(p, "requests"), *rate = cJSON_GetObjectItem(p, "rate");
+    const cJSON *v;
     int rc;
 
     snprintf(where, sizeof where, "phases[%d].", i);
@@ -79,10 +80,15 @@ static int parse_phase(const cJSON *p, int i, bench_phase *ph, cmk_err *err)
             return cmk_err_set(err, CMK_EINVAL, "workload %srequests must be a number >= 1", where);
         ph->requests = (uint64_t)req->valuedouble;
     }
-    if (!ph->duration_ms == !ph->requests)
+    if ((v = cJSON_GetObjectItem(p, "until_runs"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e12)
+            return cmk_err_set(err, CMK_EINVAL, "workload %suntil_runs must be a number >= 1", where);
+        ph->until_runs = (uint64_t)v->valuedouble;
+    }
+    if ((ph->duration_ms != 0) + (ph->requests != 0) + (ph->until_runs != 0) != 1)
         return cmk_err_set(err, CMK_EINVAL,
-                           "workload %s needs either \"duration\" (\"10s\") or \"requests\" (a "
-                           "count), not both",
+                           "workload %s needs one of \"duration\" (\"10s\"), \"requests\" (a "
+                           "count) or \"until_runs\" (the runs the environments hold at its end), not both or all three",
                            ph->name);
     if (cJSON_IsNumber(rate) && rate->valuedouble > 0) {
         ph->rate = rate->valuedouble;
@@ -333,6 +339,58 @@ static int parse_thresholds(const cJSON *doc, bench_workload *w, cmk_err *err)
     return 0;
 }
 
+/* parse_compare - "compare": {phase, with, p99_ratio_max}: two phases of the workload */
+static int parse_compare(const cJSON *doc, bench_workload *w, cmk_err *err)
+{
+    const cJSON *c = cJSON_GetObjectItem(doc, "compare"), *v;
+    int rc, found = 0;
+
+    if (!c)
+        return 0;
+    if (!cJSON_IsObject(c))
+        return cmk_err_set(err, CMK_EINVAL, "workload compare must be an object {phase, with, p99_ratio_max}");
+    if ((rc = str_field(c, "phase", "", w->cmp_phase, sizeof w->cmp_phase, "compare.", err)) < 0 ||
+        (rc = str_field(c, "with", "", w->cmp_with, sizeof w->cmp_with, "compare.", err)) < 0)
+        return rc;
+    for (int i = 0; i < w->nphases; i++)
+        found |= (strcmp(w->phases[i].name, w->cmp_phase) == 0 ? 1 : 0) |
+                 (strcmp(w->phases[i].name, w->cmp_with) == 0 ? 2 : 0);
+    if (found != 3 || strcmp(w->cmp_phase, w->cmp_with) == 0)
+        return cmk_err_set(err, CMK_EINVAL, "workload compare.phase \"%s\" and compare.with \"%s\" must name "
+                                            "two different phases of the workload", w->cmp_phase, w->cmp_with);
+    v = cJSON_GetObjectItem(c, "p99_ratio_max");
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || v->valuedouble > 1e6)
+        return cmk_err_set(err, CMK_EINVAL, "workload compare.p99_ratio_max must be a number > 0 (1.5: the "
+                                            "phase's p99 at most 1.5 times the other's)");
+    w->cmp_p99_ratio_max = v->valuedouble;
+    return 0;
+}
+
+/* bench_workload_scale - --scale and --fill */
+int bench_workload_scale(bench_workload *w, double f, uint64_t fill, cmk_err *err)
+{
+    int fills = 0;
+
+    if (!(f > 0) || f > 1e6)
+        return cmk_err_set(err, CMK_EINVAL, "--scale must be a number > 0 (0.01: a hundredth of the workload)");
+    for (int i = 0; i < w->nphases; i++) {
+        bench_phase *p = &w->phases[i];
+        if (p->duration_ms)
+            p->duration_ms = (int64_t)((double)p->duration_ms * f) > 100 ? (int64_t)((double)p->duration_ms * f) : 100;
+        if (p->requests)
+            p->requests = (uint64_t)((double)p->requests * f) > 1 ? (uint64_t)((double)p->requests * f) : 1;
+        if (p->until_runs) {
+            p->until_runs = (uint64_t)((double)p->until_runs * f) > 1 ? (uint64_t)((double)p->until_runs * f) : 1;
+            if (fill)
+                p->until_runs = fill;
+            fills++;
+        }
+    }
+    if (fill && !fills)
+        return cmk_err_set(err, CMK_EINVAL, "--fill: workload %s has no phase with \"until_runs\" to set", w->name);
+    return 0;
+}
+
 /* bench_workload_needs_cmk - dedicated environments or key/CMK events */
 int bench_workload_needs_cmk(const bench_workload *w)
 {
@@ -421,7 +479,8 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
         goto fail;
     }
     if ((rc = parse_events(doc, base_dir, w, err)) < 0 || (rc = parse_cluster(doc, w, err)) < 0 ||
-        (rc = parse_soak(doc, w, err)) < 0 || (rc = parse_thresholds(doc, w, err)) < 0)
+        (rc = parse_soak(doc, w, err)) < 0 || (rc = parse_thresholds(doc, w, err)) < 0 ||
+        (rc = parse_compare(doc, w, err)) < 0)
         goto fail;
     v = cJSON_GetObjectItem(flows, "body");
     if (v && !(w->body = cJSON_Duplicate(v, 1))) {
@@ -519,6 +578,8 @@ cJSON *bench_workload_json(const bench_workload *w)
         cJSON_AddStringToObject(j, "name", p->name);
         if (p->duration_ms)
             cJSON_AddNumberToObject(j, "duration_ms", (double)p->duration_ms);
+        else if (p->until_runs)
+            cJSON_AddNumberToObject(j, "until_runs", (double)p->until_runs);
         else
             cJSON_AddNumberToObject(j, "requests", (double)p->requests);
         if (p->rate > 0)
@@ -527,6 +588,12 @@ cJSON *bench_workload_json(const bench_workload *w)
             cJSON_AddNumberToObject(j, "rate_share", p->rate_share);
         cJSON_AddNumberToObject(j, "clients", p->clients ? p->clients : w->clients);
         cJSON_AddItemToArray(ph, j);
+    }
+    if (w->cmp_phase[0]) {
+        cJSON *c = cJSON_AddObjectToObject(o, "compare");
+        cJSON_AddStringToObject(c, "phase", w->cmp_phase);
+        cJSON_AddStringToObject(c, "with", w->cmp_with);
+        cJSON_AddNumberToObject(c, "p99_ratio_max", w->cmp_p99_ratio_max);
     }
     if (w->verify < 0)
         cJSON_AddStringToObject(o, "verify", "all");

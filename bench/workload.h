@@ -28,6 +28,18 @@
  * A phase runs for a duration or a number of requests; "rate" offers at most that many runs/s
  * (a number) or a share of what the first closed-loop phase achieved ("50%"); no rate is a
  * closed loop. A relative "definition" path is taken from the workload file's directory.
+ * Or a phase fills: "until_runs": N runs until the workload's environments hold N runs: its
+ * requests are N less the runs they hold when it starts (one warm-up run per flow and every
+ * run acknowledged by the phases before), none if they hold N already. With one environment
+ * that is the size of its partition (configs/workloads/flat-latency.json fills one to 2
+ * million runs). `cmk-bench load --fill N` sets every until_runs to N, and --scale F
+ * multiplies every phase's duration, requests and until_runs by F (a small run of the same
+ * workload, e.g. for a test).
+ *
+ * Comparison of two phases: "compare": { "phase": "full", "with": "fresh", "p99_ratio_max":
+ * 1.5 } adds a target row to the report: the p99 latency of phase "phase" divided by that of
+ * phase "with" must be at most p99_ratio_max (both p99s and p50s, the ratio and the runs the
+ * environments held at the start of each phase are in the row). A report, not an exit status.
  *
  * Environments: "environments.dedicated": N makes the first N of "count" dedicated: the bench
  * sets up a key vault with purge protection, an RSA key and an Encryption enterprise policy
@@ -98,6 +110,7 @@ typedef struct {
     char name[32];        /* for reports */
     int64_t duration_ms;  /* run this long (0: run `requests` requests) */
     uint64_t requests;    /* or this many (0: by duration) */
+    uint64_t until_runs;  /* or until the environments hold this many runs (0: not a fill) */
     double rate;          /* offered runs/s (0: closed loop or share) */
     double rate_share;    /* > 0: this share of the first closed-loop phase's runs/s */
     int clients;          /* runs in flight at once (0: the workload's) */
@@ -139,6 +152,9 @@ typedef struct {
     double min_runs_s;                /* "thresholds.runs_s": least runs/s of a phase (<0: none) */
     double max_p99_ms;                /* "thresholds.p99_ms": most p99 latency (<0: none) */
     double max_failed_pct;            /* "thresholds.failed_pct": most failed runs, % (<0: none) */
+    char cmp_phase[32];               /* "compare.phase": the phase measured ("": no compare) */
+    char cmp_with[32];                /* "compare.with": the phase it is compared with */
+    double cmp_p99_ratio_max;         /* "compare.p99_ratio_max": most p99 ratio */
 } bench_workload;
 
 /* bench_workload_needs_cmk - 1 if the workload needs the vault, key and policy */
@@ -152,6 +168,11 @@ int bench_workload_parse(const cJSON *doc, const char *base_dir, bench_workload 
 
 /* bench_workload_load - parse a workload file */
 int bench_workload_load(const char *path, bench_workload *out, cmk_err *err);
+
+/* bench_workload_scale - --scale f and --fill n (0: keep) of cmk-bench load: every phase's
+ * duration (at least 100 ms), requests and until_runs (at least 1) times f, then every
+ * until_runs n. CMK_EINVAL for f <= 0, or n with no phase that has until_runs. */
+int bench_workload_scale(bench_workload *w, double f, uint64_t fill, cmk_err *err);
 
 /* bench_workload_free - release what a parse allocated */
 void bench_workload_free(bench_workload *w);

@@ -138,11 +138,13 @@ END_TEST
 
 START_TEST(test_bucketize)
 {
+#define PT(t, l, o, c) {.t_ms = (t), .lat_ns = (l), .ok = (o), .cause = (c)}
     bench_point p[] = {
-        {0, 1000, 1, 0},    {999, 3000, 1, 0}, {500, 2000, 1, 0},
-        {1000, 9000, 0, 1},                                     /* failed: no latency */
-        {1500, 5000, 1, 0}, {2999, 7, 1, 0},   {5000, 8, 1, 0}, /* past the span: last */
+        PT(0, 1000, 1, 0),    PT(999, 3000, 1, 0), PT(500, 2000, 1, 0),
+        PT(1000, 9000, 0, 1),                                         /* failed: no latency */
+        PT(1500, 5000, 1, 0), PT(2999, 7, 1, 0),   PT(5000, 8, 1, 0), /* past the span: last */
     };
+#undef PT
     bench_bucket *b;
     size_t nb;
     ck_assert_int_eq(bench_bucketize(p, 7, 1000, 3000, &b, &nb), 0);

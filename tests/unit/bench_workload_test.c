@@ -280,6 +280,78 @@ START_TEST(test_workload_json_echo)
 }
 END_TEST
 
+START_TEST(test_fill_compare_and_scale)
+{
+    bench_workload w;
+    cmk_err err = CMK_ERR_INIT;
+    cJSON *j, *c;
+    const char *base = "{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                       "\"phases\":[{\"name\":\"fresh\",\"duration\":\"10s\",\"rate\":5000},"
+                       "{\"name\":\"fill\",\"until_runs\":2000000},"
+                       "{\"name\":\"full\",\"duration\":\"10s\",\"rate\":5000}]";
+    char text[1024];
+
+    /* the shipped workload: one shared environment, a fill to 2M, the comparison, a sample */
+    ck_assert_msg(bench_workload_load(CMK_SOURCE_DIR "/configs/workloads/flat-latency.json", &w, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(w.env_count, 1);
+    ck_assert_int_eq(w.dedicated, 0);
+    ck_assert_int_eq(w.nphases, 3);
+    ck_assert_double_eq(w.phases[0].rate, 5000);
+    ck_assert_uint_eq(w.phases[1].until_runs, 2000000);
+    ck_assert_double_eq(w.phases[1].rate, 0);
+    ck_assert_int_eq(w.phases[1].clients ? w.phases[1].clients : w.clients, 256);
+    ck_assert_str_eq(w.cmp_phase, "full");
+    ck_assert_str_eq(w.cmp_with, "fresh");
+    ck_assert_double_eq(w.cmp_p99_ratio_max, 1.5);
+    ck_assert_int_eq(w.verify, 2000);
+    j = bench_workload_json(&w);
+    c = cJSON_GetObjectItem(j, "compare");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(cJSON_GetObjectItem(c, "with")->valuestring, "fresh");
+    ck_assert_double_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "phases"), 1), "until_runs")->valuedouble,
+                        2000000);
+    cJSON_Delete(j);
+    /* --scale 0.01 --fill 3000: durations, requests and fills scaled, then the fill set */
+    ck_assert_int_eq(bench_workload_scale(&w, 0.01, 0, &err), 0);
+    ck_assert_int_eq(w.phases[0].duration_ms, 100);
+    ck_assert_uint_eq(w.phases[1].until_runs, 20000);
+    ck_assert_int_eq(bench_workload_scale(&w, 1, 3000, &err), 0);
+    ck_assert_uint_eq(w.phases[1].until_runs, 3000);
+    ck_assert_int_eq(bench_workload_scale(&w, 0, 0, &err), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--scale"));
+    bench_workload_free(&w);
+    ck_assert_int_eq(bench_workload_load(CMK_SOURCE_DIR "/configs/workloads/smoke.json", &w, &err), 0);
+    ck_assert_int_eq(bench_workload_scale(&w, 1, 3000, &err), CMK_EINVAL); /* nothing to fill */
+    ck_assert_ptr_nonnull(strstr(err.msg, "no phase with \"until_runs\""));
+    bench_workload_free(&w);
+
+    /* refusals name the field */
+    snprintf(text, sizeof text, "%s,\"compare\":{\"phase\":\"full\",\"with\":\"cold\",\"p99_ratio_max\":1.5}}", base);
+    ck_assert_int_eq(parse(text, &w, &err), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "compare.with \"cold\" must name two different phases"));
+    snprintf(text, sizeof text, "%s,\"compare\":{\"phase\":\"full\",\"with\":\"full\",\"p99_ratio_max\":1.5}}", base);
+    ck_assert_int_eq(parse(text, &w, &err), CMK_EINVAL);
+    snprintf(text, sizeof text, "%s,\"compare\":{\"phase\":\"full\",\"with\":\"fresh\",\"p99_ratio_max\":0}}", base);
+    ck_assert_int_eq(parse(text, &w, &err), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "compare.p99_ratio_max must be a number > 0"));
+    snprintf(text, sizeof text, "%s,\"compare\":[1]}", base);
+    ck_assert_int_eq(parse(text, &w, &err), CMK_EINVAL);
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"phases\":[{\"name\":\"f\",\"until_runs\":0}]}", &w, &err), CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "until_runs must be a number >= 1"));
+    ck_assert_int_eq(parse("{\"environments\":{},\"flows\":{\"definition\":\"manual-compose.json\"},"
+                           "\"phases\":[{\"name\":\"f\",\"until_runs\":5,\"duration\":\"1s\"}]}", &w, &err),
+                     CMK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "needs one of"));
+    /* no compare: no row */
+    snprintf(text, sizeof text, "%s}", base);
+    ck_assert_int_eq(parse(text, &w, &err), 0);
+    ck_assert_str_eq(w.cmp_phase, "");
+    bench_workload_free(&w);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bench_workload");
@@ -295,6 +367,7 @@ int main(void)
     tcase_add_test(tc, test_dedicated_and_events);
     tcase_add_test(tc, test_every_and_soak);
     tcase_add_test(tc, test_thresholds);
+    tcase_add_test(tc, test_fill_compare_and_scale);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
