@@ -23,16 +23,17 @@
 #define PT_SCHEMA_LEGACY "1"         /* names and signatures in the clear: sealed on upgrade */
 #define PT_ENV_MAX 255  /* longest environment id accepted */
 #define PT_BUSY_MS 2000 /* wait this long for a lock held by another connection */
-/* Page cache of a partition's connection, at most (KiB; grown on use): SQLite's default, set
- * here so that it is one visible number. Measured for issue 18 on a shared 2-core machine:
- * flat-latency filled to 1,000,000 runs, the worker's CPU per run with 32 MiB did not stand out
- * of the noise (fill phase: 113 and 109 us against 116 and 99 us with the default) and its
- * resident memory grew by 35 MiB; SQLite alone inserting the runs rows (600,000, 256 per
- * transaction, keyed-hash client requests) cost as much CPU per row with 32 MiB as with 2 MB,
- * both growing from ~30 to ~55 us per row; with client request keys in order instead of
- * random ones the same loop took ~18 us per row throughout: the growth follows the random
- * keys of runs_client_req (one dirty page per run to write), not the cache. */
-#define PT_CACHE_KIB 2000
+/* Page cache of a partition's connection, at most (KiB; allocated as pages are used, so a small
+ * partition stays small): 32 MiB instead of SQLite's 2 MB. Measured for issue 18 with
+ * flat-latency filled to 1,000,000 runs on main with the checkpoint thread (2-core machine,
+ * load 1-3, 2 and 3 runs interleaved): in the "full" phase at 5,000 runs/s the shared worker's
+ * CPU per run was 123 and 124 us against 140-148 us with the default, p99 83-86 ms against
+ * 101-105 ms; the worker's resident memory 54 MiB against 20 MiB. The keyed-hash client
+ * request index (runs_client_req, ~85 MB at a million runs) takes a dirty page at a random
+ * place per run; the larger cache keeps more of its pages (and the upper levels) in memory.
+ * (On the older base with a loaded machine (load 4-9) the difference did not stand out of the
+ * noise; SQLite alone inserting 600,000 rows showed none either.) */
+#define PT_CACHE_KIB 32768
 
 /* SQL of the cached statements, indexed by pt_stmt_id. */
 static const char *const pt_sql[PT_STMT_COUNT] = {

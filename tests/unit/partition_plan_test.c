@@ -6,7 +6,8 @@
  * statement: a later change to a statement or to the schema cannot silently lose an index a
  * statement needs, nor keep one that nothing uses (each costs a B-tree insert per run).
  * Statements that delete every run (partition_clear, a stage swap) are whole-table by design
- * and not cached; they are not checked here.
+ * and not cached; they are not checked here. A partition's connection keeps the page cache
+ * measured for a partition of a million runs (32 MiB, worker/partition.c PT_CACHE_KIB).
  */
 #include <check.h>
 #include <stdio.h>
@@ -111,6 +112,18 @@ START_TEST(test_every_runs_index_serves_a_statement)
 }
 END_TEST
 
+START_TEST(test_page_cache_for_large_partitions)
+{
+    sqlite3_stmt *q = NULL;
+
+    /* measured (worker/partition.c, PT_CACHE_KIB): up to 32 MiB of pages per connection */
+    ck_assert_int_eq(sqlite3_prepare_v2(part->db, "PRAGMA cache_size", -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(q, 0), -32768);
+    sqlite3_finalize(q);
+}
+END_TEST
+
 /* plan_suite - the suite */
 static Suite *plan_suite(void)
 {
@@ -120,6 +133,7 @@ static Suite *plan_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_every_run_statement_uses_its_index);
     tcase_add_test(tc, test_every_runs_index_serves_a_statement);
+    tcase_add_test(tc, test_page_cache_for_large_partitions);
     suite_add_tcase(s, tc);
     return s;
 }
