@@ -32,8 +32,11 @@
  * request index (runs_client_req, ~85 MB at a million runs) takes a dirty page at a random
  * place per run; the larger cache keeps more of its pages (and the upper levels) in memory.
  * (On the older base with a loaded machine (load 4-9) the difference did not stand out of the
- * noise; SQLite alone inserting 600,000 rows showed none either.) */
+ * noise; SQLite alone inserting 600,000 rows showed none either.) A worker's page caches
+ * together are held under PT_HEAP_SOFT_LIMIT (partition_heap_limit): a shared worker with many
+ * large partitions gives pages back rather than grow 32 MiB per partition. */
 #define PT_CACHE_KIB 32768
+#define PT_HEAP_SOFT_LIMIT (256LL * 1024 * 1024) /* bytes SQLite may hold in one worker, softly */
 
 /* SQL of the cached statements, indexed by pt_stmt_id. */
 static const char *const pt_sql[PT_STMT_COUNT] = {
@@ -112,6 +115,12 @@ static const char pt_schema[] =
     " trigger_kind TEXT NOT NULL, kind TEXT NOT NULL, enabled INTEGER NOT NULL,"
     " in_solution INTEGER NOT NULL, trigger_token TEXT NOT NULL, created_ms INTEGER NOT NULL,"
     " updated_ms INTEGER NOT NULL, definition BLOB, PRIMARY KEY(stage, id));";
+
+/* partition_heap_limit - bound what SQLite holds in this process (page caches above all) */
+void partition_heap_limit(void)
+{
+    sqlite3_soft_heap_limit64(PT_HEAP_SOFT_LIMIT);
+}
 
 /* partition_opts_default - seal on, NORMAL, 5 ms, 256 */
 void partition_opts_default(partition_opts *o)

@@ -54,6 +54,10 @@ typedef struct {
     int group_commit_max; /* or as soon as this many are pending (default 256) */
 } partition_opts;
 
+/* partition_heap_limit - a soft bound on the memory SQLite holds in this process (every
+ * partition's page cache together); call once before opening partitions */
+void partition_heap_limit(void);
+
 /* partition_opts_default - seal on, NORMAL, 5 ms, 256 */
 void partition_opts_default(partition_opts *o);
 

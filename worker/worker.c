@@ -236,6 +236,7 @@ int worker_start(cmk_server *srv, worker **out, cmk_err *err)
     if (!self)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     self->srv = srv;
+    partition_heap_limit();
     if (!cmk_server_shared(srv) && cJSON_GetArraySize(cmk_server_envs(srv)) == 0) {
         free(self);
         return cmk_err_set(err, CMK_EINVAL, "a worker serves --shared or at least one --env ID");

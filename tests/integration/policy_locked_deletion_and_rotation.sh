@@ -40,23 +40,26 @@ cmkctl vault revoke "$VAULT" --principal "$IDENTITY" --perms unwrapKey >/dev/nul
 [ "$(env_field "$sbx" state)" = Locked ] && [ "$(env_field "$prod" state)" = Locked ] || fail "not locked"
 exists() { cmkctl env show "$1" >/dev/null 2>&1; }
 locked_ms=$(python3 -c "import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')).timestamp()*1000))" "$(env_field "$sbx" locked_at)")
-# advance_to_before MS - move the clock to one second before locked_at + MS
+# advance_to MS - move the clock to locked_at + MS. The virtual clock flows in real time
+# between reading it and the advance (two cmkctl processes: seconds on a loaded machine), so
+# the checks below stand MARGIN before each deadline, not one second.
+MARGIN=30
 advance_to() {
     local now; now=$(json_get "$(cmkctl clock --json)" 'int(j["now_ms"])')
     cmkctl clock advance "$(( (locked_ms + $1 - now) / 1000 ))s" >/dev/null
 }
-advance_to $(( 7*86400*1000 - 2000 ))
+advance_to $(( 7*86400*1000 - MARGIN*1000 ))
 exists "$sbx" || fail "sandbox deleted before 7 days"
-cmkctl clock advance 3s >/dev/null
+cmkctl clock advance "$(( MARGIN + 1 ))s" >/dev/null
 ! exists "$sbx" || fail "sandbox not deleted after 7 days"
 exists "$prod" || fail "production deleted after 7 days"
 [ ! -d "$RUN/partitions/$sbx" ] || fail "sandbox data left on disk"
 # a controller restart in between: the deletion timer is resumed from controller.db
 cmkctl down >/dev/null
 cmkctl up --set clock.mode=virtual >/dev/null
-advance_to $(( 30*86400*1000 - 2000 ))
+advance_to $(( 30*86400*1000 - MARGIN*1000 ))
 exists "$prod" || fail "production deleted before 30 days"
-cmkctl clock advance 3s >/dev/null
+cmkctl clock advance "$(( MARGIN + 1 ))s" >/dev/null
 ! exists "$prod" || fail "production not deleted after 30 days"
 cmkctl audit list --operation env.delete | qgrep -q "$prod" || fail "deletion not audited"
 ok "LOCK-9 sandbox deleted after 7 days, LOCK-10 production after 30 (across a controller restart)"
