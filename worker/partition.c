@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
 #include "common/util.h"
 #include "worker/wmetrics.h"
 
@@ -25,7 +24,8 @@
 #define PT_BUSY_MS 2000 /* wait this long for a lock held by another connection */
 /* Page cache of a partition's connection, at most (KiB; allocated as pages are used, so a small
  * partition stays small): 32 MiB instead of SQLite's 2 MB. Measured for issue 18 with
- * flat-latency filled to 1,000,000 runs on main with the checkpoint thread (2-core machine,
+ * flat-latency filled to 1,000,000 runs (on a build with an experimental checkpoint thread, since
+ * removed: see docs/BENCHMARKS.md, session 6; 2-core machine,
  * load 1-3, 2 and 3 runs interleaved): in the "full" phase at 5,000 runs/s the shared worker's
  * CPU per run was 123 and 124 us against 140-148 us with the default, p99 83-86 ms against
  * 101-105 ms; the worker's resident memory 54 MiB against 20 MiB. The keyed-hash client
@@ -571,11 +571,6 @@ int partition_open(const char *dir, const char *env, const partition_opts *opts,
     }
     if ((rc = setup_db(p, err)) < 0)
         goto fail;
-    {
-        cmk_err cerr = CMK_ERR_INIT;
-        if (!(p->ckpt = pt_ckpt_start(p->db, p->path, &cerr)))
-            cmk_log(CMK_LOG_WARN, p->env, NULL, "partition.checkpoints_inline", "error=\"%s\"", cerr.msg);
-    }
     *out = p;
     return 0;
 fail:
@@ -594,7 +589,6 @@ void partition_close(partition **self_p)
     *self_p = NULL;
     for (int i = 0; p->db && p->in_txn && !p->dispatching && i < 1000; i++)
         (void)commit_now(p, NULL); /* again if durable callbacks wrote more */
-    pt_ckpt_stop(&p->ckpt); /* before the writer closes: its close checkpoints what is left */
     for (size_t i = 0; i < PT_STMT_COUNT; i++)
         sqlite3_finalize(p->st[i]);
     if (p->db)

@@ -14,7 +14,6 @@
 #include <sqlite3.h>
 
 #include "worker/partition.h"
-#include "worker/partition_ckpt.h"
 
 /* Cached statements, prepared on first use and kept for the partition's life. */
 typedef enum {
@@ -97,7 +96,6 @@ struct partition {
     size_t n_idx;                    /* entries in idx_keys */
     EVP_MAC *hmac;                   /* HMAC, fetched once */
     uint64_t flow_gen;               /* changes with every flow write, key change or rollback */
-    pt_ckpt *ckpt;                   /* WAL checkpoints on a thread (NULL: SQLite's own) */
 };
 
 /* pt_stmt - the cached statement `which`, prepared on first use */
