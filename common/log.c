@@ -191,9 +191,12 @@ static const char *level_names[] = { "debug", "info", "warn", "error" };
 /* cmk_log_init - name this process in every line */
 void cmk_log_init(const char *proc, FILE *out, int min_level)
 {
+    pthread_mutex_lock(&log_lock);
+    flush_locked(log_state.out ? log_state.out : stderr); /* lines waiting go where they were meant to */
     snprintf(log_state.proc, sizeof log_state.proc, "%s", proc ? proc : "cmk");
     log_state.out = out;
     log_state.min_level = min_level;
+    pthread_mutex_unlock(&log_lock);
 }
 
 /* cmk_log_level_parse - level name to level */
