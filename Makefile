@@ -83,6 +83,12 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
+	@if [ -e "$(RUN_DIR)/controller.db" ]; then \
+	  echo "make run: $(RUN_DIR) holds the cluster of an earlier run (its tenants and environments exist already)."; \
+	  echo "  start over:   $(BUILD)/cmkctl --run-dir $(RUN_DIR) down; rm -rf $(RUN_DIR); make run"; \
+	  echo "  or keep it:   make run RUN_DIR=/tmp/cmk-run-2"; \
+	  exit 1; \
+	fi
 	$(BUILD)/cmkctl scenario run $(SCENARIO) --run-dir $(RUN_DIR)
 	$(BUILD)/cmkctl drill run configs/drills/legacy-only-firewall-breaks-after-cmk.json --report-dir $(RUN_DIR)/drills
 
