@@ -148,7 +148,6 @@ void cmk_zap_destroy(cmk_zap **self_p)
     *self_p = NULL;
 }
 
-void *cmk_zap_socket(cmk_zap *self) { return self->sock; }
 long cmk_zap_refused(const cmk_zap *self) { return self->refused; }
 int cmk_zap_watching(const cmk_zap *self) { return self->watch_fd >= 0 && !self->watch_lost; }
 
@@ -171,11 +170,13 @@ static int on_watch(cmk_loop *loop, void *sock, int fd, void *arg)
     return 0;
 }
 
+static int zap_handle(cmk_zap *self);
+
 /* on_request - ZAP requests */
 static int on_request(cmk_loop *loop, void *sock, int fd, void *arg)
 {
     (void)loop, (void)sock, (void)fd;
-    cmk_zap_handle(arg);
+    zap_handle(arg);
     return 0;
 }
 
@@ -309,8 +310,8 @@ static int handle_one(cmk_zap *self)
     return 0;
 }
 
-/* cmk_zap_handle - answer every pending request */
-int cmk_zap_handle(cmk_zap *self)
+/* zap_handle - answer every pending request */
+static int zap_handle(cmk_zap *self)
 {
     for (int i = 0; i < 64; i++) {
         int rc = handle_one(self);

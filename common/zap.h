@@ -30,14 +30,8 @@ typedef struct cmk_zap cmk_zap;
 cmk_zap *cmk_zap_new(void *zmq_ctx, const char *run_dir, const char *roles, cmk_err *err);
 void cmk_zap_destroy(cmk_zap **self_p);
 
-/* cmk_zap_socket - the REP socket to add to the event loop */
-void *cmk_zap_socket(cmk_zap *self);
-
-/* cmk_zap_handle - answer every pending ZAP request; 0 or < 0 */
-int cmk_zap_handle(cmk_zap *self);
-
 /* cmk_zap_entry - the authorized.json entry of a User-Id (name), or NULL; valid until the
- * next cmk_zap_handle */
+ * next turn of the loop it is attached to (a handshake or a change of the file re-reads it) */
 const cJSON *cmk_zap_entry(cmk_zap *self, const char *name);
 
 /* cmk_zap_attach - serve ZAP requests in loop and watch the key list's directory there;

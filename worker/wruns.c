@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include <openssl/rand.h>
-#include <zmq.h>
 
 #include "clock.h"
 #include "flowdef.h"
@@ -28,7 +27,6 @@
 #include "wmetrics.h"
 #include "worker.h"
 #include "wruns_int.h"
-#include "ops.h"
 
 #define SLICE_STARTS 16          /* actions one step of a run may start before the loop runs again */
 

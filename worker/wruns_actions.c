@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "flowdef.h"
 #include "log.h"
 #include "ops.h"
