@@ -94,18 +94,19 @@ static wrun *relay_waiter(worker *w, const char *id)
     return r && !r->finishing && r->outstanding > 0 && engine_run_status(r->run) == ENGINE_RUNNING ? r : NULL;
 }
 
-/* A connection opened on the environment's other worker (found again by run id). */
+/* A call relayed to the environment's other worker - a connection to open, or a child flow to
+ * run - waiting for its answer (the run is found again by id: it may be gone by then). */
 typedef struct {
     worker *w;
     char run[64];
     char action[128];
-    int version;
-} wconnuse;
+    int version;     /* List flows as Admin: the action's version */
+} wrelay;
 
 /* on_conn_used - the dedicated worker opened the connection (or why not): the action ends */
 static void on_conn_used(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
 {
-    wconnuse *c = arg;
+    wrelay *c = arg;
     wrun *r = relay_waiter(c->w, c->run);
     (void)peer;
     if (r) {
@@ -135,7 +136,7 @@ static void on_conn_used(cmk_peer *peer, const cmk_msg *reply, const cmk_err *er
  * 0 if asked */
 static int use_remote_connection(wrun *r, const engine_work *wk, const char *name, cmk_err *err)
 {
-    wconnuse *c = calloc(1, sizeof *c);
+    wrelay *c = calloc(1, sizeof *c);
     cJSON *body = cJSON_CreateObject();
     int rc;
     if (!c || !body) {
@@ -193,19 +194,11 @@ static wrun *run_root(wrun *r)
     return r;
 }
 
-/* A child-flow call relayed to the environment's other worker (found again by run id: the run
- * may be gone by the time the answer comes). */
-typedef struct {
-    worker *w;
-    char run[64];
-    char action[128];
-} wremote;
-
 /* on_remote_child - the child run's result from the other worker (the controller relayed the
  * call), or why there is none: the parent's Workflow action ends like a local child's */
 static void on_remote_child(cmk_peer *peer, const cmk_msg *reply, const cmk_err *err, void *arg)
 {
-    wremote *c = arg;
+    wrelay *c = arg;
     wrun *r = relay_waiter(c->w, c->run);
     (void)peer;
     if (r) {
@@ -246,7 +239,7 @@ static void on_remote_child(cmk_peer *peer, const cmk_msg *reply, const cmk_err 
 static int start_remote_child(wrun *r, const engine_work *wk, cmk_err *err)
 {
     worker *w = r->w;
-    wremote *c = calloc(1, sizeof *c);
+    wrelay *c = calloc(1, sizeof *c);
     cJSON *body = cJSON_CreateObject();
     int rc;
     if (!c || !body) {
