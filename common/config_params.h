@@ -116,6 +116,8 @@
       "HTTP connections the gateway holds open at once (all sources)")                            \
     X("gateway.connection_timeout", gw_connection_timeout, DUR, "5s",                              \
       "an HTTP connection idle this long (headers or body not arriving) is closed")              \
+    X("gateway.max_trigger_inflight", gw_max_trigger_inflight, INT, "256",                         \
+      "trigger-URL calls the gateway has in flight to the controller at once; one more gets 429")  \
     X("log.max_size", log_max_size, INT, "67108864",                                               \
       "a log file is rotated (to NAME.1, one generation kept) once it passes this many bytes")   \
     X("log.warn_burst", log_warn_burst, INT, "20",                                                 \
@@ -197,5 +199,6 @@
     R("gateway.per_ip_connections", 1, 100000, "connections")                                      \
     R("gateway.max_connections", 1, 100000, "connections")                                         \
     R("gateway.connection_timeout", 100, 3600000, "ms")                                            \
+    R("gateway.max_trigger_inflight", 1, 100000, "calls")                                          \
     R("log.max_size", 65536, 1099511627776LL, "bytes")                                             \
     R("log.warn_burst", 1, 1000000, "lines a minute")

@@ -337,7 +337,8 @@ static int kept_address(const cmk_config *cfg, const char *file, char *out, size
 static int listen_http(gateway *self, const cmk_config *cfg, cmk_err *err)
 {
     char line[80], kept[96], kept_file[4200];
-    if (!(self->ingress = gw_ingress_new(cfg->run_dir, cfg->request_timeout)))
+    if (!(self->ingress = gw_ingress_new(cfg->run_dir, cfg->request_timeout,
+                                        (int)cfg->gw_max_trigger_inflight)))
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     snprintf(self->http_file, sizeof self->http_file, "%s/gateway.http", cfg->run_dir);
     snprintf(kept_file, sizeof kept_file, "%s/gateway.http.kept", cfg->run_dir); /* never removed */

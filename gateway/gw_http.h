@@ -1,5 +1,6 @@
 /*
- * gw_http.h - the gateway's HTTP server (libmicrohttpd, its own threads) on gateway.http:
+ * gw_http.h - the gateway's HTTP server (libmicrohttpd in epoll mode, driven by one thread of
+ * its own that also owns the trigger calls to the controller: gw_http.c) on gateway.http:
  *
  *   GET  /metrics                     Prometheus text of gw_metrics
  *   GET  /health                      {"ok": true}
@@ -21,14 +22,14 @@
 typedef struct gw_http gw_http;
 
 /* gw_http_new - listen on addr ("host:port"; port 0 picks one) and serve; metrics and
- * ingress are borrowed */
+ * ingress are borrowed, and the ingress is used by the HTTP thread only until gw_http_destroy */
 gw_http *gw_http_new(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err);
 
 /* Limits of the HTTP listener under abuse (config gateway.per_ip_connections,
  * gateway.max_connections, gateway.connection_timeout). */
 typedef struct {
     unsigned per_ip;     /* connections one source address may hold open */
-    unsigned max;        /* connections in all (one thread each) */
+    unsigned max;        /* connections in all */
     unsigned timeout_s;  /* an idle connection (headers or body not arriving) is closed after this */
 } gw_http_limits;
 
@@ -40,10 +41,12 @@ gw_http *gw_http_new_limited(const char *addr, gw_metrics *metrics, gw_ingress *
  * binds before it confines itself (issue #20) and starts the server's threads after */
 gw_http *gw_http_listen(const char *addr, gw_metrics *metrics, gw_ingress *ingress, cmk_err *err);
 
-/* gw_http_serve - start serving on the socket of gw_http_listen, with these limits */
+/* gw_http_serve - start serving on the socket of gw_http_listen, with these limits (starts the
+ * HTTP thread) */
 int gw_http_serve(gw_http *self, const gw_http_limits *limits, cmk_err *err);
 
-/* gw_http_destroy - stop serving (NULL is fine) and null the caller's pointer */
+/* gw_http_destroy - stop serving: the trigger calls still in flight are answered 503 and their
+ * connections closed; NULL is fine; nulls the caller's pointer */
 void gw_http_destroy(gw_http **self_p);
 
 /* gw_http_address - the bound "host:port" */

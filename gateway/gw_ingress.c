@@ -1,29 +1,47 @@
 /*
- * gw_ingress.c - trigger paths, error statuses and the front-door client pool (see
- * gw_ingress.h).
+ * gw_ingress.c - trigger paths, error statuses and the asynchronous front-door calls (see
+ * gw_ingress.h): one DEALER (a cmk_client made at the first call, with the gateway's key), the
+ * calls in flight in a hash map by request id and in a list in the order they were sent,
+ * which is also the order of their deadlines (one timeout for all, a monotonic clock), so
+ * expiry looks at the head only.
  */
 #include "gw_ingress.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "util.h"
-#include "ops.h"
+#include <openssl/rand.h>
+#include <zmq.h>
 
-#define POOL_MAX 16 /* front-door clients at most */
+#include "client.h"
+#include "clock.h"
+#include "hmap.h"
+#include "ops.h"
+#include "proto.h"
+#include "util.h"
+
+/* One call in flight. */
+struct gw_ingress_call {
+    char reqid[CMK_PROTO_MAX_REQID + 1]; /* the request's id (the map's key) */
+    int64_t deadline;                    /* cmk_mono_ms when it times out */
+    gw_ingress_done_fn fn;               /* told the outcome */
+    void *arg;                           /* fn's argument */
+    gw_ingress_call *prev, *next;        /* in sending (= deadline) order */
+};
 
 struct gw_ingress {
-    pthread_mutex_t lock;          /* guards the pool */
-    pthread_cond_t freed;          /* a client came back */
-    char run_dir[4096];            /* the cluster */
-    char key_path[4200];           /* <run>/keys/gateway.key */
-    int64_t timeout_ms;            /* per call */
-    cmk_client *idle[POOL_MAX];    /* clients not in use */
-    int n_idle;                    /* how many */
-    int n_made;                    /* clients in existence */
+    char run_dir[4096];       /* the cluster */
+    char key_path[4200];      /* <run>/keys/gateway.key */
+    int64_t timeout_ms;       /* per call */
+    int max_inflight;         /* cap on calls in flight */
+    cmk_client *client;       /* the DEALER to the front door (NULL until the first call) */
+    cmk_hmap *calls;          /* request id -> gw_ingress_call */
+    gw_ingress_call *head;    /* oldest call in flight */
+    gw_ingress_call *tail;    /* newest */
+    int n;                    /* calls in flight */
+    uint32_t prefix;          /* random per process: request ids are gi<prefix>-<seq> */
+    uint64_t seq;             /* calls sent */
 };
 
 /* segment - copy one path segment of [A-Za-z0-9._-] into out; returns its end or NULL */
@@ -97,88 +115,217 @@ char *gw_ingress_error_body(int status, const char *message)
     return text;
 }
 
-/* gw_ingress_new - an empty pool */
-gw_ingress *gw_ingress_new(const char *run_dir, int64_t timeout_ms)
+/* gw_ingress_new - no client yet, no call in flight */
+gw_ingress *gw_ingress_new(const char *run_dir, int64_t timeout_ms, int max_inflight)
 {
     gw_ingress *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->freed, NULL);
+    if (!(self->calls = cmk_hmap_new())) {
+        free(self);
+        return NULL;
+    }
     cmk_strlcpy(self->run_dir, run_dir, sizeof self->run_dir);
     snprintf(self->key_path, sizeof self->key_path, "%s/keys/gateway.key", run_dir);
     self->timeout_ms = timeout_ms;
+    self->max_inflight = max_inflight < 1 ? 1 : max_inflight;
+    if (RAND_bytes((unsigned char *)&self->prefix, sizeof self->prefix) != 1)
+        self->prefix = (uint32_t)cmk_mono_ms();
     return self;
 }
 
-/* gw_ingress_destroy - close the idle clients (callers must be done) */
+/* unlink_call - take a call out of the list and the map, and free it */
+static void unlink_call(gw_ingress *self, gw_ingress_call *c)
+{
+    cmk_hmap_remove(self->calls, c->reqid);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        self->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        self->tail = c->prev;
+    self->n--;
+    free(c);
+}
+
+/* end_call - unlink a call, then tell its caller (who may start another call meanwhile) */
+static void end_call(gw_ingress *self, gw_ingress_call *c, cJSON *reply, const cmk_err *err)
+{
+    gw_ingress_done_fn fn = c->fn;
+    void *arg = c->arg;
+    unlink_call(self, c);
+    fn(arg, reply, err);
+}
+
+/* gw_ingress_destroy - drop the calls, close the client */
 void gw_ingress_destroy(gw_ingress **self_p)
 {
     gw_ingress *self;
     if (!self_p || !*self_p)
         return;
     self = *self_p;
-    for (int i = 0; i < self->n_idle; i++)
-        cmk_client_destroy(&self->idle[i]);
-    pthread_cond_destroy(&self->freed);
-    pthread_mutex_destroy(&self->lock);
+    while (self->head)
+        unlink_call(self, self->head);
+    cmk_hmap_destroy(&self->calls);
+    cmk_client_destroy(&self->client);
     free(self);
     *self_p = NULL;
 }
 
-/* borrow - an idle client, a new one, or wait for one to come back */
-static cmk_client *borrow(gw_ingress *self, cmk_err *err)
+/* connect_client - the front-door client, made at the first call (and again after a failure) */
+static int connect_client(gw_ingress *self, cmk_err *err)
 {
-    cmk_client *c = NULL;
-    int make = 0;
-
-    pthread_mutex_lock(&self->lock);
-    while (!self->n_idle && self->n_made >= POOL_MAX)
-        pthread_cond_wait(&self->freed, &self->lock);
-    if (self->n_idle)
-        c = self->idle[--self->n_idle];
-    else {
-        self->n_made++;
-        make = 1;
-    }
-    pthread_mutex_unlock(&self->lock);
-    if (make && !(c = cmk_client_new(self->run_dir, self->key_path, err))) {
-        pthread_mutex_lock(&self->lock);
-        self->n_made--;
-        pthread_cond_signal(&self->freed);
-        pthread_mutex_unlock(&self->lock);
-    }
-    return c;
+    cmk_err why = CMK_ERR_INIT;
+    int zero = 0;
+    if (self->client)
+        return 0;
+    if (!(self->client = cmk_client_new(self->run_dir, self->key_path, &why)))
+        return cmk_err_set(err, CMK_EUNAVAIL, "the gateway cannot reach the controller: %s", why.msg);
+    /* never block the HTTP thread: a send that cannot be queued fails at once */
+    zmq_setsockopt(cmk_client_socket(self->client), ZMQ_SNDTIMEO, &zero, sizeof zero);
+    return 0;
 }
 
-/* give_back - return a client to the pool */
-static void give_back(gw_ingress *self, cmk_client *c)
+/* gw_ingress_start - send one call */
+int gw_ingress_start(gw_ingress *self, cJSON *body, gw_ingress_done_fn fn, void *arg,
+                     gw_ingress_call **out, cmk_err *err)
 {
-    pthread_mutex_lock(&self->lock);
-    self->idle[self->n_idle++] = c;
-    pthread_cond_signal(&self->freed);
-    pthread_mutex_unlock(&self->lock);
+    char reqid[CMK_PROTO_MAX_REQID + 1];
+    gw_ingress_call *c = NULL;
+    cmk_msg *msg = NULL;
+    int rc = 0;
+
+    if (out)
+        *out = NULL;
+    if (self->n >= self->max_inflight)
+        rc = cmk_err_set(err, CMK_EBUSY,
+                         "the gateway is busy: %d trigger calls are in flight to the controller "
+                         "(gateway.max_trigger_inflight); the call can be retried later", self->n);
+    if (rc == 0)
+        rc = connect_client(self, err);
+    snprintf(reqid, sizeof reqid, "gi%08x-%llu", (unsigned)self->prefix,
+             (unsigned long long)++self->seq);
+    if (rc == 0 && (!(c = calloc(1, sizeof *c)) || !(msg = cmk_msg_new(CMK_T_FLOW_INVOKE, reqid))))
+        rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    if (rc < 0) {
+        free(c);
+        cJSON_Delete(body);
+        return rc;
+    }
+    cmk_msg_set_body(msg, body);
+    if ((rc = cmk_msg_send(msg, cmk_client_socket(self->client), err)) < 0) {
+        char what[CMK_ERR_MSG_MAX];
+        snprintf(what, sizeof what, "%s", err ? err->msg : "");
+        cmk_msg_destroy(&msg);
+        free(c);
+        if (rc == CMK_EBUSY) /* nothing was queued: no connection, or its queue is full */
+            return cmk_err_set(err, CMK_EUNAVAIL, "the gateway cannot reach the controller: "
+                               "no connection to its front door can take the call (%s)", what);
+        return cmk_err_set(err, CMK_EUNAVAIL, "the gateway cannot reach the controller: %s", what);
+    }
+    cmk_msg_destroy(&msg);
+    memcpy(c->reqid, reqid, sizeof reqid);
+    c->deadline = cmk_mono_ms() + self->timeout_ms;
+    c->fn = fn;
+    c->arg = arg;
+    if (cmk_hmap_put(self->calls, c->reqid, c) < 0) {
+        free(c); /* sent, but its reply will be dropped as late */
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
+    c->prev = self->tail;
+    if (self->tail)
+        self->tail->next = c;
+    else
+        self->head = c;
+    self->tail = c;
+    self->n++;
+    if (out)
+        *out = c;
+    return 0;
 }
 
-/* gw_ingress_invoke - flow.invoke through a pooled client */
-int gw_ingress_invoke(gw_ingress *self, const cJSON *body, cJSON **reply, cmk_err *err)
+/* gw_ingress_cancel - forget a call */
+void gw_ingress_cancel(gw_ingress *self, gw_ingress_call **call_p)
 {
-    cmk_client *c = borrow(self, err);
-    cmk_msg *rep = NULL;
-    int rc;
+    if (!call_p || !*call_p)
+        return;
+    unlink_call(self, *call_p);
+    *call_p = NULL;
+}
 
-    *reply = NULL;
-    if (!c) {
-        char why[CMK_ERR_MSG_MAX];
-        snprintf(why, sizeof why, "%s", err ? err->msg : "no client");
-        return cmk_err_set(err, CMK_EUNAVAIL, "the gateway cannot reach the controller: %s", why);
+/* gw_ingress_socket - the DEALER, once made */
+void *gw_ingress_socket(gw_ingress *self)
+{
+    return self->client ? cmk_client_socket(self->client) : NULL;
+}
+
+/* gw_ingress_on_input - every reply waiting: match, end the call; unknown ids are late
+ * replies to calls that timed out or were cancelled */
+void gw_ingress_on_input(gw_ingress *self)
+{
+    void *sock = gw_ingress_socket(self);
+    for (int i = 0; sock && i < 4096; i++) {
+        int events = 0;
+        size_t elen = sizeof events;
+        cmk_msg *msg = NULL, *partial = NULL;
+        cmk_err err = CMK_ERR_INIT;
+        gw_ingress_call *c;
+
+        if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen) != 0 || !(events & ZMQ_POLLIN))
+            break;
+        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+            c = partial ? cmk_hmap_get(self->calls, partial->reqid) : NULL;
+            cmk_msg_destroy(&partial);
+            if (c)
+                end_call(self, c, NULL, &err);
+            continue;
+        }
+        if ((c = cmk_hmap_get(self->calls, msg->reqid))) {
+            if (cmk_msg_error_of(msg, &err) != 0)
+                end_call(self, c, NULL, &err);
+            else {
+                cJSON *body = msg->body;
+                msg->body = NULL;
+                end_call(self, c, body, NULL);
+            }
+        }
+        cmk_msg_destroy(&msg);
     }
-    rc = cmk_client_call(c, CMK_T_FLOW_INVOKE, body, self->timeout_ms, &rep, err);
-    give_back(self, c);
-    if (rc == 0 && rep) {
-        *reply = rep->body;
-        rep->body = NULL;
+}
+
+/* gw_ingress_expire - time out the oldest calls */
+int64_t gw_ingress_expire(gw_ingress *self, int64_t now_ms)
+{
+    while (self->head && self->head->deadline <= now_ms) {
+        cmk_err err = CMK_ERR_INIT;
+        cmk_err_set(&err, CMK_ETIMEOUT, "no answer from the controller within %lld ms "
+                    "(request.timeout); the run may or may not have started",
+                    (long long)self->timeout_ms);
+        end_call(self, self->head, NULL, &err);
     }
-    cmk_msg_destroy(&rep);
-    return rc;
+    return self->head ? self->head->deadline - now_ms : -1;
+}
+
+/* gw_ingress_fail_all - end every call */
+void gw_ingress_fail_all(gw_ingress *self, int code, const char *message)
+{
+    while (self->head) {
+        cmk_err err = CMK_ERR_INIT;
+        cmk_err_set(&err, code, "%s", message);
+        end_call(self, self->head, NULL, &err);
+    }
+}
+
+/* gw_ingress_inflight - calls in flight */
+int gw_ingress_inflight(const gw_ingress *self)
+{
+    return self->n;
+}
+
+/* gw_ingress_max_inflight - the cap */
+int gw_ingress_max_inflight(const gw_ingress *self)
+{
+    return self->max_inflight;
 }

@@ -9,8 +9,12 @@
  * the reply {status, headers, body} becomes the HTTP response. A call without `sig` is
  * answered 401 at once. Error replies map to HTTP statuses (gw_ingress_status).
  *
- * Controller calls go through a small pool of front-door clients (one ZeroMQ socket each,
- * used by one HTTP thread at a time), so concurrent trigger calls do not wait for each other.
+ * Controller calls are asynchronous: one front-door client (one CURVE DEALER socket, made at
+ * the first call) carries every call in flight, each matched to its reply by request id in a
+ * hash map. At most max_inflight calls are in flight (one more is refused at once with EBUSY:
+ * 429); each ends exactly once, by its reply, by the per-call timeout (ETIMEOUT: 504), or by
+ * gw_ingress_fail_all (the gateway stopping). None of this is thread-safe: one thread owns the
+ * module and its socket (the gateway's HTTP thread, gw_http.c).
  */
 #ifndef CMK_GW_INGRESS_H
 #define CMK_GW_INGRESS_H
@@ -36,15 +40,49 @@ const char *gw_ingress_error_name(int status);
 char *gw_ingress_error_body(int status, const char *message);
 
 typedef struct gw_ingress gw_ingress;
+typedef struct gw_ingress_call gw_ingress_call;
 
-/* gw_ingress_new - a client pool for the cluster in run_dir; timeout per call */
-gw_ingress *gw_ingress_new(const char *run_dir, int64_t timeout_ms);
+/* gw_ingress_done_fn - a call ended: reply is its body (the callee owns it) or NULL with err
+ * set (the call's error reply, a timeout, or the gateway stopping). Called once per call, from
+ * gw_ingress_on_input, gw_ingress_expire or gw_ingress_fail_all; the call is gone by then. */
+typedef void (*gw_ingress_done_fn)(void *arg, cJSON *reply, const cmk_err *err);
 
-/* gw_ingress_destroy - close every client (NULL is fine) and null the caller's pointer */
+/* gw_ingress_new - calls to the cluster in run_dir; timeout_ms per call; at most max_inflight
+ * calls at once (< 1: 1) */
+gw_ingress *gw_ingress_new(const char *run_dir, int64_t timeout_ms, int max_inflight);
+
+/* gw_ingress_destroy - close the client; calls still in flight are dropped without their
+ * callbacks (end them with gw_ingress_fail_all first). NULL is fine; nulls the pointer. */
 void gw_ingress_destroy(gw_ingress **self_p);
 
-/* gw_ingress_invoke - send flow.invoke with body (borrowed) and wait for the reply body
- * (*reply, caller owns it). An error reply returns its code with err filled. Thread-safe. */
-int gw_ingress_invoke(gw_ingress *self, const cJSON *body, cJSON **reply, cmk_err *err);
+/* gw_ingress_start - send flow.invoke with body (taken, even on failure) without waiting; fn
+ * gets the outcome later. Fails at once (fn never called) with EBUSY when max_inflight calls
+ * are in flight, EUNAVAIL when the controller cannot be reached (no cluster, no connection),
+ * ENOMEM. *out (may be NULL) names the call for gw_ingress_cancel. */
+int gw_ingress_start(gw_ingress *self, cJSON *body, gw_ingress_done_fn fn, void *arg,
+                     gw_ingress_call **out, cmk_err *err);
+
+/* gw_ingress_cancel - forget a call in flight without calling its fn (its caller went away);
+ * a late reply is then dropped. Nulls *call_p. */
+void gw_ingress_cancel(gw_ingress *self, gw_ingress_call **call_p);
+
+/* gw_ingress_socket - the DEALER to poll for input (NULL before the first call) */
+void *gw_ingress_socket(gw_ingress *self);
+
+/* gw_ingress_on_input - read every reply waiting on the socket and end their calls */
+void gw_ingress_on_input(gw_ingress *self);
+
+/* gw_ingress_expire - end the calls whose time is up at now_ms (cmk_mono_ms) with ETIMEOUT;
+ * returns the ms until the next call's deadline, or -1 with none in flight */
+int64_t gw_ingress_expire(gw_ingress *self, int64_t now_ms);
+
+/* gw_ingress_fail_all - end every call in flight with code and message */
+void gw_ingress_fail_all(gw_ingress *self, int code, const char *message);
+
+/* gw_ingress_inflight - calls in flight now */
+int gw_ingress_inflight(const gw_ingress *self);
+
+/* gw_ingress_max_inflight - the cap on calls in flight */
+int gw_ingress_max_inflight(const gw_ingress *self);
 
 #endif

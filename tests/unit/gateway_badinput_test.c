@@ -51,7 +51,7 @@ static void setup(void)
 {
     cmk_err err = CMK_ERR_INIT;
     fx.metrics = gw_metrics_new();
-    fx.ingress = gw_ingress_new("/nonexistent-cmk-run-dir", 300);
+    fx.ingress = gw_ingress_new("/nonexistent-cmk-run-dir", 300, 16);
     fx.http = gw_http_new("127.0.0.1:0", fx.metrics, fx.ingress, &err);
     ck_assert_msg(fx.http != NULL, "%s", err.msg);
 }

@@ -73,15 +73,24 @@ START_TEST(error_bodies_are_json)
 }
 END_TEST
 
-START_TEST(a_pool_without_a_cluster_fails_cleanly)
+/* never_called - a done callback that must not run */
+static void never_called(void *arg, cJSON *reply, const cmk_err *err)
 {
-    gw_ingress *in = gw_ingress_new("/nonexistent-run-dir", 100);
-    cJSON *body = cJSON_CreateObject(), *reply = (cJSON *)1;
+    ck_abort_msg("a call that failed to start was ended later");
+}
+
+START_TEST(a_call_without_a_cluster_fails_cleanly)
+{
+    gw_ingress *in = gw_ingress_new("/nonexistent-run-dir", 100, 4);
+    gw_ingress_call *call = (gw_ingress_call *)1;
     cmk_err err = CMK_ERR_INIT;
-    ck_assert_int_eq(gw_ingress_invoke(in, body, &reply, &err), CMK_EUNAVAIL);
-    ck_assert_ptr_null(reply);
+    ck_assert_int_eq(gw_ingress_start(in, cJSON_CreateObject(), never_called, NULL, &call, &err),
+                     CMK_EUNAVAIL);
+    ck_assert_ptr_null(call);
     ck_assert_ptr_nonnull(strstr(err.msg, "controller"));
-    cJSON_Delete(body);
+    ck_assert_int_eq(gw_ingress_inflight(in), 0);
+    ck_assert_int_eq(gw_ingress_expire(in, 0), -1);
+    ck_assert_ptr_null(gw_ingress_socket(in));
     gw_ingress_destroy(&in);
     ck_assert_ptr_null(in);
 }
@@ -96,7 +105,7 @@ static Suite *gw_ingress_suite(void)
     tcase_add_test(tc, other_paths_are_not_triggers);
     tcase_add_test(tc, error_codes_map_to_statuses);
     tcase_add_test(tc, error_bodies_are_json);
-    tcase_add_test(tc, a_pool_without_a_cluster_fails_cleanly);
+    tcase_add_test(tc, a_call_without_a_cluster_fails_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }
