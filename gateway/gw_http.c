@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -53,6 +55,8 @@ struct gw_http {
     gw_ingress *ingress;    /* controller calls (borrowed; used by the HTTP thread only) */
     int wake_fd;            /* eventfd: written to stop the thread (-1 none) */
     atomic_int stop;        /* the thread should end */
+    uint8_t pool[4096];     /* random bytes for client tracking ids (the HTTP thread's) */
+    size_t pool_used;       /* bytes of pool used (and wiped) */
     int started;            /* the thread runs */
     pthread_t thread;       /* it */
 };
@@ -231,6 +235,24 @@ static enum MHD_Result queue_answer(struct MHD_Connection *c, req_ctx *rc)
     return ret;
 }
 
+/* next_tracking_id - "ing-<16 hex>", 64 random bits from a pool refilled every 512 ids (one
+ * RAND_bytes per id cost a getpid and a DRBG call per request); used bytes are wiped */
+static void next_tracking_id(gw_http *self, char *out, size_t cap)
+{
+    char hex[17];
+    if (self->pool_used + 8 > sizeof self->pool) {
+        if (RAND_bytes(self->pool, sizeof self->pool) != 1) {
+            cmk_random_id("ing", out, cap);
+            return;
+        }
+        self->pool_used = 0;
+    }
+    cmk_hex_encode(self->pool + self->pool_used, 8, hex, sizeof hex);
+    OPENSSL_cleanse(self->pool + self->pool_used, 8);
+    self->pool_used += 8;
+    snprintf(out, cap, "ing-%s", hex);
+}
+
 /* trigger - a trigger-URL call: check sig and size, send flow.invoke and suspend the
  * connection until on_reply; a call that cannot start is answered at once */
 static enum MHD_Result trigger(gw_http *self, struct MHD_Connection *c, req_ctx *rc)
@@ -240,7 +262,7 @@ static enum MHD_Result trigger(gw_http *self, struct MHD_Connection *c, req_ctx 
     cmk_err err = CMK_ERR_INIT;
 
     rc->t0 = cmk_mono_ms();
-    cmk_random_id("ing", rc->creq, sizeof rc->creq);
+    next_tracking_id(self, rc->creq, sizeof rc->creq);
     if (!sig || !*sig) {
         cmk_log(CMK_LOG_INFO, rc->env, rc->creq, "ingress.invoke", "flow=%s method=%s status=401 "
                 "error=\"no sig\"", rc->flow, rc->method);
@@ -357,6 +379,7 @@ static void *serve_loop(void *arg)
     int epfd = info ? info->epoll_fd : -1;
     long wait_ms = 0;
 
+    cmk_log_defer(1); /* ingress.invoke lines leave in one write per wait, as a loop's */
     while (!atomic_load(&self->stop)) {
         zmq_pollitem_t items[3] = { { NULL, epfd, ZMQ_POLLIN, 0 },
                                     { NULL, self->wake_fd, ZMQ_POLLIN, 0 },
@@ -364,6 +387,8 @@ static void *serve_loop(void *arg)
         MHD_UNSIGNED_LONG_LONG mhd_ms;
         int64_t now, next;
 
+        if (wait_ms)
+            cmk_log_flush();
         if (zmq_poll(items, items[2].socket ? 3 : 2, wait_ms) < 0 && errno != EINTR) {
             cmk_warn("gateway.http_poll", "error=\"%s\"", zmq_strerror(errno));
             usleep(10000);
@@ -391,6 +416,7 @@ static void *serve_loop(void *arg)
         zmq_poll(&item, 1, 10);
     }
     MHD_run(self->mhd);
+    cmk_log_defer(0);
     return NULL;
 }
 
@@ -413,6 +439,7 @@ gw_http *gw_http_listen(const char *addr, gw_metrics *metrics, gw_ingress *ingre
     self->metrics = metrics;
     self->ingress = ingress;
     self->wake_fd = -1;
+    self->pool_used = sizeof self->pool; /* filled at the first id */
     if ((self->lfd = cmk_tcp_listen(addr, "gateway.http", 128, self->address, sizeof self->address, err)) < 0) {
         free(self);
         return NULL;
