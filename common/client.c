@@ -22,6 +22,7 @@ struct cmk_client {
 };
 
 void *cmk_client_socket(cmk_client *self) { return self->sock; }
+void *cmk_client_zmq(cmk_client *self) { return self->zmq; }
 const cmk_config *cmk_client_config(cmk_client *self) { return self->cfg; }
 
 /* cmk_client_new - connect to the cluster in run_dir */

@@ -42,6 +42,10 @@ int cmk_client_recv(cmk_client *self, int64_t timeout_ms, cmk_msg **reply, cmk_e
 /* cmk_client_socket - the DEALER socket (to poll on) */
 void *cmk_client_socket(cmk_client *self);
 
+/* cmk_client_zmq - the client's own ZeroMQ context (for inproc sockets beside its DEALER, such
+ * as a socket monitor; close them before cmk_client_destroy, which terminates the context) */
+void *cmk_client_zmq(cmk_client *self);
+
 /* cmk_client_config - the cluster's config (from <run>/config.json) */
 const cmk_config *cmk_client_config(cmk_client *self);
 

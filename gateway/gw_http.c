@@ -5,13 +5,13 @@
  * Threads: one. libmicrohttpd runs in its epoll mode without threads of its own
  * (MHD_USE_EPOLL, driven by MHD_run) and the same thread, started by gw_http_serve, owns the
  * ingress's ZeroMQ DEALER to the controller (ZeroMQ sockets are not thread-safe). Its loop
- * polls three things at once with zmq_poll: libmicrohttpd's epoll descriptor, the DEALER and an
- * eventfd that gw_http_destroy writes to stop it; it waits no longer than libmicrohttpd's next
+ * polls four things at once with zmq_poll: libmicrohttpd's epoll descriptor, the DEALER, the
+ * DEALER's disconnection monitor and an eventfd that gw_http_destroy writes to stop it; it waits no longer than libmicrohttpd's next
  * timeout and the oldest call's deadline. So no lock, queue or thread hand-off sits between an
  * HTTP request and its controller call, and a slow controller holds no thread:
  *
  *   request complete -> gw_ingress_start (flow.invoke sent, not awaited) -> connection suspended
- *   reply | timeout | gateway stopping -> on_reply: response built -> connection resumed ->
+ *   reply | timeout | connection lost | gateway stopping -> on_reply: response built -> connection resumed ->
  *   libmicrohttpd calls on_request again -> the response is queued
  *
  * Every suspended connection has exactly one call in flight, and each call ends exactly once
@@ -381,20 +381,24 @@ static void *serve_loop(void *arg)
 
     cmk_log_defer(1); /* ingress.invoke lines leave in one write per wait, as a loop's */
     while (!atomic_load(&self->stop)) {
-        zmq_pollitem_t items[3] = { { NULL, epfd, ZMQ_POLLIN, 0 },
+        zmq_pollitem_t items[4] = { { NULL, epfd, ZMQ_POLLIN, 0 },
                                     { NULL, self->wake_fd, ZMQ_POLLIN, 0 },
-                                    { gw_ingress_socket(self->ingress), -1, ZMQ_POLLIN, 0 } };
+                                    { gw_ingress_socket(self->ingress), -1, ZMQ_POLLIN, 0 },
+                                    { gw_ingress_monitor(self->ingress), -1, ZMQ_POLLIN, 0 } };
         MHD_UNSIGNED_LONG_LONG mhd_ms;
         int64_t now, next;
+        int n = !items[2].socket ? 2 : !items[3].socket ? 3 : 4;
 
         if (wait_ms)
             cmk_log_flush();
-        if (zmq_poll(items, items[2].socket ? 3 : 2, wait_ms) < 0 && errno != EINTR) {
+        if (zmq_poll(items, n, wait_ms) < 0 && errno != EINTR) {
             cmk_warn("gateway.http_poll", "error=\"%s\"", zmq_strerror(errno));
             usleep(10000);
         }
-        if (items[2].socket && (items[2].revents & ZMQ_POLLIN))
-            gw_ingress_on_input(self->ingress);
+        if (n > 2 && (items[2].revents & ZMQ_POLLIN)) /* replies first: they may have come */
+            gw_ingress_on_input(self->ingress);        /* just before the connection went */
+        if (n > 3 && (items[3].revents & ZMQ_POLLIN))
+            gw_ingress_on_monitor(self->ingress);
         now = cmk_mono_ms();
         next = gw_ingress_expire(self->ingress, now);
         MHD_run(self->mhd);

@@ -3,7 +3,10 @@
  * gw_ingress.h): one DEALER (a cmk_client made at the first call, with the gateway's key), the
  * calls in flight in a hash map by request id and in a list in the order they were sent,
  * which is also the order of their deadlines (one timeout for all, a monotonic clock), so
- * expiry looks at the head only.
+ * expiry looks at the head only. A socket monitor on the DEALER reports a lost connection to
+ * the controller: the replies of the calls in flight can no longer arrive (a reconnected
+ * DEALER has another routing id), so they end at once with EUNAVAIL instead of at their
+ * timeout.
  */
 #include "gw_ingress.h"
 
@@ -17,6 +20,7 @@
 #include "client.h"
 #include "clock.h"
 #include "hmap.h"
+#include "log.h"
 #include "ops.h"
 #include "proto.h"
 #include "util.h"
@@ -36,6 +40,7 @@ struct gw_ingress {
     int64_t timeout_ms;       /* per call */
     int max_inflight;         /* cap on calls in flight */
     cmk_client *client;       /* the DEALER to the front door (NULL until the first call) */
+    void *monitor;            /* PAIR receiving the DEALER's disconnections (with client) */
     cmk_hmap *calls;          /* request id -> gw_ingress_call */
     gw_ingress_call *head;    /* oldest call in flight */
     gw_ingress_call *tail;    /* newest */
@@ -159,6 +164,36 @@ static void end_call(gw_ingress *self, gw_ingress_call *c, cJSON *reply, const c
     fn(arg, reply, err);
 }
 
+/* close_client - the monitor (before the client's context is terminated), then the client */
+static void close_client(gw_ingress *self)
+{
+    if (self->monitor) {
+        zmq_socket_monitor(cmk_client_socket(self->client), NULL, 0);
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+    cmk_client_destroy(&self->client);
+}
+
+/* watch_disconnects - a PAIR fed by a monitor of the DEALER's disconnections (best effort:
+ * without it calls still end at their timeout) */
+static void watch_disconnects(gw_ingress *self)
+{
+    char ep[64];
+    int zero = 0;
+    void *sock = cmk_client_socket(self->client);
+    snprintf(ep, sizeof ep, "inproc://gw-ingress-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(sock, ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return;
+    if (!(self->monitor = zmq_socket(cmk_client_zmq(self->client), ZMQ_PAIR)))
+        return;
+    zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(self->monitor, ep) != 0) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+}
+
 /* gw_ingress_destroy - drop the calls, close the client */
 void gw_ingress_destroy(gw_ingress **self_p)
 {
@@ -169,7 +204,7 @@ void gw_ingress_destroy(gw_ingress **self_p)
     while (self->head)
         unlink_call(self, self->head);
     cmk_hmap_destroy(&self->calls);
-    cmk_client_destroy(&self->client);
+    close_client(self);
     free(self);
     *self_p = NULL;
 }
@@ -185,6 +220,7 @@ static int connect_client(gw_ingress *self, cmk_err *err)
         return cmk_err_set(err, CMK_EUNAVAIL, "the gateway cannot reach the controller: %s", why.msg);
     /* never block the HTTP thread: a send that cannot be queued fails at once */
     zmq_setsockopt(cmk_client_socket(self->client), ZMQ_SNDTIMEO, &zero, sizeof zero);
+    watch_disconnects(self);
     return 0;
 }
 
@@ -292,6 +328,44 @@ void gw_ingress_on_input(gw_ingress *self)
             }
         }
         cmk_msg_destroy(&msg);
+    }
+}
+
+/* gw_ingress_monitor - the PAIR of disconnection events (NULL when none) */
+void *gw_ingress_monitor(gw_ingress *self)
+{
+    return self->monitor;
+}
+
+/* gw_ingress_on_monitor - drain the events (two frames each); a disconnection ends every call
+ * in flight */
+void gw_ingress_on_monitor(gw_ingress *self)
+{
+    int lost = 0;
+    for (int i = 0; self->monitor && i < 64; i++) {
+        zmq_msg_t part;
+        int more = 1;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+        if (zmq_msg_size(&part) >= 2) {
+            uint16_t event;
+            memcpy(&event, zmq_msg_data(&part), sizeof event);
+            lost |= event == ZMQ_EVENT_DISCONNECTED;
+        }
+        while (more && zmq_msg_more(&part)) { /* the endpoint frame */
+            zmq_msg_close(&part);
+            zmq_msg_init(&part);
+            more = zmq_msg_recv(&part, self->monitor, ZMQ_DONTWAIT) >= 0;
+        }
+        zmq_msg_close(&part);
+    }
+    if (lost && self->n) {
+        cmk_warn("ingress.controller_lost", "calls=%d (ended at once: their replies cannot arrive)", self->n);
+        gw_ingress_fail_all(self, CMK_EUNAVAIL, "the connection to the controller was lost while "
+                            "the trigger call was in flight; the run may or may not have started");
     }
 }
 

@@ -12,8 +12,9 @@
  * Controller calls are asynchronous: one front-door client (one CURVE DEALER socket, made at
  * the first call) carries every call in flight, each matched to its reply by request id in a
  * hash map. At most max_inflight calls are in flight (one more is refused at once with EBUSY:
- * 429); each ends exactly once, by its reply, by the per-call timeout (ETIMEOUT: 504), or by
- * gw_ingress_fail_all (the gateway stopping). None of this is thread-safe: one thread owns the
+ * 429); each ends exactly once, by its reply, by the per-call timeout (ETIMEOUT: 504), by a
+ * lost connection to the controller (EUNAVAIL: 503) or by gw_ingress_fail_all (the gateway
+ * stopping). None of this is thread-safe: one thread owns the
  * module and its socket (the gateway's HTTP thread, gw_http.c).
  */
 #ifndef CMK_GW_INGRESS_H
@@ -71,6 +72,14 @@ void *gw_ingress_socket(gw_ingress *self);
 
 /* gw_ingress_on_input - read every reply waiting on the socket and end their calls */
 void gw_ingress_on_input(gw_ingress *self);
+
+/* gw_ingress_monitor - a PAIR socket to poll for the DEALER's connection events (NULL when
+ * there is none) */
+void *gw_ingress_monitor(gw_ingress *self);
+
+/* gw_ingress_on_monitor - read the events waiting; a lost connection to the controller ends
+ * every call in flight with EUNAVAIL (their replies cannot arrive any more) */
+void gw_ingress_on_monitor(gw_ingress *self);
 
 /* gw_ingress_expire - end the calls whose time is up at now_ms (cmk_mono_ms) with ETIMEOUT;
  * returns the ms until the next call's deadline, or -1 with none in flight */

@@ -7,7 +7,8 @@
  * Rule GW-ASYNC (docs/RULES.md): calls in flight are bounded (gateway.max_trigger_inflight;
  * one more is answered 429 at once, and the others complete); a call the controller does not
  * answer ends at the per-call timeout with 504 and its connection is resumed (a late reply is
- * dropped, the next call gets its own); stopping the server answers the calls in flight 503.
+ * dropped, the next call gets its own); a lost connection to the controller ends the calls in
+ * flight with 503 at once; stopping the server answers the calls in flight 503.
  */
 #include <check.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@ static struct {
     atomic_int mode;        /* FAKE_* */
     atomic_int release;     /* answer the held calls now */
     atomic_int received;    /* flow.invoke calls received */
+    atomic_int drop;        /* close the ROUTER now (the controller goes away) */
     cmk_msg *held[HELD_MAX]; /* held or unanswered calls (the stand-in's thread only) */
     int n_held;
     gw_metrics *metrics;    /* the server's counters */
@@ -69,6 +71,14 @@ static void *fake_controller(void *arg)
     while (!atomic_load(&fx.stop)) {
         zmq_pollitem_t item = { fx.router, 0, ZMQ_POLLIN, 0 };
         cmk_msg *msg = NULL, *partial = NULL;
+        if (atomic_load(&fx.drop) && fx.router) {
+            zmq_close(fx.router);
+            fx.router = NULL;
+        }
+        if (!fx.router) {
+            usleep(10000);
+            continue;
+        }
         if (atomic_load(&fx.release)) {
             for (int i = 0; i < fx.n_held; i++) {
                 answer(fx.held[i]);
@@ -145,7 +155,8 @@ static void teardown(void)
     gw_metrics_destroy(&fx.metrics);
     atomic_store(&fx.stop, 1);
     pthread_join(fx.thread, NULL);
-    zmq_close(fx.router);
+    if (fx.router)
+        zmq_close(fx.router);
     zmq_ctx_term(fx.zmq);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx.run);
     ck_assert_int_eq(system(cmd), 0);
@@ -334,6 +345,29 @@ START_TEST(stopping_the_server_answers_calls_in_flight_503)
 }
 END_TEST
 
+START_TEST(a_lost_controller_ends_calls_in_flight_503)
+{
+    CURLM *m = curl_multi_init();
+    call a;
+    char code[64], message[512];
+
+    atomic_store(&fx.mode, FAKE_SILENT);
+    call_init(&a, "orphan");
+    curl_multi_add_handle(m, a.curl);
+    ck_assert_msg(drive(m, one_received), "the call did not reach the controller");
+    atomic_store(&fx.drop, 1); /* its connection closes with the call in flight */
+    ck_assert(drive(m, NULL));
+    ck_assert_int_eq(a.status, 503); /* not 504: it did not wait for its timeout */
+    ck_assert_str_eq(error_field(a.data, "code", code, sizeof code), "ServiceUnavailable");
+    ck_assert_msg(strstr(error_field(a.data, "message", message, sizeof message),
+                         "the connection to the controller was lost"), "%s", message);
+    ck_assert_int_eq(gw_ingress_inflight(fx.ingress), 0);
+    curl_multi_remove_handle(m, a.curl);
+    call_free(&a);
+    curl_multi_cleanup(m);
+}
+END_TEST
+
 /* gw_http_async_suite - every test of this file */
 static Suite *gw_http_async_suite(void)
 {
@@ -343,6 +377,7 @@ static Suite *gw_http_async_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, calls_in_flight_are_capped_and_one_more_gets_429);
     tcase_add_test(tc, an_unanswered_call_times_out_with_504_and_the_server_goes_on);
+    tcase_add_test(tc, a_lost_controller_ends_calls_in_flight_503);
     tcase_add_test(tc, stopping_the_server_answers_calls_in_flight_503);
     suite_add_tcase(s, tc);
     return s;
