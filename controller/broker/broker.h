@@ -96,7 +96,8 @@ void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg);
 /* broker_reply - send a reply (to a front request) */
 int broker_reply(broker *self, cmk_msg *reply);
 
-/* broker_forward - send a request to peer `name`; fn gets the reply (or timeout) */
+/* broker_forward - send a request to peer `name`; fn gets the reply (or timeout). body is
+ * encoded at once (it may refer to the caller's objects) and the text kept for a resend. */
 int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
                    int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err);
 
