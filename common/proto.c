@@ -43,6 +43,7 @@ void cmk_msg_destroy(cmk_msg **self_p)
         return;
     self = *self_p;
     cJSON_Delete(self->body);
+    free(self->raw);
     for (int i = 0; i < self->nbins; i++) {
         OPENSSL_cleanse(self->bins[i].data, self->bins[i].len); /* bins may carry key material */
         free(self->bins[i].data);
@@ -204,9 +205,55 @@ size_t cmk_msg_head(const char *type, const char *reqid, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
-/* cmk_msg_decode - decode frames */
-int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
-                   cmk_msg **out_partial, cmk_err *err)
+/* parse_body - a message's body text into msg->body: one JSON object, finite numbers, and for a
+ * request type its text check (nesting, UTF-8, NUL) and no member twice */
+static int parse_body(cmk_msg *msg, const char *body_text, size_t blen, cmk_err *err)
+{
+    /* a request's text: nesting, UTF-8 and NUL, before cJSON reads it (BAD-7) */
+    int request = cmk_op_find(msg->type) != NULL, rc;
+    const char *end = NULL;
+    cJSON *body;
+    if (request && (rc = cmk_json_text_check(body_text, blen, CMK_FIELDS_MAX_DEPTH, err)) < 0)
+        return rc;
+    body = cJSON_ParseWithLengthOpts(body_text, blen, &end, 0);
+    while (body && end < body_text + blen && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (!cJSON_IsObject(body) || end != body_text + blen) { /* one object, nothing after it */
+        cJSON_Delete(body);
+        return cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
+    }
+    if (!finite_numbers(body)) {
+        cJSON_Delete(body);
+        return cmk_err_set(err, CMK_EPROTO,
+                           "body of a '%s' message holds a number too large for a double "
+                           "(like 1e999); send numbers within +-1.7e308",
+                           msg->type);
+    }
+    if (request && (rc = cmk_json_check_duplicates(body, err)) < 0) { /* cJSON keeps both */
+        cJSON_Delete(body);
+        return rc;
+    }
+    cmk_msg_set_body(msg, body);
+    return 0;
+}
+
+/* cmk_msg_parse_raw - parse a body kept as text */
+int cmk_msg_parse_raw(cmk_msg *self, cmk_err *err)
+{
+    int rc;
+    if (!self || !self->raw)
+        return 0;
+    if ((rc = parse_body(self, self->raw, self->raw_len, err)) < 0)
+        return rc;
+    free(self->raw);
+    self->raw = NULL;
+    self->raw_len = 0;
+    return 0;
+}
+
+/* decode - cmk_msg_decode with flags (CMK_RECV_RAW_REPLY) */
+static int decode(const cmk_frame *frames, size_t n, int routed, int flags, cmk_msg **out,
+                  cmk_msg **out_partial, cmk_err *err)
 {
     cmk_msg *msg = cmk_msg_new("", "-");
     size_t i = 0, hlen = 0, blen, scan;
@@ -275,35 +322,16 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
         goto fail;
     }
     msg->body_len = blen;
-    if (blen > 0) {
-        /* a request's text: nesting, UTF-8 and NUL, before cJSON reads it (BAD-7) */
-        int request = cmk_op_find(msg->type) != NULL;
-        const char *end = NULL;
-        cJSON *body;
-        if (request && (rc = cmk_json_text_check(body_text, blen, CMK_FIELDS_MAX_DEPTH, err)) < 0)
-            goto fail;
-        body = cJSON_ParseWithLengthOpts(body_text, blen, &end, 0);
-        while (body && end < body_text + blen && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-            end++;
-        if (!cJSON_IsObject(body) || end != body_text + blen) { /* one object, nothing after it */
-            cJSON_Delete(body);
-            rc = cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
+    if (blen > 0 && (flags & CMK_RECV_RAW_REPLY) && strcmp(msg->type, CMK_MSG_REPLY) == 0) {
+        if (!(msg->raw = malloc(blen + 1))) {
+            rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
             goto fail;
         }
-        if (!finite_numbers(body)) {
-            cJSON_Delete(body);
-            rc = cmk_err_set(err, CMK_EPROTO,
-                             "body of a '%s' message holds a number too large for a double "
-                             "(like 1e999); send numbers within +-1.7e308",
-                             msg->type);
-            goto fail;
-        }
-        if (request && (rc = cmk_json_check_duplicates(body, err)) < 0) { /* cJSON keeps both */
-            cJSON_Delete(body);
-            goto fail;
-        }
-        cmk_msg_set_body(msg, body);
-    }
+        memcpy(msg->raw, body_text, blen);
+        msg->raw[blen] = '\0';
+        msg->raw_len = blen;
+    } else if (blen > 0 && (rc = parse_body(msg, body_text, blen, err)) < 0)
+        goto fail;
     for (size_t b = i + 1; b < n; b++) {
         if (frames[b].len > CMK_PROTO_MAX_BIN) {
             rc = cmk_err_set(err, CMK_EPROTO, "binary frame of %zu bytes is over the limit", frames[b].len);
@@ -322,10 +350,23 @@ fail:
     return rc;
 }
 
+/* cmk_msg_decode - decode frames */
+int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
+                   cmk_msg **out_partial, cmk_err *err)
+{
+    return decode(frames, n, routed, 0, out, out_partial, err);
+}
+
 #define RECV_MAX_FRAMES (1 + 1 + CMK_PROTO_MAX_BINS)
 
 /* cmk_msg_recv - receive and decode one multipart message */
 int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
+{
+    return cmk_msg_recv_flags(sock, out, out_partial, 0, err);
+}
+
+/* cmk_msg_recv_flags - receive and decode one multipart message, with flags */
+int cmk_msg_recv_flags(void *sock, cmk_msg **out, cmk_msg **out_partial, int flags, cmk_err *err)
 {
     zmq_msg_t parts[RECV_MAX_FRAMES];
     cmk_frame frames[RECV_MAX_FRAMES];
@@ -383,7 +424,7 @@ int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
         rc = cmk_err_set(err, CMK_EPROTO, "message has %zu frames; at most %d binary frames are allowed",
                          n + extra, CMK_PROTO_MAX_BINS);
     } else
-        rc = cmk_msg_decode(frames, n, type == ZMQ_ROUTER, out, out_partial, err);
+        rc = decode(frames, n, type == ZMQ_ROUTER, flags, out, out_partial, err);
     if (*out)
         cmk_strlcpy((*out)->user, user, sizeof (*out)->user);
     for (size_t k = 0; k < n; k++)
@@ -440,8 +481,12 @@ int cmk_msg_send_text(const cmk_msg *self, const char *body, size_t len, void *s
 /* cmk_msg_send - send a message */
 int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err)
 {
-    char *body = cmk_msg_encode_body(self);
+    char *body;
     int rc;
+
+    if (self->raw) /* passed on as it came */
+        return cmk_msg_send_text(self, self->raw, self->raw_len, sock, err);
+    body = cmk_msg_encode_body(self);
 
     if (!body)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory encoding a '%s' message", self->type);

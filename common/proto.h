@@ -89,6 +89,9 @@ typedef struct {
     size_t body_len;                        /* bytes of the body frame (received only) */
     cmk_bin bins[CMK_PROTO_MAX_BINS];       /* binary frames */
     int nbins;                              /* how many */
+    char *raw;                              /* the body's text, unparsed (CMK_RECV_RAW_REPLY), owned;
+                                             * when set it is what cmk_msg_send sends as the body */
+    size_t raw_len;                         /* its length */
 } cmk_msg;
 
 /* cmk_msg_new - a message with an empty body; reqid NULL draws a fresh one */
@@ -126,7 +129,18 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
  * socket's routing id is kept. Malformed input: CMK_EPROTO, and *out_partial as above. */
 int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err);
 
-/* cmk_msg_send - send a message (the routing id first, if set); does not consume it */
+/* cmk_msg_recv_flags - cmk_msg_recv with flags: CMK_RECV_RAW_REPLY keeps the body of a "reply"
+ * as text in msg->raw (its size checked, nothing else) for a receiver that passes it on unread;
+ * cmk_msg_parse_raw reads it when it must be read after all. */
+#define CMK_RECV_RAW_REPLY 1
+int cmk_msg_recv_flags(void *sock, cmk_msg **out, cmk_msg **out_partial, int flags, cmk_err *err);
+
+/* cmk_msg_parse_raw - parse msg->raw into msg->body with every check of cmk_msg_decode (nothing
+ * to do without raw); CMK_EPROTO when it is not one JSON object */
+int cmk_msg_parse_raw(cmk_msg *self, cmk_err *err);
+
+/* cmk_msg_send - send a message (the routing id first, if set; raw, if set, as its body); does
+ * not consume it */
 int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err);
 
 /* cmk_msg_send_text - send self's routing id, type, request id and binary frames with body, a

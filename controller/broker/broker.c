@@ -48,6 +48,7 @@ typedef struct forward {
     uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* ROUTER id it was sent to: the only one whose reply counts */
     size_t routing_len;
     int deaths;                       /* incarnations of the peer that died with it in flight */
+    int raw;                          /* the callback takes a reply's body as text (reply->raw) */
     broker_reply_fn fn;
     void *arg;
     struct forward *next, *prev;
@@ -143,6 +144,7 @@ static void send_forward(broker *self, forward *f, const broker_peer *p)
 
     msg.nbins = 0;
     msg.body = NULL;
+    msg.raw = NULL;
     cmk_strlcpy(msg.type, f->type, sizeof msg.type);
     cmk_strlcpy(msg.reqid, f->id, sizeof msg.reqid);
     cmk_msg_set_routing(&msg, p->routing, p->routing_len);
@@ -344,7 +346,8 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
         zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
         if (!(events & ZMQ_POLLIN))
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        /* a reply's body stays text until its forward is known: most are passed on unread */
+        if (cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_RAW_REPLY, &err) < 0) {
             cmk_warn("back.bad_message", "error=\"%s\"", err.msg);
             cmk_msg_destroy(&partial);
             continue;
@@ -399,6 +402,9 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
                         p->name, msg->user[0] ? msg->user : "-",
                         routing_hex(msg->routing, msg->routing_len, from_r, sizeof from_r), f->peer,
                         f->sent ? routing_hex(f->routing, f->routing_len, to_r, sizeof to_r) : "(not sent)", f->type);
+            } else if (f && !f->raw && cmk_msg_parse_raw(msg, &err) < 0) {
+                /* read as any other message would have been: refused, the forward waits on */
+                cmk_warn("back.bad_message", "peer=%s req=%s error=\"%s\"", p->name, msg->reqid, err.msg);
             } else if (f) {
                 cmk_err rerr = CMK_ERR_INIT;
                 cmk_msg_error_of(msg, &rerr);
@@ -683,9 +689,9 @@ int broker_reply(broker *self, cmk_msg *reply)
     return rc;
 }
 
-/* broker_forward - send or queue a request to a peer */
-int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
-                   int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+/* forward - send or queue a request to a peer (raw: the callback takes the reply's body as text) */
+static int forward_new(broker *self, const char *name, const char *type, const cJSON *body, int64_t timeout_ms,
+                       broker_reply_fn fn, void *arg, int raw, cmk_err *err)
 {
     int64_t limit = cmk_server_config(self->srv)->max_inflight;
     int *n = inflight_of(self, name);
@@ -744,6 +750,7 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
     f->deadline = cmk_mono_ms() + timeout_ms;
     f->fn = fn;
     f->arg = arg;
+    f->raw = raw;
     f->next = self->forwards;
     if (f->next)
         f->next->prev = f;
@@ -752,6 +759,20 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
     if (p)
         send_forward(self, f, p);
     return 0;
+}
+
+/* broker_forward - send or queue a request to a peer */
+int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
+                   int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+{
+    return forward_new(self, name, type, body, timeout_ms, fn, arg, 0, err);
+}
+
+/* broker_forward_through - a forward whose reply is passed on unread */
+int broker_forward_through(broker *self, const char *name, const char *type, const cJSON *body,
+                           int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+{
+    return forward_new(self, name, type, body, timeout_ms, fn, arg, 1, err);
 }
 
 /* broker_send_all - one message type to every peer */

@@ -271,6 +271,60 @@ START_TEST(test_socket_round_trip)
 }
 END_TEST
 
+START_TEST(test_raw_reply_passed_through)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    cmk_msg *rep = cmk_msg_new("reply", "abc"), *got = NULL, *back = NULL;
+    cmk_err err = CMK_ERR_INIT;
+    static const char bad[] = "CMK/2 reply bad-1\n{\"a\":1e999}";
+
+    ck_assert_int_eq(zmq_bind(router, "inproc://proto-raw"), 0);
+    ck_assert_int_eq(zmq_connect(dealer, "inproc://proto-raw"), 0);
+    cJSON_AddStringToObject(rep->body, "run", "08585-x");
+    /* a reply's body stays text, an error is parsed, a request too */
+    ck_assert_int_eq(cmk_msg_send(rep, dealer, &err), 0);
+    ck_assert_int_eq(cmk_msg_recv_flags(router, &got, NULL, CMK_RECV_RAW_REPLY, &err), 0);
+    ck_assert_ptr_nonnull(got->raw);
+    ck_assert_str_eq(got->raw, "{\"run\":\"08585-x\"}");
+    ck_assert_int_eq(cJSON_GetArraySize(got->body), 0);
+    /* sent on as it came: the other end reads the same body */
+    ck_assert_int_eq(cmk_msg_send(got, router, &err), 0);
+    ck_assert_int_eq(cmk_msg_recv(dealer, &back, NULL, &err), 0);
+    ck_assert_ptr_null(back->raw);
+    ck_assert_str_eq(cJSON_GetObjectItem(back->body, "run")->valuestring, "08585-x");
+    cmk_msg_destroy(&back);
+    /* read after all */
+    ck_assert_int_eq(cmk_msg_parse_raw(got, &err), 0);
+    ck_assert_ptr_null(got->raw);
+    ck_assert_str_eq(cJSON_GetObjectItem(got->body, "run")->valuestring, "08585-x");
+    ck_assert_int_eq(cmk_msg_parse_raw(got, &err), 0); /* nothing left to parse */
+    cmk_msg_destroy(&got);
+    {
+        cmk_msg *e = cmk_msg_error(rep, CMK_EPERM, "no");
+        ck_assert_int_eq(cmk_msg_send(e, dealer, &err), 0);
+        ck_assert_int_eq(cmk_msg_recv_flags(router, &got, NULL, CMK_RECV_RAW_REPLY, &err), 0);
+        ck_assert_ptr_null(got->raw);
+        ck_assert_str_eq(cJSON_GetObjectItem(got->body, "code")->valuestring, "EPERM");
+        cmk_msg_destroy(&got);
+        cmk_msg_destroy(&e);
+    }
+    /* a bad body kept as text is refused when it is read, with the decoder's message */
+    zmq_send(dealer, bad, sizeof bad - 1, 0);
+    ck_assert_int_eq(cmk_msg_recv_flags(router, &got, NULL, CMK_RECV_RAW_REPLY, &err), 0);
+    ck_assert_int_eq(cmk_msg_parse_raw(got, &err), CMK_EPROTO);
+    ck_assert_msg(strstr(err.msg, "number too large"), "%s", err.msg);
+    cmk_msg_destroy(&got);
+    /* without the flag it is refused at once */
+    zmq_send(dealer, bad, sizeof bad - 1, 0);
+    ck_assert_int_eq(cmk_msg_recv(router, &got, NULL, &err), CMK_EPROTO);
+    cmk_msg_destroy(&rep);
+    zmq_close(router);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+}
+END_TEST
+
 START_TEST(test_error_codes)
 {
     cmk_msg *req = cmk_msg_new("x", "r"), *e = cmk_msg_error(req, CMK_EPERM, "no");
@@ -297,6 +351,7 @@ int main(void)
     tcase_add_test(tc, test_fuzz_never_crashes);
     tcase_add_test(tc, test_socket_round_trip);
     tcase_add_test(tc, test_error_codes);
+    tcase_add_test(tc, test_raw_reply_passed_through);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
