@@ -382,7 +382,8 @@ int cmk_msg_recv_flags(void *sock, cmk_msg **out, cmk_msg **out_partial, int fla
     while (more) {
         zmq_msg_t part;
         zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, 0) < 0) {
+        /* only the first frame can be missing: a message's frames arrive together */
+        if (zmq_msg_recv(&part, sock, n == 0 && (flags & CMK_RECV_DONTWAIT) ? ZMQ_DONTWAIT : 0) < 0) {
             int e = errno;
             zmq_msg_close(&part);
             for (size_t k = 0; k < n; k++)

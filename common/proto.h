@@ -133,6 +133,10 @@ int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
  * as text in msg->raw (its size checked, nothing else) for a receiver that passes it on unread;
  * cmk_msg_parse_raw reads it when it must be read after all. */
 #define CMK_RECV_RAW_REPLY 1
+/* CMK_RECV_DONTWAIT: CMK_ETIMEOUT at once, nothing read and no partial, when no message is
+ * waiting. A loop that drains a socket this way asks ZeroMQ nothing per message: ZMQ_EVENTS
+ * costs a getpid and a poll system call per call (libzmq's fork check and command mailbox). */
+#define CMK_RECV_DONTWAIT 2
 int cmk_msg_recv_flags(void *sock, cmk_msg **out, cmk_msg **out_partial, int flags, cmk_err *err);
 
 /* cmk_msg_parse_raw - parse msg->raw into msg->body with every check of cmk_msg_decode (nothing

@@ -340,14 +340,12 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
         broker_peer *p;
-        int events = 0;
-        size_t elen = sizeof events;
-
-        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
-        if (!(events & ZMQ_POLLIN))
-            break;
         /* a reply's body stays text until its forward is known: most are passed on unread */
-        if (cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_RAW_REPLY, &err) < 0) {
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT | CMK_RECV_RAW_REPLY, &err);
+
+        if (rc == CMK_ETIMEOUT) /* nothing waiting (CMK_RECV_DONTWAIT) */
+            break;
+        if (rc < 0) {
             cmk_warn("back.bad_message", "error=\"%s\"", err.msg);
             cmk_msg_destroy(&partial);
             continue;
@@ -443,13 +441,11 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
         cmk_msg *msg = NULL, *partial = NULL, *rep = NULL;
         cmk_err err = CMK_ERR_INIT;
         const cmk_op *op;
-        int events = 0;
-        size_t elen = sizeof events;
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT, &err);
 
-        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
-        if (!(events & ZMQ_POLLIN))
+        if (rc == CMK_ETIMEOUT) /* nothing waiting (CMK_RECV_DONTWAIT) */
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        if (rc < 0) {
             cmk_log(CMK_LOG_WARN, NULL, partial ? partial->reqid : NULL, "front.bad_message",
                     "error=\"%s\"", err.msg);
             if (partial && partial->routing_len) /* a malformed field is EINVAL, the rest EPROTO */

@@ -281,13 +281,19 @@ START_TEST(test_raw_reply_passed_through)
 
     ck_assert_int_eq(zmq_bind(router, "inproc://proto-raw"), 0);
     ck_assert_int_eq(zmq_connect(dealer, "inproc://proto-raw"), 0);
+    /* nothing waiting: CMK_ETIMEOUT at once, nothing read */
+    got = (cmk_msg *)0x1;
+    ck_assert_int_eq(cmk_msg_recv_flags(router, &got, &back, CMK_RECV_DONTWAIT, &err), CMK_ETIMEOUT);
+    ck_assert_ptr_null(got);
+    ck_assert_ptr_null(back);
     cJSON_AddStringToObject(rep->body, "run", "08585-x");
     /* a reply's body stays text, an error is parsed, a request too */
     ck_assert_int_eq(cmk_msg_send(rep, dealer, &err), 0);
-    ck_assert_int_eq(cmk_msg_recv_flags(router, &got, NULL, CMK_RECV_RAW_REPLY, &err), 0);
+    ck_assert_int_eq(cmk_msg_recv_flags(router, &got, NULL, CMK_RECV_DONTWAIT | CMK_RECV_RAW_REPLY, &err), 0);
     ck_assert_ptr_nonnull(got->raw);
     ck_assert_str_eq(got->raw, "{\"run\":\"08585-x\"}");
     ck_assert_int_eq(cJSON_GetArraySize(got->body), 0);
+    ck_assert_int_eq(cmk_msg_recv_flags(router, &back, NULL, CMK_RECV_DONTWAIT, &err), CMK_ETIMEOUT);
     /* sent on as it came: the other end reads the same body */
     ck_assert_int_eq(cmk_msg_send(got, router, &err), 0);
     ck_assert_int_eq(cmk_msg_recv(dealer, &back, NULL, &err), 0);
