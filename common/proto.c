@@ -43,6 +43,7 @@ void cmk_msg_destroy(cmk_msg **self_p)
         return;
     self = *self_p;
     cJSON_Delete(self->body);
+    free(self->raw);
     for (int i = 0; i < self->nbins; i++) {
         OPENSSL_cleanse(self->bins[i].data, self->bins[i].len); /* bins may carry key material */
         free(self->bins[i].data);
@@ -180,11 +181,84 @@ int cmk_proto_limit_socket(void *sock, int64_t max_bytes, cmk_err *err)
 }
 
 /* cmk_msg_decode - frames to a message */
-int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
-                   cmk_msg **out_partial, cmk_err *err)
+/* head_fields - split a head line "CMK/2 <type> <reqid>" (no newline) into its three fields;
+ * 0 if it has not exactly three non-empty fields */
+static int head_fields(const char *s, size_t n, const char *f[3], size_t len[3])
+{
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == ' ') {
+            if (k == 3 || i == start)
+                return 0;
+            f[k] = s + start;
+            len[k++] = i - start;
+            start = i + 1;
+        }
+    }
+    return k == 3;
+}
+
+/* cmk_msg_head - the head of a message's first frame */
+size_t cmk_msg_head(const char *type, const char *reqid, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s %s %s\n", CMK_PROTO_TAG, type, reqid);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* parse_body - a message's body text into msg->body: one JSON object, finite numbers, and for a
+ * request type its text check (nesting, UTF-8, NUL) and no member twice */
+static int parse_body(cmk_msg *msg, const char *body_text, size_t blen, cmk_err *err)
+{
+    /* a request's text: nesting, UTF-8 and NUL, before cJSON reads it (BAD-7) */
+    int request = cmk_op_find(msg->type) != NULL, rc;
+    const char *end = NULL;
+    cJSON *body;
+    if (request && (rc = cmk_json_text_check(body_text, blen, CMK_FIELDS_MAX_DEPTH, err)) < 0)
+        return rc;
+    body = cJSON_ParseWithLengthOpts(body_text, blen, &end, 0);
+    while (body && end < body_text + blen && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (!cJSON_IsObject(body) || end != body_text + blen) { /* one object, nothing after it */
+        cJSON_Delete(body);
+        return cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
+    }
+    if (!finite_numbers(body)) {
+        cJSON_Delete(body);
+        return cmk_err_set(err, CMK_EPROTO,
+                           "body of a '%s' message holds a number too large for a double "
+                           "(like 1e999); send numbers within +-1.7e308",
+                           msg->type);
+    }
+    if (request && (rc = cmk_json_check_duplicates(body, err)) < 0) { /* cJSON keeps both */
+        cJSON_Delete(body);
+        return rc;
+    }
+    cmk_msg_set_body(msg, body);
+    return 0;
+}
+
+/* cmk_msg_parse_raw - parse a body kept as text */
+int cmk_msg_parse_raw(cmk_msg *self, cmk_err *err)
+{
+    int rc;
+    if (!self || !self->raw)
+        return 0;
+    if ((rc = parse_body(self, self->raw, self->raw_len, err)) < 0)
+        return rc;
+    free(self->raw);
+    self->raw = NULL;
+    self->raw_len = 0;
+    return 0;
+}
+
+/* decode - cmk_msg_decode with flags (CMK_RECV_RAW_REPLY) */
+static int decode(const cmk_frame *frames, size_t n, int routed, int flags, cmk_msg **out,
+                  cmk_msg **out_partial, cmk_err *err)
 {
     cmk_msg *msg = cmk_msg_new("", "-");
-    size_t i = 0;
+    size_t i = 0, hlen = 0, blen, scan;
+    const char *head, *nl, *body_text, *f[3];
+    size_t flen[3];
     int rc;
 
     *out = NULL;
@@ -200,79 +274,65 @@ int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
         cmk_msg_set_routing(msg, frames[0].data, frames[0].len);
         i = 1;
     }
-    if (n - i < 4) {
-        rc = cmk_err_set(err, CMK_EPROTO, "message has %zu frames; expected at least 4 (tag, type, request id, body)",
-                         n - i);
-        /* Still try to pick up a request id to address the error reply. */
-        if (n - i >= 3 && valid_reqid(frames[i + 2].data, frames[i + 2].len)) {
-            memcpy(msg->reqid, frames[i + 2].data, frames[i + 2].len);
-            msg->reqid[frames[i + 2].len] = '\0';
-        }
+    if (n <= i) {
+        rc = cmk_err_set(err, CMK_EPROTO, "message has no frames; expected one with the head "
+                                          "'" CMK_PROTO_TAG " <type> <request id>', a newline and the body");
         goto fail;
     }
-    if (frames[i + 2].len && valid_reqid(frames[i + 2].data, frames[i + 2].len)) {
-        memcpy(msg->reqid, frames[i + 2].data, frames[i + 2].len);
-        msg->reqid[frames[i + 2].len] = '\0';
+    head = frames[i].data;
+    scan = frames[i].len < CMK_PROTO_MAX_HEAD ? frames[i].len : CMK_PROTO_MAX_HEAD;
+    nl = scan ? memchr(head, '\n', scan) : NULL;
+    if (!nl || !head_fields(head, (size_t)(nl - head), f, flen)) {
+        rc = cmk_err_set(err, CMK_EPROTO, "the first frame must start with '" CMK_PROTO_TAG
+                                          " <type> <request id>' and a newline (at most %d bytes)",
+                         CMK_PROTO_MAX_HEAD);
+        goto fail;
+    }
+    hlen = (size_t)(nl - head) + 1;
+    /* the request id first: it addresses the error reply of anything else wrong */
+    if (valid_reqid(f[2], flen[2])) {
+        memcpy(msg->reqid, f[2], flen[2]);
+        msg->reqid[flen[2]] = '\0';
     } else {
         rc = cmk_err_set(err, CMK_EPROTO, "request id must be 1..%d printable characters",
                          CMK_PROTO_MAX_REQID);
         goto fail;
     }
-    if (frames[i].len != strlen(CMK_PROTO_TAG) || memcmp(frames[i].data, CMK_PROTO_TAG, frames[i].len) != 0) {
+    if (flen[0] != strlen(CMK_PROTO_TAG) || memcmp(f[0], CMK_PROTO_TAG, flen[0]) != 0) {
         rc = cmk_err_set(err, CMK_EPROTO, "unknown protocol tag (expected %s)", CMK_PROTO_TAG);
         goto fail;
     }
-    if (!valid_type(frames[i + 1].data, frames[i + 1].len)) {
+    if (!valid_type(f[1], flen[1])) {
         rc = cmk_err_set(err, CMK_EPROTO, "message type must be 1..%d characters of [a-z0-9._-]",
                          CMK_PROTO_MAX_TYPE);
         goto fail;
     }
-    memcpy(msg->type, frames[i + 1].data, frames[i + 1].len);
-    msg->type[frames[i + 1].len] = '\0';
-    if (frames[i + 3].len > cmk_proto_max_body(msg->type)) {
+    memcpy(msg->type, f[1], flen[1]);
+    msg->type[flen[1]] = '\0';
+    body_text = head + hlen;
+    blen = frames[i].len - hlen;
+    if (blen > cmk_proto_max_body(msg->type)) {
         rc = cmk_err_set(err, CMK_EINVAL, "the body of '%s' is %zu bytes; at most %zu are accepted",
-                         msg->type, frames[i + 3].len, cmk_proto_max_body(msg->type));
+                         msg->type, blen, cmk_proto_max_body(msg->type));
         goto fail;
     }
-    if (n - i - 4 > CMK_PROTO_MAX_BINS) { /* before any body is parsed or frame copied */
+    if (n - i - 1 > CMK_PROTO_MAX_BINS) { /* before any body is parsed or frame copied */
         rc = cmk_err_set(err, CMK_EPROTO, "message has %zu binary frames; at most %d are allowed",
-                         n - i - 4, CMK_PROTO_MAX_BINS);
+                         n - i - 1, CMK_PROTO_MAX_BINS);
         goto fail;
     }
-    msg->body_len = frames[i + 3].len;
-    if (frames[i + 3].len > 0) {
-        /* a request's text: nesting, UTF-8 and NUL, before cJSON reads it (BAD-7) */
-        int request = cmk_op_find(msg->type) != NULL;
-        cJSON *body;
-        if (request && (rc = cmk_json_text_check(frames[i + 3].data, frames[i + 3].len, CMK_FIELDS_MAX_DEPTH,
-                                                 err)) < 0)
-            goto fail;
-        body = cJSON_ParseWithLength(frames[i + 3].data, frames[i + 3].len);
-        if (!cJSON_IsObject(body)) {
-            cJSON_Delete(body);
-            rc = cmk_err_set(err, CMK_EPROTO, "body of a '%s' message is not a JSON object", msg->type);
+    msg->body_len = blen;
+    if (blen > 0 && (flags & CMK_RECV_RAW_REPLY) && strcmp(msg->type, CMK_MSG_REPLY) == 0) {
+        if (!(msg->raw = malloc(blen + 1))) {
+            rc = cmk_err_set(err, CMK_ENOMEM, "out of memory");
             goto fail;
         }
-        if (!finite_numbers(body)) {
-            cJSON_Delete(body);
-            rc = cmk_err_set(err, CMK_EPROTO,
-                             "body of a '%s' message holds a number too large for a double "
-                             "(like 1e999); send numbers within +-1.7e308",
-                             msg->type);
-            goto fail;
-        }
-        if (request && (rc = cmk_json_check_duplicates(body, err)) < 0) { /* cJSON keeps both */
-            cJSON_Delete(body);
-            goto fail;
-        }
-        cmk_msg_set_body(msg, body);
-    }
-    if (n - i - 4 > CMK_PROTO_MAX_BINS) {
-        rc = cmk_err_set(err, CMK_EPROTO, "message has %zu binary frames; at most %d are allowed",
-                         n - i - 4, CMK_PROTO_MAX_BINS);
+        memcpy(msg->raw, body_text, blen);
+        msg->raw[blen] = '\0';
+        msg->raw_len = blen;
+    } else if (blen > 0 && (rc = parse_body(msg, body_text, blen, err)) < 0)
         goto fail;
-    }
-    for (size_t b = i + 4; b < n; b++) {
+    for (size_t b = i + 1; b < n; b++) {
         if (frames[b].len > CMK_PROTO_MAX_BIN) {
             rc = cmk_err_set(err, CMK_EPROTO, "binary frame of %zu bytes is over the limit", frames[b].len);
             goto fail;
@@ -290,10 +350,23 @@ fail:
     return rc;
 }
 
-#define RECV_MAX_FRAMES (1 + 4 + CMK_PROTO_MAX_BINS)
+/* cmk_msg_decode - decode frames */
+int cmk_msg_decode(const cmk_frame *frames, size_t n, int routed, cmk_msg **out,
+                   cmk_msg **out_partial, cmk_err *err)
+{
+    return decode(frames, n, routed, 0, out, out_partial, err);
+}
+
+#define RECV_MAX_FRAMES (1 + 1 + CMK_PROTO_MAX_BINS)
 
 /* cmk_msg_recv - receive and decode one multipart message */
 int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
+{
+    return cmk_msg_recv_flags(sock, out, out_partial, 0, err);
+}
+
+/* cmk_msg_recv_flags - receive and decode one multipart message, with flags */
+int cmk_msg_recv_flags(void *sock, cmk_msg **out, cmk_msg **out_partial, int flags, cmk_err *err)
 {
     zmq_msg_t parts[RECV_MAX_FRAMES];
     cmk_frame frames[RECV_MAX_FRAMES];
@@ -309,7 +382,8 @@ int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
     while (more) {
         zmq_msg_t part;
         zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, 0) < 0) {
+        /* only the first frame can be missing: a message's frames arrive together */
+        if (zmq_msg_recv(&part, sock, n == 0 && (flags & CMK_RECV_DONTWAIT) ? ZMQ_DONTWAIT : 0) < 0) {
             int e = errno;
             zmq_msg_close(&part);
             for (size_t k = 0; k < n; k++)
@@ -336,13 +410,22 @@ int cmk_msg_recv(void *sock, cmk_msg **out, cmk_msg **out_partial, cmk_err *err)
     }
     if (extra) {
         /* too many frames: read only what addresses the error reply, never the body */
-        size_t head = (type == ZMQ_ROUTER ? 1u : 0u) + 3;
+        size_t head = (type == ZMQ_ROUTER ? 1u : 0u) + 1;
+        if (n >= head) { /* the head only (an empty body: never parsed) */
+            size_t scan = frames[head - 1].len < CMK_PROTO_MAX_HEAD ? frames[head - 1].len : CMK_PROTO_MAX_HEAD;
+            const char *nl = scan ? memchr(frames[head - 1].data, '\n', scan) : NULL;
+            frames[head - 1].len = nl ? (size_t)(nl - (const char *)frames[head - 1].data) + 1 : 0;
+        }
         cmk_msg_decode(frames, n < head ? n : head, type == ZMQ_ROUTER, out, out_partial, NULL);
-        cmk_msg_destroy(out);
+        if (*out && out_partial) /* the head decoded: it addresses the error reply */
+            *out_partial = *out;
+        else
+            cmk_msg_destroy(out);
+        *out = NULL;
         rc = cmk_err_set(err, CMK_EPROTO, "message has %zu frames; at most %d binary frames are allowed",
                          n + extra, CMK_PROTO_MAX_BINS);
     } else
-        rc = cmk_msg_decode(frames, n, type == ZMQ_ROUTER, out, out_partial, err);
+        rc = decode(frames, n, type == ZMQ_ROUTER, flags, out, out_partial, err);
     if (*out)
         cmk_strlcpy((*out)->user, user, sizeof (*out)->user);
     for (size_t k = 0; k < n; k++)
@@ -365,26 +448,50 @@ char *cmk_msg_encode_body(const cmk_msg *self)
     return cJSON_PrintUnformatted(self->body);
 }
 
+/* cmk_msg_send_text - send a message whose body is already encoded: the head and the body in
+ * one frame (CURVE seals each frame on its own: one frame per message costs a third of four) */
+int cmk_msg_send_text(const cmk_msg *self, const char *body, size_t len, void *sock, cmk_err *err)
+{
+    char head[CMK_PROTO_MAX_HEAD + 1];
+    size_t hlen = cmk_msg_head(self->type, self->reqid, head, sizeof head);
+    zmq_msg_t frame;
+    int rc = 0;
+
+    if (!hlen)
+        return cmk_err_set(err, CMK_EINVAL, "a '%s' message needs a type and a request id of at most %d and %d characters",
+                           self->type, CMK_PROTO_MAX_TYPE, CMK_PROTO_MAX_REQID);
+    if (self->routing_len)
+        rc = send_frame(sock, self->routing, self->routing_len, 1, err);
+    if (rc < 0)
+        return rc;
+    if (zmq_msg_init_size(&frame, hlen + len) != 0)
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory sending a '%s' message", self->type);
+    memcpy(zmq_msg_data(&frame), head, hlen);
+    if (len)
+        memcpy((char *)zmq_msg_data(&frame) + hlen, body, len);
+    if (zmq_msg_send(&frame, sock, self->nbins > 0 ? ZMQ_SNDMORE : 0) < 0) {
+        int e = errno;
+        zmq_msg_close(&frame);
+        return cmk_err_set(err, e == EAGAIN ? CMK_EBUSY : CMK_EIO, "send failed: %s", zmq_strerror(e));
+    }
+    for (int i = 0; rc == 0 && i < self->nbins; i++)
+        rc = send_frame(sock, self->bins[i].data, self->bins[i].len, i + 1 < self->nbins, err);
+    return rc;
+}
+
 /* cmk_msg_send - send a message */
 int cmk_msg_send(const cmk_msg *self, void *sock, cmk_err *err)
 {
-    char *body = cmk_msg_encode_body(self);
-    int rc = 0;
+    char *body;
+    int rc;
+
+    if (self->raw) /* passed on as it came */
+        return cmk_msg_send_text(self, self->raw, self->raw_len, sock, err);
+    body = cmk_msg_encode_body(self);
 
     if (!body)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory encoding a '%s' message", self->type);
-    if (self->routing_len)
-        rc = send_frame(sock, self->routing, self->routing_len, 1, err);
-    if (rc == 0)
-        rc = send_frame(sock, CMK_PROTO_TAG, strlen(CMK_PROTO_TAG), 1, err);
-    if (rc == 0)
-        rc = send_frame(sock, self->type, strlen(self->type), 1, err);
-    if (rc == 0)
-        rc = send_frame(sock, self->reqid, strlen(self->reqid), 1, err);
-    if (rc == 0)
-        rc = send_frame(sock, body, strlen(body), self->nbins > 0, err);
-    for (int i = 0; rc == 0 && i < self->nbins; i++)
-        rc = send_frame(sock, self->bins[i].data, self->bins[i].len, i + 1 < self->nbins, err);
+    rc = cmk_msg_send_text(self, body, strlen(body), sock, err);
     free(body);
     return rc;
 }

@@ -96,13 +96,11 @@ static int on_gateway(cmk_loop *loop, void *sock, int fd, void *arg)
     for (int i = 0; i < 256 && cmk_mono_ms() - t0 < 50; i++) { /* the loop's timers run between batches */
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
-        int events = 0;
-        size_t elen = sizeof events;
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT, &err);
 
-        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
-        if (!(events & ZMQ_POLLIN))
+        if (rc == CMK_ETIMEOUT) /* nothing waiting (CMK_RECV_DONTWAIT) */
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        if (rc < 0) {
             cmk_warn("gateway.bad_message", "error=\"%s\"", err.msg);
             cmk_msg_destroy(&partial);
             continue;

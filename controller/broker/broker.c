@@ -41,12 +41,14 @@ typedef struct forward {
     char id[CMK_PROTO_MAX_REQID + 1]; /* request id on the back channel: 128 random bits, hex */
     char peer[64];                    /* peer name */
     char type[CMK_PROTO_MAX_TYPE + 1];
-    cJSON *body;                      /* kept to resend after a peer restart */
+    char *text;                       /* the body as sent: encoded once, kept to resend after a peer restart */
+    size_t text_len;
     int64_t deadline;                 /* mono ms */
     int sent;                         /* sent to the current incarnation of the peer */
     uint8_t routing[CMK_PROTO_MAX_ROUTING]; /* ROUTER id it was sent to: the only one whose reply counts */
     size_t routing_len;
     int deaths;                       /* incarnations of the peer that died with it in flight */
+    int raw;                          /* the callback takes a reply's body as text (reply->raw) */
     broker_reply_fn fn;
     void *arg;
     struct forward *next, *prev;
@@ -137,21 +139,21 @@ static int send_to_peer(broker *self, const broker_peer *p, cmk_msg *msg, cmk_er
 /* send_forward - put one pending forward on the wire */
 static void send_forward(broker *self, forward *f, const broker_peer *p)
 {
-    cmk_msg *msg = cmk_msg_new(f->type, f->id);
+    cmk_msg msg; /* the head only: the body is the forward's text */
     cmk_err err = CMK_ERR_INIT;
-    if (!msg)
-        return;
-    cmk_msg_set_body(msg, f->body); /* lent for the encoding, not copied */
-    f->body = NULL;
-    if (send_to_peer(self, p, msg, &err) == 0) {
+
+    msg.nbins = 0;
+    msg.body = NULL;
+    msg.raw = NULL;
+    cmk_strlcpy(msg.type, f->type, sizeof msg.type);
+    cmk_strlcpy(msg.reqid, f->id, sizeof msg.reqid);
+    cmk_msg_set_routing(&msg, p->routing, p->routing_len);
+    if (cmk_msg_send_text(&msg, f->text, f->text_len, self->back, &err) == 0) {
         f->sent = 1;
         memcpy(f->routing, p->routing, p->routing_len);
         f->routing_len = p->routing_len;
     } else
         cmk_warn("broker.forward_failed", "peer=%s type=%s error=\"%s\"", p->name, f->type, err.msg);
-    f->body = msg->body; /* kept: sent again if the peer restarts with it in flight */
-    msg->body = NULL;
-    cmk_msg_destroy(&msg);
 }
 
 /* inflight_of - the in-flight counter of a peer (created at 0; NULL when out of memory) */
@@ -184,7 +186,7 @@ static void finish_forward(broker *self, forward *f, const cmk_msg *reply, const
         f->next->prev = f->prev;
     cmk_hmap_remove(self->forward_ids, f->id);
     f->fn(f->arg, reply, err);
-    cJSON_Delete(f->body);
+    free(f->text);
     free(f);
 }
 
@@ -209,7 +211,7 @@ static void requeue_forwards(broker *self, const char *name, int died)
             cmk_err err = CMK_ERR_INIT;
             cmk_log(CMK_LOG_WARN, NULL, f->id, "forward.poisoned", "peer=%s type=%s deaths=%d action=fail",
                     name, f->type, f->deaths);
-            poison_remember(self->poisons, f->peer, f->type, f->body);
+            poison_remember(self->poisons, f->peer, f->type, f->text);
             cmk_err_set(&err, CMK_EUNAVAIL,
                         "the worker stopped while handling this request (%s stopped twice with this '%s' "
                         "in flight); it is not sent again - see %s.log",
@@ -338,13 +340,12 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
         broker_peer *p;
-        int events = 0;
-        size_t elen = sizeof events;
+        /* a reply's body stays text until its forward is known: most are passed on unread */
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT | CMK_RECV_RAW_REPLY, &err);
 
-        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
-        if (!(events & ZMQ_POLLIN))
+        if (rc == CMK_ETIMEOUT) /* nothing waiting (CMK_RECV_DONTWAIT) */
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        if (rc < 0) {
             cmk_warn("back.bad_message", "error=\"%s\"", err.msg);
             cmk_msg_destroy(&partial);
             continue;
@@ -399,6 +400,9 @@ static int on_back(cmk_loop *loop, void *sock, int fd, void *arg)
                         p->name, msg->user[0] ? msg->user : "-",
                         routing_hex(msg->routing, msg->routing_len, from_r, sizeof from_r), f->peer,
                         f->sent ? routing_hex(f->routing, f->routing_len, to_r, sizeof to_r) : "(not sent)", f->type);
+            } else if (f && !f->raw && cmk_msg_parse_raw(msg, &err) < 0) {
+                /* read as any other message would have been: refused, the forward waits on */
+                cmk_warn("back.bad_message", "peer=%s req=%s error=\"%s\"", p->name, msg->reqid, err.msg);
             } else if (f) {
                 cmk_err rerr = CMK_ERR_INIT;
                 cmk_msg_error_of(msg, &rerr);
@@ -437,13 +441,11 @@ static int on_front(cmk_loop *loop, void *sock, int fd, void *arg)
         cmk_msg *msg = NULL, *partial = NULL, *rep = NULL;
         cmk_err err = CMK_ERR_INIT;
         const cmk_op *op;
-        int events = 0;
-        size_t elen = sizeof events;
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT, &err);
 
-        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
-        if (!(events & ZMQ_POLLIN))
+        if (rc == CMK_ETIMEOUT) /* nothing waiting (CMK_RECV_DONTWAIT) */
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        if (rc < 0) {
             cmk_log(CMK_LOG_WARN, NULL, partial ? partial->reqid : NULL, "front.bad_message",
                     "error=\"%s\"", err.msg);
             if (partial && partial->routing_len) /* a malformed field is EINVAL, the rest EPROTO */
@@ -683,20 +685,23 @@ int broker_reply(broker *self, cmk_msg *reply)
     return rc;
 }
 
-/* broker_forward - send or queue a request to a peer */
-int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
-                   int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+/* forward - send or queue a request to a peer (raw: the callback takes the reply's body as text) */
+static int forward_new(broker *self, const char *name, const char *type, const cJSON *body, int64_t timeout_ms,
+                       broker_reply_fn fn, void *arg, int raw, cmk_err *err)
 {
     int64_t limit = cmk_server_config(self->srv)->max_inflight;
     int *n = inflight_of(self, name);
     forward *f;
     broker_peer *p;
-
+    char *text;
     uint8_t rnd[16];
 
     if (!n)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
-    if (poison_known(self->poisons, name, type, body)) {
+    if (!(text = body ? cJSON_PrintUnformatted(body) : strdup("{}")))
+        return cmk_err_set(err, CMK_ENOMEM, "out of memory encoding a '%s' request", type);
+    if (poison_known(self->poisons, name, type, text)) {
+        free(text);
         cmk_log(CMK_LOG_WARN, NULL, NULL, "forward.poison_refused", "peer=%s type=%s", name, type);
         return cmk_err_set(err, CMK_ELIMIT,
                            "the worker stopped twice while handling this same '%s' request; it is not "
@@ -704,6 +709,7 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
                            type, POISON_MEMORY_MS / 60000);
     }
     if (limit > 0 && *n >= limit) {
+        free(text);
         cmk_log(CMK_LOG_WARN, NULL, NULL, "forward.busy", "peer=%s inflight=%d type=%s", name, *n, type);
         return cmk_err_set(err, CMK_EBUSY,
                            "%s is busy: %d requests are in flight to it (request.max_inflight); "
@@ -713,27 +719,34 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
     if (self->idpool_used + sizeof rnd > sizeof self->idpool) {
         /* one RAND_bytes per 256 forwards: its fork check and locks cost ~4% of the
          * controller's CPU per run when called per forward (issue #18) */
-        if (RAND_bytes(self->idpool, sizeof self->idpool) != 1)
+        if (RAND_bytes(self->idpool, sizeof self->idpool) != 1) {
+            free(text);
             return cmk_err_set(err, CMK_ECRYPTO, "no randomness for a request id (OpenSSL RAND_bytes failed)");
+        }
         self->idpool_used = 0;
     }
     memcpy(rnd, self->idpool + self->idpool_used, sizeof rnd);
     OPENSSL_cleanse(self->idpool + self->idpool_used, sizeof rnd);
     self->idpool_used += sizeof rnd;
-    if (!(f = calloc(1, sizeof *f)))
+    if (!(f = calloc(1, sizeof *f))) {
+        free(text);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
+    }
     cmk_hex_encode(rnd, sizeof rnd, f->id, sizeof f->id); /* not guessable: 128 random bits */
     if (cmk_hmap_put(self->forward_ids, f->id, f) < 0) {
+        free(text);
         free(f);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
     (*n)++;
     cmk_strlcpy(f->peer, name, sizeof f->peer);
     cmk_strlcpy(f->type, type, sizeof f->type);
-    f->body = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
+    f->text = text; /* the body may refer to the caller's objects: encoded now, not copied */
+    f->text_len = strlen(text);
     f->deadline = cmk_mono_ms() + timeout_ms;
     f->fn = fn;
     f->arg = arg;
+    f->raw = raw;
     f->next = self->forwards;
     if (f->next)
         f->next->prev = f;
@@ -742,6 +755,20 @@ int broker_forward(broker *self, const char *name, const char *type, const cJSON
     if (p)
         send_forward(self, f, p);
     return 0;
+}
+
+/* broker_forward - send or queue a request to a peer */
+int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
+                   int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+{
+    return forward_new(self, name, type, body, timeout_ms, fn, arg, 0, err);
+}
+
+/* broker_forward_through - a forward whose reply is passed on unread */
+int broker_forward_through(broker *self, const char *name, const char *type, const cJSON *body,
+                           int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err)
+{
+    return forward_new(self, name, type, body, timeout_ms, fn, arg, 1, err);
 }
 
 /* broker_send_all - one message type to every peer */

@@ -96,9 +96,17 @@ void broker_set_peer_hook(broker *self, broker_peer_fn fn, void *arg);
 /* broker_reply - send a reply (to a front request) */
 int broker_reply(broker *self, cmk_msg *reply);
 
-/* broker_forward - send a request to peer `name`; fn gets the reply (or timeout) */
+/* broker_forward - send a request to peer `name`; fn gets the reply (or timeout). body is
+ * encoded at once (it may refer to the caller's objects) and the text kept for a resend. */
 int broker_forward(broker *self, const char *name, const char *type, const cJSON *body,
                    int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err);
+
+/* broker_forward_through - broker_forward for a caller that passes the reply on without reading
+ * it: a "reply"'s body arrives as text in reply->raw (reply->body is empty; an "error" is parsed
+ * as always). The controller reads nothing of a flow run's reply but its type; the client that
+ * gets it decodes it with every check (issue 18: one parse per hop). */
+int broker_forward_through(broker *self, const char *name, const char *type, const cJSON *body,
+                           int64_t timeout_ms, broker_reply_fn fn, void *arg, cmk_err *err);
 
 /* broker_send_all - send a message type to every registered peer (shutdown) */
 void broker_send_all(broker *self, const char *type);

@@ -38,11 +38,10 @@ void poison_memory_destroy(poison_memory **self_p)
     }
 }
 
-/* fingerprint - SHA-256 of (peer, type, body): how a request that stopped its peer twice is
+/* fingerprint - SHA-256 of (peer, type, body as encoded): how a request that stopped its peer twice is
  * recognised when it is sent again */
-static int fingerprint(const char *peer, const char *type, const cJSON *body, uint8_t out[32])
+static int fingerprint(const char *peer, const char *type, const char *text, uint8_t out[32])
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned len = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
@@ -51,12 +50,11 @@ static int fingerprint(const char *peer, const char *type, const cJSON *body, ui
              EVP_DigestUpdate(ctx, text ? text : "", text ? strlen(text) : 0) == 1 &&
              EVP_DigestFinal_ex(ctx, out, &len) == 1;
     EVP_MD_CTX_free(ctx);
-    free(text);
     return ok ? 0 : -1;
 }
 
 /* poison_known - was (peer, type, body) remembered lately; forgets expired slots on the way */
-int poison_known(poison_memory *self, const char *peer, const char *type, const cJSON *body)
+int poison_known(poison_memory *self, const char *peer, const char *type, const char *body)
 {
     uint8_t d[32];
     int64_t now = cmk_mono_ms();
@@ -76,7 +74,7 @@ int poison_known(poison_memory *self, const char *peer, const char *type, const 
 }
 
 /* poison_remember - remember (peer, type, body), overwriting the oldest slot when full */
-void poison_remember(poison_memory *self, const char *peer, const char *type, const cJSON *body)
+void poison_remember(poison_memory *self, const char *peer, const char *type, const char *body)
 {
     poison *q;
     if (!self)

@@ -8,7 +8,7 @@
 #ifndef CMK_POISON_H
 #define CMK_POISON_H
 
-#include <cjson/cJSON.h>
+#include <stdint.h>
 
 /* How long a request that stopped its peer twice is refused when sent again (ms). */
 #define POISON_MEMORY_MS (10 * 60 * 1000)
@@ -23,10 +23,11 @@ poison_memory *poison_memory_new(void);
 /* poison_memory_destroy - free (NULL is fine) */
 void poison_memory_destroy(poison_memory **self_p);
 
-/* poison_remember - remember that (peer, type, body) stopped its peer twice */
-void poison_remember(poison_memory *self, const char *peer, const char *type, const cJSON *body);
+/* poison_remember - remember that (peer, type, body) stopped its peer twice; body is the
+ * request's JSON text as sent (NULL: empty) */
+void poison_remember(poison_memory *self, const char *peer, const char *type, const char *body);
 
 /* poison_known - 1 if (peer, type, body) was remembered less than POISON_MEMORY_MS ago */
-int poison_known(poison_memory *self, const char *peer, const char *type, const cJSON *body);
+int poison_known(poison_memory *self, const char *peer, const char *type, const char *body);
 
 #endif

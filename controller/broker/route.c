@@ -89,8 +89,14 @@ static void route_done(void *arg, const cmk_msg *reply, const cmk_err *err)
     }
     if (reply && strcmp(reply->type, CMK_MSG_REPLY) == 0) {
         schedule_after(j, reply->body);
-        cmk_msg_set_body(j->reply, reply->body); /* handed on, not copied (broker_reply_fn) */
-        ((cmk_msg *)reply)->body = NULL;
+        if (reply->raw) { /* passed through unread (broker_forward_through) */
+            j->reply->raw = reply->raw;
+            j->reply->raw_len = reply->raw_len;
+            ((cmk_msg *)reply)->raw = NULL;
+        } else {
+            cmk_msg_set_body(j->reply, reply->body); /* handed on, not copied (broker_reply_fn) */
+            ((cmk_msg *)reply)->body = NULL;
+        }
         for (int i = 0; i < reply->nbins; i++)
             cmk_msg_add_bin(j->reply, reply->bins[i].data, reply->bins[i].len, NULL);
         broker_reply(j->ctl->broker, j->reply);
@@ -166,7 +172,11 @@ int ctl_route_to_worker(ctl *self, const cmk_msg *req, cmk_err *err)
         cmk_strlcpy(j->name, cmk_json_str(body, "name", "Copy"), sizeof j->name);
         cmk_worker_name(j->env, j->target, sizeof j->target);
         rc = broker_forward(self->broker, worker, "flow.get", body, self->cfg->request_timeout, save_as_got, j, err);
-    } else
+    } else if (j->period < 0 && strcmp(req->type, "flow.enable") != 0 && strcmp(req->type, "flow.disable") != 0)
+        /* nothing of the reply is read here (schedule_after has nothing to do): passed on as text */
+        rc = broker_forward_through(self->broker, worker, req->type, body, self->cfg->request_timeout, route_done, j,
+                                    err);
+    else
         rc = broker_forward(self->broker, worker, req->type, body, self->cfg->request_timeout, route_done, j, err);
     cJSON_Delete(body);
     if (rc < 0) {

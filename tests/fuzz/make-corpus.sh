@@ -145,14 +145,15 @@ def msg(routed, frames):
         b += struct.pack(">H", len(f)) + f
     return b
 seeds = {
-  "ping.bin": msg(False, [b"CMK/1", b"ping", b"req-1", b""]),
-  "routed-body.bin": msg(True, [b"\x00\x6b\x8b\x45\x67", b"CMK/1", b"env.create", b"r-2",
-                                b'{"tenant":"t1","name":"env-1","region":"unitedstates"}']),
-  "bins.bin": msg(False, [b"CMK/1", b"dek.put", b"r-3", b'{"env":"e"}', b"\x00\x01\x02", b""]),
-  "error.bin": msg(False, [b"CMK/1", b"error", b"r-4", b'{"code":"EPERM","message":"no"}']),
-  "bad-tag.bin": msg(False, [b"CMK/2", b"ping", b"r-5", b"{}"]),
-  "bad-body.bin": msg(False, [b"CMK/1", b"ping", b"r-6", b"[1,2]"]),
-  "three-frames.bin": msg(False, [b"CMK/1", b"ping", b"r-7"]),
+  "ping.bin": msg(False, [b"CMK/2 ping req-1\n"]),
+  "routed-body.bin": msg(True, [b"\x00\x6b\x8b\x45\x67",
+                                b'CMK/2 env.create r-2\n{"tenant":"t1","name":"env-1","region":"unitedstates"}']),
+  "bins.bin": msg(False, [b'CMK/2 dek.put r-3\n{"env":"e"}', b"\x00\x01\x02", b""]),
+  "error.bin": msg(False, [b'CMK/2 error r-4\n{"code":"EPERM","message":"no"}']),
+  "bad-tag.bin": msg(False, [b"CMK/1 ping r-5\n{}"]),
+  "bad-body.bin": msg(False, [b"CMK/2 ping r-6\n[1,2]"]),
+  "four-frames.bin": msg(False, [b"CMK/1", b"ping", b"r-7", b"{}"]),
+  "no-newline.bin": msg(False, [b"CMK/2 ping r-8"]),
 }
 for n, b in seeds.items():
     open(os.path.join(out, n), "wb").write(b)

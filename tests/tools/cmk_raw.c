@@ -91,10 +91,22 @@ static int send_raw(const char *type, const char *file, const char *reqid)
         snprintf(rid, sizeof rid, "%s", reqid);
     else
         cmk_random_id("raw", rid, sizeof rid);
-    if (zmq_send(sock, CMK_PROTO_TAG, strlen(CMK_PROTO_TAG), ZMQ_SNDMORE) < 0 ||
-        zmq_send(sock, type, strlen(type), ZMQ_SNDMORE) < 0 || zmq_send(sock, rid, strlen(rid), ZMQ_SNDMORE) < 0 ||
-        zmq_send(sock, body, len, 0) < 0)
-        rc = -1;
+    {
+        /* the head and the file's bytes as they are, in one frame (no check: that is the point) */
+        char *frame = malloc(CMK_PROTO_MAX_HEAD + 1 + len);
+        size_t h = frame ? cmk_msg_head(type, rid, frame, CMK_PROTO_MAX_HEAD + 1) : 0;
+        if (!h) {
+            /* a type or request id the head cannot carry: send it anyway, spelled out */
+            free(frame);
+            frame = malloc(strlen(type) + strlen(rid) + 8 + len);
+            h = frame ? (size_t)sprintf(frame, "%s %s %s\n", CMK_PROTO_TAG, type, rid) : 0;
+        }
+        if (frame && len)
+            memcpy(frame + h, body, len);
+        if (!frame || zmq_send(sock, frame, h + len, 0) < 0)
+            rc = -1;
+        free(frame);
+    }
     free(body);
     if (rc < 0)
         fprintf(stderr, "cmk_raw: sendraw %s: %s\n", type, zmq_strerror(errno));

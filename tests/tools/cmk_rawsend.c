@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     size_t bytes;
     int64_t wait_ms;
     char *buf;
-    const char *head[4] = { CMK_PROTO_TAG, "ping", "rawsend-1", "{}" };
+    static const char head[] = CMK_PROTO_TAG " ping rawsend-1\n{}";
 
     if (argc < 5) {
         fprintf(stderr, "usage: cmk-rawsend RUN_DIR KEY_FILE FRAMES FRAME_BYTES [WAIT_MS]\n");
@@ -52,8 +52,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cmk-rawsend: out of memory\n");
         return 1;
     }
-    for (int i = 0; i < 4; i++)
-        zmq_send(sock, head[i], strlen(head[i]), ZMQ_SNDMORE * (frames > 0 || i < 3));
+    zmq_send(sock, head, sizeof head - 1, frames > 0 ? ZMQ_SNDMORE : 0);
     for (long i = 0; i < frames; i++) {
         zmq_msg_t m;
         zmq_msg_init_data(&m, buf, bytes, keep, NULL);

@@ -339,9 +339,17 @@ END_TEST
 /* decode - a request frame set of type with body text; the code */
 static int decode(const char *type, const char *text, size_t len, cmk_err *err)
 {
-    cmk_frame f[4] = {{"CMK/1", 5}, {type, strlen(type)}, {"req-9", 5}, {text, len}};
+    char *buf = malloc(CMK_PROTO_MAX_HEAD + 1 + len);
+    size_t h = cmk_msg_head(type, "req-9", buf, CMK_PROTO_MAX_HEAD + 1);
+    cmk_frame f[1];
     cmk_msg *m = NULL, *partial = NULL;
-    int rc = cmk_msg_decode(f, 4, 0, &m, &partial, err);
+    int rc;
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_gt(h, 0);
+    memcpy(buf + h, text, len);
+    f[0] = (cmk_frame){buf, h + len};
+    rc = cmk_msg_decode(f, 1, 0, &m, &partial, err);
+    free(buf);
     if (rc < 0) {
         ck_assert_ptr_nonnull(partial);
         ck_assert_str_eq(partial->reqid, "req-9"); /* the error reply can be addressed */
