@@ -303,15 +303,14 @@ void gw_ingress_on_input(gw_ingress *self)
 {
     void *sock = gw_ingress_socket(self);
     for (int i = 0; sock && i < 4096; i++) {
-        int events = 0;
-        size_t elen = sizeof events;
         cmk_msg *msg = NULL, *partial = NULL;
         cmk_err err = CMK_ERR_INIT;
         gw_ingress_call *c;
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT, &err);
 
-        if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen) != 0 || !(events & ZMQ_POLLIN))
+        if (rc == CMK_ETIMEOUT) /* nothing more waiting */
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        if (rc < 0) {
             c = partial ? cmk_hmap_get(self->calls, partial->reqid) : NULL;
             cmk_msg_destroy(&partial);
             if (c)
