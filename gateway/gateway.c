@@ -232,13 +232,11 @@ static int on_router(cmk_loop *loop, void *sock, int fd, void *arg)
     for (int i = 0; i < 1024; i++) {
         cmk_msg *msg = NULL, *partial = NULL, *rep = NULL;
         cmk_err err = CMK_ERR_INIT;
-        int events = 0;
-        size_t elen = sizeof events;
+        int rc = cmk_msg_recv_flags(sock, &msg, &partial, CMK_RECV_DONTWAIT, &err);
 
-        zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen);
-        if (!(events & ZMQ_POLLIN))
+        if (rc == CMK_ETIMEOUT) /* nothing waiting (CMK_RECV_DONTWAIT) */
             break;
-        if (cmk_msg_recv(sock, &msg, &partial, &err) < 0) {
+        if (rc < 0) {
             cmk_warn("router.bad_message", "error=\"%s\"", err.msg);
             if (partial && partial->routing_len)
                 rep = cmk_msg_error(partial, CMK_EPROTO, err.msg);
