@@ -33,7 +33,8 @@
  * (On the older base with a loaded machine (load 4-9) the difference did not stand out of the
  * noise; SQLite alone inserting 600,000 rows showed none either.) A worker's page caches
  * together are held under PT_HEAP_SOFT_LIMIT (partition_heap_limit): a shared worker with many
- * large partitions gives pages back rather than grow 32 MiB per partition. */
+ * large partitions gives pages back rather than grow 32 MiB per partition. (Since schema 3 that
+ * index is gone (partition_reqs.c); the cache size was kept, not measured again.) */
 #define PT_CACHE_KIB 32768
 #define PT_DEDUP_WINDOW_MS (5 * 60 * 1000) /* worker.dedup_window's default: 5 minutes */
 #define PT_HEAP_SOFT_LIMIT (256LL * 1024 * 1024) /* bytes SQLite may hold in one worker, softly */
