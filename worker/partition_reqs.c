@@ -41,7 +41,8 @@ static int64_t slice_of(int64_t t, int64_t len)
 }
 
 /* pt_req_fp - fingerprint of (flow, stored key): FNV-1a 64, never 0 (the key is a keyed hash
- * under the environment's key: its bits are random, callers cannot aim at a bucket) */
+ * under the environment's key: its bits are random, callers cannot aim at a bucket; only a
+ * partition that does not seal, cmk-bench's plaintext reference, stores the caller's id) */
 static uint64_t pt_req_fp(const char *flow_id, const char *key)
 {
     uint64_t h = 14695981039346656037ULL;
