@@ -6,8 +6,9 @@
  * Why in memory: the stored key of a request id is a keyed hash (SEC-SEAL-1), random by design.
  * An index on it (schema 2's runs_client_req) put every run's entry on a random page of a B-tree
  * that grew with the partition's history: each group commit wrote one such page per run into
- * the WAL and each checkpoint copied them back at random places (issue 18: 3.4x the bytes written
- * per run, 44-68 against 13-16 us of CPU per run in a SQLite-only loop). Here the runs' rows stay
+ * the WAL and each checkpoint copied them back at random places (issue 18, docs/BENCHMARKS.md
+ * session 7: 3.0-3.5x the bytes written per run and 44-68 against 13-18 us of CPU per run in a
+ * SQLite-only loop, where 13-18 us is also the cost without any client request). Here the rows stay
  * the only thing on disk (runs.client_req, no index; they append), and the keys of the runs of
  * the window are held in memory: a fingerprint of (flow, stored key) and the run's rowid, in one
  * open-addressing table per slice of time (window / PT_REQ_SLICES). A slice older than the
