@@ -49,6 +49,8 @@
       "after confining itself, each process tries what it must not do and logs it (confine.probe)") \
     X("worker.commit_when_idle", commit_when_idle, BOOL, "true",                                  \
       "commit a partition's pending writes as soon as no request is queued (not only every 5 ms)") \
+    X("worker.dedup_window", dedup_window, DUR, "5m",                                            \
+      "a flow.run's client_req is a duplicate of a run of its flow with the same one started at most this long before") \
     X("request.max_inflight", max_inflight, INT, "4096",                                           \
       "requests in flight to one worker or peer; more get a busy error at once (EBUSY)")           \
     X("gateway.max_inflight", gw_max_inflight, INT, "1024",                                        \
@@ -158,6 +160,7 @@
     R("confine.mode", 3, 7, "one of: enforce|log|off")                                             \
     R("confine.probe", 0, 1, "boolean")                                                            \
     R("worker.commit_when_idle", 0, 1, "boolean")                                                  \
+    R("worker.dedup_window", 1000, 7 * CMK_MS_DAY, "ms")                                           \
     R("request.max_inflight", 1, 1000000, "requests")                                              \
     R("gateway.max_inflight", 1, 1000000, "HTTP actions")                                          \
     R("cluster.start_timeout", 1000, 3600000, "ms")                                                \

@@ -2,7 +2,8 @@
  * partition.c - the partition store's core: opening <dir>/partition.db (directory 0700, file
  * 0600, WAL, schema), the statement cache, and group commit with durable callbacks. Keys and
  * sealing are in partition_keys.c, flows, connections and bench records in partition_flows.c,
- * runs and the CSV export in partition_runs.c.
+ * runs and the CSV export in partition_runs.c, the client requests of the dedup window in
+ * partition_reqs.c.
  */
 #include "worker/partition_int.h"
 
@@ -18,8 +19,6 @@
 #include "common/util.h"
 #include "worker/wmetrics.h"
 
-#define PT_SCHEMA_VERSION "2"        /* 2: names and trigger signatures sealed */
-#define PT_SCHEMA_LEGACY "1"         /* names and signatures in the clear: sealed on upgrade */
 #define PT_ENV_MAX 255  /* longest environment id accepted */
 #define PT_BUSY_MS 2000 /* wait this long for a lock held by another connection */
 /* Page cache of a partition's connection, at most (KiB; allocated as pages are used, so a small
@@ -34,8 +33,10 @@
  * (On the older base with a loaded machine (load 4-9) the difference did not stand out of the
  * noise; SQLite alone inserting 600,000 rows showed none either.) A worker's page caches
  * together are held under PT_HEAP_SOFT_LIMIT (partition_heap_limit): a shared worker with many
- * large partitions gives pages back rather than grow 32 MiB per partition. */
+ * large partitions gives pages back rather than grow 32 MiB per partition. (Since schema 3 that
+ * index is gone (partition_reqs.c); the cache size was kept, not measured again.) */
 #define PT_CACHE_KIB 32768
+#define PT_DEDUP_WINDOW_MS (5 * 60 * 1000) /* worker.dedup_window's default: 5 minutes */
 #define PT_HEAP_SOFT_LIMIT (256LL * 1024 * 1024) /* bytes SQLite may hold in one worker, softly */
 
 /* SQL of the cached statements, indexed by pt_stmt_id. */
@@ -55,8 +56,11 @@ static const char *const pt_sql[PT_STMT_COUNT] = {
     [PT_FLOW_LIST] = "SELECT id, name, trigger_kind, kind, enabled, in_solution, trigger_token,"
                      " created_ms, updated_ms FROM flows ORDER BY created_ms, id",
     [PT_FLOW_DELETE] = "DELETE FROM flows WHERE id = ?1",
-    [PT_RUN_BY_REQ] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
-                      " WHERE flow_id = ?1 AND client_req = ?2 AND client_req <> ''",
+    [PT_RUN_BY_ROWID] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
+                        " WHERE rowid = ?1",
+    [PT_RUN_REQS_SINCE] = "SELECT rowid, flow_id, client_req, start_ms FROM runs"
+                          " WHERE start_ms >= ?1 AND client_req <> ''",
+    [PT_RUN_NEWEST] = "SELECT max(start_ms) FROM runs",
     [PT_RUN_BY_ID] = "SELECT id, flow_id, client_req, status, start_ms, end_ms FROM runs"
                      " WHERE id = ?1",
     [PT_RUN_INSERT] = "INSERT INTO runs(id, flow_id, client_req, status, start_ms, end_ms,"
@@ -89,8 +93,10 @@ static const char *const pt_sql[PT_STMT_COUNT] = {
 
 /* Schema, created on first open. Clear columns: ids, kinds, states, times (what the platform
  * routes and counts by). flows.name, flows.trigger_token and connections.name hold sealed blobs
- * (schema 2; a schema 1 partition holds them as clear text until partition_upgrade seals them);
- * their declared TEXT type is kept so that a schema 1 file needs no table rebuild. */
+ * (schema 2 and 3; a schema 1 partition holds them as clear text until partition_upgrade seals
+ * them); their declared TEXT type is kept so that a schema 1 file needs no table rebuild.
+ * runs.client_req has no index (schema 3): the requests of the dedup window are held in memory
+ * (partition_reqs.c); the unique index of schema 1 and 2 is dropped on open. */
 static const char pt_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY NOT NULL, v TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS flows(id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
@@ -100,8 +106,7 @@ static const char pt_schema[] =
     "CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY NOT NULL, flow_id TEXT NOT NULL,"
     " client_req TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, start_ms INTEGER NOT NULL,"
     " end_ms INTEGER NOT NULL DEFAULT 0, \"trigger\" BLOB, record BLOB);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS runs_client_req ON runs(flow_id, client_req)"
-    " WHERE client_req <> '';"
+    "DROP INDEX IF EXISTS runs_client_req;"
     "CREATE INDEX IF NOT EXISTS runs_flow_start ON runs(flow_id, start_ms);"
     "CREATE INDEX IF NOT EXISTS runs_start ON runs(start_ms);"
     "CREATE INDEX IF NOT EXISTS runs_running ON runs(start_ms) WHERE status = 'Running';"
@@ -131,6 +136,7 @@ void partition_opts_default(partition_opts *o)
     o->synchronous = 1;
     o->group_commit_ms = 5;
     o->group_commit_max = 256;
+    o->dedup_window_ms = PT_DEDUP_WINDOW_MS;
 }
 
 /* mono_ns - CLOCK_MONOTONIC in nanoseconds */
@@ -353,6 +359,10 @@ static int check_opts(const partition_opts *o, cmk_err *err)
         return cmk_err_set(err, CMK_EINVAL,
                            "partition group_commit_max=%d must be at least 1 write",
                            o->group_commit_max);
+    if (o->dedup_window_ms < 1)
+        return cmk_err_set(err, CMK_EINVAL,
+                           "partition dedup_window_ms=%lld must be at least 1 ms (worker.dedup_window)",
+                           (long long)o->dedup_window_ms);
     return 0;
 }
 
@@ -424,7 +434,7 @@ static int meta_check(partition *p, cmk_err *err)
     static const char *const keys[] = {"env", "seal", "schema"};
     const char *want[] = {p->env, p->opts.seal ? "1" : "0", PT_SCHEMA_VERSION};
     sqlite3_stmt *get = NULL, *put = NULL;
-    int rc = 0, src;
+    int rc = 0, src, upgrade = 0;
 
     src = sqlite3_prepare_v2(p->db, "SELECT v FROM meta WHERE k = ?1", -1, &get, NULL);
     if (src == SQLITE_OK)
@@ -440,6 +450,8 @@ static int meta_check(partition *p, cmk_err *err)
             const char *have = (const char *)sqlite3_column_text(get, 0);
             if (i == 2 && have && strcmp(have, PT_SCHEMA_LEGACY) == 0) {
                 p->legacy = 1; /* sealed by partition_upgrade once the keys are known */
+            } else if (i == 2 && have && strcmp(have, PT_SCHEMA_PREV) == 0) {
+                upgrade = 1; /* the same columns; its client request index was dropped */
             } else if (!have || strcmp(have, want[i]) != 0) {
                 if (i == 0)
                     rc = cmk_err_set(err, CMK_EINVAL,
@@ -470,6 +482,10 @@ static int meta_check(partition *p, cmk_err *err)
         }
         sqlite3_reset(get);
     }
+    if (rc == 0 && upgrade &&
+        (src = sqlite3_exec(p->db, "UPDATE meta SET v = '" PT_SCHEMA_VERSION "' WHERE k = 'schema'", NULL,
+                            NULL, NULL)) != SQLITE_OK)
+        rc = pt_db_err(p, src, "upgrading the partition to schema " PT_SCHEMA_VERSION, err);
 done:
     sqlite3_finalize(get);
     sqlite3_finalize(put);
@@ -569,7 +585,7 @@ int partition_open(const char *dir, const char *env, const partition_opts *opts,
         rc = pt_db_err(p, rc, "opening the partition", err);
         goto fail;
     }
-    if ((rc = setup_db(p, err)) < 0)
+    if ((rc = setup_db(p, err)) < 0 || (rc = pt_reqs_rebuild(p, err)) < 0)
         goto fail;
     *out = p;
     return 0;
@@ -595,6 +611,7 @@ void partition_close(partition **self_p)
         sqlite3_close(p->db);
     cmk_sealer_destroy(&p->sealer);
     pt_wipe_index_keys(p);
+    pt_reqs_free(p);
     EVP_MAC_free(p->hmac);
     free(p->scratch);
     free(p->read_deks);

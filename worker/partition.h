@@ -11,10 +11,17 @@
  *   connections.name, connections.secret (and bench.payload when the partition seals): every
  *   string a customer wrote. Ids, trigger kinds, flow kinds, states, run statuses and times stay
  *   in the clear: they are what the platform routes and counts by. runs.client_req (a caller's
- *   request id, an index) holds a keyed hash (HMAC-SHA256 under a key derived from the data
- *   DEK), not the id itself. A connection's name is sealed under the key of its secret.
+ *   request id) holds a keyed hash (HMAC-SHA256 under a key derived from the data DEK), not the
+ *   id itself. A connection's name is sealed under the key of its secret.
  *
- * Schema versions: 2 (this build) writes sealed values only. A schema 1 partition (names and
+ * Deduplication (rule RUN-DEDUP-WINDOW): a client request is a duplicate of a run of the same
+ * flow with the same request id that started at most dedup_window_ms before it, and only of
+ * such a run. The keys of the runs of the window are held in memory (partition_reqs.c), loaded
+ * again from the runs' rows on open (a restart); no index on runs.client_req, whose random keys
+ * cost a random page per run in every commit and checkpoint as the history grew (issue 18).
+ *
+ * Schema versions: 3 (this build) writes sealed values only, without the client request index;
+ * a schema 2 partition is upgraded on open (the index dropped). A schema 1 partition (names and
  * trigger signatures in the clear) still opens and reads; partition_upgrade() seals its clear
  * columns in place in one transaction, then VACUUMs and truncates the WAL so that no clear copy
  * is left in the file's free pages or the log.
@@ -52,13 +59,16 @@ typedef struct {
     int synchronous;      /* SQLite synchronous: 0 OFF, 1 NORMAL, 2 FULL (default 1, with WAL) */
     int group_commit_ms;  /* commit pending writes at least this often (default 5) */
     int group_commit_max; /* or as soon as this many are pending (default 256) */
+    int64_t dedup_window_ms; /* a client request is deduplicated against the runs of its flow that
+                              * started at most this long before it (default 5 min:
+                              * worker.dedup_window) */
 } partition_opts;
 
 /* partition_heap_limit - a soft bound on the memory SQLite holds in this process (every
  * partition's page cache together); call once before opening partitions */
 void partition_heap_limit(void);
 
-/* partition_opts_default - seal on, NORMAL, 5 ms, 256 */
+/* partition_opts_default - seal on, NORMAL, 5 ms, 256, a dedup window of 5 minutes */
 void partition_opts_default(partition_opts *o);
 
 /* partition_durable_fn - a write became durable (rc 0) or failed (rc < 0) */
@@ -155,8 +165,8 @@ typedef struct {
 } partition_run;
 
 /* partition_run_begin - record a new run with its trigger outputs (sealed). If a run with the
- * same non-empty client_req exists for the flow, nothing is written: CMK_EEXIST and *existing
- * (may be NULL) gets that run. */
+ * same non-empty client_req exists for the flow, started within the dedup window before
+ * meta->start_ms, nothing is written: CMK_EEXIST and *existing (may be NULL) gets that run. */
 int partition_run_begin(partition *self, const partition_run *meta, const char *trigger_json,
                         partition_run *existing, partition_durable_fn durable, void *arg, cmk_err *err);
 

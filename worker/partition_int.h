@@ -1,8 +1,8 @@
 /*
  * partition_int.h - internals of the partition store shared by partition.c (open, statement
  * cache, group commit), partition_keys.c (DEKs, sealing, opening), partition_flows.c (flows,
- * connections, bench) and partition_runs.c (runs and the CSV export). Not for use outside
- * worker/partition*.c.
+ * connections, bench), partition_runs.c (runs and the CSV export) and partition_reqs.c (the
+ * client requests of the deduplication window). Not for use outside worker/partition*.c.
  */
 #ifndef CMK_PARTITION_INT_H
 #define CMK_PARTITION_INT_H
@@ -24,7 +24,9 @@ typedef enum {
     PT_FLOW_GET,       /* one flow's metadata and definition */
     PT_FLOW_LIST,      /* every flow's metadata */
     PT_FLOW_DELETE,    /* delete a flow */
-    PT_RUN_BY_REQ,     /* the run of (flow, client_req) */
+    PT_RUN_BY_ROWID,   /* one run's metadata by rowid (a client request's run: dedup) */
+    PT_RUN_REQS_SINCE, /* rowid, flow, client_req, start of the runs since a time (dedup window) */
+    PT_RUN_NEWEST,     /* the latest start time of a run */
     PT_RUN_BY_ID,      /* one run's metadata */
     PT_RUN_INSERT,     /* a new run */
     PT_RUN_SAVE,       /* status, end, record of a run */
@@ -53,6 +55,27 @@ typedef struct {
     uint8_t key[32];                /* the derived key (wiped with the keys) */
     EVP_MAC_CTX *ctx;               /* HMAC-SHA256 keyed with it, re-initialised per hash */
 } pt_idx_key;
+
+/* Schema versions: 3 (this build): no index on runs.client_req (deduplication within a window,
+ * partition_reqs.c); 2: the same columns with the unique index runs_client_req (dropped on open);
+ * 1: names and signatures in the clear (sealed by partition_upgrade). */
+#define PT_SCHEMA_VERSION "3"
+#define PT_SCHEMA_PREV "2"   /* opened and upgraded in place: the index dropped */
+#define PT_SCHEMA_LEGACY "1" /* names and signatures in the clear: sealed on upgrade */
+
+/* One client request in memory: a fingerprint of (flow, stored key) and the run's rowid. */
+typedef struct {
+    uint64_t fp;   /* pt_req_fp; 0 marks an empty slot */
+    int64_t rowid; /* the run's row (checked on a match: flow, key and start time) */
+} pt_req_slot;
+
+/* The client requests of runs that started in one slice of time (window / PT_REQ_SLICES). */
+typedef struct {
+    int64_t slice;      /* floor(start_ms / slice_ms) */
+    pt_req_slot *slots; /* open addressing, linear probing; cap a power of two */
+    size_t cap;         /* slots */
+    size_t n;           /* used */
+} pt_req_gen;
 
 /* Prefix of a keyed hash stored in place of an indexed value. */
 #define PT_HASH_PREFIX "hmac1:"
@@ -96,6 +119,10 @@ struct partition {
     size_t n_idx;                    /* entries in idx_keys */
     EVP_MAC *hmac;                   /* HMAC, fetched once */
     uint64_t flow_gen;               /* changes with every flow write, key change or rollback */
+    pt_req_gen *req_gens;            /* client requests of the dedup window, by time slice */
+    size_t n_req_gens;               /* entries in req_gens */
+    int64_t req_newest;              /* latest start time added (slices older than the window go) */
+    int req_stale;                   /* an entry could not be added: rebuild before the next lookup */
 };
 
 /* pt_stmt - the cached statement `which`, prepared on first use */
@@ -144,6 +171,25 @@ int pt_commit_pending(partition *p, cmk_err *err);
  * partition that does not seal, the value itself */
 int pt_index_hash(partition *p, const cmk_dek *dek, const char *table, const char *column,
                   const char *value, char *out, size_t cap, cmk_err *err);
+
+/* pt_reqs_rebuild - forget the client requests held and load those of the runs that started
+ * within the dedup window of the latest run (runs_start: the recent end of the table) */
+int pt_reqs_rebuild(partition *p, cmk_err *err);
+
+/* pt_reqs_add - remember the stored client request key of the run at rowid (started start_ms) */
+int pt_reqs_add(partition *p, const char *flow_id, const char *key, int64_t start_ms, int64_t rowid,
+                cmk_err *err);
+
+/* pt_reqs_find - the run of (meta->flow_id, key) started within the dedup window before
+ * meta->start_ms: 1 and *found, 0 if none, or a negative code */
+int pt_reqs_find(partition *p, const partition_run *meta, const char *key, partition_run *found,
+                 cmk_err *err);
+
+/* pt_reqs_free - forget every client request held */
+void pt_reqs_free(partition *p);
+
+/* pt_row_to_run - columns 0..5 of a runs row (id, flow_id, client_req, status, start, end) */
+void pt_row_to_run(sqlite3_stmt *st, partition_run *m);
 
 /* pt_wipe_index_keys - forget every derived index key */
 void pt_wipe_index_keys(partition *p);

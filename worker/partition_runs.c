@@ -31,8 +31,8 @@
 /* flen - length of a fixed-size text field (stops at its size if unterminated) */
 #define flen(field) ((int)strnlen((field), sizeof(field)))
 
-/* row_to_run - columns 0..5 of a runs row into m */
-static void row_to_run(sqlite3_stmt *st, partition_run *m)
+/* pt_row_to_run - columns 0..5 of a runs row into m */
+void pt_row_to_run(sqlite3_stmt *st, partition_run *m)
 {
     memset(m, 0, sizeof *m);
     pt_copy(m->id, sizeof m->id, sqlite3_column_text(st, 0));
@@ -43,35 +43,32 @@ static void row_to_run(sqlite3_stmt *st, partition_run *m)
     m->end_ms = sqlite3_column_int64(st, 5);
 }
 
-/* run_by - step PT_RUN_BY_REQ (flow, stored request key) or PT_RUN_BY_ID (id); 1 if found */
-static int run_by(partition *p, pt_stmt_id which, const char *a, const char *b,
-                  partition_run *existing, cmk_err *err)
+/* run_by_id - step PT_RUN_BY_ID; 1 if found */
+static int run_by_id(partition *p, const char *id, partition_run *existing, cmk_err *err)
 {
-    sqlite3_stmt *st = pt_stmt(p, which, err);
+    sqlite3_stmt *st = pt_stmt(p, PT_RUN_BY_ID, err);
     int rc;
 
     if (!st)
         return err ? err->code : CMK_EIO;
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-    if (b)
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && existing)
-        row_to_run(st, existing);
+        pt_row_to_run(st, existing);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return pt_db_err(p, rc, "looking for an existing run", err);
     return rc == SQLITE_ROW;
 }
 
-/* find_by_req - the run of (flow, client_req): its keyed hash under the data DEK, then under
- * each older DEK (a retry after a rotation), then the clear id of a schema 1 partition; 1 if
- * found */
+/* find_by_req - the run of (flow, client_req) within the dedup window (partition_reqs.c): its
+ * keyed hash under the data DEK, then under each older DEK (a retry after a rotation), then the
+ * clear id of a schema 1 partition; 1 if found */
 static int find_by_req(partition *p, const partition_run *meta, const char *stored,
                        partition_run *existing, cmk_err *err)
 {
     char h[64];
-    int rc = run_by(p, PT_RUN_BY_REQ, meta->flow_id, stored, existing, err);
+    int rc = pt_reqs_find(p, meta, stored, existing, err);
 
     for (size_t i = 0; rc == 0 && p->opts.seal && i < p->n_read; i++) {
         if (p->read_deks[i] == p->data_dek)
@@ -79,10 +76,10 @@ static int find_by_req(partition *p, const partition_run *meta, const char *stor
         if ((rc = pt_index_hash(p, p->read_deks[i], "runs", "client_req", meta->client_req, h,
                                 sizeof h, err)) < 0)
             return rc;
-        rc = run_by(p, PT_RUN_BY_REQ, meta->flow_id, h, existing, err);
+        rc = pt_reqs_find(p, meta, h, existing, err);
     }
     if (rc == 0 && p->legacy && p->opts.seal)
-        rc = run_by(p, PT_RUN_BY_REQ, meta->flow_id, meta->client_req, existing, err);
+        rc = pt_reqs_find(p, meta, meta->client_req, existing, err);
     return rc;
 }
 
@@ -149,6 +146,12 @@ int partition_run_insert(partition *self, const partition_run *meta, const char 
                            "flow id");
     if ((rc = pt_need_dek(self, 0, &dek, err)) < 0)
         return rc;
+    /* written meanwhile (no index says so at the INSERT): the same answer as _dedup's */
+    if (req_key[0] && (rc = pt_reqs_find(self, meta, req_key, &ex, err)) != 0) {
+        if (rc == 1 && existing)
+            *existing = ex;
+        return rc == 1 ? exists_err(self, meta, 1, &ex, err) : rc;
+    }
     if (!(st = pt_stmt(self, PT_RUN_INSERT, err)))
         return err ? err->code : CMK_EIO;
     if (trigger_json && (rc = pt_seal(self, dek, "runs", meta->id, "trigger", trigger_json,
@@ -189,10 +192,10 @@ int partition_run_insert(partition *self, const partition_run *meta, const char 
         /* the id is taken, or (flow, client_req) was written meanwhile */
         cmk_err tmp = CMK_ERR_INIT;
         int by_req = 0, f = 0;
-        if (req_key[0] && (f = run_by(self, PT_RUN_BY_REQ, meta->flow_id, req_key, &ex, &tmp)) == 1)
+        if (req_key[0] && (f = pt_reqs_find(self, meta, req_key, &ex, &tmp)) == 1)
             by_req = 1;
         if (f != 1)
-            f = run_by(self, PT_RUN_BY_ID, meta->id, NULL, &ex, &tmp);
+            f = run_by_id(self, meta->id, &ex, &tmp);
         if (self->in_txn && self->pending == 0 && !self->dispatching)
             (void)partition_commit(self, NULL);
         if (f == 1) {
@@ -203,6 +206,8 @@ int partition_run_insert(partition *self, const partition_run *meta, const char 
     }
     if (rc != SQLITE_DONE)
         return pt_write_failed(self, rc, "recording a new run", err);
+    /* held for the dedup window; out of memory, they are loaded again before the next lookup */
+    (void)pt_reqs_add(self, meta->flow_id, req_key, meta->start_ms, sqlite3_last_insert_rowid(self->db), NULL);
     return pt_write_done(self, durable, arg, err);
 }
 
@@ -282,7 +287,7 @@ int partition_run_get(partition *self, const char *run_id, partition_run *meta, 
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         if (meta)
-            row_to_run(st, meta);
+            pt_row_to_run(st, meta);
         rc = 0;
         if (trigger_json)
             rc = pt_open_col(self, st, 6, "runs", run_id, "trigger", &trig, &tlen, err);
@@ -320,7 +325,7 @@ static int collect_runs(partition *self, sqlite3_stmt *st, partition_run **out, 
             arr = na;
             cap = ncap;
         }
-        row_to_run(st, &arr[cnt++]);
+        pt_row_to_run(st, &arr[cnt++]);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -519,7 +524,7 @@ int partition_run_export_csv(partition *self, const char *flow_id, size_t max_re
         char *trig = NULL, *rec = NULL, t1[40], t2[40];
         size_t tlen = 0, rlen = 0;
 
-        row_to_run(st, &r);
+        pt_row_to_run(st, &r);
         rc = pt_open_col(self, st, 6, "runs", r.id, "trigger", &trig, &tlen, err);
         if (rc == 0)
             rc = pt_open_col(self, st, 7, "runs", r.id, "record", &rec, &rlen, err);

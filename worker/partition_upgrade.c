@@ -1,10 +1,10 @@
 /*
- * partition_upgrade.c - schema 1 -> 2: a partition written by an older build holds flow names,
+ * partition_upgrade.c - schema 1 -> 3: a partition written by an older build holds flow names,
  * HTTP-trigger signatures and connection names in the clear, and callers' request ids as they
  * were given. Once the keys are known (partition_set_keys), partition_upgrade seals each clear
  * value at its place (env, table, row, column) under the key its row uses (the data DEK; a
  * non-OAuth connection's name under the MMK DEK, like its secret), replaces each request id by
- * its keyed hash, and records schema 2, all in one transaction. Then it VACUUMs (rewriting
+ * its keyed hash, and records schema 3, all in one transaction. Then it VACUUMs (rewriting
  * every page, so that no clear copy stays in a free page or cell) and truncates the WAL.
  */
 #include "worker/partition_int.h"
@@ -225,9 +225,9 @@ int partition_upgrade(partition *self, size_t *sealed, cmk_err *err)
         if (rc == 0)
             rc = hash_requests(self, &count, err);
     }
-    if (rc == 0 && (rc = sqlite3_exec(self->db, "UPDATE meta SET v = '2' WHERE k = 'schema'", NULL,
+    if (rc == 0 && (rc = sqlite3_exec(self->db, "UPDATE meta SET v = '" PT_SCHEMA_VERSION "' WHERE k = 'schema'", NULL,
                                       NULL, NULL)) != SQLITE_OK)
-        rc = pt_db_err(self, rc, "recording schema 2", err);
+        rc = pt_db_err(self, rc, "recording schema " PT_SCHEMA_VERSION, err);
     if (rc == 0 && (rc = sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
         rc = pt_db_err(self, rc, "committing the schema upgrade", err);
     if (rc < 0) {
@@ -236,6 +236,9 @@ int partition_upgrade(partition *self, size_t *sealed, cmk_err *err)
         goto out;
     }
     self->legacy = 0;
+    /* the dedup window's requests are held by their stored keys: hashes now */
+    if ((rc = pt_reqs_rebuild(self, err)) < 0)
+        goto out;
     /* rewrite every page (no clear copy left in free space), then empty the WAL */
     if ((rc = sqlite3_exec(self->db, "VACUUM", NULL, NULL, NULL)) != SQLITE_OK ||
         (rc = sqlite3_exec(self->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)) !=

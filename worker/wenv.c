@@ -86,6 +86,7 @@ static void on_keys(void *arg, const char *env_id, cmk_dek *data, cmk_dek *mmk, 
         snprintf(dir, sizeof dir, "%s/partitions/%s/%s", cmk_server_config(w->srv)->run_dir, e->id,
                  cmk_server_shared(w->srv) ? "shared" : "dedicated");
         partition_opts_default(&opts);
+        opts.dedup_window_ms = cmk_server_config(w->srv)->dedup_window; /* rule RUN-DEDUP-WINDOW */
         if (partition_open(dir, e->id, &opts, &e->part, &err) < 0) {
             cmk_log(CMK_LOG_ERROR, e->id, NULL, "partition.open_failed", "error=\"%s\"", err.msg);
             drain(w, e, &err);

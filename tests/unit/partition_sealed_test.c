@@ -255,12 +255,12 @@ START_TEST(test_upgrade_schema1)
     ck_assert_str_eq(got.name, "LEGACY-FLOW-NAME-4411");
     ck_assert_int_eq(partition_flow_check_sig(part, "flow-a", "LEGACYSIG0123456", &err), 0);
 
-    /* sealed in place: 4 values, schema 2, nothing left in the file or the WAL */
+    /* sealed in place: 4 values, schema 3, nothing left in the file or the WAL */
     ck_assert_msg(partition_upgrade(part, &sealed, &err) == 0, "upgrade: %s", err.msg);
     ck_assert_uint_eq(sealed, 4);
     ck_assert_int_eq(partition_schema_legacy(part), 0);
     s = raw_text("SELECT v FROM meta WHERE k = 'schema'");
-    ck_assert_str_eq(s, "2");
+    ck_assert_str_eq(s, "3");
     free(s);
     ck_assert_int_eq(on_disk("LEGACY-FLOW-NAME-4411"), 0);
     ck_assert_int_eq(on_disk("LEGACYSIG0123456"), 0);
@@ -277,7 +277,7 @@ START_TEST(test_upgrade_schema1)
     strcpy(r.id, "run-2");
     strcpy(r.client_req, "LEGACY-CLIENT-REQ-4411");
     ck_assert_int_eq(partition_run_begin(part, &r, "{}", NULL, NULL, NULL, &err), CMK_EEXIST);
-    /* reopened: schema 2, nothing to do */
+    /* reopened: schema 3, nothing to do */
     partition_close(&part);
     open_part();
     ck_assert_int_eq(partition_schema_legacy(part), 0);
