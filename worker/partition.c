@@ -21,21 +21,14 @@
 
 #define PT_ENV_MAX 255  /* longest environment id accepted */
 #define PT_BUSY_MS 2000 /* wait this long for a lock held by another connection */
-/* Page cache of a partition's connection, at most (KiB; allocated as pages are used, so a small
- * partition stays small): 32 MiB instead of SQLite's 2 MB. Measured for issue 18 with
- * flat-latency filled to 1,000,000 runs (on a build with an experimental checkpoint thread, since
- * removed: see docs/BENCHMARKS.md, session 6; 2-core machine,
- * load 1-3, 2 and 3 runs interleaved): in the "full" phase at 5,000 runs/s the shared worker's
- * CPU per run was 123 and 124 us against 140-148 us with the default, p99 83-86 ms against
- * 101-105 ms; the worker's resident memory 54 MiB against 20 MiB. The keyed-hash client
- * request index (runs_client_req, ~85 MB at a million runs) takes a dirty page at a random
- * place per run; the larger cache keeps more of its pages (and the upper levels) in memory.
- * (On the older base with a loaded machine (load 4-9) the difference did not stand out of the
- * noise; SQLite alone inserting 600,000 rows showed none either.) A worker's page caches
- * together are held under PT_HEAP_SOFT_LIMIT (partition_heap_limit): a shared worker with many
- * large partitions gives pages back rather than grow 32 MiB per partition. (Since schema 3 that
- * index is gone (partition_reqs.c); the cache size was kept, not measured again.) */
-#define PT_CACHE_KIB 32768
+/* Page cache of a partition's connection, at most (KiB): SQLite's default (2,000 KiB). Session 6
+ * raised it to 32 MiB to keep the pages of the keyed-hash client request index (runs_client_req)
+ * in memory: each run inserted there at a random page. That index is gone (schema 3,
+ * RUN-DEDUP-WINDOW): every index of runs now grows at one end, so a run touches the same few
+ * pages at the right edges of the B-trees, and the larger cache only grew the worker's memory
+ * (it.soak_memory_and_fds_flat saw a dedicated worker grow 11 MiB in 24 s with it). A worker's
+ * page caches together are held under PT_HEAP_SOFT_LIMIT (partition_heap_limit). */
+#define PT_CACHE_KIB 2000
 #define PT_DEDUP_WINDOW_MS (5 * 60 * 1000) /* worker.dedup_window's default: 5 minutes */
 #define PT_HEAP_SOFT_LIMIT (256LL * 1024 * 1024) /* bytes SQLite may hold in one worker, softly */
 
