@@ -180,7 +180,6 @@ int cmk_proto_limit_socket(void *sock, int64_t max_bytes, cmk_err *err)
     return 0;
 }
 
-/* cmk_msg_decode - frames to a message */
 /* head_fields - split a head line "CMK/2 <type> <reqid>" (no newline) into its three fields;
  * 0 if it has not exactly three non-empty fields */
 static int head_fields(const char *s, size_t n, const char *f[3], size_t len[3])

@@ -685,7 +685,7 @@ int broker_reply(broker *self, cmk_msg *reply)
     return rc;
 }
 
-/* forward - send or queue a request to a peer (raw: the callback takes the reply's body as text) */
+/* forward_new - send or queue a request to a peer (raw: the callback takes the reply's body as text) */
 static int forward_new(broker *self, const char *name, const char *type, const cJSON *body, int64_t timeout_ms,
                        broker_reply_fn fn, void *arg, int raw, cmk_err *err)
 {
