@@ -203,7 +203,7 @@ static const cli_option o_flow_save_as[] = { ENV_REQ, OPT("--name", "NAME", "the
 static const cli_option o_flow_export[] = { ENV_REQ, FILEOPT("--out", "PACKAGE.json", "write the package here (default: stdout)"), END };
 static const cli_option o_flow_run[] = {
     ENV_REQ, OPT("--body", "JSON", "the trigger body (JSON)"),
-    OPT("--client-req", "ID", "a client request id: the same id never runs twice"), END,
+    OPT("--client-req", "ID", "a client request id: the same id is not run twice within worker.dedup_window (5m)"), END,
 };
 static const cli_option o_flows_mmk[] = { ENV_REQ, FLAG("--cannot-migrate", "only the flows that cannot move to the CMK"), END };
 static const cli_option o_app_register[] = { ENV_REQ, OPT("--app", "NAME", "the app's name (default Canvas app)"), END };
