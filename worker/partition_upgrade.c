@@ -236,16 +236,18 @@ int partition_upgrade(partition *self, size_t *sealed, cmk_err *err)
         goto out;
     }
     self->legacy = 0;
-    /* the dedup window's requests are held by their stored keys: hashes now */
-    if ((rc = pt_reqs_rebuild(self, err)) < 0)
-        goto out;
     /* rewrite every page (no clear copy left in free space), then empty the WAL */
     if ((rc = sqlite3_exec(self->db, "VACUUM", NULL, NULL, NULL)) != SQLITE_OK ||
         (rc = sqlite3_exec(self->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)) !=
             SQLITE_OK) {
         rc = pt_db_err(self, rc, "compacting the partition after sealing it", err);
+        pt_reqs_rebuild(self, NULL); /* the stored keys are hashes now, whatever VACUUM did */
         goto out;
     }
+    /* the dedup window's requests are held by their stored keys (hashes now) and their rowids,
+     * which VACUUM may renumber (runs has no INTEGER PRIMARY KEY): loaded after it */
+    if ((rc = pt_reqs_rebuild(self, err)) < 0)
+        goto out;
     rc = 0;
     if (sealed)
         *sealed = count;
