@@ -197,6 +197,14 @@ static int head_fields(const char *s, size_t n, const char *f[3], size_t len[3])
     return k == 3;
 }
 
+/* head_end - the newline that ends a frame's head line, looked for in its first
+ * CMK_PROTO_MAX_HEAD bytes only; NULL if there is none */
+static const char *head_end(const cmk_frame *f)
+{
+    size_t scan = f->len < CMK_PROTO_MAX_HEAD ? f->len : CMK_PROTO_MAX_HEAD;
+    return scan ? memchr(f->data, '\n', scan) : NULL;
+}
+
 /* cmk_msg_head - the head of a message's first frame */
 size_t cmk_msg_head(const char *type, const char *reqid, char *buf, size_t cap)
 {
@@ -255,7 +263,7 @@ static int decode(const cmk_frame *frames, size_t n, int routed, int flags, cmk_
                   cmk_msg **out_partial, cmk_err *err)
 {
     cmk_msg *msg = cmk_msg_new("", "-");
-    size_t i = 0, hlen = 0, blen, scan;
+    size_t i = 0, hlen = 0, blen;
     const char *head, *nl, *body_text, *f[3];
     size_t flen[3];
     int rc;
@@ -279,8 +287,7 @@ static int decode(const cmk_frame *frames, size_t n, int routed, int flags, cmk_
         goto fail;
     }
     head = frames[i].data;
-    scan = frames[i].len < CMK_PROTO_MAX_HEAD ? frames[i].len : CMK_PROTO_MAX_HEAD;
-    nl = scan ? memchr(head, '\n', scan) : NULL;
+    nl = head_end(&frames[i]);
     if (!nl || !head_fields(head, (size_t)(nl - head), f, flen)) {
         rc = cmk_err_set(err, CMK_EPROTO, "the first frame must start with '" CMK_PROTO_TAG
                                           " <type> <request id>' and a newline (at most %d bytes)",
@@ -411,8 +418,7 @@ int cmk_msg_recv_flags(void *sock, cmk_msg **out, cmk_msg **out_partial, int fla
         /* too many frames: read only what addresses the error reply, never the body */
         size_t head = (type == ZMQ_ROUTER ? 1u : 0u) + 1;
         if (n >= head) { /* the head only (an empty body: never parsed) */
-            size_t scan = frames[head - 1].len < CMK_PROTO_MAX_HEAD ? frames[head - 1].len : CMK_PROTO_MAX_HEAD;
-            const char *nl = scan ? memchr(frames[head - 1].data, '\n', scan) : NULL;
+            const char *nl = head_end(&frames[head - 1]);
             frames[head - 1].len = nl ? (size_t)(nl - (const char *)frames[head - 1].data) + 1 : 0;
         }
         cmk_msg_decode(frames, n < head ? n : head, type == ZMQ_ROUTER, out, out_partial, NULL);

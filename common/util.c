@@ -187,6 +187,28 @@ char *cmk_random_id(const char *prefix, char *buf, size_t cap)
     return buf;
 }
 
+/* cmk_randpool_init - empty */
+void cmk_randpool_init(cmk_randpool *p)
+{
+    p->used = sizeof p->buf;
+}
+
+/* cmk_randpool_hex - n bytes of the pool as hex, refilled when short */
+int cmk_randpool_hex(cmk_randpool *p, size_t n, char *out, size_t cap)
+{
+    if (n > 64 || n > sizeof p->buf)
+        return -1;
+    if (p->used + n > sizeof p->buf) {
+        if (RAND_bytes(p->buf, sizeof p->buf) != 1)
+            return -1;
+        p->used = 0;
+    }
+    cmk_hex_encode(p->buf + p->used, n, out, cap);
+    OPENSSL_cleanse(p->buf + p->used, n);
+    p->used += n;
+    return 0;
+}
+
 /* cmk_hex_encode - bytes to hex */
 char *cmk_hex_encode(const uint8_t *in, size_t n, char *out, size_t cap)
 {

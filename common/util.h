@@ -39,6 +39,21 @@ int cmk_json_bool(const cJSON *obj, const char *name, int def);
 /* cmk_random_id - prefix + 16 random hex chars ("env-3f9a..."), into buf */
 char *cmk_random_id(const char *prefix, char *buf, size_t cap);
 
+/* A pool of random bytes for ids drawn on a hot path: one RAND_bytes per 4 KiB instead of one
+ * per id (each call costs OpenSSL's fork check, a getpid, and its DRBG locks). Bytes given out
+ * are wiped from the pool. One owner thread; zero-initialised (or cmk_randpool_init) is empty. */
+typedef struct {
+    uint8_t buf[4096];
+    size_t used; /* bytes of buf given out (sizeof buf: empty) */
+} cmk_randpool;
+
+/* cmk_randpool_init - an empty pool: the first draw fills it */
+void cmk_randpool_init(cmk_randpool *p);
+
+/* cmk_randpool_hex - n random bytes (n <= 64) as lowercase hex in out (cap >= 2n+1); -1 when
+ * OpenSSL has no randomness (out untouched) */
+int cmk_randpool_hex(cmk_randpool *p, size_t n, char *out, size_t cap);
+
 /* cmk_hex_encode - bytes to lowercase hex (cap >= 2n+1) */
 char *cmk_hex_encode(const uint8_t *in, size_t n, char *out, size_t cap);
 

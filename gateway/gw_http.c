@@ -35,8 +35,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -55,8 +53,7 @@ struct gw_http {
     gw_ingress *ingress;    /* controller calls (borrowed; used by the HTTP thread only) */
     int wake_fd;            /* eventfd: written to stop the thread (-1 none) */
     atomic_int stop;        /* the thread should end */
-    uint8_t pool[4096];     /* random bytes for client tracking ids (the HTTP thread's) */
-    size_t pool_used;       /* bytes of pool used (and wiped) */
+    cmk_randpool pool;      /* random bytes for client tracking ids (the HTTP thread's) */
     int started;            /* the thread runs */
     pthread_t thread;       /* it */
 };
@@ -235,21 +232,15 @@ static enum MHD_Result queue_answer(struct MHD_Connection *c, req_ctx *rc)
     return ret;
 }
 
-/* next_tracking_id - "ing-<16 hex>", 64 random bits from a pool refilled every 512 ids (one
- * RAND_bytes per id cost a getpid and a DRBG call per request); used bytes are wiped */
+/* next_tracking_id - "ing-<16 hex>", 64 random bits from the pool (one RAND_bytes per id cost a
+ * getpid and a DRBG call per request) */
 static void next_tracking_id(gw_http *self, char *out, size_t cap)
 {
     char hex[17];
-    if (self->pool_used + 8 > sizeof self->pool) {
-        if (RAND_bytes(self->pool, sizeof self->pool) != 1) {
-            cmk_random_id("ing", out, cap);
-            return;
-        }
-        self->pool_used = 0;
+    if (cmk_randpool_hex(&self->pool, 8, hex, sizeof hex) < 0) {
+        cmk_random_id("ing", out, cap);
+        return;
     }
-    cmk_hex_encode(self->pool + self->pool_used, 8, hex, sizeof hex);
-    OPENSSL_cleanse(self->pool + self->pool_used, 8);
-    self->pool_used += 8;
     snprintf(out, cap, "ing-%s", hex);
 }
 
@@ -443,7 +434,7 @@ gw_http *gw_http_listen(const char *addr, gw_metrics *metrics, gw_ingress *ingre
     self->metrics = metrics;
     self->ingress = ingress;
     self->wake_fd = -1;
-    self->pool_used = sizeof self->pool; /* filled at the first id */
+    cmk_randpool_init(&self->pool); /* filled at the first id */
     if ((self->lfd = cmk_tcp_listen(addr, "gateway.http", 128, self->address, sizeof self->address, err)) < 0) {
         free(self);
         return NULL;

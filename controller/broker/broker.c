@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 #include <zmq.h>
 
 #include "authz.h"
@@ -79,8 +78,7 @@ struct broker {
     size_t ninflight;          /* entries used */
     int64_t hb_timer;
     ctl_metrics *metrics;      /* front requests counted and timed */
-    uint8_t idpool[4096];      /* random bytes for forward ids, drawn 16 at a time */
-    size_t idpool_used;        /* bytes of idpool already given out */
+    cmk_randpool ids;          /* random bytes for forward ids, drawn 16 at a time */
 };
 
 static broker_peer *peer_by_name(const broker *self, const char *name)
@@ -568,7 +566,7 @@ broker *broker_new(cmk_server *srv, const char *server_secret_name, cmk_err *err
     }
     self->srv = srv;
     self->metrics = ctl_metrics_new(); /* NULL (out of memory): requests are not counted */
-    self->idpool_used = sizeof self->idpool; /* empty: the first forward fills it */
+    cmk_randpool_init(&self->ids); /* empty: the first forward fills it */
     if (!(self->forward_ids = cmk_hmap_new()) || !(self->poisons = poison_memory_new())) {
         cmk_hmap_destroy(&self->forward_ids);
         ctl_metrics_destroy(&self->metrics);
@@ -694,7 +692,6 @@ static int forward_new(broker *self, const char *name, const char *type, const c
     forward *f;
     broker_peer *p;
     char *text;
-    uint8_t rnd[16];
 
     if (!n)
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
@@ -716,23 +713,17 @@ static int forward_new(broker *self, const char *name, const char *type, const c
                            "retry later or send fewer at once",
                            name, *n);
     }
-    if (self->idpool_used + sizeof rnd > sizeof self->idpool) {
-        /* one RAND_bytes per 256 forwards: its fork check and locks cost ~4% of the
-         * controller's CPU per run when called per forward (issue #18) */
-        if (RAND_bytes(self->idpool, sizeof self->idpool) != 1) {
-            free(text);
-            return cmk_err_set(err, CMK_ECRYPTO, "no randomness for a request id (OpenSSL RAND_bytes failed)");
-        }
-        self->idpool_used = 0;
-    }
-    memcpy(rnd, self->idpool + self->idpool_used, sizeof rnd);
-    OPENSSL_cleanse(self->idpool + self->idpool_used, sizeof rnd);
-    self->idpool_used += sizeof rnd;
     if (!(f = calloc(1, sizeof *f))) {
         free(text);
         return cmk_err_set(err, CMK_ENOMEM, "out of memory");
     }
-    cmk_hex_encode(rnd, sizeof rnd, f->id, sizeof f->id); /* not guessable: 128 random bits */
+    /* not guessable: 128 random bits, from a pool (one RAND_bytes per 256 forwards: per forward
+     * its fork check and locks cost ~4% of the controller's CPU per run, issue #18) */
+    if (cmk_randpool_hex(&self->ids, 16, f->id, sizeof f->id) < 0) {
+        free(text);
+        free(f);
+        return cmk_err_set(err, CMK_ECRYPTO, "no randomness for a request id (OpenSSL RAND_bytes failed)");
+    }
     if (cmk_hmap_put(self->forward_ids, f->id, f) < 0) {
         free(text);
         free(f);
